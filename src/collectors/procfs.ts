@@ -1,0 +1,870 @@
+/**
+ * Per-process counters from procfs, built for speed: a steady tick costs one readdir of /proc plus one pread of
+ * `stat` and one of `io` per process, through fds held open across ticks, into one shared Buffer parsed byte by byte.
+ * What does not change while a process lives (cmdline, exe, cgroup, uid, NSpid, a few environment variables) is read
+ * once per process, keyed by pid + start time, and dropped when the process leaves.
+ *
+ * A process that vanishes mid-read is simply gone: ENOENT (gone before open) and ESRCH (gone after open) are never
+ * errors. Field layouts: proc_pid_stat(5), proc_pid_io(5), proc_pid_status(5); see spec/cgroups.md §3-4.
+ */
+import { execFileSync } from 'node:child_process';
+import fs from 'node:fs';
+import type { HostSample, ProcessSample } from '../model/sample.js';
+import type { UserNames } from './users.js';
+
+/** A read failed for a reason other than the process exiting or a permission check. */
+export class ProcfsError extends Error {
+  override name = 'ProcfsError';
+  constructor(message: string, options: { cause: unknown }) {
+    super(message, options);
+  }
+}
+
+export interface ProcStat {
+  pid: number;
+  comm: string;
+  state: string;
+  ppid: number;
+  flags: number;
+  utimeTicks: number;
+  stimeTicks: number;
+  numThreads: number;
+  startTicks: number;
+  vsizeBytes: number;
+  rssPages: number;
+}
+
+export interface ProcIo {
+  rchar: number;
+  wchar: number;
+  readBytes: number;
+  writeBytes: number;
+}
+
+export interface ProcStatus {
+  /** Effective uid (the second `Uid:` field), the one ps and top show as USER. */
+  uid: number;
+  /** NSpid: host pid first, innermost (in-container) pid last. */
+  nspid: number[];
+  /** `Kthread:` line, present on recent kernels only. */
+  kthread?: boolean;
+}
+
+export interface ProcStatic {
+  /** Arguments joined by spaces; empty for kernel threads and zombies. */
+  cmdline: string;
+  /** readlink of exe; '' when denied or absent (kernel threads, zombies). */
+  exe: string;
+  /** Text of /proc/PID/cgroup. */
+  cgroupText: string;
+  uid: number;
+  /** Last NSpid field: the pid inside the innermost pid namespace. */
+  nspid?: number;
+  /** The asked environment variables that are set; {} when environ is unreadable. */
+  env: Record<string, string>;
+  /** exe or environ was refused (EACCES/EPERM): not root and not the same user. */
+  denied?: boolean;
+}
+
+export interface HostCounters {
+  cpuTotalTicks: number;
+  cpuIdleTicks: number;
+  ncpu: number;
+  bootTimeSec: number;
+}
+
+const PF_KTHREAD = 0x00200000;
+const O_RDONLY = fs.constants.O_RDONLY;
+/** stat and io are far below this; one pread fills it. */
+const SMALL_READ = 4096;
+/** Enough for any real command line shown in a terminal; longer ones are cut here. */
+const CMDLINE_CAP = 64 * 1024;
+/** Slurm's variables sit among a few KiB of environment; variables past this are not seen. */
+const ENVIRON_CAP = 256 * 1024;
+/** /proc/stat's `intr` line grows with the number of interrupts on big hosts. */
+const HOST_CAP = 4 * 1024 * 1024;
+
+type Outcome = 'gone' | 'denied' | 'other';
+
+function errnoCode(error: unknown): string | undefined {
+  return (error as NodeJS.ErrnoException | null)?.code;
+}
+
+function classifyError(error: unknown): Outcome {
+  const code = errnoCode(error);
+  if (code === 'ENOENT' || code === 'ESRCH') return 'gone';
+  if (code === 'EACCES' || code === 'EPERM') return 'denied';
+  return 'other';
+}
+
+function fail(path: string, error: unknown): never {
+  throw new ProcfsError(`cannot read ${path}: ${errnoCode(error) ?? String(error)}`, { cause: error });
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Parsers. The hot ones (stat, io) scan bytes; the string forms encode and reuse them so there is one code path.
+
+/** A mutable ProcStat reused across reads, so a steady tick allocates no intermediate objects. */
+function emptyStat(): ProcStat {
+  return {
+    pid: 0,
+    comm: '',
+    state: '',
+    ppid: 0,
+    flags: 0,
+    utimeTicks: 0,
+    stimeTicks: 0,
+    numThreads: 0,
+    startTicks: 0,
+    vsizeBytes: 0,
+    rssPages: 0,
+  };
+}
+
+/** Fills `out` from stat bytes; false on junk or a truncated line (fewer than 24 fields). */
+function parseStatBytes(b: Buffer, len: number, out: ProcStat): boolean {
+  let i = 0;
+  let pid = 0;
+  while (i < len) {
+    const c = b[i]! - 0x30;
+    if (c < 0 || c > 9) break;
+    pid = pid * 10 + c;
+    i++;
+  }
+  if (i === 0 || i + 1 >= len || b[i] !== 0x20 || b[i + 1] !== 0x28) return false;
+  const commStart = i + 2;
+  // comm may hold spaces and parentheses: it ends at the last ')'.
+  let close = len - 1;
+  while (close >= commStart && b[close] !== 0x29) close--;
+  if (close < commStart || close + 3 >= len || b[close + 1] !== 0x20) return false;
+  const stateCode = b[close + 2]!;
+  if (stateCode <= 0x20 || b[close + 3] !== 0x20) return false;
+  i = close + 4;
+  // Fields 4..24, one token each; only the ones kept are converted.
+  for (let field = 4; field <= 24; field++) {
+    while (i < len && b[i] === 0x20) i++;
+    if (i >= len) return false;
+    let negative = false;
+    if (b[i] === 0x2d) {
+      negative = true;
+      i++;
+    }
+    const start = i;
+    let value = 0;
+    while (i < len) {
+      const c = b[i]! - 0x30;
+      if (c < 0 || c > 9) break;
+      value = value * 10 + c;
+      i++;
+    }
+    if (i === start || (i < len && b[i] !== 0x20 && b[i] !== 0x0a)) return false;
+    if (negative) value = -value;
+    switch (field) {
+      case 4: out.ppid = value; break;
+      case 9: out.flags = value; break;
+      case 14: out.utimeTicks = value; break;
+      case 15: out.stimeTicks = value; break;
+      case 20: out.numThreads = value; break;
+      case 22: out.startTicks = value; break;
+      case 23: out.vsizeBytes = value; break;
+      case 24: out.rssPages = value; break;
+      default: break;
+    }
+  }
+  out.pid = pid;
+  out.comm = b.toString('utf8', commStart, close);
+  out.state = String.fromCharCode(stateCode);
+  return true;
+}
+
+/** Parses /proc/PID/stat text; undefined on junk or a truncated line. */
+export function parseStat(text: string): ProcStat | undefined {
+  const b = Buffer.from(text, 'utf8');
+  const out = emptyStat();
+  return parseStatBytes(b, b.length, out) ? out : undefined;
+}
+
+/** Fills `out` from io bytes (`key: value` lines, any order); false when one of the four kept keys is missing. */
+function parseIoBytes(b: Buffer, len: number, out: ProcIo): boolean {
+  let found = 0;
+  let i = 0;
+  while (i < len) {
+    const keyStart = i;
+    while (i < len && b[i] !== 0x3a && b[i] !== 0x0a) i++;
+    if (i < len && b[i] === 0x3a) {
+      const keyLen = i - keyStart;
+      const first = b[keyStart];
+      i++;
+      while (i < len && b[i] === 0x20) i++;
+      const start = i;
+      let value = 0;
+      while (i < len) {
+        const c = b[i]! - 0x30;
+        if (c < 0 || c > 9) break;
+        value = value * 10 + c;
+        i++;
+      }
+      // Key length + first letter tell the kept keys apart: rchar wchar read_bytes write_bytes.
+      if (i > start) {
+        if (keyLen === 5 && first === 0x72) {
+          out.rchar = value;
+          found |= 1;
+        } else if (keyLen === 5 && first === 0x77) {
+          out.wchar = value;
+          found |= 2;
+        } else if (keyLen === 10 && first === 0x72) {
+          out.readBytes = value;
+          found |= 4;
+        } else if (keyLen === 11 && first === 0x77) {
+          out.writeBytes = value;
+          found |= 8;
+        }
+      }
+    }
+    while (i < len && b[i] !== 0x0a) i++;
+    i++;
+  }
+  return found === 15;
+}
+
+/** Parses /proc/PID/io text; undefined when rchar, wchar, read_bytes or write_bytes is missing. */
+export function parseIo(text: string): ProcIo | undefined {
+  const b = Buffer.from(text, 'latin1');
+  const out: ProcIo = { rchar: 0, wchar: 0, readBytes: 0, writeBytes: 0 };
+  return parseIoBytes(b, b.length, out) ? out : undefined;
+}
+
+/** Parses /proc/PID/status for Uid, NSpid and Kthread; undefined when there is no Uid line. */
+export function parseStatus(text: string): ProcStatus | undefined {
+  let uid: number | undefined;
+  let nspid: number[] = [];
+  let kthread: boolean | undefined;
+  for (const line of text.split('\n')) {
+    if (line.startsWith('Uid:')) {
+      // real, effective, saved, fs
+      const ids = line.slice(4).trim().split(/\s+/);
+      const effective = Number(ids[1] ?? ids[0]);
+      if (ids[0] !== '' && Number.isInteger(effective)) uid = effective;
+    } else if (line.startsWith('NSpid:')) {
+      const ids = line.slice(6).trim().split(/\s+/).map(Number);
+      if (ids.every((n) => Number.isInteger(n) && n > 0)) nspid = ids;
+    } else if (line.startsWith('Kthread:')) {
+      kthread = line.slice(8).trim() === '1';
+    }
+  }
+  if (uid === undefined) return undefined;
+  return kthread === undefined ? { uid, nspid } : { uid, nspid, kthread };
+}
+
+/**
+ * Parses /proc/stat: the aggregate `cpu` line, the number of `cpuN` lines (online CPUs) and `btime`.
+ * Total = user+nice+system+idle+iowait+irq+softirq+steal; guest and guest_nice are left out because the kernel
+ * already counts them in user and nice. Idle = idle + iowait.
+ */
+export function parseHostStat(text: string): HostCounters {
+  let cpuTotalTicks = 0;
+  let cpuIdleTicks = 0;
+  let ncpu = 0;
+  let bootTimeSec = 0;
+  let pos = 0;
+  while (pos < text.length) {
+    let end = text.indexOf('\n', pos);
+    if (end < 0) end = text.length;
+    if (text.startsWith('cpu', pos)) {
+      if (text.charCodeAt(pos + 3) === 0x20) {
+        const fields = text.slice(pos + 3, end).trim().split(/\s+/).map(Number);
+        for (let f = 0; f < 8 && f < fields.length; f++) cpuTotalTicks += fields[f] || 0;
+        cpuIdleTicks = (fields[3] || 0) + (fields[4] || 0);
+      } else {
+        ncpu++;
+      }
+    } else if (text.startsWith('btime ', pos)) {
+      bootTimeSec = Number(text.slice(pos + 6, end).trim()) || 0;
+    }
+    pos = end + 1;
+  }
+  return { cpuTotalTicks, cpuIdleTicks, ncpu, bootTimeSec };
+}
+
+/** Parses /proc/meminfo; MemAvailable falls back to MemFree+Buffers+Cached on kernels older than 3.14. */
+export function parseMeminfo(text: string): { memTotalBytes: number; memAvailableBytes: number } {
+  const kb = new Map<string, number>();
+  for (const line of text.split('\n')) {
+    const colon = line.indexOf(':');
+    if (colon > 0) kb.set(line.slice(0, colon), Number.parseInt(line.slice(colon + 1).trim(), 10) || 0);
+  }
+  const available =
+    kb.get('MemAvailable') ?? (kb.get('MemFree') ?? 0) + (kb.get('Buffers') ?? 0) + (kb.get('Cached') ?? 0);
+  return { memTotalBytes: (kb.get('MemTotal') ?? 0) * 1024, memAvailableBytes: available * 1024 };
+}
+
+/** Sums rx and tx bytes of /proc/PID/net/dev over every interface except loopback. */
+export function parseNetDev(text: string): { rxBytes: number; txBytes: number } {
+  let rxBytes = 0;
+  let txBytes = 0;
+  for (const line of text.split('\n')) {
+    // Long names run into the counters (`docker0:  0`), so split at the colon, not at whitespace.
+    const colon = line.indexOf(':');
+    if (colon < 0) continue;
+    const name = line.slice(0, colon).trim();
+    if (name === 'lo' || name === '' || name.includes('|')) continue;
+    const fields = line.slice(colon + 1).trim().split(/\s+/);
+    if (fields.length < 9) continue;
+    rxBytes += Number(fields[0]) || 0;
+    txBytes += Number(fields[8]) || 0;
+  }
+  return { rxBytes, txBytes };
+}
+
+/** Picks `keys` out of NUL-separated `KEY=value` text; the first occurrence wins, like getenv. */
+export function parseEnviron(buf: string, keys: readonly string[]): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const key of keys) {
+    const needle = `${key}=`;
+    let at = buf.startsWith(needle) ? 0 : buf.indexOf(`\0${needle}`);
+    if (at < 0) continue;
+    if (at > 0 || buf.charCodeAt(0) === 0) at += 1;
+    const valueStart = at + needle.length;
+    let valueEnd = buf.indexOf('\0', valueStart);
+    if (valueEnd < 0) valueEnd = buf.length;
+    env[key] = buf.slice(valueStart, valueEnd);
+  }
+  return env;
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Reader
+
+let sysconfCache: { clkTck: number; pageSize: number } | undefined;
+
+/** CLK_TCK and PAGESIZE from getconf, once per process; 100 and 4096 (x86-64, arm64 defaults) when it fails. */
+function sysconf(): { clkTck: number; pageSize: number } {
+  if (sysconfCache !== undefined) return sysconfCache;
+  const ask = (name: string, fallback: number): number => {
+    try {
+      const value = Number(execFileSync('getconf', [name], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim());
+      return Number.isInteger(value) && value > 0 ? value : fallback;
+    } catch {
+      return fallback;
+    }
+  };
+  sysconfCache = { clkTck: ask('CLK_TCK', 100), pageSize: ask('PAGESIZE', 4096) };
+  return sysconfCache;
+}
+
+/** Sentinels for ProcReader.openFd; -1 means "no fd held, read by path" wherever an fd is taken. */
+export const FD_GONE = -2;
+export const FD_DENIED = -3;
+
+export class ProcReader {
+  readonly root: string;
+  readonly clkTck: number;
+  readonly pageSize: number;
+  /** One buffer for every read: reads are synchronous, so nothing else holds it in between. */
+  private buf = Buffer.allocUnsafe(64 * 1024);
+
+  constructor(opts: { root?: string; clkTck?: number; pageSize?: number } = {}) {
+    this.root = opts.root ?? '/proc';
+    const needSysconf = opts.clkTck === undefined || opts.pageSize === undefined;
+    const system = needSysconf ? sysconf() : undefined;
+    this.clkTck = opts.clkTck ?? system?.clkTck ?? 100;
+    this.pageSize = opts.pageSize ?? system?.pageSize ?? 4096;
+  }
+
+  /** Numeric entries of the root (thread group ids; threads live under task/). */
+  listPids(): number[] {
+    let names: string[];
+    try {
+      names = fs.readdirSync(this.root);
+    } catch (error) {
+      fail(this.root, error);
+    }
+    const pids: number[] = [];
+    for (const name of names) {
+      const c = name.charCodeAt(0);
+      if (c < 0x30 || c > 0x39) continue;
+      const pid = Number(name);
+      if (Number.isInteger(pid)) pids.push(pid);
+    }
+    return pids;
+  }
+
+  pidPath(pid: number, file: string): string {
+    return `${this.root}/${pid}/${file}`;
+  }
+
+  /** Opens a per-process file to hold across ticks; FD_GONE or FD_DENIED instead of throwing for those cases. */
+  openFd(pid: number, file: string): number {
+    const path = this.pidPath(pid, file);
+    try {
+      return fs.openSync(path, O_RDONLY);
+    } catch (error) {
+      const outcome = classifyError(error);
+      if (outcome === 'gone') return FD_GONE;
+      if (outcome === 'denied') return FD_DENIED;
+      fail(path, error);
+    }
+  }
+
+  closeFd(fd: number): void {
+    try {
+      fs.closeSync(fd);
+    } catch {
+      // Already closed: nothing to release.
+    }
+  }
+
+  /**
+   * One pread at offset 0 into the shared buffer, through `fd` when >= 0 (procfs regenerates the content; a held fd of
+   * a dead process fails with ESRCH, so it never reads a newer process that reused the pid), else open/read/close.
+   * Enough for single-record files (stat, io), which the kernel returns whole in one read.
+   */
+  private readSmall(pid: number, file: string, fd: number): number {
+    if (fd >= 0) return fs.readSync(fd, this.buf, 0, SMALL_READ, 0);
+    const own = fs.openSync(this.pidPath(pid, file), O_RDONLY);
+    try {
+      return fs.readSync(own, this.buf, 0, SMALL_READ, 0);
+    } finally {
+      fs.closeSync(own);
+    }
+  }
+
+  /** Reads a whole file into the shared buffer (growing it up to `cap`); returns the length. Throws errno errors. */
+  private slurp(path: string, cap: number): number {
+    const fd = fs.openSync(path, O_RDONLY);
+    try {
+      let len = 0;
+      for (;;) {
+        if (len === this.buf.length) {
+          if (len >= cap) return len;
+          const bigger = Buffer.allocUnsafe(Math.min(cap, this.buf.length * 2));
+          this.buf.copy(bigger, 0, 0, len);
+          this.buf = bigger;
+        }
+        const n = fs.readSync(fd, this.buf, len, this.buf.length - len, len);
+        if (n === 0) return len;
+        len += n;
+      }
+    } finally {
+      fs.closeSync(fd);
+    }
+  }
+
+  /** Fills `out` from `stat` (held `fd`, or by path when fd < 0); false when the process is gone or the text is junk. */
+  statInto(pid: number, fd: number, out: ProcStat): boolean {
+    let len: number;
+    try {
+      len = this.readSmall(pid, 'stat', fd);
+    } catch (error) {
+      if (classifyError(error) !== 'other') return false;
+      fail(this.pidPath(pid, 'stat'), error);
+    }
+    return parseStatBytes(this.buf, len, out);
+  }
+
+  /** Fills `out` from `io`; 'gone', or 'denied' when the ptrace check refuses (needs root or the same user). */
+  ioInto(pid: number, fd: number, out: ProcIo): 'ok' | 'gone' | 'denied' {
+    let len: number;
+    try {
+      len = this.readSmall(pid, 'io', fd);
+    } catch (error) {
+      const outcome = classifyError(error);
+      if (outcome === 'other') fail(this.pidPath(pid, 'io'), error);
+      return outcome;
+    }
+    return parseIoBytes(this.buf, len, out) ? 'ok' : 'gone';
+  }
+
+  /** undefined = gone. */
+  readStat(pid: number): ProcStat | undefined {
+    const out = emptyStat();
+    return this.statInto(pid, -1, out) ? out : undefined;
+  }
+
+  /** 'denied' = EACCES/EPERM (needs root or the same user); undefined = gone. */
+  readIo(pid: number): ProcIo | 'denied' | undefined {
+    const out: ProcIo = { rchar: 0, wchar: 0, readBytes: 0, writeBytes: 0 };
+    const outcome = this.ioInto(pid, -1, out);
+    return outcome === 'ok' ? out : outcome === 'denied' ? 'denied' : undefined;
+  }
+
+  /** Whole-file text, or 'gone' / 'denied'. */
+  private readText(path: string, cap: number, encoding: 'utf8' | 'latin1'): string | 'gone' | 'denied' {
+    try {
+      const len = this.slurp(path, cap);
+      return this.buf.toString(encoding, 0, len);
+    } catch (error) {
+      const outcome = classifyError(error);
+      if (outcome === 'other') fail(path, error);
+      return outcome;
+    }
+  }
+
+  /**
+   * What stays fixed while the process lives; undefined when it is gone. `kernelThread` (from stat flags) skips exe
+   * and environ, which kernel threads do not have: failed syscalls are the slow part of reading a new process.
+   */
+  readStatic(pid: number, envKeys: readonly string[], kernelThread = false): ProcStatic | undefined {
+    const statusText = this.readText(this.pidPath(pid, 'status'), HOST_CAP, 'latin1');
+    if (statusText === 'gone' || statusText === 'denied') return undefined;
+    // A real kernel always writes Uid; a status without one is not a process (a torn fixture tree).
+    const status = parseStatus(statusText);
+    if (status === undefined) return undefined;
+
+    let cmdline = '';
+    const cmdPath = this.pidPath(pid, 'cmdline');
+    try {
+      let len = this.slurp(cmdPath, CMDLINE_CAP);
+      const b = this.buf;
+      while (len > 0 && b[len - 1] === 0) len--;
+      for (let i = 0; i < len; i++) if (b[i] === 0) b[i] = 0x20;
+      cmdline = b.toString('utf8', 0, len);
+    } catch (error) {
+      const outcome = classifyError(error);
+      if (outcome === 'gone') return undefined;
+      if (outcome === 'other') fail(cmdPath, error);
+    }
+
+    const cgroupText = this.readText(this.pidPath(pid, 'cgroup'), HOST_CAP, 'utf8');
+    if (cgroupText === 'gone') return undefined;
+
+    let denied = false;
+    let exe = '';
+    const skip = kernelThread || status.kthread === true;
+    if (!skip) {
+      try {
+        exe = fs.readlinkSync(this.pidPath(pid, 'exe'));
+      } catch (error) {
+        // Zombies (and kernel threads) have no exe (ENOENT): not a sign the process left.
+        if (classifyError(error) === 'denied') denied = true;
+      }
+    }
+
+    let env: Record<string, string> = {};
+    if (envKeys.length > 0 && !skip) {
+      const environ = this.readText(this.pidPath(pid, 'environ'), ENVIRON_CAP, 'utf8');
+      if (environ === 'denied') denied = true;
+      else if (environ !== 'gone') env = parseEnviron(environ, envKeys);
+    }
+
+    const nspid = status.nspid[status.nspid.length - 1];
+    const info: ProcStatic = {
+      cmdline,
+      exe,
+      cgroupText: cgroupText === 'denied' ? '' : cgroupText,
+      uid: status.uid,
+      env,
+    };
+    if (nspid !== undefined) info.nspid = nspid;
+    if (denied) info.denied = true;
+    return info;
+  }
+
+  /** readlink of ns/net, e.g. `net:[4026531840]`; undefined when gone or unreadable. */
+  readNetNs(pid: number): string | undefined {
+    try {
+      return fs.readlinkSync(this.pidPath(pid, 'ns/net'));
+    } catch (error) {
+      if (classifyError(error) === 'other') fail(this.pidPath(pid, 'ns/net'), error);
+      return undefined;
+    }
+  }
+
+  /** rx/tx bytes of the process's network namespace, loopback excluded; undefined when gone or unreadable. */
+  readNetDev(pid: number): { rxBytes: number; txBytes: number } | undefined {
+    const text = this.readText(this.pidPath(pid, 'net/dev'), HOST_CAP, 'latin1');
+    return text === 'gone' || text === 'denied' ? undefined : parseNetDev(text);
+  }
+
+  /** Host CPU and memory counters from /proc/stat and /proc/meminfo. */
+  readHost(): Omit<HostSample, 'hostname'> {
+    const read = (file: string): string => {
+      const text = this.readText(`${this.root}/${file}`, HOST_CAP, 'latin1');
+      if (text === 'gone' || text === 'denied') fail(`${this.root}/${file}`, new Error(text));
+      return text;
+    };
+    const stat = parseHostStat(read('stat'));
+    const mem = parseMeminfo(read('meminfo'));
+    return {
+      ncpu: stat.ncpu,
+      cpuTotalTicks: stat.cpuTotalTicks,
+      cpuIdleTicks: stat.cpuIdleTicks,
+      memTotalBytes: mem.memTotalBytes,
+      memAvailableBytes: mem.memAvailableBytes,
+      bootTimeMs: stat.bootTimeSec * 1000,
+    };
+  }
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Collector
+
+export const DEFAULT_ENV_KEYS: readonly string[] = [
+  'SLURM_JOB_ID',
+  'SLURM_JOB_NAME',
+  'SLURM_JOB_USER',
+  'SLURM_JOB_SLUID',
+  'SLURM_STEP_ID',
+];
+
+export interface ProcfsCollectorOptions {
+  reader: ProcReader;
+  users: UserNames;
+  /** Called once per new process (pid+starttime), and again if it execs; returns the container key. */
+  classify: (staticInfo: ProcStatic, pid: number) => string;
+  /** @default SLURM_JOB_ID, SLURM_JOB_NAME, SLURM_JOB_USER, SLURM_JOB_SLUID, SLURM_STEP_ID */
+  envKeys?: readonly string[];
+  /** Most fds held open across ticks (stat + io, two per process); beyond it files are opened per read. @default 2048 */
+  maxHeldFds?: number;
+}
+
+export interface ProcfsTick {
+  processes: Map<string, ProcessSample>;
+  /** Static info of this tick's processes, by process key. */
+  statics: ReadonlyMap<string, ProcStatic>;
+  /** Processes whose io is unreadable (not root, another user's process). */
+  ioDenied: number;
+  /** Processes whose exe or environ is unreadable. */
+  staticDenied: number;
+}
+
+/** One live process as the collector remembers it between ticks. */
+interface Entry {
+  readonly pid: number;
+  readonly startTicks: number;
+  readonly key: string;
+  /** comm when the static info was read: a change means the process exec'd (see collect()). */
+  comm: string;
+  info: ProcStatic;
+  user: string;
+  containerKey: string;
+  statFd: number;
+  ioFd: number;
+  /** io was refused once: the answer holds for the process's life, so it is not asked again every tick. */
+  ioDenied: boolean;
+  /** io does not exist for this process; not asked again either. */
+  ioAbsent: boolean;
+  seenTick: number;
+}
+
+const EMPTY_STATIC: ProcStatic = { cmdline: '', exe: '', cgroupText: '', uid: -1, env: {} };
+
+/** Held fds outlive a collector that is dropped without close(): release them when it is collected. */
+const fdReaper = new FinalizationRegistry<{ cache: Map<number, Entry>; reader: ProcReader }>(({ cache, reader }) => {
+  for (const entry of cache.values()) {
+    if (entry.statFd >= 0) reader.closeFd(entry.statFd);
+    if (entry.ioFd >= 0) reader.closeFd(entry.ioFd);
+  }
+});
+
+export class ProcfsCollector {
+  private readonly reader: ProcReader;
+  private readonly users: UserNames;
+  private readonly classify: (staticInfo: ProcStatic, pid: number) => string;
+  private readonly envKeys: readonly string[];
+  private readonly maxHeldFds: number;
+  /** By pid; the entry's startTicks tells a reused pid apart. */
+  private readonly cache = new Map<number, Entry>();
+  private heldFds = 0;
+  private tick = 0;
+  private readonly stat = emptyStat();
+  private readonly io: ProcIo = { rchar: 0, wchar: 0, readBytes: 0, writeBytes: 0 };
+
+  constructor(o: ProcfsCollectorOptions) {
+    this.reader = o.reader;
+    this.users = o.users;
+    this.classify = o.classify;
+    this.envKeys = o.envKeys ?? DEFAULT_ENV_KEYS;
+    this.maxHeldFds = o.maxHeldFds ?? 2048;
+    fdReaper.register(this, { cache: this.cache, reader: this.reader }, this);
+  }
+
+  /** Number of fds currently held open across ticks. */
+  get openFds(): number {
+    return this.heldFds;
+  }
+
+  /** Closes every held fd and forgets every process; the next collect() starts afresh. */
+  close(): void {
+    for (const entry of this.cache.values()) this.release(entry);
+    this.cache.clear();
+  }
+
+  collect(bootTimeMs: number): ProcfsTick {
+    const tick = ++this.tick;
+    const reader = this.reader;
+    const st = this.stat;
+    const io = this.io;
+    const nsPerTick = 1e9 / reader.clkTck;
+    const msPerTick = 1000 / reader.clkTck;
+    const pageSize = reader.pageSize;
+    const processes = new Map<string, ProcessSample>();
+    const statics = new Map<string, ProcStatic>();
+    let ioDenied = 0;
+    let staticDenied = 0;
+
+    for (const pid of reader.listPids()) {
+      let entry = this.cache.get(pid);
+      if (entry !== undefined) {
+        this.holdFds(entry);
+        // ESRCH on a held fd, or another start time: the remembered process is gone (maybe its pid reused).
+        if (!reader.statInto(pid, entry.statFd, st) || st.startTicks !== entry.startTicks) {
+          this.forget(entry);
+          entry = undefined;
+        } else if (st.comm !== entry.comm) {
+          // comm changes on exec: a process first seen between fork and exec would otherwise keep its parent's
+          // cmdline, exe and cgroup for life. Re-read once (a prctl rename costs one extra read, nothing more).
+          if (!this.refresh(entry, st)) {
+            this.forget(entry);
+            continue;
+          }
+        }
+      }
+      if (entry === undefined) {
+        entry = this.admit(pid, st);
+        if (entry === undefined) continue;
+      }
+      entry.seenTick = tick;
+
+      let ioState: 'ok' | 'gone' | 'denied' = entry.ioDenied ? 'denied' : 'gone';
+      if (!entry.ioDenied && !entry.ioAbsent) {
+        ioState = reader.ioInto(pid, entry.ioFd, io);
+        if (ioState !== 'ok') this.dropIo(entry, ioState);
+      }
+      // A process that exits between its stat and io reads is still reported this tick, without io.
+      const hasIo = ioState === 'ok';
+      if (ioState === 'denied') ioDenied++;
+      const info = entry.info;
+      if (info.denied === true) staticDenied++;
+
+      const sample: ProcessSample = {
+        key: entry.key,
+        pid,
+        startTicks: entry.startTicks,
+        startTimeMs: bootTimeMs + entry.startTicks * msPerTick,
+        ppid: st.ppid,
+        comm: st.comm,
+        cmdline: info.cmdline,
+        exe: info.exe,
+        uid: info.uid,
+        user: entry.user,
+        state: st.state,
+        cpuNs: (st.utimeTicks + st.stimeTicks) * nsPerTick,
+        rssBytes: st.rssPages * pageSize,
+        vsizeBytes: st.vsizeBytes,
+        threads: st.numThreads,
+        readBytes: hasIo ? io.readBytes : undefined,
+        writeBytes: hasIo ? io.writeBytes : undefined,
+        rchar: hasIo ? io.rchar : undefined,
+        wchar: hasIo ? io.wchar : undefined,
+        nspid: info.nspid,
+        containerKey: entry.containerKey,
+        kernelThread: (st.flags & PF_KTHREAD) !== 0 || st.ppid === 2 || pid === 2,
+      };
+      processes.set(entry.key, sample);
+      statics.set(entry.key, info);
+    }
+
+    // Whatever was not listed this tick has left: close its fds and drop its static info.
+    for (const entry of this.cache.values()) {
+      if (entry.seenTick !== tick) this.forget(entry);
+    }
+    return { processes, statics, ioDenied, staticDenied };
+  }
+
+  /** A pid not in the cache (or whose process changed): read stat into `st`, then the static info once. */
+  private admit(pid: number, st: ProcStat): Entry | undefined {
+    const reader = this.reader;
+    const hold = this.heldFds + 2 <= this.maxHeldFds;
+    let statFd = -1;
+    if (hold) {
+      statFd = reader.openFd(pid, 'stat');
+      if (statFd === FD_GONE) return undefined;
+    }
+    if (!reader.statInto(pid, statFd, st)) {
+      if (statFd >= 0) reader.closeFd(statFd);
+      return undefined;
+    }
+    const ioFd = hold ? reader.openFd(pid, 'io') : -1;
+    const entry: Entry = {
+      pid,
+      startTicks: st.startTicks,
+      key: `${pid}:${st.startTicks}`,
+      comm: '',
+      info: EMPTY_STATIC,
+      user: '',
+      containerKey: '',
+      statFd: Math.max(statFd, -1),
+      ioFd: Math.max(ioFd, -1),
+      ioDenied: ioFd === FD_DENIED,
+      // No io file while stat is there: a kernel without task I/O accounting (or a fixture tree); stop asking.
+      ioAbsent: ioFd === FD_GONE,
+      seenTick: 0,
+    };
+    if (entry.statFd >= 0) this.heldFds++;
+    if (entry.ioFd >= 0) this.heldFds++;
+    if (!this.refresh(entry, st)) {
+      this.release(entry);
+      return undefined;
+    }
+    this.cache.set(pid, entry);
+    return entry;
+  }
+
+  /** (Re-)reads the static info and the container key; false when the process is gone. */
+  private refresh(entry: Entry, st: ProcStat): boolean {
+    const info = this.reader.readStatic(entry.pid, this.envKeys, (st.flags & PF_KTHREAD) !== 0);
+    if (info === undefined) return false;
+    entry.info = info;
+    entry.comm = st.comm;
+    entry.user = this.users.name(info.uid);
+    entry.containerKey = this.classify(info, entry.pid);
+    return true;
+  }
+
+  /** Opens fds for a process that had to go without them, once there is room again. */
+  private holdFds(entry: Entry): void {
+    if (entry.statFd >= 0 || this.heldFds + 2 > this.maxHeldFds) return;
+    const statFd = this.reader.openFd(entry.pid, 'stat');
+    if (statFd < 0) return;
+    entry.statFd = statFd;
+    this.heldFds++;
+    if (entry.ioDenied || entry.ioAbsent) return;
+    const ioFd = this.reader.openFd(entry.pid, 'io');
+    if (ioFd >= 0) {
+      entry.ioFd = ioFd;
+      this.heldFds++;
+    } else {
+      this.dropIo(entry, ioFd === FD_DENIED ? 'denied' : 'gone');
+    }
+  }
+
+  /** Stops reading io for a process: refused, or gone (exited, or no io file at all). */
+  private dropIo(entry: Entry, why: 'gone' | 'denied'): void {
+    if (why === 'denied') entry.ioDenied = true;
+    else entry.ioAbsent = true;
+    if (entry.ioFd >= 0) {
+      this.reader.closeFd(entry.ioFd);
+      entry.ioFd = -1;
+      this.heldFds--;
+    }
+  }
+
+  private release(entry: Entry): void {
+    if (entry.statFd >= 0) {
+      this.reader.closeFd(entry.statFd);
+      entry.statFd = -1;
+      this.heldFds--;
+    }
+    if (entry.ioFd >= 0) {
+      this.reader.closeFd(entry.ioFd);
+      entry.ioFd = -1;
+      this.heldFds--;
+    }
+  }
+
+  private forget(entry: Entry): void {
+    this.release(entry);
+    if (this.cache.get(entry.pid) === entry) this.cache.delete(entry.pid);
+  }
+}

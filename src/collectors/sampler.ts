@@ -1,0 +1,253 @@
+/**
+ * The one place that ticks: each call to sample() asks every enabled source for its part of one Sample of raw
+ * cumulative counters. procfs gives processes; identity maps each process's cgroup to its container (once per
+ * process); cgroupfs gives each container's counters; Docker and Slurm name them. Missing sources leave gaps and a
+ * line in `gaps`, never an exception.
+ */
+import os from 'node:os';
+import type { ContainerKind, Identity } from '../model/identity.js';
+import { containerKey, HOST_IDENTITY } from '../model/identity.js';
+import type { CgroupCounters, ContainerMeta, ContainerSample, ProcessSample, Sample } from '../model/sample.js';
+import { CgroupReader, readCgroupMounts, type CgroupMounts, type ContainerCgroupPaths } from './cgroups.js';
+import type { DockerWatcher } from './docker.js';
+import { parseProcCgroup, resolveMembership } from './identity.js';
+import { ProcfsCollector, ProcReader, type ProcStatic } from './procfs.js';
+import { mergeSlurmMeta, SLURM_ENV_KEYS, slurmFacts, type SlurmFacts } from './slurm.js';
+import { UserNames } from './users.js';
+
+export interface SamplerOptions {
+  /** Root of procfs. @default '/proc' */
+  readonly procRoot?: string;
+  /** Where the cgroup hierarchies are mounted; read from `${procRoot}/self/mountinfo` when omitted. */
+  readonly cgroupMounts?: CgroupMounts;
+  /** @default '/etc/passwd' */
+  readonly passwdPath?: string;
+  /** Docker metadata; containers show short ids without it. */
+  readonly docker?: DockerWatcher;
+  /** Clock, for tests. */
+  readonly now?: () => number;
+}
+
+interface Resolution {
+  readonly identity: Identity;
+  readonly paths: ContainerCgroupPaths;
+}
+
+interface KnownContainer {
+  identity: Identity;
+  paths: ContainerCgroupPaths;
+  meta: ContainerMeta;
+  lastSeenTick: number;
+}
+
+const EMPTY_PATHS: ContainerCgroupPaths = { v1: {} };
+const RUNTIME_KINDS: ReadonlySet<ContainerKind> = new Set(['docker']);
+
+function mergePaths(a: ContainerCgroupPaths, b: ContainerCgroupPaths): ContainerCgroupPaths {
+  const v2 = a.v2 ?? b.v2;
+  let v1 = a.v1;
+  for (const [controller, path] of Object.entries(b.v1)) {
+    if (v1[controller] === undefined) v1 = { ...v1, [controller]: path };
+  }
+  return v1 === a.v1 && v2 === a.v2 ? a : { ...(v2 !== undefined && { v2 }), v1 };
+}
+
+/** Strips per-process parts (step, task) so an identity names the container as a whole. */
+function containerIdentity(identity: Identity): Identity {
+  if (identity.step === undefined && identity.task === undefined) return identity;
+  const { step: _step, task: _task, ...rest } = identity;
+  return rest;
+}
+
+export class Sampler {
+  readonly reader: ProcReader;
+  readonly cgroups: CgroupReader;
+  readonly mounts: CgroupMounts;
+  private readonly procfs: ProcfsCollector;
+  private readonly users: UserNames;
+  private readonly docker: DockerWatcher | undefined;
+  private readonly now: () => number;
+  private readonly hostname = os.hostname();
+  private readonly isRoot = process.getuid?.() === 0;
+  /** cgroup file text -> resolution; many processes share one text. */
+  private readonly resolutions = new Map<string, Resolution>();
+  private readonly containers = new Map<string, KnownContainer>();
+  /** SLUID job directory -> numeric job id, learned from task environments and slurmstepd proctitles. */
+  private readonly sluidJobs = new Map<string, string>();
+  private hostNetNs: string | undefined;
+  private tick = 0;
+
+  constructor(options: SamplerOptions = {}) {
+    this.reader = new ProcReader({ root: options.procRoot ?? '/proc' });
+    this.mounts = options.cgroupMounts ?? readCgroupMounts(options.procRoot ?? '/proc');
+    this.users = new UserNames(options.passwdPath ?? '/etc/passwd');
+    this.docker = options.docker;
+    this.now = options.now ?? Date.now;
+    this.procfs = new ProcfsCollector({
+      reader: this.reader,
+      users: this.users,
+      envKeys: SLURM_ENV_KEYS,
+      classify: (info) => this.classify(info),
+    });
+    this.cgroups = new CgroupReader(this.mounts);
+  }
+
+  private resolve(cgroupText: string): Resolution {
+    let resolution = this.resolutions.get(cgroupText);
+    if (resolution === undefined) {
+      const { identity, paths } = resolveMembership(parseProcCgroup(cgroupText));
+      resolution = identity.kind === 'host' ? { identity: HOST_IDENTITY, paths: EMPTY_PATHS } : { identity, paths };
+      // Bounded: cgroup texts of exited containers must not pile up in a long-running recorder.
+      if (this.resolutions.size > 4096) this.resolutions.clear();
+      this.resolutions.set(cgroupText, resolution);
+    }
+    return resolution;
+  }
+
+  private classify(info: ProcStatic): string {
+    return containerKey(this.resolve(info.cgroupText).identity);
+  }
+
+  /** A Slurm job seen through a SLUID directory is keyed by its numeric id once a process tells it. */
+  private slurmKey(identity: Identity): string {
+    if (identity.kind !== 'slurm' || identity.sluid === undefined) return containerKey(identity);
+    const jobId = this.sluidJobs.get(identity.sluid);
+    return jobId === undefined ? containerKey(identity) : `slurm:${jobId}`;
+  }
+
+  /** Reads one tick. Never throws for a vanished process or an unreadable source. */
+  sample(): Sample {
+    this.tick++;
+    const timeMs = this.now();
+    const monoNs = Number(process.hrtime.bigint());
+    const hostCounters = this.reader.readHost();
+    const tick = this.procfs.collect(hostCounters.bootTimeMs);
+
+    // Group processes by container; learn Slurm facts from the environment read once per process.
+    const groups = new Map<string, { processKeys: string[]; steps: Set<string>; firstPid: number }>();
+    const processes = new Map<string, ProcessSample>();
+    for (const proc of tick.processes.values()) {
+      const info = tick.statics.get(proc.key);
+      const resolution = info === undefined ? undefined : this.resolve(info.cgroupText);
+      let sample = proc;
+      let key = proc.containerKey;
+      const facts =
+        resolution?.identity.kind === 'slurm' && info !== undefined ? this.learnSlurm(resolution.identity, proc, info) : undefined;
+      if (facts !== undefined && resolution !== undefined) {
+        key = this.slurmKey(resolution.identity);
+        if (key !== proc.containerKey) sample = { ...proc, containerKey: key };
+      }
+      processes.set(proc.key, sample);
+      let group = groups.get(key);
+      if (group === undefined) {
+        group = { processKeys: [], steps: new Set(), firstPid: proc.pid };
+        groups.set(key, group);
+      }
+      group.processKeys.push(proc.key);
+      if (resolution === undefined || key === 'host') continue;
+      if (resolution.identity.step !== undefined) group.steps.add(resolution.identity.step);
+      const known = this.noteContainer(key, resolution);
+      if (facts !== undefined) known.meta = mergeSlurmMeta(known.meta, facts);
+    }
+    if (!groups.has('host')) groups.set('host', { processKeys: [], steps: new Set(), firstPid: 1 });
+
+    const containers = new Map<string, ContainerSample>();
+    for (const [key, group] of groups) {
+      const known = key === 'host' ? undefined : this.containers.get(key);
+      const identity = known?.identity ?? HOST_IDENTITY;
+      const cgroup: CgroupCounters = known === undefined ? {} : this.cgroups.read(known.paths);
+      const net = key === 'host' ? undefined : this.readNet(group.firstPid);
+      containers.set(key, {
+        key,
+        identity,
+        meta: this.meta(identity, known),
+        cgroup,
+        ...(net !== undefined && { netRxBytes: net.rxBytes, netTxBytes: net.txBytes }),
+        processKeys: group.processKeys,
+        ...(group.steps.size > 0 && { steps: [...group.steps].sort() }),
+      });
+    }
+    // Forget containers not seen for a while (their cgroup paths and metadata).
+    for (const [key, known] of this.containers) {
+      if (this.tick - known.lastSeenTick > 60) this.containers.delete(key);
+    }
+
+    return {
+      timeMs,
+      monoNs,
+      host: { hostname: this.hostname, ...hostCounters },
+      processes,
+      containers,
+      gaps: this.gaps(tick.ioDenied, tick.staticDenied),
+    };
+  }
+
+  private noteContainer(key: string, resolution: Resolution): KnownContainer {
+    const known = this.containers.get(key);
+    if (known !== undefined) {
+      known.lastSeenTick = this.tick;
+      known.paths = mergePaths(known.paths, resolution.paths);
+      return known;
+    }
+    let identity = containerIdentity(resolution.identity);
+    if (identity.kind === 'slurm' && key !== containerKey(identity)) {
+      // A SLUID directory whose numeric job id is known: name the job by its id, keep the SLUID.
+      const jobId = key.slice('slurm:'.length);
+      identity = { ...identity, id: jobId, name: `job ${jobId}` };
+    }
+    const added: KnownContainer = { identity, paths: resolution.paths, meta: {}, lastSeenTick: this.tick };
+    this.containers.set(key, added);
+    return added;
+  }
+
+  /** Reads what a process says of its Slurm job and learns SLUID -> job id. */
+  private learnSlurm(identity: Identity, proc: ProcessSample, info: ProcStatic): SlurmFacts {
+    const facts = slurmFacts(proc.comm, proc.cmdline, info.env);
+    if (identity.sluid !== undefined && facts.jobId !== undefined && !this.sluidJobs.has(identity.sluid)) {
+      this.sluidJobs.set(identity.sluid, facts.jobId);
+      // What was filed under the SLUID key moves to the job id key.
+      this.containers.delete(containerKey(identity));
+    }
+    return facts;
+  }
+
+  private meta(identity: Identity, known: KnownContainer | undefined): ContainerMeta {
+    if (RUNTIME_KINDS.has(identity.kind) && this.docker !== undefined) {
+      return this.docker.get(identity.id) ?? {};
+    }
+    if (identity.kind === 'slurm' && known !== undefined) {
+      if (known.meta.jobUser === undefined && identity.uid !== undefined) {
+        return { ...known.meta, jobUser: this.users.name(identity.uid) };
+      }
+      return known.meta;
+    }
+    return known?.meta ?? {};
+  }
+
+  /** Cumulative rx/tx of the process's network namespace, or undefined when it is the host's. */
+  private readNet(pid: number): { rxBytes: number; txBytes: number } | undefined {
+    this.hostNetNs ??= this.reader.readNetNs(1) ?? this.reader.readNetNs(process.pid);
+    const ns = this.reader.readNetNs(pid);
+    if (ns === undefined || ns === this.hostNetNs) return undefined;
+    return this.reader.readNetDev(pid);
+  }
+
+  private gaps(ioDenied: number, staticDenied: number): string[] {
+    const gaps: string[] = [];
+    // As root a denial is the kernel protecting one process (e.g. a sandbox's init): nothing the user can do.
+    if (!this.isRoot && (ioDenied > 0 || staticDenied > 0)) {
+      gaps.push(
+        `not root: I/O bytes${staticDenied > 0 ? ', executables and environments' : ''} of ${Math.max(ioDenied, staticDenied)} processes are unreadable; run with sudo for the full picture`,
+      );
+    }
+    if (this.docker !== undefined && !this.docker.status.ok && this.docker.status.message !== undefined) {
+      gaps.push(this.docker.status.message);
+    }
+    return gaps;
+  }
+
+  /** Releases the /proc file descriptors held between ticks. */
+  close(): void {
+    this.procfs.close();
+  }
+}
