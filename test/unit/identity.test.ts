@@ -1,10 +1,10 @@
 /**
  * identity.ts: a table of cgroup paths for every runtime pattern in spec/cgroups.md section 1 (Kubernetes and the
  * other runtimes are not installed here, so their paths are fixtures), /proc/PID/cgroup parsing incl. malformed input,
- * membership resolution on hybrid and Slurm layouts, and the real /proc/self/cgroup plus a real Docker container.
+ * membership resolution on hybrid and Slurm layouts, and the real /proc/self/cgroup. A real Docker container's
+ * identity is tested in test/integration/docker-cli.test.ts.
  */
-import { execFileSync } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import {
   identifyPath,
@@ -14,7 +14,6 @@ import {
   type CgroupMembership,
 } from '../../src/collectors/identity.js';
 import { HOST_IDENTITY, type Identity } from '../../src/model/identity.js';
-import { needReal } from '../helpers/real.js';
 
 const ID = '3f4c9a1b2d8e7f60a5b4c3d2e1f0a9b8c7d6e5f4a3b2c1d0e9f8a7b6c5d4e3f2';
 const ID2 = '9e8d7c6b5a4f3e2d1c0b9a8f7e6d5c4b3a2f1e0d9c8b7a6f5e4d3c2b1a0f9e8d';
@@ -436,40 +435,5 @@ describe('resolveMembership', () => {
   it('an empty membership is host with no paths', () => {
     const m: CgroupMembership = { v1: {}, deleted: false };
     expect(resolveMembership(m)).toStrictEqual({ identity: HOST_IDENTITY, paths: { v1: {} } });
-  });
-});
-
-function dockerAvailable(): string | undefined {
-  try {
-    execFileSync('docker', ['image', 'inspect', 'bubble-test/busybox'], { stdio: 'ignore', timeout: 20_000 });
-    return undefined;
-  } catch (err) {
-    return `docker or the bubble-test/busybox image is not usable: ${(err as Error).message.split('\n')[0]}`;
-  }
-}
-
-describe('real Docker container', () => {
-  it('identifies a running container from its /proc/PID/cgroup', (ctx) => {
-    const why = dockerAvailable();
-    needReal(ctx, 'docker', why === undefined, why ?? '');
-    const id = execFileSync('docker', ['run', '-d', '--rm', 'bubble-test/busybox', 'sleep', '120'], { encoding: 'utf8' }).trim();
-    try {
-      const pid = execFileSync('docker', ['inspect', '-f', '{{.State.Pid}}', id], { encoding: 'utf8' }).trim();
-      const { identity, paths } = resolveMembership(parseProcCgroup(readFileSync(`/proc/${pid}/cgroup`, 'utf8')));
-      expect(identity).toMatchObject({ kind: 'docker', id, name: id.slice(0, 12) });
-      expect(identity.cgroup).toContain(id);
-      const memory = paths.v1['memory'];
-      if (memory !== undefined) {
-        // The dir resolveMembership gives is the container's real cgroup: it exists and holds the process.
-        expect(memory).toBe(identity.cgroup);
-        const procs = readFileSync(`/sys/fs/cgroup/memory${memory}/cgroup.procs`, 'utf8').split('\n');
-        expect(procs).toContain(pid);
-      } else {
-        expect(paths.v2).toBe(identity.cgroup);
-        expect(existsSync(`/sys/fs/cgroup${identity.cgroup}`)).toBe(true);
-      }
-    } finally {
-      execFileSync('docker', ['rm', '-f', id], { stdio: 'ignore' });
-    }
   });
 });

@@ -1,0 +1,72 @@
+/** Runs the built CLI (dist/, built by `npm test` before vitest) as a user would. */
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+export const BIN = path.join(ROOT, 'dist/src/bin/bubble.js');
+
+export interface RunResult {
+  readonly status: number;
+  readonly stdout: string;
+  readonly stderr: string;
+}
+
+export function binBuilt(): boolean {
+  return existsSync(BIN);
+}
+
+export function bubble(args: readonly string[], options: { uid?: number; gid?: number; env?: NodeJS.ProcessEnv } = {}): Promise<RunResult> {
+  if (!binBuilt()) throw new Error(`${BIN} is missing: run \`npm run build\` (npm test does it first)`);
+  return new Promise((resolve) => {
+    execFile(
+      process.execPath,
+      [BIN, ...args],
+      {
+        timeout: 60_000,
+        maxBuffer: 64 * 1024 * 1024,
+        env: { ...process.env, NO_COLOR: '1', ...options.env },
+        ...(options.uid !== undefined && { uid: options.uid }),
+        ...(options.gid !== undefined && { gid: options.gid }),
+      },
+      (error, stdout, stderr) => {
+        const status = error === null ? 0 : typeof error.code === 'number' ? error.code : 1;
+        resolve({ status, stdout, stderr });
+      },
+    );
+  });
+}
+
+/** Children the test starts and must stop: killed in cleanup even when an assertion failed. */
+export class Children {
+  private readonly all: ChildProcess[] = [];
+
+  start(command: string, args: readonly string[], env?: NodeJS.ProcessEnv): ChildProcess {
+    const child = spawn(command, args, { stdio: 'ignore', env: { ...process.env, ...env } });
+    this.all.push(child);
+    return child;
+  }
+
+  /** A shell loop that burns one core. */
+  burner(env?: NodeJS.ProcessEnv): ChildProcess {
+    return this.start('sh', ['-c', 'while :; do :; done'], env);
+  }
+
+  /**
+   * Allocates and touches `mib` MiB after `delayMs`, then sleeps. The delay lets the test move it into its cgroup
+   * first: memory is charged to the cgroup that first touches it and does not follow a moved process.
+   */
+  allocator(mib: number, env?: NodeJS.ProcessEnv, delayMs = 700): ChildProcess {
+    return this.start(
+      process.execPath,
+      ['-e', `setTimeout(() => { const b = Buffer.alloc(${mib} * 1024 * 1024, 1); setInterval(() => b[0]++, 1000); }, ${delayMs});`],
+      env,
+    );
+  }
+
+  killAll(): void {
+    for (const child of this.all) if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+    this.all.length = 0;
+  }
+}
