@@ -24,8 +24,10 @@ export interface SamplerOptions {
   readonly passwdPath?: string;
   /** Docker metadata; containers show short ids without it. */
   readonly docker?: DockerWatcher;
-  /** Clock, for tests. */
+  /** Wall clock in epoch ms, for tests. */
   readonly now?: () => number;
+  /** Monotonic clock in ns, for tests (rates divide by its deltas). */
+  readonly monoNs?: () => number;
 }
 
 interface Resolution {
@@ -67,6 +69,7 @@ export class Sampler {
   private readonly users: UserNames;
   private readonly docker: DockerWatcher | undefined;
   private readonly now: () => number;
+  private readonly monoNow: () => number;
   private readonly hostname = os.hostname();
   private readonly isRoot = process.getuid?.() === 0;
   /** cgroup file text -> resolution; many processes share one text. */
@@ -83,6 +86,7 @@ export class Sampler {
     this.users = new UserNames(options.passwdPath ?? '/etc/passwd');
     this.docker = options.docker;
     this.now = options.now ?? Date.now;
+    this.monoNow = options.monoNs ?? (() => Number(process.hrtime.bigint()));
     this.procfs = new ProcfsCollector({
       reader: this.reader,
       users: this.users,
@@ -119,7 +123,7 @@ export class Sampler {
   sample(): Sample {
     this.tick++;
     const timeMs = this.now();
-    const monoNs = Number(process.hrtime.bigint());
+    const monoNs = this.monoNow();
     const hostCounters = this.reader.readHost();
     const tick = this.procfs.collect(hostCounters.bootTimeMs);
 

@@ -5,7 +5,7 @@
  * test/integration/procfs-real.test.ts, including unreadable entries as a non-root user.
  */
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -23,6 +23,7 @@ import {
   type ProcStatic,
 } from '../../src/collectors/procfs.js';
 import { parsePasswd, UserNames } from '../../src/collectors/users.js';
+import { statLine, writeProc } from '../helpers/fake-proc.js';
 
 const tmpRoot = mkdtempSync(path.join(os.tmpdir(), 'bubble-procfs-'));
 afterAll(() => rmSync(tmpRoot, { recursive: true, force: true }));
@@ -31,16 +32,6 @@ function freshDir(): string {
   const dir = path.join(tmpRoot, `t${dirCount++}`);
   mkdirSync(dir, { recursive: true });
   return dir;
-}
-
-/** A stat line with fields 1..52 as the kernel writes them; `over` replaces fields by their 1-based number. */
-function statLine(pid: number, comm: string, over: Record<number, string | number> = {}): string {
-  const fields: (string | number)[] = [
-    pid, `(${comm})`, 'S', 1, pid, pid, 0, -1, 4194304, 120, 0, 3, 0, 250, 50, 0, 0, 20, 0, 1, 0, 5000, 10_485_760,
-    300, '18446744073709551615', 1, 1, 0, 0, 0, 0, 0, 4096, 1256, 0, 0, 0, 17, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
-  ];
-  for (const [n, v] of Object.entries(over)) fields[Number(n) - 1] = v;
-  return `${fields.join(' ')}\n`;
 }
 
 const IO_TEXT =
@@ -218,41 +209,6 @@ describe('UserNames', () => {
 
 // ---------------------------------------------------------------------------------------------------------------
 // A fixture /proc tree through ProcReader and ProcfsCollector.
-
-interface FixtureProc {
-  stat?: string;
-  io?: string;
-  status?: string;
-  cmdline?: string;
-  cgroup?: string;
-  environ?: string;
-  exe?: string;
-  netns?: string;
-  netdev?: string;
-}
-
-function writeProc(root: string, pid: number, p: FixtureProc): void {
-  const dir = path.join(root, String(pid));
-  mkdirSync(dir, { recursive: true });
-  const files: [string, string | undefined][] = [
-    ['stat', p.stat],
-    ['io', p.io],
-    ['status', p.status],
-    ['cmdline', p.cmdline],
-    ['cgroup', p.cgroup],
-    ['environ', p.environ],
-  ];
-  for (const [name, text] of files) if (text !== undefined) writeFileSync(path.join(dir, name), text);
-  if (p.exe !== undefined) symlinkSync(p.exe, path.join(dir, 'exe'));
-  if (p.netns !== undefined) {
-    mkdirSync(path.join(dir, 'ns'));
-    symlinkSync(p.netns, path.join(dir, 'ns', 'net'));
-  }
-  if (p.netdev !== undefined) {
-    mkdirSync(path.join(dir, 'net'));
-    writeFileSync(path.join(dir, 'net', 'dev'), p.netdev);
-  }
-}
 
 const statusFor = (uid: number, nspid: string): string => `Name:\tx\nUid:\t${uid}\t${uid}\t${uid}\t${uid}\nNSpid:\t${nspid}\n`;
 
