@@ -11,6 +11,7 @@ import type { CgroupCounters, ContainerMeta, ContainerSample, ProcessSample, Sam
 import { CgroupReader, readCgroupMounts, type CgroupMounts, type ContainerCgroupPaths } from './cgroups.js';
 import type { DockerWatcher } from './docker.js';
 import { parseProcCgroup, resolveMembership } from './identity.js';
+import { parseConmonArgs } from './podman.js';
 import { ProcfsCollector, ProcReader, type ProcStatic } from './procfs.js';
 import { mergeSlurmMeta, SLURM_ENV_KEYS, slurmFacts, type SlurmFacts } from './slurm.js';
 import { UserNames } from './users.js';
@@ -75,6 +76,8 @@ export class Sampler {
   /** cgroup file text -> resolution; many processes share one text. */
   private readonly resolutions = new Map<string, Resolution>();
   private readonly containers = new Map<string, KnownContainer>();
+  /** Podman container id -> name, from conmon's argv. */
+  private readonly podmanNames = new Map<string, string>();
   /** SLUID job directory -> numeric job id, learned from task environments and slurmstepd proctitles. */
   private readonly sluidJobs = new Map<string, string>();
   private hostNetNs: string | undefined;
@@ -142,6 +145,7 @@ export class Sampler {
         if (key !== proc.containerKey) sample = { ...proc, containerKey: key };
       }
       processes.set(proc.key, sample);
+      if (proc.comm === 'conmon') this.learnConmon(proc.cmdline);
       let group = groups.get(key);
       if (group === undefined) {
         group = { processKeys: [], steps: new Set(), firstPid: proc.pid };
@@ -204,6 +208,13 @@ export class Sampler {
     return added;
   }
 
+  private learnConmon(cmdline: string): void {
+    const args = parseConmonArgs(cmdline);
+    if (args === undefined || this.podmanNames.get(args.id) === args.name) return;
+    if (this.podmanNames.size > 4096) this.podmanNames.clear();
+    this.podmanNames.set(args.id, args.name);
+  }
+
   /** Reads what a process says of its Slurm job and learns SLUID -> job id. */
   private learnSlurm(identity: Identity, proc: ProcessSample, info: ProcStatic): SlurmFacts {
     const facts = slurmFacts(proc.comm, proc.cmdline, info.env);
@@ -218,6 +229,10 @@ export class Sampler {
   private meta(identity: Identity, known: KnownContainer | undefined): ContainerMeta {
     if (RUNTIME_KINDS.has(identity.kind) && this.docker !== undefined) {
       return this.docker.get(identity.id) ?? {};
+    }
+    if (identity.kind === 'podman') {
+      const name = this.podmanNames.get(identity.id);
+      return name === undefined ? {} : { name };
     }
     if (identity.kind === 'slurm' && known !== undefined) {
       if (known.meta.jobUser === undefined && identity.uid !== undefined) {

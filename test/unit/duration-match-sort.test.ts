@@ -46,3 +46,13 @@ describe('matchContainer', () => {
     expect(() => matchContainer('nope', [containers[3]!])).toThrow(/no containers or jobs are running/);
   });
 });
+
+describe('parseConmonArgs', () => {
+  it('reads the container id and name from conmon argv', async () => {
+    const { parseConmonArgs } = await import('../../src/collectors/podman.js');
+    const id = 'e'.repeat(64);
+    expect(parseConmonArgs(`/usr/bin/conmon --api-version 1 -c ${id} -u ${id} -r /usr/bin/crun -n db-2 --exit-dir /x`)).toEqual({ id, name: 'db-2' });
+    expect(parseConmonArgs(`/usr/bin/conmon -c ${id}`)).toBeUndefined();
+    expect(parseConmonArgs('/usr/bin/conmon -c notanid -n x')).toBeUndefined();
+  });
+});

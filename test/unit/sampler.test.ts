@@ -24,6 +24,7 @@ const POD_DIR = `/kubepods.slice/kubepods-burstable.slice/kubepods-burstable-pod
 const K8S_DIR = `${POD_DIR}/cri-containerd-${CID}.scope`;
 const SLUID = 'sEKNKTV3WPV500';
 const JOB_DIR = `/system.slice/slurmstepd.scope/${SLUID}`;
+const PODMAN_ID = 'd'.repeat(64);
 const MiB = 1024 * 1024;
 
 const env = (vars: Record<string, string>): string => Object.entries(vars).map(([k, v]) => `${k}=${v}\0`).join('');
@@ -73,6 +74,21 @@ function writeTick(t: number): void {
     netns: 'net:[4026531840]',
   });
 
+  // Podman: conmon (host, outside the container) names the container in its argv; crun adds a /container leaf.
+  writeProc(proc, 300, {
+    stat: statLine(300, 'conmon', { 4: 1, 22: 800 }),
+    status: status(0, '300'),
+    cmdline: `/usr/bin/conmon\0--api-version\x001\0-c\0${PODMAN_ID}\0-u\0${PODMAN_ID}\0-r\0/usr/bin/crun\0-n\0web-1\0`,
+    cgroup: `0::/machine.slice/libpod-conmon-${PODMAN_ID}.scope\n`,
+    io: io(0, 0),
+  });
+  writeProc(proc, 301, {
+    stat: statLine(301, 'nginx', { 4: 300, 22: 810 }),
+    status: status(0, '301\t1'),
+    cmdline: 'nginx\0',
+    cgroup: `0::/machine.slice/libpod-${PODMAN_ID}.scope/container\n`,
+    io: io(0, 0),
+  });
   writeCgroup(K8S_DIR, {
     'cpu.stat': `usage_usec ${5_000_000 + t * 1_500_000}\nuser_usec 4000000\nsystem_usec 1000000\nnr_periods ${100 + t * 10}\nnr_throttled ${t * 4}\nthrottled_usec ${t * 20000}\n`,
     'cpu.max': '150000 100000\n',
@@ -157,13 +173,20 @@ describe('Sampler on a cgroup v2 host (fixture)', () => {
     expect(snapshot.processes.find((p) => p.pid === 200)!.containerKey).toBe('slurm:3385');
   });
 
+  it('names a Podman container from its conmon argv, conmon itself staying in host', () => {
+    const podman = snapshot.containers.find((c) => c.kind === 'podman');
+    expect(podman).toMatchObject({ id: PODMAN_ID, name: 'web-1', cgroup: `/machine.slice/libpod-${PODMAN_ID}.scope`, processCount: 1 });
+    expect(snapshot.processes.find((p) => p.pid === 300)!.containerKey).toBe('host');
+  });
+
   it('gives processes their in-container pid, rates and the host the rest', () => {
     const worker = snapshot.processes.find((p) => p.pid === 100);
     expect(worker).toMatchObject({ nspid: 7, containerKey: `kubernetes:${CID}`, user: 'bob' });
     expect(worker!.cpuPercent).toBeCloseTo(100);
     expect(worker!.readBytesPerSec).toBeCloseTo(4096);
     const host = snapshot.containers.find((c) => c.kind === 'host');
-    expect(host).toMatchObject({ processCount: 1, cpuSource: 'processes' });
+    // init and conmon
+    expect(host).toMatchObject({ processCount: 2, cpuSource: 'processes' });
     expect(snapshot.host).toMatchObject({ ncpu: 2, memTotalBytes: 8 * 1024 ** 3, memUsedBytes: 2 * 1024 ** 3 });
     // 300 busy of 400 ticks over 2 cpus
     expect(snapshot.host.cpuPercent).toBeCloseTo(150);
