@@ -1,0 +1,5 @@
+/** Every benchmark section, in the order `npm run bench` runs them. A new section is one module plus one line here. */
+import { collectorSection } from './collector.js';
+import type { Section } from './context.js';
+
+export const SECTIONS: readonly Section[] = [collectorSection];
