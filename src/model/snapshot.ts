@@ -5,6 +5,19 @@
 import type { ContainerKind } from './identity.js';
 import type { ContainerSample, PressureLine, ProcessSample, Sample } from './sample.js';
 
+/**
+ * What happened in the interval between the two samples, as exact counter deltas (integers). Rates are these over
+ * the interval; the store's tiers add them up, so CPU time and bytes are conserved from tick to year.
+ * A field is absent when unknown (first sight of an old process, a counter reset, an unreadable source).
+ */
+export interface Interval {
+  readonly cpuNs?: number;
+  readonly readBytes?: number;
+  readonly writeBytes?: number;
+  readonly netRxBytes?: number;
+  readonly netTxBytes?: number;
+}
+
 export interface ProcessView {
   readonly key: string;
   readonly pid: number;
@@ -31,6 +44,7 @@ export interface ProcessView {
   readonly writeBytes?: number;
   readonly readBytesPerSec?: number;
   readonly writeBytesPerSec?: number;
+  readonly interval: Interval;
   /** Set on processes that disappeared during the interval: when they were last missed. */
   readonly exitedAtMs?: number;
 }
@@ -84,6 +98,7 @@ export interface ContainerView {
   readonly pids?: number;
   readonly processCount: number;
   readonly pressure: PressureView;
+  readonly interval: Interval;
   readonly exitedAtMs?: number;
 }
 
@@ -107,10 +122,22 @@ export interface Snapshot {
   readonly gaps: readonly string[];
 }
 
-/** Δcounter / seconds; undefined when either side is missing or the counter went backwards (reset). */
-export function rate(current: number | undefined, previous: number | undefined, seconds: number): number | undefined {
-  if (current === undefined || previous === undefined || seconds <= 0 || current < previous) return undefined;
-  return (current - previous) / seconds;
+/** current - previous; undefined when either side is missing or the counter went backwards (reset). */
+export function delta(current: number | undefined, previous: number | undefined): number | undefined {
+  if (current === undefined || previous === undefined || current < previous) return undefined;
+  return current - previous;
+}
+
+/** An interval's delta per second; undefined without a delta or an interval. */
+function perSecond(d: number | undefined, seconds: number): number | undefined {
+  return d === undefined || seconds <= 0 ? undefined : d / seconds;
+}
+
+/** The defined fields of an Interval only, so absent stays absent. */
+function interval(fields: { [K in keyof Interval]: number | undefined }): Interval {
+  const out: { -readonly [K in keyof Interval]?: number } = {};
+  for (const [k, v] of Object.entries(fields) as [keyof Interval, number | undefined][]) if (v !== undefined) out[k] = v;
+  return out;
 }
 
 function processDelta(
@@ -142,7 +169,6 @@ function processView(
   const cpu = processDelta(proc, prev, prevTime, (p) => p.cpuNs);
   const read = processDelta(proc, prev, prevTime, (p) => p.readBytes);
   const write = processDelta(proc, prev, prevTime, (p) => p.writeBytes);
-  const perSec = (d: number | undefined): number | undefined => (d === undefined || seconds <= 0 ? undefined : d / seconds);
   const view: ProcessView = {
     key: proc.key,
     pid: proc.pid,
@@ -165,8 +191,9 @@ function processView(
     threads: proc.threads,
     ...(proc.readBytes !== undefined && { readBytes: proc.readBytes }),
     ...(proc.writeBytes !== undefined && { writeBytes: proc.writeBytes }),
-    ...(perSec(read) !== undefined && { readBytesPerSec: perSec(read) }),
-    ...(perSec(write) !== undefined && { writeBytesPerSec: perSec(write) }),
+    ...optional('readBytesPerSec', perSecond(read, seconds)),
+    ...optional('writeBytesPerSec', perSecond(write, seconds)),
+    interval: seconds > 0 ? interval({ cpuNs: cpu, readBytes: read, writeBytes: write }) : {},
     ...(exitedAtMs !== undefined && { exitedAtMs }),
   };
   return view;
@@ -178,7 +205,6 @@ function pressureAvg10(line: PressureLine | undefined): number | undefined {
 
 interface ProcessTotals {
   cpuDeltaNs: number;
-  cpuDeltaKnown: boolean;
   cpuNs: number;
   rssBytes: number;
   threads: number;
@@ -193,7 +219,6 @@ interface ProcessTotals {
 function sumProcesses(container: ContainerSample, sample: Sample, previous: Sample | undefined): ProcessTotals {
   const totals: ProcessTotals = {
     cpuDeltaNs: 0,
-    cpuDeltaKnown: previous !== undefined,
     cpuNs: 0,
     rssBytes: 0,
     threads: 0,
@@ -239,25 +264,23 @@ function containerView(
   const hostMemory = sample.host.memTotalBytes;
 
   const cpuFromCgroup = cg.cpuUsageNs !== undefined;
-  const cgroupCpuRate = rate(cg.cpuUsageNs, pcg?.cpuUsageNs, seconds);
-  const cpuPercent = cpuFromCgroup
-    ? cgroupCpuRate === undefined
-      ? undefined
-      : (cgroupCpuRate / 1e9) * 100
-    : totals.cpuDeltaKnown && seconds > 0
-      ? (totals.cpuDeltaNs / 1e9 / seconds) * 100
-      : undefined;
+  const known = previous !== undefined && seconds > 0;
+  const cpuDelta = !known ? undefined : cpuFromCgroup ? delta(cg.cpuUsageNs, pcg?.cpuUsageNs) : totals.cpuDeltaNs;
+  const cpuPercent = cpuDelta === undefined ? undefined : (cpuDelta / 1e9 / seconds) * 100;
 
-  const periods = rate(cg.cpuPeriods, pcg?.cpuPeriods, 1);
-  const throttled = rate(cg.cpuThrottledPeriods, pcg?.cpuThrottledPeriods, 1);
+  const periods = delta(cg.cpuPeriods, pcg?.cpuPeriods);
+  const throttled = delta(cg.cpuThrottledPeriods, pcg?.cpuThrottledPeriods);
   const throttledPercent = periods !== undefined && throttled !== undefined && periods > 0 ? (throttled / periods) * 100 : undefined;
+
+  const blkFromCgroup = cg.ioReadBytes !== undefined && cg.ioWriteBytes !== undefined;
+  const readDelta = !known ? undefined : blkFromCgroup ? delta(cg.ioReadBytes, pcg?.ioReadBytes) : totals.ioKnown ? totals.readDelta : undefined;
+  const writeDelta = !known ? undefined : blkFromCgroup ? delta(cg.ioWriteBytes, pcg?.ioWriteBytes) : totals.ioKnown ? totals.writeDelta : undefined;
+  const rxDelta = known ? delta(container.netRxBytes, prev?.netRxBytes) : undefined;
+  const txDelta = known ? delta(container.netTxBytes, prev?.netTxBytes) : undefined;
 
   const memoryBytes = cg.memoryWorkingSetBytes ?? cg.memoryUsageBytes ?? (totals.count > 0 ? totals.rssBytes : undefined);
   const limit = cg.memoryLimitBytes !== undefined && cg.memoryLimitBytes < hostMemory ? cg.memoryLimitBytes : undefined;
   const memoryPercent = memoryBytes === undefined ? undefined : (memoryBytes / (limit ?? hostMemory)) * 100;
-
-  const blkFromCgroup = cg.ioReadBytes !== undefined && cg.ioWriteBytes !== undefined;
-  const perSec = (d: number): number | undefined => (seconds > 0 && previous !== undefined ? d / seconds : undefined);
 
   const meta = container.meta;
   const identity = container.identity;
@@ -288,23 +311,15 @@ function containerView(
     ...(cg.oomKills !== undefined && { oomKills: cg.oomKills }),
     ...(container.netRxBytes !== undefined && { netRxBytes: container.netRxBytes }),
     ...(container.netTxBytes !== undefined && { netTxBytes: container.netTxBytes }),
-    ...optional('netRxBytesPerSec', rate(container.netRxBytes, prev?.netRxBytes, seconds)),
-    ...optional('netTxBytesPerSec', rate(container.netTxBytes, prev?.netTxBytes, seconds)),
+    ...optional('netRxBytesPerSec', perSecond(rxDelta, seconds)),
+    ...optional('netTxBytesPerSec', perSecond(txDelta, seconds)),
     ...(blkFromCgroup
-      ? {
-          blkReadBytes: cg.ioReadBytes,
-          blkWriteBytes: cg.ioWriteBytes,
-          ...optional('blkReadBytesPerSec', rate(cg.ioReadBytes, pcg?.ioReadBytes, seconds)),
-          ...optional('blkWriteBytesPerSec', rate(cg.ioWriteBytes, pcg?.ioWriteBytes, seconds)),
-        }
+      ? { blkReadBytes: cg.ioReadBytes, blkWriteBytes: cg.ioWriteBytes }
       : totals.ioKnown
-        ? {
-            blkReadBytes: totals.readBytes,
-            blkWriteBytes: totals.writeBytes,
-            ...optional('blkReadBytesPerSec', perSec(totals.readDelta)),
-            ...optional('blkWriteBytesPerSec', perSec(totals.writeDelta)),
-          }
+        ? { blkReadBytes: totals.readBytes, blkWriteBytes: totals.writeBytes }
         : {}),
+    ...optional('blkReadBytesPerSec', perSecond(readDelta, seconds)),
+    ...optional('blkWriteBytesPerSec', perSecond(writeDelta, seconds)),
     ...optional('pids', cg.pids ?? (totals.count > 0 ? totals.threads : undefined)),
     processCount: totals.count,
     pressure: {
@@ -312,6 +327,7 @@ function containerView(
       ...optional('memory', pressureAvg10(cg.memoryPressure?.some)),
       ...optional('io', pressureAvg10(cg.ioPressure?.some)),
     },
+    interval: interval({ cpuNs: cpuDelta, readBytes: readDelta, writeBytes: writeDelta, netRxBytes: rxDelta, netTxBytes: txDelta }),
     ...(exitedAtMs !== undefined && { exitedAtMs }),
   };
 }

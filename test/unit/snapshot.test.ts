@@ -188,3 +188,18 @@ describe('toSnapshot', () => {
     expect(list.map((c) => c.kind)).toEqual(['docker', 'host']);
   });
 });
+
+describe('interval deltas', () => {
+  it('carries exact counter deltas that the rates are made of', () => {
+    const a = sample(0, [proc(10, `docker:${dockerId}`, { cpuNs: 1e9, readBytes: 100, writeBytes: 0 })], [docker(7e9, ['10:100'])]);
+    const b = sample(
+      2,
+      [proc(10, `docker:${dockerId}`, { cpuNs: 2.5e9, readBytes: 4196, writeBytes: 10 })],
+      [docker(10e9, ['10:100'], { cgroup: { cpuUsageNs: 10e9, ioReadBytes: 1500, ioWriteBytes: 5000 }, netRxBytes: 10_500, netTxBytes: 2_000 })],
+    );
+    const s = toSnapshot(b, a);
+    expect(s.processes[0]!.interval).toEqual({ cpuNs: 1.5e9, readBytes: 4096, writeBytes: 10 });
+    expect(s.containers[0]!.interval).toEqual({ cpuNs: 3e9, readBytes: 500, writeBytes: 0, netRxBytes: 500, netTxBytes: 0 });
+    expect(toSnapshot(a).containers[0]!.interval).toEqual({});
+  });
+});
