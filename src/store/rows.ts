@@ -1,0 +1,43 @@
+/**
+ * Series rows as the rollup emits them and the writer stores them (container_series, process_series), keyed by the
+ * entity's model key (containerKey(), ProcessSample.key) rather than its row id: the writer maps keys to ids.
+ */
+import type { Tier } from './tiers.js';
+
+export interface ContainerRow {
+  readonly tier: Tier;
+  /** Bucket start, epoch ms. */
+  readonly bucket: number;
+  readonly containerKey: string;
+  /** CPU time used in the bucket. */
+  readonly cpuNs: number;
+  /** Memory (working set, else RSS sum), mean over the samples; undefined when never known. */
+  readonly memAvg?: number;
+  readonly memMax?: number;
+  readonly readBytes: number;
+  readonly writeBytes: number;
+  /** undefined when the container shares the host's network namespace. */
+  readonly netRxBytes?: number;
+  readonly netTxBytes?: number;
+  readonly pidsMax?: number;
+  /** Ticks folded into the bucket. */
+  readonly samples: number;
+}
+
+export interface ProcessRow {
+  readonly tier: Tier;
+  readonly bucket: number;
+  readonly processKey: string;
+  readonly cpuNs: number;
+  readonly rssAvg: number;
+  readonly rssMax: number;
+  readonly readBytes: number;
+  readonly writeBytes: number;
+  readonly threadsMax: number;
+  readonly samples: number;
+}
+
+export interface SeriesRows {
+  readonly containers: readonly ContainerRow[];
+  readonly processes: readonly ProcessRow[];
+}

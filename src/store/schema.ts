@@ -1,0 +1,92 @@
+/**
+ * The store's schema, as migrations applied in order; `PRAGMA user_version` holds how many have run. A file whose
+ * user_version is above MIGRATIONS.length was written by a newer bubble and is refused, never downgraded.
+ * Documented in docs/store.md: change both together.
+ *
+ * Times are epoch milliseconds (INTEGER). Series rows are keyed (tier, bucket, entity) in WITHOUT ROWID tables:
+ * retention deletes a prefix range (tier, bucket < cutoff) and a replay reads a bucket range, both on the key.
+ */
+export const APPLICATION_ID = 0x62756231; // 'bub1' in PRAGMA application_id: tells a bubble store from other SQLite files
+
+export const MIGRATIONS: readonly string[] = [
+  // 1: entities and the tiered series
+  `
+  CREATE TABLE meta (
+    key   TEXT PRIMARY KEY,
+    value TEXT NOT NULL
+  ) STRICT;
+
+  CREATE TABLE containers (
+    id         INTEGER PRIMARY KEY,
+    key        TEXT NOT NULL UNIQUE,   -- 'docker:<id>', 'slurm:<jobid>', 'host', ... (containerKey())
+    kind       TEXT NOT NULL,
+    cid        TEXT NOT NULL,          -- Identity.id: container id, job id, machine name
+    name       TEXT NOT NULL,
+    image      TEXT,
+    labels     TEXT,                   -- JSON object
+    cgroup     TEXT NOT NULL,
+    parent     TEXT,                   -- pod UID, podman pod
+    user       TEXT,                   -- Slurm job user
+    first_seen INTEGER NOT NULL,
+    last_seen  INTEGER NOT NULL,
+    exit_time  INTEGER,
+    exit_code  INTEGER
+  ) STRICT;
+  CREATE INDEX containers_last_seen ON containers (last_seen);
+
+  CREATE TABLE processes (
+    id           INTEGER PRIMARY KEY,
+    container_id INTEGER NOT NULL REFERENCES containers (id) ON DELETE CASCADE,
+    pid          INTEGER NOT NULL,
+    start_time   INTEGER NOT NULL,     -- with pid, the process's identity (pid alone is reused)
+    ppid         INTEGER NOT NULL,
+    parent_id    INTEGER,              -- processes.id of the parent when it was recorded
+    nspid        INTEGER,
+    comm         TEXT NOT NULL,
+    exe          TEXT NOT NULL,
+    cmdline      TEXT NOT NULL,
+    uid          INTEGER NOT NULL,
+    user         TEXT NOT NULL,
+    first_seen   INTEGER NOT NULL,
+    last_seen    INTEGER NOT NULL,
+    exit_time    INTEGER,
+    UNIQUE (pid, start_time)
+  ) STRICT;
+  CREATE INDEX processes_container ON processes (container_id);
+
+  -- Per container per bucket. Sums (cpu_ns, bytes) are conserved across tiers; mem_avg is over samples.
+  CREATE TABLE container_series (
+    tier         INTEGER NOT NULL,     -- 0 second, 1 minute, 2 hour, 3 day
+    bucket       INTEGER NOT NULL,     -- bucket start
+    container_id INTEGER NOT NULL,
+    cpu_ns       INTEGER NOT NULL,
+    mem_avg      INTEGER,
+    mem_max      INTEGER,
+    read_bytes   INTEGER NOT NULL,
+    write_bytes  INTEGER NOT NULL,
+    net_rx_bytes INTEGER,
+    net_tx_bytes INTEGER,
+    pids_max     INTEGER,
+    samples      INTEGER NOT NULL,
+    PRIMARY KEY (tier, bucket, container_id)
+  ) STRICT, WITHOUT ROWID;
+
+  -- Per process per bucket. The second tier is change-only: an idle process writes no row and readers carry its
+  -- last values forward; coarser tiers hold a row for every process alive in the bucket.
+  CREATE TABLE process_series (
+    tier        INTEGER NOT NULL,
+    bucket      INTEGER NOT NULL,
+    process_id  INTEGER NOT NULL,
+    cpu_ns      INTEGER NOT NULL,
+    rss_avg     INTEGER NOT NULL,
+    rss_max     INTEGER NOT NULL,
+    read_bytes  INTEGER NOT NULL,
+    write_bytes INTEGER NOT NULL,
+    threads_max INTEGER NOT NULL,
+    samples     INTEGER NOT NULL,
+    PRIMARY KEY (tier, bucket, process_id)
+  ) STRICT, WITHOUT ROWID;
+  `,
+];
+
+export const SCHEMA_VERSION = MIGRATIONS.length;
