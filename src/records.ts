@@ -3,6 +3,7 @@
  * docs/fields.md: change both together. Times are ISO 8601 UTC strings; absent figures are null, never 0.
  */
 import type { ContainerView, ProcessView } from './model/snapshot.js';
+import type { StoredContainer } from './store/queries.js';
 
 export type JsonValue = string | number | boolean | null | JsonValue[] | { [key: string]: JsonValue };
 export type JsonRecord = { [key: string]: JsonValue };
@@ -78,5 +79,26 @@ export function containerRecord(c: ContainerView): JsonRecord {
     memory_pressure: round(c.pressure.memory),
     io_pressure: round(c.pressure.io),
     exit_time: iso(c.exitedAtMs),
+  };
+}
+
+/** A container known only from the store (it exited): the same field names, live figures null. */
+export function storedContainerRecord(c: StoredContainer): JsonRecord {
+  return {
+    key: c.key,
+    kind: c.kind,
+    id: c.id,
+    name: c.name,
+    image: c.image ?? null,
+    state: 'exited',
+    exit_code: c.exitCode ?? null,
+    cgroup: c.cgroup,
+    parent: c.parent ?? null,
+    user: c.user ?? null,
+    steps: null,
+    labels: c.labels === undefined ? null : { ...c.labels },
+    first_seen: iso(c.firstSeenMs),
+    last_seen: iso(c.lastSeenMs),
+    exit_time: iso(c.exitTimeMs),
   };
 }

@@ -4,21 +4,32 @@
  * Exit codes: 0 success, 1 a user error (one line on stderr), 2 a usage error.
  */
 import meow from 'meow';
+import { runClean } from '../commands/clean.js';
+import { runExport } from '../commands/export.js';
 import { runLs } from '../commands/ls.js';
+import { runRecord } from '../commands/record.js';
 import { processOutput } from '../commands/output.js';
 import { runPs } from '../commands/ps.js';
 import { isBubbleError } from '../errors/bubble-error.js';
 import { UsageError } from '../errors/usage-error.js';
 import { parseDuration } from '../model/duration.js';
 import { PROCESS_SORTS, type ProcessSort } from '../model/sort.js';
+import { parseTime } from '../model/time.js';
+import type { ExportWhat } from '../store/export.js';
+import { defaultDbPath } from '../store/paths.js';
+import { loadConfig, parseRetention } from '../store/retention.js';
+import { TIERS, type Tier } from '../store/tiers.js';
 
 const MAIN_HELP = `
   Usage
     $ bubble <command> [options]
 
   Commands
-    ls        containers and Slurm jobs with CPU, memory, network, block I/O, pids
+    ls        containers and Slurm jobs with CPU, memory, network, block I/O, pids (and exited ones from the store)
     ps        one cgroup-aware snapshot of a container's processes
+    record    sample everything into the store with tiered retention, until Ctrl-C
+    export    stored history as CSV or JSON lines
+    clean     remove old or named containers from the store
 
   Run \`bubble <command> --help\` for a command's options.
 
@@ -26,6 +37,8 @@ const MAIN_HELP = `
     $ sudo bubble ls
     $ sudo bubble ps web-1 --sort cpu --limit 5
     $ sudo bubble ps 4242 --json
+    $ sudo bubble record
+    $ bubble export --csv --container web-1 --since "1 hour ago"
 `;
 
 const PS_HELP = `
@@ -47,12 +60,63 @@ const PS_HELP = `
 
 const LS_HELP = `
   Usage
-    $ bubble ls [--all] [--interval S] [--json]
+    $ bubble ls [--all] [--interval S] [--json] [--db PATH]
 
   Options
     --all       also list the "host" pseudo-container (every process in no container)
     --interval  seconds between the two samples that give rates (default 1)
     --json      a JSON array of containers (fields in docs/fields.md)
+    --db        the store to add exited containers from (default ${defaultDbPath()}, when it exists)
+`;
+
+const RECORD_HELP = `
+  Usage
+    $ bubble record [--interval 1s] [--db PATH] [--keep-second 1h] [--keep-minute 2d] [--keep-hour 30d] [--keep-day 1y]
+
+  Samples every container, job and process into the store until SIGINT/SIGTERM, then flushes and closes.
+  One recorder per store file.
+
+  Options
+    --interval     time between samples (default 1s)
+    --db           the store (default ${defaultDbPath()})
+    --keep-second  how long each tier keeps its buckets (defaults 1h, 2d, 30d, 1y;
+    --keep-minute    also from the config file, see --config)
+    --keep-hour
+    --keep-day
+    --config       retention config file, JSON {"keep": {"second": "2h"}} (default: bubble's config path)
+    --duration     stop after this long (e.g. 30s), instead of at Ctrl-C
+    --quiet        no status lines on stderr
+
+  A systemd unit is in docs/bubble-record.service.
+`;
+
+const EXPORT_HELP = `
+  Usage
+    $ bubble export (--csv | --json) [--container X] [--since T] [--until T] [--tier second|minute|hour|day]
+                    [--what containers|processes] [--out FILE] [--db PATH]
+
+  Streams stored rows: RFC 4180 CSV with a header, or JSON lines. Fields are listed in docs/store.md.
+
+  Options
+    --container  a name, id prefix, Slurm job id or cgroup path (also of containers that exited)
+    --since      from (ISO 8601 like 2026-11-21T21:00, epoch seconds, or relative: "10 min ago", 2h)
+    --until      to (same forms; default now)
+    --tier       bucket size; default: the finest tier that covers --since
+    --what       containers (default) or processes
+    --out        write to FILE (created 0600) instead of stdout
+    --db         the store (default ${defaultDbPath()})
+`;
+
+const CLEAN_HELP = `
+  Usage
+    $ bubble clean (--days N | --container X) [--db PATH]
+
+  Removes containers and jobs, with all their processes and rows, from the store.
+
+  Options
+    --days       those whose last sight (or exit) is more than N days ago
+    --container  one container or job (name, id prefix, Slurm job id, cgroup path)
+    --db         the store (default ${defaultDbPath()})
 `;
 
 /** meow's own unknown-flag message spans two lines; bubble says it in one, with the way out. */
@@ -118,7 +182,7 @@ async function main(argv: readonly string[]): Promise<void> {
       return;
     }
     case 'ls': {
-      rejectUnknownFlags('ls', rest, ['all', 'interval', 'json']);
+      rejectUnknownFlags('ls', rest, ['all', 'interval', 'json', 'db']);
       const cli = meow(LS_HELP, {
         importMeta,
         argv: rest,
@@ -126,10 +190,134 @@ async function main(argv: readonly string[]): Promise<void> {
           all: { type: 'boolean', default: false },
           interval: { type: 'string' },
           json: { type: 'boolean', default: false },
+          db: { type: 'string' },
         },
       });
       if (cli.input.length > 0) throw new UsageError(`bubble ls takes no arguments (got "${cli.input.join(' ')}"); see --help`);
-      await runLs({ all: cli.flags.all, json: cli.flags.json, intervalMs: intervalMs(cli.flags.interval) }, output);
+      await runLs(
+        {
+          all: cli.flags.all,
+          json: cli.flags.json,
+          intervalMs: intervalMs(cli.flags.interval),
+          store: { path: cli.flags.db ?? defaultDbPath(), explicit: cli.flags.db !== undefined },
+        },
+        output,
+      );
+      return;
+    }
+    case 'record': {
+      const known = ['interval', 'db', 'keep-second', 'keep-minute', 'keep-hour', 'keep-day', 'config', 'duration', 'quiet'];
+      rejectUnknownFlags('record', rest, known);
+      const cli = meow(RECORD_HELP, {
+        importMeta,
+        argv: rest,
+        flags: {
+          interval: { type: 'string' },
+          db: { type: 'string' },
+          keepSecond: { type: 'string' },
+          keepMinute: { type: 'string' },
+          keepHour: { type: 'string' },
+          keepDay: { type: 'string' },
+          config: { type: 'string' },
+          duration: { type: 'string' },
+          quiet: { type: 'boolean', default: false },
+        },
+      });
+      if (cli.input.length > 0) throw new UsageError(`bubble record takes no arguments (got "${cli.input.join(' ')}"); see --help`);
+      const { keepSecond, keepMinute, keepHour, keepDay } = cli.flags;
+      const retention = parseRetention(
+        {
+          ...(keepSecond !== undefined && { keepSecond }),
+          ...(keepMinute !== undefined && { keepMinute }),
+          ...(keepHour !== undefined && { keepHour }),
+          ...(keepDay !== undefined && { keepDay }),
+        },
+        loadConfig(cli.flags.config),
+      );
+      let durationMs: number | undefined;
+      if (cli.flags.duration !== undefined) {
+        durationMs = parseDuration(cli.flags.duration);
+        if (durationMs === undefined) throw new UsageError(`--duration: "${cli.flags.duration}" is not a duration (try 30s, 10m, 2h)`);
+      }
+      const controller = new AbortController();
+      const stop = (): void => controller.abort();
+      process.once('SIGINT', stop);
+      process.once('SIGTERM', stop);
+      await runRecord(
+        {
+          dbPath: cli.flags.db ?? defaultDbPath(),
+          intervalMs: intervalMs(cli.flags.interval),
+          retention,
+          ...(durationMs !== undefined && { durationMs }),
+          quiet: cli.flags.quiet,
+        },
+        output,
+        controller.signal,
+      );
+      return;
+    }
+    case 'export': {
+      rejectUnknownFlags('export', rest, ['csv', 'json', 'container', 'since', 'until', 'tier', 'what', 'out', 'db']);
+      const cli = meow(EXPORT_HELP, {
+        importMeta,
+        argv: rest,
+        flags: {
+          csv: { type: 'boolean', default: false },
+          json: { type: 'boolean', default: false },
+          container: { type: 'string' },
+          since: { type: 'string' },
+          until: { type: 'string' },
+          tier: { type: 'string' },
+          what: { type: 'string', default: 'containers' },
+          out: { type: 'string' },
+          db: { type: 'string' },
+        },
+      });
+      if (cli.input.length > 0) throw new UsageError(`bubble export takes no arguments (got "${cli.input.join(' ')}"); see --help`);
+      if (cli.flags.csv === cli.flags.json) throw new UsageError('bubble export needs exactly one of --csv or --json');
+      const whats = ['containers', 'processes', 'files', 'network'];
+      if (!whats.includes(cli.flags.what)) throw new UsageError(`--what: "${cli.flags.what}" is not one of ${whats.join(', ')}`);
+      if (cli.flags.tier !== undefined && !(TIERS as readonly string[]).includes(cli.flags.tier)) {
+        throw new UsageError(`--tier: "${cli.flags.tier}" is not one of ${TIERS.join(', ')}`);
+      }
+      const now = Date.now();
+      runExport(
+        {
+          dbPath: cli.flags.db ?? defaultDbPath(),
+          format: cli.flags.csv ? 'csv' : 'json',
+          what: cli.flags.what as ExportWhat,
+          ...(cli.flags.container !== undefined && { container: cli.flags.container }),
+          ...(cli.flags.since !== undefined && { sinceMs: parseTime(cli.flags.since, now, '--since') }),
+          ...(cli.flags.until !== undefined && { untilMs: parseTime(cli.flags.until, now, '--until') }),
+          ...(cli.flags.tier !== undefined && { tier: cli.flags.tier as Tier }),
+          ...(cli.flags.out !== undefined && { outPath: cli.flags.out }),
+        },
+        output,
+      );
+      return;
+    }
+    case 'clean': {
+      rejectUnknownFlags('clean', rest, ['days', 'container', 'db']);
+      const cli = meow(CLEAN_HELP, {
+        importMeta,
+        argv: rest,
+        flags: { days: { type: 'string' }, container: { type: 'string' }, db: { type: 'string' } },
+      });
+      if (cli.input.length > 0) throw new UsageError(`bubble clean takes no arguments (got "${cli.input.join(' ')}"); see --help`);
+      let days: number | undefined;
+      if (cli.flags.days !== undefined) {
+        days = Number(cli.flags.days);
+        if (!Number.isFinite(days) || days < 0) throw new UsageError(`--days: "${cli.flags.days}" is not a number of days (0 or more)`);
+      }
+      if (days === undefined && cli.flags.container === undefined) throw new UsageError('bubble clean needs --days N or --container X');
+      runClean(
+        {
+          dbPath: cli.flags.db ?? defaultDbPath(),
+          ...(days !== undefined && { days }),
+          ...(cli.flags.container !== undefined && { container: cli.flags.container }),
+        },
+        output,
+      );
       return;
     }
     case undefined:
@@ -143,7 +331,7 @@ async function main(argv: readonly string[]): Promise<void> {
       meow(MAIN_HELP, { importMeta, argv: ['--version'] });
       return;
     default:
-      throw new UsageError(`unknown command "${command}": try bubble ls, bubble ps <container>, or bubble --help`);
+      throw new UsageError(`unknown command "${command}": try bubble ls, ps, record, export, clean, or bubble --help`);
   }
 }
 

@@ -1,4 +1,4 @@
-/** Durations as users type them: `1`, `0.5`, `1s`, `500ms`, `2m`, `2h`, `1d`. */
+/** Durations as users type them: `1`, `0.5`, `1s`, `500ms`, `2m`, `2h`, `1d`, `52w`, `1y` (365 days). */
 
 const UNITS: Readonly<Record<string, number>> = {
   ms: 1,
@@ -9,6 +9,7 @@ const UNITS: Readonly<Record<string, number>> = {
   h: 3_600_000,
   d: 86_400_000,
   w: 604_800_000,
+  y: 31_536_000_000, // 365 days: retention periods (`--keep-day 1y`), not calendar arithmetic
 };
 
 /** Milliseconds, or undefined when `text` is not a positive duration. A bare number is in `bareUnit`. */

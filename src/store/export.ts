@@ -1,0 +1,279 @@
+/**
+ * `bubble export`: series rows of one tier and time range as RFC 4180 CSV (csv.ts) or JSON lines, streamed from a
+ * statement iterator in chunks, so a year of process rows never sits in memory. Field names are a contract, listed
+ * in docs/store.md: add freely, rename or remove none.
+ *
+ * Rows are what the store holds. The second tier is change-only: a process with no row in a second used no CPU and
+ * did no I/O in it, and its RSS and threads are those of its previous row; the export does not invent the rows.
+ */
+import type { Database } from 'better-sqlite3';
+import { BubbleError } from '../errors/bubble-error.js';
+import { UsageError } from '../errors/usage-error.js';
+import { CSV_EOL, csvField, csvRow } from './csv.js';
+import { finestTierCovering } from './queries.js';
+import { TIER_ID, TIER_MS, type Tier } from './tiers.js';
+
+export type ExportWhat = 'containers' | 'processes' | 'files' | 'network';
+export type ExportFormat = 'csv' | 'json';
+
+export interface ExportOptions {
+  readonly what: ExportWhat;
+  readonly format: ExportFormat;
+  /** Only these containers (containerKey()); undefined for all. Resolve user input with matchContainer() first. */
+  readonly containerKeys?: readonly string[];
+  /** Bucket start >= sinceMs (epoch ms). */
+  readonly sinceMs?: number;
+  /** Bucket start < untilMs. */
+  readonly untilMs?: number;
+  /** Default: finestTierCovering(sinceMs). */
+  readonly tier?: Tier;
+}
+
+type Value = string | number | null;
+
+const iso = (ms: number | null): string | null => (ms === null ? null : new Date(ms).toISOString());
+
+/** CPU over the bucket length, 100 = one core; 3 decimals (cpu_seconds keeps the exact figure). */
+const cpuPercent = (cpuNs: number, bucketMs: number): number =>
+  Math.round((cpuNs / (bucketMs * 1e6)) * 100_000) / 1000;
+
+/**
+ * Where a kind of row comes from. The series statement reads only the series table, in its primary-key order
+ * (bucket, entity id: no sort); each entity's columns are read once by id and kept already encoded, since a process
+ * alive for a day appears in 86,400 second rows. Columns: time, tier, bucket_seconds, `before`, `series`, `after`.
+ */
+interface Layout {
+  readonly before: readonly string[];
+  readonly series: readonly string[];
+  readonly after: readonly string[];
+  /** Selects bucket, entity id, then what seriesValues() reads. */
+  readonly seriesSql: (filtered: boolean) => string;
+  /** One entity by id: the columns entityValues() reads. */
+  readonly entitySql: string;
+  readonly seriesValues: (row: readonly unknown[], bucketMs: number) => Value[];
+  readonly entityValues: (row: readonly unknown[]) => readonly [Value[], Value[]];
+}
+
+// json_each binds any number of container keys as one parameter; the statement text stays fixed.
+const KEYS = 'SELECT value FROM json_each(@keys)';
+const RANGE = 's.tier = @tier AND s.bucket >= @since AND s.bucket < @until';
+
+const num = (v: unknown): number => v as number;
+const opt = (v: unknown): number | null => v as number | null;
+const str = (v: unknown): string | null => v as string | null;
+
+const LAYOUTS: Readonly<Record<'containers' | 'processes', Layout>> = {
+  containers: {
+    before: ['container', 'kind', 'id', 'name', 'image'],
+    series: [
+      'cpu_seconds',
+      'cpu_percent',
+      'mem_avg_bytes',
+      'mem_max_bytes',
+      'read_bytes',
+      'write_bytes',
+      'net_rx_bytes',
+      'net_tx_bytes',
+      'pids_max',
+      'samples',
+    ],
+    after: ['exit_time', 'exit_code'],
+    seriesSql: (filtered) =>
+      `SELECT s.bucket, s.container_id, s.cpu_ns, s.mem_avg, s.mem_max, s.read_bytes, s.write_bytes,
+              s.net_rx_bytes, s.net_tx_bytes, s.pids_max, s.samples
+       FROM container_series s
+       WHERE ${RANGE} ${filtered ? `AND s.container_id IN (SELECT id FROM containers WHERE key IN (${KEYS}))` : ''}
+       ORDER BY s.bucket, s.container_id`,
+    entitySql: 'SELECT key, kind, cid, name, image, exit_time, exit_code FROM containers WHERE id = ?',
+    seriesValues: (r, bucketMs) => [
+      num(r[2]) / 1e9,
+      cpuPercent(num(r[2]), bucketMs),
+      opt(r[3]),
+      opt(r[4]),
+      num(r[5]),
+      num(r[6]),
+      opt(r[7]),
+      opt(r[8]),
+      opt(r[9]),
+      num(r[10]),
+    ],
+    entityValues: (r) => [
+      [str(r[0]), str(r[1]), str(r[2]), str(r[3]), str(r[4])],
+      [iso(opt(r[5])), opt(r[6])],
+    ],
+  },
+  processes: {
+    before: ['container', 'container_name', 'pid', 'nspid', 'ppid', 'start_time', 'comm', 'exe', 'cmdline', 'user'],
+    series: [
+      'cpu_seconds',
+      'cpu_percent',
+      'rss_avg_bytes',
+      'rss_max_bytes',
+      'read_bytes',
+      'write_bytes',
+      'threads_max',
+    ],
+    after: ['exit_time'],
+    seriesSql: (filtered) =>
+      `SELECT s.bucket, s.process_id, s.cpu_ns, s.rss_avg, s.rss_max, s.read_bytes, s.write_bytes, s.threads_max
+       FROM process_series s
+       WHERE ${RANGE} ${
+         filtered
+           ? `AND s.process_id IN (SELECT p.id FROM processes p JOIN containers c ON c.id = p.container_id
+                                   WHERE c.key IN (${KEYS}))`
+           : ''
+       }
+       ORDER BY s.bucket, s.process_id`,
+    entitySql: `SELECT c.key, c.name, p.pid, p.nspid, p.ppid, p.start_time, p.comm, p.exe, p.cmdline, p.user,
+                       p.exit_time
+                FROM processes p JOIN containers c ON c.id = p.container_id WHERE p.id = ?`,
+    seriesValues: (r, bucketMs) => [
+      num(r[2]) / 1e9,
+      cpuPercent(num(r[2]), bucketMs),
+      num(r[3]),
+      num(r[4]),
+      num(r[5]),
+      num(r[6]),
+      num(r[7]),
+    ],
+    entityValues: (r) => [
+      [
+        str(r[0]),
+        str(r[1]),
+        num(r[2]),
+        opt(r[3]),
+        num(r[4]),
+        iso(num(r[5])),
+        str(r[6]),
+        str(r[7]),
+        str(r[8]),
+        str(r[9]),
+      ],
+      [iso(opt(r[10]))],
+    ],
+  },
+};
+
+const HEAD = ['time', 'tier', 'bucket_seconds'] as const;
+
+const fieldsOf = (l: Layout): readonly string[] => [...HEAD, ...l.before, ...l.series, ...l.after];
+
+export const EXPORT_FIELDS: Readonly<Record<ExportWhat, readonly string[]>> = {
+  containers: fieldsOf(LAYOUTS.containers),
+  processes: fieldsOf(LAYOUTS.processes),
+  // Not recorded by schema v1: the issue that adds file and network access to the store defines their fields.
+  files: [],
+  network: [],
+};
+
+// JSON.stringify leaves DEL, C1 controls (0x9b is CSI on some terminals), bidi overrides and U+2028/9 raw; escaping
+// them as \uXXXX keeps the value exact for a parser and inert on a terminal.
+// eslint-disable-next-line no-control-regex
+const JSON_UNSAFE = /[\u007f-\u009f\u202a-\u202e\u2066-\u2069\u2028\u2029]/g;
+const escapeJson = (text: string): string =>
+  text.replace(JSON_UNSAFE, (ch) => `\\u${ch.charCodeAt(0).toString(16).padStart(4, '0')}`);
+
+/** Encodes some consecutive columns of a row, and joins such pieces into a line. */
+interface Encoder {
+  readonly header: (fields: readonly string[]) => string;
+  readonly piece: (names: readonly string[], values: readonly Value[]) => string;
+  readonly line: (pieces: readonly string[]) => string;
+}
+
+const ENCODERS: Readonly<Record<ExportFormat, Encoder>> = {
+  csv: {
+    header: (fields) => csvRow(fields),
+    piece: (_names, values) => values.map(csvField).join(','),
+    line: (pieces) => pieces.join(',') + CSV_EOL,
+  },
+  json: {
+    header: () => '',
+    piece: (names, values) => {
+      const object: Record<string, Value> = {};
+      names.forEach((name, i) => (object[name] = values[i] ?? null));
+      return escapeJson(JSON.stringify(object)).slice(1, -1);
+    },
+    line: (pieces) => `{${pieces.join(',')}}\n`,
+  },
+};
+
+/** Write in chunks of about this many characters: one write per row is slow, one per export holds everything. */
+const CHUNK = 64 * 1024;
+/** Encoded entities kept at most; past it the cache starts over (bounded memory on a store with millions). */
+const ENTITY_CACHE = 10_000;
+
+/**
+ * Streams the rows `options` select to `write` (in chunks of about 64 KiB, never the whole export at once) and
+ * returns how many rows it wrote, the CSV header not counted. Rows are ordered by bucket, then by entity in the
+ * order the store first saw them. Throws BubbleError for `files`/`network` (not recorded by this schema) and
+ * UsageError when since is not before until.
+ */
+export function exportRows(db: Database, options: ExportOptions, write: (chunk: string) => void): number {
+  const { what } = options;
+  if (what === 'files' || what === 'network') {
+    throw new BubbleError(
+      `--what ${what} needs a store with file and network access, which this version of bubble does not record yet; ` +
+        'export --what containers or --what processes',
+    );
+  }
+  const since = options.sinceMs ?? Number.MIN_SAFE_INTEGER;
+  const until = options.untilMs ?? Number.MAX_SAFE_INTEGER;
+  if (since >= until) {
+    throw new UsageError(
+      `--since (${new Date(since).toISOString()}) is not before --until (${new Date(until).toISOString()})`,
+    );
+  }
+  const tier = options.tier ?? finestTierCovering(db, options.sinceMs ?? Number.NEGATIVE_INFINITY);
+  const bucketMs = TIER_MS[tier];
+  const layout = LAYOUTS[what];
+  const encoder = ENCODERS[options.format];
+  const filtered = options.containerKeys !== undefined;
+  const params = {
+    tier: TIER_ID[tier],
+    since: Math.ceil(since),
+    until: Math.ceil(until),
+    ...(filtered && { keys: JSON.stringify(options.containerKeys) }),
+  };
+
+  // Reads on the same connection are allowed while the series iterator is open, and see the same snapshot.
+  const entityStmt = db.prepare(layout.entitySql).raw();
+  const entities = new Map<number, readonly [string, string] | null>();
+  const entity = (id: number): readonly [string, string] | null => {
+    let encoded = entities.get(id);
+    if (encoded === undefined) {
+      const row = entityStmt.get(id) as unknown[] | undefined;
+      if (row === undefined) {
+        encoded = null; // a series row whose entity `clean` removed: skip it, as a join would
+      } else {
+        const [before, after] = layout.entityValues(row);
+        encoded = [encoder.piece(layout.before, before), encoder.piece(layout.after, after)];
+      }
+      if (entities.size >= ENTITY_CACHE) entities.clear();
+      entities.set(id, encoded);
+    }
+    return encoded;
+  };
+
+  let buffer = encoder.header(EXPORT_FIELDS[what]);
+  let headBucket: number | undefined;
+  let head = '';
+  let count = 0;
+  for (const row of db.prepare(layout.seriesSql(filtered)).raw().iterate(params) as IterableIterator<unknown[]>) {
+    const bucket = num(row[0]);
+    const encoded = entity(num(row[1]));
+    if (encoded === null) continue;
+    if (bucket !== headBucket) {
+      headBucket = bucket;
+      head = encoder.piece(HEAD, [iso(bucket), tier, bucketMs / 1000]);
+    }
+    const series = encoder.piece(layout.series, layout.seriesValues(row, bucketMs));
+    buffer += encoder.line([head, encoded[0], series, encoded[1]]);
+    count++;
+    if (buffer.length >= CHUNK) {
+      write(buffer);
+      buffer = '';
+    }
+  }
+  if (buffer.length > 0) write(buffer);
+  return count;
+}

@@ -1,0 +1,27 @@
+/**
+ * Where the store and the config file live when no --db / --config is given. Root's store is system-wide
+ * (/var/lib, like other daemons' state); a user's is per user under the XDG base directories, so an unprivileged
+ * `bubble top` never writes into a shared place.
+ */
+import os from 'node:os';
+import path from 'node:path';
+
+/** XDG base directory: the variable when it is an absolute path (the spec says to ignore relative ones), else HOME/fallback. */
+function xdgDir(env: NodeJS.ProcessEnv, variable: string, fallback: string): string {
+  const value = env[variable];
+  if (value !== undefined && path.isAbsolute(value)) return value;
+  const home = env['HOME'] !== undefined && path.isAbsolute(env['HOME']) ? env['HOME'] : os.homedir();
+  return path.join(home, fallback);
+}
+
+/** `/var/lib/bubble/bubble.db` for root, else `$XDG_STATE_HOME/bubble/bubble.db` (default `~/.local/state`). */
+export function defaultDbPath(env: NodeJS.ProcessEnv = process.env, uid: number | undefined = process.getuid?.()): string {
+  if (uid === 0) return '/var/lib/bubble/bubble.db';
+  return path.join(xdgDir(env, 'XDG_STATE_HOME', '.local/state'), 'bubble', 'bubble.db');
+}
+
+/** `/etc/bubble/config.json` for root, else `$XDG_CONFIG_HOME/bubble/config.json` (default `~/.config`). */
+export function defaultConfigPath(env: NodeJS.ProcessEnv = process.env, uid: number | undefined = process.getuid?.()): string {
+  if (uid === 0) return '/etc/bubble/config.json';
+  return path.join(xdgDir(env, 'XDG_CONFIG_HOME', '.config'), 'bubble', 'config.json');
+}

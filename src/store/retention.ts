@@ -1,0 +1,279 @@
+/**
+ * Retention: each tier keeps its buckets for its own period (flags `--keep-second 2h` ..., or the config file), and
+ * `bubble clean` removes containers by age or by name.
+ *
+ * Pruning runs inside the recorder's tick, so it is bounded: one call deletes at most `maxBucketsPerStep` buckets
+ * per tier and table, found on the (tier, bucket) primary-key prefix (an index range, never a scan). In steady state
+ * one second bucket expires per second and a call deletes one bucket; after downtime or a shorter retention the
+ * backlog drains over several ticks instead of stalling one.
+ */
+import fs from 'node:fs';
+import type Database from 'better-sqlite3';
+import { BubbleError } from '../errors/bubble-error.js';
+import { UsageError } from '../errors/usage-error.js';
+import { formatDuration, safeText } from '../format.js';
+import { parseDuration } from '../model/duration.js';
+import { defaultConfigPath } from './paths.js';
+import { bucketStart, DEFAULT_RETENTION, type Retention, type Tier, TIER_ID, TIER_MS, TIERS } from './tiers.js';
+
+const SERIES = [
+  { table: 'container_series', entity: 'container_id' },
+  { table: 'process_series', entity: 'process_id' },
+] as const;
+
+/** Default bound per pruneStep call: 10 buckets per tier and table (10 s of second rows, 10 min of minute rows). */
+export const DEFAULT_MAX_BUCKETS_PER_STEP = 10;
+
+export interface PruneResult {
+  readonly deletedRows: number;
+  /** Nothing older than the retention remains in any tier. */
+  readonly done: boolean;
+}
+
+/** First bucket of each tier that is kept: buckets wholly before `now - retention[tier]` go. */
+export function keepFrom(tier: Tier, nowMs: number, retention: Retention): number {
+  return bucketStart(tier, nowMs - retention[tier]);
+}
+
+/** Prepared statements per connection: pruneStep runs every tick, preparing its 16 statements each time is waste. */
+const statements = new WeakMap<Database.Database, Map<string, Database.Statement>>();
+
+function stmt(db: Database.Database, sql: string): Database.Statement {
+  let cache = statements.get(db);
+  if (cache === undefined) statements.set(db, (cache = new Map()));
+  let statement = cache.get(sql);
+  if (statement === undefined) cache.set(sql, (statement = db.prepare(sql)));
+  return statement;
+}
+
+function minBucket(db: Database.Database, table: string, tier: Tier): number | null {
+  const row = stmt(db, `SELECT min(bucket) AS lo FROM ${table} WHERE tier = ?`).get(TIER_ID[tier]) as { lo: number | null };
+  return row.lo;
+}
+
+/**
+ * Deletes expired series rows, at most `maxBucketsPerStep` buckets per tier and table per call. Call it once per
+ * tick (inside or outside the tick's transaction: it nests as a savepoint) until `done`.
+ */
+export function pruneStep(
+  db: Database.Database,
+  nowMs: number,
+  retention: Retention,
+  opts: { maxBucketsPerStep?: number } = {},
+): PruneResult {
+  const maxBuckets = Math.max(1, Math.floor(opts.maxBucketsPerStep ?? DEFAULT_MAX_BUCKETS_PER_STEP));
+  return db.transaction((): PruneResult => {
+    let deletedRows = 0;
+    let done = true;
+    for (const tier of TIERS) {
+      const limit = keepFrom(tier, nowMs, retention);
+      for (const { table } of SERIES) {
+        const lo = minBucket(db, table, tier);
+        if (lo === null || lo >= limit) continue;
+        // Buckets are aligned to the tier's size, so [lo, lo + N * size) holds at most N distinct buckets.
+        const upper = Math.min(limit, lo + maxBuckets * TIER_MS[tier]);
+        deletedRows += stmt(db, `DELETE FROM ${table} WHERE tier = ? AND bucket < ?`).run(TIER_ID[tier], upper).changes;
+        if (upper < limit) {
+          const next = minBucket(db, table, tier);
+          if (next !== null && next < limit) done = false;
+        }
+      }
+    }
+    return { deletedRows, done };
+  })();
+}
+
+/** Earliest bucket left in a series table, any tier; Infinity when it is empty. Four key lookups. */
+function earliestRow(db: Database.Database, table: string): number {
+  let earliest = Infinity;
+  for (const tier of TIERS) {
+    const lo = minBucket(db, table, tier);
+    if (lo !== null && lo < earliest) earliest = lo;
+  }
+  return earliest;
+}
+
+/** An entity's end: its exit, or when it was last seen, whichever is later. */
+const END = 'max(last_seen, coalesce(exit_time, last_seen))';
+
+/** Clears parent links to deleted processes: INTEGER PRIMARY KEY ids can be reused, a stale link would lie. */
+function unlinkParents(db: Database.Database, ids: readonly number[]): void {
+  if (ids.length === 0) return;
+  db.prepare(`UPDATE processes SET parent_id = NULL WHERE parent_id IN (SELECT value FROM json_each(?))`).run(JSON.stringify(ids));
+}
+
+/**
+ * Deletes processes and containers that ended (exited, or were last seen) before `now - retention.day` and have no
+ * series rows left. "No rows left" is decided without scanning the series tables: an entity's rows all lie in
+ * buckets at or before its end (the writer updates last_seen in the tick that writes its rows), so an entity that
+ * ended before the earliest bucket left in any tier has none. Scans the entity tables (no last_seen index on
+ * processes): call it when pruneStep reports done, and not every tick (once a minute or an hour is plenty).
+ */
+export function pruneEntities(db: Database.Database, nowMs: number, retention: Retention): { containers: number; processes: number } {
+  return db.transaction(() => {
+    const cutoff = nowMs - retention.day;
+    const processFloor = Math.min(cutoff, earliestRow(db, 'process_series'));
+    const ids = db.prepare(`SELECT id FROM processes WHERE ${END} < ?`).pluck().all(processFloor) as number[];
+    const processes = ids.length === 0 ? 0 : db.prepare(`DELETE FROM processes WHERE id IN (SELECT value FROM json_each(?))`).run(JSON.stringify(ids)).changes;
+    unlinkParents(db, ids);
+    const containerFloor = Math.min(cutoff, earliestRow(db, 'container_series'));
+    const containers = db
+      .prepare(
+        `DELETE FROM containers WHERE ${END} < ? AND NOT EXISTS (SELECT 1 FROM processes WHERE processes.container_id = containers.id)`,
+      )
+      .run(containerFloor).changes;
+    return { containers, processes };
+  })();
+}
+
+export interface DeleteWhere {
+  /** Epoch ms: containers that ended (exit time, else last seen) before it. `bubble clean --days N`: now - N days. */
+  readonly olderThanMs?: number;
+  /** Container keys (containerKey()). With olderThanMs, both must hold. */
+  readonly keys?: readonly string[];
+}
+
+export interface DeleteResult {
+  readonly containers: number;
+  readonly processes: number;
+  /** Series rows of those containers and their processes, all tiers. */
+  readonly rows: number;
+}
+
+/**
+ * `bubble clean`: removes the matching containers with all their processes and series rows, in one transaction.
+ * The series tables are keyed by (tier, bucket, entity) without a foreign key, so their rows are deleted explicitly:
+ * one pass over each series table. Refuses an empty filter (it would delete everything).
+ */
+export function deleteContainers(db: Database.Database, where: DeleteWhere): DeleteResult {
+  if (where.olderThanMs === undefined && where.keys === undefined) {
+    throw new UsageError('bubble clean needs --days N or --container X: it will not delete everything');
+  }
+  return db.transaction((): DeleteResult => {
+    const conditions: string[] = [];
+    const params: (number | string)[] = [];
+    if (where.olderThanMs !== undefined) {
+      conditions.push(`${END} < ?`);
+      params.push(where.olderThanMs);
+    }
+    if (where.keys !== undefined) {
+      conditions.push(`key IN (SELECT value FROM json_each(?))`);
+      params.push(JSON.stringify(where.keys));
+    }
+    const containerIds = db.prepare(`SELECT id FROM containers WHERE ${conditions.join(' AND ')}`).pluck().all(...params) as number[];
+    if (containerIds.length === 0) return { containers: 0, processes: 0, rows: 0 };
+    const cJson = JSON.stringify(containerIds);
+    const processIds = db
+      .prepare(`SELECT id FROM processes WHERE container_id IN (SELECT value FROM json_each(?))`)
+      .pluck()
+      .all(cJson) as number[];
+    const pJson = JSON.stringify(processIds);
+    let rows = 0;
+    if (processIds.length > 0) {
+      rows += db.prepare(`DELETE FROM process_series WHERE process_id IN (SELECT value FROM json_each(?))`).run(pJson).changes;
+    }
+    rows += db.prepare(`DELETE FROM container_series WHERE container_id IN (SELECT value FROM json_each(?))`).run(cJson).changes;
+    const processes = db.prepare(`DELETE FROM processes WHERE id IN (SELECT value FROM json_each(?))`).run(pJson).changes;
+    unlinkParents(db, processIds);
+    const containers = db.prepare(`DELETE FROM containers WHERE id IN (SELECT value FROM json_each(?))`).run(cJson).changes;
+    return { containers, processes, rows };
+  })();
+}
+
+// ---- retention settings: flags, config file, defaults ----
+
+export type RetentionFlags = Partial<Record<'keepSecond' | 'keepMinute' | 'keepHour' | 'keepDay', string>>;
+
+const FLAG: Readonly<Record<Tier, keyof RetentionFlags>> = {
+  second: 'keepSecond',
+  minute: 'keepMinute',
+  hour: 'keepHour',
+  day: 'keepDay',
+};
+
+export interface BubbleConfig {
+  /** The file it came from (for messages); exists or not. */
+  readonly path: string;
+  /** `{"keep": {"second": "2h", ...}}`: retention per tier as durations. */
+  readonly keep: Partial<Record<Tier, string>>;
+}
+
+function configError(path: string, what: string, cause?: unknown): BubbleError {
+  return new BubbleError(`${safeText(path)} ${what}: fix it or remove it`, cause === undefined ? undefined : { cause });
+}
+
+/**
+ * Reads the config file (JSON). A missing file means defaults; an unreadable or malformed one is one line naming
+ * the path. Unknown keys are refused, so a typo ("seconds") does not silently keep the default.
+ */
+export function loadConfig(path: string = defaultConfigPath()): BubbleConfig {
+  let text: string;
+  try {
+    text = fs.readFileSync(path, 'utf8');
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return { path, keep: {} };
+    throw configError(path, `cannot be read (${(error as NodeJS.ErrnoException).code ?? String(error)})`, error);
+  }
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (error) {
+    throw configError(path, `is not valid JSON (${(error as Error).message})`, error);
+  }
+  if (typeof json !== 'object' || json === null || Array.isArray(json)) throw configError(path, 'must hold a JSON object');
+  const keep: Partial<Record<Tier, string>> = {};
+  for (const [key, value] of Object.entries(json)) {
+    if (key !== 'keep') throw configError(path, `has an unknown key "${safeText(key)}" (known: keep)`);
+    if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+      throw configError(path, 'has "keep" that is not an object like {"second": "2h", "day": "1y"}');
+    }
+    for (const [tier, duration] of Object.entries(value)) {
+      if (!(TIERS as readonly string[]).includes(tier)) {
+        throw configError(path, `has an unknown tier "keep.${safeText(tier)}" (known: ${TIERS.join(', ')})`);
+      }
+      if (typeof duration !== 'string') throw configError(path, `has "keep.${tier}" that is not a duration string like "30d"`);
+      keep[tier as Tier] = duration;
+    }
+  }
+  return { path, keep };
+}
+
+function describe(ms: number): string {
+  return formatDuration(ms / 1000);
+}
+
+/**
+ * Retention per tier: a flag wins over the config file, which wins over DEFAULT_RETENTION. Durations need a unit
+ * (`2h`, `30d`, `52w`, `1y`: a bare `30` is ambiguous). Refused: junk, zero, a period shorter than one bucket of its
+ * tier (it would delete buckets as they close), and a finer tier kept longer than a coarser one (the coarser tier
+ * already holds that history in fewer rows; readers pick the finest tier covering a range assuming the windows nest).
+ * Errors are UsageError (exit 2) for flags and BubbleError naming the file for the config.
+ */
+export function parseRetention(flags: RetentionFlags = {}, config?: BubbleConfig): Retention {
+  const result: Record<Tier, number> = { ...DEFAULT_RETENTION };
+  const origin: Partial<Record<Tier, string>> = {};
+  for (const tier of TIERS) {
+    const flagText = flags[FLAG[tier]];
+    const configText = config?.keep[tier];
+    const text = flagText ?? configText;
+    if (text === undefined) continue;
+    const where = flagText !== undefined ? `--keep-${tier} ${safeText(text)}` : `keep.${tier} "${safeText(text)}" in ${safeText(config!.path)}`;
+    const fail = (why: string): BubbleError =>
+      flagText !== undefined ? new UsageError(`${where}: ${why}`) : configError(config!.path, `has ${where.replace(` in ${safeText(config!.path)}`, '')}: ${why}`);
+    const ms = /[a-z]\s*$/i.test(text) ? parseDuration(text) : undefined;
+    if (ms === undefined) throw fail('not a duration; give a positive number with a unit, like 2h, 30d, 52w or 1y');
+    if (ms < TIER_MS[tier]) throw fail(`shorter than one ${tier} bucket; keep at least 1 ${tier}`);
+    result[tier] = ms;
+    origin[tier] = where;
+  }
+  for (let i = 0; i + 1 < TIERS.length; i++) {
+    const fine = TIERS[i]!;
+    const coarse = TIERS[i + 1]!;
+    if (result[fine] > result[coarse]) {
+      const culprit = origin[fine] ?? origin[coarse]!;
+      const message = `${culprit}: the ${fine} tier would be kept longer (${describe(result[fine])}) than the ${coarse} tier (${describe(result[coarse])}); keep coarser tiers at least as long`;
+      throw culprit.startsWith('--') ? new UsageError(message) : new BubbleError(message);
+    }
+  }
+  return result;
+}

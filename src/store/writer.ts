@@ -1,0 +1,264 @@
+/**
+ * Writes what one tick saw: new containers and processes, their exits, and the series rows the rollup closed, in
+ * ONE transaction, so a kill -9 loses at most the tick in flight. Row ids of entities are cached in memory and only
+ * trusted once their transaction committed: a failed tick (a full disk) leaves the caches as they were and the same
+ * tick can be written again.
+ */
+import type Database from 'better-sqlite3';
+import type { ContainerView, ProcessView, Snapshot } from '../model/snapshot.js';
+import type { SeriesRows } from './rows.js';
+import { TIER_ID } from './tiers.js';
+
+/** How often live entities get their last_seen refreshed: a reader can tell a live entity from a lost one. */
+const LAST_SEEN_EVERY_MS = 60_000;
+/** A day bucket closes at most a day after an exit in it. */
+const RETIRED_KEEP_MS = 25 * 3_600_000;
+
+interface ContainerState {
+  readonly id: number;
+  readonly signature: string;
+}
+
+function containerSignature(c: ContainerView): string {
+  return JSON.stringify([c.name, c.image ?? null, c.labels ?? null, c.user ?? null, c.parent ?? null]);
+}
+
+const labelsJson = (c: ContainerView): string | null => (c.labels === undefined ? null : JSON.stringify(c.labels));
+
+export class StoreWriter {
+  private readonly containers = new Map<string, ContainerState>();
+  private readonly processes = new Map<string, number>();
+  /**
+   * Entities that exited, by key, kept until their last (day) bucket can have closed: the rollup emits their coarse
+   * rows after the exit. Keys of containers ('docker:...') and processes ('pid:ticks') cannot collide.
+   */
+  private readonly retired = new Map<string, { readonly id: number; readonly at: number }>();
+  private lastSeenWrittenMs = 0;
+
+  private readonly upsertContainer: Database.Statement;
+  private readonly updateContainerMeta: Database.Statement;
+  private readonly insertProcess: Database.Statement;
+  private readonly processExit: Database.Statement;
+  private readonly containerExit: Database.Statement;
+  private readonly containerExitCode: Database.Statement;
+  private readonly touchProcess: Database.Statement;
+  private readonly touchContainer: Database.Statement;
+  private readonly insertContainerRow: Database.Statement;
+  private readonly insertProcessRow: Database.Statement;
+  private readonly tick: (snapshot: Snapshot, rows: SeriesRows) => void;
+
+  constructor(db: Database.Database) {
+    this.upsertContainer = db.prepare(`
+      INSERT INTO containers (key, kind, cid, name, image, labels, cgroup, parent, user, first_seen, last_seen)
+      VALUES (@key, @kind, @cid, @name, @image, @labels, @cgroup, @parent, @user, @time, @time)
+      ON CONFLICT (key) DO UPDATE SET
+        name = excluded.name, image = coalesce(excluded.image, image), labels = coalesce(excluded.labels, labels),
+        cgroup = excluded.cgroup, parent = coalesce(excluded.parent, parent), user = coalesce(excluded.user, user),
+        last_seen = excluded.last_seen, exit_time = NULL, exit_code = NULL
+      RETURNING id`);
+    this.updateContainerMeta = db.prepare(
+      `UPDATE containers SET name = @name, image = @image, labels = @labels, user = @user, parent = @parent, last_seen = @time WHERE id = @id`,
+    );
+    this.insertProcess = db.prepare(`
+      INSERT INTO processes (container_id, pid, start_time, ppid, parent_id, nspid, comm, exe, cmdline, uid, user, first_seen, last_seen)
+      VALUES (@container, @pid, @start, @ppid, @parent, @nspid, @comm, @exe, @cmdline, @uid, @user, @time, @time)
+      ON CONFLICT (pid, start_time) DO UPDATE SET last_seen = excluded.last_seen, exit_time = NULL
+      RETURNING id`);
+    this.processExit = db.prepare(`UPDATE processes SET exit_time = @time, last_seen = @time WHERE id = @id`);
+    this.containerExit = db.prepare(
+      `UPDATE containers SET exit_time = @time, last_seen = @time, exit_code = coalesce(@code, exit_code) WHERE id = @id`,
+    );
+    this.containerExitCode = db.prepare(
+      `UPDATE containers SET exit_code = @code, exit_time = coalesce(exit_time, @time) WHERE key = @key`,
+    );
+    this.touchProcess = db.prepare(`UPDATE processes SET last_seen = ? WHERE id = ?`);
+    this.touchContainer = db.prepare(`UPDATE containers SET last_seen = ? WHERE id = ?`);
+    // A bucket written twice (a flush at shutdown, then the same bucket after a restart) is merged, not lost.
+    this.insertContainerRow = db.prepare(`
+      INSERT INTO container_series (tier, bucket, container_id, cpu_ns, mem_avg, mem_max, read_bytes, write_bytes,
+                                    net_rx_bytes, net_tx_bytes, pids_max, samples)
+      VALUES (@tier, @bucket, @id, @cpu, @memAvg, @memMax, @read, @write, @rx, @tx, @pids, @samples)
+      ON CONFLICT (tier, bucket, container_id) DO UPDATE SET
+        cpu_ns = cpu_ns + excluded.cpu_ns,
+        mem_avg = (coalesce(mem_avg, 0) * samples + coalesce(excluded.mem_avg, 0) * excluded.samples) / (samples + excluded.samples),
+        mem_max = max(coalesce(mem_max, 0), coalesce(excluded.mem_max, 0)),
+        read_bytes = read_bytes + excluded.read_bytes, write_bytes = write_bytes + excluded.write_bytes,
+        net_rx_bytes = coalesce(net_rx_bytes, 0) + coalesce(excluded.net_rx_bytes, 0),
+        net_tx_bytes = coalesce(net_tx_bytes, 0) + coalesce(excluded.net_tx_bytes, 0),
+        pids_max = max(coalesce(pids_max, 0), coalesce(excluded.pids_max, 0)),
+        samples = samples + excluded.samples`);
+    this.insertProcessRow = db.prepare(`
+      INSERT INTO process_series (tier, bucket, process_id, cpu_ns, rss_avg, rss_max, read_bytes, write_bytes, threads_max, samples)
+      VALUES (@tier, @bucket, @id, @cpu, @rssAvg, @rssMax, @read, @write, @threads, @samples)
+      ON CONFLICT (tier, bucket, process_id) DO UPDATE SET
+        cpu_ns = cpu_ns + excluded.cpu_ns,
+        rss_avg = (rss_avg * samples + excluded.rss_avg * excluded.samples) / (samples + excluded.samples),
+        rss_max = max(rss_max, excluded.rss_max),
+        read_bytes = read_bytes + excluded.read_bytes, write_bytes = write_bytes + excluded.write_bytes,
+        threads_max = max(threads_max, excluded.threads_max),
+        samples = samples + excluded.samples`);
+    this.tick = db.transaction((snapshot: Snapshot, rows: SeriesRows) => this.writeInTransaction(snapshot, rows));
+  }
+
+  /**
+   * Writes one tick in one transaction. Throws what SQLite throws (SQLITE_FULL, SQLITE_BUSY...): nothing of the
+   * tick is then stored and the writer can be given the same tick again.
+   */
+  writeTick(snapshot: Snapshot, rows: SeriesRows): void {
+    const containersBefore = new Map(this.containers);
+    const processesBefore = new Map(this.processes);
+    const retiredBefore = new Map(this.retired);
+    const lastSeenBefore = this.lastSeenWrittenMs;
+    try {
+      this.tick(snapshot, rows);
+    } catch (error) {
+      // Ids handed out inside the rolled-back transaction do not exist: forget them.
+      this.containers.clear();
+      for (const [k, v] of containersBefore) this.containers.set(k, v);
+      this.processes.clear();
+      for (const [k, v] of processesBefore) this.processes.set(k, v);
+      this.retired.clear();
+      for (const [k, v] of retiredBefore) this.retired.set(k, v);
+      this.lastSeenWrittenMs = lastSeenBefore;
+      throw error;
+    }
+  }
+
+  /** Docker's exit code, which can arrive after the container's cgroup (and so its exit time) is gone. */
+  noteContainerExit(key: string, exitCode: number, finishedAtMs: number | undefined): void {
+    this.containerExitCode.run({ key, code: exitCode, time: finishedAtMs ?? null });
+  }
+
+  private containerId(c: ContainerView, time: number): number {
+    const known = this.containers.get(c.key);
+    const signature = containerSignature(c);
+    if (known !== undefined) {
+      if (known.signature !== signature) {
+        this.updateContainerMeta.run({
+          id: known.id,
+          name: c.name,
+          image: c.image ?? null,
+          labels: labelsJson(c),
+          user: c.user ?? null,
+          parent: c.parent ?? null,
+          time,
+        });
+        this.containers.set(c.key, { id: known.id, signature });
+      }
+      return known.id;
+    }
+    const row = this.upsertContainer.get({
+      key: c.key,
+      kind: c.kind,
+      cid: c.id,
+      name: c.name,
+      image: c.image ?? null,
+      labels: labelsJson(c),
+      cgroup: c.cgroup,
+      parent: c.parent ?? null,
+      user: c.user ?? null,
+      time,
+    }) as { id: number };
+    this.containers.set(c.key, { id: row.id, signature });
+    return row.id;
+  }
+
+  private processId(p: ProcessView, containerId: number, parentId: number | undefined, time: number): number {
+    const row = this.insertProcess.get({
+      container: containerId,
+      pid: p.pid,
+      start: Math.round(p.startTimeMs),
+      ppid: p.ppid,
+      parent: parentId ?? null,
+      nspid: p.nspid ?? null,
+      comm: p.comm,
+      exe: p.exe,
+      cmdline: p.cmdline,
+      uid: p.uid,
+      user: p.user,
+      time,
+    }) as { id: number };
+    this.processes.set(p.key, row.id);
+    return row.id;
+  }
+
+  private writeInTransaction(snapshot: Snapshot, rows: SeriesRows): void {
+    const time = snapshot.timeMs;
+    const containerIds = new Map<string, number>();
+    for (const c of snapshot.containers) containerIds.set(c.key, this.containerId(c, time));
+
+    // Parents are looked up by pid among this tick's processes; only new processes need it.
+    let byPid: Map<number, string> | undefined;
+    for (const p of snapshot.processes) {
+      if (p.kernelThread || this.processes.has(p.key)) continue;
+      const containerId = containerIds.get(p.containerKey);
+      if (containerId === undefined) continue;
+      byPid ??= new Map(snapshot.processes.map((q) => [q.pid, q.key]));
+      const parentKey = byPid.get(p.ppid);
+      const parentId = parentKey === undefined ? undefined : this.processes.get(parentKey);
+      this.processId(p, containerId, parentId, time);
+    }
+
+    for (const p of snapshot.exited.processes) {
+      const id = this.processes.get(p.key);
+      if (id === undefined) continue;
+      this.processExit.run({ id, time: p.exitedAtMs ?? time });
+      this.processes.delete(p.key);
+      this.retired.set(p.key, { id, at: time });
+    }
+    for (const c of snapshot.exited.containers) {
+      const state = this.containers.get(c.key);
+      if (state === undefined || c.kind === 'host') continue;
+      this.containerExit.run({ id: state.id, time: c.exitedAtMs ?? time, code: c.exitCode ?? null });
+      this.containers.delete(c.key);
+      this.retired.set(c.key, { id: state.id, at: time });
+    }
+
+    if (time - this.lastSeenWrittenMs >= LAST_SEEN_EVERY_MS) {
+      for (const id of this.processes.values()) this.touchProcess.run(time, id);
+      for (const { id } of this.containers.values()) this.touchContainer.run(time, id);
+      this.lastSeenWrittenMs = time;
+      for (const [key, { at }] of this.retired) if (time - at > RETIRED_KEEP_MS) this.retired.delete(key);
+    }
+
+    this.writeRows(rows);
+  }
+
+  /** Rows of entities that exited since (their coarse buckets close later) find their ids among the retired. */
+  private writeRows(rows: SeriesRows): void {
+    for (const r of rows.containers) {
+      const id = this.containers.get(r.containerKey)?.id ?? this.retired.get(r.containerKey)?.id;
+      if (id === undefined) continue;
+      this.insertContainerRow.run({
+        tier: TIER_ID[r.tier],
+        bucket: r.bucket,
+        id,
+        cpu: Math.round(r.cpuNs),
+        memAvg: r.memAvg === undefined ? null : Math.round(r.memAvg),
+        memMax: r.memMax ?? null,
+        read: r.readBytes,
+        write: r.writeBytes,
+        rx: r.netRxBytes ?? null,
+        tx: r.netTxBytes ?? null,
+        pids: r.pidsMax ?? null,
+        samples: r.samples,
+      });
+    }
+    for (const r of rows.processes) {
+      const id = this.processes.get(r.processKey) ?? this.retired.get(r.processKey)?.id;
+      if (id === undefined) continue;
+      this.insertProcessRow.run({
+        tier: TIER_ID[r.tier],
+        bucket: r.bucket,
+        id,
+        cpu: Math.round(r.cpuNs),
+        rssAvg: Math.round(r.rssAvg),
+        rssMax: r.rssMax,
+        read: r.readBytes,
+        write: r.writeBytes,
+        threads: r.threadsMax,
+        samples: r.samples,
+      });
+    }
+  }
+}
