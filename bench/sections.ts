@@ -1,5 +1,6 @@
 /** Every benchmark section, in the order `npm run bench` runs them. A new section is one module plus one line here. */
 import { collectorSection } from './collector.js';
 import type { Section } from './context.js';
+import { fdsSection } from './fds.js';
 
-export const SECTIONS: readonly Section[] = [collectorSection];
+export const SECTIONS: readonly Section[] = [collectorSection, fdsSection];

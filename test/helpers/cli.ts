@@ -70,3 +70,47 @@ export class Children {
     this.all.length = 0;
   }
 }
+
+/** A long-running bubble (record, top): output collected, exit awaited. */
+export interface RunningBubble {
+  readonly child: ChildProcess;
+  stderr(): string;
+  stdout(): string;
+  /** Resolves with the exit status (128 + signal number when killed). */
+  exited(): Promise<number>;
+  /** Resolves once stderr contains `text` (or rejects after timeoutMs). */
+  waitFor(text: string | RegExp, timeoutMs?: number): Promise<void>;
+}
+
+export function startBubble(args: readonly string[], options: { env?: NodeJS.ProcessEnv } = {}): RunningBubble {
+  if (!binBuilt()) throw new Error(`${BIN} is missing: run \`npm run build\` (npm test does it first)`);
+  const child = spawn(process.execPath, [BIN, ...args], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, NO_COLOR: '1', ...options.env },
+  });
+  let out = '';
+  let err = '';
+  child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
+  child.stderr!.on('data', (d: Buffer) => (err += d.toString()));
+  const exit = new Promise<number>((resolve) => {
+    child.on('exit', (code, signal) => resolve(code ?? 128 + (signal === 'SIGKILL' ? 9 : signal === 'SIGTERM' ? 15 : signal === 'SIGINT' ? 2 : 0)));
+  });
+  return {
+    child,
+    stderr: () => err,
+    stdout: () => out,
+    exited: () => exit,
+    waitFor: (text, timeoutMs = 20_000) =>
+      new Promise((resolve, reject) => {
+        const started = Date.now();
+        const check = (): void => {
+          if (typeof text === 'string' ? err.includes(text) : text.test(err)) return resolve();
+          if (child.exitCode !== null || Date.now() - started > timeoutMs) {
+            return reject(new Error(`bubble ${args.join(' ')} did not print ${String(text)}; stderr: ${err}`));
+          }
+          setTimeout(check, 50);
+        };
+        check();
+      }),
+  };
+}
