@@ -1,0 +1,71 @@
+/**
+ * What the TUI shows comes from a Source: live (the sampler, recording into the store as it goes) or replay (the
+ * store only). Both answer in Snapshots, so the views never know which one they show (design.md: "Live and replay
+ * share the model").
+ */
+import type { Snapshot } from '../model/snapshot.js';
+import type { Tier } from '../store/tiers.js';
+
+/** One bucket of the scrubber's sparkline. */
+export interface SeriesPoint {
+  /** Bucket start, epoch ms. */
+  readonly timeMs: number;
+  /** CPU over the bucket, 100 = one core; undefined when nothing was recorded. */
+  readonly cpuPercent?: number;
+  /** Memory (average over the bucket), bytes. */
+  readonly memoryBytes?: number;
+}
+
+/** A file a process had open. */
+export interface FileRow {
+  readonly path: string;
+  /** 'r', 'w', 'rw'; with 'a' appended for append. */
+  readonly mode: string;
+  readonly deleted: boolean;
+  readonly fd?: number;
+  readonly bytesIn?: number;
+  readonly bytesOut?: number;
+}
+
+/** A socket a process had open. */
+export interface NetRow {
+  readonly protocol: string;
+  readonly local: string;
+  readonly remote: string;
+  readonly state: string;
+  readonly bytesIn?: number;
+  readonly bytesOut?: number;
+}
+
+export type StatusLevel = 'ok' | 'warn' | 'off';
+
+/** One item of the status line: "docker ok", "no root: I/O hidden", "store read-only", "sysdig off". */
+export interface StatusItem {
+  readonly name: string;
+  readonly level: StatusLevel;
+  readonly text: string;
+}
+
+export interface Source {
+  readonly mode: 'live' | 'replay';
+  /** Called when new data arrived (a live tick); returns the unsubscribe function. */
+  subscribe(listener: () => void): () => void;
+  /**
+   * The state at `atMs` in `tier` (the bucket that holds it), or the newest state when `atMs` is undefined (live).
+   * undefined when nothing is known there.
+   */
+  snapshotAt(atMs: number | undefined, tier: Tier): Snapshot | undefined;
+  /** Sparkline points for one container (or the whole host when containerKey is undefined), oldest first. */
+  series(tier: Tier, fromMs: number, toMs: number, containerKey?: string): readonly SeriesPoint[];
+  /** The recorded time span, for the scrubber's bounds. */
+  range(): { readonly firstMs: number; readonly lastMs: number } | undefined;
+  /** Open files and sockets of one process at `atMs` (undefined = now). Empty when unknown. */
+  filesOf(processKey: string, atMs: number | undefined): readonly FileRow[];
+  netOf(processKey: string, atMs: number | undefined): readonly NetRow[];
+  status(): readonly StatusItem[];
+  /** Host facts for the header. */
+  host(): { readonly hostname: string; readonly ncpu: number; readonly memTotalBytes: number };
+  /** Live refresh interval (ms); undefined in replay. */
+  readonly intervalMs?: number;
+  close(): void;
+}
