@@ -2,5 +2,6 @@
 import { collectorSection } from './collector.js';
 import type { Section } from './context.js';
 import { fdsSection } from './fds.js';
+import { sysdigSection } from './sysdig.js';
 
-export const SECTIONS: readonly Section[] = [collectorSection, fdsSection];
+export const SECTIONS: readonly Section[] = [collectorSection, fdsSection, sysdigSection];

@@ -6,9 +6,11 @@
  * - fdinfo (for the open mode) is read only for a regular-file fd not seen before with the same link target; the cache
  *   is per process key (pid + start time) and dropped when the process leaves.
  * - Socket tables are per network namespace, not per process: processes are grouped by `readlink ns/net` (cached per
- *   process key), and each namespace's tcp, tcp6, udp, udp6 and unix tables are read once, through one of its
- *   processes, only when one of them holds a socket this pass, and only until every wanted inode is found.
- * So the cost grows with descriptors, not with processes times namespaces.
+ *   process key), and a namespace's tables (tcp, tcp6, udp, udp6, unix) are read at most once per pass, through one of
+ *   its processes, only when one of them holds a socket, and only the tables needed: those where its sockets were last
+ *   found, plus a search (cheap tables first) when a socket is new. This matters because the kernel walks its whole
+ *   TCP hash for each read of tcp or tcp6 (~1 ms on a host with 256k buckets, even when the namespace has 1 socket).
+ * So the cost grows with descriptors and with namespaces that hold sockets, not with processes times namespaces.
  *
  * A process or fd that vanishes mid-read (ENOENT, ESRCH) is simply gone; EACCES/EPERM (not root, or a process this
  * user may not ptrace) marks the process `denied`. Paths are kept raw: a container names its files, so they are
@@ -70,10 +72,24 @@ export interface FdPassStats {
   vanishedFds: number;
   /** fdinfo files read (new or changed regular-file fds). */
   fdinfoReads: number;
-  /** Network namespaces whose tables were read this pass. */
+  /** Network namespaces whose sockets were joined this pass. */
   netns: number;
+  /** Of those, joined from an earlier pass's read (socketTablesEvery > 1). */
+  netnsReused: number;
   /** Table files read (at most 5 per namespace). */
   tableReads: number;
+}
+
+export interface FdCollectorOptions {
+  /** The procfs root. @default '/proc' */
+  readonly root?: string;
+  /**
+   * Read a namespace's socket tables at most every N passes while it has no new socket (a new inode is always looked
+   * up at once). Reading tcp and tcp6 costs the kernel a walk of its whole TCP hash (~1 ms each on a big host) per
+   * namespace, so N > 1 makes a host with many containers much cheaper, at the price of socket states up to N passes
+   * old. @default 1 (every pass)
+   */
+  readonly socketTablesEvery?: number;
 }
 
 const O_ACCMODE = 0o3;
@@ -84,8 +100,7 @@ const DELETED = ' (deleted)';
 const FDINFO_READ = 512;
 /** The unix table of a big host is a few MiB; stop there rather than hold more. */
 const TABLE_CAP = 64 * 1024 * 1024;
-/** Read in this order; a namespace stops as soon as every socket inode it wants is found. */
-const TABLES: readonly (InetProtocol | 'unix')[] = ['tcp', 'tcp6', 'udp', 'udp6', 'unix'];
+type TableName = InetProtocol | 'unix';
 
 type Outcome = 'gone' | 'denied' | 'other';
 
@@ -153,6 +168,30 @@ interface ProcState {
   pass: number;
 }
 
+/** A table row found in a namespace, and which table it came from (where to look for it next pass). */
+interface FoundRow {
+  readonly table: TableName;
+  readonly info: SocketInfo;
+}
+
+/** What is remembered of a network namespace between passes. */
+interface NsState {
+  /** Wanted rows of the last read, by inode. */
+  rows: Map<number, FoundRow>;
+  /** Wanted inodes in none of the tables, and the pass they were last searched for. */
+  absent: Map<number, number>;
+  readPass: number;
+  seenPass: number;
+}
+
+/** An inode found in no table is searched for again after this many passes (it may have been bound meanwhile). */
+const ABSENT_RECHECK_PASSES = 10;
+
+function recentlyAbsent(ns: NsState, inode: number, pass: number): boolean {
+  const searched = ns.absent.get(inode);
+  return searched !== undefined && pass - searched < ABSENT_RECHECK_PASSES;
+}
+
 /** The processes of one network namespace that hold sockets this pass, and what they wait for. */
 interface NsGroup {
   readonly pids: number[];
@@ -181,16 +220,19 @@ export class FdCollector {
   /** Counters of the last collect(). */
   lastPass: FdPassStats = FdCollector.zeroStats(0);
   private readonly procs = new Map<string, ProcState>();
+  private readonly namespaces = new Map<string, NsState>();
+  private readonly tablesEvery: number;
   private pass = 0;
   /** One buffer for every file read: reads are synchronous, so nothing else holds it in between. */
   private buf = Buffer.allocUnsafe(256 * 1024);
 
-  constructor(opts: { root?: string } = {}) {
+  constructor(opts: FdCollectorOptions = {}) {
     this.root = opts.root ?? '/proc';
+    this.tablesEvery = Math.max(1, Math.floor(opts.socketTablesEvery ?? 1));
   }
 
   private static zeroStats(processes: number): FdPassStats {
-    return { processes, read: 0, gone: 0, denied: 0, fds: 0, vanishedFds: 0, fdinfoReads: 0, netns: 0, tableReads: 0 };
+    return { processes, read: 0, gone: 0, denied: 0, fds: 0, vanishedFds: 0, fdinfoReads: 0, netns: 0, netnsReused: 0, tableReads: 0 };
   }
 
   /** Processes remembered between passes (fd mode and netns caches). */
@@ -198,9 +240,10 @@ export class FdCollector {
     return this.procs.size;
   }
 
-  /** Forgets every cached process; the next pass rereads fdinfo and netns. */
+  /** Forgets every cached process and namespace; the next pass rereads fdinfo, netns and tables. */
   clear(): void {
     this.procs.clear();
+    this.namespaces.clear();
   }
 
   /**
@@ -219,7 +262,7 @@ export class FdCollector {
       if (result !== undefined) out.set(p.key, result);
     }
 
-    for (const group of groups.values()) this.joinSockets(group, stats);
+    for (const [netns, group] of groups) this.joinSockets(netns, group, pass, stats);
 
     for (const result of out.values()) {
       if (!sortedByFd(result.files)) result.files.sort(byFd);
@@ -227,6 +270,7 @@ export class FdCollector {
     }
     // Processes not asked for this pass have left: drop their caches.
     for (const [key, state] of this.procs) if (state.pass !== pass) this.procs.delete(key);
+    for (const [netns, ns] of this.namespaces) if (ns.seenPass !== pass) this.namespaces.delete(netns);
     this.lastPass = stats;
     return out;
   }
@@ -385,43 +429,113 @@ export class FdCollector {
     return state.netns;
   }
 
-  /** Reads the namespace's tables (through the first of its processes still alive) and joins its socket fds. */
-  private joinSockets(group: NsGroup, stats: FdPassStats): void {
+  /**
+   * Joins the group's socket fds to its namespace's tables. Which tables are read depends on what the last read found:
+   * every table that held one of the wanted inodes, and when some inode is new, the others too (cheap ones first) until
+   * every inode is found. An inode in no table (netlink, packet, an unbound TCP socket) is searched for again only every
+   * ABSENT_RECHECK_PASSES passes, so such sockets, which most daemons hold, do not force a full read each pass.
+   * With `socketTablesEvery` > 1, a namespace with no new inode whose last read is less than that many passes old is
+   * joined from that read without reading anything.
+   */
+  private joinSockets(netns: string, group: NsGroup, pass: number, stats: FdPassStats): void {
     stats.netns++;
-    const byInode = new Map<number, SocketInfo>();
-    let holder = 0;
-    for (const table of TABLES) {
-      if (byInode.size === group.wanted.size) break;
-      const opts = { wanted: group.wanted };
-      let text: string | undefined;
-      while (holder < group.pids.length) {
-        const pid = group.pids[holder]!;
-        const path = `${this.root}/${pid}/net/${table}`;
-        try {
-          text = this.readText(path, TABLE_CAP, 'utf8');
-          stats.tableReads++;
-          break;
-        } catch (error) {
-          const outcome = classify(error);
-          if (outcome === 'other') fail(path, error);
-          // ENOENT with the process still there: this kernel has no such table (IPv6 disabled). Else try the next one.
-          if (outcome === 'gone' && fs.existsSync(`${this.root}/${pid}/net/tcp`)) break;
-          holder++;
-        }
-      }
-      if (text === undefined) {
-        if (holder >= group.pids.length) break;
-        continue;
-      }
-      const rows = table === 'unix' ? parseUnixTable(text, opts) : parseInetTable(text, table, opts);
-      for (const row of rows) byInode.set(row.inode, row);
+    let ns = this.namespaces.get(netns);
+    if (ns === undefined) {
+      ns = { rows: new Map(), absent: new Map(), readPass: 0, seenPass: pass };
+      this.namespaces.set(netns, ns);
     }
+    ns.seenPass = pass;
+    let unknown = 0;
+    for (const inode of group.wanted) if (!ns.rows.has(inode) && !recentlyAbsent(ns, inode, pass)) unknown++;
+    if (unknown > 0 || pass - ns.readPass >= this.tablesEvery) {
+      this.readTables(group, ns, pass, stats);
+    } else {
+      stats.netnsReused++;
+    }
+    const rows = ns.rows;
     for (let i = 0; i < group.holders.length; i++) {
       const result = group.holders[i]!;
-      const info = byInode.get(group.inodes[i]!);
-      if (info === undefined) result.otherSockets++;
-      else result.sockets.push({ fd: group.fds[i]!, ...info });
+      const row = rows.get(group.inodes[i]!);
+      if (row === undefined) result.otherSockets++;
+      else result.sockets.push({ fd: group.fds[i]!, ...row.info });
     }
+  }
+
+  /** Reads what joinSockets needs (see there) through the first of the group's processes still alive; updates ns. */
+  private readTables(group: NsGroup, ns: NsState, pass: number, stats: FdPassStats): void {
+    const wanted = group.wanted;
+    const previous = ns.rows;
+    // Known inodes per table (from the last read), and how many inodes no table is known for.
+    const expected = new Map<TableName, number>();
+    let unknown = 0;
+    let absent = 0;
+    for (const inode of wanted) {
+      const table = previous.get(inode)?.table;
+      if (table !== undefined) expected.set(table, (expected.get(table) ?? 0) + 1);
+      else if (recentlyAbsent(ns, inode, pass)) absent++;
+      else unknown++;
+    }
+    // The kernel walks its whole TCP hash for tcp and for tcp6 (about 1 ms each on a big host, empty or not): when
+    // searching, the cheap tables go first, then whichever TCP table held more of this namespace's sockets last time.
+    const order: TableName[] = ['unix', 'udp', 'udp6', 'tcp', 'tcp6'];
+    if ((expected.get('tcp6') ?? 0) > (expected.get('tcp') ?? 0)) order.splice(3, 2, 'tcp6', 'tcp');
+
+    const found = new Map<number, FoundRow>();
+    const opts = { wanted };
+    let holder = 0;
+    for (const table of order) {
+      if (found.size + absent >= wanted.size) break;
+      const known = expected.get(table) ?? 0;
+      if (known === 0 && unknown <= 0) continue;
+      const read = this.readTable(group.pids, holder, table, stats);
+      if (read === undefined) {
+        unknown += known; // not read: look for its inodes in the tables that remain
+        continue;
+      }
+      holder = read.holder;
+      let foundKnown = 0;
+      const parsed = table === 'unix' ? parseUnixTable(read.text, opts) : parseInetTable(read.text, table, opts);
+      for (const info of parsed) {
+        if (found.has(info.inode)) continue;
+        found.set(info.inode, { table, info });
+        const before = previous.get(info.inode)?.table;
+        if (before === table) foundKnown++;
+        else if (before === undefined && recentlyAbsent(ns, info.inode, pass)) absent--;
+        else if (before === undefined) unknown--;
+      }
+      // Known here last time but not now (closed: a TCP socket leaves the table at CLOSE, fd open or not): keep looking.
+      unknown += known - foundKnown;
+    }
+    const absentNow = new Map<number, number>();
+    for (const inode of wanted) {
+      if (found.has(inode)) continue;
+      absentNow.set(inode, recentlyAbsent(ns, inode, pass) ? ns.absent.get(inode)! : pass);
+    }
+    ns.rows = found;
+    ns.absent = absentNow;
+    ns.readPass = pass;
+  }
+
+  /**
+   * One table of the namespace, through pids[from] or the next process still alive; undefined when no process is
+   * left, or when this kernel has no such table (tcp6 and udp6 without IPv6).
+   */
+  private readTable(pids: readonly number[], from: number, table: TableName, stats: FdPassStats): { text: string; holder: number } | undefined {
+    for (let holder = from; holder < pids.length; holder++) {
+      const pid = pids[holder]!;
+      const path = `${this.root}/${pid}/net/${table}`;
+      try {
+        const text = this.readText(path, TABLE_CAP, 'utf8');
+        stats.tableReads++;
+        return { text, holder };
+      } catch (error) {
+        const outcome = classify(error);
+        if (outcome === 'other') fail(path, error);
+        // ENOENT while the process is still there: the table does not exist here. Otherwise try the next process.
+        if (outcome === 'gone' && fs.existsSync(`${this.root}/${pid}/net`)) return undefined;
+      }
+    }
+    return undefined;
   }
 
   /**

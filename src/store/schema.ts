@@ -27,6 +27,8 @@ export const MIGRATIONS: readonly string[] = [
     cgroup     TEXT NOT NULL,
     parent     TEXT,                   -- pod UID, podman pod
     user       TEXT,                   -- Slurm job user
+    memory_limit INTEGER,              -- bytes, as last seen; NULL when unlimited
+    cpu_limit  REAL,                   -- cores (CFS quota / period), as last seen; NULL when unlimited
     first_seen INTEGER NOT NULL,
     last_seen  INTEGER NOT NULL,
     exit_time  INTEGER,

@@ -20,7 +20,7 @@ interface ContainerState {
 }
 
 function containerSignature(c: ContainerView): string {
-  return JSON.stringify([c.name, c.image ?? null, c.labels ?? null, c.user ?? null, c.parent ?? null]);
+  return JSON.stringify([c.name, c.image ?? null, c.labels ?? null, c.user ?? null, c.parent ?? null, c.memoryLimitBytes ?? null, c.cpuLimitCores ?? null]);
 }
 
 const labelsJson = (c: ContainerView): string | null => (c.labels === undefined ? null : JSON.stringify(c.labels));
@@ -49,15 +49,17 @@ export class StoreWriter {
 
   constructor(db: Database.Database) {
     this.upsertContainer = db.prepare(`
-      INSERT INTO containers (key, kind, cid, name, image, labels, cgroup, parent, user, first_seen, last_seen)
-      VALUES (@key, @kind, @cid, @name, @image, @labels, @cgroup, @parent, @user, @time, @time)
+      INSERT INTO containers (key, kind, cid, name, image, labels, cgroup, parent, user, memory_limit, cpu_limit, first_seen, last_seen)
+      VALUES (@key, @kind, @cid, @name, @image, @labels, @cgroup, @parent, @user, @memoryLimit, @cpuLimit, @time, @time)
       ON CONFLICT (key) DO UPDATE SET
         name = excluded.name, image = coalesce(excluded.image, image), labels = coalesce(excluded.labels, labels),
         cgroup = excluded.cgroup, parent = coalesce(excluded.parent, parent), user = coalesce(excluded.user, user),
+        memory_limit = excluded.memory_limit, cpu_limit = excluded.cpu_limit,
         last_seen = excluded.last_seen, exit_time = NULL, exit_code = NULL
       RETURNING id`);
     this.updateContainerMeta = db.prepare(
-      `UPDATE containers SET name = @name, image = @image, labels = @labels, user = @user, parent = @parent, last_seen = @time WHERE id = @id`,
+      `UPDATE containers SET name = @name, image = @image, labels = @labels, user = @user, parent = @parent,
+              memory_limit = @memoryLimit, cpu_limit = @cpuLimit, last_seen = @time WHERE id = @id`,
     );
     this.insertProcess = db.prepare(`
       INSERT INTO processes (container_id, pid, start_time, ppid, parent_id, nspid, comm, exe, cmdline, uid, user, first_seen, last_seen)
@@ -141,6 +143,8 @@ export class StoreWriter {
           labels: labelsJson(c),
           user: c.user ?? null,
           parent: c.parent ?? null,
+          memoryLimit: c.memoryLimitBytes ?? null,
+          cpuLimit: c.cpuLimitCores ?? null,
           time,
         });
         this.containers.set(c.key, { id: known.id, signature });
@@ -157,6 +161,8 @@ export class StoreWriter {
       cgroup: c.cgroup,
       parent: c.parent ?? null,
       user: c.user ?? null,
+      memoryLimit: c.memoryLimitBytes ?? null,
+      cpuLimit: c.cpuLimitCores ?? null,
       time,
     }) as { id: number };
     this.containers.set(c.key, { id: row.id, signature });

@@ -5,7 +5,7 @@
  * before its tables were read, and the caches (fdinfo per fd + target, netns per process, tables per namespace).
  * The real thing (real processes, a real container) is in test/integration/fds-real.test.ts.
  */
-import { copyFileSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -85,6 +85,12 @@ beforeAll(() => {
 
   // 800: an empty fd/ (a zombie, or a daemon that closed everything).
   mkdirSync(path.join(root, '800', 'fd'), { recursive: true });
+
+  // 900: a netns of its own with all five tables, a unix listener and a netlink-like socket found in none.
+  writeProc(root, 900, { netns: 'net:[4026533100]' });
+  fdLink(900, 3, 'socket:[20001]');
+  fdLink(900, 4, 'socket:[777]');
+  tables(900, ['tcp', 'tcp6', 'udp', 'udp6', 'unix']);
 });
 
 afterAll(() => rmSync(root, { recursive: true, force: true }));
@@ -181,6 +187,71 @@ describe('FdCollector caches', () => {
     expect(collector.lastPass).toMatchObject({ netns: 1, tableReads: 1 });
     collector.collect([proc(400)]);
     expect(collector.lastPass).toMatchObject({ netns: 0, tableReads: 0 });
+  });
+});
+
+describe('FdCollector socket table reads', () => {
+  const p900 = proc(900);
+
+  it('searches every table for new inodes, then reads only the tables that held them', () => {
+    const collector = new FdCollector({ root });
+    collector.collect([p900]);
+    // 20001 is in unix; 777 is in no table, so all five were searched.
+    expect(collector.lastPass).toMatchObject({ netns: 1, tableReads: 5 });
+    const steady = collector.collect([p900]);
+    // Steady: unix only. 777 is not searched for again every pass (netlink sockets are everywhere)...
+    expect(collector.lastPass.tableReads).toBe(1);
+    expect(steady.get('900:9000')).toMatchObject({ sockets: [expect.objectContaining({ fd: 3, path: '/run/dbus/system_bus_socket', state: 'LISTEN' })], otherSockets: 1 });
+    // ...but every 10 passes, in case it was bound meanwhile.
+    const reads: number[] = [];
+    for (let i = 0; i < 10; i++) {
+      collector.collect([p900]);
+      reads.push(collector.lastPass.tableReads);
+    }
+    expect(reads).toEqual([1, 1, 1, 1, 1, 1, 1, 1, 5, 1]);
+
+    // A new socket (the tcp6 listener): searched for; from then on unix and tcp6 are read.
+    fdLink(900, 5, 'socket:[2001]');
+    const grown = collector.collect([p900]);
+    expect(collector.lastPass.tableReads).toBe(5);
+    expect(grown.get('900:9000')!.sockets.map((s) => s.inode)).toEqual([20001, 2001]);
+    collector.collect([p900]);
+    expect(collector.lastPass.tableReads).toBe(2);
+    rmSync(path.join(root, '900', 'fd', '5'));
+  });
+
+  it('sees state changes every pass by default', () => {
+    const collector = new FdCollector({ root });
+    fdLink(900, 5, 'socket:[2001]');
+    collector.collect([p900]);
+    const tcp6 = path.join(root, '900', 'net', 'tcp6');
+    const original = readFileSync(tcp6, 'utf8');
+    try {
+      // The listener at fd 5 (inode 2001) is closing (0A LISTEN -> 07 CLOSE).
+      writeFileSync(tcp6, original.replace(':0000 0A ', ':0000 07 '));
+      const next = collector.collect([p900]);
+      expect(next.get('900:9000')!.sockets.find((s) => s.fd === 5)).toMatchObject({ inode: 2001, state: 'CLOSE' });
+    } finally {
+      writeFileSync(tcp6, original);
+      rmSync(path.join(root, '900', 'fd', '5'));
+    }
+  });
+
+  it('with socketTablesEvery: N, rereads a namespace with no new socket every N passes only', () => {
+    const collector = new FdCollector({ root, socketTablesEvery: 3 });
+    collector.collect([p900]);
+    const stats: [number, number][] = [];
+    for (let i = 0; i < 4; i++) {
+      collector.collect([p900]);
+      stats.push([collector.lastPass.tableReads, collector.lastPass.netnsReused]);
+    }
+    expect(stats).toEqual([[0, 1], [0, 1], [1, 0], [0, 1]]);
+    // A new socket is looked up at once, whatever N.
+    fdLink(900, 5, 'socket:[2001]');
+    const grown = collector.collect([p900]);
+    expect(collector.lastPass.netnsReused).toBe(0);
+    expect(grown.get('900:9000')!.sockets.map((s) => s.inode)).toEqual([20001, 2001]);
+    rmSync(path.join(root, '900', 'fd', '5'));
   });
 });
 

@@ -1,0 +1,260 @@
+/**
+ * The past, as Snapshots: replay and the TUI's scrubber ask "what did it look like in this bucket of this tier" and
+ * get the same Snapshot type live mode shows, rebuilt from the series rows. Rates are the bucket's totals over the
+ * bucket's length (a minute bucket shows the minute's average CPU%).
+ *
+ * Change-only second rows: a process with no second row in the bucket was idle; its memory and threads are carried
+ * forward from its newest row at or before the bucket (the minute tier holds a row per live process per minute, so
+ * the look-back is bounded).
+ */
+import type { Database } from 'better-sqlite3';
+import type { ContainerKind } from '../model/identity.js';
+import type { ContainerView, ProcessView, Snapshot } from '../model/snapshot.js';
+import { bucketStart, TIER_ID, TIER_MS, type Tier } from './tiers.js';
+
+/** last_seen of live entities is refreshed this often by the writer (writer.ts LAST_SEEN_EVERY_MS) plus slack. */
+const LAST_SEEN_SLACK_MS = 90_000;
+
+interface ContainerRowDb {
+  id: number;
+  key: string;
+  kind: string;
+  cid: string;
+  name: string;
+  image: string | null;
+  labels: string | null;
+  cgroup: string;
+  parent: string | null;
+  user: string | null;
+  memory_limit: number | null;
+  cpu_limit: number | null;
+  first_seen: number;
+  last_seen: number;
+  exit_time: number | null;
+  exit_code: number | null;
+  cpu_ns: number | null;
+  mem_avg: number | null;
+  mem_max: number | null;
+  read_bytes: number | null;
+  write_bytes: number | null;
+  net_rx_bytes: number | null;
+  net_tx_bytes: number | null;
+  pids_max: number | null;
+}
+
+interface ProcessRowDb {
+  id: number;
+  container_key: string;
+  pid: number;
+  start_time: number;
+  ppid: number;
+  nspid: number | null;
+  comm: string;
+  exe: string;
+  cmdline: string;
+  uid: number;
+  user: string;
+  first_seen: number;
+  last_seen: number;
+  exit_time: number | null;
+  cpu_ns: number | null;
+  rss_avg: number | null;
+  read_bytes: number | null;
+  write_bytes: number | null;
+  threads_max: number | null;
+}
+
+/** Alive during [from, to): seen by then, and not exited (or lost: the recorder stopped) before it. */
+const ALIVE = (alias: string): string =>
+  `${alias}.first_seen < @to AND coalesce(${alias}.exit_time, ${alias}.last_seen + ${LAST_SEEN_SLACK_MS}) >= @from`;
+
+function parseLabels(text: string | null): Record<string, string> | undefined {
+  if (text === null) return undefined;
+  try {
+    const value = JSON.parse(text) as unknown;
+    return typeof value === 'object' && value !== null && !Array.isArray(value) ? (value as Record<string, string>) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+export interface HistoryOptions {
+  /** Only this container's processes (the container view); all containers are listed either way. */
+  readonly containerKey?: string;
+  /** For the header: host facts are not in the store. */
+  readonly hostname?: string;
+  readonly ncpu?: number;
+  readonly memTotalBytes?: number;
+}
+
+/**
+ * The Snapshot of the bucket of `tier` that holds `atMs`, or undefined when the store knows nothing of that time.
+ * Processes are included for `options.containerKey` only, or for every container when it is undefined.
+ */
+export function snapshotFromStore(db: Database, tier: Tier, atMs: number, options: HistoryOptions = {}): Snapshot | undefined {
+  const size = TIER_MS[tier];
+  const from = bucketStart(tier, atMs);
+  const to = from + size;
+  const seconds = size / 1000;
+  const params = { tier: TIER_ID[tier], from, to };
+
+  const containerRows = db
+    .prepare(
+      `SELECT c.id, c.key, c.kind, c.cid, c.name, c.image, c.labels, c.cgroup, c.parent, c.user, c.memory_limit, c.cpu_limit, c.first_seen, c.last_seen,
+              c.exit_time, c.exit_code, s.cpu_ns, s.mem_avg, s.mem_max, s.read_bytes, s.write_bytes, s.net_rx_bytes,
+              s.net_tx_bytes, s.pids_max
+         FROM containers c
+         LEFT JOIN container_series s ON s.tier = @tier AND s.bucket = @from AND s.container_id = c.id
+        WHERE s.container_id IS NOT NULL OR (${ALIVE('c')})`,
+    )
+    .all(params) as ContainerRowDb[];
+  if (containerRows.length === 0) return undefined;
+
+  const processRows = processesAt(db, params, options.containerKey);
+  const processCounts = new Map<string, number>();
+  for (const p of processRows) processCounts.set(p.container_key, (processCounts.get(p.container_key) ?? 0) + 1);
+
+  const memTotal = options.memTotalBytes ?? 0;
+  const containers: ContainerView[] = [];
+  const exitedContainers: ContainerView[] = [];
+  for (const r of containerRows) {
+    const labels = parseLabels(r.labels);
+    const view: ContainerView = {
+      key: r.key,
+      kind: r.kind as ContainerKind,
+      id: r.cid,
+      name: r.name,
+      cgroup: r.cgroup,
+      ...(r.image !== null && { image: r.image }),
+      ...(labels !== undefined && { labels }),
+      ...(r.exit_time !== null && r.exit_time < to && { state: 'exited' }),
+      ...(r.exit_code !== null && r.exit_time !== null && r.exit_time < to && { exitCode: r.exit_code }),
+      ...(r.parent !== null && { parent: r.parent }),
+      ...(r.user !== null && { user: r.user }),
+      ...(r.cpu_ns !== null && { cpuPercent: (r.cpu_ns / 1e9 / seconds) * 100, cpuNs: r.cpu_ns }),
+      cpuSource: 'cgroup',
+      ...(r.cpu_limit !== null && { cpuLimitCores: r.cpu_limit }),
+      ...(r.mem_avg !== null && { memoryBytes: r.mem_avg }),
+      ...(r.memory_limit !== null && { memoryLimitBytes: r.memory_limit }),
+      ...(r.mem_avg !== null && (r.memory_limit ?? memTotal) > 0 && { memoryPercent: (r.mem_avg / (r.memory_limit ?? memTotal)) * 100 }),
+      ...(r.mem_max !== null && { memoryPeakBytes: r.mem_max }),
+      ...(r.net_rx_bytes !== null && { netRxBytesPerSec: r.net_rx_bytes / seconds }),
+      ...(r.net_tx_bytes !== null && { netTxBytesPerSec: r.net_tx_bytes / seconds }),
+      ...(r.read_bytes !== null && { blkReadBytesPerSec: r.read_bytes / seconds }),
+      ...(r.write_bytes !== null && { blkWriteBytesPerSec: r.write_bytes / seconds }),
+      ...(r.pids_max !== null && { pids: r.pids_max }),
+      processCount: processCounts.get(r.key) ?? 0,
+      pressure: {},
+      interval: {
+        ...(r.cpu_ns !== null && { cpuNs: r.cpu_ns }),
+        ...(r.read_bytes !== null && { readBytes: r.read_bytes }),
+        ...(r.write_bytes !== null && { writeBytes: r.write_bytes }),
+        ...(r.net_rx_bytes !== null && { netRxBytes: r.net_rx_bytes }),
+        ...(r.net_tx_bytes !== null && { netTxBytes: r.net_tx_bytes }),
+      },
+      ...(r.exit_time !== null && r.exit_time < to && { exitedAtMs: r.exit_time }),
+    };
+    (view.exitedAtMs !== undefined ? exitedContainers : containers).push(view);
+  }
+
+  const processes: ProcessView[] = [];
+  const exitedProcesses: ProcessView[] = [];
+  for (const p of processRows) {
+    const exited = p.exit_time !== null && p.exit_time < to;
+    const view: ProcessView = {
+      key: `${p.pid}:${p.start_time}`,
+      pid: p.pid,
+      ...(p.nspid !== null && { nspid: p.nspid }),
+      ppid: p.ppid,
+      comm: p.comm,
+      cmdline: p.cmdline,
+      exe: p.exe,
+      uid: p.uid,
+      user: p.user,
+      state: exited ? 'X' : '-',
+      containerKey: p.container_key,
+      kernelThread: false,
+      startTimeMs: p.start_time,
+      cpuPercent: ((p.cpu_ns ?? 0) / 1e9 / seconds) * 100,
+      cpuNs: p.cpu_ns ?? 0,
+      rssBytes: p.rss_avg ?? 0,
+      vsizeBytes: 0,
+      memPercent: memTotal > 0 ? ((p.rss_avg ?? 0) / memTotal) * 100 : 0,
+      threads: p.threads_max ?? 0,
+      readBytesPerSec: (p.read_bytes ?? 0) / seconds,
+      writeBytesPerSec: (p.write_bytes ?? 0) / seconds,
+      interval: { cpuNs: p.cpu_ns ?? 0, readBytes: p.read_bytes ?? 0, writeBytes: p.write_bytes ?? 0 },
+      ...(exited && { exitedAtMs: p.exit_time! }),
+    };
+    (exited ? exitedProcesses : processes).push(view);
+  }
+
+  return {
+    timeMs: from,
+    intervalMs: size,
+    host: {
+      hostname: options.hostname ?? '',
+      ncpu: options.ncpu ?? 0,
+      memTotalBytes: memTotal,
+      memUsedBytes: containers.reduce((a, c) => a + (c.memoryBytes ?? 0), 0),
+      cpuPercent: containers.reduce((a, c) => a + (c.cpuPercent ?? 0), 0),
+    },
+    containers,
+    processes,
+    exited: { containers: exitedContainers, processes: exitedProcesses },
+    gaps: [],
+  };
+}
+
+/**
+ * Processes alive in the bucket with their row in it, or (change-only: they were idle) their newest row of this
+ * tier or the minute tier at or before it, for memory and threads; CPU and I/O are then 0.
+ */
+function processesAt(db: Database, params: { tier: number; from: number; to: number }, containerKey: string | undefined): ProcessRowDb[] {
+  const containerFilter = containerKey === undefined ? '' : 'AND c.key = @key';
+  const carried = `(SELECT json_array(r.rss_avg, r.threads_max) FROM process_series r
+                     WHERE r.tier IN (@tier, ${TIER_ID.minute}) AND r.process_id = p.id AND r.bucket <= @from
+                     ORDER BY r.bucket DESC LIMIT 1)`;
+  const rows = db
+    .prepare(
+      `SELECT p.id, c.key AS container_key, p.pid, p.start_time, p.ppid, p.nspid, p.comm, p.exe, p.cmdline, p.uid, p.user,
+              p.first_seen, p.last_seen, p.exit_time, s.cpu_ns, s.rss_avg, s.read_bytes, s.write_bytes, s.threads_max,
+              CASE WHEN s.process_id IS NULL THEN ${carried} END AS carried
+         FROM processes p
+         JOIN containers c ON c.id = p.container_id
+         LEFT JOIN process_series s ON s.tier = @tier AND s.bucket = @from AND s.process_id = p.id
+        WHERE (s.process_id IS NOT NULL OR (${ALIVE('p')})) ${containerFilter}`,
+    )
+    .all({ ...params, ...(containerKey !== undefined && { key: containerKey }) }) as (ProcessRowDb & { carried: string | null })[];
+  for (const row of rows) {
+    if (row.carried === null) continue;
+    const [rss, threads] = JSON.parse(row.carried) as [number, number];
+    row.rss_avg = rss;
+    row.threads_max = threads;
+  }
+  return rows;
+}
+
+/** One sparkline point per bucket of `tier` in [fromMs, toMs): CPU% and memory of a container, or of all of them. */
+export function seriesFromStore(
+  db: Database,
+  tier: Tier,
+  fromMs: number,
+  toMs: number,
+  containerKey?: string,
+): { timeMs: number; cpuPercent: number; memoryBytes: number }[] {
+  const seconds = TIER_MS[tier] / 1000;
+  const rows = db
+    .prepare(
+      `SELECT s.bucket, sum(s.cpu_ns) AS cpu, sum(coalesce(s.mem_avg, 0)) AS mem
+         FROM container_series s ${containerKey === undefined ? '' : 'JOIN containers c ON c.id = s.container_id AND c.key = @key'}
+        WHERE s.tier = @tier AND s.bucket >= @from AND s.bucket < @to
+        GROUP BY s.bucket ORDER BY s.bucket`,
+    )
+    .all({ tier: TIER_ID[tier], from: bucketStart(tier, fromMs), to: toMs, ...(containerKey !== undefined && { key: containerKey }) }) as {
+    bucket: number;
+    cpu: number;
+    mem: number;
+  }[];
+  return rows.map((r) => ({ timeMs: r.bucket, cpuPercent: (r.cpu / 1e9 / seconds) * 100, memoryBytes: r.mem }));
+}
