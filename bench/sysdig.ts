@@ -58,7 +58,8 @@ function realLines(ctx: BenchContext): Source {
       if (end !== undefined) events += (JSON.parse(end) as { events?: number }).events ?? 0;
       lines.push(...out);
     }
-    return { lines, from: `sysdig -r over ${captures.length} captures in ${scapDir}`, sysdigRunsMs: runsMs, sysdigEvents: events };
+    const from = `sysdig -r over ${captures.length} captures in ${scapDir}`;
+    return { lines, from, sysdigRunsMs: runsMs, sysdigEvents: events };
   }
   const dir = path.join(root, 'test/fixtures/sysdig');
   ctx.log(`sysdig: ${sysdig === undefined ? 'no sysdig binary' : `no captures in ${scapDir}`}: using the saved bridge output`);
@@ -86,7 +87,8 @@ export const sysdigSection: Section = {
     const textLines = stream.toString('utf8').split('\n');
     textLines.pop();
     const rounds = Math.min(ctx.rounds, MAX_ROUNDS);
-    ctx.log(`sysdig: ${lineCount} lines (${(stream.length / 2 ** 20).toFixed(1)} MiB) in ${chunks.length} chunks, ${rounds} rounds`);
+    const mib = (stream.length / 2 ** 20).toFixed(1);
+    ctx.log(`sysdig: ${lineCount} lines (${mib} MiB) in ${chunks.length} chunks, ${rounds} rounds`);
 
     const parse = (): number => {
       const parser = new BridgeParser();
@@ -167,6 +169,7 @@ export const sysdigSection: Section = {
         direction: 'above',
       },
     ];
-    return { title: 'bridge lines parsed per second, real output replicated', perItem: 'line', ratioOf: 'vs JSON.parse', rows, checks, notes };
+    const title = 'bridge lines parsed per second, real output replicated';
+    return { title, perItem: 'line', ratioOf: 'vs JSON.parse', rows, checks, notes };
   },
 };

@@ -245,18 +245,16 @@ end
 local NET_TYPES = { ["4"] = true, ["6"] = true }
 
 -- role: "client" for connect, "server" for accept, nil to ask sysdig (fd.is_server is not set yet when a
--- non-blocking connect returns EINPROGRESS).
-local function fd_entry(st, fdnum, tid, role)
+-- non-blocking connect returns EINPROGRESS). sent_to: the destination a sendto/sendmsg enter event named, if any.
+local function fd_entry(st, fdnum, role, sent_to)
   local name = known(field("fd.name"))
   local tc = field("fd.typechar") or "o"
   local tuple = nil
-  if name == "" and not NET_TYPES[tc] and tc ~= "f" then
-    -- A socket opened before sysdig started has no name; sendto/sendmsg still said where the data went.
-    tuple = pending_tuple[tid]
-    if tuple then
-      name = tuple
-      tc = "?net"
-    end
+  if name == "" and sent_to ~= nil and not NET_TYPES[tc] and tc ~= "f" then
+    -- A socket opened before sysdig started has no name or type; its sendto/sendmsg still said where data went.
+    tuple = sent_to
+    name = tuple
+    tc = "?net"
   end
   local key = fdnum .. "\0" .. name
   local e = st.fds[key]
@@ -478,20 +476,21 @@ function on_event()
   local is_read, is_write = field("evt.is_io_read"), field("evt.is_io_write")
   if is_read or is_write then
     local fdnum = field("fd.num")
+    local sends = etype == "sendto" or etype == "sendmsg"
     if res ~= nil and res >= 0 and fdnum ~= nil and fdnum >= 0 then
-      local e = fd_entry(st, fdnum, tid)
+      local e = fd_entry(st, fdnum, nil, sends and pending_tuple[tid] or nil)
       e.ops = e.ops + 1
       if is_read then e.bin = e.bin + res else e.bout = e.bout + res end
       touch(st)
     end
-    if etype == "sendto" or etype == "sendmsg" then pending_tuple[tid] = nil end
+    if sends then pending_tuple[tid] = nil end
   elseif res ~= nil and ((OPENS[etype] and res >= 0) or (ACCEPTS[etype] and res >= 0)
       or (etype == "connect" and (res == 0 or res == EINPROGRESS))) then
     local fdnum = field("fd.num")
     if fdnum ~= nil and fdnum >= 0 then
       local role = nil
       if etype == "connect" then role = "client" elseif ACCEPTS[etype] then role = "server" end
-      local e = fd_entry(st, fdnum, tid, role)
+      local e = fd_entry(st, fdnum, role, nil)
       e.opens = e.opens + 1
       touch(st)
     end

@@ -322,7 +322,8 @@ export class FdCollector {
           continue;
         }
         if (outcome === 'denied') {
-          // readdir passed but the links are refused (a process whose credentials changed): count it once.
+          // readdir passed (the directory's mode lets root in) but the ptrace check on the links refused: a target
+          // holding capabilities this process lacks, or one whose credentials changed. Counted once.
           if (result.denied !== true) stats.denied++;
           result.denied = true;
           break;

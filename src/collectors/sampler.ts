@@ -10,7 +10,9 @@ import { containerKey, HOST_IDENTITY } from '../model/identity.js';
 import type { CgroupCounters, ContainerMeta, ContainerSample, ProcessSample, Sample } from '../model/sample.js';
 import { CgroupReader, readCgroupMounts, type CgroupMounts, type ContainerCgroupPaths } from './cgroups.js';
 import type { DockerWatcher } from './docker.js';
+import { FdCollector } from './fds.js';
 import { parseProcCgroup, resolveMembership } from './identity.js';
+import { observationsFromFds, type AccessObservation } from '../model/access.js';
 import { parseConmonArgs } from './podman.js';
 import { ProcfsCollector, ProcReader, type ProcStatic } from './procfs.js';
 import { mergeSlurmMeta, SLURM_ENV_KEYS, slurmFacts, type SlurmFacts } from './slurm.js';
@@ -29,6 +31,8 @@ export interface SamplerOptions {
   readonly now?: () => number;
   /** Monotonic clock in ns, for tests (rates divide by its deltas). */
   readonly monoNs?: () => number;
+  /** Read every process's open files and sockets each tick (the store's file and network access). @default false */
+  readonly descriptors?: boolean;
 }
 
 interface Resolution {
@@ -81,6 +85,7 @@ export class Sampler {
   /** SLUID job directory -> numeric job id, learned from task environments and slurmstepd proctitles. */
   private readonly sluidJobs = new Map<string, string>();
   private hostNetNs: string | undefined;
+  private readonly fds: FdCollector | undefined;
   private tick = 0;
 
   constructor(options: SamplerOptions = {}) {
@@ -97,6 +102,7 @@ export class Sampler {
       classify: (info) => this.classify(info),
     });
     this.cgroups = new CgroupReader(this.mounts);
+    this.fds = options.descriptors === true ? new FdCollector({ root: options.procRoot ?? '/proc' }) : undefined;
   }
 
   private resolve(cgroupText: string): Resolution {
@@ -187,6 +193,7 @@ export class Sampler {
       processes,
       containers,
       gaps: this.gaps(tick.ioDenied, tick.staticDenied),
+      ...(this.fds !== undefined && { access: this.readAccess(processes) }),
     };
   }
 
@@ -263,6 +270,15 @@ export class Sampler {
       gaps.push(this.docker.status.message);
     }
     return gaps;
+  }
+
+  /** Open files and sockets of every (non-kernel) process, as access observations. */
+  private readAccess(processes: ReadonlyMap<string, ProcessSample>): AccessObservation[] {
+    const wanted: { key: string; pid: number }[] = [];
+    for (const p of processes.values()) if (!p.kernelThread) wanted.push({ key: p.key, pid: p.pid });
+    const access: AccessObservation[] = [];
+    for (const [key, fds] of this.fds!.collect(wanted)) access.push(...observationsFromFds(key, fds));
+    return access;
   }
 
   /** Releases the /proc file descriptors held between ticks. */

@@ -298,7 +298,10 @@ export function skippedLines(s: Readonly<ParseStats>): number {
   return s.malformed + s.unknownVersion + s.unknownType + s.truncated + s.tooLong;
 }
 
-/** One status line when lines were skipped ('sysdig bridge: skipped 3 of 1200 lines (2 malformed, 1 truncated)'), else undefined. */
+/**
+ * One status line when lines were skipped, else undefined:
+ * 'sysdig bridge: skipped 3 of 1200 lines (2 malformed, 1 truncated)'.
+ */
 export function describeParseStats(s: Readonly<ParseStats>): string | undefined {
   const skipped = skippedLines(s);
   if (skipped === 0) return undefined;
@@ -477,7 +480,7 @@ export interface SysdigRunOptions {
   sysdigBin?: string;
   /** More sysdig options, placed before `-c` (e.g. `['-s', '0']`, or `['-k', URL]` for Kubernetes metadata). */
   extraArgs?: readonly string[];
-  /** Interval length in ms (the chisel's argument); default the chisel's 1000. */
+  /** Interval length in ms (the chisel's argument, a whole number >= 10); default the chisel's 1000. */
   intervalMs?: number;
   /** Another chisel file (default bridgePath()). */
   bridge?: string;
@@ -513,7 +516,8 @@ function firstLine(text: string): string {
 /** The one-line error for a sysdig that could not be started at all. */
 export function sysdigMissingError(bin: string, cause: unknown): BubbleError {
   const code = (cause as NodeJS.ErrnoException | undefined)?.code;
-  const why = code === 'ENOENT' ? 'not found' : code === 'EACCES' ? 'not executable' : `could not start (${String(code ?? cause)})`;
+  const why =
+    code === 'ENOENT' ? 'not found' : code === 'EACCES' ? 'not executable' : `could not start (${String(code ?? cause)})`;
   return new BubbleError(`sysdig ${why} at ${bin}: install it with ${INSTALL_HINT}; ${CAPTURE_HINT}`, { cause });
 }
 
@@ -526,8 +530,8 @@ export function sysdigFailedError(stderr: string, exit: string, live: boolean, c
         `(${INSTALL_HINT} brings falcosecurity-scap-dkms, or run scap-driver-loader); ${CAPTURE_HINT}`,
     );
   }
-  const what = capture === undefined ? 'sysdig failed' : `sysdig could not read ${capture}`;
-  return new BubbleError(`${what} (${exit}): ${said}`);
+  const on = capture === undefined ? '' : ` on ${capture}`;
+  return new BubbleError(`sysdig failed${on} (${exit}): ${said}`);
 }
 
 /**
@@ -581,6 +585,7 @@ export function runBridge(options: SysdigRunOptions, onRecords: (records: Bridge
     };
     halt = () => {
       cleanup();
+      stream.pause(); // no listener is left to take the data; the pipe's writer blocks instead of being read into the void
       finish(failure);
     };
     stream.on('data', onData);
@@ -594,6 +599,13 @@ export function runBridge(options: SysdigRunOptions, onRecords: (records: Bridge
         halt();
       },
     };
+  }
+
+  const noop: BridgeRun = { done, stats: parser.stats, stop: () => undefined };
+  const interval = options.intervalMs;
+  if (interval !== undefined && !(Number.isInteger(interval) && interval >= 10)) {
+    finish(new BubbleError(`the sysdig bridge interval must be a whole number of milliseconds >= 10, not ${interval}`));
+    return noop;
   }
 
   const bin = options.sysdigBin ?? 'sysdig';
@@ -620,7 +632,10 @@ export function runBridge(options: SysdigRunOptions, onRecords: (records: Bridge
     if (killTimer !== undefined) clearTimeout(killTimer);
     if (failure !== undefined) finish(failure);
     else if (stopped || code === 0) finish();
-    else finish(sysdigFailedError(stderr, signal === null ? `exit ${code}` : `killed by ${signal}`, live, options.capture));
+    else {
+      const exit = signal === null ? `exit ${code}` : `killed by ${signal}`;
+      finish(sysdigFailedError(stderr, exit, live, options.capture));
+    }
   });
   return {
     done,

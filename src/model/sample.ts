@@ -2,6 +2,7 @@
  * A Sample is one tick of raw cumulative counters from every enabled source. It holds no rates: those are derived by
  * the pure toSnapshot(sample, previous). Optional fields are gaps (a source that could not be read), never zeros.
  */
+import type { AccessObservation } from './access.js';
 import type { Identity } from './identity.js';
 
 /** Per-process counters, keyed by pid + start time so a reused pid is a new process. */
@@ -134,4 +135,6 @@ export interface Sample {
   readonly containers: ReadonlyMap<string, ContainerSample>;
   /** What could not be read this tick and how to get it, one line each (no root, no Docker socket...). */
   readonly gaps: readonly string[];
+  /** Files and endpoints processes touched this tick (when descriptors are collected, or from sysdig). */
+  readonly access?: readonly AccessObservation[];
 }

@@ -2,6 +2,7 @@
  * Snapshot: what one moment looks like, with rates. toSnapshot(sample, previous) is pure: live mode feeds it two
  * consecutive Samples, replay feeds it Samples rebuilt from the store, so every view shows the same figures.
  */
+import type { AccessObservation } from './access.js';
 import type { ContainerKind } from './identity.js';
 import type { ContainerSample, PressureLine, ProcessSample, Sample } from './sample.js';
 
@@ -120,6 +121,8 @@ export interface Snapshot {
   /** What disappeared since the previous sample. */
   readonly exited: { readonly containers: readonly ContainerView[]; readonly processes: readonly ProcessView[] };
   readonly gaps: readonly string[];
+  /** Passed through from the sample: what processes touched this tick. */
+  readonly access?: readonly AccessObservation[];
 }
 
 /** current - previous; undefined when either side is missing or the counter went backwards (reset). */
@@ -392,5 +395,6 @@ export function toSnapshot(sample: Sample, previous?: Sample): Snapshot {
     processes,
     exited: { containers: exitedContainers, processes: exitedProcesses },
     gaps: sample.gaps,
+    ...(sample.access !== undefined && { access: sample.access }),
   };
 }

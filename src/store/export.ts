@@ -156,14 +156,22 @@ const LAYOUTS: Readonly<Record<'containers' | 'processes', Layout>> = {
 
 const HEAD = ['time', 'tier', 'bucket_seconds'] as const;
 
+/** Access intervals (files, network): one row per interval, not per bucket. */
+const ACCESS_HEAD: string[] = ['container', 'container_name', 'pid', 'start_time', 'comm'];
+const ACCESS_TAIL: string[] = ['first_seen', 'last_seen', 'opens', 'bytes_in', 'bytes_out', 'source'];
+const ACCESS_SQL: Readonly<Record<'files' | 'network', string>> = {
+  files: 'a.path, a.mode, a.deleted',
+  network: 'a.protocol, a.local, a.remote, a.state',
+};
+const ACCESS_TABLE = { files: 'file_access', network: 'net_access' } as const;
+
 const fieldsOf = (l: Layout): readonly string[] => [...HEAD, ...l.before, ...l.series, ...l.after];
 
 export const EXPORT_FIELDS: Readonly<Record<ExportWhat, readonly string[]>> = {
   containers: fieldsOf(LAYOUTS.containers),
   processes: fieldsOf(LAYOUTS.processes),
-  // Not recorded by schema v1: the issue that adds file and network access to the store defines their fields.
-  files: [],
-  network: [],
+  files: ACCESS_HEAD.concat(['path', 'mode', 'deleted'], ACCESS_TAIL),
+  network: ACCESS_HEAD.concat(['protocol', 'local', 'remote', 'state'], ACCESS_TAIL),
 };
 
 // JSON.stringify leaves DEL, C1 controls (0x9b is CSI on some terminals), bidi overrides and U+2028/9 raw; escaping
@@ -210,12 +218,6 @@ const ENTITY_CACHE = 10_000;
  */
 export function exportRows(db: Database, options: ExportOptions, write: (chunk: string) => void): number {
   const { what } = options;
-  if (what === 'files' || what === 'network') {
-    throw new BubbleError(
-      `--what ${what} needs a store with file and network access, which this version of bubble does not record yet; ` +
-        'export --what containers or --what processes',
-    );
-  }
   const since = options.sinceMs ?? Number.MIN_SAFE_INTEGER;
   const until = options.untilMs ?? Number.MAX_SAFE_INTEGER;
   if (since >= until) {
@@ -223,6 +225,7 @@ export function exportRows(db: Database, options: ExportOptions, write: (chunk: 
       `--since (${new Date(since).toISOString()}) is not before --until (${new Date(until).toISOString()})`,
     );
   }
+  if (what === 'files' || what === 'network') return exportAccess(db, what, options, since, until, write);
   const tier = options.tier ?? finestTierCovering(db, options.sinceMs ?? Number.NEGATIVE_INFINITY);
   const bucketMs = TIER_MS[tier];
   const layout = LAYOUTS[what];
@@ -268,6 +271,45 @@ export function exportRows(db: Database, options: ExportOptions, write: (chunk: 
     }
     const series = encoder.piece(layout.series, layout.seriesValues(row, bucketMs));
     buffer += encoder.line([head, encoded[0], series, encoded[1]]);
+    count++;
+    if (buffer.length >= CHUNK) {
+      write(buffer);
+      buffer = '';
+    }
+  }
+  if (buffer.length > 0) write(buffer);
+  return count;
+}
+
+/**
+ * File or network access intervals that overlap [since, until), ordered by first sight. `--tier` does not apply:
+ * intervals are not bucketed.
+ */
+function exportAccess(
+  db: Database,
+  what: 'files' | 'network',
+  options: ExportOptions,
+  since: number,
+  until: number,
+  write: (chunk: string) => void,
+): number {
+  const filtered = options.containerKeys !== undefined;
+  const sql = `SELECT c.key, c.name, p.pid, p.start_time, p.comm, ${ACCESS_SQL[what]},
+                      a.first_seen, a.last_seen, a.opens, a.bytes_in, a.bytes_out, a.source
+                 FROM ${ACCESS_TABLE[what]} a
+                 JOIN processes p ON p.id = a.process_id
+                 JOIN containers c ON c.id = p.container_id
+                WHERE a.first_seen < @until AND a.last_seen >= @since ${filtered ? `AND c.key IN (${KEYS})` : ''}
+                ORDER BY a.first_seen, a.id`;
+  const encoder = ENCODERS[options.format];
+  const fields = EXPORT_FIELDS[what];
+  const timeColumns = new Set([3, fields.length - 6, fields.length - 5]);
+  let buffer = encoder.header(fields);
+  let count = 0;
+  const params = { since: Math.ceil(since), until: Math.ceil(until), ...(filtered && { keys: JSON.stringify(options.containerKeys) }) };
+  for (const row of db.prepare(sql).raw().iterate(params) as IterableIterator<Value[]>) {
+    const values = row.map((v, i) => (timeColumns.has(i) ? iso(v as number) : what === 'files' && i === 7 ? v === 1 : v)) as Value[];
+    buffer += encoder.line([encoder.piece(fields, values)]);
     count++;
     if (buffer.length >= CHUNK) {
       write(buffer);

@@ -75,6 +75,7 @@ export class Recorder {
     if (last !== undefined) this.enqueue({ ...last, exited: { containers: [], processes: [] }, processes: [], containers: [] }, rows);
     this.flushPending();
     if (this.pending.length > 0) throw new Error(`${this.pending.length} ticks could not be written`);
+    this.writer.flushAccess();
   }
 
   get pendingTicks(): number {

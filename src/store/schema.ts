@@ -88,6 +88,42 @@ export const MIGRATIONS: readonly string[] = [
     samples     INTEGER NOT NULL,
     PRIMARY KEY (tier, bucket, process_id)
   ) STRICT, WITHOUT ROWID;
+
+  -- What a process touched, as intervals: one row per continuous sighting of (file, mode) or (endpoint, state).
+  -- A file closed and opened again later is a new row. Bytes are known when sysdig saw the I/O (source 'sysdig'
+  -- or 'both'); procfs sees what is open at each tick.
+  CREATE TABLE file_access (
+    id         INTEGER PRIMARY KEY,
+    process_id INTEGER NOT NULL,
+    path       TEXT NOT NULL,
+    mode       TEXT NOT NULL,          -- r, w, rw; a for append (wa, rwa)
+    deleted    INTEGER NOT NULL,       -- 1 when the path had been unlinked while open
+    first_seen INTEGER NOT NULL,
+    last_seen  INTEGER NOT NULL,
+    opens      INTEGER NOT NULL,       -- opens seen: new descriptors (procfs) or open calls (sysdig)
+    bytes_in   INTEGER,
+    bytes_out  INTEGER,
+    source     TEXT NOT NULL           -- procfs, sysdig, both
+  ) STRICT;
+  CREATE INDEX file_access_process ON file_access (process_id, last_seen);
+  CREATE INDEX file_access_last_seen ON file_access (last_seen);
+
+  CREATE TABLE net_access (
+    id         INTEGER PRIMARY KEY,
+    process_id INTEGER NOT NULL,
+    protocol   TEXT NOT NULL,          -- tcp, tcp6, udp, udp6, unix
+    local      TEXT NOT NULL,          -- address:port, [v6]:port, or the unix path
+    remote     TEXT NOT NULL,
+    state      TEXT NOT NULL,          -- LISTEN, ESTABLISHED, ...; or 'seen' when the source has no state (sysdig)
+    first_seen INTEGER NOT NULL,
+    last_seen  INTEGER NOT NULL,
+    opens      INTEGER NOT NULL,
+    bytes_in   INTEGER,
+    bytes_out  INTEGER,
+    source     TEXT NOT NULL
+  ) STRICT;
+  CREATE INDEX net_access_process ON net_access (process_id, last_seen);
+  CREATE INDEX net_access_last_seen ON net_access (last_seen);
   `,
 ];
 

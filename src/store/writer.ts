@@ -7,6 +7,7 @@
 import type Database from 'better-sqlite3';
 import type { ContainerView, ProcessView, Snapshot } from '../model/snapshot.js';
 import type { SeriesRows } from './rows.js';
+import { AccessWriter } from './access.js';
 import { TIER_ID } from './tiers.js';
 
 /** How often live entities get their last_seen refreshed: a reader can tell a live entity from a lost one. */
@@ -46,6 +47,7 @@ export class StoreWriter {
   private readonly insertContainerRow: Database.Statement;
   private readonly insertProcessRow: Database.Statement;
   private readonly tick: (snapshot: Snapshot, rows: SeriesRows) => void;
+  private readonly access: AccessWriter;
 
   constructor(db: Database.Database) {
     this.upsertContainer = db.prepare(`
@@ -99,6 +101,7 @@ export class StoreWriter {
         read_bytes = read_bytes + excluded.read_bytes, write_bytes = write_bytes + excluded.write_bytes,
         threads_max = max(threads_max, excluded.threads_max),
         samples = samples + excluded.samples`);
+    this.access = new AccessWriter(db);
     this.tick = db.transaction((snapshot: Snapshot, rows: SeriesRows) => this.writeInTransaction(snapshot, rows));
   }
 
@@ -110,6 +113,7 @@ export class StoreWriter {
     const containersBefore = new Map(this.containers);
     const processesBefore = new Map(this.processes);
     const retiredBefore = new Map(this.retired);
+    const accessBefore = this.access.save();
     const lastSeenBefore = this.lastSeenWrittenMs;
     try {
       this.tick(snapshot, rows);
@@ -121,6 +125,7 @@ export class StoreWriter {
       for (const [k, v] of processesBefore) this.processes.set(k, v);
       this.retired.clear();
       for (const [k, v] of retiredBefore) this.retired.set(k, v);
+      this.access.restore(accessBefore);
       this.lastSeenWrittenMs = lastSeenBefore;
       throw error;
     }
@@ -227,7 +232,16 @@ export class StoreWriter {
       for (const [key, { at }] of this.retired) if (time - at > RETIRED_KEEP_MS) this.retired.delete(key);
     }
 
+    if (snapshot.access !== undefined) {
+      const procfsPass = snapshot.access.some((o) => o.source === 'procfs') || snapshot.processes.length > 0;
+      this.access.write(time, snapshot.access, procfsPass, (key) => this.processes.get(key) ?? this.retired.get(key)?.id);
+    }
     this.writeRows(rows);
+  }
+
+  /** Writes the figures of still-open access intervals (shutdown). */
+  flushAccess(): void {
+    this.access.flush();
   }
 
   /** Rows of entities that exited since (their coarse buckets close later) find their ids among the retired. */

@@ -483,12 +483,11 @@ const server = net.createServer().listen(0, '127.0.0.1', () => {
     await sleep(300);
     const proc = procOf(churner.pid!)!;
     const collector = new FdCollector();
-    let vanished = 0;
+    // How often the race is hit varies by run (about every other pass on a 2-core host): such fds are skipped, not thrown.
     let seenChurn = 0;
     for (let i = 0; i < 400; i++) {
       const fds = collector.collect([proc]).get(proc.key);
       expect(fds).toBeDefined();
-      vanished += collector.lastPass.vanishedFds;
       for (const f of fds!.files) {
         if (!f.path.startsWith(dir)) continue;
         seenChurn++;
@@ -503,7 +502,5 @@ const server = net.createServer().listen(0, '127.0.0.1', () => {
     expect(collector.collect([proc]).has(proc.key)).toBe(false);
     expect(collector.cachedProcesses).toBe(0);
     expect(seenChurn).toBeGreaterThan(0);
-    // How often the race was hit varies by run (it is reported, not asserted): vanished fds are skipped, never thrown.
-    expect(vanished).toBeGreaterThanOrEqual(0);
   });
 });

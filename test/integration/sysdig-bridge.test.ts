@@ -121,7 +121,13 @@ describe.each(CAPTURES)('%s through the real bridge', (capture) => {
     const run = await bridgeOver(capture);
     const own = spawnSync(
       sysdig,
-      ['-r', capturePath(capture), '-p', '%proc.pid %evt.is_io_read %evt.rawres', 'evt.dir=< and evt.is_io=true and evt.rawres>=0'],
+      [
+        '-r',
+        capturePath(capture),
+        '-p',
+        '%proc.pid %evt.is_io_read %evt.rawres',
+        'evt.dir=< and evt.is_io=true and evt.rawres>=0',
+      ],
       { encoding: 'utf8' },
     );
     expect(own.status).toBe(0);
@@ -155,7 +161,8 @@ describe.each(CAPTURES)('%s through the real bridge', (capture) => {
     const withoutWallClock = (rs: BridgeRecord[]): unknown[] => rs.map((r) => (r.t === 'hello' ? { ...r, ts: 0 } : r));
     expect(
       withoutWallClock(run.records),
-      `test/fixtures/sysdig/${capture}.jsonl is stale: sysdig -r ${capturePath(capture)} -c native/sysdig-bridge/bubble.lua > test/fixtures/sysdig/${capture}.jsonl`,
+      `test/fixtures/sysdig/${capture}.jsonl is stale, regenerate it: sysdig -r ${capturePath(capture)} ` +
+        `-c native/sysdig-bridge/bubble.lua > test/fixtures/sysdig/${capture}.jsonl`,
     ).toEqual(withoutWallClock(saved));
   });
 });
@@ -222,7 +229,7 @@ describe('what each capture holds arrives in the records', () => {
     expect(identityOf(run, 31699)).toMatchObject({ comm: '', cmdline: '', ppid: -1, container: 'host' });
   });
 
-  it('curl_google: curl’s IPv6 DNS (udp/53) and HTTP (tcp/80) tuples, its stdout writes, exec, exit and errors', async (ctx) => {
+  it('curl_google: curl’s IPv6 DNS and HTTP tuples, its stdout writes, exec, exit and errors', async (ctx) => {
     needSysdig(ctx);
     const run = await bridgeOver('curl_google');
     const curl = identityOf(run, 17497);
@@ -253,7 +260,11 @@ describe('what each capture holds arrives in the records', () => {
       }),
     ]);
     // stdout existed before the capture: sysdig knows neither its type nor its name, the bytes still count.
-    expect(ios(run, 17497).find((r) => r.fd === 1)).toMatchObject({ kind: 'other', bytes_out: 5120 + 1024 + 4096 + 491 + 65, ops: 5 });
+    expect(ios(run, 17497).find((r) => r.fd === 1)).toMatchObject({
+      kind: 'other',
+      bytes_out: 5120 + 1024 + 4096 + 491 + 65,
+      ops: 5,
+    });
     // The resolver thread (tid 17498) exits first: not a process exit.
     expect(run.records.filter((r) => r.t === 'exit' && r.pid === 17497)).toHaveLength(1);
     const byCall = Object.fromEntries(errs(run, 17497).map((e) => [`${e.syscall} ${e.errno}`, e.count]));
@@ -330,7 +341,9 @@ describe('runBridge', () => {
 
   it('reads an existing pipe (--source sysdig -) like its own sysdig', async (ctx) => {
     const sysdig = needSysdig(ctx);
-    const child = spawn(sysdig, ['-r', capturePath('curl_google'), '-c', bridgePath()], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const child = spawn(sysdig, ['-r', capturePath('curl_google'), '-c', bridgePath()], {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
     const records: BridgeRecord[] = [];
     const stats = await runBridge({ stdin: child.stdout }, (rs) => records.push(...rs)).done;
     const direct = await bridgeOver('curl_google');
@@ -342,7 +355,8 @@ describe('runBridge', () => {
   it('honours the interval argument', async (ctx) => {
     needSysdig(ctx);
     const records: BridgeRecord[] = [];
-    await runBridge({ capture: capturePath('ping_sendto'), sysdigBin: SYSDIG, intervalMs: 250 }, (rs) => records.push(...rs)).done;
+    const options = { capture: capturePath('ping_sendto'), sysdigBin: SYSDIG, intervalMs: 250 };
+    await runBridge(options, (rs) => records.push(...rs)).done;
     const hello = records[0];
     expect(hello?.t === 'hello' && hello.interval_ms).toBe(250);
     const oneSecond = (await bridgeOver('ping_sendto')).records.filter((r) => r.t === 'tick').length;
@@ -390,14 +404,22 @@ describe('runBridge', () => {
     }
   });
 
-  it('a capture sysdig cannot read is a BubbleError naming the file', async (ctx) => {
+  it('a capture sysdig cannot read is a BubbleError naming the file and saying what sysdig said', async (ctx) => {
     needSysdig(ctx);
-    const err: unknown = await runBridge({ sysdigBin: SYSDIG, capture: '/nonexistent.scap' }, () => undefined).done.then(
-      () => undefined,
-      (e: unknown) => e,
+    const failure = async (options: Parameters<typeof runBridge>[0]): Promise<string> => {
+      const err: unknown = await runBridge({ sysdigBin: SYSDIG, ...options }, () => undefined).done.then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+      expect(isBubbleError(err)).toBe(true);
+      return (err as Error).message;
+    };
+    expect(await failure({ capture: '/nonexistent.scap' })).toMatch(
+      /^sysdig failed on \/nonexistent\.scap \(exit 1\): can't open file \/nonexistent\.scap$/,
     );
-    expect(isBubbleError(err)).toBe(true);
-    expect((err as Error).message).toMatch(/^sysdig could not read \/nonexistent\.scap \(exit 1\): can't open file/);
+    const notScap = path.join(ROOT, 'package.json');
+    expect(await failure({ capture: notScap })).toMatch(/^sysdig failed on .*package\.json \(exit 1\): \S/);
+    expect(await failure({ capture: capturePath('syscall'), intervalMs: 5 })).toMatch(/interval .* >= 10, not 5$/);
   });
 
   it('stop() ends a run without an error; a throwing consumer stops it with its error', async (ctx) => {

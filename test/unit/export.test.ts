@@ -577,18 +577,39 @@ describe('exportRows: processes', () => {
 });
 
 describe('exportRows: files and network', () => {
-  it.each(['files', 'network'] as const)('refuses --what %s with one line instead of inventing rows', (what) => {
-    let written = 0;
-    let error: unknown;
-    try {
-      exportRows(db, { what, format: 'csv' }, () => written++);
-    } catch (e) {
-      error = e;
-    }
-    expect(error).toBeInstanceOf(BubbleError);
-    expect((error as BubbleError).message).toMatch(new RegExp(`^--what ${what} needs a store with file and network access`));
-    expect((error as BubbleError).message).not.toContain('\n');
-    expect(written).toBe(0);
+  beforeEach(() => {
+    db.prepare(
+      `INSERT INTO file_access (process_id, path, mode, deleted, first_seen, last_seen, opens, bytes_in, bytes_out, source)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+    ).run(ids.nginx, '/var/log/nginx/access.log', 'wa', 0, T0, T0 + 3 * S, 1, null, 4096, 'both');
+    db.prepare(
+      `INSERT INTO file_access (process_id, path, mode, deleted, first_seen, last_seen, opens, bytes_in, bytes_out, source)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+    ).run(ids.evil, '=1+1 (deleted)', 'r', 1, T0, T0 + 1 * S, 2, null, null, 'procfs');
+    db.prepare(
+      `INSERT INTO net_access (process_id, protocol, local, remote, state, first_seen, last_seen, opens, bytes_in, bytes_out, source)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+    ).run(ids.nginx, 'tcp6', '[::]:80', '[::]:0', 'LISTEN', T0 - 10 * S, T0 + 4 * S, 1, null, null, 'procfs');
+  });
+
+  it('exports file access intervals of a container, with escaped and neutralised paths', () => {
+    const { text, count } = run(db, { what: 'files', format: 'csv', containerKeys: [`docker:${WEB_ID}`] });
+    expect(count).toBe(2);
+    const rows = csv(text);
+    expect(Object.keys(rows[0]!)).toEqual([...EXPORT_FIELDS.files]);
+    const log = rows.find((r) => r['path'] === '/var/log/nginx/access.log')!;
+    expect(log).toMatchObject({ mode: 'wa', deleted: 'false', opens: '1', bytes_out: '4096', bytes_in: '', source: 'both', comm: 'nginx' });
+    expect(log['first_seen']).toBe(new Date(T0).toISOString());
+    const evil = rows.find((r) => r['pid'] === '4300')!;
+    expect(evil['path']).toBe("'=1+1 (deleted)");
+    expect(evil['deleted']).toBe('true');
+  });
+
+  it('exports network intervals as JSON lines, and filters by time overlap', () => {
+    const all = jsonLines(run(db, { what: 'network', format: 'json' }).text);
+    expect(all).toEqual([expect.objectContaining({ protocol: 'tcp6', local: '[::]:80', remote: '[::]:0', state: 'LISTEN', pid: 4242 })]);
+    expect(run(db, { what: 'network', format: 'json', sinceMs: T0 + 5 * S }).count).toBe(0);
+    expect(run(db, { what: 'files', format: 'json', sinceMs: T0 + 2 * S }).count).toBe(1);
   });
 });
 

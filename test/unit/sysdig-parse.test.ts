@@ -258,21 +258,26 @@ describe('bridgeMembership', () => {
     expect(inDocker).toBeGreaterThan(0);
     expect(identities.find((r) => r.comm === 'falco')).toMatchObject({ container: '5ea733068030', vpid: 1 });
     const cat = identities.find((r) => r.t === 'exec' && r.comm === 'cat');
-    expect(cat?.t === 'exec' && bridgeMembership(cat.cgroups).v1['memory']).toBe('/user.slice/user-1000.slice/session-1.scope');
+    const catMemory = cat?.t === 'exec' && bridgeMembership(cat.cgroups).v1['memory'];
+    expect(catMemory).toBe('/user.slice/user-1000.slice/session-1.scope');
   });
 
   // Shapes of sysdig's thread.cgroups this host cannot produce (no driver, no containers in the captures).
   const ID = 'a41c19d070f84f4678ae0bd24213556fa7aa0ce082f8092367bb5ebf2de76729';
 
   it('a Docker container (cgroupfs driver)', () => {
-    const m = bridgeMembership(`cpuset=/docker/${ID} cpu=/docker/${ID} cpuacct=/docker/${ID} memory=/docker/${ID} name=systemd=/docker/${ID}`);
+    const m = bridgeMembership(
+      `cpuset=/docker/${ID} cpu=/docker/${ID} cpuacct=/docker/${ID} memory=/docker/${ID} name=systemd=/docker/${ID}`,
+    );
     expect(m.v1['name=systemd']).toBe(`/docker/${ID}`);
     const { identity } = resolveMembership(m);
     expect(identity).toMatchObject({ kind: 'docker', id: ID });
   });
 
   it('a Slurm v1 job that leaves cpu at the root', () => {
-    const m = bridgeMembership('cpu=/ cpuacct=/ memory=/slurm/uid_1000/job_4242/step_batch/task_0 pids=/slurm/uid_1000/job_4242/step_batch');
+    const m = bridgeMembership(
+      'cpu=/ cpuacct=/ memory=/slurm/uid_1000/job_4242/step_batch/task_0 pids=/slurm/uid_1000/job_4242/step_batch',
+    );
     expect(resolveMembership(m).identity).toMatchObject({ kind: 'slurm', id: '4242', step: 'batch' });
   });
 
