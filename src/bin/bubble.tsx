@@ -43,7 +43,7 @@ const MAIN_HELP = `
 
 const PS_HELP = `
   Usage
-    $ bubble ps <container> [--sort cpu|mem|io|pid] [--limit N] [--interval S] [--json]
+    $ bubble ps <container> [--sort cpu|mem|io|pid] [--limit N] [--interval S] [--files] [--net] [--json]
 
   <container> is a name, an id or id prefix, a Slurm job id (4242 or "job 4242"), a cgroup path, or "host".
 
@@ -51,6 +51,8 @@ const PS_HELP = `
     --sort      order: cpu (default), mem, io, pid
     --limit     show the first N processes
     --interval  seconds between the two samples that give rates (default 1; "500ms" works)
+    --files     also list the processes' open files (path, read/write/append mode, deleted ones too)
+    --net       also list their sockets (protocol, local and remote address, state; unix paths)
     --json      one JSON object: container, timestamp, processes (fields in docs/fields.md)
 
   Examples
@@ -146,7 +148,7 @@ async function main(argv: readonly string[]): Promise<void> {
   const importMeta = import.meta;
   switch (command) {
     case 'ps': {
-      rejectUnknownFlags('ps', rest, ['sort', 'limit', 'interval', 'json']);
+      rejectUnknownFlags('ps', rest, ['sort', 'limit', 'interval', 'json', 'files', 'net']);
       const cli = meow(PS_HELP, {
         importMeta,
         argv: rest,
@@ -155,6 +157,8 @@ async function main(argv: readonly string[]): Promise<void> {
           limit: { type: 'string' },
           interval: { type: 'string' },
           json: { type: 'boolean', default: false },
+          files: { type: 'boolean', default: false },
+          net: { type: 'boolean', default: false },
         },
       });
       const [container, ...extra] = cli.input;
@@ -176,6 +180,8 @@ async function main(argv: readonly string[]): Promise<void> {
           ...(limit !== undefined && { limit }),
           intervalMs: intervalMs(cli.flags.interval),
           json: cli.flags.json,
+          files: cli.flags.files,
+          net: cli.flags.net,
         },
         output,
       );

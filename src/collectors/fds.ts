@@ -41,14 +41,14 @@ export interface OpenFile {
 export type OpenSocket = { readonly fd: number } & SocketInfo;
 
 export interface ProcessFds {
-  /** Path-named descriptors (regular files, and also directories and devices), by fd. */
+  /** Path-named descriptors (regular files, also directories, devices and `/memfd:x (deleted)`), by fd. */
   files: OpenFile[];
   /** tcp, tcp6, udp, udp6 and unix sockets, by fd. */
   sockets: OpenSocket[];
   pipes: number;
   /** anon_inode:[eventpoll], anon_inode:inotify, eventfd, timerfd, ... */
   anonInodes: number;
-  /** Anything else the kernel links to (namespace fds, `/dev/...`-less pseudo files). */
+  /** Any other link: namespace fds (`net:[4026531840]`) and other `type:[inode]` forms. */
   other: number;
   /** Sockets not in the five tables (netlink, packet, raw, vsock; or gone before the tables were read). */
   otherSockets: number;

@@ -2,6 +2,8 @@
  * `bubble ps <container>`: one cgroup-aware snapshot of a container's processes, like `ps aux --sort` but per
  * container (the cadvisor-companion use: enrich an alert with the top processes).
  */
+import { FdCollector, type ProcessFds } from '../collectors/fds.js';
+import { formatEndpoint } from '../collectors/netstat.js';
 import { formatBytes, formatPercent, formatRate, formatTable, type Column } from '../format.js';
 import { matchContainer } from '../model/match.js';
 import type { ProcessView } from '../model/snapshot.js';
@@ -16,7 +18,71 @@ export interface PsOptions {
   readonly limit?: number;
   readonly intervalMs: number;
   readonly json: boolean;
+  /** Also list the processes' open files (`--files`) and sockets (`--net`). */
+  readonly files?: boolean;
+  readonly net?: boolean;
   readonly live?: Omit<LiveOptions, 'intervalMs'>;
+}
+
+interface FileLine {
+  readonly pid: number;
+  readonly fd: number;
+  readonly path: string;
+  readonly mode: string;
+  readonly deleted: boolean;
+}
+
+interface NetLine {
+  readonly pid: number;
+  readonly fd: number;
+  readonly protocol: string;
+  readonly local: string;
+  readonly remote: string;
+  readonly state: string;
+}
+
+const FILE_COLUMNS: readonly Column<FileLine>[] = [
+  { header: 'PID', align: 'right', value: (f) => String(f.pid) },
+  { header: 'FD', align: 'right', value: (f) => String(f.fd) },
+  { header: 'MODE', align: 'left', value: (f) => f.mode },
+  { header: 'PATH', align: 'left', value: (f) => f.path },
+];
+
+const NET_COLUMNS: readonly Column<NetLine>[] = [
+  { header: 'PID', align: 'right', value: (n) => String(n.pid) },
+  { header: 'FD', align: 'right', value: (n) => String(n.fd) },
+  { header: 'PROTO', align: 'left', value: (n) => n.protocol },
+  { header: 'STATE', align: 'left', value: (n) => n.state },
+  { header: 'LOCAL', align: 'left', value: (n) => n.local },
+  { header: 'REMOTE', align: 'left', value: (n) => n.remote },
+];
+
+function descriptorLines(processes: readonly ProcessView[]): { files: FileLine[]; net: NetLine[]; denied: number } {
+  const byKey = new FdCollector().collect(processes.map((p) => ({ key: p.key, pid: p.pid })));
+  const files: FileLine[] = [];
+  const net: NetLine[] = [];
+  let denied = 0;
+  for (const p of processes) {
+    const fds: ProcessFds | undefined = byKey.get(p.key);
+    if (fds === undefined) continue;
+    if (fds.denied === true) denied++;
+    for (const f of fds.files) files.push({ pid: p.pid, fd: f.fd, path: f.path, mode: `${f.mode}${f.append ? 'a' : ''}`, deleted: f.deleted });
+    for (const s of fds.sockets) {
+      net.push(
+        s.protocol === 'unix'
+          ? { pid: p.pid, fd: s.fd, protocol: 'unix', local: s.path, remote: '', state: s.state }
+          : {
+              pid: p.pid,
+              fd: s.fd,
+              protocol: s.protocol,
+              local: formatEndpoint(s.localAddress, s.localPort),
+              remote: formatEndpoint(s.remoteAddress, s.remotePort),
+              state: s.state,
+            },
+      );
+    }
+  }
+  return { files, net, denied };
 }
 
 const COLUMNS: readonly Column<ProcessView>[] = [
@@ -40,7 +106,12 @@ export async function runPs(options: PsOptions, output: Output): Promise<void> {
   const mine = snapshot.processes.filter((p) => p.containerKey === container.key && (!p.kernelThread || container.kind !== 'host'));
   const sorted = sortProcesses(mine, options.sort);
   const shown = options.limit === undefined ? sorted : sorted.slice(0, options.limit);
+  const descriptors = options.files === true || options.net === true ? descriptorLines(shown) : undefined;
   reportGaps(output, snapshot.gaps);
+  // As root a denial is a kernel-protected process (a sandbox's init): nothing sudo would change.
+  if (descriptors !== undefined && descriptors.denied > 0 && process.getuid?.() !== 0) {
+    output.err(`bubble: open files of ${descriptors.denied} processes are unreadable; run with sudo for the full picture\n`);
+  }
   if (options.json) {
     output.out(
       JSON.stringify({
@@ -48,6 +119,8 @@ export async function runPs(options: PsOptions, output: Output): Promise<void> {
         interval_ms: Math.round(snapshot.intervalMs),
         container: containerRecord(container),
         processes: shown.map(processRecord),
+        ...(options.files === true && { files: descriptors!.files }),
+        ...(options.net === true && { network: descriptors!.net }),
       }) + '\n',
     );
     return;
@@ -59,4 +132,12 @@ export async function runPs(options: PsOptions, output: Output): Promise<void> {
       `processes ${container.processCount}  pids ${container.pids ?? '-'}\n`,
   );
   output.out(formatTable(shown, COLUMNS, output.columns));
+  if (options.files === true) {
+    output.out(`\nfiles (${descriptors!.files.length}):\n`);
+    output.out(formatTable(descriptors!.files, FILE_COLUMNS, output.columns));
+  }
+  if (options.net === true) {
+    output.out(`\nnetwork (${descriptors!.net.length}):\n`);
+    output.out(formatTable(descriptors!.net, NET_COLUMNS, output.columns));
+  }
 }

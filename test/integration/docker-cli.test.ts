@@ -16,6 +16,8 @@ type Json = Record<string, unknown>;
 const available = dockerAvailable();
 const burnerName = uniqueName('bubble-burner');
 const limitedName = uniqueName('bubble-limited');
+const netName = uniqueName('bubble-net');
+let net = { id: '', pid: 0 };
 let burner = { id: '', pid: 0 };
 let limited = { id: '', pid: 0 };
 
@@ -24,6 +26,8 @@ beforeAll(async () => {
   ensureTestImage();
   burner = runContainer(burnerName, ['sh', '-c', 'while :; do :; done']);
   limited = runContainer(limitedName, ['sleep', '300'], { memory: '64m' });
+  // A listener, and a shell holding a log open for append: what `ps --files --net` must show.
+  net = runContainer(netName, ['sh', '-c', 'exec 3>>/tmp/app.log; nc -l -p 8080 & wait']);
   await sleep(1000);
 });
 
@@ -31,6 +35,7 @@ afterAll(() => {
   if (!available.ok) return;
   removeContainer(burnerName);
   removeContainer(limitedName);
+  removeContainer(netName);
 });
 
 /** The container's own CPU counter, nanoseconds: v1 cpuacct.usage, or v2 cpu.stat usage_usec. */
@@ -102,5 +107,24 @@ describe('bubble with a real Docker engine', () => {
     expect(summary).toContain('/ 64M');
     expect(header).toMatch(/PID\s+CPID\s+PPID\s+USER\s+CPU%/);
     expect(row).toMatch(new RegExp(`^\\s*${limited.pid}\\s+1\\s+\\d+\\s+root\\b.*sleep 300$`));
+  });
+});
+
+describe('bubble ps --files --net in a container with its own network namespace', () => {
+  it('lists the appended log file and the listening socket from the container\'s netns', async (ctx) => {
+    needReal(ctx, 'Docker', available.ok, available.why);
+    const run = await bubble(['ps', netName, '--files', '--net', '--json', '--interval', '0.3']);
+    expect(run.status).toBe(0);
+    const result = JSON.parse(run.stdout) as { files: Json[]; network: Json[] };
+    expect(result.files).toContainEqual(expect.objectContaining({ pid: net.pid, fd: 3, path: '/tmp/app.log', mode: 'wa', deleted: false }));
+    expect(result.network).toContainEqual(expect.objectContaining({ protocol: expect.stringMatching(/^tcp6?$/), state: 'LISTEN', local: expect.stringMatching(/:8080$/) }));
+    // Not the host's: nothing listens on 8080 in the host's network namespace.
+    const hostTcp = readFileSync('/proc/net/tcp', 'utf8') + readFileSync('/proc/net/tcp6', 'utf8');
+    expect(hostTcp).not.toMatch(/:1F90 [0-9A-F:]+ 0A /);
+
+    const table = await bubble(['ps', netName, '--files', '--net', '--interval', '0.3']);
+    expect(table.stdout).toMatch(/files \(\d+\):\n\s*PID\s+FD\s+MODE\s+PATH/);
+    expect(table.stdout).toMatch(/\bwa\s+\/tmp\/app\.log/);
+    expect(table.stdout).toMatch(/LISTEN/);
   });
 });
