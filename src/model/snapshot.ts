@@ -268,7 +268,11 @@ function containerView(
 
   const cpuFromCgroup = cg.cpuUsageNs !== undefined;
   const known = previous !== undefined && seconds > 0;
-  const cpuDelta = !known ? undefined : cpuFromCgroup ? delta(cg.cpuUsageNs, pcg?.cpuUsageNs) : totals.cpuDeltaNs;
+  // A container none of whose processes existed at the previous sample started in the interval: its cgroup
+  // counters began at zero, so all of them belong to this interval.
+  const isNew = known && prev === undefined && container.processKeys.every((k) => !previous!.processes.has(k));
+  const base = (counter: number | undefined): number | undefined => (isNew && counter !== undefined ? 0 : undefined);
+  const cpuDelta = !known ? undefined : cpuFromCgroup ? delta(cg.cpuUsageNs, pcg?.cpuUsageNs ?? base(cg.cpuUsageNs)) : totals.cpuDeltaNs;
   const cpuPercent = cpuDelta === undefined ? undefined : (cpuDelta / 1e9 / seconds) * 100;
 
   const periods = delta(cg.cpuPeriods, pcg?.cpuPeriods);
@@ -276,8 +280,8 @@ function containerView(
   const throttledPercent = periods !== undefined && throttled !== undefined && periods > 0 ? (throttled / periods) * 100 : undefined;
 
   const blkFromCgroup = cg.ioReadBytes !== undefined && cg.ioWriteBytes !== undefined;
-  const readDelta = !known ? undefined : blkFromCgroup ? delta(cg.ioReadBytes, pcg?.ioReadBytes) : totals.ioKnown ? totals.readDelta : undefined;
-  const writeDelta = !known ? undefined : blkFromCgroup ? delta(cg.ioWriteBytes, pcg?.ioWriteBytes) : totals.ioKnown ? totals.writeDelta : undefined;
+  const readDelta = !known ? undefined : blkFromCgroup ? delta(cg.ioReadBytes, pcg?.ioReadBytes ?? base(cg.ioReadBytes)) : totals.ioKnown ? totals.readDelta : undefined;
+  const writeDelta = !known ? undefined : blkFromCgroup ? delta(cg.ioWriteBytes, pcg?.ioWriteBytes ?? base(cg.ioWriteBytes)) : totals.ioKnown ? totals.writeDelta : undefined;
   const rxDelta = known ? delta(container.netRxBytes, prev?.netRxBytes) : undefined;
   const txDelta = known ? delta(container.netTxBytes, prev?.netTxBytes) : undefined;
 

@@ -26,7 +26,7 @@ export const KEYMAP = [
   { command: 'cursor.pageDown', keys: ['pagedown'], help: 'page down' },
   { command: 'cursor.home', keys: ['home', 'g'], help: 'first row' },
   { command: 'cursor.end', keys: ['end', 'G'], help: 'last row; again: live' },
-  { command: 'open', keys: ['enter'], help: 'open container; fold (tree)' },
+  { command: 'open', keys: ['enter'], help: 'open container / fold' },
   { command: 'back', keys: ['escape', 'backspace'], help: 'clear filter, else back' },
   { command: 'sort.next', keys: ['s'], help: 'next sort order' },
   { command: 'filter.start', keys: ['/'], help: 'filter by name or command' },
@@ -35,7 +35,7 @@ export const KEYMAP = [
   { command: 'tree.collapseAll', keys: ['-'], help: 'fold every process' },
   { command: 'tree.expandAll', keys: ['+', '='], help: 'unfold every process' },
   { command: 'view.kernel', keys: ['K'], help: 'kernel threads: show/hide' },
-  { command: 'focus.next', keys: ['tab'], help: 'next pane (procs/files/net)' },
+  { command: 'focus.next', keys: ['tab'], help: 'next pane (files, net)' },
   { command: 'focus.prev', keys: ['shift-tab'], help: 'previous pane' },
   { command: 'time.back', keys: ['left'], help: 'one bucket back in time' },
   { command: 'time.forward', keys: ['right'], help: 'one bucket on; past: live' },
@@ -48,8 +48,8 @@ export const KEYMAP = [
 ] as const satisfies readonly Binding[];
 
 /**
- * While `/` filter text is being typed: these keys, ↑/↓/PgUp/PgDn still move, and every other printable character
- * is appended to the filter.
+ * While `/` filter text is being typed: these keys, ↑/↓/PgUp/PgDn still move, Ctrl-C still quits, and every other
+ * printable character is appended to the filter.
  */
 export const FILTER_KEYMAP = [
   { command: 'filter.commit', keys: ['enter'], help: 'keep the filter' },
@@ -61,8 +61,8 @@ export type MainCommand = (typeof KEYMAP)[number]['command'];
 export type FilterCommand = (typeof FILTER_KEYMAP)[number]['command'];
 export type Command = MainCommand | FilterCommand;
 
-/** Commands that still work while filter text is typed (named keys only, so letters stay text). */
-export const FILTER_MODE_MOVES: ReadonlySet<string> = new Set(['up', 'down', 'pageup', 'pagedown']);
+/** Keys that keep their main meaning while filter text is typed (named keys only, so letters stay text). */
+export const FILTER_MODE_PASSTHROUGH: ReadonlySet<string> = new Set(['up', 'down', 'pageup', 'pagedown', 'ctrl-c']);
 
 /** How the help screen writes a key name. */
 export const KEY_LABELS: Readonly<Record<string, string>> = {
@@ -135,7 +135,7 @@ export function filterInputFor(input: string, key: Key): FilterInput {
   if (name !== undefined) {
     const command = FILTER.get(name);
     if (command !== undefined) return { command };
-    if (FILTER_MODE_MOVES.has(name)) {
+    if (FILTER_MODE_PASSTHROUGH.has(name)) {
       const move = MAIN.get(name);
       if (move !== undefined) return { command: move };
     }

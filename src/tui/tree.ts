@@ -123,7 +123,8 @@ function countDescendants(forest: Forest, key: string): number {
 export function flattenTree(forest: Forest, collapsed: ReadonlySet<string>, keep?: (p: ProcessView) => boolean): ProcessRow[] {
   let kept: Set<string> | undefined;
   if (keep !== undefined) {
-    kept = new Set();
+    const keeping = new Set<string>();
+    kept = keeping;
     // Post-order: a node is kept when it matches or any child is kept.
     const visit = (roots: readonly ProcessView[]): void => {
       const stack: { p: ProcessView; done: boolean }[] = roots.map((p) => ({ p, done: false })).reverse();
@@ -135,7 +136,7 @@ export function flattenTree(forest: Forest, collapsed: ReadonlySet<string>, keep
           for (let i = kids.length - 1; i >= 0; i--) stack.push({ p: kids[i]!, done: false });
           continue;
         }
-        if (keep(top.p) || kids.some((k) => kept!.has(k.key))) kept.add(top.p.key);
+        if (keep(top.p) || kids.some((k) => keeping.has(k.key))) keeping.add(top.p.key);
       }
     };
     visit(forest.roots);
@@ -190,10 +191,10 @@ export function processList(snapshot: Snapshot | undefined, containerKey: string
   const sorted = sortProcesses(visible, options.sort);
   const filter = options.filter;
   let rows: ProcessRow[];
-  let parents: string[] = [];
+  const parents: string[] = [];
   if (options.tree) {
     const forest = buildForest(sorted);
-    parents = [...forest.children.keys()];
+    for (const [key, kids] of forest.children) if (kids.length > 0) parents.push(key);
     rows = flattenTree(forest, options.collapsed, filter === '' ? undefined : (p) => processMatches(p, filter));
   } else {
     rows = [];

@@ -52,8 +52,8 @@ describe('bubble record with a real cgroup and a real Docker container', () => {
     burnerPid = burner.pid!;
     const recorder = startBubble(['record', '--db', db, '--interval', '0.5s', '--duration', '9s']);
     await recorder.waitFor('recording to');
-    // Burns CPU for 3 s, then exits with code 7 while the recorder runs.
-    exiterId = runContainer(exiterName, ['sh', '-c', 'end=$(($(date +%s)+3)); while [ $(date +%s) -lt $end ]; do :; done; exit 7']).id;
+    // Burns CPU for 3 to 4 s (whole seconds of `date`), then exits with code 7 while the recorder runs.
+    exiterId = runContainer(exiterName, ['sh', '-c', 'end=$(($(date +%s)+4)); while [ $(date +%s) -lt $end ]; do :; done; exit 7']).id;
     recordStatus = await recorder.exited();
     recordStderr = recorder.stderr();
     removeContainer(exiterName);
@@ -83,8 +83,8 @@ describe('bubble record with a real cgroup and a real Docker container', () => {
     const rows = jsonLines(containers.stdout);
     expect(rows.length).toBeGreaterThanOrEqual(3);
     expect(rows.every((r) => r['container'] === `docker:${exiterId}` && r['exit_code'] === 7)).toBe(true);
-    // ~3 s of one core, measured at 0.5 s ticks
-    expect(sum(rows, 'cpu_seconds')).toBeGreaterThan(1.5);
+    // 3 to 4 s of wall time on one core, shared with the cgroup burner and the recorder on a 2-core machine
+    expect(sum(rows, 'cpu_seconds')).toBeGreaterThan(1);
     expect(sum(rows, 'cpu_seconds')).toBeLessThan(4.5);
 
     const processes = await bubble(['export', '--json', '--db', db, '--container', exiterId.slice(0, 12), '--what', 'processes', '--tier', 'minute']);

@@ -203,3 +203,18 @@ describe('interval deltas', () => {
     expect(toSnapshot(a).containers[0]!.interval).toEqual({});
   });
 });
+
+describe('a container that starts during the interval', () => {
+  it('counts all of its cgroup CPU in the interval, since its counters began at zero', () => {
+    const a = sample(0, [proc(11, 'host')], []);
+    const b = sample(1, [proc(11, 'host'), proc(10, `docker:${dockerId}`, { key: '10:900', startTimeMs: 2_000_500, cpuNs: 4e8 })], [docker(4e8, ['10:900'])]);
+    const c = toSnapshot(b, a).containers.find((x) => x.kind === 'docker')!;
+    expect(c.interval.cpuNs).toBe(4e8);
+    expect(c.cpuPercent).toBeCloseTo(40);
+  });
+  it('but not for a container whose processes were already there (first sight of an old container)', () => {
+    const a = sample(0, [proc(10, `docker:${dockerId}`)], []);
+    const b = sample(1, [proc(10, `docker:${dockerId}`)], [docker(9e9, ['10:100'])]);
+    expect(toSnapshot(b, a).containers[0]!.cpuPercent).toBeUndefined();
+  });
+});

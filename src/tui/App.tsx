@@ -1,0 +1,287 @@
+/**
+ * The `bubble top` / `bubble replay` screen. State lives in the pure reducer (state.ts); this component reads the
+ * Source at the cursor's time, derives the rows each view shows (memoised: sorting and tree building happen once per
+ * data tick or key, and only the visible rows are formatted), and turns keys into commands through the keymap.
+ *
+ * ```
+ *  bubble  host vm  2 cpu  23.5G  21 containers  live 1s                      ? help
+ *  NAME              KIND    CPU%    MEM   LIMIT   NET rx/tx     BLK r/w   PIDS
+ * >web-1             docker  102.3  412M    2.0G   1.2M/340K      0/4.1M     25
+ *  ...
+ *  cpu ▁▂▃▅▇█▇▅▃▂▁ mem ▃▃▃▄▄▄▄▄▄▄▄  second ◀ 21:23:04 ▶ live
+ *  status: no root: I/O hidden, sysdig off, docker ok
+ * ```
+ */
+import { Box, useApp, useInput, useStdout, type Key } from 'ink';
+import { useCallback, useEffect, useMemo, useReducer, useRef } from 'react';
+import { formatDuration, formatTime } from '../format.js';
+import { bucketStart, TIER_MS, type Tier } from '../store/tiers.js';
+import { commandFor, filterInputFor } from './keymap.js';
+import { layout } from './layout.js';
+import { containerInfo, scrubberRight, sparkline, sparkWidth, statusSegments } from './rows.js';
+import type { FileRow, NetRow, Source } from './source.js';
+import { initialState, reduce, resolveList, type Lists } from './state.js';
+import { containerList, EMPTY_PROCESS_LIST, processList } from './tree.js';
+import { ContainersView } from './views/ContainersView.js';
+import { ContainerView } from './views/ContainerView.js';
+import { Header } from './views/Header.js';
+import { HelpView } from './views/HelpView.js';
+import { Scrubber } from './views/Scrubber.js';
+import { StatusLine } from './views/StatusLine.js';
+
+export interface AppProps {
+  readonly source: Source;
+  /** Open this container's view directly (its key, already matched). */
+  readonly containerKey?: string;
+  /** Start at this moment instead of live (replay `--at`). */
+  readonly atMs?: number;
+  /** @default 'second' */
+  readonly tier?: Tier;
+  /** A fixed size (tests, benchmarks); without both, the terminal's size, redrawn on resize. */
+  readonly columns?: number;
+  readonly rows?: number;
+  /** @default NO_COLOR unset or empty */
+  readonly color?: boolean;
+}
+
+/** NO_COLOR (no-color.org): present and not empty turns colour off. */
+export function colorFromEnv(env: NodeJS.ProcessEnv = process.env): boolean {
+  const v = env['NO_COLOR'];
+  return v === undefined || v === '';
+}
+
+/** The cursor's time on the scrubber: a clock for the fine tiers, a date and hour for the coarse ones. */
+function clock(tier: Tier, ms: number): string {
+  const t = formatTime(ms);
+  return tier === 'second' || tier === 'minute' ? t.slice(11) : t.slice(5, 16);
+}
+
+const NO_FILES: readonly FileRow[] = [];
+const NO_NET: readonly NetRow[] = [];
+
+export function App(props: AppProps) {
+  const { source } = props;
+  const { exit } = useApp();
+  const { stdout } = useStdout();
+  const fixed = props.columns !== undefined && props.rows !== undefined;
+  const color = props.color ?? colorFromEnv();
+  const [state, dispatch] = useReducer(reduce, undefined, () =>
+    initialState({
+      columns: props.columns ?? stdout.columns ?? 80,
+      rows: props.rows ?? stdout.rows ?? 24,
+      ...(props.containerKey !== undefined && { containerKey: props.containerKey }),
+      ...(props.atMs !== undefined && { atMs: props.atMs }),
+      ...(props.tier !== undefined && { tier: props.tier }),
+      ...optionalRange(source),
+    }),
+  );
+
+  // Size: fixed by props, or the terminal's, following resizes.
+  useEffect(() => {
+    if (fixed) {
+      dispatch({ type: 'resize', columns: props.columns!, rows: props.rows! });
+      return;
+    }
+    const onResize = (): void => dispatch({ type: 'resize', columns: stdout.columns ?? 80, rows: stdout.rows ?? 24 });
+    onResize();
+    stdout.on('resize', onResize);
+    return () => {
+      stdout.off('resize', onResize);
+    };
+  }, [fixed, props.columns, props.rows, stdout]);
+
+  useEffect(() => source.subscribe(() => dispatch({ type: 'data', range: source.range() })), [source]);
+
+  useEffect(() => {
+    if (state.quit) exit();
+  }, [state.quit, exit]);
+
+  // The moment shown: live follows every tick; a paused cursor reads its moment once per move.
+  const at = state.cursor.live ? undefined : state.cursor.atMs;
+  const liveKey = state.cursor.live ? state.dataVersion : -1;
+  const snapshot = useMemo(() => source.snapshotAt(at, state.tier), [source, at, state.tier, liveKey]);
+
+  const containers = useMemo(
+    () => containerList(snapshot, state.containerSort, state.containerFilter),
+    [snapshot, state.containerSort, state.containerFilter],
+  );
+  const containerKeys = useMemo(() => containers.map((c) => c.key), [containers]);
+  const inContainer = state.view === 'container' && state.containerKey !== undefined;
+  const procs = useMemo(
+    () =>
+      inContainer
+        ? processList(snapshot, state.containerKey, {
+            tree: state.tree,
+            sort: state.processSort,
+            filter: state.processFilter,
+            collapsed: state.collapsed,
+            kernelThreads: state.kernelThreads,
+          })
+        : EMPTY_PROCESS_LIST,
+    [inContainer, snapshot, state.containerKey, state.tree, state.processSort, state.processFilter, state.collapsed, state.kernelThreads],
+  );
+
+  const lay = layout(state.columns, state.rows);
+  const procWindow = resolveList(state.processes, procs.keys, lay.processRows);
+  const selected = procs.rows[procWindow.index]?.process;
+  // Replay has no "now": its newest moment is the snapshot's own time.
+  const paneAt = at ?? (source.mode === 'live' ? undefined : snapshot?.timeMs);
+  const selectedKey = selected?.key;
+  const files = useMemo(
+    () => (inContainer && selectedKey !== undefined ? source.filesOf(selectedKey, paneAt) : NO_FILES),
+    [source, inContainer, selectedKey, paneAt, liveKey],
+  );
+  const network = useMemo(
+    () => (inContainer && selectedKey !== undefined ? source.netOf(selectedKey, paneAt) : NO_NET),
+    [source, inContainer, selectedKey, paneAt, liveKey],
+  );
+
+  const lists: Lists = useMemo(
+    () => ({ containers: containerKeys, processes: procs.keys, parents: procs.parents, files: files.length, network: network.length }),
+    [containerKeys, procs, files, network],
+  );
+  // The input handler reads the newest state and rows without being re-subscribed on every frame.
+  const listsRef = useRef(lists);
+  listsRef.current = lists;
+  const stateRef = useRef(state);
+  stateRef.current = state;
+
+  const onInput = useCallback((input: string, key: Key) => {
+    const s = stateRef.current;
+    if (s.editingFilter && !s.help) {
+      const f = filterInputFor(input, key);
+      if (f === undefined) return;
+      if ('text' in f) dispatch({ type: 'filter.input', text: f.text });
+      else dispatch({ type: 'command', command: f.command, lists: listsRef.current });
+      return;
+    }
+    const command = commandFor(input, key);
+    if (command !== undefined) dispatch({ type: 'command', command, lists: listsRef.current });
+  }, []);
+  useInput(onInput);
+
+  // Header.
+  const host = source.host();
+  const shownTime = at ?? snapshot?.timeMs ?? state.range?.lastMs;
+  const when =
+    state.cursor.live && source.mode === 'live'
+      ? source.intervalMs === undefined
+        ? 'live'
+        : `live ${formatDuration(source.intervalMs / 1000)}`
+      : `${state.cursor.live ? 'replay' : 'at'} ${shownTime === undefined ? '-' : formatTime(shownTime)}`;
+  const facts = useMemo(
+    () => ({
+      hostname: snapshot?.host.hostname ?? host.hostname,
+      ncpu: snapshot?.host.ncpu ?? host.ncpu,
+      memTotalBytes: snapshot?.host.memTotalBytes ?? host.memTotalBytes,
+      containers: snapshot === undefined ? 0 : snapshot.containers.filter((c) => c.kind !== 'host').length,
+      when,
+    }),
+    [snapshot, host.hostname, host.ncpu, host.memTotalBytes, when],
+  );
+
+  // Scrubber: the visible range of the tier, ending at the cursor.
+  const label = source.mode === 'live' ? (state.cursor.live ? 'live' : 'paused') : state.cursor.live ? 'newest' : 'replay';
+  const right = scrubberRight(state.tier, shownTime === undefined ? '--:--:--' : clock(state.tier, shownTime), label);
+  const width = sparkWidth(lay.columns, right);
+  const seriesKey = inContainer ? state.containerKey : undefined;
+  const container = inContainer ? snapshot?.containers.find((c) => c.key === state.containerKey) : undefined;
+  const spark = useMemo(() => {
+    const blank = ' '.repeat(width);
+    if (shownTime === undefined || width === 0) return { cpu: blank, mem: blank };
+    const size = TIER_MS[state.tier];
+    const end = bucketStart(state.tier, shownTime);
+    const from = end - (width - 1) * size;
+    const cpu: (number | undefined)[] = new Array(width).fill(undefined);
+    const mem: (number | undefined)[] = new Array(width).fill(undefined);
+    for (const p of source.series(state.tier, from, end + size, seriesKey)) {
+      const i = Math.floor((bucketStart(state.tier, p.timeMs) - from) / size);
+      if (i < 0 || i >= width) continue;
+      cpu[i] = p.cpuPercent;
+      mem[i] = p.memoryBytes;
+    }
+    const most = (xs: readonly (number | undefined)[]): number => xs.reduce<number>((m, x) => (x !== undefined && x > m ? x : m), 0);
+    // CPU on a scale of at least one core; memory against the limit (host: its memory) when there is one.
+    const memMax = seriesKey === undefined ? facts.memTotalBytes : (container?.memoryLimitBytes ?? most(mem));
+    return { cpu: sparkline(cpu, Math.max(100, most(cpu))), mem: sparkline(mem, memMax) };
+  }, [source, state.tier, shownTime, width, seriesKey, container?.memoryLimitBytes, facts.memTotalBytes, liveKey]);
+
+  const status = useMemo(() => source.status(), [source, state.dataVersion]);
+  const filter = state.view === 'containers' ? state.containerFilter : state.processFilter;
+  const segments = statusSegments(status, filter, state.editingFilter, lay.columns);
+
+  const atText = shownTime === undefined ? 'now' : `at ${formatTime(shownTime)}`;
+  let body;
+  if (state.help) {
+    body = <HelpView width={lay.columns} height={lay.body} color={color} />;
+  } else if (state.view === 'containers') {
+    const w = resolveList(state.containers, containerKeys, lay.containerRows);
+    const empty =
+      snapshot === undefined
+        ? state.cursor.live && source.mode === 'live'
+          ? 'waiting for the first sample…'
+          : `nothing recorded ${atText}`
+        : state.containerFilter !== ''
+          ? `no container matches "${state.containerFilter}"`
+          : 'no containers';
+    body = (
+      <ContainersView
+        rows={containers}
+        index={w.index}
+        top={w.top}
+        height={lay.containerRows}
+        width={lay.columns}
+        sort={state.containerSort}
+        empty={empty}
+        color={color}
+      />
+    );
+  } else {
+    const key = state.containerKey ?? '';
+    const info = containerInfo(container, key, atText, lay.columns);
+    const empty =
+      container === undefined
+        ? `no processes ${atText}`
+        : state.processFilter !== ''
+          ? `no process matches "${state.processFilter}"`
+          : procs.total === 0
+            ? 'no processes'
+            : 'only kernel threads (K shows them)';
+    const who = selected === undefined ? '' : ` of ${selected.pid} ${selected.comm}`;
+    body = (
+      <ContainerView
+        info={info}
+        rows={procs.rows}
+        processes={procWindow}
+        tree={state.tree}
+        sort={state.processSort}
+        empty={empty}
+        files={files}
+        filesWindow={resolveList(state.files, files.length, lay.paneRows)}
+        filesTitle={`files${who} (${files.length})`}
+        network={network}
+        networkWindow={resolveList(state.network, network.length, lay.paneRows)}
+        networkTitle={`network (${network.length})`}
+        focus={state.focus}
+        layout={lay}
+        color={color}
+      />
+    );
+  }
+
+  return (
+    <Box flexDirection="column" width={lay.columns} height={lay.lines}>
+      <Header facts={facts} width={lay.columns} color={color} />
+      <Box flexDirection="column" height={lay.body} overflow="hidden">
+        {body}
+      </Box>
+      <Scrubber cpu={spark.cpu} mem={spark.mem} right={right} width={lay.columns} color={color} />
+      <StatusLine segments={segments} color={color} />
+    </Box>
+  );
+}
+
+function optionalRange(source: Source): { range?: { firstMs: number; lastMs: number } } {
+  const range = source.range();
+  return range === undefined ? {} : { range };
+}

@@ -1,0 +1,288 @@
+/**
+ * Every line of the screen as a plain string, built by pure functions: a view is then a handful of <Text> nodes
+ * (few Yoga nodes, fast frames), and tests can check a line without Ink. Units come from src/format.ts; anything a
+ * container controls (names, command lines, paths, users, addresses) goes through safeText() here, before any Text.
+ */
+import { formatBytes, formatPercent, formatRate, safeText, truncate, type Align } from '../format.js';
+import type { ContainerView } from '../model/snapshot.js';
+import type { ContainerSort, ProcessSort } from '../model/sort.js';
+import type { Tier } from '../store/tiers.js';
+import { FILTER_KEYMAP, KEYMAP, keyLabel, type Binding } from './keymap.js';
+import type { FileRow, NetRow, StatusItem, StatusLevel } from './source.js';
+import type { ProcessRow } from './tree.js';
+
+/** A column of a list; one column per table is `flex` and takes what the terminal width leaves. */
+interface Col<R> {
+  readonly header: string;
+  readonly width: number | 'flex';
+  readonly align: Align;
+  readonly value: (row: R) => string;
+  /** The sort order this column shows (its header gets ▼). */
+  readonly sort?: string;
+}
+
+/** Column widths for a line of `total` columns: a marker column, then the columns separated by one space. */
+function widthsFor(cols: readonly Col<never>[], total: number): number[] {
+  const fixed = cols.reduce((sum, c) => sum + (c.width === 'flex' ? 0 : c.width), 0);
+  const flex = Math.max(4, total - 1 - fixed - (cols.length - 1));
+  return cols.map((c) => (c.width === 'flex' ? flex : c.width));
+}
+
+function fit(text: string, width: number, align: Align): string {
+  const t = truncate(text, width);
+  return align === 'right' ? t.padStart(width) : t.padEnd(width);
+}
+
+function renderLine(marker: string, cells: readonly string[], cols: readonly Col<never>[], widths: readonly number[]): string {
+  return (marker + cells.map((v, i) => fit(v, widths[i]!, cols[i]!.align)).join(' ')).trimEnd();
+}
+
+function headerOf<R>(cols: readonly Col<R>[], widths: readonly number[], sort: string, extra: (c: Col<R>) => string = () => ''): string {
+  return renderLine(
+    ' ',
+    cols.map((c) => c.header + (c.sort === sort ? '▼' : '') + extra(c)),
+    cols as readonly Col<never>[],
+    widths,
+  );
+}
+
+function pair(a: number | undefined, b: number | undefined, format: (n: number | undefined) => string): string {
+  return a === undefined && b === undefined ? '-' : `${format(a)}/${format(b)}`;
+}
+
+const CONTAINER_COLS: readonly Col<ContainerView>[] = [
+  { header: 'NAME', width: 'flex', align: 'left', value: (c) => safeText(c.name), sort: 'name' },
+  { header: 'KIND', width: 10, align: 'left', value: (c) => c.kind },
+  { header: 'CPU%', width: 6, align: 'right', value: (c) => formatPercent(c.cpuPercent), sort: 'cpu' },
+  { header: 'MEM', width: 6, align: 'right', value: (c) => formatBytes(c.memoryBytes), sort: 'mem' },
+  { header: 'LIMIT', width: 6, align: 'right', value: (c) => formatBytes(c.memoryLimitBytes) },
+  { header: 'NET rx/tx', width: 11, align: 'right', value: (c) => pair(c.netRxBytesPerSec, c.netTxBytesPerSec, formatRate), sort: 'net' },
+  { header: 'BLK r/w', width: 11, align: 'right', value: (c) => pair(c.blkReadBytesPerSec, c.blkWriteBytesPerSec, formatRate), sort: 'io' },
+  { header: 'PIDS', width: 5, align: 'right', value: (c) => String(c.pids ?? c.processCount) },
+];
+
+export function containerHeader(width: number, sort: ContainerSort): string {
+  return headerOf(CONTAINER_COLS, widthsFor(CONTAINER_COLS as readonly Col<never>[], width), sort);
+}
+
+export function containerLine(c: ContainerView, width: number, selected: boolean): string {
+  const widths = widthsFor(CONTAINER_COLS as readonly Col<never>[], width);
+  return renderLine(selected ? '>' : ' ', CONTAINER_COLS.map((col) => col.value(c)), CONTAINER_COLS as readonly Col<never>[], widths);
+}
+
+/** The tree's indent and fold marker in front of a command: `▾ `, `▸[+12] `, or spaces for a leaf. */
+function treePrefix(row: ProcessRow, commandWidth: number): string {
+  const step = commandWidth >= 40 ? 2 : 1;
+  const indent = ' '.repeat(Math.min(row.depth * step, Math.floor(commandWidth / 3)));
+  if (!row.hasChildren) return indent + '  ';
+  return indent + (row.collapsed ? `▸[+${row.hidden}] ` : '▾ ');
+}
+
+function command(p: ProcessRow['process']): string {
+  return safeText(p.cmdline !== '' ? p.cmdline : `[${p.comm}]`);
+}
+
+const PROCESS_COLS: readonly Col<ProcessRow>[] = [
+  { header: 'PID', width: 7, align: 'right', value: (r) => String(r.process.pid), sort: 'pid' },
+  { header: 'NSPID', width: 5, align: 'right', value: (r) => (r.process.nspid === undefined ? '-' : String(r.process.nspid)) },
+  { header: 'USER', width: 7, align: 'left', value: (r) => safeText(r.process.user) },
+  { header: 'CPU%', width: 6, align: 'right', value: (r) => formatPercent(r.process.cpuPercent), sort: 'cpu' },
+  { header: 'RSS', width: 5, align: 'right', value: (r) => formatBytes(r.process.rssBytes), sort: 'mem' },
+  { header: 'RD/s', width: 5, align: 'right', value: (r) => formatRate(r.process.readBytesPerSec), sort: 'io' },
+  { header: 'WR/s', width: 5, align: 'right', value: (r) => formatRate(r.process.writeBytesPerSec) },
+  { header: 'THR', width: 4, align: 'right', value: (r) => String(r.process.threads) },
+  { header: 'COMMAND', width: 'flex', align: 'left', value: (r) => command(r.process) },
+];
+
+export function processHeader(width: number, sort: ProcessSort, tree: boolean): string {
+  const widths = widthsFor(PROCESS_COLS as readonly Col<never>[], width);
+  return headerOf(PROCESS_COLS, widths, sort, (c) => (c.width === 'flex' ? (tree ? ' (tree)' : ' (flat)') : ''));
+}
+
+export function processLine(row: ProcessRow, width: number, selected: boolean, tree: boolean): string {
+  const widths = widthsFor(PROCESS_COLS as readonly Col<never>[], width);
+  const commandWidth = widths[widths.length - 1]!;
+  const cells = PROCESS_COLS.map((col) => col.value(row));
+  if (tree) cells[cells.length - 1] = treePrefix(row, commandWidth) + cells[cells.length - 1]!;
+  return renderLine(selected ? '>' : ' ', cells, PROCESS_COLS as readonly Col<never>[], widths);
+}
+
+/** A pane line: marker, then text cut to the pane's width. */
+function paneLine(text: string, width: number, selected: boolean): string {
+  return truncate((selected ? '>' : ' ') + text, width).trimEnd();
+}
+
+export function fileLine(f: FileRow, width: number, selected: boolean): string {
+  const fd = f.fd === undefined ? '' : `${f.fd} `;
+  const bytes = f.bytesIn === undefined && f.bytesOut === undefined ? '' : `  ${pair(f.bytesIn, f.bytesOut, formatBytes)}`;
+  return paneLine(`${fd}${f.mode.padEnd(3)} ${safeText(f.path)}${f.deleted ? ' (deleted)' : ''}${bytes}`, width, selected);
+}
+
+/** ss's short names for the long socket states, so an address keeps the room. */
+const SHORT_STATE: Readonly<Record<string, string>> = {
+  ESTABLISHED: 'ESTAB',
+  UNCONNECTED: 'UNCONN',
+  CONNECTED: 'CONN',
+  CONNECTING: 'SYN',
+  DISCONNECTING: 'FIN',
+  SYN_SENT: 'SYN-S',
+  SYN_RECV: 'SYN-R',
+  FIN_WAIT1: 'FIN-W1',
+  FIN_WAIT2: 'FIN-W2',
+  TIME_WAIT: 'TIME-W',
+  CLOSE_WAIT: 'CLOSE-W',
+  LAST_ACK: 'LAST-A',
+};
+
+export function netLine(n: NetRow, width: number, selected: boolean): string {
+  const state = safeText(SHORT_STATE[n.state] ?? n.state);
+  const ends = n.remote === '' ? safeText(n.local) : `${safeText(n.local)} → ${safeText(n.remote)}`;
+  return paneLine(`${safeText(n.protocol).padEnd(5)} ${state.padEnd(6)} ${ends}`, width, selected);
+}
+
+/** The title above a pane; `▸` marks the focused one. */
+export function paneTitle(title: string, width: number, focused: boolean): string {
+  return truncate(`${focused ? '▸' : ' '} ${title}`, width).trimEnd();
+}
+
+export interface HeaderFacts {
+  readonly hostname: string;
+  readonly ncpu: number;
+  readonly memTotalBytes: number;
+  readonly containers: number;
+  /** `live 1s`, `at 2026-11-21 21:23:04`, `replay 2026-...`. */
+  readonly when: string;
+}
+
+export function headerLine(h: HeaderFacts, width: number): string {
+  const left =
+    ` bubble  host ${truncate(safeText(h.hostname), 20)}  ${h.ncpu} cpu  ${formatBytes(h.memTotalBytes)}  ` +
+    `${h.containers} container${h.containers === 1 ? '' : 's'}  ${h.when}`;
+  const right = '? help';
+  if (left.length + 2 + right.length > width) return truncate(left, width);
+  return left + ' '.repeat(width - left.length - right.length) + right;
+}
+
+/** Container facts under the header of the container view: who it is, then limits, throttling, OOM and pressure. */
+export function containerInfo(c: ContainerView | undefined, key: string, atText: string, width: number): [string, string] {
+  if (c === undefined) return [truncate(` ${safeText(key)}: not present ${atText}`, width), ''];
+  const who = [
+    ` ${safeText(c.name)}`,
+    c.kind === 'host' || c.kind === 'slurm' ? c.kind : `${c.kind} ${safeText(c.id.slice(0, 12))}`,
+    c.image === undefined ? undefined : `image ${safeText(c.image)}`,
+    `${c.processCount} process${c.processCount === 1 ? '' : 'es'}`,
+    c.state === undefined ? undefined : safeText(c.state),
+    c.steps === undefined || c.steps.length === 0 ? undefined : `steps ${c.steps.map(safeText).join(', ')}`,
+    c.user === undefined ? undefined : `user ${safeText(c.user)}`,
+    c.exitCode === undefined ? undefined : `exit ${c.exitCode}`,
+  ];
+  const p = c.pressure;
+  const psi = [
+    p.cpu === undefined ? undefined : `cpu ${formatPercent(p.cpu)}`,
+    p.memory === undefined ? undefined : `mem ${formatPercent(p.memory)}`,
+    p.io === undefined ? undefined : `io ${formatPercent(p.io)}`,
+  ].filter((x) => x !== undefined);
+  const limits = [
+    ` cpu ${formatPercent(c.cpuPercent)}%${c.cpuLimitCores === undefined ? '' : ` of ${c.cpuLimitCores.toFixed(1)} cores`}`,
+    `mem ${formatBytes(c.memoryBytes)}${c.memoryLimitBytes === undefined ? '' : ` / ${formatBytes(c.memoryLimitBytes)}`}`,
+    c.throttledPercent === undefined ? undefined : `throttled ${formatPercent(c.throttledPercent)}%`,
+    c.oomKills === undefined ? undefined : `oom kills ${c.oomKills}`,
+    psi.length === 0 ? undefined : `pressure ${psi.join(' ')}`,
+    c.memoryPeakBytes === undefined ? undefined : `peak ${formatBytes(c.memoryPeakBytes)}`,
+  ];
+  const join = (parts: readonly (string | undefined)[]): string => truncate(parts.filter((x) => x !== undefined).join('  '), width);
+  return [join(who), join(limits)];
+}
+
+const BARS = '▁▂▃▄▅▆▇█';
+
+/** One character per value, scaled to `max`; a bucket with nothing recorded is a space. */
+export function sparkline(values: readonly (number | undefined)[], max: number): string {
+  let out = '';
+  for (const v of values) {
+    if (v === undefined || !Number.isFinite(v)) out += ' ';
+    else out += BARS[Math.min(7, Math.max(0, Math.round((v / (max > 0 ? max : 1)) * 7)))];
+  }
+  return out;
+}
+
+/** The right part of the scrubber: tier, the cursor's time between ◀ ▶, and live / paused / replay. */
+export function scrubberRight(tier: Tier, time: string, label: string): string {
+  return `  ${tier} ◀ ${time} ▶ ${label}`;
+}
+
+/** Room for each of the two sparklines (cpu and mem) on a line of `width` next to `right`. */
+export function sparkWidth(width: number, right: string): number {
+  return Math.max(0, Math.floor((width - right.length - ' cpu '.length - ' mem '.length) / 2));
+}
+
+export function scrubberLine(cpu: string, mem: string, right: string, width: number): string {
+  return truncate(` cpu ${cpu} mem ${mem}${right}`, width);
+}
+
+/** A part of the status line, with the level that colours it. */
+export interface Segment {
+  readonly text: string;
+  readonly level?: StatusLevel | 'prompt';
+}
+
+const LEVEL_ORDER: Readonly<Record<StatusLevel, number>> = { warn: 0, off: 1, ok: 2 };
+
+/**
+ * The status line: the filter being typed (or the one in force), then what is missing and why. Warnings come first
+ * so that an 80-column line cuts the good news, not the bad.
+ */
+export function statusSegments(items: readonly StatusItem[], filter: string, editing: boolean, width: number): Segment[] {
+  const out: Segment[] = [];
+  if (editing) out.push({ text: ` /${safeText(filter)}█  Enter keeps, Esc drops  `, level: 'prompt' });
+  else if (filter !== '') out.push({ text: ` filter "${safeText(filter)}" (Esc clears)  `, level: 'prompt' });
+  else out.push({ text: ' ' });
+  const sorted = [...items].sort((a, b) => LEVEL_ORDER[a.level] - LEVEL_ORDER[b.level]);
+  if (sorted.length > 0) out.push({ text: 'status: ' });
+  sorted.forEach((item, i) => out.push({ text: safeText(item.text) + (i < sorted.length - 1 ? ', ' : ''), level: item.level }));
+  // Cut to the width, segment by segment.
+  let room = width;
+  const cut: Segment[] = [];
+  for (const s of out) {
+    if (room <= 0) break;
+    const text = truncate(s.text, room);
+    cut.push({ ...s, text });
+    room -= text.length;
+  }
+  return cut;
+}
+
+function helpEntry(b: Binding, keyWidth: number): string {
+  return `${b.keys.map(keyLabel).join(' ').padEnd(keyWidth)} ${b.help}`;
+}
+
+/**
+ * The help screen, listed from the keymaps themselves: in as many columns as `height` lines need, each column
+ * `width / columns` wide.
+ */
+export function helpLines(width: number, height: number): string[] {
+  const keyWidth = 11;
+  const entries = [
+    'keys (? or Esc closes this)',
+    ...KEYMAP.map((b) => helpEntry(b, keyWidth)),
+    '',
+    'while typing a filter (/)',
+    ...FILTER_KEYMAP.map((b) => helpEntry(b, keyWidth)),
+    `${'↑ ↓ PgUp PgDn'.padEnd(keyWidth)} still move`,
+  ];
+  const h = Math.max(1, height);
+  const columns = Math.ceil(entries.length / h);
+  const colWidth = Math.floor(width / columns);
+  const lines: string[] = [];
+  for (let row = 0; row < Math.min(h, entries.length); row++) {
+    let line = '';
+    for (let col = 0; col < columns; col++) {
+      const e = entries[col * h + row];
+      if (e === undefined) continue;
+      // One column of space between columns, whatever the entry's length.
+      line += fit(' ' + e, colWidth - 1, 'left') + ' ';
+    }
+    lines.push(line.trimEnd());
+  }
+  return lines;
+}

@@ -1,0 +1,97 @@
+import { Box } from 'ink';
+import { memo } from 'react';
+import type { ProcessSort } from '../../model/sort.js';
+import type { Layout } from '../layout.js';
+import { processHeader, processLine } from '../rows.js';
+import type { FileRow, NetRow } from '../source.js';
+import type { Focus } from '../state.js';
+import { visibleSlice, type ProcessRow } from '../tree.js';
+import { FilesPane } from './FilesPane.js';
+import { Line } from './Line.js';
+import { NetworkPane } from './NetworkPane.js';
+
+interface Window {
+  readonly index: number;
+  readonly top: number;
+}
+
+export interface ContainerViewProps {
+  /** Who the container is; then its limits, throttling, OOM kills and pressure (rows.ts containerInfo). */
+  readonly info: readonly [string, string];
+  /** Every process row (tree or flat); only the window is formatted. */
+  readonly rows: readonly ProcessRow[];
+  readonly processes: Window;
+  readonly tree: boolean;
+  readonly sort: ProcessSort;
+  readonly empty: string;
+  readonly files: readonly FileRow[];
+  readonly filesWindow: Window;
+  readonly filesTitle: string;
+  readonly network: readonly NetRow[];
+  readonly networkWindow: Window;
+  readonly networkTitle: string;
+  readonly focus: Focus;
+  readonly layout: Layout;
+  readonly color: boolean;
+}
+
+/**
+ * ```
+ *  web-1  docker 0123456789ab  image nginx  25 processes  running
+ *  cpu 102.3% of 2.0 cores  mem 412M / 2.0G  throttled 5.0%  oom kills 0  pressure cpu 1.2 ...
+ *      PID NSPID USER      CPU%   RSS  RD/s  WR/s  THR COMMAND (tree)
+ * >   4242     1 root     100.0  412M     0  4.1M   25 ▾ nginx: master process
+ * ▸ files of 4243 nginx (3)                ▸ network (2)
+ * ```
+ */
+export const ContainerView = memo(function ContainerView(p: ContainerViewProps) {
+  const l = p.layout;
+  const visible = visibleSlice(p.rows, p.processes.top, l.processRows);
+  const procFocused = p.focus === 'processes';
+  const filler = Math.max(0, l.processRows - Math.max(1, visible.length));
+  return (
+    <Box flexDirection="column">
+      <Line text={p.info[0]} color={p.color} style={{ bold: true }} />
+      <Line text={p.info[1]} color={p.color} />
+      <Line text={processHeader(l.columns, p.sort, p.tree)} color={p.color} style={{ bold: true }} />
+      {visible.length === 0 ? <Line text={` ${p.empty}`} color={p.color} style={{ dim: true }} /> : null}
+      {visible.map((row, i) => {
+        const selected = p.processes.top + i === p.processes.index;
+        return (
+          <Line
+            key={row.process.key}
+            text={processLine(row, l.columns, selected, p.tree)}
+            color={p.color}
+            style={selected ? (procFocused ? { inverse: true } : { bold: true }) : undefined}
+          />
+        );
+      })}
+      {filler > 0 ? <Box height={filler} /> : null}
+      <Box flexDirection="row">
+        <FilesPane
+          title={p.filesTitle}
+          rows={p.files}
+          index={p.filesWindow.index}
+          top={p.filesWindow.top}
+          height={l.paneRows}
+          width={l.filesWidth}
+          focused={p.focus === 'files'}
+          empty="no open files known"
+          color={p.color}
+        />
+        <Box width={1} />
+        <NetworkPane
+          title={p.networkTitle}
+          rows={p.network}
+          index={p.networkWindow.index}
+          top={p.networkWindow.top}
+          height={l.paneRows}
+          width={l.networkWidth}
+          focused={p.focus === 'network'}
+          empty="no sockets known"
+          color={p.color}
+        />
+      </Box>
+    </Box>
+  );
+});

@@ -1,0 +1,35 @@
+import { Box } from 'ink';
+import { memo } from 'react';
+import type { ContainerView } from '../../model/snapshot.js';
+import type { ContainerSort } from '../../model/sort.js';
+import { containerHeader, containerLine } from '../rows.js';
+import { visibleSlice } from '../tree.js';
+import { Line } from './Line.js';
+
+export interface ContainersViewProps {
+  /** Every container row, sorted and filtered; only the window [top, top + height) is formatted. */
+  readonly rows: readonly ContainerView[];
+  readonly index: number;
+  readonly top: number;
+  readonly height: number;
+  readonly width: number;
+  readonly sort: ContainerSort;
+  /** Shown instead of rows when there are none. */
+  readonly empty: string;
+  readonly color: boolean;
+}
+
+/** The containers list: one line per container, `host` last. */
+export const ContainersView = memo(function ContainersView(p: ContainersViewProps) {
+  const visible = visibleSlice(p.rows, p.top, p.height);
+  return (
+    <Box flexDirection="column">
+      <Line text={containerHeader(p.width, p.sort)} color={p.color} style={{ bold: true }} />
+      {visible.length === 0 ? <Line text={` ${p.empty}`} color={p.color} style={{ dim: true }} /> : null}
+      {visible.map((c, i) => {
+        const selected = p.top + i === p.index;
+        return <Line key={c.key} text={containerLine(c, p.width, selected)} color={p.color} style={selected ? { inverse: true } : undefined} />;
+      })}
+    </Box>
+  );
+});

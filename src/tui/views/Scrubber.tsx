@@ -1,0 +1,29 @@
+import { Text } from 'ink';
+import { memo } from 'react';
+import { scrubberLine } from '../rows.js';
+import { Line } from './Line.js';
+
+export interface ScrubberProps {
+  /** Sparklines of CPU and memory over the visible range, one character per bucket, ending at the cursor. */
+  readonly cpu: string;
+  readonly mem: string;
+  /** `  second ◀ 21:23:04 ▶ live` */
+  readonly right: string;
+  readonly width: number;
+  readonly color: boolean;
+}
+
+/** ` cpu ▁▂▃▅▇█ mem ▃▃▃▄▄▄  second ◀ 21:23:04 ▶ live` */
+export const Scrubber = memo(function Scrubber(p: ScrubberProps) {
+  const text = scrubberLine(p.cpu, p.mem, p.right, p.width);
+  if (!p.color || text.length < ` cpu ${p.cpu} mem ${p.mem}${p.right}`.length) return <Line text={text} color={p.color} />;
+  return (
+    <Text wrap="truncate-end">
+      {' cpu '}
+      <Text color="green">{p.cpu}</Text>
+      {' mem '}
+      <Text color="blue">{p.mem}</Text>
+      <Text bold>{p.right}</Text>
+    </Text>
+  );
+});
