@@ -7,7 +7,9 @@ import meow from 'meow';
 import { runClean } from '../commands/clean.js';
 import { runExport } from '../commands/export.js';
 import { runLs } from '../commands/ls.js';
-import { runRecord } from '../commands/record.js';
+import { runRecord, type RecordSource } from '../commands/record.js';
+import { runReplay } from '../commands/replay.js';
+import { runTop } from '../commands/top.js';
 import { processOutput } from '../commands/output.js';
 import { runPs } from '../commands/ps.js';
 import { isBubbleError } from '../errors/bubble-error.js';
@@ -25,6 +27,8 @@ const MAIN_HELP = `
     $ bubble <command> [options]
 
   Commands
+    top       the live full-screen view: containers, their processes, files and network, history scrubber
+    replay    the same screens from the store, for a container or job that may have exited
     ls        containers and Slurm jobs with CPU, memory, network, block I/O, pids (and exited ones from the store)
     ps        one cgroup-aware snapshot of a container's processes
     record    sample everything into the store with tiered retention, until Ctrl-C
@@ -34,6 +38,9 @@ const MAIN_HELP = `
   Run \`bubble <command> --help\` for a command's options.
 
   Examples
+    $ sudo bubble top
+    $ sudo bubble top web-1
+    $ bubble replay web-1 --at "10 min ago"
     $ sudo bubble ls
     $ sudo bubble ps web-1 --sort cpu --limit 5
     $ sudo bubble ps 4242 --json
@@ -71,25 +78,56 @@ const LS_HELP = `
     --db        the store to add exited containers from (default ${defaultDbPath()}, when it exists)
 `;
 
+const TOP_HELP = `
+  Usage
+    $ bubble top [container] [--interval 1s] [--db PATH] [--no-record]
+
+  Full screen, keyboard only (? lists every key). With a container (name, id prefix, Slurm job id or cgroup path)
+  it opens that container directly. While it runs it records into the store (when it can write it and no
+  bubble record holds it), so history starts at launch.
+
+  Options
+    --interval   refresh interval (default 1s)
+    --db         the store (default ${defaultDbPath()})
+    --no-record  do not write the store (still reads its history)
+`;
+
+const REPLAY_HELP = `
+  Usage
+    $ bubble replay <container> [--at TIME] [--tier second|minute|hour|day] [--db PATH]
+
+  The top screens, read-only from the store, for a container or job that may have exited. Opens at its last
+  recorded moment, or at --at (ISO 8601, epoch seconds, or relative: "10 min ago").
+`;
+
 const RECORD_HELP = `
   Usage
     $ bubble record [--interval 1s] [--db PATH] [--keep-second 1h] [--keep-minute 2d] [--keep-hour 30d] [--keep-day 1y]
+                    [--source procfs|sysdig|both] [--sysdig-capture FILE] [--verbose]
+    $ sysdig -pc -c native/sysdig-bridge/bubble.lua | bubble record --source sysdig -
 
   Samples every container, job and process into the store until SIGINT/SIGTERM, then flushes and closes.
   One recorder per store file.
 
   Options
-    --interval     time between samples (default 1s)
-    --db           the store (default ${defaultDbPath()})
-    --keep-second  how long each tier keeps its buckets (defaults 1h, 2d, 30d, 1y;
-    --keep-minute    also from the config file, see --config)
+    --interval        time between samples (default 1s)
+    --db              the store (default ${defaultDbPath()})
+    --keep-second     how long each tier keeps its buckets (defaults 1h, 2d, 30d, 1y;
+    --keep-minute       also from the config file, see --config)
     --keep-hour
     --keep-day
-    --config       retention config file, JSON {"keep": {"second": "2h"}} (default: bubble's config path)
-    --duration     stop after this long (e.g. 30s), instead of at Ctrl-C
-    --quiet        no status lines on stderr
+    --config          retention config file, JSON {"keep": {"second": "2h"}} (default: bubble's config path)
+    --duration        stop after this long (e.g. 30s), instead of at Ctrl-C
+    --source          procfs (default): /proc and cgroups, open files and sockets included;
+                      sysdig: sysdig's events alone (needs sysdig and its kernel driver; "-" reads the bridge's
+                      output on stdin instead); both: procfs, completed by sysdig (bytes per file and connection,
+                      processes too short-lived for a tick)
+    --sysdig-capture  replay a sysdig capture (.scap) through the bridge to its end, in the capture's own time
+                      (no kernel driver needed)
+    --verbose         print the sysdig bridge's line counts (skipped lines) every 10 s and at the end
+    --quiet           no status lines on stderr
 
-  A systemd unit is in docs/bubble-record.service.
+  A systemd unit is in docs/bubble-record.service. The sysdig bridge: native/sysdig-bridge/README.md.
 `;
 
 const EXPORT_HELP = `
@@ -211,8 +249,45 @@ async function main(argv: readonly string[]): Promise<void> {
       );
       return;
     }
+    case 'top': {
+      rejectUnknownFlags('top', rest, ['interval', 'db', 'record']);
+      const cli = meow(TOP_HELP, {
+        importMeta,
+        argv: rest,
+        flags: { interval: { type: 'string' }, db: { type: 'string' }, record: { type: 'boolean', default: true } },
+      });
+      if (cli.input.length > 1) throw new UsageError('bubble top takes at most one container; see --help');
+      await runTop({
+        ...(cli.input[0] !== undefined && { container: cli.input[0] }),
+        intervalMs: intervalMs(cli.flags.interval),
+        dbPath: cli.flags.db ?? defaultDbPath(),
+        record: cli.flags.record,
+      });
+      return;
+    }
+    case 'replay': {
+      rejectUnknownFlags('replay', rest, ['at', 'db', 'tier']);
+      const cli = meow(REPLAY_HELP, {
+        importMeta,
+        argv: rest,
+        flags: { at: { type: 'string' }, db: { type: 'string' }, tier: { type: 'string' } },
+      });
+      const [container, ...extra] = cli.input;
+      if (container === undefined || extra.length > 0) throw new UsageError('bubble replay takes one container; see --help');
+      if (cli.flags.tier !== undefined && !(TIERS as readonly string[]).includes(cli.flags.tier)) {
+        throw new UsageError(`--tier: "${cli.flags.tier}" is not one of ${TIERS.join(', ')}`);
+      }
+      await runReplay({
+        container,
+        dbPath: cli.flags.db ?? defaultDbPath(),
+        ...(cli.flags.at !== undefined && { atMs: parseTime(cli.flags.at, Date.now(), '--at') }),
+        ...(cli.flags.tier !== undefined && { tier: cli.flags.tier as Tier }),
+      });
+      return;
+    }
     case 'record': {
       const known = ['interval', 'db', 'keep-second', 'keep-minute', 'keep-hour', 'keep-day', 'config', 'duration', 'quiet'];
+      known.push('source', 'sysdig-capture', 'sysdig-bin', 'verbose');
       rejectUnknownFlags('record', rest, known);
       const cli = meow(RECORD_HELP, {
         importMeta,
@@ -227,9 +302,30 @@ async function main(argv: readonly string[]): Promise<void> {
           config: { type: 'string' },
           duration: { type: 'string' },
           quiet: { type: 'boolean', default: false },
+          source: { type: 'string' },
+          sysdigCapture: { type: 'string' },
+          // Hidden: another sysdig binary (tests); BUBBLE_SYSDIG does the same.
+          sysdigBin: { type: 'string' },
+          verbose: { type: 'boolean', default: false },
         },
       });
-      if (cli.input.length > 0) throw new UsageError(`bubble record takes no arguments (got "${cli.input.join(' ')}"); see --help`);
+      const sources: readonly RecordSource[] = ['procfs', 'sysdig', 'both'];
+      const source = cli.flags.source;
+      if (source !== undefined && !(sources as readonly string[]).includes(source)) {
+        throw new UsageError(`--source: "${source}" is not one of ${sources.join(', ')}`);
+      }
+      // `-` (meow hands it over as input) is where sysdig's part reads: the bridge's output on stdin.
+      const stdinPipe = cli.input.length === 1 && cli.input[0] === '-';
+      if (cli.input.length > 0 && !stdinPipe) {
+        throw new UsageError(`bubble record takes no arguments (got "${cli.input.join(' ')}"); see --help`);
+      }
+      if (stdinPipe && source !== 'sysdig' && source !== 'both') {
+        throw new UsageError('"-" reads the sysdig bridge output on stdin: use it with --source sysdig (or both)');
+      }
+      const capture = cli.flags.sysdigCapture;
+      if (capture !== undefined && (stdinPipe || (source !== undefined && source !== 'sysdig'))) {
+        throw new UsageError('--sysdig-capture replays a capture on its own: leave out "-" and --source (or use --source sysdig)');
+      }
       const { keepSecond, keepMinute, keepHour, keepDay } = cli.flags;
       const retention = parseRetention(
         {
@@ -245,6 +341,7 @@ async function main(argv: readonly string[]): Promise<void> {
         durationMs = parseDuration(cli.flags.duration);
         if (durationMs === undefined) throw new UsageError(`--duration: "${cli.flags.duration}" is not a duration (try 30s, 10m, 2h)`);
       }
+      const sysdigBin = cli.flags.sysdigBin ?? process.env['BUBBLE_SYSDIG'];
       const controller = new AbortController();
       const stop = (): void => controller.abort();
       process.once('SIGINT', stop);
@@ -256,6 +353,11 @@ async function main(argv: readonly string[]): Promise<void> {
           retention,
           ...(durationMs !== undefined && { durationMs }),
           quiet: cli.flags.quiet,
+          source: capture !== undefined ? 'sysdig' : ((source as RecordSource | undefined) ?? 'procfs'),
+          ...(stdinPipe && { sysdigStdin: process.stdin }),
+          ...(capture !== undefined && { sysdigCapture: capture }),
+          ...(sysdigBin !== undefined && sysdigBin !== '' && { sysdigBin }),
+          verbose: cli.flags.verbose,
         },
         output,
         controller.signal,

@@ -461,7 +461,8 @@ export class SysdigIngest {
   }
 
   private exit(p: Proc, at: number): void {
-    p.exitedAtMs = at;
+    // The store keeps whole milliseconds; the bridge writes microseconds.
+    p.exitedAtMs = Math.floor(at);
     this.exitedNow.push(p.key);
     this.act(p);
   }
@@ -558,7 +559,9 @@ export class SysdigIngest {
     };
   }
 
-  private close(timeMs: number, dtMs: number): void {
+  private close(ts: number, dtMs: number): void {
+    // Whole milliseconds, rounded down so that a tick at x.999 stays in its second's bucket.
+    const timeMs = Math.floor(ts);
     const seconds = dtMs / 1000;
     const processes: ProcessView[] = [];
     const exited: ProcessView[] = [];

@@ -30,6 +30,11 @@ export interface LiveOptions {
   readonly record?: boolean;
   readonly retention?: Retention;
   readonly docker?: boolean;
+  /**
+   * Wait for Docker's container list before the first sample (needed to match a container by name at launch).
+   * Otherwise the first frame comes at once and names fill in when Docker answers. @default false
+   */
+  readonly waitForDocker?: boolean;
 }
 
 export class LiveSource implements Source {
@@ -60,7 +65,8 @@ export class LiveSource implements Source {
   /** Starts Docker's event stream and takes the first sample; ticks begin at once. */
   static async start(options: LiveOptions): Promise<LiveSource> {
     const docker = options.docker === false ? undefined : new DockerWatcher();
-    await docker?.start({ events: true, timeoutMs: 1500 });
+    const listing = docker?.start({ events: true, timeoutMs: 1500 });
+    if (options.waitForDocker === true) await listing;
     const source = new LiveSource(options, docker);
     source.tick();
     source.timer = setInterval(() => source.tick(), options.intervalMs);

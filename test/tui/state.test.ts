@@ -235,8 +235,10 @@ describe('reduce: time cursor', () => {
     expect(s.cursor).toEqual({ live: false, atMs: 1_597_000 });
     s = run(s, 'time.forward');
     expect(s.cursor).toEqual({ live: false, atMs: 1_598_000 });
-    // Past the newest bucket is live again.
+    // Up to the newest bucket, then past it: live again.
     s = run(s, 'time.forward', 'time.forward');
+    expect(s.cursor).toEqual({ live: false, atMs: 1_600_000 });
+    s = run(s, 'time.forward');
     expect(s.cursor).toEqual({ live: true });
     // Forward while live stays live.
     expect(run(s, 'time.forward').cursor).toEqual({ live: true });

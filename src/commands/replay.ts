@@ -1,0 +1,68 @@
+/**
+ * `bubble replay <container> [--at TIME]`: the same screens as `top`, read-only from the store, for a container or
+ * job that may have exited. Opens at its last recorded moment, or at --at.
+ */
+import { BubbleError } from '../errors/bubble-error.js';
+import { matchContainer } from '../model/match.js';
+import { openStore } from '../store/database.js';
+import { findStoredContainers } from '../store/queries.js';
+import { TIER_ID, TIERS, type Tier } from '../store/tiers.js';
+import { ReplaySource } from '../tui/replay-source.js';
+import { runTui } from '../tui/run.js';
+
+export interface ReplayOptions {
+  readonly container: string;
+  readonly dbPath: string;
+  readonly atMs?: number;
+  readonly tier?: Tier;
+}
+
+interface Start {
+  readonly key: string;
+  readonly atMs: number;
+  readonly tier: Tier;
+}
+
+/** The container's key, and where to open: --at in the finest tier that has it, else its last recorded bucket. */
+function findStart(dbPath: string, options: ReplayOptions): Start {
+  const store = openStore(dbPath, { readonly: true });
+  try {
+    const container = matchContainer(options.container, findStoredContainers(store.db));
+    const last = store.db.prepare(
+      `SELECT max(s.bucket) AS bucket FROM container_series s JOIN containers c ON c.id = s.container_id
+        WHERE c.key = ? AND s.tier = ?`,
+    );
+    const first = store.db.prepare(
+      `SELECT min(s.bucket) AS bucket FROM container_series s JOIN containers c ON c.id = s.container_id
+        WHERE c.key = ? AND s.tier = ?`,
+    );
+    const tiers = options.tier === undefined ? TIERS : [options.tier];
+    for (const tier of tiers) {
+      const newest = (last.get(container.key, TIER_ID[tier]) as { bucket: number | null }).bucket;
+      if (newest === null) continue;
+      if (options.atMs === undefined) return { key: container.key, atMs: newest, tier };
+      const oldest = (first.get(container.key, TIER_ID[tier]) as { bucket: number | null }).bucket!;
+      if (options.atMs >= oldest && options.atMs <= newest + 86_400_000) return { key: container.key, atMs: Math.min(options.atMs, newest), tier };
+    }
+    throw new BubbleError(
+      options.atMs === undefined
+        ? `${container.name} has no recorded history in ${store.path}`
+        : `${container.name} has no history at ${new Date(options.atMs).toISOString()} in ${store.path}; try bubble export --container ${container.name} to see what is there`,
+    );
+  } finally {
+    store.close();
+  }
+}
+
+export async function runReplay(options: ReplayOptions): Promise<void> {
+  if (process.stdout.isTTY !== true || process.stdin.isTTY !== true) {
+    throw new BubbleError('bubble replay needs a terminal; use bubble export for plain output');
+  }
+  const start = findStart(options.dbPath, options);
+  const source = new ReplaySource(options.dbPath);
+  try {
+    await runTui(source, { command: 'replay', container: start.key, atMs: start.atMs, tier: start.tier });
+  } finally {
+    source.close();
+  }
+}
