@@ -2,6 +2,9 @@
 import { collectorSection } from './collector.js';
 import type { Section } from './context.js';
 import { fdsSection } from './fds.js';
+import { storeSection } from './store.js';
 import { sysdigSection } from './sysdig.js';
+import { topSection } from './top.js';
+import { tuiSection } from './tui.js';
 
-export const SECTIONS: readonly Section[] = [collectorSection, fdsSection, sysdigSection];
+export const SECTIONS: readonly Section[] = [collectorSection, fdsSection, sysdigSection, topSection, storeSection, tuiSection];

@@ -216,16 +216,22 @@ async function recordSysdig(
   // What arrived before an end or a failure is kept.
   ingest.finish();
   take();
-  recorder.finish(last);
+  recorder.finish(withoutAccess(last));
   if (failure !== undefined) throw failure;
 
   status.report(true);
   if (options.quiet) return;
   const s = ingest.stats;
-  const figures = `${s.ticks} ticks, ${s.processes} processes, ${s.files} files, ${s.endpoints} endpoints, ${skippedLines(run.stats)} lines skipped`;
+  const figures = [
+    plural(s.ticks, 'tick'),
+    plural(s.processes, 'process', 'processes'),
+    plural(s.files, 'file'),
+    plural(s.endpoints, 'endpoint'),
+    `${plural(skippedLines(run.stats), 'line')} skipped`,
+  ].join(', ');
   const dropped = recorder.droppedTicks > 0 ? `, ${recorder.droppedTicks} ticks dropped while the store could not be written` : '';
   if (capture !== undefined) output.err(`bubble: replayed ${capture} into ${store.path}: ${figures}${dropped}\n`);
-  else output.err(`bubble: recorded ${recorder.ticks} ticks to ${store.path}: ${figures}${dropped}\n`);
+  else output.err(`bubble: recorded to ${store.path}: ${figures}${dropped}\n`);
 }
 
 /** procfs ticks, completed by sysdig when `withSysdig`. */
@@ -302,7 +308,7 @@ async function recordProcfs(
       status?.stop();
       status?.report(true);
     }
-    recorder.finish(last);
+    recorder.finish(withoutAccess(last));
     if (!options.quiet) {
       const dropped = recorder.droppedTicks > 0 ? `, ${recorder.droppedTicks} dropped while the store could not be written` : '';
       output.err(`bubble: recorded ${recorder.ticks} ticks to ${store.path}${dropped}\n`);
@@ -312,6 +318,18 @@ async function recordProcfs(
     run?.stop();
     sampler.close();
   }
+}
+
+const plural = (n: number, one: string, many = `${one}s`): string => `${n} ${n === 1 ? one : many}`;
+
+/**
+ * Recorder.finish() writes one more tick at the last snapshot's time: without the last snapshot's access
+ * observations, or sysdig's opens and bytes of that tick would be added twice.
+ */
+function withoutAccess(last: Snapshot | undefined): Snapshot | undefined {
+  if (last?.access === undefined) return last;
+  const { access: _access, ...rest } = last;
+  return rest;
 }
 
 function sleepUnless(ms: number, signal: AbortSignal): Promise<void> {

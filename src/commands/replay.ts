@@ -6,7 +6,7 @@ import { BubbleError } from '../errors/bubble-error.js';
 import { matchContainer } from '../model/match.js';
 import { openStore } from '../store/database.js';
 import { findStoredContainers } from '../store/queries.js';
-import { TIER_ID, TIERS, type Tier } from '../store/tiers.js';
+import { bucketStart, TIER_ID, TIERS, type Tier } from '../store/tiers.js';
 import { ReplaySource } from '../tui/replay-source.js';
 import { runTui } from '../tui/run.js';
 
@@ -40,7 +40,9 @@ function findStart(dbPath: string, options: ReplayOptions): Start {
     for (const tier of tiers) {
       const newest = (last.get(container.key, TIER_ID[tier]) as { bucket: number | null }).bucket;
       if (newest === null) continue;
-      if (options.atMs === undefined) return { key: container.key, atMs: newest, tier };
+      // The end: its exit when recorded (it can fall a tick after its last bucket), else its last bucket.
+      const end = container.exitTimeMs === undefined ? newest : Math.max(newest, bucketStart(tier, container.exitTimeMs));
+      if (options.atMs === undefined) return { key: container.key, atMs: end, tier };
       const oldest = (first.get(container.key, TIER_ID[tier]) as { bucket: number | null }).bucket!;
       if (options.atMs >= oldest && options.atMs <= newest + 86_400_000) return { key: container.key, atMs: Math.min(options.atMs, newest), tier };
     }

@@ -154,7 +154,9 @@ export function snapshotFromStore(db: Database, tier: Tier, atMs: number, option
       },
       ...(r.exit_time !== null && r.exit_time < to && { exitedAtMs: r.exit_time }),
     };
-    (view.exitedAtMs !== undefined ? exitedContainers : containers).push(view);
+    // Exited within this bucket: still listed (this is the moment it ended, with its exit shown); exited before it:
+    // in `exited` only.
+    (r.exit_time !== null && r.exit_time < from ? exitedContainers : containers).push(view);
   }
 
   const processes: ProcessView[] = [];
@@ -186,7 +188,7 @@ export function snapshotFromStore(db: Database, tier: Tier, atMs: number, option
       interval: { cpuNs: p.cpu_ns ?? 0, readBytes: p.read_bytes ?? 0, writeBytes: p.write_bytes ?? 0 },
       ...(exited && { exitedAtMs: p.exit_time! }),
     };
-    (exited ? exitedProcesses : processes).push(view);
+    (p.exit_time !== null && p.exit_time < from ? exitedProcesses : processes).push(view);
   }
 
   return {

@@ -72,7 +72,11 @@ export class Recorder {
   /** Closes every open bucket and writes it (shutdown). Throws if the store still cannot be written. */
   finish(last: Snapshot | undefined): void {
     const rows = this.rollup.flush();
-    if (last !== undefined) this.enqueue({ ...last, exited: { containers: [], processes: [] }, processes: [], containers: [] }, rows);
+    if (last !== undefined) {
+      // Only the closed buckets: the last tick's entities, exits and access were written with it already.
+      const { access: _written, ...bare } = last;
+      this.enqueue({ ...bare, exited: { containers: [], processes: [] }, processes: [], containers: [] }, rows);
+    }
     this.flushPending();
     if (this.pending.length > 0) throw new Error(`${this.pending.length} ticks could not be written`);
     this.writer.flushAccess();

@@ -12,15 +12,15 @@
  *  status: no root: I/O hidden, sysdig off, docker ok
  * ```
  */
-import { Box, useApp, useInput, useStdout, type Key } from 'ink';
+import { Box, Text, useApp, useInput, useStdout, type Key } from 'ink';
 import { useCallback, useEffect, useMemo, useReducer, useRef } from 'react';
-import { formatDuration, formatTime } from '../format.js';
+import { formatDuration, formatTime, safeText } from '../format.js';
 import { bucketStart, TIER_MS, type Tier } from '../store/tiers.js';
-import { commandFor, filterInputFor } from './keymap.js';
-import { layout } from './layout.js';
+import { commandFor, filterInputFor, splitInput } from './keymap.js';
+import { layout, MIN_COLUMNS, MIN_ROWS } from './layout.js';
 import { containerInfo, scrubberRight, sparkline, sparkWidth, statusSegments } from './rows.js';
 import type { FileRow, NetRow, Source } from './source.js';
-import { initialState, reduce, resolveList, type Lists } from './state.js';
+import { initialState, reduce, resolveList, type Action, type Lists } from './state.js';
 import { containerList, EMPTY_PROCESS_LIST, processList } from './tree.js';
 import { ContainersView } from './views/ContainersView.js';
 import { ContainerView } from './views/ContainerView.js';
@@ -146,23 +146,33 @@ export function App(props: AppProps) {
   const stateRef = useRef(state);
   stateRef.current = state;
 
-  const onInput = useCallback((input: string, key: Key) => {
-    const s = stateRef.current;
-    if (s.editingFilter && !s.help) {
-      const f = filterInputFor(input, key);
-      if (f === undefined) return;
-      if ('text' in f) dispatch({ type: 'filter.input', text: f.text });
-      else dispatch({ type: 'command', command: f.command, lists: listsRef.current });
-      return;
+  const onInput = useCallback((chunk: string, chunkKey: Key) => {
+    // The reducer runs per key here, so a chunk of several keys (`pwned\rq`) sees each key's effect on the mode.
+    let s = stateRef.current;
+    const apply = (action: Action): void => {
+      s = reduce(s, action);
+      dispatch(action);
+    };
+    for (const [input, key] of splitInput(chunk, chunkKey)) {
+      if (s.editingFilter && !s.help) {
+        const f = filterInputFor(input, key);
+        if (f === undefined) continue;
+        if ('text' in f) apply({ type: 'filter.input', text: f.text });
+        else apply({ type: 'command', command: f.command, lists: listsRef.current });
+        continue;
+      }
+      const command = commandFor(input, key);
+      if (command !== undefined) apply({ type: 'command', command, lists: listsRef.current });
     }
-    const command = commandFor(input, key);
-    if (command !== undefined) dispatch({ type: 'command', command, lists: listsRef.current });
+    // A next chunk before the next render starts from here.
+    stateRef.current = s;
   }, []);
   useInput(onInput);
 
   // Header.
   const host = source.host();
-  const shownTime = at ?? snapshot?.timeMs ?? state.range?.lastMs;
+  // The moment on screen: the snapshot's own time (a coarse tier's bucket holds many), else the cursor's.
+  const shownTime = snapshot?.timeMs ?? at ?? state.range?.lastMs;
   const when =
     state.cursor.live && source.mode === 'live'
       ? source.intervalMs === undefined
@@ -222,7 +232,7 @@ export function App(props: AppProps) {
           ? 'waiting for the first sample…'
           : `nothing recorded ${atText}`
         : state.containerFilter !== ''
-          ? `no container matches "${state.containerFilter}"`
+          ? `no container matches "${safeText(state.containerFilter)}"`
           : 'no containers';
     body = (
       <ContainersView
@@ -243,11 +253,11 @@ export function App(props: AppProps) {
       container === undefined
         ? `no processes ${atText}`
         : state.processFilter !== ''
-          ? `no process matches "${state.processFilter}"`
+          ? `no process matches "${safeText(state.processFilter)}"`
           : procs.total === 0
             ? 'no processes'
             : 'only kernel threads (K shows them)';
-    const who = selected === undefined ? '' : ` of ${selected.pid} ${selected.comm}`;
+    const who = selected === undefined ? '' : ` of ${selected.pid} ${safeText(selected.comm)}`;
     body = (
       <ContainerView
         info={info}
@@ -269,10 +279,13 @@ export function App(props: AppProps) {
     );
   }
 
+  if (state.columns < MIN_COLUMNS || state.rows < MIN_ROWS) {
+    return <Text>{`bubble needs ${MIN_COLUMNS}x${MIN_ROWS}, this is ${state.columns}x${state.rows}; q quits`}</Text>;
+  }
   return (
     <Box flexDirection="column" width={lay.columns} height={lay.lines}>
       <Header facts={facts} width={lay.columns} color={color} />
-      <Box flexDirection="column" height={lay.body} overflow="hidden">
+      <Box flexDirection="column" height={lay.body} overflowY="hidden">
         {body}
       </Box>
       <Scrubber cpu={spark.cpu} mem={spark.mem} right={right} width={lay.columns} color={color} />

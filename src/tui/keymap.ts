@@ -112,6 +112,34 @@ export function keyName(input: string, key: Key): string | undefined {
   return undefined;
 }
 
+/** What a lone byte of a pasted or batched chunk is as a key (the subset of Ink's parsing a plain chunk can hold). */
+function keyOfChar(ch: string, base: Key): Key {
+  const plain: Key = { ...base, return: false, tab: false, backspace: false, delete: false, ctrl: false, shift: /^[A-Z]$/.test(ch) };
+  if (ch === '\r') return { ...plain, return: true };
+  if (ch === '\t') return { ...plain, tab: true };
+  if (ch === '\u007f') return { ...plain, delete: true };
+  if (ch === '\b') return { ...plain, backspace: true };
+  return plain;
+}
+
+/**
+ * One key per character. Ink hands over a run of plain characters as one input when they arrive together (a paste,
+ * a fast typist over ssh, `tmux send-keys`): `pwned\rq` is three letters of filter, Enter, then q. Escape sequences
+ * never reach here joined: Ink splits those itself.
+ */
+export function splitInput(input: string, key: Key): [string, Key][] {
+  const chars = [...input];
+  if (chars.length <= 1 || key.ctrl || key.meta) return [[input, key]];
+  return chars.map((ch) => {
+    const code = ch.charCodeAt(0);
+    // Ctrl+letter arrives as 0x01-0x1a; Ink names it by the letter.
+    if (code >= 1 && code <= 26 && ch !== '\r' && ch !== '\t' && ch !== '\b') {
+      return [String.fromCharCode(code + 96), { ...keyOfChar(ch, key), ctrl: true }];
+    }
+    return [ch, keyOfChar(ch, key)];
+  });
+}
+
 function index<B extends Binding>(bindings: readonly B[]): ReadonlyMap<string, B['command']> {
   const map = new Map<string, B['command']>();
   for (const b of bindings) for (const k of b.keys) map.set(k, b.command);

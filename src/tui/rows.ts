@@ -163,35 +163,60 @@ export function headerLine(h: HeaderFacts, width: number): string {
   return left + ' '.repeat(width - left.length - right.length) + right;
 }
 
-/** Container facts under the header of the container view: who it is, then limits, throttling, OOM and pressure. */
+/**
+ * Container facts under the header of the container view: who it is on the first line, its limits, throttling, OOM
+ * kills and pressure on the second. Parts go in order of importance; one that does not fit its line takes the room
+ * left on the other, and the least important (image, id, peak) go first on a narrow terminal.
+ */
 export function containerInfo(c: ContainerView | undefined, key: string, atText: string, width: number): [string, string] {
-  if (c === undefined) return [truncate(` ${safeText(key)}: not present ${atText}`, width), ''];
-  const who = [
-    ` ${safeText(c.name)}`,
-    c.kind === 'host' || c.kind === 'slurm' ? c.kind : `${c.kind} ${safeText(c.id.slice(0, 12))}`,
-    c.image === undefined ? undefined : `image ${safeText(c.image)}`,
-    `${c.processCount} process${c.processCount === 1 ? '' : 'es'}`,
-    c.state === undefined ? undefined : safeText(c.state),
-    c.steps === undefined || c.steps.length === 0 ? undefined : `steps ${c.steps.map(safeText).join(', ')}`,
-    c.user === undefined ? undefined : `user ${safeText(c.user)}`,
-    c.exitCode === undefined ? undefined : `exit ${c.exitCode}`,
-  ];
+  if (c === undefined) {
+    // Only the key is known here: `docker:<64 hex>` reads better as the short id Docker prints.
+    const long = /^([a-z]+):([0-9a-f]{64})$/.exec(key);
+    const who = long === null ? key : `${long[1]} ${long[2]!.slice(0, 12)}`;
+    return [truncate(` ${safeText(who)}: not present ${atText}`, width), ''];
+  }
   const p = c.pressure;
   const psi = [
     p.cpu === undefined ? undefined : `cpu ${formatPercent(p.cpu)}`,
     p.memory === undefined ? undefined : `mem ${formatPercent(p.memory)}`,
     p.io === undefined ? undefined : `io ${formatPercent(p.io)}`,
   ].filter((x) => x !== undefined);
-  const limits = [
-    ` cpu ${formatPercent(c.cpuPercent)}%${c.cpuLimitCores === undefined ? '' : ` of ${c.cpuLimitCores.toFixed(1)} cores`}`,
-    `mem ${formatBytes(c.memoryBytes)}${c.memoryLimitBytes === undefined ? '' : ` / ${formatBytes(c.memoryLimitBytes)}`}`,
-    c.throttledPercent === undefined ? undefined : `throttled ${formatPercent(c.throttledPercent)}%`,
-    c.oomKills === undefined ? undefined : `oom kills ${c.oomKills}`,
-    psi.length === 0 ? undefined : `pressure ${psi.join(' ')}`,
-    c.memoryPeakBytes === undefined ? undefined : `peak ${formatBytes(c.memoryPeakBytes)}`,
+  const count = `${c.processCount} process${c.processCount === 1 ? '' : 'es'}`;
+  // [text, preferred line], most important first; undefined = unknown, left out.
+  const parts: [string | undefined, 0 | 1][] = [
+    [safeText(c.name), 0],
+    [c.kind, 0],
+    [`cpu ${formatPercent(c.cpuPercent)}%${c.cpuLimitCores === undefined ? '' : ` of ${c.cpuLimitCores.toFixed(1)} cores`}`, 1],
+    [`mem ${formatBytes(c.memoryBytes)}${c.memoryLimitBytes === undefined ? '' : ` / ${formatBytes(c.memoryLimitBytes)}`}`, 1],
+    [c.throttledPercent === undefined ? undefined : `throttled ${formatPercent(c.throttledPercent)}%`, 1],
+    [c.oomKills === undefined ? undefined : `oom kills ${c.oomKills}`, 1],
+    [count, 0],
+    [c.steps === undefined || c.steps.length === 0 ? undefined : `steps ${c.steps.map(safeText).join(', ')}`, 0],
+    [c.user === undefined ? undefined : `user ${safeText(c.user)}`, 0],
+    [c.state === undefined ? undefined : safeText(c.state), 0],
+    [c.exitCode === undefined ? undefined : `exit ${c.exitCode}`, 0],
+    [psi.length === 0 ? undefined : `pressure ${psi.join(' ')}`, 1],
+    [c.image === undefined ? undefined : `image ${safeText(c.image)}`, 0],
+    [c.kind === 'host' || c.kind === 'slurm' ? undefined : `id ${safeText(c.id.slice(0, 12))}`, 0],
+    [c.memoryPeakBytes === undefined ? undefined : `peak ${formatBytes(c.memoryPeakBytes)}`, 1],
   ];
-  const join = (parts: readonly (string | undefined)[]): string => truncate(parts.filter((x) => x !== undefined).join('  '), width);
-  return [join(who), join(limits)];
+  const lines: [string, string] = ['', ''];
+  const put = (line: 0 | 1, text: string): boolean => {
+    const next = `${lines[line]}${lines[line] === '' ? ' ' : '  '}${text}`;
+    if (next.length > width) return false;
+    lines[line] = next;
+    return true;
+  };
+  for (const [i, [text, line]] of parts.entries()) {
+    if (text === undefined) continue;
+    // The name always shows (cut if it must).
+    if (i === 0) {
+      lines[0] = truncate(` ${text}`, width);
+      continue;
+    }
+    if (!put(line, text)) put(line === 0 ? 1 : 0, text);
+  }
+  return lines;
 }
 
 const BARS = '▁▂▃▄▅▆▇█';
@@ -208,7 +233,8 @@ export function sparkline(values: readonly (number | undefined)[], max: number):
 
 /** The right part of the scrubber: tier, the cursor's time between ◀ ▶, and live / paused / replay. */
 export function scrubberRight(tier: Tier, time: string, label: string): string {
-  return `  ${tier} ◀ ${time} ▶ ${label}`;
+  // The label is padded so that pausing does not shift the sparklines.
+  return `  ${tier} ◀ ${time} ▶ ${label.padEnd(6)}`;
 }
 
 /** Room for each of the two sparklines (cpu and mem) on a line of `width` next to `right`. */
@@ -217,7 +243,7 @@ export function sparkWidth(width: number, right: string): number {
 }
 
 export function scrubberLine(cpu: string, mem: string, right: string, width: number): string {
-  return truncate(` cpu ${cpu} mem ${mem}${right}`, width);
+  return truncate(` cpu ${cpu} mem ${mem}${right}`, width).trimEnd();
 }
 
 /** A part of the status line, with the level that colours it. */

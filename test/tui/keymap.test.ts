@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { commandFor, filterInputFor, FILTER_KEYMAP, KEYMAP, keyLabel, keyName } from '../../src/tui/keymap.js';
+import { commandFor, filterInputFor, FILTER_KEYMAP, KEYMAP, keyLabel, keyName, splitInput } from '../../src/tui/keymap.js';
 import { helpLines } from '../../src/tui/rows.js';
 import { inkKey, press } from './keys.js';
 
@@ -103,5 +103,20 @@ describe('filter mode keys', () => {
     expect(filterInputFor('x', inkKey({ ctrl: true }))).toBeUndefined();
     expect(filterInputFor(...press('ctrl-c'))).toEqual({ command: 'quit' });
     expect(filterInputFor('a\u001b[2Jb', inkKey())).toEqual({ text: 'a[2Jb' });
+  });
+});
+
+describe('chunks of keys', () => {
+  it('splits a run of plain characters into keys, Enter, Tab, Backspace and Ctrl-C included', () => {
+    const keys = splitInput('ab\rQ\t\u007f\u0003 ', inkKey());
+    expect(keys.map(([input, key]) => keyName(input, key))).toEqual(['a', 'b', 'enter', 'Q', 'tab', 'backspace', 'ctrl-c', 'space']);
+    expect(commandFor(...keys[6]!)).toBe('quit');
+  });
+
+  it('leaves single keys and modified keys alone', () => {
+    const up = press('up');
+    expect(splitInput(...up)).toEqual([up]);
+    expect(splitInput('x', inkKey())).toEqual([['x', inkKey()]]);
+    expect(splitInput('😀', inkKey())).toHaveLength(1);
   });
 });

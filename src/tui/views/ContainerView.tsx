@@ -1,4 +1,4 @@
-import { Box } from 'ink';
+import { Box, Text } from 'ink';
 import { memo } from 'react';
 import type { ProcessSort } from '../../model/sort.js';
 import type { Layout } from '../layout.js';
@@ -55,17 +55,11 @@ export const ContainerView = memo(function ContainerView(p: ContainerViewProps) 
       <Line text={p.info[1]} color={p.color} />
       <Line text={processHeader(l.columns, p.sort, p.tree)} color={p.color} style={{ bold: true }} />
       {visible.length === 0 ? <Line text={` ${p.empty}`} color={p.color} style={{ dim: true }} /> : null}
-      {visible.map((row, i) => {
-        const selected = p.processes.top + i === p.processes.index;
-        return (
-          <Line
-            key={row.process.key}
-            text={processLine(row, l.columns, selected, p.tree)}
-            color={p.color}
-            style={selected ? (procFocused ? { inverse: true } : { bold: true }) : undefined}
-          />
-        );
-      })}
+      {visible.length > 0 ? (
+        <Text wrap="truncate-end">
+          {visible.map((row, i) => processLine(row, l.columns, p.processes.top + i === p.processes.index, p.tree)).join('\n')}
+        </Text>
+      ) : null}
       {filler > 0 ? <Box height={filler} /> : null}
       <Box flexDirection="row">
         <FilesPane

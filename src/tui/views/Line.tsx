@@ -17,7 +17,8 @@ export function Line(props: { readonly text: string; readonly color: boolean; re
   const s = props.color ? props.style : undefined;
   return (
     <Text wrap="truncate-end" {...(s?.color !== undefined && { color: s.color })} bold={s?.bold ?? false} inverse={s?.inverse ?? false} dimColor={s?.dim ?? false}>
-      {props.text}
+      {/* An empty Text has no height: a blank line must still take its line. */}
+      {props.text === '' ? ' ' : props.text}
     </Text>
   );
 }

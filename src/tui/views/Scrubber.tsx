@@ -16,14 +16,15 @@ export interface ScrubberProps {
 /** ` cpu ▁▂▃▅▇█ mem ▃▃▃▄▄▄  second ◀ 21:23:04 ▶ live` */
 export const Scrubber = memo(function Scrubber(p: ScrubberProps) {
   const text = scrubberLine(p.cpu, p.mem, p.right, p.width);
-  if (!p.color || text.length < ` cpu ${p.cpu} mem ${p.mem}${p.right}`.length) return <Line text={text} color={p.color} />;
+  const fits = ` cpu ${p.cpu} mem ${p.mem}${p.right}`.length <= p.width;
+  if (!p.color || !fits) return <Line text={text} color={p.color} />;
   return (
     <Text wrap="truncate-end">
       {' cpu '}
       <Text color="green">{p.cpu}</Text>
       {' mem '}
       <Text color="blue">{p.mem}</Text>
-      <Text bold>{p.right}</Text>
+      <Text bold>{p.right.trimEnd()}</Text>
     </Text>
   );
 });

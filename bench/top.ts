@@ -1,0 +1,425 @@
+/**
+ * Issue "Live TUI" (its `bubble top` part): the time from launch to the first frame, one scrub step on a store
+ * holding 24 hours, and `bubble top`'s CPU beside htop's in the same run. Budgets: first frame < 500 ms, scrub step
+ * < 50 ms, CPU no more than htop's.
+ *
+ * The TUI runs for real, in a private tmux server (bench/top-tmux.ts) that gives it a 120x40 pty, and the screen is
+ * read back to see when the first frame is there. The scrub step is timed in-process, as the TUI does it
+ * (snapshotFromStore + seriesFromStore for the sparkline), on a store generated with SQL (bench/top-store.ts).
+ */
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { ProcReader } from '../src/collectors/procfs.js';
+import { formatTime } from '../src/format.js';
+import { openStore } from '../src/store/database.js';
+import { seriesFromStore, snapshotFromStore } from '../src/store/history.js';
+import { bucketStart, TIER_MS, type Tier } from '../src/store/tiers.js';
+import { scrubberRight, sparkWidth } from '../src/tui/rows.js';
+import { which } from './collector.js';
+import type { BenchContext, Section } from './context.js';
+import { best, median, Series, sleep, timeSync } from './measure.js';
+import type { Check, Row, SectionResult } from './report.js';
+import { DEFAULT_HISTORY, writeHistoryStore, type HistoryStore } from './top-store.js';
+import { processCpuTicks, TmuxServer } from './top-tmux.js';
+
+/** Budgets from the issue. */
+const FIRST_FRAME_BUDGET_MS = 500;
+const SCRUB_BUDGET_MS = 50;
+const CPU_RATIO_BUDGET = 1;
+
+const COLUMNS = 120;
+const ROWS = 40;
+const LAUNCHES = 7;
+const POLL_MS = 5;
+const SCRUB_STEPS = 50;
+/** A scrub row stops early past this much time, so a slow query cannot hold the whole bench. */
+const SCRUB_ROW_CAP_MS = 4000;
+/** CPU window: starts this long after launch (startup excluded), lasts this long. */
+const CPU_SETTLE_MS = 3000;
+const CPU_WINDOW_MS = 30_000;
+
+const BUBBLE = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../src/bin/bubble.js');
+
+/** bubble's header line and column header, both on screen: the first frame is drawn. */
+const bubbleReady = (screen: string): boolean => screen.includes(' bubble ') && screen.includes('NAME');
+/** htop's meters and its process list header. */
+const htopReady = (screen: string): boolean => screen.includes('Tasks:') && screen.includes('PID');
+
+interface Tools {
+  readonly tmux: boolean;
+  readonly htop: boolean;
+}
+
+/** tmux and htop, installed with apt-get when missing and root; otherwise what needs them is skipped with a note. */
+function ensureTools(ctx: BenchContext, notes: string[]): Tools {
+  const missing = ['tmux', 'htop'].filter((t) => which(t) === undefined);
+  if (missing.length > 0) {
+    if (process.getuid?.() === 0 && which('apt-get') !== undefined) {
+      ctx.log(`top: apt-get install -y ${missing.join(' ')}`);
+      const r = spawnSync('apt-get', ['install', '-y', ...missing], {
+        stdio: 'ignore',
+        env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' },
+        timeout: 180_000,
+      });
+      if (r.status !== 0) notes.push(`apt-get install ${missing.join(' ')} failed (${r.error?.message ?? `exit ${r.status}`})`);
+    } else {
+      notes.push(`${missing.join(' and ')} not installed and not root (or no apt-get): measurements needing them skipped`);
+    }
+  }
+  return { tmux: which('tmux') !== undefined, htop: which('htop') !== undefined };
+}
+
+interface Launch {
+  readonly ms: number;
+  /** CPU the program used up to its first frame, ms (undefined when it had already exited). */
+  readonly cpuMs: number | undefined;
+  readonly exitStatus: number | undefined;
+  readonly exitedOnQ: boolean;
+}
+
+/**
+ * Starts argv in a fresh session and polls its screen every ~POLL_MS until `ready`; then quits it with `q` (when
+ * `quit`), checks it exited, and kills the session.
+ */
+async function launch(
+  tmux: TmuxServer,
+  name: string,
+  argv: readonly string[],
+  ready: (screen: string) => boolean,
+  quit: boolean,
+  clkTck: number,
+): Promise<Launch> {
+  const t0 = process.hrtime.bigint();
+  const pid = tmux.open(name, argv);
+  try {
+    let polls = 0;
+    for (;;) {
+      const screen = tmux.capture(name);
+      if (ready(screen)) {
+        const ms = Number(process.hrtime.bigint() - t0) / 1e6;
+        const ticks = processCpuTicks(pid);
+        let exitedOnQ = false;
+        let exitStatus: number | undefined;
+        if (quit) {
+          tmux.keys(name, 'q');
+          for (let waited = 0; waited < 3000; waited += 20) {
+            const p = tmux.pane(name);
+            if (p.dead) {
+              exitedOnQ = true;
+              exitStatus = p.status;
+              break;
+            }
+            await sleep(20);
+          }
+        }
+        return { ms, cpuMs: ticks === undefined ? undefined : (ticks * 1000) / clkTck, exitStatus, exitedOnQ };
+      }
+      polls++;
+      const elapsed = Number(process.hrtime.bigint() - t0) / 1e6;
+      if (polls % 20 === 0 || elapsed > 10_000) {
+        const p = tmux.pane(name);
+        if (p.dead || elapsed > 10_000) {
+          throw new Error(
+            `${argv.join(' ')} ${p.dead ? `exited (status ${p.status ?? '?'})` : 'drew nothing in 10 s'} before its first frame; screen:\n${screen.trimEnd()}`,
+          );
+        }
+      }
+      await sleep(POLL_MS);
+    }
+  } finally {
+    tmux.kill(name);
+  }
+}
+
+interface CpuRun {
+  readonly label: string;
+  readonly name: string;
+  readonly argv: readonly string[];
+  readonly env?: Readonly<Record<string, string>>;
+  readonly ready: (screen: string) => boolean;
+  pid?: number;
+  ticks0?: number;
+  ticks1?: number;
+  exitedOnQ?: boolean;
+  exitStatus?: number | undefined;
+}
+
+/** Every contender started at once, measured over the same window from /proc/<pid>/stat, then quit with `q`. */
+async function cpuWindow(ctx: BenchContext, tmux: TmuxServer, runs: CpuRun[], reader: ProcReader): Promise<{ windowMs: number; otherBusy: number }> {
+  const launched = process.hrtime.bigint();
+  for (const r of runs) r.pid = tmux.open(r.name, r.argv, r.env);
+  for (const r of runs) {
+    for (let waited = 0; !r.ready(tmux.capture(r.name)); waited += 50) {
+      if (waited > 10_000 || tmux.pane(r.name).dead) throw new Error(`${r.argv.join(' ')} did not draw its first frame:\n${tmux.capture(r.name).trimEnd()}`);
+      await sleep(50);
+    }
+  }
+  await sleep(Math.max(0, CPU_SETTLE_MS - Number(process.hrtime.bigint() - launched) / 1e6));
+  ctx.log(`top: measuring CPU for ${CPU_WINDOW_MS / 1000} s (${runs.map((r) => r.label).join(', ')})`);
+  const host0 = reader.readHost();
+  const self0 = process.cpuUsage();
+  const w0 = process.hrtime.bigint();
+  for (const r of runs) r.ticks0 = processCpuTicks(r.pid!);
+  await sleep(CPU_WINDOW_MS);
+  for (const r of runs) r.ticks1 = processCpuTicks(r.pid!);
+  const windowMs = Number(process.hrtime.bigint() - w0) / 1e6;
+  const self = process.cpuUsage(self0);
+  const host1 = reader.readHost();
+  for (const r of runs) {
+    const screen = tmux.capture(r.name);
+    if (r.ticks0 === undefined || r.ticks1 === undefined || tmux.pane(r.name).dead || !r.ready(screen)) {
+      throw new Error(`${r.argv.join(' ')} did not run through the CPU window; screen:\n${screen.trimEnd()}`);
+    }
+  }
+  for (const r of runs) tmux.keys(r.name, 'q');
+  for (const r of runs) {
+    for (let waited = 0; waited < 5000; waited += 20) {
+      const p = tmux.pane(r.name);
+      if (p.dead) {
+        r.exitedOnQ = true;
+        r.exitStatus = p.status;
+        break;
+      }
+      await sleep(20);
+    }
+    tmux.kill(r.name);
+  }
+  // What else kept the host busy (the bench's own polling is tiny; the contenders are subtracted): the noise floor.
+  const hostTicks = host1.cpuTotalTicks - host0.cpuTotalTicks;
+  const contenders = runs.reduce((a, r) => a + (r.ticks1! - r.ticks0!), 0);
+  const ownTicks = ((self.user + self.system) / 1e6) * reader.clkTck;
+  const otherBusy = (hostTicks - (host1.cpuIdleTicks - host0.cpuIdleTicks) - contenders - ownTicks) / Math.max(1, hostTicks);
+  return { windowMs, otherBusy };
+}
+
+/** App.tsx's scrubber clock. */
+function clock(tier: Tier, ms: number): string {
+  const t = formatTime(ms);
+  return tier === 'second' || tier === 'minute' ? t.slice(11) : t.slice(5, 16);
+}
+
+/** The buckets the sparkline shows on a COLUMNS-wide screen (App.tsx: sparkWidth of the scrubber line). */
+function visibleBuckets(tier: Tier, atMs: number): number {
+  return sparkWidth(COLUMNS, scrubberRight(tier, clock(tier, atMs), 'paused'));
+}
+
+interface ScrubResult {
+  readonly label: string;
+  readonly tier: Tier;
+  readonly series: Series;
+  readonly maxMs: number;
+  readonly processes: number;
+}
+
+/** mulberry32, seeded: the same cursor positions on every run. */
+function seeded(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/**
+ * One scrub step as the TUI takes it on a paused cursor: the Snapshot of the cursor's bucket, and the sparkline's
+ * series over the visible buckets ending there. Container view: the processes of one container and its series;
+ * containers view: all of them.
+ */
+function scrub(store: HistoryStore, tier: Tier, containerView: boolean): ScrubResult {
+  const s = openStore(store.path, { readonly: true });
+  const db = s.db;
+  const facts = { hostname: os.hostname(), ncpu: os.availableParallelism(), memTotalBytes: os.totalmem() };
+  const rand = seeded(tier === 'second' ? 2 : 1);
+  const size = TIER_MS[tier];
+  const from = tier === 'second' ? store.endMs - TIER_MS.hour : store.startMs;
+  const series = new Series();
+  let processes = 0;
+  const started = Date.now();
+  try {
+    for (let i = 0; i < SCRUB_STEPS && (i < 5 || Date.now() - started < SCRUB_ROW_CAP_MS); i++) {
+      const at = from + Math.floor(rand() * (store.endMs - from));
+      const key = containerView ? store.containerKeys[Math.floor(rand() * store.containerKeys.length)] : undefined;
+      const width = visibleBuckets(tier, at);
+      const snapshot = timeSync(series, () => {
+        const snap = snapshotFromStore(db, tier, at, { ...facts, ...(key !== undefined && { containerKey: key }) });
+        const end = bucketStart(tier, at);
+        seriesFromStore(db, tier, end - (width - 1) * size, end + size, key);
+        return snap;
+      });
+      if (snapshot === undefined) throw new Error(`the generated store has no ${tier} snapshot at ${new Date(at).toISOString()}`);
+      processes += snapshot.processes.length + snapshot.exited.processes.length;
+    }
+  } finally {
+    s.close();
+  }
+  return {
+    label: `scrub step, ${tier} tier, ${containerView ? 'container view (one container)' : 'containers view (all)'}`,
+    tier,
+    series,
+    maxMs: Math.max(...series.wallMs),
+    processes: Math.round(processes / series.n),
+  };
+}
+
+function mib(bytes: number): string {
+  return `${(bytes / 2 ** 20).toFixed(1)} MiB`;
+}
+
+export const topSection: Section = {
+  name: 'top',
+  summary: 'bubble top: launch to first frame, scrub step on a 24 h store, CPU beside htop',
+  needsWorkload: true,
+
+  async run(ctx: BenchContext): Promise<SectionResult> {
+    if (!existsSync(BUBBLE)) throw new Error(`${BUBBLE} is missing: build first (npx tsc -p tsconfig.json)`);
+    const notes: string[] = [];
+    const rows: Row[] = [];
+    const checks: Check[] = [];
+    const reader = new ProcReader();
+    const tmp = mkdtempSync(path.join(os.tmpdir(), 'bubble-bench-top-'));
+    // A store path that does not exist: --no-record runs read no history, whatever is at the default path.
+    const noStore = path.join(tmp, 'absent.db');
+    const node = process.execPath;
+    const tools = ensureTools(ctx, notes);
+    const tmux = tools.tmux ? new TmuxServer(COLUMNS, ROWS) : undefined;
+    const stopTmux = (): void => tmux?.stop();
+    process.once('exit', stopTmux);
+
+    try {
+      // 1. Launch to first frame, interleaved with the node floor; one unrecorded launch of each first.
+      if (tmux !== undefined) {
+        tmux.start();
+        const topArgv = [node, BUBBLE, 'top', '--no-record', '--db', noStore];
+        // It stays up after writing: tmux can lose the output of a program that exits at once.
+        const floorArgv = [node, '-e', "process.stdout.write(' bubble  NAME\\n'); setTimeout(() => {}, 10000)"];
+        const top: Launch[] = [];
+        const floor: Launch[] = [];
+        ctx.log(`top: ${LAUNCHES} launches of bubble top and of node -e in tmux ${COLUMNS}x${ROWS}`);
+        for (let i = 0; i <= LAUNCHES; i++) {
+          const f = await launch(tmux, `floor${i}`, floorArgv, bubbleReady, false, reader.clkTck);
+          const t = await launch(tmux, `top${i}`, topArgv, bubbleReady, true, reader.clkTck);
+          if (i === 0) continue; // warm-up: binaries and modules into the page cache
+          floor.push(f);
+          top.push(t);
+        }
+        const topMs = top.map((l) => l.ms);
+        const floorMs = floor.map((l) => l.ms);
+        const cpu = top.flatMap((l) => (l.cpuMs === undefined ? [] : [l.cpuMs]));
+        rows.push({
+          label: 'first frame: bubble top --no-record',
+          n: top.length,
+          medianMs: median(topMs),
+          bestMs: best(topMs),
+          cpuMs: median(cpu),
+          ratio: median(topMs) / median(floorMs),
+        });
+        rows.push({ label: "first frame: node -e 'write header'", note: 'floor', n: floor.length, medianMs: median(floorMs), bestMs: best(floorMs), ratio: 1 });
+        checks.push({ name: 'launch to first frame, bubble top (median)', measured: median(topMs), limit: FIRST_FRAME_BUDGET_MS, unit: 'ms' });
+        const badQuit = top.filter((l) => !l.exitedOnQ || l.exitStatus !== 0).length;
+        notes.push(
+          `first frame: from \`tmux new-session\` to the header (' bubble ' and NAME) in \`capture-pane\`, polled every ~${POLL_MS} ms ` +
+            `(each poll is a tmux client run, ~2-4 ms); max ${Math.max(...topMs).toFixed(0)} ms; ` +
+            `${badQuit === 0 ? `all ${top.length} quit on q with status 0` : `${badQuit} of ${top.length} did NOT quit cleanly on q`}`,
+        );
+      }
+
+      // 2. Scrub step on a 24 h store.
+      ctx.log('top: writing a 24 h store');
+      const store = writeHistoryStore(path.join(tmp, 'history.db'));
+      const scrubs: ScrubResult[] = [];
+      for (const tier of ['minute', 'second'] as const) {
+        for (const containerView of [false, true]) {
+          ctx.log(`top: scrub steps, ${tier} tier, ${containerView ? 'container' : 'containers'} view`);
+          scrubs.push(scrub(store, tier, containerView));
+        }
+      }
+      for (const s of scrubs) {
+        rows.push({ label: s.label, note: `max ${s.maxMs.toFixed(1)} ms`, n: s.series.n, medianMs: s.series.medianMs, bestMs: s.series.bestMs, cpuMs: s.series.cpuMedianMs });
+      }
+      for (const tier of ['minute', 'second'] as const) {
+        const worst = Math.max(...scrubs.filter((s) => s.tier === tier).map((s) => s.series.medianMs));
+        checks.push({ name: `scrub step, ${tier} tier (median, slower view)`, measured: worst, limit: SCRUB_BUDGET_MS, unit: 'ms' });
+      }
+      const capped = scrubs.filter((s) => s.series.n < SCRUB_STEPS);
+      notes.push(
+        `store: ${mib(store.bytes)}, ${DEFAULT_HISTORY.hours} h of ${store.containerKeys.length} docker containers + host, ` +
+          `${DEFAULT_HISTORY.processes} long-lived processes (${DEFAULT_HISTORY.busy} busy) + ${store.processes - DEFAULT_HISTORY.processes} short-lived; ` +
+          `series rows: second ${store.rows.second}, minute ${store.rows.minute}, hour ${store.rows.hour}, day ${store.rows.day} ` +
+          `(written in ${(store.writeMs / 1000).toFixed(1)} s)`,
+      );
+      notes.push(
+        `scrub step: snapshotFromStore + seriesFromStore over the ${visibleBuckets('minute', store.endMs)} buckets a ${COLUMNS}-column sparkline shows, ` +
+          `at seeded random cursor positions (minute: any of the 24 h; second: the last hour); processes per snapshot: ` +
+          scrubs.map((s) => `${s.tier}/${s.label.includes('(all)') ? 'all' : 'one'} ${s.processes}`).join(', ') +
+          (capped.length > 0 ? `; stopped early after ${SCRUB_ROW_CAP_MS / 1000} s: ${capped.map((s) => s.label).join('; ')}` : ''),
+      );
+      notes.push('App.tsx asks the Source for the snapshot without the container key in both views, so today a container-view step costs the all-processes snapshot');
+
+      // 3. CPU over 30 s at 1 s refresh, beside htop in the same window.
+      if (tmux !== undefined) {
+        const htopHome = path.join(tmp, 'htop-home');
+        const runs: CpuRun[] = [
+          { label: 'bubble top --no-record --interval 1s', name: 'cpu-top', argv: [node, BUBBLE, 'top', '--no-record', '--db', noStore, '--interval', '1s'], ready: bubbleReady },
+          { label: 'bubble top --interval 1s, recording', name: 'cpu-record', argv: [node, BUBBLE, 'top', '--interval', '1s', '--db', path.join(tmp, 'record.db')], ready: bubbleReady },
+        ];
+        if (tools.htop) {
+          // Its default settings: no htoprc of this user's changes what it draws.
+          runs.push({ label: 'htop -d 10', name: 'cpu-htop', argv: ['htop', '-d', '10'], env: { HOME: htopHome, XDG_CONFIG_HOME: path.join(htopHome, '.config') }, ready: htopReady });
+        }
+        const { windowMs, otherBusy } = await cpuWindow(ctx, tmux, runs, reader);
+        const cpuMsPerSec = (r: CpuRun): number => (((r.ticks1! - r.ticks0!) * 1000) / reader.clkTck) / (windowMs / 1000);
+        const htop = runs.find((r) => r.name === 'cpu-htop');
+        const htopCpu = htop === undefined ? Number.NaN : cpuMsPerSec(htop);
+        for (const r of runs) {
+          const c = cpuMsPerSec(r);
+          rows.push({
+            label: `CPU: ${r.label}`,
+            note: `${(c / 10).toFixed(2)}% of a core`,
+            n: Math.round(windowMs / 1000),
+            cpuMs: c,
+            ...(htop !== undefined && { ratio: c / htopCpu }),
+          });
+        }
+        if (htop !== undefined) {
+          checks.push({ name: 'bubble top CPU / htop CPU, 30 s at 1 s refresh', measured: cpuMsPerSec(runs[0]!) / htopCpu, limit: CPU_RATIO_BUDGET, unit: '×' });
+        } else {
+          notes.push('htop missing: no CPU comparison');
+        }
+        const unclean = runs.filter((r) => r.exitedOnQ !== true || r.exitStatus !== 0).map((r) => r.label);
+        notes.push(
+          `CPU: utime+stime(+cutime+cstime) of each pid in /proc/<pid>/stat over the same ${(windowMs / 1000).toFixed(1)} s window, ` +
+            `from ${CPU_SETTLE_MS / 1000} s after launch; all run at once in tmux ${COLUMNS}x${ROWS}; cpu/run is CPU per 1 s refresh; ` +
+            `htop with its default settings; ${unclean.length === 0 ? 'all quit on q with status 0' : `did NOT quit cleanly on q: ${unclean.join(', ')}`}`,
+        );
+        const recorded = recordedSeconds(path.join(tmp, 'record.db'));
+        notes.push(`the recording run wrote ${recorded} second-tier container rows into its temp --db (not budgeted)`);
+        notes.push(
+          `other processes kept the host ${(Math.max(0, otherBusy) * 100).toFixed(0)}% busy during the CPU window` +
+            (otherBusy > 0.1 ? ': the contenders shared the cores, compare within this run only' : ''),
+        );
+      }
+      return { title: `bubble top in tmux ${COLUMNS}x${ROWS}, scrub on a 24 h store, CPU beside htop`, ratioOf: 'vs peer', rows, checks, notes };
+    } finally {
+      stopTmux();
+      process.off('exit', stopTmux);
+      rmSync(tmp, { recursive: true, force: true });
+    }
+  },
+};
+
+/** Second-tier container rows the recording `bubble top` wrote: it did record. */
+function recordedSeconds(dbPath: string): number {
+  if (!existsSync(dbPath)) return 0;
+  const s = openStore(dbPath, { readonly: true });
+  try {
+    return s.db.prepare('SELECT count(*) FROM container_series WHERE tier = 0').pluck().get() as number;
+  } finally {
+    s.close();
+  }
+}
