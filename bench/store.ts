@@ -19,7 +19,7 @@
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
-import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -62,6 +62,20 @@ function processCpuTicks(pid: number): number {
   const text = readFileSync(`/proc/${pid}/stat`, 'latin1');
   const f = text.slice(text.lastIndexOf(')') + 2).split(' ');
   return Number(f[14 - 3]) + Number(f[15 - 3]) + Number(f[16 - 3]) + Number(f[17 - 3]);
+}
+
+/** Open descriptors on the host, and those the given process holds (the recorder keeps /proc handles open). */
+function countFds(pid: number): { all: number; own: number } {
+  const count = (p: string): number => {
+    try {
+      return readdirSync(`/proc/${p}/fd`).length;
+    } catch {
+      return 0; // exited, or not ours to read
+    }
+  };
+  let all = 0;
+  for (const name of readdirSync('/proc')) if (/^\d+$/.test(name)) all += count(name);
+  return { all, own: count(String(pid)) };
 }
 
 function fileSize(file: string): number {
@@ -162,6 +176,8 @@ interface StoreFacts {
   /** file_access and net_access with their indexes: intervals, one row per (process, file, mode) sighting. */
   accessBytes: number;
   fileAccessRows: number;
+  /** file_access rows of the recorder's own process: its /proc handles. */
+  ownFileAccessRows: number;
   netAccessRows: number;
   /** How full process_series's pages are (1 - unused / page bytes). */
   processFill: number;
@@ -181,7 +197,7 @@ interface StoreFacts {
   pages: { name: string; bytes: number }[];
 }
 
-function readStore(file: string, idlePids: readonly number[], busyPids: readonly number[]): StoreFacts {
+function readStore(file: string, idlePids: readonly number[], busyPids: readonly number[], recorderPid: number): StoreFacts {
   const db = new Database(file, { readonly: true, fileMustExist: true });
   try {
     const stat = db.prepare(`SELECT name, sum(pgsize) AS bytes, sum(unused) AS unused FROM dbstat GROUP BY name`).all() as {
@@ -230,6 +246,7 @@ function readStore(file: string, idlePids: readonly number[], busyPids: readonly
       containerEntityBytes: bytes('containers', 'sqlite_autoindex_containers_1', 'containers_last_seen') / containers,
       accessBytes: bytes('file_access', 'file_access_process', 'file_access_last_seen', 'net_access', 'net_access_process', 'net_access_last_seen'),
       fileAccessRows: count('file_access'),
+      ownFileAccessRows: db.prepare(`SELECT count(*) FROM file_access f JOIN processes p ON p.id = f.process_id WHERE p.pid = ?`).pluck().get(recorderPid) as number,
       netAccessRows: count('net_access'),
       processFill: ps === undefined ? Number.NaN : 1 - ps.unused / ps.bytes,
       processes,
@@ -376,6 +393,7 @@ export const storeSection: Section = {
       const selfW = process.cpuUsage(selfW0);
       const w1 = now();
       const liveBytes = fileSize(dbFile) + fileSize(`${dbFile}-wal`);
+      const fds = countFds(record.pid!);
 
       // The recorder stops itself after its last tick and flushes; a hang is a finding, not something to wait out.
       const finished = await Promise.race([recordExit, sleep(20_000).then(() => undefined)]);
@@ -404,7 +422,7 @@ export const storeSection: Section = {
       const recTotalMsPerS = ((cpu1 - cpu0) * msPerTick) / (recordWallMs / 1000);
       const atopMsPerS = ((atop1 - atop0) * msPerTick) / windowS;
       const ticks = Math.round(windowS); // one tick a second
-      const facts = readStore(dbFile, ctx.workload?.pids ?? [], [burner.pid!]);
+      const facts = readStore(dbFile, ctx.workload?.pids ?? [], [burner.pid!], record.pid!);
       const procsPerTick = facts.processes; // every process the recorder stored lived through the window (sleeps, host)
 
       const rows: Row[] = [
@@ -537,10 +555,14 @@ export const storeSection: Section = {
         notes.push(
           `bubble record and atop ran at the same time on the same processes (${os.cpus().length} cpus, a few % of one core ` +
             `between them: no contention); atop as root also switches on process accounting for its lifetime; atop reads ` +
-            `no descriptors, while record walks every process's open files and sockets each tick (rows "where a tick goes")` +
+            `no descriptors` +
             (atop.installed ? '; atop was installed by this run (apt-get install atop)' : ''),
         );
       }
+      notes.push(
+        `record walks every process's open files and sockets each tick (rows "where a tick goes"): ${fds.all} descriptors ` +
+          `on the host at the end of the window, ${fds.own} of them held by the recorder itself (its /proc handles)`,
+      );
       const hostTicks = host1.cpuTotalTicks - host0.cpuTotalTicks;
       const ours = rec1 - rec0 + (atop1 - atop0) + (burn1 - burn0) + ((selfW.user + selfW.system) / 1e6) * reader.clkTck;
       const otherBusy = (hostTicks - (host1.cpuIdleTicks - host0.cpuIdleTicks) - ours) / Math.max(1, hostTicks);
@@ -566,7 +588,7 @@ export const storeSection: Section = {
       );
       notes.push(
         `one hour projected = entities and their file/socket intervals as recorded (${kb(facts.accessBytes)}: ` +
-          `${facts.fileAccessRows} file and ${facts.netAccessRows} socket rows; a steady set refreshes them, churn adds rows) + second rows at the measured rate (${facts.allFirstRows} first + ${allLaterPerHour.toFixed(0)} later/h, ` +
+          `${facts.fileAccessRows} file rows, ${facts.ownFileAccessRows} of them the recorder's own, and ${facts.netAccessRows} socket rows; a steady set refreshes them, churn adds rows) + second rows at the measured rate (${facts.allFirstRows} first + ${allLaterPerHour.toFixed(0)} later/h, ` +
           `busy host processes included) + one minute/hour/day row per process + a row per container every second; ` +
           `the simulated hour replays one real tick of this host 3600× through the real Recorder (rollup, writer, retention)`,
       );

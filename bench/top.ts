@@ -19,7 +19,7 @@ import { seriesFromStore, snapshotFromStore } from '../src/store/history.js';
 import { bucketStart, TIER_MS, type Tier } from '../src/store/tiers.js';
 import { scrubberRight, sparkWidth } from '../src/tui/rows.js';
 import { which } from './collector.js';
-import type { BenchContext, Section } from './context.js';
+import { countProcesses, type BenchContext, type Section } from './context.js';
 import { best, median, Series, sleep, timeSync } from './measure.js';
 import type { Check, Row, SectionResult } from './report.js';
 import { DEFAULT_HISTORY, writeHistoryStore, type HistoryStore } from './top-store.js';
@@ -72,12 +72,51 @@ function ensureTools(ctx: BenchContext, notes: string[]): Tools {
   return { tmux: which('tmux') !== undefined, htop: which('htop') !== undefined };
 }
 
+/** How a program left when sent `q`. */
+interface Quit {
+  /** Its pane died (the program exited) within QUIT_WAIT_MS. */
+  readonly exited: boolean;
+  /** Exit status, when tmux reported one: it can mark the pane dead before it reaps the child, and then never say. */
+  readonly status: number | undefined;
+}
+
+const QUIT_WAIT_MS = 3000;
+const STATUS_WAIT_MS = 500;
+
+/** Sends `q` and waits for the program to exit, then a little for tmux to tell its status. */
+async function quitWithQ(tmux: TmuxServer, name: string): Promise<Quit> {
+  tmux.keys(name, 'q');
+  for (let waited = 0; waited < QUIT_WAIT_MS; waited += 20) {
+    const p = tmux.pane(name);
+    if (p.dead) {
+      let status = p.status;
+      for (let w = 0; status === undefined && w < STATUS_WAIT_MS; w += 20) {
+        await sleep(20);
+        status = tmux.pane(name).status;
+      }
+      return { exited: true, status };
+    }
+    await sleep(20);
+  }
+  return { exited: false, status: undefined };
+}
+
+/** '7 of 7 quit on q (exit status 0 reported for 5, none other)'. */
+function describeQuits(quits: readonly Quit[]): string {
+  const exited = quits.filter((q) => q.exited).length;
+  const zero = quits.filter((q) => q.status === 0).length;
+  const other = quits.filter((q) => q.status !== undefined && q.status !== 0).map((q) => q.status);
+  return (
+    `${exited} of ${quits.length} quit on q within ${QUIT_WAIT_MS / 1000} s ` +
+    `(exit status 0 reported for ${zero}, ${other.length === 0 ? 'no other status' : `OTHER STATUS ${other.join(', ')}`})`
+  );
+}
+
 interface Launch {
   readonly ms: number;
   /** CPU the program used up to its first frame, ms (undefined when it had already exited). */
   readonly cpuMs: number | undefined;
-  readonly exitStatus: number | undefined;
-  readonly exitedOnQ: boolean;
+  readonly quit: Quit | undefined;
 }
 
 /**
@@ -101,21 +140,8 @@ async function launch(
       if (ready(screen)) {
         const ms = Number(process.hrtime.bigint() - t0) / 1e6;
         const ticks = processCpuTicks(pid);
-        let exitedOnQ = false;
-        let exitStatus: number | undefined;
-        if (quit) {
-          tmux.keys(name, 'q');
-          for (let waited = 0; waited < 3000; waited += 20) {
-            const p = tmux.pane(name);
-            if (p.dead) {
-              exitedOnQ = true;
-              exitStatus = p.status;
-              break;
-            }
-            await sleep(20);
-          }
-        }
-        return { ms, cpuMs: ticks === undefined ? undefined : (ticks * 1000) / clkTck, exitStatus, exitedOnQ };
+        const q = quit ? await quitWithQ(tmux, name) : undefined;
+        return { ms, cpuMs: ticks === undefined ? undefined : (ticks * 1000) / clkTck, quit: q };
       }
       polls++;
       const elapsed = Number(process.hrtime.bigint() - t0) / 1e6;
@@ -143,12 +169,16 @@ interface CpuRun {
   pid?: number;
   ticks0?: number;
   ticks1?: number;
-  exitedOnQ?: boolean;
-  exitStatus?: number | undefined;
+  quit?: Quit;
 }
 
 /** Every contender started at once, measured over the same window from /proc/<pid>/stat, then quit with `q`. */
-async function cpuWindow(ctx: BenchContext, tmux: TmuxServer, runs: CpuRun[], reader: ProcReader): Promise<{ windowMs: number; otherBusy: number }> {
+async function cpuWindow(
+  ctx: BenchContext,
+  tmux: TmuxServer,
+  runs: CpuRun[],
+  reader: ProcReader,
+): Promise<{ windowMs: number; otherBusy: number; processes: number }> {
   const launched = process.hrtime.bigint();
   for (const r of runs) r.pid = tmux.open(r.name, r.argv, r.env);
   for (const r of runs) {
@@ -159,6 +189,7 @@ async function cpuWindow(ctx: BenchContext, tmux: TmuxServer, runs: CpuRun[], re
   }
   await sleep(Math.max(0, CPU_SETTLE_MS - Number(process.hrtime.bigint() - launched) / 1e6));
   ctx.log(`top: measuring CPU for ${CPU_WINDOW_MS / 1000} s (${runs.map((r) => r.label).join(', ')})`);
+  const processes = countProcesses().processes;
   const host0 = reader.readHost();
   const self0 = process.cpuUsage();
   const w0 = process.hrtime.bigint();
@@ -174,17 +205,8 @@ async function cpuWindow(ctx: BenchContext, tmux: TmuxServer, runs: CpuRun[], re
       throw new Error(`${r.argv.join(' ')} did not run through the CPU window; screen:\n${screen.trimEnd()}`);
     }
   }
-  for (const r of runs) tmux.keys(r.name, 'q');
   for (const r of runs) {
-    for (let waited = 0; waited < 5000; waited += 20) {
-      const p = tmux.pane(r.name);
-      if (p.dead) {
-        r.exitedOnQ = true;
-        r.exitStatus = p.status;
-        break;
-      }
-      await sleep(20);
-    }
+    r.quit = await quitWithQ(tmux, r.name);
     tmux.kill(r.name);
   }
   // What else kept the host busy (the bench's own polling is tiny; the contenders are subtracted): the noise floor.
@@ -192,7 +214,7 @@ async function cpuWindow(ctx: BenchContext, tmux: TmuxServer, runs: CpuRun[], re
   const contenders = runs.reduce((a, r) => a + (r.ticks1! - r.ticks0!), 0);
   const ownTicks = ((self.user + self.system) / 1e6) * reader.clkTck;
   const otherBusy = (hostTicks - (host1.cpuIdleTicks - host0.cpuIdleTicks) - contenders - ownTicks) / Math.max(1, hostTicks);
-  return { windowMs, otherBusy };
+  return { windowMs, otherBusy, processes };
 }
 
 /** App.tsx's scrubber clock. */
@@ -321,11 +343,10 @@ export const topSection: Section = {
         });
         rows.push({ label: "first frame: node -e 'write header'", note: 'floor', n: floor.length, medianMs: median(floorMs), bestMs: best(floorMs), ratio: 1 });
         checks.push({ name: 'launch to first frame, bubble top (median)', measured: median(topMs), limit: FIRST_FRAME_BUDGET_MS, unit: 'ms' });
-        const badQuit = top.filter((l) => !l.exitedOnQ || l.exitStatus !== 0).length;
         notes.push(
           `first frame: from \`tmux new-session\` to the header (' bubble ' and NAME) in \`capture-pane\`, polled every ~${POLL_MS} ms ` +
             `(each poll is a tmux client run, ~2-4 ms); max ${Math.max(...topMs).toFixed(0)} ms; ` +
-            `${badQuit === 0 ? `all ${top.length} quit on q with status 0` : `${badQuit} of ${top.length} did NOT quit cleanly on q`}`,
+            describeQuits(top.map((l) => l.quit!)),
         );
       }
 
@@ -372,7 +393,7 @@ export const topSection: Section = {
           // Its default settings: no htoprc of this user's changes what it draws.
           runs.push({ label: 'htop -d 10', name: 'cpu-htop', argv: ['htop', '-d', '10'], env: { HOME: htopHome, XDG_CONFIG_HOME: path.join(htopHome, '.config') }, ready: htopReady });
         }
-        const { windowMs, otherBusy } = await cpuWindow(ctx, tmux, runs, reader);
+        const { windowMs, otherBusy, processes } = await cpuWindow(ctx, tmux, runs, reader);
         const cpuMsPerSec = (r: CpuRun): number => (((r.ticks1! - r.ticks0!) * 1000) / reader.clkTck) / (windowMs / 1000);
         const htop = runs.find((r) => r.name === 'cpu-htop');
         const htopCpu = htop === undefined ? Number.NaN : cpuMsPerSec(htop);
@@ -391,11 +412,11 @@ export const topSection: Section = {
         } else {
           notes.push('htop missing: no CPU comparison');
         }
-        const unclean = runs.filter((r) => r.exitedOnQ !== true || r.exitStatus !== 0).map((r) => r.label);
         notes.push(
           `CPU: utime+stime(+cutime+cstime) of each pid in /proc/<pid>/stat over the same ${(windowMs / 1000).toFixed(1)} s window, ` +
-            `from ${CPU_SETTLE_MS / 1000} s after launch; all run at once in tmux ${COLUMNS}x${ROWS}; cpu/run is CPU per 1 s refresh; ` +
-            `htop with its default settings; ${unclean.length === 0 ? 'all quit on q with status 0' : `did NOT quit cleanly on q: ${unclean.join(', ')}`}`,
+            `from ${CPU_SETTLE_MS / 1000} s after launch; all run at once in tmux ${COLUMNS}x${ROWS}, ${processes} processes in /proc; ` +
+            `cpu/run is CPU per 1 s refresh; ` +
+            `htop with its default settings; ${describeQuits(runs.map((r) => r.quit!))}`,
         );
         const recorded = recordedSeconds(path.join(tmp, 'record.db'));
         notes.push(`the recording run wrote ${recorded} second-tier container rows into its temp --db (not budgeted)`);
@@ -404,6 +425,7 @@ export const topSection: Section = {
             (otherBusy > 0.1 ? ': the contenders shared the cores, compare within this run only' : ''),
         );
       }
+      notes.push('vs peer: first frame against the node floor; CPU against htop');
       return { title: `bubble top in tmux ${COLUMNS}x${ROWS}, scrub on a 24 h store, CPU beside htop`, ratioOf: 'vs peer', rows, checks, notes };
     } finally {
       stopTmux();

@@ -17,7 +17,7 @@ import type { Snapshot } from '../src/model/snapshot.js';
 import { App } from '../src/tui/App.js';
 import { dockerSpec, FixedSource, HOST_SPEC, keyOf, snapshotOf, T0, type World } from '../test/helpers/fixed-source.js';
 import type { BenchContext, Section } from './context.js';
-import { median, Series } from './measure.js';
+import { Series } from './measure.js';
 import type { Check, Row, SectionResult } from './report.js';
 
 const FRAME_BUDGET_MS = 16;
@@ -94,6 +94,11 @@ function world(): World {
   };
 }
 
+function p90(xs: readonly number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.floor(s.length * 0.9))] ?? Number.NaN;
+}
+
 /** Runs `trigger` and resolves with the wall and CPU time until the terminal receives the next frame. */
 function timeFrame(term: MemoryTerminal, into: Series | undefined, trigger: () => void): Promise<void> {
   return new Promise((resolve) => {
@@ -166,12 +171,14 @@ export const tuiSection: Section = {
       const checks: Check[] = [
         { name: 'container view frame on a data tick (median)', measured: tick.medianMs, limit: FRAME_BUDGET_MS, unit: 'ms' },
         { name: 'container view frame on a key (median)', measured: key.medianMs, limit: FRAME_BUDGET_MS, unit: 'ms' },
+        // CPU too: on a busy host the wall figures carry other processes' time.
+        { name: 'container view frame on a data tick, CPU (median)', measured: tick.cpuMedianMs, limit: FRAME_BUDGET_MS, unit: 'ms' },
       ];
       notes.push(
         `${PROCESSES} processes in the container, ${OTHER_PROCESSES} elsewhere on the host; ` +
           `the frame is ${rows} lines with ${processRows} process rows (only those are formatted)`,
       );
-      notes.push(`slowest data-tick frame ${Math.max(...tick.wallMs).toFixed(2)} ms; median CPU per tick frame ${median(tick.cpuMs).toFixed(2)} ms`);
+      notes.push(`slowest data-tick frame ${Math.max(...tick.wallMs).toFixed(2)} ms (p90 ${p90(tick.wallMs).toFixed(2)} ms)`);
       notes.push('a tick frame includes grouping the host by container, sorting and building the tree of the 1,000');
       notes.push(
         `React ran in ${process.env['NODE_ENV'] === 'production' ? 'production' : 'development'} mode (NODE_ENV=${process.env['NODE_ENV'] ?? 'unset'}); ` +

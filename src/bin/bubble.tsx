@@ -3,6 +3,7 @@
  * CLI entry: parses the command line (meow) and dispatches to src/commands/. Nothing else lives here.
  * Exit codes: 0 success, 1 a user error (one line on stderr), 2 a usage error.
  */
+import './env.js';
 import meow from 'meow';
 import { runClean } from '../commands/clean.js';
 import { runExport } from '../commands/export.js';

@@ -226,6 +226,11 @@ export class LiveSource implements Source {
     else items.push({ name: 'docker', level: 'warn', text: this.docker.status.message ?? 'no docker' });
     items.push(this.writeError === undefined ? this.storeStatus : { name: 'store', level: 'warn', text: `store: ${this.writeError}; retrying` });
     items.push({ name: 'sysdig', level: 'off', text: 'sysdig off' });
+    // What else the sampler could not read this tick (not root and Docker are said above already).
+    for (const gap of this.ring.at(-1)?.gaps ?? []) {
+      if (gap.startsWith('not root') || gap === this.docker?.status.message) continue;
+      items.push({ name: 'gap', level: 'warn', text: gap });
+    }
     return items;
   }
 

@@ -1,4 +1,4 @@
-import { Box, Text } from 'ink';
+import { Box } from 'ink';
 import { memo } from 'react';
 import type { ProcessSort } from '../../model/sort.js';
 import type { Layout } from '../layout.js';
@@ -7,7 +7,7 @@ import type { FileRow, NetRow } from '../source.js';
 import type { Focus } from '../state.js';
 import { visibleSlice, type ProcessRow } from '../tree.js';
 import { FilesPane } from './FilesPane.js';
-import { Line } from './Line.js';
+import { Block, Line } from './Line.js';
 import { NetworkPane } from './NetworkPane.js';
 
 interface Window {
@@ -55,11 +55,12 @@ export const ContainerView = memo(function ContainerView(p: ContainerViewProps) 
       <Line text={p.info[1]} color={p.color} />
       <Line text={processHeader(l.columns, p.sort, p.tree)} color={p.color} style={{ bold: true }} />
       {visible.length === 0 ? <Line text={` ${p.empty}`} color={p.color} style={{ dim: true }} /> : null}
-      {visible.length > 0 ? (
-        <Text wrap="truncate-end">
-          {visible.map((row, i) => processLine(row, l.columns, p.processes.top + i === p.processes.index, p.tree)).join('\n')}
-        </Text>
-      ) : null}
+      <Block
+        lines={visible.map((row, i) => processLine(row, l.columns, p.processes.top + i === p.processes.index, p.tree))}
+        selected={p.processes.index - p.processes.top}
+        color={p.color}
+        selectedStyle={procFocused ? { inverse: true } : { bold: true }}
+      />
       {filler > 0 ? <Box height={filler} /> : null}
       <Box flexDirection="row">
         <FilesPane

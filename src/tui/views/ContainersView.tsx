@@ -4,7 +4,7 @@ import type { ContainerView } from '../../model/snapshot.js';
 import type { ContainerSort } from '../../model/sort.js';
 import { containerHeader, containerLine } from '../rows.js';
 import { visibleSlice } from '../tree.js';
-import { Line } from './Line.js';
+import { Block, Line } from './Line.js';
 
 export interface ContainersViewProps {
   /** Every container row, sorted and filtered; only the window [top, top + height) is formatted. */
@@ -26,10 +26,12 @@ export const ContainersView = memo(function ContainersView(p: ContainersViewProp
     <Box flexDirection="column">
       <Line text={containerHeader(p.width, p.sort)} color={p.color} style={{ bold: true }} />
       {visible.length === 0 ? <Line text={` ${p.empty}`} color={p.color} style={{ dim: true }} /> : null}
-      {visible.map((c, i) => {
-        const selected = p.top + i === p.index;
-        return <Line key={c.key} text={containerLine(c, p.width, selected)} color={p.color} style={selected ? { inverse: true } : undefined} />;
-      })}
+      <Block
+        lines={visible.map((c, i) => containerLine(c, p.width, p.top + i === p.index))}
+        selected={p.index - p.top}
+        color={p.color}
+        selectedStyle={{ inverse: true }}
+      />
     </Box>
   );
 });

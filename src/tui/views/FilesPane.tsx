@@ -3,7 +3,7 @@ import { memo } from 'react';
 import { fileLine, paneTitle } from '../rows.js';
 import type { FileRow } from '../source.js';
 import { visibleSlice } from '../tree.js';
-import { Line } from './Line.js';
+import { Block, Line } from './Line.js';
 
 export interface PaneProps<Row> {
   readonly title: string;
@@ -24,10 +24,12 @@ export const FilesPane = memo(function FilesPane(p: PaneProps<FileRow>) {
     <Box flexDirection="column" width={p.width}>
       <Line text={paneTitle(p.title, p.width, p.focused)} color={p.color} style={{ bold: true, inverse: p.focused }} />
       {visible.length === 0 ? <Line text={`  ${p.empty}`} color={p.color} style={{ dim: true }} /> : null}
-      {visible.map((f, i) => {
-        const selected = p.focused && p.top + i === p.index;
-        return <Line key={i} text={fileLine(f, p.width, selected)} color={p.color} style={selected ? { inverse: true } : undefined} />;
-      })}
+      <Block
+        lines={visible.map((f, i) => fileLine(f, p.width, p.focused && p.top + i === p.index))}
+        selected={p.focused ? p.index - p.top : -1}
+        color={p.color}
+        selectedStyle={{ inverse: true }}
+      />
     </Box>
   );
 });
