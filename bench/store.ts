@@ -15,7 +15,8 @@
  * Then the file: rows per tier and per process from SQL, bytes per row from SQLite's dbstat table (bytes of b-tree
  * pages over rows), extrapolated to a process-hour in each tier with the default retention. As a cross-check the real
  * Recorder writes one simulated hour (one real tick of this host replayed 3600 times with an injected clock) into
- * another file, whose size is measured.
+ * another file, whose size is measured. Rows "where a tick goes" time Sampler.sample() with and without the
+ * descriptor pass, and Recorder.record(), in-process after the window: not budgets, they say where the CPU goes.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
@@ -355,7 +356,6 @@ export const storeSection: Section = {
 
       ctx.log(`store: bubble record --interval 1s --duration ${DURATION_S}s${atop.path === undefined ? '' : ', atop -w FILE 1 alongside'} (~${DURATION_S + 2} s)`);
       const cpu0 = childCpuTicks();
-      const self0 = process.cpuUsage();
       const t0 = now();
       const record = spawn(process.execPath, [cli, 'record', '--db', dbFile, '--interval', '1s', '--duration', `${DURATION_S}s`, '--quiet'], {
         stdio: ['ignore', 'ignore', 'pipe'],
@@ -367,16 +367,22 @@ export const storeSection: Section = {
       await once(record, 'spawn');
       let atopChild: ChildProcess | undefined;
       let atopT0 = 0;
+      let atopErr = '';
       if (atop.path !== undefined) {
         atopT0 = now();
         atopChild = spawn(atop.path, ['-w', path.join(dir, 'atop.raw'), '1'], { stdio: ['ignore', 'ignore', 'pipe'] });
         children.push(atopChild);
+        atopChild.stderr?.setEncoding('utf8').on('data', (d: string) => (atopErr += d));
         await once(atopChild, 'spawn');
       }
 
       const failed = (what: string): Error => new Error(`${what}; bubble record said: ${recordErr.trim() || '(nothing)'}`);
+      const bothRunning = (when: string): void => {
+        if (!running(record)) throw failed(`bubble record ended ${when}`);
+        if (atopChild !== undefined && !running(atopChild)) throw new Error(`atop ended ${when}; it said: ${atopErr.trim() || '(nothing)'}`);
+      };
       await sleep(t0 + WINDOW_FROM_S * 1000 - now());
-      if (!running(record)) throw failed('bubble record ended before the window');
+      bothRunning('before the window');
       const w0 = now();
       const host0 = reader.readHost();
       const selfW0 = process.cpuUsage();
@@ -385,7 +391,7 @@ export const storeSection: Section = {
       const atop0 = atopChild === undefined ? 0 : processCpuTicks(atopChild.pid!);
 
       await sleep(t0 + WINDOW_TO_S * 1000 - now());
-      if (!running(record)) throw failed('bubble record ended before the window did');
+      bothRunning('before the window did');
       const rec1 = processCpuTicks(record.pid!);
       const burn1 = processCpuTicks(burner.pid!);
       const atop1 = atopChild === undefined ? 0 : processCpuTicks(atopChild.pid!);

@@ -46,7 +46,7 @@ export interface HistoryStore {
 }
 
 /** mulberry32: small, fast, seeded. */
-function prng(seed: number): () => number {
+export function prng(seed: number): () => number {
   let a = seed >>> 0;
   return () => {
     a = (a + 0x6d2b79f5) >>> 0;

@@ -7,7 +7,6 @@
  */
 import { spawnSync } from 'node:child_process';
 import { readFileSync, rmSync } from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 
 export interface PaneState {
@@ -71,10 +70,6 @@ export class TmuxServer {
     return { pid: Number(pid), dead: dead === '1', status: status === undefined || status === '' ? undefined : Number(status) };
   }
 
-  size(name: string): string {
-    return this.must(['display-message', '-p', '-t', name, '#{pane_width}x#{pane_height}']).trim();
-  }
-
   keys(name: string, ...keys: string[]): void {
     this.must(['send-keys', '-t', name, ...keys]);
   }
@@ -89,8 +84,8 @@ export class TmuxServer {
     if (!this.started) return;
     this.started = false;
     this.tmux(['kill-server']);
-    // tmux leaves the socket file behind.
-    const dir = process.env['TMUX_TMPDIR'] ?? os.tmpdir();
+    // tmux leaves the socket file behind (in TMUX_TMPDIR or /tmp, not TMPDIR).
+    const dir = process.env['TMUX_TMPDIR'] || '/tmp';
     rmSync(path.join(dir, `tmux-${process.getuid?.() ?? 0}`, this.socket), { force: true });
   }
 }

@@ -22,7 +22,7 @@ import { which } from './collector.js';
 import { countProcesses, type BenchContext, type Section } from './context.js';
 import { best, median, Series, sleep, timeSync } from './measure.js';
 import type { Check, Row, SectionResult } from './report.js';
-import { DEFAULT_HISTORY, writeHistoryStore, type HistoryStore } from './top-store.js';
+import { DEFAULT_HISTORY, prng, writeHistoryStore, type HistoryStore } from './top-store.js';
 import { processCpuTicks, TmuxServer } from './top-tmux.js';
 
 /** Budgets from the issue. */
@@ -64,7 +64,11 @@ function ensureTools(ctx: BenchContext, notes: string[]): Tools {
         env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' },
         timeout: 180_000,
       });
-      if (r.status !== 0) notes.push(`apt-get install ${missing.join(' ')} failed (${r.error?.message ?? `exit ${r.status}`})`);
+      notes.push(
+        r.status === 0
+          ? `installed ${missing.join(' and ')} with apt-get`
+          : `apt-get install ${missing.join(' ')} failed (${r.error?.message ?? `exit ${r.status}`})`,
+      );
     } else {
       notes.push(`${missing.join(' and ')} not installed and not root (or no apt-get): measurements needing them skipped`);
     }
@@ -236,18 +240,6 @@ interface ScrubResult {
   readonly processes: number;
 }
 
-/** mulberry32, seeded: the same cursor positions on every run. */
-function seeded(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 /**
  * One scrub step as the TUI takes it on a paused cursor: the Snapshot of the cursor's bucket, and the sparkline's
  * series over the visible buckets ending there. Container view: the processes of one container and its series;
@@ -257,7 +249,7 @@ function scrub(store: HistoryStore, tier: Tier, containerView: boolean): ScrubRe
   const s = openStore(store.path, { readonly: true });
   const db = s.db;
   const facts = { hostname: os.hostname(), ncpu: os.availableParallelism(), memTotalBytes: os.totalmem() };
-  const rand = seeded(tier === 'second' ? 2 : 1);
+  const rand = prng(tier === 'second' ? 2 : 1); // seeded: the same cursor positions on every run
   const size = TIER_MS[tier];
   const from = tier === 'second' ? store.endMs - TIER_MS.hour : store.startMs;
   const series = new Series();
@@ -310,8 +302,12 @@ export const topSection: Section = {
     const node = process.execPath;
     const tools = ensureTools(ctx, notes);
     const tmux = tools.tmux ? new TmuxServer(COLUMNS, ROWS) : undefined;
-    const stopTmux = (): void => tmux?.stop();
-    process.once('exit', stopTmux);
+    // Also on SIGINT/SIGTERM, when run.ts exits without returning here.
+    const cleanUp = (): void => {
+      tmux?.stop();
+      rmSync(tmp, { recursive: true, force: true });
+    };
+    process.once('exit', cleanUp);
 
     try {
       // 1. Launch to first frame, interleaved with the node floor; one unrecorded launch of each first.
@@ -428,9 +424,8 @@ export const topSection: Section = {
       notes.push('vs peer: first frame against the node floor; CPU against htop');
       return { title: `bubble top in tmux ${COLUMNS}x${ROWS}, scrub on a 24 h store, CPU beside htop`, ratioOf: 'vs peer', rows, checks, notes };
     } finally {
-      stopTmux();
-      process.off('exit', stopTmux);
-      rmSync(tmp, { recursive: true, force: true });
+      cleanUp();
+      process.off('exit', cleanUp);
     }
   },
 };

@@ -1,18 +1,13 @@
 #!/usr/bin/env node
 /**
  * CLI entry: parses the command line (meow) and dispatches to src/commands/. Nothing else lives here.
- * Exit codes: 0 success, 1 a user error (one line on stderr), 2 a usage error.
+ * Exit codes: 0 success, 1 a user error (one line on stderr), 2 a usage error. A command module is imported only
+ * when chosen, so `top` does not pay for loading what `record` or `export` need (first frame within budget).
  */
 import './env.js';
 import meow from 'meow';
-import { runClean } from '../commands/clean.js';
-import { runExport } from '../commands/export.js';
-import { runLs } from '../commands/ls.js';
-import { runRecord, type RecordSource } from '../commands/record.js';
-import { runReplay } from '../commands/replay.js';
-import { runTop } from '../commands/top.js';
+import type { RecordSource } from '../commands/record.js';
 import { processOutput } from '../commands/output.js';
-import { runPs } from '../commands/ps.js';
 import { isBubbleError } from '../errors/bubble-error.js';
 import { UsageError } from '../errors/usage-error.js';
 import { parseDuration } from '../model/duration.js';
@@ -212,6 +207,7 @@ async function main(argv: readonly string[]): Promise<void> {
         limit = Number(cli.flags.limit);
         if (!Number.isInteger(limit) || limit < 1) throw new UsageError(`--limit: "${cli.flags.limit}" is not a whole number above 0`);
       }
+      const { runPs } = await import('../commands/ps.js');
       await runPs(
         {
           container,
@@ -239,6 +235,7 @@ async function main(argv: readonly string[]): Promise<void> {
         },
       });
       if (cli.input.length > 0) throw new UsageError(`bubble ls takes no arguments (got "${cli.input.join(' ')}"); see --help`);
+      const { runLs } = await import('../commands/ls.js');
       await runLs(
         {
           all: cli.flags.all,
@@ -258,6 +255,7 @@ async function main(argv: readonly string[]): Promise<void> {
         flags: { interval: { type: 'string' }, db: { type: 'string' }, record: { type: 'boolean', default: true } },
       });
       if (cli.input.length > 1) throw new UsageError('bubble top takes at most one container; see --help');
+      const { runTop } = await import('../commands/top.js');
       await runTop({
         ...(cli.input[0] !== undefined && { container: cli.input[0] }),
         intervalMs: intervalMs(cli.flags.interval),
@@ -278,6 +276,7 @@ async function main(argv: readonly string[]): Promise<void> {
       if (cli.flags.tier !== undefined && !(TIERS as readonly string[]).includes(cli.flags.tier)) {
         throw new UsageError(`--tier: "${cli.flags.tier}" is not one of ${TIERS.join(', ')}`);
       }
+      const { runReplay } = await import('../commands/replay.js');
       await runReplay({
         container,
         dbPath: cli.flags.db ?? defaultDbPath(),
@@ -347,6 +346,7 @@ async function main(argv: readonly string[]): Promise<void> {
       const stop = (): void => controller.abort();
       process.once('SIGINT', stop);
       process.once('SIGTERM', stop);
+      const { runRecord } = await import('../commands/record.js');
       await runRecord(
         {
           dbPath: cli.flags.db ?? defaultDbPath(),
@@ -390,6 +390,7 @@ async function main(argv: readonly string[]): Promise<void> {
         throw new UsageError(`--tier: "${cli.flags.tier}" is not one of ${TIERS.join(', ')}`);
       }
       const now = Date.now();
+      const { runExport } = await import('../commands/export.js');
       runExport(
         {
           dbPath: cli.flags.db ?? defaultDbPath(),
@@ -419,6 +420,7 @@ async function main(argv: readonly string[]): Promise<void> {
         if (!Number.isFinite(days) || days < 0) throw new UsageError(`--days: "${cli.flags.days}" is not a number of days (0 or more)`);
       }
       if (days === undefined && cli.flags.container === undefined) throw new UsageError('bubble clean needs --days N or --container X');
+      const { runClean } = await import('../commands/clean.js');
       runClean(
         {
           dbPath: cli.flags.db ?? defaultDbPath(),

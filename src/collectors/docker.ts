@@ -3,7 +3,7 @@
  * `docker ps -a`) plus one inspect per container, then Docker's event stream keeps the map current: no polling.
  * Docker is optional: every failure ends up as one line in `status`, never as a thrown error.
  */
-import Docker from 'dockerode';
+import type Docker from 'dockerode';
 import { setMaxListeners } from 'node:events';
 import { StringDecoder } from 'node:string_decoder';
 import type { ContainerMeta } from '../model/sample.js';
@@ -267,30 +267,39 @@ export function describeDockerError(err: unknown, where: string): string {
   }
 }
 
-/** Which dockerd to talk to, and how to name it in messages. */
-function resolveTarget(socketPath: string | undefined): { docker: Docker; where: string } {
-  if (socketPath !== undefined) return { docker: new Docker({ socketPath }), where: socketPath };
+/** Which dockerd to talk to (a socket path, or undefined: docker-modem reads DOCKER_HOST), and its name in messages. */
+function resolveTarget(socketPath: string | undefined): { socketPath: string | undefined; where: string } {
+  if (socketPath !== undefined) return { socketPath, where: socketPath };
   const host = process.env['DOCKER_HOST'];
-  if (host === undefined || host === '') {
-    return { docker: new Docker({ socketPath: DEFAULT_DOCKER_SOCKET }), where: DEFAULT_DOCKER_SOCKET };
-  }
+  if (host === undefined || host === '') return { socketPath: DEFAULT_DOCKER_SOCKET, where: DEFAULT_DOCKER_SOCKET };
   if (host.startsWith('unix://')) {
     const path = host.slice('unix://'.length) || DEFAULT_DOCKER_SOCKET;
-    return { docker: new Docker({ socketPath: path }), where: path };
+    return { socketPath: path, where: path };
   }
   // tcp:// or ssh://: docker-modem reads DOCKER_HOST, DOCKER_TLS_VERIFY and DOCKER_CERT_PATH itself.
+  return { socketPath: undefined, where: host };
+}
+
+/**
+ * dockerode is loaded on first use: with ssh2 and grpc behind it, importing it costs ~120 ms of CPU, which a
+ * command that never reaches Docker (or `top`'s first frame) should not pay.
+ */
+async function createClient(socketPath: string | undefined): Promise<Docker> {
+  const { default: DockerClient } = await import('dockerode');
+  if (socketPath !== undefined) return new DockerClient({ socketPath });
   try {
-    return { docker: new Docker(), where: host };
+    return new DockerClient();
   } catch {
     // A malformed DOCKER_HOST must not crash the caller; the failure shows up in status on start().
-    return { docker: new Docker({ socketPath: host }), where: host };
+    return new DockerClient({ socketPath: process.env['DOCKER_HOST'] ?? DEFAULT_DOCKER_SOCKET });
   }
 }
 
 type EventStream = NodeJS.ReadableStream & { destroy?: (err?: Error) => void };
 
 export class DockerWatcher {
-  private readonly docker: Docker;
+  private readonly socketPath: string | undefined;
+  private client: Promise<Docker> | undefined;
   private readonly where: string;
   private readonly map = new Map<string, ContainerMeta>();
   private readonly listeners = new Set<() => void>();
@@ -310,10 +319,15 @@ export class DockerWatcher {
 
   constructor(opts: DockerWatcherOptions = {}) {
     const target = resolveTarget(opts.socketPath);
-    this.docker = target.docker;
+    this.socketPath = target.socketPath;
     this.where = target.where;
     // Every request listens on this one signal; a listing's parallel inspects would otherwise trip Node's leak warning.
     setMaxListeners(0, this.abort.signal);
+  }
+
+  private docker(): Promise<Docker> {
+    this.client ??= createClient(this.socketPath);
+    return this.client;
   }
 
   get status(): DockerStatus {
@@ -411,7 +425,7 @@ export class DockerWatcher {
       ...(since === undefined ? {} : { since }),
       abortSignal: this.abort.signal,
     } as Docker.GetEventsOptions;
-    const stream = (await this.docker.getEvents(options)) as EventStream;
+    const stream = (await (await this.docker()).getEvents(options)) as EventStream;
     if (this.stopped) {
       stream.destroy?.();
       return;
@@ -458,7 +472,7 @@ export class DockerWatcher {
   /** Lists all containers, then inspects each for times and exit code. Throws when dockerd cannot be reached. */
   private async list(): Promise<void> {
     const issuedAt = this.seq;
-    const entries = (await this.docker.listContainers({
+    const entries = (await (await this.docker()).listContainers({
       all: true,
       abortSignal: this.abort.signal,
     } as Docker.ContainerListOptions)) as unknown;
@@ -494,7 +508,7 @@ export class DockerWatcher {
     const issuedAt = this.seq;
     let info: unknown;
     try {
-      info = await this.docker.getContainer(id).inspect({ abortSignal: this.abort.signal } as Docker.ContainerInspectOptions);
+      info = await (await this.docker()).getContainer(id).inspect({ abortSignal: this.abort.signal } as Docker.ContainerInspectOptions);
     } catch {
       return;
     }

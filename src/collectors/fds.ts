@@ -250,7 +250,14 @@ export class FdCollector {
    * One pass over the given processes (key = `pid:startTicks`, see model/sample.ts). Gone processes are left out of
    * the result; each network namespace's tables are read at most once.
    */
-  collect(processes: Iterable<{ readonly key: string; readonly pid: number }>): Map<string, ProcessFds> {
+  /**
+   * `alive`: processes not read this pass but still running (a caller that skips idle processes): their caches are
+   * kept. Without it, a process not asked for is taken to have left.
+   */
+  collect(
+    processes: Iterable<{ readonly key: string; readonly pid: number }>,
+    alive?: { has(key: string): boolean },
+  ): Map<string, ProcessFds> {
     const pass = ++this.pass;
     const stats = FdCollector.zeroStats(0);
     const out = new Map<string, ProcessFds>();
@@ -269,7 +276,7 @@ export class FdCollector {
       if (!sortedByFd(result.sockets)) result.sockets.sort(byFd);
     }
     // Processes not asked for this pass have left: drop their caches.
-    for (const [key, state] of this.procs) if (state.pass !== pass) this.procs.delete(key);
+    for (const [key, state] of this.procs) if (state.pass !== pass && alive?.has(key) !== true) this.procs.delete(key);
     for (const [netns, ns] of this.namespaces) if (ns.seenPass !== pass) this.namespaces.delete(netns);
     this.lastPass = stats;
     return out;

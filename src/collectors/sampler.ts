@@ -48,6 +48,8 @@ interface KnownContainer {
 }
 
 const EMPTY_PATHS: ContainerCgroupPaths = { v1: {} };
+/** An idle process's descriptors are read again after this many ticks at the latest. */
+const IDLE_RESCAN_TICKS = 10;
 const RUNTIME_KINDS: ReadonlySet<ContainerKind> = new Set(['docker']);
 
 function mergePaths(a: ContainerCgroupPaths, b: ContainerCgroupPaths): ContainerCgroupPaths {
@@ -86,6 +88,8 @@ export class Sampler {
   private readonly sluidJobs = new Map<string, string>();
   private hostNetNs: string | undefined;
   private readonly fds: FdCollector | undefined;
+  private readonly accessCache = new Map<string, { tick: number; observations: AccessObservation[] }>();
+  private previousProcesses: ReadonlyMap<string, ProcessSample> | undefined;
   private tick = 0;
 
   constructor(options: SamplerOptions = {}) {
@@ -272,12 +276,35 @@ export class Sampler {
     return gaps;
   }
 
-  /** Open files and sockets of every (non-kernel) process, as access observations. */
+  /**
+   * Open files and sockets as access observations. A process that used no CPU and did no read or write since the
+   * last tick cannot have opened or closed anything worth a pass: its last observations stand, and it is read again
+   * at least every IDLE_RESCAN_TICKS ticks (socket states of idle processes are that much late at most). bubble's
+   * own process is left out: its descriptors are its /proc reads.
+   */
   private readAccess(processes: ReadonlyMap<string, ProcessSample>): AccessObservation[] {
     const wanted: { key: string; pid: number }[] = [];
-    for (const p of processes.values()) if (!p.kernelThread) wanted.push({ key: p.key, pid: p.pid });
     const access: AccessObservation[] = [];
-    for (const [key, fds] of this.fds!.collect(wanted)) access.push(...observationsFromFds(key, fds));
+    const previous = this.previousProcesses;
+    for (const p of processes.values()) {
+      if (p.kernelThread || p.pid === process.pid) continue;
+      const before = previous?.get(p.key);
+      const cached = this.accessCache.get(p.key);
+      const idle =
+        before !== undefined && before.cpuNs === p.cpuNs && before.rchar === p.rchar && before.wchar === p.wchar;
+      if (idle && cached !== undefined && this.tick - cached.tick < IDLE_RESCAN_TICKS) {
+        for (const o of cached.observations) access.push(o);
+        continue;
+      }
+      wanted.push({ key: p.key, pid: p.pid });
+    }
+    for (const [key, fds] of this.fds!.collect(wanted, processes)) {
+      const observations = observationsFromFds(key, fds);
+      this.accessCache.set(key, { tick: this.tick, observations });
+      for (const o of observations) access.push(o);
+    }
+    for (const key of this.accessCache.keys()) if (!processes.has(key)) this.accessCache.delete(key);
+    this.previousProcesses = processes;
     return access;
   }
 

@@ -122,7 +122,8 @@ describe('bubble ps on real cgroups', () => {
     expect(result.processes.map((p) => p['pid']).sort()).toEqual([pids['slurmBurner'], pids['slurmSleeper']].sort());
     const [first, second] = result.processes;
     expect(first).toMatchObject({ pid: pids['slurmBurner'], comm: 'sh', cmdline: 'sh -c while :; do :; done', user: 'root', ppid: process.pid });
-    expect(first!['cpu_percent']).toBeGreaterThan(50);
+    // Two burners share 2 cores with the test and the CLI: well above the sleeper, whatever else runs.
+    expect(first!['cpu_percent']).toBeGreaterThan(20);
     expect(second).toMatchObject({ pid: pids['slurmSleeper'], comm: 'sleep', cmdline: 'sleep 300' });
     expect(second!['cpu_percent']).toBeLessThan(5);
   });
