@@ -55,7 +55,7 @@ const BURNER = 'setInterval(() => { const t = Date.now(); while (Date.now() - t 
 
 /** The built CLI, next to this module in dist/. */
 function cliPath(): string {
-  return fileURLToPath(new URL('../src/bin/bubble.js', import.meta.url));
+  return fileURLToPath(new URL('../bundle/bubble.js', import.meta.url));
 }
 
 /** utime + stime + cutime + cstime of a live process (fields 14-17 of /proc/PID/stat), clock ticks. */

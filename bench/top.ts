@@ -41,7 +41,7 @@ const SCRUB_ROW_CAP_MS = 4000;
 const CPU_SETTLE_MS = 3000;
 const CPU_WINDOW_MS = 30_000;
 
-const BUBBLE = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../src/bin/bubble.js');
+const BUBBLE = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../bundle/bubble.js');
 
 /** bubble's header line and column header, both on screen: the first frame is drawn. */
 const bubbleReady = (screen: string): boolean => screen.includes(' bubble ') && screen.includes('NAME');

@@ -65,8 +65,9 @@ export class LiveSource implements Source {
   /** Starts Docker's event stream and takes the first sample; ticks begin at once. */
   static async start(options: LiveOptions): Promise<LiveSource> {
     const docker = options.docker === false ? undefined : new DockerWatcher();
-    const listing = docker?.start({ events: true, timeoutMs: 1500 });
-    if (options.waitForDocker === true) await listing;
+    if (options.waitForDocker === true) await docker?.start({ events: true, timeoutMs: 1500 });
+    // Otherwise after the first frame: loading dockerode and listing containers must not delay it.
+    else if (docker !== undefined) setImmediate(() => void docker.start({ events: true, timeoutMs: 1500 }));
     const source = new LiveSource(options, docker);
     source.tick();
     source.timer = setInterval(() => source.tick(), options.intervalMs);

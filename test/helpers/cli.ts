@@ -5,7 +5,8 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
-export const BIN = path.join(ROOT, 'dist/src/bin/bubble.js');
+/** The shipped CLI: the esbuild bundle `npm run build` makes (package.json bin). */
+export const BIN = path.join(ROOT, 'dist/bundle/bubble.js');
 
 export interface RunResult {
   readonly status: number;

@@ -233,15 +233,20 @@ describe('live sysdig that cannot run', () => {
     needSysdig(ctx);
     needReal(ctx, 'a host without the sysdig kernel driver', !existsSync('/dev/scap0'), 'the sysdig driver is loaded here');
     const db = path.join(tmp, 'both.db');
+    // A process holding a file open for append, for procfs to see (bubble leaves its own descriptors out).
+    const held = path.join(tmp, 'held.log');
+    const holder = spawn('sh', ['-c', `exec 3>>${held}; sleep 30`], { stdio: 'ignore' });
     const r = await bubble(['record', '--source', 'both', '--db', db, '--duration', '2s', '--interval', '0.5s']);
+    holder.kill('SIGKILL');
     expect(r.status, r.stderr).toBe(0);
     const why = r.stderr.split('\n').filter((l) => l.startsWith('bubble: sysdig: sysdig could not open its kernel driver'));
     expect(why).toHaveLength(1);
     expect(why[0]).toMatch(/; recording procfs only$/);
     expect(r.stderr).toMatch(/recorded \d+ ticks to /);
-    // procfs's descriptors are recorded: this very recorder had its store open.
+    // procfs's descriptors are recorded.
     const files = await exported(db, 'files');
-    expect(files.some((f) => f['path'] === db && f['source'] === 'procfs')).toBe(true);
+    expect(files.some((f) => f['path'] === held && f['mode'] === 'wa' && f['source'] === 'procfs')).toBe(true);
+    expect(files.some((f) => f['path'] === db)).toBe(false);
   });
 
   it('fails with one line naming what to install when sysdig is not there (BUBBLE_SYSDIG)', async () => {

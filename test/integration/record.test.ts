@@ -147,6 +147,7 @@ describe('recorder safety', () => {
       expect(reader.status).toBe(0);
       expect(reader.stdout.split('\r\n')[0]).toMatch(/^time,tier,/);
     }
+    await sleep(2500); // ticks keep coming while readers come and go
     first.child.kill('SIGTERM');
     expect(await first.exited()).toBe(0);
     expect(first.stderr()).toMatch(/recorded (\d+) ticks/);

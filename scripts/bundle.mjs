@@ -1,0 +1,27 @@
+/**
+ * Bundles the compiled CLI (dist/src/bin/bubble.js) into dist/bundle/ with esbuild. Why: loading Ink through Node's
+ * module resolution costs ~250 ms of CPU (es-toolkit/compat alone ~100 ms for the one `throttle` Ink uses); the
+ * bundle tree-shakes and loads in a fraction, which is what puts `bubble top`'s first frame under 500 ms.
+ * Each command stays its own chunk (splitting), loaded when chosen. Native and heavy optional modules stay outside.
+ */
+import { build } from 'esbuild';
+import { fileURLToPath } from 'node:url';
+
+const stub = fileURLToPath(new URL('./devtools-stub.mjs', import.meta.url));
+
+await build({
+  entryPoints: { bubble: 'dist/src/bin/bubble.js' },
+  bundle: true,
+  splitting: true,
+  outdir: 'dist/bundle',
+  platform: 'node',
+  format: 'esm',
+  target: 'node20',
+  // better-sqlite3 has a native addon; dockerode (with ssh2, cpu-features) is loaded lazily and only when needed.
+  external: ['better-sqlite3', 'dockerode', 'ssh2', 'cpu-features'],
+  alias: { 'react-devtools-core': stub },
+  // CommonJS dependencies inside an ES module bundle still call require().
+  banner: { js: "import { createRequire as __bubbleRequire } from 'node:module'; const require = __bubbleRequire(import.meta.url);" },
+  logLevel: 'warning',
+  legalComments: 'none',
+});
