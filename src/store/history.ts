@@ -209,30 +209,43 @@ export function snapshotFromStore(db: Database, tier: Tier, atMs: number, option
 }
 
 /**
- * Processes alive in the bucket with their row in it, or (change-only: they were idle) their newest row of this
- * tier or the minute tier at or before it, for memory and threads; CPU and I/O are then 0.
+ * Processes alive in the bucket with their row in it, or (change-only: they were idle) their memory and threads
+ * carried forward from their newest row of this tier or of the minute tier (which has a row per live process per
+ * minute) in the two minutes up to the bucket; CPU and I/O are then 0. The carried values come from two range scans
+ * on the (tier, bucket) key, not from a lookup per idle process.
  */
 function processesAt(db: Database, params: { tier: number; from: number; to: number }, containerKey: string | undefined): ProcessRowDb[] {
   const containerFilter = containerKey === undefined ? '' : 'AND c.key = @key';
-  const carried = `(SELECT json_array(r.rss_avg, r.threads_max) FROM process_series r
-                     WHERE r.tier IN (@tier, ${TIER_ID.minute}) AND r.process_id = p.id AND r.bucket <= @from
-                     ORDER BY r.bucket DESC LIMIT 1)`;
   const rows = db
     .prepare(
       `SELECT p.id, c.key AS container_key, p.pid, p.start_time, p.ppid, p.nspid, p.comm, p.exe, p.cmdline, p.uid, p.user,
-              p.first_seen, p.last_seen, p.exit_time, s.cpu_ns, s.rss_avg, s.read_bytes, s.write_bytes, s.threads_max,
-              CASE WHEN s.process_id IS NULL THEN ${carried} END AS carried
+              p.first_seen, p.last_seen, p.exit_time, s.cpu_ns, s.rss_avg, s.read_bytes, s.write_bytes, s.threads_max
          FROM processes p
          JOIN containers c ON c.id = p.container_id
          LEFT JOIN process_series s ON s.tier = @tier AND s.bucket = @from AND s.process_id = p.id
         WHERE (s.process_id IS NOT NULL OR (${ALIVE('p')})) ${containerFilter}`,
     )
-    .all({ ...params, ...(containerKey !== undefined && { key: containerKey }) }) as (ProcessRowDb & { carried: string | null })[];
+    .all({ ...params, ...(containerKey !== undefined && { key: containerKey }) }) as ProcessRowDb[];
+  if (!rows.some((r) => r.rss_avg === null)) return rows;
+
+  const carried = new Map<number, { bucket: number; rss: number; threads: number }>();
+  const newest = db.prepare(
+    `SELECT process_id, max(bucket) AS bucket, rss_avg, threads_max FROM process_series
+      WHERE tier = ? AND bucket > ? AND bucket <= ? GROUP BY process_id`,
+  );
+  const lo = params.from - 2 * TIER_MS.minute;
+  for (const tier of new Set([params.tier, TIER_ID.minute])) {
+    for (const r of newest.all(tier, lo, params.from) as { process_id: number; bucket: number; rss_avg: number; threads_max: number }[]) {
+      const seen = carried.get(r.process_id);
+      if (seen === undefined || r.bucket > seen.bucket) carried.set(r.process_id, { bucket: r.bucket, rss: r.rss_avg, threads: r.threads_max });
+    }
+  }
   for (const row of rows) {
-    if (row.carried === null) continue;
-    const [rss, threads] = JSON.parse(row.carried) as [number, number];
-    row.rss_avg = rss;
-    row.threads_max = threads;
+    if (row.rss_avg !== null) continue;
+    const c = carried.get(row.id);
+    if (c === undefined) continue;
+    row.rss_avg = c.rss;
+    row.threads_max = c.threads;
   }
   return rows;
 }
