@@ -143,6 +143,11 @@ function interval(fields: { [K in keyof Interval]: number | undefined }): Interv
   return out;
 }
 
+// Module-level pickers: a function literal per call would be an allocation per process per tick.
+const PICK_CPU = (p: ProcessSample): number | undefined => p.cpuNs;
+const PICK_READ = (p: ProcessSample): number | undefined => p.readBytes;
+const PICK_WRITE = (p: ProcessSample): number | undefined => p.writeBytes;
+
 function processDelta(
   proc: ProcessSample,
   prev: ProcessSample | undefined,
@@ -168,14 +173,15 @@ function processView(
   memoryBase: number,
   exitedAtMs?: number,
 ): ProcessView {
+  // Built field by field, without spread temporaries: this runs for every process of the host every tick.
   const prevTime = previous?.timeMs;
-  const cpu = processDelta(proc, prev, prevTime, (p) => p.cpuNs);
-  const read = processDelta(proc, prev, prevTime, (p) => p.readBytes);
-  const write = processDelta(proc, prev, prevTime, (p) => p.writeBytes);
-  const view: ProcessView = {
+  const cpu = processDelta(proc, prev, prevTime, PICK_CPU);
+  const read = processDelta(proc, prev, prevTime, PICK_READ);
+  const write = processDelta(proc, prev, prevTime, PICK_WRITE);
+  const span: { -readonly [K in keyof Interval]?: number } = {};
+  const view: { -readonly [K in keyof ProcessView]: ProcessView[K] } = {
     key: proc.key,
     pid: proc.pid,
-    ...(proc.nspid !== undefined && { nspid: proc.nspid }),
     ppid: proc.ppid,
     comm: proc.comm,
     cmdline: proc.cmdline,
@@ -186,19 +192,31 @@ function processView(
     containerKey: proc.containerKey,
     kernelThread: proc.kernelThread,
     startTimeMs: proc.startTimeMs,
-    ...(cpu !== undefined && seconds > 0 && { cpuPercent: (cpu / 1e9 / seconds) * 100 }),
     cpuNs: proc.cpuNs,
     rssBytes: proc.rssBytes,
     vsizeBytes: proc.vsizeBytes,
     memPercent: memoryBase > 0 ? (proc.rssBytes / memoryBase) * 100 : 0,
     threads: proc.threads,
-    ...(proc.readBytes !== undefined && { readBytes: proc.readBytes }),
-    ...(proc.writeBytes !== undefined && { writeBytes: proc.writeBytes }),
-    ...optional('readBytesPerSec', perSecond(read, seconds)),
-    ...optional('writeBytesPerSec', perSecond(write, seconds)),
-    interval: seconds > 0 ? interval({ cpuNs: cpu, readBytes: read, writeBytes: write }) : {},
-    ...(exitedAtMs !== undefined && { exitedAtMs }),
+    interval: span,
   };
+  if (proc.nspid !== undefined) view.nspid = proc.nspid;
+  if (proc.readBytes !== undefined) view.readBytes = proc.readBytes;
+  if (proc.writeBytes !== undefined) view.writeBytes = proc.writeBytes;
+  if (seconds > 0) {
+    if (cpu !== undefined) {
+      view.cpuPercent = (cpu / 1e9 / seconds) * 100;
+      span.cpuNs = cpu;
+    }
+    if (read !== undefined) {
+      view.readBytesPerSec = read / seconds;
+      span.readBytes = read;
+    }
+    if (write !== undefined) {
+      view.writeBytesPerSec = write / seconds;
+      span.writeBytes = write;
+    }
+  }
+  if (exitedAtMs !== undefined) view.exitedAtMs = exitedAtMs;
   return view;
 }
 
@@ -240,14 +258,14 @@ function sumProcesses(container: ContainerSample, sample: Sample, previous: Samp
     totals.cpuNs += proc.cpuNs;
     totals.rssBytes += proc.rssBytes;
     totals.threads += proc.threads;
-    const cpu = processDelta(proc, prev, previous?.timeMs, (p) => p.cpuNs);
+    const cpu = processDelta(proc, prev, previous?.timeMs, PICK_CPU);
     if (cpu !== undefined) totals.cpuDeltaNs += cpu;
     if (proc.readBytes !== undefined && proc.writeBytes !== undefined) {
       totals.ioKnown = true;
       totals.readBytes += proc.readBytes;
       totals.writeBytes += proc.writeBytes;
-      totals.readDelta += processDelta(proc, prev, previous?.timeMs, (p) => p.readBytes) ?? 0;
-      totals.writeDelta += processDelta(proc, prev, previous?.timeMs, (p) => p.writeBytes) ?? 0;
+      totals.readDelta += processDelta(proc, prev, previous?.timeMs, PICK_READ) ?? 0;
+      totals.writeDelta += processDelta(proc, prev, previous?.timeMs, PICK_WRITE) ?? 0;
     }
   }
   return totals;

@@ -3,7 +3,9 @@
  * endpoint, state) is first observed and stays open while it keeps being observed; it closes when a procfs tick no
  * longer sees it (or, for sysdig-only sightings, after a quiet spell). Open intervals live in memory: a tick inserts
  * new rows and closes ended ones; still-open rows get their last_seen, opens and bytes refreshed once a minute, so the
- * cost per tick grows with what changes, not with everything that is open.
+ * cost per tick grows with what changes, not with everything that is open. A tick whose transaction fails undoes
+ * its opened and closed intervals (through the caller's undo list); counters it added to intervals still open stay
+ * added, so opens and bytes may read high after a failed tick (a full disk), never low.
  */
 import type Database from 'better-sqlite3';
 import { accessKey, type AccessObservation } from '../model/access.js';
@@ -53,7 +55,13 @@ export class AccessWriter {
    * descriptors this tick: only then does "not seen" mean "closed". `processId` maps a process key to its row id
    * (undefined: the process is not recorded, its observations are dropped).
    */
-  write(timeMs: number, observations: readonly AccessObservation[], procfsPass: boolean, processId: (key: string) => number | undefined): void {
+  write(
+    timeMs: number,
+    observations: readonly AccessObservation[],
+    procfsPass: boolean,
+    processId: (key: string) => number | undefined,
+    undo?: (() => void)[],
+  ): void {
     for (const interval of this.open.values()) interval.seenByProcfs = false;
     for (const o of observations) {
       const key = accessKey(o);
@@ -75,6 +83,7 @@ export class AccessWriter {
         o.kind === 'file'
           ? this.insertFile.run(pid, o.path, o.mode, o.deleted ? 1 : 0, timeMs, timeMs, o.opens, o.bytesIn ?? null, o.bytesOut ?? null, o.source).lastInsertRowid
           : this.insertNet.run(pid, o.protocol, o.local, o.remote, o.state, timeMs, timeMs, o.opens, o.bytesIn ?? null, o.bytesOut ?? null, o.source).lastInsertRowid;
+      undo?.push(() => this.open.delete(key));
       this.open.set(key, {
         rowId: Number(rowId),
         table: o.kind === 'file' ? 'file_access' : 'net_access',
@@ -94,7 +103,10 @@ export class AccessWriter {
         this.updates[interval.table].run(interval.lastSeen, interval.opens, interval.bytesIn ?? null, interval.bytesOut ?? null, interval.source, interval.rowId);
         interval.dirty = false;
       }
-      if (closed) this.open.delete(key);
+      if (closed) {
+        this.open.delete(key);
+        undo?.push(() => this.open.set(key, interval));
+      }
     }
     if (refresh) this.lastRefresh = timeMs;
   }
@@ -106,15 +118,5 @@ export class AccessWriter {
       this.updates[interval.table].run(interval.lastSeen, interval.opens, interval.bytesIn ?? null, interval.bytesOut ?? null, interval.source, interval.rowId);
       interval.dirty = false;
     }
-  }
-
-  /** Forget everything (a rolled-back transaction: the rows inserted in it do not exist). */
-  restore(snapshot: Map<string, OpenInterval>): void {
-    this.open.clear();
-    for (const [k, v] of snapshot) this.open.set(k, { ...v });
-  }
-
-  save(): Map<string, OpenInterval> {
-    return new Map([...this.open].map(([k, v]) => [k, { ...v }]));
   }
 }
