@@ -79,8 +79,31 @@ export function pruneStep(
         }
       }
     }
+    // File and network access intervals are kept as long as the hour tier: "what did it touch" over a month.
+    const accessLimit = keepFrom('hour', nowMs, retention);
+    for (const table of ACCESS_TABLES) {
+      const deleted = stmt(
+        db,
+        `DELETE FROM ${table} WHERE id IN (SELECT id FROM ${table} WHERE last_seen < ? ORDER BY last_seen LIMIT ${ACCESS_ROWS_PER_STEP})`,
+      ).run(accessLimit).changes;
+      deletedRows += deleted;
+      if (deleted === ACCESS_ROWS_PER_STEP) done = false;
+    }
     return { deletedRows, done };
   })();
+}
+
+const ACCESS_TABLES = ['file_access', 'net_access'] as const;
+/** Access rows deleted per table per step: bounded like the series buckets, so a backlog never stalls a tick. */
+const ACCESS_ROWS_PER_STEP = 2000;
+
+/** Deletes the access intervals of these processes (they are being deleted). */
+function deleteAccess(db: Database.Database, processIdsJson: string): number {
+  let rows = 0;
+  for (const table of ACCESS_TABLES) {
+    rows += db.prepare(`DELETE FROM ${table} WHERE process_id IN (SELECT value FROM json_each(?))`).run(processIdsJson).changes;
+  }
+  return rows;
 }
 
 /** Earliest bucket left in a series table, any tier; Infinity when it is empty. Four key lookups. */
@@ -114,6 +137,7 @@ export function pruneEntities(db: Database.Database, nowMs: number, retention: R
     const cutoff = nowMs - retention.day;
     const processFloor = Math.min(cutoff, earliestRow(db, 'process_series'));
     const ids = db.prepare(`SELECT id FROM processes WHERE ${END} < ?`).pluck().all(processFloor) as number[];
+    if (ids.length > 0) deleteAccess(db, JSON.stringify(ids));
     const processes = ids.length === 0 ? 0 : db.prepare(`DELETE FROM processes WHERE id IN (SELECT value FROM json_each(?))`).run(JSON.stringify(ids)).changes;
     unlinkParents(db, ids);
     const containerFloor = Math.min(cutoff, earliestRow(db, 'container_series'));
@@ -136,7 +160,7 @@ export interface DeleteWhere {
 export interface DeleteResult {
   readonly containers: number;
   readonly processes: number;
-  /** Series rows of those containers and their processes, all tiers. */
+  /** Series rows (all tiers) and file/network access rows of those containers and their processes. */
   readonly rows: number;
 }
 
@@ -171,6 +195,7 @@ export function deleteContainers(db: Database.Database, where: DeleteWhere): Del
     let rows = 0;
     if (processIds.length > 0) {
       rows += db.prepare(`DELETE FROM process_series WHERE process_id IN (SELECT value FROM json_each(?))`).run(pJson).changes;
+      rows += deleteAccess(db, pJson);
     }
     rows += db.prepare(`DELETE FROM container_series WHERE container_id IN (SELECT value FROM json_each(?))`).run(cJson).changes;
     const processes = db.prepare(`DELETE FROM processes WHERE id IN (SELECT value FROM json_each(?))`).run(pJson).changes;

@@ -390,3 +390,52 @@ describe('loadConfig', () => {
     expect(error.message).toBe(`${tmp} cannot be read (EISDIR): fix it or remove it`);
   });
 });
+
+describe('file and network access retention', () => {
+  function addAccess(process: Entity, lastSeen: number): void {
+    db.prepare(
+      `INSERT INTO file_access (process_id, path, mode, deleted, first_seen, last_seen, opens, source) VALUES (?, '/f', 'r', 0, ?, ?, 1, 'procfs')`,
+    ).run(process.id, lastSeen - 1000, lastSeen);
+    db.prepare(
+      `INSERT INTO net_access (process_id, protocol, local, remote, state, first_seen, last_seen, opens, source)
+       VALUES (?, 'tcp', '127.0.0.1:80', '0.0.0.0:0', 'LISTEN', ?, ?, 1, 'procfs')`,
+    ).run(process.id, lastSeen - 1000, lastSeen);
+  }
+
+  it('pruneStep removes intervals last seen before the hour tier keeps, in bounded steps', () => {
+    const c = addContainer('docker:acc', NOW);
+    const p = addProcess(c, NOW);
+    for (let i = 0; i < 2500; i++) addAccess(p, NOW - SHORT.hour - 60_000 - i);
+    addAccess(p, NOW - SHORT.hour + 60_000);
+    const first = pruneStep(db, NOW, SHORT);
+    expect(first.done).toBe(false);
+    expect(count('SELECT count(*) FROM file_access')).toBe(2501 - 2000);
+    let steps = 1;
+    while (!pruneStep(db, NOW, SHORT).done) steps++;
+    expect(steps).toBeLessThan(5);
+    expect(count('SELECT count(*) FROM file_access')).toBe(1);
+    expect(count('SELECT count(*) FROM net_access')).toBe(1);
+  });
+
+  it('bubble clean and pruneEntities take the access rows of the processes they delete', () => {
+    const day = 86_400_000;
+    const gone = addContainer('docker:gone', NOW - 100 * day, NOW - 100 * day);
+    const p = addProcess(gone, NOW - 100 * day, NOW - 100 * day);
+    addAccess(p, NOW - 100 * day);
+    const kept = addContainer('docker:kept', NOW);
+    const q = addProcess(kept, NOW);
+    addAccess(q, NOW);
+    const result = deleteContainers(db, { keys: ['docker:gone'] });
+    expect(result.processes).toBe(1);
+    expect(result.rows).toBe(2);
+    expect(count('SELECT count(*) FROM file_access WHERE process_id = ?', p.id)).toBe(0);
+    expect(count('SELECT count(*) FROM net_access WHERE process_id = ?', q.id)).toBe(1);
+
+    const old = addContainer('docker:old2', NOW - 100 * day, NOW - 100 * day);
+    const r = addProcess(old, NOW - 100 * day, NOW - 100 * day);
+    addAccess(r, NOW - 100 * day);
+    pruneEntities(db, NOW, SHORT);
+    expect(count('SELECT count(*) FROM processes WHERE id = ?', r.id)).toBe(0);
+    expect(count('SELECT count(*) FROM file_access WHERE process_id = ?', r.id)).toBe(0);
+  });
+});
