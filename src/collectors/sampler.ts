@@ -106,7 +106,10 @@ export class Sampler {
       classify: (info) => this.classify(info),
     });
     this.cgroups = new CgroupReader(this.mounts);
-    this.fds = options.descriptors === true ? new FdCollector({ root: options.procRoot ?? '/proc' }) : undefined;
+    // Socket tables cost the kernel a walk of its whole TCP hash per read (~1 ms each on this host): re-read a
+    // namespace's tables every 5th pass; a new socket is looked up at once, only states of known ones lag.
+    this.fds =
+      options.descriptors === true ? new FdCollector({ root: options.procRoot ?? '/proc', socketTablesEvery: 5 }) : undefined;
   }
 
   private resolve(cgroupText: string): Resolution {

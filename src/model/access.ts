@@ -37,11 +37,20 @@ export interface NetObservation {
 
 export type AccessObservation = FileObservation | NetObservation;
 
+/** Keys already built: procfs re-emits the same observation objects for idle processes tick after tick. */
+const keys = new WeakMap<AccessObservation, string>();
+
 /** The identity of an interval: observations with the same key extend one row while they keep being seen. */
 export function accessKey(o: AccessObservation): string {
-  return o.kind === 'file'
-    ? `f\u0000${o.processKey}\u0000${o.path}\u0000${o.mode}`
-    : `n\u0000${o.processKey}\u0000${o.protocol}\u0000${o.local}\u0000${o.remote}\u0000${o.state}`;
+  let key = keys.get(o);
+  if (key === undefined) {
+    key =
+      o.kind === 'file'
+        ? `f\u0000${o.processKey}\u0000${o.path}\u0000${o.mode}`
+        : `n\u0000${o.processKey}\u0000${o.protocol}\u0000${o.local}\u0000${o.remote}\u0000${o.state}`;
+    keys.set(o, key);
+  }
+  return key;
 }
 
 /** One process's open descriptors (procfs) as observations; each descriptor counts as one open. */
