@@ -10,6 +10,7 @@
 import type { Database } from 'better-sqlite3';
 import type { ContainerKind } from '../model/identity.js';
 import type { ContainerView, ProcessView, Snapshot } from '../model/snapshot.js';
+import { parseLabels } from './queries.js';
 import { bucketStart, TIER_ID, TIER_MS, type Tier } from './tiers.js';
 
 /** last_seen of live entities is refreshed this often by the writer (writer.ts LAST_SEEN_EVERY_MS) plus slack. */
@@ -67,16 +68,6 @@ interface ProcessRowDb {
 /** Alive during [from, to): seen by then, and not exited (or lost: the recorder stopped) before it. */
 const ALIVE = (alias: string): string =>
   `${alias}.first_seen < @to AND coalesce(${alias}.exit_time, ${alias}.last_seen + ${LAST_SEEN_SLACK_MS}) >= @from`;
-
-function parseLabels(text: string | null): Record<string, string> | undefined {
-  if (text === null) return undefined;
-  try {
-    const value = JSON.parse(text) as unknown;
-    return typeof value === 'object' && value !== null && !Array.isArray(value) ? (value as Record<string, string>) : undefined;
-  } catch {
-    return undefined;
-  }
-}
 
 export interface HistoryOptions {
   /** Only this container's processes (the container view); all containers are listed either way. */

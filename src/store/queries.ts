@@ -44,7 +44,7 @@ const CONTAINER_COLUMNS =
   'key, kind, cid, name, image, labels, cgroup, parent, user, first_seen, last_seen, exit_time, exit_code';
 
 /** Labels are a JSON object written by the recorder; anything else (a hand-edited file) reads as no labels. */
-function parseLabels(text: string | null): Record<string, string> | undefined {
+export function parseLabels(text: string | null): Record<string, string> | undefined {
   if (text === null) return undefined;
   try {
     const value: unknown = JSON.parse(text);
