@@ -101,7 +101,8 @@ describe('bubble record with a real cgroup and a real Docker container', () => {
       expect(run.status).toBe(0);
       tiers[tier] = sum(jsonLines(run.stdout), 'cpu_seconds');
     }
-    expect(tiers['second']).toBeGreaterThan(5);
+    // ~9 s of a burner that shares 2 cores with the exiting container and the recorder
+    expect(tiers['second']).toBeGreaterThan(3);
     for (const tier of ['minute', 'hour', 'day']) expect(tiers[tier]).toBeCloseTo(tiers['second']!, 6);
 
     const procs = await bubble(['export', '--csv', '--db', db, '--container', cgroupId, '--what', 'processes', '--tier', 'hour']);
