@@ -645,7 +645,19 @@ interface Entry {
   /** io does not exist for this process; not asked again either. */
   ioAbsent: boolean;
   seenTick: number;
+  /** utime + stime when io was last read, and what it said (see IO_REREAD_TICKS). */
+  ioCpuTicks: number;
+  ioTick: number;
+  lastIo: ProcIo | undefined;
 }
+
+/**
+ * /proc/PID/io is re-read when the process used CPU since the last read, and at least every IO_REREAD_TICKS ticks:
+ * a process that ran no instruction did no read or write, and the counters are cumulative, so a byte a process
+ * moved without its CPU ticking over is credited at the next read, never lost. Most processes are idle: this halves
+ * the reads of a tick. Kernel threads have no io worth reading.
+ */
+const IO_REREAD_TICKS = 10;
 
 const EMPTY_STATIC: ProcStatic = { cmdline: '', exe: '', cgroupText: '', uid: -1, env: {} };
 
@@ -726,13 +738,30 @@ export class ProcfsCollector {
       }
       entry.seenTick = tick;
 
+      const kernelThread = (st.flags & PF_KTHREAD) !== 0 || st.ppid === 2 || pid === 2;
+      const cpuTicks = st.utimeTicks + st.stimeTicks;
       let ioState: 'ok' | 'gone' | 'denied' = entry.ioDenied ? 'denied' : 'gone';
-      if (!entry.ioDenied && !entry.ioAbsent) {
+      let ioNow: ProcIo | undefined;
+      if (kernelThread) {
+        ioState = 'gone';
+      } else if (entry.lastIo !== undefined && cpuTicks === entry.ioCpuTicks && tick - entry.ioTick < IO_REREAD_TICKS) {
+        ioState = 'ok';
+        ioNow = entry.lastIo;
+      } else if (!entry.ioDenied && !entry.ioAbsent) {
         ioState = reader.ioInto(pid, entry.ioFd, io);
-        if (ioState !== 'ok') this.dropIo(entry, ioState);
+        if (ioState === 'ok') {
+          ioNow = entry.lastIo ?? { rchar: 0, wchar: 0, readBytes: 0, writeBytes: 0 };
+          ioNow.rchar = io.rchar;
+          ioNow.wchar = io.wchar;
+          ioNow.readBytes = io.readBytes;
+          ioNow.writeBytes = io.writeBytes;
+          entry.lastIo = ioNow;
+          entry.ioCpuTicks = cpuTicks;
+          entry.ioTick = tick;
+        } else this.dropIo(entry, ioState);
       }
       // A process that exits between its stat and io reads is still reported this tick, without io.
-      const hasIo = ioState === 'ok';
+      const hasIo = ioState === 'ok' && ioNow !== undefined;
       if (ioState === 'denied') ioDenied++;
       const info = entry.info;
       if (info.denied === true) staticDenied++;
@@ -753,13 +782,13 @@ export class ProcfsCollector {
         rssBytes: st.rssPages * pageSize,
         vsizeBytes: st.vsizeBytes,
         threads: st.numThreads,
-        readBytes: hasIo ? io.readBytes : undefined,
-        writeBytes: hasIo ? io.writeBytes : undefined,
-        rchar: hasIo ? io.rchar : undefined,
-        wchar: hasIo ? io.wchar : undefined,
+        readBytes: hasIo ? ioNow!.readBytes : undefined,
+        writeBytes: hasIo ? ioNow!.writeBytes : undefined,
+        rchar: hasIo ? ioNow!.rchar : undefined,
+        wchar: hasIo ? ioNow!.wchar : undefined,
         nspid: info.nspid,
         containerKey: entry.containerKey,
-        kernelThread: (st.flags & PF_KTHREAD) !== 0 || st.ppid === 2 || pid === 2,
+        kernelThread,
       };
       processes.set(entry.key, sample);
       statics.set(entry.key, info);
@@ -800,6 +829,9 @@ export class ProcfsCollector {
       // No io file while stat is there: a kernel without task I/O accounting (or a fixture tree); stop asking.
       ioAbsent: ioFd === FD_GONE,
       seenTick: 0,
+      ioCpuTicks: -1,
+      ioTick: 0,
+      lastIo: undefined,
     };
     if (entry.statFd >= 0) this.heldFds++;
     if (entry.ioFd >= 0) this.heldFds++;
