@@ -7,7 +7,6 @@
  * did no I/O in it, and its RSS and threads are those of its previous row; the export does not invent the rows.
  */
 import type { Database } from 'better-sqlite3';
-import { BubbleError } from '../errors/bubble-error.js';
 import { UsageError } from '../errors/usage-error.js';
 import { CSV_EOL, csvField, csvRow } from './csv.js';
 import { finestTierCovering } from './queries.js';

@@ -10,16 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import {
-  DockerWatcher,
-  JsonObjectSplitter,
-  applyEvent,
-  describeDockerError,
-  metaFromInspect,
-  parseDockerTime,
-  parseEvent,
-} from '../../src/collectors/docker.js';
-import type { ContainerMeta } from '../../src/model/sample.js';
+import { DockerWatcher, parseDockerTime } from '../../src/collectors/docker.js';
 import {
   TEST_IMAGE,
   docker,

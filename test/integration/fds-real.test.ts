@@ -8,11 +8,9 @@
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { chmodSync, existsSync, mkdtempSync, readFileSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
-import ts from 'typescript';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readCgroupMounts } from '../../src/collectors/cgroups.js';
 import { FdCollector, type OpenSocket, type ProcessFds } from '../../src/collectors/fds.js';
@@ -20,6 +18,7 @@ import { parseInetTable, type InetSocket, type UnixSocket } from '../../src/coll
 import { ProcReader } from '../../src/collectors/procfs.js';
 import { cgroupsWritable, makeTestCgroup, type TestCgroup } from '../helpers/cgroups.js';
 import { dockerAvailable, ensureTestImage, removeContainer, runContainer, uniqueName } from '../helpers/docker.js';
+import { compiledCollectors } from '../helpers/as-nobody.js';
 import { isRoot, needReal } from '../helpers/real.js';
 
 const reader = new ProcReader();
@@ -410,17 +409,8 @@ describe('permissions and races', () => {
     const target = spawn('sleep', ['30'], { stdio: 'ignore' });
     children.push(target);
     await sleep(100);
-    // Node 20 cannot import .ts: compile the real sources (fds.ts, netstat.ts) with the project's TypeScript.
-    const dir = tempDir('bubble-fds-nobody-');
-    chmodSync(dir, 0o755);
-    const src = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../src/collectors');
-    for (const file of ['fds', 'netstat']) {
-      const { outputText } = ts.transpileModule(readFileSync(path.join(src, `${file}.ts`), 'utf8'), {
-        compilerOptions: { module: ts.ModuleKind.ESNext, target: ts.ScriptTarget.ES2022, verbatimModuleSyntax: true },
-      });
-      writeFileSync(path.join(dir, `${file}.js`), outputText, { mode: 0o644 });
-    }
-    writeFileSync(path.join(dir, 'package.json'), '{"type":"module"}', { mode: 0o644 });
+    const dir = compiledCollectors('bubble-fds-nobody-', ['fds', 'netstat']);
+    tmpDirs.push(dir);
     writeFileSync(
       path.join(dir, 'check.js'),
       `import fs from 'node:fs';

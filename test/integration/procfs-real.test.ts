@@ -4,14 +4,13 @@
  * (Speed is measured by `npm run bench`, not asserted here: benchmarks are not timed tests.)
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
-import ts from 'typescript';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ProcfsCollector, ProcReader, type ProcfsTick } from '../../src/collectors/procfs.js';
 import { UserNames } from '../../src/collectors/users.js';
+import { compiledCollectors } from '../helpers/as-nobody.js';
 import { isRoot, needReal } from '../helpers/real.js';
 
 const children: ChildProcess[] = [];
@@ -193,17 +192,8 @@ describe('unreadable /proc entries as a non-root user', () => {
     needReal(ctx, 'root', isRoot, 'starting a process as uid 65534 needs root');
     const target = start('sleep', ['30'], { PATH: process.env['PATH'] ?? '/usr/bin:/bin', SLURM_JOB_ID: '7' });
     await sleep(100);
-    const dir = mkdtempSync(path.join(os.tmpdir(), 'bubble-procfs-nobody-'));
+    const dir = compiledCollectors('bubble-procfs-nobody-', ['procfs', 'users']);
     tmpDirs.push(dir);
-    chmodSync(dir, 0o755);
-    const src = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../src/collectors');
-    for (const name of ['procfs', 'users']) {
-      const { outputText } = ts.transpileModule(readFileSync(path.join(src, `${name}.ts`), 'utf8'), {
-        compilerOptions: { module: ts.ModuleKind.ESNext, target: ts.ScriptTarget.ES2022, verbatimModuleSyntax: true },
-      });
-      writeFileSync(path.join(dir, `${name}.js`), outputText, { mode: 0o644 });
-    }
-    writeFileSync(path.join(dir, 'package.json'), '{"type":"module"}', { mode: 0o644 });
     writeFileSync(
       path.join(dir, 'check.js'),
       `import { ProcReader, ProcfsCollector } from './procfs.js';

@@ -7,7 +7,7 @@ import { App } from '../../src/tui/App.js';
 import { dockerSpec, FixedSource, HOST_SPEC, keyOf, snapshotOf, T0, timeline, type World } from '../helpers/fixed-source.js';
 import { renderSized, settle } from './harness.js';
 import { BYTES } from './keys.js';
-import { DB_KEY, JOB_KEY, source, STATUS, WEB_KEY, world } from './world.js';
+import { JOB_KEY, source, WEB_KEY, world } from './world.js';
 
 afterEach(() => cleanup());
 

@@ -4,7 +4,6 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { parse } from 'csv-parse/sync';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { BubbleError } from '../../src/errors/bubble-error.js';
 import { UsageError } from '../../src/errors/usage-error.js';
 import { matchContainer } from '../../src/model/match.js';
 import { EXPORT_FIELDS, exportRows, type ExportOptions } from '../../src/store/export.js';

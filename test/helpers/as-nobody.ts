@@ -1,0 +1,26 @@
+/**
+ * For tests that run real code as an unprivileged user (uid 65534): Node 20 cannot import .ts, and a non-root user
+ * may not read every checkout, so the named modules of src/collectors are compiled with the project's own TypeScript
+ * into a world-readable temp dir, next to a check script the test writes there.
+ */
+import { chmodSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import ts from 'typescript';
+
+const COLLECTORS = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../src/collectors');
+
+/** A temp dir holding `<name>.js` for each module (imports of types only compile away) and a package.json. */
+export function compiledCollectors(prefix: string, names: readonly string[]): string {
+  const dir = mkdtempSync(path.join(os.tmpdir(), prefix));
+  chmodSync(dir, 0o755);
+  for (const name of names) {
+    const { outputText } = ts.transpileModule(readFileSync(path.join(COLLECTORS, `${name}.ts`), 'utf8'), {
+      compilerOptions: { module: ts.ModuleKind.ESNext, target: ts.ScriptTarget.ES2022, verbatimModuleSyntax: true },
+    });
+    writeFileSync(path.join(dir, `${name}.js`), outputText, { mode: 0o644 });
+  }
+  writeFileSync(path.join(dir, 'package.json'), '{"type":"module"}', { mode: 0o644 });
+  return dir;
+}
