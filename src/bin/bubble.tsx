@@ -121,6 +121,9 @@ const RECORD_HELP = `
     --sysdig-capture  replay a sysdig capture (.scap) through the bridge to its end, in the capture's own time
                       (no kernel driver needed)
     --verbose         print the sysdig bridge's line counts (skipped lines) every 10 s and at the end
+    --descriptors-every N
+                      open files and sockets: processes that ran are read every tick, idle ones (and socket
+                      tables) every N ticks; cheaper on a big host (default 1: everything every tick)
     --quiet           no status lines on stderr
 
   A systemd unit is in docs/bubble-record.service. The sysdig bridge: native/sysdig-bridge/README.md.
@@ -138,7 +141,7 @@ const EXPORT_HELP = `
     --since      from (ISO 8601 like 2026-11-21T21:00, epoch seconds, or relative: "10 min ago", 2h)
     --until      to (same forms; default now)
     --tier       bucket size; default: the finest tier that covers --since
-    --what       containers (default) or processes
+    --what       containers (default), processes, files or network (access intervals)
     --out        write to FILE (created 0600) instead of stdout
     --db         the store (default ${defaultDbPath()})
 `;
@@ -287,7 +290,7 @@ async function main(argv: readonly string[]): Promise<void> {
     }
     case 'record': {
       const known = ['interval', 'db', 'keep-second', 'keep-minute', 'keep-hour', 'keep-day', 'config', 'duration', 'quiet'];
-      known.push('source', 'sysdig-capture', 'sysdig-bin', 'verbose');
+      known.push('source', 'sysdig-capture', 'sysdig-bin', 'verbose', 'descriptors-every');
       rejectUnknownFlags('record', rest, known);
       const cli = meow(RECORD_HELP, {
         importMeta,
@@ -307,6 +310,7 @@ async function main(argv: readonly string[]): Promise<void> {
           // Hidden: another sysdig binary (tests); BUBBLE_SYSDIG does the same.
           sysdigBin: { type: 'string' },
           verbose: { type: 'boolean', default: false },
+          descriptorsEvery: { type: 'string' },
         },
       });
       const sources: readonly RecordSource[] = ['procfs', 'sysdig', 'both'];
@@ -342,6 +346,13 @@ async function main(argv: readonly string[]): Promise<void> {
         if (durationMs === undefined) throw new UsageError(`--duration: "${cli.flags.duration}" is not a duration (try 30s, 10m, 2h)`);
       }
       const sysdigBin = cli.flags.sysdigBin ?? process.env['BUBBLE_SYSDIG'];
+      let descriptorsEvery: number | undefined;
+      if (cli.flags.descriptorsEvery !== undefined) {
+        descriptorsEvery = Number(cli.flags.descriptorsEvery);
+        if (!Number.isInteger(descriptorsEvery) || descriptorsEvery < 1) {
+          throw new UsageError(`--descriptors-every: "${cli.flags.descriptorsEvery}" is not a whole number of ticks (1 or more)`);
+        }
+      }
       const controller = new AbortController();
       const stop = (): void => controller.abort();
       process.once('SIGINT', stop);
@@ -359,6 +370,7 @@ async function main(argv: readonly string[]): Promise<void> {
           ...(capture !== undefined && { sysdigCapture: capture }),
           ...(sysdigBin !== undefined && sysdigBin !== '' && { sysdigBin }),
           verbose: cli.flags.verbose,
+          ...(descriptorsEvery !== undefined && { descriptorsEvery }),
         },
         output,
         controller.signal,

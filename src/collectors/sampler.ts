@@ -33,6 +33,11 @@ export interface SamplerOptions {
   readonly monoNs?: () => number;
   /** Read every process's open files and sockets each tick (the store's file and network access). @default false */
   readonly descriptors?: boolean;
+  /**
+   * A cheaper cadence for the descriptor pass: processes that ran since the last tick are read every tick, idle ones
+   * (and each network namespace's socket tables) every N ticks. 1 reads everything every tick. @default 1
+   */
+  readonly descriptorsEvery?: number;
 }
 
 interface Resolution {
@@ -48,8 +53,6 @@ interface KnownContainer {
 }
 
 const EMPTY_PATHS: ContainerCgroupPaths = { v1: {} };
-/** An idle process's descriptors are read again after this many ticks at the latest. */
-const IDLE_RESCAN_TICKS = 10;
 const RUNTIME_KINDS: ReadonlySet<ContainerKind> = new Set(['docker']);
 
 function mergePaths(a: ContainerCgroupPaths, b: ContainerCgroupPaths): ContainerCgroupPaths {
@@ -88,6 +91,7 @@ export class Sampler {
   private readonly sluidJobs = new Map<string, string>();
   private hostNetNs: string | undefined;
   private readonly fds: FdCollector | undefined;
+  private readonly descriptorsEvery: number;
   private readonly accessCache = new Map<string, { tick: number; observations: AccessObservation[] }>();
   private previousProcesses: ReadonlyMap<string, ProcessSample> | undefined;
   private tick = 0;
@@ -106,10 +110,13 @@ export class Sampler {
       classify: (info) => this.classify(info),
     });
     this.cgroups = new CgroupReader(this.mounts);
-    // Socket tables cost the kernel a walk of its whole TCP hash per read (~1 ms each on this host): re-read a
-    // namespace's tables every 5th pass; a new socket is looked up at once, only states of known ones lag.
+    // With a cadence N > 1, socket tables (a read costs the kernel a walk of its whole TCP hash, ~1 ms on this host)
+    // are re-read every Nth pass too; a new socket is always looked up at once, only states of known ones lag.
+    this.descriptorsEvery = Math.max(1, Math.floor(options.descriptorsEvery ?? 1));
     this.fds =
-      options.descriptors === true ? new FdCollector({ root: options.procRoot ?? '/proc', socketTablesEvery: 5 }) : undefined;
+      options.descriptors === true
+        ? new FdCollector({ root: options.procRoot ?? '/proc', socketTablesEvery: this.descriptorsEvery })
+        : undefined;
   }
 
   private resolve(cgroupText: string): Resolution {
@@ -280,10 +287,10 @@ export class Sampler {
   }
 
   /**
-   * Open files and sockets as access observations. A process that used no CPU and did no read or write since the
-   * last tick cannot have opened or closed anything worth a pass: its last observations stand, and it is read again
-   * at least every IDLE_RESCAN_TICKS ticks (socket states of idle processes are that much late at most). bubble's
-   * own process is left out: its descriptors are its /proc reads.
+   * Open files and sockets as access observations. Every tick by default. With a cadence N > 1 (descriptorsEvery),
+   * a process that used no CPU and did no read or write since the last tick keeps its last observations for up to
+   * N ticks: it ran no open() or close(), only what others do to it (an unlink, a peer closing) shows up late.
+   * bubble's own process is left out: its descriptors are its /proc reads.
    */
   private readAccess(processes: ReadonlyMap<string, ProcessSample>): AccessObservation[] {
     const wanted: { key: string; pid: number }[] = [];
@@ -295,7 +302,7 @@ export class Sampler {
       const cached = this.accessCache.get(p.key);
       const idle =
         before !== undefined && before.cpuNs === p.cpuNs && before.rchar === p.rchar && before.wchar === p.wchar;
-      if (idle && cached !== undefined && this.tick - cached.tick < IDLE_RESCAN_TICKS) {
+      if (idle && cached !== undefined && this.tick - cached.tick < this.descriptorsEvery) {
         for (const o of cached.observations) access.push(o);
         continue;
       }

@@ -44,6 +44,8 @@ export interface RecordOptions {
   readonly sysdigBin?: string;
   /** The bridge's parse counts every 10 s and at the end, even when no line was skipped. */
   readonly verbose?: boolean;
+  /** Cadence of the descriptor pass for idle processes and socket tables (SamplerOptions.descriptorsEvery). */
+  readonly descriptorsEvery?: number;
 }
 
 /** Status lines about the bridge come at most this often. */
@@ -244,7 +246,11 @@ async function recordProcfs(
   docker: DockerWatcher | undefined,
   withSysdig: boolean,
 ): Promise<void> {
-  const sampler = new Sampler({ descriptors: true, ...(docker !== undefined && { docker }) });
+  const sampler = new Sampler({
+    descriptors: true,
+    ...(options.descriptorsEvery !== undefined && { descriptorsEvery: options.descriptorsEvery }),
+    ...(docker !== undefined && { docker }),
+  });
   let run: BridgeRun | undefined;
   let status: BridgeStatus | undefined;
   let sysdigGap: string | undefined;
