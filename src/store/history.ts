@@ -10,29 +10,17 @@
 import type { Database } from 'better-sqlite3';
 import type { ContainerKind } from '../model/identity.js';
 import type { ContainerView, ProcessView, Snapshot } from '../model/snapshot.js';
-import { parseLabels } from './queries.js';
+import { parseLabels, type ContainerDbRow } from './queries.js';
 import { bucketStart, TIER_ID, TIER_MS, type Tier } from './tiers.js';
 
 /** last_seen of live entities is refreshed this often by the writer (writer.ts LAST_SEEN_EVERY_MS) plus slack. */
 const LAST_SEEN_SLACK_MS = 90_000;
 
-interface ContainerRowDb {
+/** A container with its limits and its series row in the bucket (all null when it has none). */
+interface ContainerRowDb extends ContainerDbRow {
   id: number;
-  key: string;
-  kind: string;
-  cid: string;
-  name: string;
-  image: string | null;
-  labels: string | null;
-  cgroup: string;
-  parent: string | null;
-  user: string | null;
   memory_limit: number | null;
   cpu_limit: number | null;
-  first_seen: number;
-  last_seen: number;
-  exit_time: number | null;
-  exit_code: number | null;
   cpu_ns: number | null;
   mem_avg: number | null;
   mem_max: number | null;

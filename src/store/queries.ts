@@ -24,7 +24,8 @@ export interface StoredContainer {
   readonly exitCode?: number;
 }
 
-interface ContainerDbRow {
+/** A `containers` row as SELECTed by CONTAINER_COLUMNS (history.ts selects more on top). */
+export interface ContainerDbRow {
   key: string;
   kind: string;
   cid: string;

@@ -6,7 +6,7 @@
  */
 import os from 'node:os';
 import { DockerWatcher } from '../collectors/docker.js';
-import { FdCollector } from '../collectors/fds.js';
+import { FdCollector, type ProcessFds } from '../collectors/fds.js';
 import { formatEndpoint } from '../collectors/netstat.js';
 import { Sampler } from '../collectors/sampler.js';
 import { isBubbleError } from '../errors/bubble-error.js';
@@ -122,6 +122,7 @@ export class LiveSource implements Source {
   }
 
   private tick(): void {
+    this.ticks++;
     const sample = this.sampler.sample();
     const snapshot = toSnapshot(sample, this.previous);
     this.previous = sample;
@@ -211,12 +212,22 @@ export class LiveSource implements Source {
     );
   }
 
-  /** Only the selected process's descriptors are read (collect what is visible). */
-  private liveFds(processKey: string) {
+  /**
+   * Only the selected process's descriptors are read (collect what is visible), once per tick: the files pane and
+   * the network pane of a frame share the one read.
+   */
+  private liveFds(processKey: string): ProcessFds | undefined {
+    const cached = this.fdsCache;
+    if (cached !== undefined && cached.key === processKey && cached.tick === this.ticks) return cached.fds;
     const pid = Number(processKey.split(':')[0]);
     if (!Number.isInteger(pid)) return undefined;
-    return this.fds.collect([{ key: processKey, pid }]).get(processKey);
+    const fds = this.fds.collect([{ key: processKey, pid }]).get(processKey);
+    this.fdsCache = { key: processKey, tick: this.ticks, fds };
+    return fds;
   }
+
+  private fdsCache: { key: string; tick: number; fds: ProcessFds | undefined } | undefined;
+  private ticks = 0;
 
   status(): readonly StatusItem[] {
     const items: StatusItem[] = [];

@@ -6,7 +6,7 @@
  * opens and closes fds as fast as it can while passes run (fds vanishing between readdir, readlink and fdinfo).
  * (Speed is measured by `npm run bench -- fds`, not asserted here.)
  */
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdtempSync, readFileSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
@@ -18,7 +18,7 @@ import { parseInetTable, type InetSocket, type UnixSocket } from '../../src/coll
 import { ProcReader } from '../../src/collectors/procfs.js';
 import { cgroupsWritable, makeTestCgroup, type TestCgroup } from '../helpers/cgroups.js';
 import { dockerAvailable, ensureTestImage, removeContainer, runContainer, uniqueName } from '../helpers/docker.js';
-import { compiledCollectors } from '../helpers/as-nobody.js';
+import { compiledCollectors, runAsNobody } from '../helpers/as-nobody.js';
 import { isRoot, needReal } from '../helpers/real.js';
 
 const reader = new ProcReader();
@@ -411,8 +411,8 @@ describe('permissions and races', () => {
     await sleep(100);
     const dir = compiledCollectors('bubble-fds-nobody-', ['fds', 'netstat']);
     tmpDirs.push(dir);
-    writeFileSync(
-      path.join(dir, 'check.js'),
+    const run = runAsNobody(
+      dir,
       `import fs from 'node:fs';
 import net from 'node:net';
 import { FdCollector } from './fds.js';
@@ -433,15 +433,8 @@ const server = net.createServer().listen(0, '127.0.0.1', () => {
   server.close();
 });
 `,
-      { mode: 0o644 },
+      [String(target.pid)],
     );
-    const run = spawnSync(process.execPath, [path.join(dir, 'check.js'), String(target.pid)], {
-      uid: 65534,
-      gid: 65534,
-      cwd: dir,
-      encoding: 'utf8',
-      timeout: 30_000,
-    });
     expect(run.stderr).toBe('');
     expect(run.status).toBe(0);
     const r = JSON.parse(run.stdout) as {

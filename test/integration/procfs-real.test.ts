@@ -3,14 +3,13 @@
  * a real zombie, a process killed between ticks, the ESRCH guard of held fds, unreadable entries as a non-root user.
  * (Speed is measured by `npm run bench`, not asserted here: benchmarks are not timed tests.)
  */
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
-import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ProcfsCollector, ProcReader, type ProcfsTick } from '../../src/collectors/procfs.js';
 import { UserNames } from '../../src/collectors/users.js';
-import { compiledCollectors } from '../helpers/as-nobody.js';
+import { compiledCollectors, runAsNobody } from '../helpers/as-nobody.js';
 import { isRoot, needReal } from '../helpers/real.js';
 
 const children: ChildProcess[] = [];
@@ -194,8 +193,8 @@ describe('unreadable /proc entries as a non-root user', () => {
     await sleep(100);
     const dir = compiledCollectors('bubble-procfs-nobody-', ['procfs', 'users']);
     tmpDirs.push(dir);
-    writeFileSync(
-      path.join(dir, 'check.js'),
+    const run = runAsNobody(
+      dir,
       `import { ProcReader, ProcfsCollector } from './procfs.js';
 import { UserNames } from './users.js';
 const target = Number(process.argv[2]);
@@ -215,15 +214,8 @@ console.log(JSON.stringify({
 }));
 collector.close();
 `,
-      { mode: 0o644 },
+      [String(target.pid)],
     );
-    const run = spawnSync(process.execPath, [path.join(dir, 'check.js'), String(target.pid)], {
-      uid: 65534,
-      gid: 65534,
-      cwd: dir,
-      encoding: 'utf8',
-      timeout: 30_000,
-    });
     expect(run.stderr).toBe('');
     expect(run.status).toBe(0);
     const result = JSON.parse(run.stdout) as Record<string, unknown>;

@@ -2,13 +2,12 @@ import { Box } from 'ink';
 import { memo } from 'react';
 import type { ProcessSort } from '../../model/sort.js';
 import type { Layout } from '../layout.js';
-import { processHeader, processLine } from '../rows.js';
+import { fileLine, netLine, processHeader, processLine } from '../rows.js';
 import type { FileRow, NetRow } from '../source.js';
 import type { Focus } from '../state.js';
 import { visibleSlice, type ProcessRow } from '../tree.js';
-import { FilesPane } from './FilesPane.js';
 import { Block, Line } from './Line.js';
-import { NetworkPane } from './NetworkPane.js';
+import { Pane } from './Pane.js';
 
 interface Window {
   readonly index: number;
@@ -63,9 +62,10 @@ export const ContainerView = memo(function ContainerView(p: ContainerViewProps) 
       />
       {filler > 0 ? <Box height={filler} /> : null}
       <Box flexDirection="row">
-        <FilesPane
+        <Pane
           title={p.filesTitle}
           rows={p.files}
+          format={fileLine}
           index={p.filesWindow.index}
           top={p.filesWindow.top}
           height={l.paneRows}
@@ -75,9 +75,10 @@ export const ContainerView = memo(function ContainerView(p: ContainerViewProps) 
           color={p.color}
         />
         <Box width={1} />
-        <NetworkPane
+        <Pane
           title={p.networkTitle}
           rows={p.network}
+          format={netLine}
           index={p.networkWindow.index}
           top={p.networkWindow.top}
           height={l.paneRows}
