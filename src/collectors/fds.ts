@@ -12,6 +12,13 @@
  *   TCP hash for each read of tcp or tcp6 (~1 ms on a host with 256k buckets, even when the namespace has 1 socket).
  * So the cost grows with descriptors and with namespaces that hold sockets, not with processes times namespaces.
  *
+ * A caller that knows a process was not scheduled at all since the previous pass (procfs.ts ProcfsTick.idle) passes
+ * `idle`: such a process made no system call, so its descriptor table is the one read last pass, and only what others
+ * can change is checked: each regular file's path (an unlink or rename elsewhere), with one readlink per distinct open
+ * file (mount, inode and path, from fdinfo) across all idle processes, and its sockets, joined to this pass's tables.
+ * When nothing differs the previous pass's ProcessFds object is returned as is, so callers can keep what they built
+ * from it.
+ *
  * A process or fd that vanishes mid-read (ENOENT, ESRCH) is simply gone; EACCES/EPERM (not root, or a process this
  * user may not ptrace) marks the process `denied`. Paths are kept raw: a container names its files, so they are
  * escaped at output (format.ts safeText).
@@ -78,6 +85,10 @@ export interface FdPassStats {
   netnsReused: number;
   /** Table files read (at most 5 per namespace). */
   tableReads: number;
+  /** Idle processes whose last read was reused (no readdir, no readlink per descriptor). */
+  reused: number;
+  /** readlinks done to check the paths of idle processes' files (one per distinct open file). */
+  pathChecks: number;
 }
 
 export interface FdCollectorOptions {
@@ -157,7 +168,25 @@ function bracketNumber(target: string, prefixLen: number): number {
 interface CachedFile {
   readonly target: string;
   readonly file: OpenFile;
+  /** `mnt_id:ino` from fdinfo: fds with the same one and the same target share a dentry, so one readlink checks all. */
+  readonly ident: string | undefined;
+  /** ident and target: the key under which a pass shares that readlink. */
+  readonly shared: string | undefined;
   pass: number;
+}
+
+function cachedFile(target: string, file: OpenFile, ident: string | undefined, pass: number): CachedFile {
+  return { target, file, ident, shared: ident === undefined ? undefined : `${ident}\u0000${target}`, pass };
+}
+
+/** A process's last full read, kept so an idle process can be re-emitted without reading its fd/ again. */
+interface LastRead {
+  result: ProcessFds;
+  files: CachedFile[];
+  readonly socketFds: readonly number[];
+  readonly socketInodes: readonly number[];
+  /** result.otherSockets before the join (socket links without an inode). */
+  readonly otherSockets: number;
 }
 
 /** What is remembered of a process between passes. */
@@ -166,6 +195,9 @@ interface ProcState {
   netns: string | undefined;
   readonly files: Map<number, CachedFile>;
   pass: number;
+  last: LastRead | undefined;
+  /** The result handed out last pass, while this pass decides whether to hand it out again. */
+  previous: ProcessFds | undefined;
 }
 
 /** A table row found in a namespace, and which table it came from (where to look for it next pass). */
@@ -210,6 +242,54 @@ function byFd(a: { fd: number }, b: { fd: number }): number {
   return a.fd - b.fd;
 }
 
+function sameSocket(a: OpenSocket, b: OpenSocket): boolean {
+  if (a.fd !== b.fd || a.inode !== b.inode || a.state !== b.state) return false;
+  if (a.protocol === 'unix' || b.protocol === 'unix') {
+    return a.protocol === 'unix' && b.protocol === 'unix' && a.path === b.path && a.type === b.type;
+  }
+  return (
+    a.protocol === b.protocol &&
+    a.localAddress === b.localAddress &&
+    a.localPort === b.localPort &&
+    a.remoteAddress === b.remoteAddress &&
+    a.remotePort === b.remotePort
+  );
+}
+
+/** Same content; OpenFile objects are shared from the cache while their fd keeps its target, so identity will do. */
+function sameFds(a: ProcessFds, b: ProcessFds): boolean {
+  if (
+    a.files.length !== b.files.length ||
+    a.sockets.length !== b.sockets.length ||
+    a.pipes !== b.pipes ||
+    a.anonInodes !== b.anonInodes ||
+    a.other !== b.other ||
+    a.otherSockets !== b.otherSockets ||
+    a.denied !== b.denied
+  ) {
+    return false;
+  }
+  for (let i = 0; i < a.files.length; i++) if (a.files[i] !== b.files[i]) return false;
+  for (let i = 0; i < a.sockets.length; i++) if (!sameSocket(a.sockets[i]!, b.sockets[i]!)) return false;
+  return true;
+}
+
+/** `mnt_id:ino` of an fdinfo text; undefined when either is missing (old kernels have no ino line). */
+function fdinfoIdent(text: string): string | undefined {
+  const mnt = fdinfoField(text, 'mnt_id:');
+  const ino = fdinfoField(text, 'ino:');
+  return mnt === undefined || ino === undefined ? undefined : `${mnt}:${ino}`;
+}
+
+function fdinfoField(text: string, name: string): string | undefined {
+  let at = text.startsWith(name) ? 0 : text.indexOf(`\n${name}`) + 1;
+  if (at <= 0 && !text.startsWith(name)) return undefined;
+  at += name.length;
+  const end = text.indexOf('\n', at);
+  const value = text.slice(at, end < 0 ? text.length : end).trim();
+  return value === '' ? undefined : value;
+}
+
 function sortedByFd(list: readonly { fd: number }[]): boolean {
   for (let i = 1; i < list.length; i++) if (list[i - 1]!.fd > list[i]!.fd) return false;
   return true;
@@ -232,7 +312,20 @@ export class FdCollector {
   }
 
   private static zeroStats(processes: number): FdPassStats {
-    return { processes, read: 0, gone: 0, denied: 0, fds: 0, vanishedFds: 0, fdinfoReads: 0, netns: 0, netnsReused: 0, tableReads: 0 };
+    return {
+      processes,
+      read: 0,
+      gone: 0,
+      denied: 0,
+      fds: 0,
+      vanishedFds: 0,
+      fdinfoReads: 0,
+      netns: 0,
+      netnsReused: 0,
+      tableReads: 0,
+      reused: 0,
+      pathChecks: 0,
+    };
   }
 
   /** Processes remembered between passes (fd mode and netns caches). */
@@ -248,38 +341,126 @@ export class FdCollector {
 
   /**
    * One pass over the given processes (key = `pid:startTicks`, see model/sample.ts). Gone processes are left out of
-   * the result; each network namespace's tables are read at most once.
-   */
-  /**
+   * the result; each network namespace's tables are read at most once. `idle`: the process was not scheduled since
+   * the previous pass (see the file comment); a process whose descriptors did not change gets last pass's object back.
    * `alive`: processes not read this pass but still running (a caller that skips idle processes): their caches are
    * kept. Without it, a process not asked for is taken to have left.
    */
   collect(
-    processes: Iterable<{ readonly key: string; readonly pid: number }>,
+    processes: Iterable<{ readonly key: string; readonly pid: number; readonly idle?: boolean }>,
     alive?: { has(key: string): boolean },
   ): Map<string, ProcessFds> {
     const pass = ++this.pass;
     const stats = FdCollector.zeroStats(0);
     const out = new Map<string, ProcessFds>();
     const groups = new Map<string, NsGroup>();
+    const paths = new Map<string, string>();
 
     for (const p of processes) {
       stats.processes++;
-      const result = this.readProcess(p.key, p.pid, pass, stats, groups);
+      const state = this.procs.get(p.key);
+      const reusable = p.idle === true && state !== undefined && state.last !== undefined && state.pass === pass - 1;
+      const result = reusable
+        ? (this.reuse(p.pid, state, pass, stats, groups, paths) ?? this.readProcess(p.key, p.pid, pass, stats, groups))
+        : this.readProcess(p.key, p.pid, pass, stats, groups);
       if (result !== undefined) out.set(p.key, result);
     }
 
     for (const [netns, group] of groups) this.joinSockets(netns, group, pass, stats);
 
-    for (const result of out.values()) {
+    for (const [key, result] of out) {
       if (!sortedByFd(result.files)) result.files.sort(byFd);
       if (!sortedByFd(result.sockets)) result.sockets.sort(byFd);
+      // What did not change is handed back as the object of the last pass.
+      const state = this.procs.get(key);
+      if (state === undefined) continue;
+      const previous = state.previous;
+      state.previous = undefined;
+      if (previous !== undefined && state.last?.result === result && sameFds(result, previous)) {
+        out.set(key, previous);
+        state.last.result = previous;
+      }
     }
     // Processes not asked for this pass have left: drop their caches.
     for (const [key, state] of this.procs) if (state.pass !== pass && alive?.has(key) !== true) this.procs.delete(key);
     for (const [netns, ns] of this.namespaces) if (ns.seenPass !== pass) this.namespaces.delete(netns);
     this.lastPass = stats;
     return out;
+  }
+
+  /**
+   * An idle process's last read, re-emitted: paths checked (one readlink per distinct open file this pass, shared
+   * through `paths`), sockets filed for joining. undefined when a check fails (the process is exiting, or an fd was
+   * closed after all): the caller then reads the process in full.
+   */
+  private reuse(pid: number, state: ProcState, pass: number, stats: FdPassStats, groups: Map<string, NsGroup>, paths: Map<string, string>): ProcessFds | undefined {
+    const last = state.last!;
+    let files = last.result.files;
+    let cached = last.files;
+    for (let i = 0; i < cached.length; i++) {
+      const c = cached[i]!;
+      let now = c.shared === undefined ? undefined : paths.get(c.shared);
+      if (now === undefined) {
+        const link = `${this.root}/${pid}/fd/${c.file.fd}`;
+        try {
+          now = fs.readlinkSync(link);
+        } catch (error) {
+          if (classify(error) === 'other') fail(link, error);
+          return undefined;
+        }
+        stats.pathChecks++;
+        if (c.shared !== undefined) paths.set(c.shared, now);
+      }
+      if (now === c.target) continue;
+      // Unlinked or renamed by someone else: same open file, same mode, new path.
+      if (files === last.result.files) {
+        files = files.slice();
+        cached = cached.slice();
+      }
+      const file: OpenFile = { ...c.file, path: now, deleted: now.endsWith(DELETED) };
+      const moved = cachedFile(now, file, c.ident, pass);
+      files[files.indexOf(c.file)] = file;
+      cached[i] = moved;
+      state.files.set(c.file.fd, moved);
+    }
+    stats.reused++;
+    state.pass = pass;
+    if (files === last.result.files && last.socketFds.length === 0) {
+      // Nothing another process could change: hand out the same object (no allocation for most of a host).
+      state.previous = undefined;
+      return last.result;
+    }
+    const result: ProcessFds = {
+      files,
+      sockets: [],
+      pipes: last.result.pipes,
+      anonInodes: last.result.anonInodes,
+      other: last.result.other,
+      otherSockets: last.otherSockets,
+    };
+    state.previous = last.result;
+    last.result = result;
+    last.files = cached;
+    if (last.socketFds.length > 0 && state.netns !== undefined) {
+      this.fileSockets(state.netns, pid, result, last.socketFds, last.socketInodes, groups);
+    }
+    return result;
+  }
+
+  /** Files a process's socket fds under its namespace's group, to be joined once the pass has read every process. */
+  private fileSockets(netns: string, pid: number, result: ProcessFds, fds: readonly number[], inodes: readonly number[], groups: Map<string, NsGroup>): void {
+    let group = groups.get(netns);
+    if (group === undefined) {
+      group = { pids: [], wanted: new Set(), holders: [], fds: [], inodes: [] };
+      groups.set(netns, group);
+    }
+    group.pids.push(pid);
+    for (let i = 0; i < fds.length; i++) {
+      group.wanted.add(inodes[i]!);
+      group.holders.push(result);
+      group.fds.push(fds[i]!);
+      group.inodes.push(inodes[i]!);
+    }
   }
 
   /** Reads one process's fd/ (undefined when it is gone) and files its sockets under its namespace's group. */
@@ -306,15 +487,18 @@ export class FdCollector {
 
     let state = this.procs.get(key);
     if (state === undefined) {
-      state = { netns: undefined, files: new Map(), pass };
+      state = { netns: undefined, files: new Map(), pass, last: undefined, previous: undefined };
       this.procs.set(key, state);
     }
+    state.previous = state.pass === pass - 1 ? state.last?.result : undefined;
+    state.last = undefined;
     state.pass = pass;
 
     const result = emptyFds();
     const base = `${dir}/`;
     let socketFds: number[] | undefined;
     let socketInodes: number[] | undefined;
+    const cachedFiles: CachedFile[] = [];
     let filesSeen = 0;
     const fdsBefore = stats.fds;
     for (const name of names) {
@@ -341,9 +525,10 @@ export class FdCollector {
       const fd = Number(name);
       const c0 = target.charCodeAt(0);
       if (c0 === 0x2f) {
-        const file = this.fileOf(pid, fd, target, state, pass, stats, result);
-        if (file !== undefined) {
-          result.files.push(file);
+        const cached = this.fileOf(pid, fd, target, state, pass, stats, result);
+        if (cached !== undefined) {
+          result.files.push(cached.file);
+          cachedFiles.push(cached);
           filesSeen++;
         }
       } else if (target.startsWith('socket:')) {
@@ -377,34 +562,36 @@ export class FdCollector {
         stats.gone++;
         return undefined;
       }
-      let group = groups.get(netns);
-      if (group === undefined) {
-        group = { pids: [], wanted: new Set(), holders: [], fds: [], inodes: [] };
-        groups.set(netns, group);
-      }
-      group.pids.push(pid);
-      for (let i = 0; i < socketFds.length; i++) {
-        group.wanted.add(socketInodes[i]!);
-        group.holders.push(result);
-        group.fds.push(socketFds[i]!);
-        group.inodes.push(socketInodes[i]!);
-      }
+      this.fileSockets(netns, pid, result, socketFds, socketInodes, groups);
+    }
+    // A refused read is not kept for reuse: it is asked again next pass.
+    if (result.denied !== true) {
+      state.last = {
+        result,
+        files: cachedFiles,
+        socketFds: socketFds ?? [],
+        socketInodes: socketInodes ?? [],
+        otherSockets: result.otherSockets,
+      };
     }
     return result;
   }
 
-  /** The cached OpenFile when the fd still links to the same target; else reads fdinfo. undefined = fd closed. */
-  private fileOf(pid: number, fd: number, target: string, state: ProcState, pass: number, stats: FdPassStats, result: ProcessFds): OpenFile | undefined {
+  /** The cached file when the fd still links to the same target; else reads fdinfo. undefined = fd closed. */
+  private fileOf(pid: number, fd: number, target: string, state: ProcState, pass: number, stats: FdPassStats, result: ProcessFds): CachedFile | undefined {
     const cached = state.files.get(fd);
     if (cached !== undefined && cached.target === target) {
       cached.pass = pass;
-      return cached.file;
+      return cached;
     }
     const path = `${this.root}/${pid}/fdinfo/${fd}`;
     let flags: number | undefined;
+    let ident: string | undefined;
     try {
       stats.fdinfoReads++;
-      flags = parseFdinfoFlags(this.readText(path, FDINFO_READ, 'latin1', true));
+      const text = this.readText(path, FDINFO_READ, 'latin1', true);
+      flags = parseFdinfoFlags(text);
+      ident = fdinfoIdent(text);
     } catch (error) {
       const outcome = classify(error);
       if (outcome === 'gone') {
@@ -414,12 +601,13 @@ export class FdCollector {
       if (outcome === 'other') fail(path, error);
       // Refused although the link was readable: list the file, mode unknown (shown as 'r'), ask again next pass.
       result.denied = true;
-      return { fd, path: target, mode: 'r', append: false, deleted: target.endsWith(DELETED) };
+      return cachedFile(target, { fd, path: target, mode: 'r', append: false, deleted: target.endsWith(DELETED) }, undefined, pass);
     }
     const { mode, append } = modeOfFlags(flags ?? 0);
     const file: OpenFile = { fd, path: target, mode, append, deleted: target.endsWith(DELETED) };
-    state.files.set(fd, { target, file, pass });
-    return file;
+    const entry = cachedFile(target, file, ident, pass);
+    state.files.set(fd, entry);
+    return entry;
   }
 
   /** readlink ns/net, once per process; `pid:N` when refused (the process's own tables are then read through it). */

@@ -185,6 +185,35 @@ export function parseStat(text: string): ProcStat | undefined {
 }
 
 /** Fills `out` from io bytes (`key: value` lines, any order); false when one of the four kept keys is missing. */
+/**
+ * `schedstat` (sched_info: time on CPU in ns, time waiting on a runqueue in ns, times scheduled in) into out[0] (run
+ * time) and out[1] (times scheduled in). The run time may exceed 2^53 ns after 104 days of CPU; it is only compared
+ * for equality, together with the exact count, so the rounding does not matter. False on junk.
+ */
+export function parseSchedstatBytes(b: Buffer, len: number, out: Float64Array): boolean {
+  let field = 0;
+  let value = 0;
+  let digits = 0;
+  for (let i = 0; i <= len; i++) {
+    const c = i < len ? b[i]! : 0x20;
+    if (c >= 0x30 && c <= 0x39) {
+      value = value * 10 + (c - 0x30);
+      digits++;
+      continue;
+    }
+    if (digits === 0) continue;
+    if (field === 0) out[0] = value;
+    else if (field === 2) {
+      out[1] = value;
+      return true;
+    }
+    field++;
+    value = 0;
+    digits = 0;
+  }
+  return false;
+}
+
 function parseIoBytes(b: Buffer, len: number, out: ProcIo): boolean {
   let found = 0;
   let i = 0;
@@ -475,6 +504,18 @@ export class ProcReader {
     return parseIoBytes(this.buf, len, out) ? 'ok' : 'gone';
   }
 
+  /** Fills `out` from `schedstat` (see parseSchedstatBytes); false when gone, absent or junk. */
+  schedInto(pid: number, fd: number, out: Float64Array): boolean {
+    let len: number;
+    try {
+      len = this.readSmall(pid, 'schedstat', fd);
+    } catch (error) {
+      if (classifyError(error) !== 'other') return false;
+      fail(this.pidPath(pid, 'schedstat'), error);
+    }
+    return parseSchedstatBytes(this.buf, len, out);
+  }
+
   /** undefined = gone. */
   readStat(pid: number): ProcStat | undefined {
     const out = emptyStat();
@@ -614,8 +655,17 @@ export interface ProcfsCollectorOptions {
   classify: (staticInfo: ProcStatic, pid: number) => string;
   /** @default SLURM_JOB_ID, SLURM_JOB_NAME, SLURM_JOB_USER, SLURM_JOB_SLUID, SLURM_STEP_ID */
   envKeys?: readonly string[];
-  /** Most fds held open across ticks (stat + io, two per process); beyond it files are opened per read. @default 2048 */
+  /**
+   * Most fds held open across ticks (stat, io and with `schedstat` a third per process); beyond it files are opened
+   * per read. @default 3072
+   */
   maxHeldFds?: number;
+  /**
+   * Read each single-threaded process's schedstat (one small read) to tell, exactly, which processes were not
+   * scheduled at all since the previous collect (ProcfsTick.idle); those are not asked for stat again (see
+   * STAT_REFRESH_TICKS), which costs the kernel three times as much. @default false
+   */
+  schedstat?: boolean;
 }
 
 export interface ProcfsTick {
@@ -626,6 +676,12 @@ export interface ProcfsTick {
   ioDenied: number;
   /** Processes whose exe or environ is unreadable. */
   staticDenied: number;
+  /**
+   * With `schedstat`: keys of processes that were not on a CPU once between the previous collect and this one (their
+   * single thread's schedstat count and run time did not move). Such a process made no system call in between, so
+   * nothing it owns alone (its descriptor table) can have changed. Empty without `schedstat`.
+   */
+  idle: ReadonlySet<string>;
 }
 
 /** One live process as the collector remembers it between ticks. */
@@ -649,6 +705,17 @@ interface Entry {
   ioCpuTicks: number;
   ioTick: number;
   lastIo: ProcIo | undefined;
+  /** Held schedstat fd (-1: none), and whether this process has no schedstat (or it was refused). */
+  schedFd: number;
+  schedAbsent: boolean;
+  /** The schedstat run time and count read at schedTick (0: not read last tick, so nothing to compare with). */
+  schedRun: number;
+  schedCount: number;
+  schedTick: number;
+  /** The tick whose pid listing had this pid. */
+  listedTick: number;
+  /** What the last stat read gave, handed out again while the process is not scheduled. */
+  lastSample: ProcessSample | undefined;
 }
 
 /**
@@ -659,6 +726,14 @@ interface Entry {
  */
 const IO_REREAD_TICKS = 10;
 
+/**
+ * With `schedstat`, a process that was not scheduled since the last tick is not asked for stat: its CPU time, state,
+ * threads and memory map cannot have moved without it running. Two things can change all the same, so stat is read
+ * anyway every STAT_REFRESH_TICKS ticks (staggered by pid) and whenever the parent left: RSS shrinking under reclaim
+ * or swap-out, and the ppid of a child whose parent exited (it is reparented while asleep).
+ */
+const STAT_REFRESH_TICKS = 10;
+
 const EMPTY_STATIC: ProcStatic = { cmdline: '', exe: '', cgroupText: '', uid: -1, env: {} };
 
 /** Held fds outlive a collector that is dropped without close(): release them when it is collected. */
@@ -666,6 +741,7 @@ const fdReaper = new FinalizationRegistry<{ cache: Map<number, Entry>; reader: P
   for (const entry of cache.values()) {
     if (entry.statFd >= 0) reader.closeFd(entry.statFd);
     if (entry.ioFd >= 0) reader.closeFd(entry.ioFd);
+    if (entry.schedFd >= 0) reader.closeFd(entry.schedFd);
   }
 });
 
@@ -675,6 +751,8 @@ export class ProcfsCollector {
   private readonly classify: (staticInfo: ProcStatic, pid: number) => string;
   private readonly envKeys: readonly string[];
   private readonly maxHeldFds: number;
+  private readonly schedstat: boolean;
+  private readonly sched = new Float64Array(2);
   /** By pid; the entry's startTicks tells a reused pid apart. */
   private readonly cache = new Map<number, Entry>();
   private heldFds = 0;
@@ -687,7 +765,8 @@ export class ProcfsCollector {
     this.users = o.users;
     this.classify = o.classify;
     this.envKeys = o.envKeys ?? DEFAULT_ENV_KEYS;
-    this.maxHeldFds = o.maxHeldFds ?? 2048;
+    this.maxHeldFds = o.maxHeldFds ?? 3072;
+    this.schedstat = o.schedstat === true;
     fdReaper.register(this, { cache: this.cache, reader: this.reader }, this);
   }
 
@@ -712,11 +791,36 @@ export class ProcfsCollector {
     const pageSize = reader.pageSize;
     const processes = new Map<string, ProcessSample>();
     const statics = new Map<string, ProcStatic>();
+    const idle = new Set<string>();
     let ioDenied = 0;
     let staticDenied = 0;
 
-    for (const pid of reader.listPids()) {
+    const pids = reader.listPids();
+    if (this.schedstat) {
+      for (const pid of pids) {
+        const known = this.cache.get(pid);
+        if (known !== undefined) known.listedTick = tick;
+      }
+    }
+    for (const pid of pids) {
       let entry = this.cache.get(pid);
+      let schedRead = false;
+      if (entry !== undefined && this.schedstat) {
+        const last = entry.lastSample;
+        // Not scheduled since last tick: stat would say what it said (see STAT_REFRESH_TICKS for what it would not).
+        if (last !== undefined && (tick + pid) % STAT_REFRESH_TICKS !== 0 && this.parentListed(last.ppid, tick)) {
+          schedRead = true;
+          if (this.notScheduled(entry, last.threads, tick)) {
+            entry.seenTick = tick;
+            idle.add(entry.key);
+            processes.set(entry.key, last);
+            statics.set(entry.key, entry.info);
+            if (entry.ioDenied && !last.kernelThread) ioDenied++;
+            if (entry.info.denied === true) staticDenied++;
+            continue;
+          }
+        }
+      }
       if (entry !== undefined) {
         this.holdFds(entry);
         // ESRCH on a held fd, or another start time: the remembered process is gone (maybe its pid reused).
@@ -739,6 +843,7 @@ export class ProcfsCollector {
       entry.seenTick = tick;
 
       const kernelThread = (st.flags & PF_KTHREAD) !== 0 || st.ppid === 2 || pid === 2;
+      if (this.schedstat && !schedRead && this.notScheduled(entry, st.numThreads, tick)) idle.add(entry.key);
       const cpuTicks = st.utimeTicks + st.stimeTicks;
       let ioState: 'ok' | 'gone' | 'denied' = entry.ioDenied ? 'denied' : 'gone';
       let ioNow: ProcIo | undefined;
@@ -792,13 +897,53 @@ export class ProcfsCollector {
       };
       processes.set(entry.key, sample);
       statics.set(entry.key, info);
+      entry.lastSample = sample;
     }
 
     // Whatever was not listed this tick has left: close its fds and drop its static info.
     for (const entry of this.cache.values()) {
       if (entry.seenTick !== tick) this.forget(entry);
     }
-    return { processes, statics, ioDenied, staticDenied };
+    return { processes, statics, ioDenied, staticDenied, idle };
+  }
+
+  /**
+   * Reads schedstat; true when the process is single-threaded now and at the last read (one tick ago), and its count
+   * and run time did not move. A process with more threads is never called idle: the file speaks for its leader only.
+   */
+  /** The parent is still listed (a parent that exited reparents its children: their ppid changes while they sleep). */
+  private parentListed(ppid: number, tick: number): boolean {
+    if (ppid <= 2) return true;
+    return this.cache.get(ppid)?.listedTick === tick;
+  }
+
+  private notScheduled(entry: Entry, threads: number, tick: number): boolean {
+    if (threads !== 1 || entry.schedAbsent) {
+      entry.schedTick = 0;
+      return false;
+    }
+    const reader = this.reader;
+    if (entry.schedFd < 0 && this.heldFds < this.maxHeldFds) {
+      const fd = reader.openFd(entry.pid, 'schedstat');
+      if (fd >= 0) {
+        entry.schedFd = fd;
+        this.heldFds++;
+      } else if (fd === FD_DENIED) {
+        entry.schedAbsent = true;
+      }
+    }
+    const sched = this.sched;
+    if (!reader.schedInto(entry.pid, entry.schedFd, sched)) {
+      // Gone (seen next tick) or a kernel without schedstat: either way, read this process in full.
+      entry.schedAbsent = true;
+      entry.schedTick = 0;
+      return false;
+    }
+    const still = entry.schedTick === tick - 1 && sched[0] === entry.schedRun && sched[1] === entry.schedCount;
+    entry.schedRun = sched[0]!;
+    entry.schedCount = sched[1]!;
+    entry.schedTick = tick;
+    return still;
   }
 
   /** A pid not in the cache (or whose process changed): read stat into `st`, then the static info once. */
@@ -832,6 +977,13 @@ export class ProcfsCollector {
       ioCpuTicks: -1,
       ioTick: 0,
       lastIo: undefined,
+      schedFd: -1,
+      schedAbsent: false,
+      schedRun: 0,
+      schedCount: 0,
+      schedTick: 0,
+      listedTick: 0,
+      lastSample: undefined,
     };
     if (entry.statFd >= 0) this.heldFds++;
     if (entry.ioFd >= 0) this.heldFds++;
@@ -891,6 +1043,11 @@ export class ProcfsCollector {
     if (entry.ioFd >= 0) {
       this.reader.closeFd(entry.ioFd);
       entry.ioFd = -1;
+      this.heldFds--;
+    }
+    if (entry.schedFd >= 0) {
+      this.reader.closeFd(entry.schedFd);
+      entry.schedFd = -1;
       this.heldFds--;
     }
   }

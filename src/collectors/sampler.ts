@@ -10,7 +10,7 @@ import { containerKey, HOST_IDENTITY } from '../model/identity.js';
 import type { CgroupCounters, ContainerMeta, ContainerSample, ProcessSample, Sample } from '../model/sample.js';
 import { CgroupReader, readCgroupMounts, type CgroupMounts, type ContainerCgroupPaths } from './cgroups.js';
 import type { DockerWatcher } from './docker.js';
-import { FdCollector } from './fds.js';
+import { FdCollector, type ProcessFds } from './fds.js';
 import { parseProcCgroup, resolveMembership } from './identity.js';
 import { observationsFromFds, type AccessObservation } from '../model/access.js';
 import { parseConmonArgs } from './podman.js';
@@ -50,6 +50,8 @@ interface KnownContainer {
   paths: ContainerCgroupPaths;
   meta: ContainerMeta;
   lastSeenTick: number;
+  /** The resolution whose paths were merged last. */
+  merged?: Resolution;
 }
 
 const EMPTY_PATHS: ContainerCgroupPaths = { v1: {} };
@@ -92,7 +94,7 @@ export class Sampler {
   private hostNetNs: string | undefined;
   private readonly fds: FdCollector | undefined;
   private readonly descriptorsEvery: number;
-  private readonly accessCache = new Map<string, { tick: number; observations: AccessObservation[] }>();
+  private readonly accessCache = new Map<string, { tick: number; fds: ProcessFds | undefined; observations: AccessObservation[] }>();
   private previousProcesses: ReadonlyMap<string, ProcessSample> | undefined;
   private tick = 0;
 
@@ -108,6 +110,9 @@ export class Sampler {
       users: this.users,
       envKeys: SLURM_ENV_KEYS,
       classify: (info) => this.classify(info),
+      // Which processes were not scheduled since the last tick: their stat is not read again, and the descriptor pass
+      // knows their tables are unchanged.
+      schedstat: true,
     });
     this.cgroups = new CgroupReader(this.mounts);
     // With a cadence N > 1, socket tables (a read costs the kernel a walk of its whole TCP hash, ~1 ms on this host)
@@ -207,7 +212,7 @@ export class Sampler {
       processes,
       containers,
       gaps: this.gaps(tick.ioDenied, tick.staticDenied),
-      ...(this.fds !== undefined && { access: this.readAccess(processes) }),
+      ...(this.fds !== undefined && { access: this.readAccess(processes, tick.idle) }),
     };
   }
 
@@ -215,7 +220,11 @@ export class Sampler {
     const known = this.containers.get(key);
     if (known !== undefined) {
       known.lastSeenTick = this.tick;
-      known.paths = mergePaths(known.paths, resolution.paths);
+      // Most processes of a container share one resolution: merge each distinct one once.
+      if (known.merged !== resolution) {
+        known.paths = mergePaths(known.paths, resolution.paths);
+        known.merged = resolution;
+      }
       return known;
     }
     let identity = containerIdentity(resolution.identity);
@@ -292,25 +301,33 @@ export class Sampler {
    * N ticks: it ran no open() or close(), only what others do to it (an unlink, a peer closing) shows up late.
    * bubble's own process is left out: its descriptors are its /proc reads.
    */
-  private readAccess(processes: ReadonlyMap<string, ProcessSample>): AccessObservation[] {
-    const wanted: { key: string; pid: number }[] = [];
+  private readAccess(processes: ReadonlyMap<string, ProcessSample>, idleKeys: ReadonlySet<string>): AccessObservation[] {
+    const wanted: { key: string; pid: number; idle: boolean }[] = [];
     const access: AccessObservation[] = [];
     const previous = this.previousProcesses;
     for (const p of processes.values()) {
       if (p.kernelThread || p.pid === process.pid) continue;
-      const before = previous?.get(p.key);
       const cached = this.accessCache.get(p.key);
-      const idle =
-        before !== undefined && before.cpuNs === p.cpuNs && before.rchar === p.rchar && before.wchar === p.wchar;
-      if (idle && cached !== undefined && this.tick - cached.tick < this.descriptorsEvery) {
-        for (const o of cached.observations) access.push(o);
-        continue;
+      if (this.descriptorsEvery > 1 && cached !== undefined && this.tick - cached.tick < this.descriptorsEvery) {
+        // The cheaper cadence: a process that did not run (or no CPU tick and no byte moved, when schedstat is not
+        // there) keeps what it was last seen with, paths and socket states included, for up to N ticks.
+        const before = previous?.get(p.key);
+        const idle =
+          idleKeys.has(p.key) ||
+          (before !== undefined && before.cpuNs === p.cpuNs && before.rchar === p.rchar && before.wchar === p.wchar);
+        if (idle) {
+          for (const o of cached.observations) access.push(o);
+          continue;
+        }
       }
-      wanted.push({ key: p.key, pid: p.pid });
+      wanted.push({ key: p.key, pid: p.pid, idle: idleKeys.has(p.key) });
     }
     for (const [key, fds] of this.fds!.collect(wanted, processes)) {
-      const observations = observationsFromFds(key, fds);
-      this.accessCache.set(key, { tick: this.tick, observations });
+      // The collector hands back last tick's object when nothing changed: so are the observations built from it.
+      const cached = this.accessCache.get(key);
+      const observations = cached !== undefined && cached.fds === fds ? cached.observations : observationsFromFds(key, fds);
+      if (cached !== undefined && cached.fds === fds) cached.tick = this.tick;
+      else this.accessCache.set(key, { tick: this.tick, fds, observations });
       for (const o of observations) access.push(o);
     }
     for (const key of this.accessCache.keys()) if (!processes.has(key)) this.accessCache.delete(key);
