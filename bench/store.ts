@@ -357,7 +357,8 @@ export const storeSection: Section = {
       ctx.log(`store: bubble record --interval 1s --duration ${DURATION_S}s${atop.path === undefined ? '' : ', atop -w FILE 1 alongside'} (~${DURATION_S + 2} s)`);
       const cpu0 = childCpuTicks();
       const t0 = now();
-      const record = spawn(process.execPath, [cli, 'record', '--db', dbFile, '--interval', '1s', '--duration', `${DURATION_S}s`, '--quiet'], {
+      // Run as users run it: the file itself, so its #! line's node flags apply.
+      const record = spawn(cli, ['record', '--db', dbFile, '--interval', '1s', '--duration', `${DURATION_S}s`, '--quiet'], {
         stdio: ['ignore', 'ignore', 'pipe'],
       });
       children.push(record);

@@ -313,7 +313,7 @@ export const topSection: Section = {
       // 1. Launch to first frame, interleaved with the node floor; one unrecorded launch of each first.
       if (tmux !== undefined) {
         tmux.start();
-        const topArgv = [node, BUBBLE, 'top', '--no-record', '--db', noStore];
+        const topArgv = [BUBBLE, 'top', '--no-record', '--db', noStore];
         // It stays up after writing: tmux can lose the output of a program that exits at once.
         const floorArgv = [node, '-e', "process.stdout.write(' bubble  NAME\\n'); setTimeout(() => {}, 10000)"];
         const top: Launch[] = [];
@@ -382,8 +382,8 @@ export const topSection: Section = {
       if (tmux !== undefined) {
         const htopHome = path.join(tmp, 'htop-home');
         const runs: CpuRun[] = [
-          { label: 'bubble top --no-record --interval 1s', name: 'cpu-top', argv: [node, BUBBLE, 'top', '--no-record', '--db', noStore, '--interval', '1s'], ready: bubbleReady },
-          { label: 'bubble top --interval 1s, recording', name: 'cpu-record', argv: [node, BUBBLE, 'top', '--interval', '1s', '--db', path.join(tmp, 'record.db')], ready: bubbleReady },
+          { label: 'bubble top --no-record --interval 1s', name: 'cpu-top', argv: [BUBBLE, 'top', '--no-record', '--db', noStore, '--interval', '1s'], ready: bubbleReady },
+          { label: 'bubble top --interval 1s, recording', name: 'cpu-record', argv: [BUBBLE, 'top', '--interval', '1s', '--db', path.join(tmp, 'record.db')], ready: bubbleReady },
         ];
         if (tools.htop) {
           // Its default settings: no htoprc of this user's changes what it draws.

@@ -5,9 +5,33 @@
  * Each command stays its own chunk (splitting), loaded when chosen. Native and heavy optional modules stay outside.
  */
 import { build } from 'esbuild';
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const stub = fileURLToPath(new URL('./devtools-stub.mjs', import.meta.url));
+const rowCache = fileURLToPath(new URL('../dist/src/tui/ink-row-cache.js', import.meta.url));
+
+/**
+ * Ink's Output.get() rebuilds every row of every frame; src/tui/ink-row-cache.ts is the same algorithm with unchanged
+ * rows reused (about a third of `bubble top`'s CPU). Installed here, on Ink's own class, with Ink's own helpers.
+ */
+const inkRowCache = {
+  name: 'ink-row-cache',
+  setup(b) {
+    b.onLoad({ filter: /[\\/]ink[\\/]build[\\/]output\.js$/ }, async (args) => {
+      const source = await readFile(args.path, 'utf8');
+      if (!source.includes('export default class Output') || !source.includes('get() {')) {
+        throw new Error(`ink-row-cache: ${args.path} is not the Ink 6 Output this patch was written for`);
+      }
+      const patch = `
+import { makeRowCachedGet as __bubbleRowCachedGet } from ${JSON.stringify(rowCache)};
+Output.prototype.get = __bubbleRowCachedGet({ sliceAnsi, stringWidth, tokenize, styledCharsFromTokens, styledCharsToString });
+`;
+      return { contents: source + patch, loader: 'js', resolveDir: path.dirname(args.path) };
+    });
+  },
+};
 
 await build({
   entryPoints: { bubble: 'dist/src/bin/bubble.js' },
@@ -22,6 +46,7 @@ await build({
   alias: { 'react-devtools-core': stub },
   // CommonJS dependencies inside an ES module bundle still call require().
   banner: { js: "import { createRequire as __bubbleRequire } from 'node:module'; const require = __bubbleRequire(import.meta.url);" },
+  plugins: [inkRowCache],
   logLevel: 'warning',
   legalComments: 'none',
 });

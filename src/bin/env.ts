@@ -15,6 +15,7 @@ const command = process.argv[2];
 if (command === 'record' || command === 'top' || command === 'replay') {
   v8.setFlagsFromString('--interrupt-budget=1048576');
   v8.setFlagsFromString('--always-sparkplug');
+  v8.setFlagsFromString('--no-memory-reducer-for-small-heaps');
 }
 if ((command === 'top' || command === 'replay') && process.stdout.isTTY === true) {
   delete process.env['CI'];
