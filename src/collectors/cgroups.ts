@@ -8,7 +8,7 @@
  * The reader runs every tick for every container, so files are read with open/read into one reused Buffer, values
  * are looked up in the text without splitting it, and files found missing are remembered per directory.
  */
-import { closeSync, openSync, readFileSync, readSync, statSync } from 'node:fs';
+import { closeSync, openSync, readFileSync, readSync, statfsSync, statSync } from 'node:fs';
 import os from 'node:os';
 import type { CgroupCounters, Pressure, PressureLine } from '../model/sample.js';
 
@@ -323,6 +323,11 @@ type Mutable<T> = { -readonly [K in keyof T]: T[K] };
 const NS_PER_USER_HZ = 10_000_000;
 /** Bound on the remembered directories: a long-running recorder outlives many containers. */
 const MAX_CACHED_DIRS = 4096;
+/** Files held open across ticks (about 18 per container); beyond it they are opened per read. */
+const MAX_HELD_FDS = 2048;
+/** statfs(2) f_type of cgroup2 and cgroup (v1) mounts (linux/magic.h). */
+const CGROUP2_SUPER_MAGIC = 0x63677270;
+const CGROUP_SUPER_MAGIC = 0x27e0eb;
 const V1_BLKIO_FILES = [
   'blkio.throttle.io_service_bytes_recursive',
   'blkio.throttle.io_service_bytes',
@@ -347,6 +352,10 @@ export class CgroupReader {
   #buf = Buffer.allocUnsafe(16 * 1024);
   /** Absolute dir -> files found missing there (a controller not enabled stays so). */
   readonly #missing = new Map<string, Set<string>>();
+  /** Absolute dir -> file name -> fd held open across reads. */
+  readonly #held = new Map<string, Map<string, number>>();
+  #heldCount = 0;
+  readonly #cgroupfsDirs = new Map<string, boolean>();
 
   /** hostMemoryBytes: limits above it are reported as unlimited. @default os.totalmem() */
   constructor(mounts: CgroupMounts, opts: { hostMemoryBytes?: number } = {}) {
@@ -469,12 +478,18 @@ export class CgroupReader {
   forget(paths: ContainerCgroupPaths): void {
     if (this.#mounts.v2 !== undefined && paths.v2 !== undefined) {
       const dir = joinCgroup(this.#mounts.v2, paths.v2);
-      if (dir !== undefined) this.#missing.delete(dir);
+      if (dir !== undefined) {
+        this.#missing.delete(dir);
+        this.#dropDir(dir);
+      }
     }
     for (const [controller, rel] of Object.entries(paths.v1)) {
       const mount = this.#mounts.v1[controller];
       const dir = mount === undefined ? undefined : joinCgroup(mount, rel);
-      if (dir !== undefined) this.#missing.delete(dir);
+      if (dir !== undefined) {
+        this.#missing.delete(dir);
+        this.#dropDir(dir);
+      }
     }
   }
 
@@ -503,16 +518,33 @@ export class CgroupReader {
     return joinCgroup(mount, rel);
   }
 
-  /** The file's text (latin1), or undefined when it cannot be read. ENOENT in an existing dir is remembered. */
+  /**
+   * The file's text (latin1), or undefined when it cannot be read. ENOENT in an existing dir is remembered. Files are
+   * held open between ticks and read with pread at offset 0 (kernfs regenerates the text), which spares a path walk,
+   * an open and a close per file per tick; a removed cgroup fails the read (ENODEV) and its fd is closed then.
+   */
   #read(dir: string, name: string): string | undefined {
     const missing = this.#missing.get(dir);
     if (missing?.has(name)) return undefined;
-    let fd: number;
-    try {
-      fd = openSync(`${dir}/${name}`, 'r');
-    } catch (err) {
-      if (errnoCode(err) === 'ENOENT') this.#noteMissing(dir, name, missing);
-      return undefined;
+    let held = this.#held.get(dir);
+    let fd = held?.get(name);
+    let hold = true;
+    if (fd === undefined) {
+      try {
+        fd = openSync(`${dir}/${name}`, 'r');
+      } catch (err) {
+        if (errnoCode(err) === 'ENOENT') this.#noteMissing(dir, name, missing);
+        return undefined;
+      }
+      hold = this.#heldCount < MAX_HELD_FDS && this.#onCgroupfs(dir);
+      if (hold) {
+        if (held === undefined) {
+          held = new Map();
+          this.#held.set(dir, held);
+        }
+        held.set(name, fd);
+        this.#heldCount++;
+      }
     }
     try {
       let n = 0;
@@ -522,17 +554,65 @@ export class CgroupReader {
           this.#buf.copy(bigger, 0, 0, n);
           this.#buf = bigger;
         }
-        const got = readSync(fd, this.#buf, n, this.#buf.length - n, null);
-        if (got === 0) break;
+        const want = this.#buf.length - n;
+        const got = readSync(fd, this.#buf, n, want, n);
         n += got;
+        // A short read is the end: seq_file fills what it is asked for until its last record.
+        if (got < want) break;
       }
       return this.#buf.toString('latin1', 0, n);
     } catch {
-      // ENODEV and friends: the cgroup was removed while we read it.
+      // ENODEV and friends: the cgroup was removed. Its other files may not be asked again (a missing usage file
+      // skips the rest of its controller): let go of all of them now.
+      if (hold) this.#dropDir(dir);
       return undefined;
     } finally {
-      closeSync(fd);
+      if (!hold) closeSync(fd);
     }
+  }
+
+  /**
+   * Only cgroupfs files are held: a removed cgroup fails their reads, so a held fd never gives stale numbers. A
+   * fixture tree on an ordinary file system keeps serving a deleted file's old content: opened per read there.
+   */
+  #onCgroupfs(dir: string): boolean {
+    let yes = this.#cgroupfsDirs.get(dir);
+    if (yes === undefined) {
+      try {
+        const type = statfsSync(dir).type;
+        yes = type === CGROUP2_SUPER_MAGIC || type === CGROUP_SUPER_MAGIC;
+      } catch {
+        yes = false;
+      }
+      if (this.#cgroupfsDirs.size >= MAX_CACHED_DIRS) this.#cgroupfsDirs.clear();
+      this.#cgroupfsDirs.set(dir, yes);
+    }
+    return yes;
+  }
+
+  /** Closes one held file. */
+  #drop(dir: string, name: string): void {
+    const held = this.#held.get(dir);
+    const fd = held?.get(name);
+    if (held === undefined || fd === undefined) return;
+    held.delete(name);
+    if (held.size === 0) this.#held.delete(dir);
+    this.#heldCount--;
+    try {
+      closeSync(fd);
+    } catch {
+      // already closed
+    }
+  }
+
+  /** Closes every file of a directory. */
+  #dropDir(dir: string): void {
+    for (const name of [...(this.#held.get(dir)?.keys() ?? [])]) this.#drop(dir, name);
+  }
+
+  /** Closes every held file. */
+  close(): void {
+    for (const dir of [...this.#held.keys()]) this.#dropDir(dir);
   }
 
   #noteMissing(dir: string, name: string, missing: Set<string> | undefined): void {

@@ -202,7 +202,9 @@ export class Sampler {
     }
     // Forget containers not seen for a while (their cgroup paths and metadata).
     for (const [key, known] of this.containers) {
-      if (this.tick - known.lastSeenTick > 60) this.containers.delete(key);
+      if (this.tick - known.lastSeenTick <= 60) continue;
+      this.containers.delete(key);
+      this.cgroups.forget(known.paths);
     }
 
     return {
@@ -338,5 +340,6 @@ export class Sampler {
   /** Releases the /proc file descriptors held between ticks. */
   close(): void {
     this.procfs.close();
+    this.cgroups.close();
   }
 }

@@ -5,7 +5,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, readlinkSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { CgroupReader, cgroupVersion, readCgroupMounts, type ContainerCgroupPaths } from '../../src/collectors/cgroups.js';
 import type { CgroupCounters } from '../../src/model/sample.js';
@@ -140,6 +140,41 @@ function diskOf(dir: string): string {
 }
 
 describe('CgroupReader on real cgroups', () => {
+  it('holds its files open between reads, sees new values through them, and lets go once the cgroup is removed', async (ctx) => {
+    needReal(ctx, 'writable cgroups', writable.ok, writable.why);
+    let reader: CgroupReader | undefined;
+    let held: string[] = [];
+    const heldInto = (relPath: string): string[] =>
+      readdirSync('/proc/self/fd').flatMap((fd) => {
+        try {
+          const target = readlinkSync(`/proc/self/fd/${fd}`);
+          return target.includes(relPath) ? [target] : [];
+        } catch {
+          return [];
+        }
+      });
+    let paths: ContainerCgroupPaths | undefined;
+    let relPath = '';
+    await withCgroup({}, async (cg, kids) => {
+      paths = cg.paths;
+      relPath = cg.relPath;
+      reader = new CgroupReader(cg.mounts);
+      expect(reader.read(cg.paths).pids).toBe(0);
+      held = heldInto(cg.relPath);
+      // pids.current at least, in the pids hierarchy or cgroup2.
+      expect(held.some((t) => t.endsWith('/pids.current'))).toBe(true);
+      const sleeper = kids.gated('sleep', ['30']);
+      cg.addPid(sleeper.pid ?? 0);
+      // The same fds, read again from offset 0: the new member shows.
+      expect(reader.read(cg.paths).pids).toBe(1);
+      expect(heldInto(cg.relPath)).toEqual(held);
+    });
+    // Removed (withCgroup checked every dir is gone, so the held fds did not keep it): no stale numbers, no fds.
+    expect(reader!.read(paths!)).toEqual({});
+    expect(heldInto(relPath), "fds still held after removal").toEqual([]);
+    reader!.close();
+  });
+
   it('reports CPU, memory, pids and the memory limit of a cgroup holding a CPU burner and a 64 MiB process', async (ctx) => {
     needReal(ctx, 'writable cgroups', writable.ok, writable.why);
     await withCgroup({}, async (cg, kids) => {
