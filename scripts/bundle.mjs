@@ -11,6 +11,27 @@ import { fileURLToPath } from 'node:url';
 
 const stub = fileURLToPath(new URL('./devtools-stub.mjs', import.meta.url));
 const rowCache = fileURLToPath(new URL('../dist/src/tui/ink-row-cache.js', import.meta.url));
+const fastWidth = fileURLToPath(new URL('../dist/src/tui/fast-string-width.js', import.meta.url));
+
+/** Every `import 'string-width'` (each version Ink's helpers use) gets src/tui/fast-string-width.ts in front. */
+const asciiStringWidth = {
+  name: 'ascii-string-width',
+  setup(b) {
+    b.onResolve({ filter: /^string-width$/ }, async (args) => {
+      if (args.pluginData?.real === true) return undefined;
+      const real = await b.resolve('string-width', { resolveDir: args.resolveDir, kind: args.kind, pluginData: { real: true } });
+      if (real.errors.length > 0) return undefined;
+      return { path: real.path, namespace: 'ascii-string-width' };
+    });
+    b.onLoad({ filter: /.*/, namespace: 'ascii-string-width' }, (args) => ({
+      contents: `import real from ${JSON.stringify(args.path)};
+import { withAsciiFastPath } from ${JSON.stringify(fastWidth)};
+export default withAsciiFastPath(real);`,
+      resolveDir: path.dirname(args.path),
+      loader: 'js',
+    }));
+  },
+};
 
 /**
  * Ink's Output.get() rebuilds every row of every frame; src/tui/ink-row-cache.ts is the same algorithm with unchanged
@@ -46,7 +67,7 @@ await build({
   alias: { 'react-devtools-core': stub },
   // CommonJS dependencies inside an ES module bundle still call require().
   banner: { js: "import { createRequire as __bubbleRequire } from 'node:module'; const require = __bubbleRequire(import.meta.url);" },
-  plugins: [inkRowCache],
+  plugins: [inkRowCache, asciiStringWidth],
   logLevel: 'warning',
   legalComments: 'none',
 });

@@ -86,6 +86,9 @@ export class Sampler {
   private readonly isRoot = process.getuid?.() === 0;
   /** cgroup file text -> resolution; many processes share one text. */
   private readonly resolutions = new Map<string, Resolution>();
+  private readonly resolutions2 = new WeakMap<ProcStatic, Resolution>();
+  private readonly slurmFactsOf = new WeakMap<ProcStatic, SlurmFacts>();
+  private readonly rekeyed = new WeakMap<ProcessSample, ProcessSample>();
   private readonly containers = new Map<string, KnownContainer>();
   /** Podman container id -> name, from conmon's argv. */
   private readonly podmanNames = new Map<string, string>();
@@ -136,6 +139,26 @@ export class Sampler {
     return resolution;
   }
 
+  /** resolve() per process, remembered with its static info (which lives as long as the process does not exec). */
+  private resolutionOf(info: ProcStatic): Resolution {
+    let resolution = this.resolutions2.get(info);
+    if (resolution === undefined) {
+      resolution = this.resolve(info.cgroupText);
+      this.resolutions2.set(info, resolution);
+    }
+    return resolution;
+  }
+
+  /** learnSlurm() once per process static info: comm, cmdline and environment do not change without an exec. */
+  private factsOf(identity: Identity, proc: ProcessSample, info: ProcStatic): SlurmFacts {
+    let facts = this.slurmFactsOf.get(info);
+    if (facts === undefined) {
+      facts = this.learnSlurm(identity, proc, info);
+      this.slurmFactsOf.set(info, facts);
+    }
+    return facts;
+  }
+
   private classify(info: ProcStatic): string {
     return containerKey(this.resolve(info.cgroupText).identity);
   }
@@ -160,14 +183,18 @@ export class Sampler {
     const processes = new Map<string, ProcessSample>();
     for (const proc of tick.processes.values()) {
       const info = tick.statics.get(proc.key);
-      const resolution = info === undefined ? undefined : this.resolve(info.cgroupText);
+      const resolution = info === undefined ? undefined : this.resolutionOf(info);
       let sample = proc;
       let key = proc.containerKey;
-      const facts =
-        resolution?.identity.kind === 'slurm' && info !== undefined ? this.learnSlurm(resolution.identity, proc, info) : undefined;
+      const facts = resolution?.identity.kind === 'slurm' && info !== undefined ? this.factsOf(resolution.identity, proc, info) : undefined;
       if (facts !== undefined && resolution !== undefined) {
         key = this.slurmKey(resolution.identity);
-        if (key !== proc.containerKey) sample = { ...proc, containerKey: key };
+        if (key !== proc.containerKey) {
+          // procfs hands out the same sample while a process sleeps: so does this, re-keyed once.
+          const known = this.rekeyed.get(proc);
+          sample = known !== undefined && known.containerKey === key ? known : { ...proc, containerKey: key };
+          this.rekeyed.set(proc, sample);
+        }
       }
       processes.set(proc.key, sample);
       if (proc.comm === 'conmon') this.learnConmon(proc.cmdline);

@@ -362,6 +362,9 @@ function optional<K extends string, V>(key: K, value: V | undefined): { [P in K]
   return value === undefined ? {} : ({ [key]: value } as { [P in K]?: V });
 }
 
+/** Views of samples that did not change between two ticks (see toSnapshot); weak, so they go with their samples. */
+const idleViews = new WeakMap<ProcessSample, { base: number; view: ProcessView }>();
+
 /**
  * Derives rates from two samples. `previous` may be undefined (first sample: no rates yet). Pure: no I/O, no clock.
  * Containers and processes in `previous` but not in `sample` are reported in `exited` with the sample's time.
@@ -381,7 +384,21 @@ export function toSnapshot(sample: Sample, previous?: Sample): Snapshot {
   const processes: ProcessView[] = [];
   for (const proc of sample.processes.values()) {
     const base = limits.get(proc.containerKey) ?? hostMemory;
-    processes.push(processView(proc, previous?.processes.get(proc.key), previous, seconds, base));
+    const prev = previous?.processes.get(proc.key);
+    if (prev === proc && seconds > 0) {
+      // The collector handed out the same sample (the process was not scheduled): every delta is zero, so the view
+      // depends on nothing but the sample and the memory base. Views are read-only: sharing one is safe.
+      const cached = idleViews.get(proc);
+      if (cached !== undefined && cached.base === base) {
+        processes.push(cached.view);
+        continue;
+      }
+      const view = processView(proc, prev, previous, seconds, base);
+      idleViews.set(proc, { base, view });
+      processes.push(view);
+      continue;
+    }
+    processes.push(processView(proc, prev, previous, seconds, base));
   }
 
   const exitedProcesses: ProcessView[] = [];

@@ -18,6 +18,11 @@ const MAX_PENDING = 3600;
 const EXIT_CODE_WAIT_MS = 5 * 60_000;
 /** Entities without rows are garbage-collected this often. */
 const ENTITY_PRUNE_EVERY_MS = 10 * 60_000;
+/**
+ * Series retention runs a bounded step at most this often (eight min() queries each time), and every tick while a
+ * backlog remains: the finest retention is an hour, ten seconds late is nothing.
+ */
+const SERIES_PRUNE_EVERY_MS = 10_000;
 
 export interface RecorderEvents {
   /** A write failed; `pending` ticks are kept for retry. Called once per failure streak, not every tick. */
@@ -38,6 +43,8 @@ export class Recorder {
   private failing = false;
   private dropped = 0;
   private lastEntityPrune = 0;
+  private lastSeriesPrune = Number.NEGATIVE_INFINITY;
+  private pruneBacklog = true;
   /** Docker containers that exited without an exit code yet: key -> {id, since}. */
   private readonly awaitingExitCode = new Map<string, { id: string; since: number }>();
   private readonly store: Store;
@@ -138,7 +145,10 @@ export class Recorder {
 
   private prune(now: number): void {
     try {
-      pruneStep(this.store.db, now, this.retention);
+      if (this.pruneBacklog || now - this.lastSeriesPrune >= SERIES_PRUNE_EVERY_MS) {
+        this.pruneBacklog = !pruneStep(this.store.db, now, this.retention).done;
+        this.lastSeriesPrune = now;
+      }
       if (now - this.lastEntityPrune >= ENTITY_PRUNE_EVERY_MS) {
         pruneEntities(this.store.db, now, this.retention);
         this.lastEntityPrune = now;

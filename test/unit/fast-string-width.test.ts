@@ -1,0 +1,43 @@
+/** The bundled TUI measures text through withAsciiFastPath: it must give string-width's own answers. */
+import { describe, expect, it } from 'vitest';
+import { withAsciiFastPath, type StringWidth } from '../../src/tui/fast-string-width.js';
+
+/** Ink's dependency (hoisted next to it); a variable specifier, as it is not this project's. */
+const realWidth = async (): Promise<StringWidth> => ((await import('string-width' as string)) as { default: StringWidth }).default;
+
+describe('withAsciiFastPath', () => {
+  it("gives string-width's answer for ASCII, control characters, ANSI styles, wide and combining characters", async () => {
+    const real = await realWidth();
+    let calls = 0;
+    const counted: StringWidth = (text, options) => (calls++, real(text, options));
+    const fast = withAsciiFastPath(counted);
+    const samples = [
+      '',
+      ' ',
+      'bubble top  4 containers  live 1s',
+      '  29408 29408 root       0.0  1.4M     0     0    1   sleep 600',
+      '~!@#$%^&*()_+{}|:"<>?`-=[]\\;\',./',
+      'tab\there',
+      'bell\u0007',
+      'del\u007f',
+      '\u001b[1mbold\u001b[22m',
+      '\u001b[7m>selected\u001b[27m',
+      '日本語',
+      'e\u0301',
+      '😀 emoji',
+      'caf\u00e9',
+      '\u200b zero width',
+    ];
+    for (const text of samples) expect(fast(text), JSON.stringify(text)).toBe(real(text));
+    for (let code = 0; code < 0x250; code++) {
+      const text = `a${String.fromCharCode(code)}b`;
+      expect(fast(text), `U+${code.toString(16)}`).toBe(real(text));
+    }
+    // The slow path was taken for what is not printable ASCII, and only for that.
+    const before = calls;
+    fast('plain ascii row');
+    expect(calls).toBe(before);
+    fast('日本');
+    expect(calls).toBe(before + 1);
+  });
+});
