@@ -404,7 +404,9 @@ export const topSection: Section = {
           });
         }
         if (htop !== undefined) {
-          checks.push({ name: 'bubble top CPU / htop CPU, 30 s at 1 s refresh', measured: cpuMsPerSec(runs[0]!) / htopCpu, limit: CPU_RATIO_BUDGET, unit: '×' });
+          // The budget is on `bubble top` as users run it: recording into the store (issue 5); --no-record is shown beside.
+          checks.push({ name: 'bubble top (recording) CPU / htop CPU, 30 s at 1 s', measured: cpuMsPerSec(runs[1]!) / htopCpu, limit: CPU_RATIO_BUDGET, unit: '×' });
+          checks.push({ name: 'bubble top --no-record CPU / htop CPU, 30 s at 1 s', measured: cpuMsPerSec(runs[0]!) / htopCpu, limit: CPU_RATIO_BUDGET, unit: '×' });
         } else {
           notes.push('htop missing: no CPU comparison');
         }

@@ -2,13 +2,18 @@
  * string-width with a fast path for printable ASCII, installed for Ink and its helpers by the bundler
  * (scripts/bundle.mjs). Why: string-width walks every string with Intl.Segmenter and emoji regexps; Ink measures the
  * text of every node on every frame (layout) and caches the answers by text forever, so each second's new numbers
- * are measured the slow way. Nearly every string bubble draws is plain ASCII, whose width is its length: the same
+ * are measured the slow way. Nearly every string bubble draws is one column per UTF-16 unit, width = length: the same
  * answer string-width gives (test/unit/fast-string-width.test.ts), in a fraction of the time.
  */
-const PRINTABLE_ASCII = /^[\x20-\x7e]*$/;
+/**
+ * Printable ASCII, and the few other characters bubble draws (sparkline blocks, sort and tree arrows, the ellipsis):
+ * each is one column wide, as string-width itself says (the test checks every one of them against it).
+ */
+export const ONE_COLUMN = '▁▂▃▄▅▆▇█◀▶▸▾▼▲…←↑→↓';
+const FAST = new RegExp(`^[\\x20-\\x7e${ONE_COLUMN}]*$`);
 
 export type StringWidth = (text: string, options?: object) => number;
 
 export function withAsciiFastPath(stringWidth: StringWidth): StringWidth {
-  return (text, options) => (typeof text === 'string' && PRINTABLE_ASCII.test(text) ? text.length : stringWidth(text, options));
+  return (text, options) => (typeof text === 'string' && FAST.test(text) ? text.length : stringWidth(text, options));
 }

@@ -1,6 +1,6 @@
 /** The bundled TUI measures text through withAsciiFastPath: it must give string-width's own answers. */
 import { describe, expect, it } from 'vitest';
-import { withAsciiFastPath, type StringWidth } from '../../src/tui/fast-string-width.js';
+import { ONE_COLUMN, withAsciiFastPath, type StringWidth } from '../../src/tui/fast-string-width.js';
 
 /** Ink's dependency (hoisted next to it); a variable specifier, as it is not this project's. */
 const realWidth = async (): Promise<StringWidth> => ((await import('string-width' as string)) as { default: StringWidth }).default;
@@ -29,7 +29,12 @@ describe('withAsciiFastPath', () => {
       '\u200b zero width',
     ];
     for (const text of samples) expect(fast(text), JSON.stringify(text)).toBe(real(text));
-    for (let code = 0; code < 0x250; code++) {
+    for (const c of ONE_COLUMN) {
+      expect(real(c), c).toBe(1);
+      expect(c.length).toBe(1);
+      expect(fast(`${c}x${c}`)).toBe(real(`${c}x${c}`));
+    }
+    for (const code of [...Array(0x250).keys(), ...Array.from({ length: 0x180 }, (_, i) => 0x2180 + i), ...Array.from({ length: 0x100 }, (_, i) => 0x2500 + i)]) {
       const text = `a${String.fromCharCode(code)}b`;
       expect(fast(text), `U+${code.toString(16)}`).toBe(real(text));
     }
