@@ -712,8 +712,6 @@ interface Entry {
   schedRun: number;
   schedCount: number;
   schedTick: number;
-  /** The tick whose pid listing had this pid. */
-  listedTick: number;
   /** What the last stat read gave, handed out again while the process is not scheduled. */
   lastSample: ProcessSample | undefined;
 }
@@ -795,14 +793,7 @@ export class ProcfsCollector {
     let ioDenied = 0;
     let staticDenied = 0;
 
-    const pids = reader.listPids();
-    if (this.schedstat) {
-      for (const pid of pids) {
-        const known = this.cache.get(pid);
-        if (known !== undefined) known.listedTick = tick;
-      }
-    }
-    for (const pid of pids) {
+    for (const pid of reader.listPids()) {
       let entry = this.cache.get(pid);
       let schedRead = false;
       if (entry !== undefined && this.schedstat) {
@@ -911,10 +902,13 @@ export class ProcfsCollector {
    * Reads schedstat; true when the process is single-threaded now and at the last read (one tick ago), and its count
    * and run time did not move. A process with more threads is never called idle: the file speaks for its leader only.
    */
-  /** The parent is still listed (a parent that exited reparents its children: their ppid changes while they sleep). */
+  /**
+   * The parent was already seen this tick (a parent that exited reparents its children: their ppid changes while
+   * they sleep). A child listed before its parent (pids wrapped) is simply read.
+   */
   private parentListed(ppid: number, tick: number): boolean {
     if (ppid <= 2) return true;
-    return this.cache.get(ppid)?.listedTick === tick;
+    return this.cache.get(ppid)?.seenTick === tick;
   }
 
   private notScheduled(entry: Entry, threads: number, tick: number): boolean {
@@ -982,7 +976,6 @@ export class ProcfsCollector {
       schedRun: 0,
       schedCount: 0,
       schedTick: 0,
-      listedTick: 0,
       lastSample: undefined,
     };
     if (entry.statFd >= 0) this.heldFds++;

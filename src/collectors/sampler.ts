@@ -180,7 +180,8 @@ export class Sampler {
 
     // Group processes by container; learn Slurm facts from the environment read once per process.
     const groups = new Map<string, { processKeys: string[]; steps: Set<string>; firstPid: number }>();
-    const processes = new Map<string, ProcessSample>();
+    // procfs's map, with re-keyed (Slurm) samples put in place: setting an existing key keeps the order.
+    const processes = tick.processes;
     for (const proc of tick.processes.values()) {
       const info = tick.statics.get(proc.key);
       const resolution = info === undefined ? undefined : this.resolutionOf(info);
@@ -196,7 +197,7 @@ export class Sampler {
           this.rekeyed.set(proc, sample);
         }
       }
-      processes.set(proc.key, sample);
+      if (sample !== proc) processes.set(proc.key, sample);
       if (proc.comm === 'conmon') this.learnConmon(proc.cmdline);
       let group = groups.get(key);
       if (group === undefined) {
