@@ -4,6 +4,7 @@
  */
 import type { Database } from 'better-sqlite3';
 import type { FileRow, NetRow } from '../tui/source.js';
+import { statement } from './statements.js';
 
 /** Intervals that cover `atMs` give the panes of a past moment (a minute of slack: last_seen is refreshed per minute). */
 const COVER_SLACK_MS = 60_000;
@@ -11,15 +12,15 @@ const COVER_SLACK_MS = 60_000;
 function processRowId(db: Database, processKey: string): number | undefined {
   const [pid, start] = processKey.split(':').map(Number);
   if (!Number.isInteger(pid) || !Number.isInteger(start)) return undefined;
-  const row = db.prepare('SELECT id FROM processes WHERE pid = ? AND start_time = ?').get(pid, start) as { id: number } | undefined;
+  const row = statement(db, 'SELECT id FROM processes WHERE pid = ? AND start_time = ?').get(pid, start) as { id: number } | undefined;
   return row?.id;
 }
 
 export function filesFromStore(db: Database, processKey: string, atMs: number): FileRow[] {
   const id = processRowId(db, processKey);
   if (id === undefined) return [];
-  const rows = db
-    .prepare(
+  const rows = statement(
+      db,
       `SELECT path, mode, deleted, bytes_in, bytes_out FROM file_access
         WHERE process_id = ? AND first_seen <= ? AND last_seen >= ? ORDER BY path`,
     )
@@ -36,8 +37,8 @@ export function filesFromStore(db: Database, processKey: string, atMs: number): 
 export function netFromStore(db: Database, processKey: string, atMs: number): NetRow[] {
   const id = processRowId(db, processKey);
   if (id === undefined) return [];
-  const rows = db
-    .prepare(
+  const rows = statement(
+      db,
       `SELECT protocol, local, remote, state, bytes_in, bytes_out FROM net_access
         WHERE process_id = ? AND first_seen <= ? AND last_seen >= ? ORDER BY protocol, local, remote`,
     )

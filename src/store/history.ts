@@ -12,6 +12,7 @@ import type { ContainerKind } from '../model/identity.js';
 import type { ContainerView, ProcessView, Snapshot } from '../model/snapshot.js';
 import { parseLabels, type ContainerDbRow } from './queries.js';
 import { bucketStart, TIER_ID, TIER_MS, type Tier } from './tiers.js';
+import { statement } from './statements.js';
 
 /** last_seen of live entities is refreshed this often by the writer (writer.ts LAST_SEEN_EVERY_MS) plus slack. */
 const LAST_SEEN_SLACK_MS = 90_000;
@@ -77,8 +78,8 @@ export function snapshotFromStore(db: Database, tier: Tier, atMs: number, option
   const seconds = size / 1000;
   const params = { tier: TIER_ID[tier], from, to };
 
-  const containerRows = db
-    .prepare(
+  const containerRows = statement(
+      db,
       `SELECT c.id, c.key, c.kind, c.cid, c.name, c.image, c.labels, c.cgroup, c.parent, c.user, c.memory_limit, c.cpu_limit, c.first_seen, c.last_seen,
               c.exit_time, c.exit_code, s.cpu_ns, s.mem_avg, s.mem_max, s.read_bytes, s.write_bytes, s.net_rx_bytes,
               s.net_tx_bytes, s.pids_max
@@ -195,8 +196,8 @@ export function snapshotFromStore(db: Database, tier: Tier, atMs: number, option
  */
 function processesAt(db: Database, params: { tier: number; from: number; to: number }, containerKey: string | undefined): ProcessRowDb[] {
   const containerFilter = containerKey === undefined ? '' : 'AND c.key = @key';
-  const rows = db
-    .prepare(
+  const rows = statement(
+      db,
       `SELECT p.id, c.key AS container_key, p.pid, p.start_time, p.ppid, p.nspid, p.comm, p.exe, p.cmdline, p.uid, p.user,
               p.first_seen, p.last_seen, p.exit_time, s.cpu_ns, s.rss_avg, s.read_bytes, s.write_bytes, s.threads_max
          FROM processes p
@@ -208,7 +209,8 @@ function processesAt(db: Database, params: { tier: number; from: number; to: num
   if (!rows.some((r) => r.rss_avg === null)) return rows;
 
   const carried = new Map<number, { bucket: number; rss: number; threads: number }>();
-  const newest = db.prepare(
+  const newest = statement(
+    db,
     `SELECT process_id, max(bucket) AS bucket, rss_avg, threads_max FROM process_series
       WHERE tier = ? AND bucket > ? AND bucket <= ? GROUP BY process_id`,
   );
@@ -238,8 +240,8 @@ export function seriesFromStore(
   containerKey?: string,
 ): { timeMs: number; cpuPercent: number; memoryBytes: number }[] {
   const seconds = TIER_MS[tier] / 1000;
-  const rows = db
-    .prepare(
+  const rows = statement(
+      db,
       `SELECT s.bucket, sum(s.cpu_ns) AS cpu, sum(coalesce(s.mem_avg, 0)) AS mem
          FROM container_series s ${containerKey === undefined ? '' : 'JOIN containers c ON c.id = s.container_id AND c.key = @key'}
         WHERE s.tier = @tier AND s.bucket >= @from AND s.bucket < @to

@@ -5,6 +5,7 @@
 import type { Database } from 'better-sqlite3';
 import type { ContainerKind } from '../model/identity.js';
 import { TIER_ID, TIER_MS, TIERS, bucketStart, type Tier } from './tiers.js';
+import { statement } from './statements.js';
 
 export interface StoredContainer {
   /** containerKey(): `docker:<id>`, `slurm:<jobid>`, `host`. */
@@ -93,7 +94,7 @@ export function listStoredContainers(
     `SELECT ${CONTAINER_COLUMNS} FROM containers` +
     (where.length > 0 ? ` WHERE ${where.join(' AND ')}` : '') +
     ' ORDER BY last_seen DESC, key';
-  return (db.prepare(sql).all() as ContainerDbRow[]).map(toStored);
+  return (statement(db, sql).all() as ContainerDbRow[]).map(toStored);
 }
 
 /** Every recorded container, `host` included, for matchContainer() (`--container X`, `replay X`, `clean`). */
@@ -120,7 +121,7 @@ export function storedRange(db: Database): { firstMs: number; lastMs: number } |
   let firstMs = Infinity;
   let lastMs = -Infinity;
   for (const table of ['container_series', 'process_series']) {
-    const stmt = db.prepare(RANGE_SQL(table));
+    const stmt = statement(db, RANGE_SQL(table));
     for (const tier of TIERS) {
       const { lo, hi } = stmt.get({ tier: TIER_ID[tier] }) as MinMax;
       if (lo !== null) firstMs = Math.min(firstMs, lo);
@@ -132,7 +133,7 @@ export function storedRange(db: Database): { firstMs: number; lastMs: number } |
 
 /** Start of each tier's oldest container_series bucket; undefined for a tier with no rows. */
 function oldestBuckets(db: Database): Map<Tier, number> {
-  const stmt = db.prepare('SELECT MIN(bucket) AS lo FROM container_series WHERE tier = ?');
+  const stmt = statement(db, 'SELECT MIN(bucket) AS lo FROM container_series WHERE tier = ?');
   const oldest = new Map<Tier, number>();
   for (const tier of TIERS) {
     const { lo } = stmt.get(TIER_ID[tier]) as { lo: number | null };

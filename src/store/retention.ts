@@ -15,6 +15,7 @@ import { formatDuration, safeText } from '../format.js';
 import { parseDuration } from '../model/duration.js';
 import { defaultConfigPath } from './paths.js';
 import { bucketStart, DEFAULT_RETENTION, type Retention, type Tier, TIER_ID, TIER_MS, TIERS } from './tiers.js';
+import { statement } from './statements.js';
 
 const SERIES = [
   { table: 'container_series', entity: 'container_id' },
@@ -35,16 +36,7 @@ export function keepFrom(tier: Tier, nowMs: number, retention: Retention): numbe
   return bucketStart(tier, nowMs - retention[tier]);
 }
 
-/** Prepared statements per connection: pruneStep runs every tick, preparing its 16 statements each time is waste. */
-const statements = new WeakMap<Database.Database, Map<string, Database.Statement>>();
-
-function stmt(db: Database.Database, sql: string): Database.Statement {
-  let cache = statements.get(db);
-  if (cache === undefined) statements.set(db, (cache = new Map()));
-  let statement = cache.get(sql);
-  if (statement === undefined) cache.set(sql, (statement = db.prepare(sql)));
-  return statement;
-}
+const stmt = statement;
 
 function minBucket(db: Database.Database, table: string, tier: Tier): number | null {
   const row = stmt(db, `SELECT min(bucket) AS lo FROM ${table} WHERE tier = ?`).get(TIER_ID[tier]) as { lo: number | null };

@@ -12,8 +12,22 @@
 export const ONE_COLUMN = '▁▂▃▄▅▆▇█◀▶▸▾▼▲…←↑→↓';
 const FAST = new RegExp(`^[\\x20-\\x7e${ONE_COLUMN}]*$`);
 
+/**
+ * SGR sequences (colours, bold, inverse) with parameters of at most three digits: exactly what string-width's
+ * strip-ansi removes from such a sequence (longer parameters it may split, so those take the slow path).
+ */
+const SGR = /\u001b\[(?:\d{1,3}(?:;\d{1,3})*)?m/g;
+
 export type StringWidth = (text: string, options?: object) => number;
 
 export function withAsciiFastPath(stringWidth: StringWidth): StringWidth {
-  return (text, options) => (typeof text === 'string' && FAST.test(text) ? text.length : stringWidth(text, options));
+  return (text, options) => {
+    if (typeof text !== 'string') return stringWidth(text, options);
+    if (FAST.test(text)) return text.length;
+    if (text.includes('\u001b')) {
+      const plain = text.replace(SGR, '');
+      if (FAST.test(plain)) return plain.length;
+    }
+    return stringWidth(text, options);
+  };
 }

@@ -38,9 +38,18 @@ describe('withAsciiFastPath', () => {
       const text = `a${String.fromCharCode(code)}b`;
       expect(fast(text), `U+${code.toString(16)}`).toBe(real(text));
     }
+    // Styled text: SGR sequences of every parameter shape, valid or not, around fast-path and other text.
+    const params = ['', '0', '1', '7', '27', '31', '38;5;208', '38;2;255;0;0', '48;2;1;22;255', '1;31', '1234', '38;2;1000;0;0', ';', '1;', ';1'];
+    for (const p of params) {
+      for (const body of ['ok', '0.0  1.4M', '▁▂█ ▼', '日本', 'tab\t']) {
+        const text = `\u001b[${p}m${body}\u001b[0m|\u001b[${p}m`;
+        expect(fast(text), JSON.stringify(text)).toBe(real(text));
+      }
+    }
     // The slow path was taken for what is not printable ASCII, and only for that.
     const before = calls;
     fast('plain ascii row');
+    fast('\u001b[7m>selected row ▼\u001b[27m');
     expect(calls).toBe(before);
     fast('日本');
     expect(calls).toBe(before + 1);
