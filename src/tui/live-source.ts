@@ -22,6 +22,9 @@ import type { FileRow, NetRow, SeriesPoint, Source, StatusItem } from './source.
 /** Ticks kept in memory: the scrubber's second tier without a store, and the newest second with one. */
 const RING = 900;
 
+/** How often the live view re-reads the span the store covers (see range()). */
+const STORED_RANGE_MS = 10_000;
+
 export interface LiveOptions {
   readonly intervalMs: number;
   /** The store to record into (and read the past from); undefined: memory only. */
@@ -51,6 +54,7 @@ export class LiveSource implements Source {
   private reader: StoreReader | undefined;
   private lock: RecorderLock | undefined;
   private recorder: Recorder | undefined;
+  private storedRange: { atMs: number; range: { firstMs: number; lastMs: number } | undefined } | undefined;
   private storeStatus: StatusItem;
   private writeError: string | undefined;
 
@@ -189,7 +193,13 @@ export class LiveSource implements Source {
   }
 
   range(): { firstMs: number; lastMs: number } | undefined {
-    const stored = this.reader?.range();
+    // Asked on every tick; the store's span only moves at its ends (retention, the newest tick, which the ring holds
+    // anyway), so it is read again at most every STORED_RANGE_MS.
+    const now = Date.now();
+    if (this.reader !== undefined && (this.storedRange === undefined || now - this.storedRange.atMs >= STORED_RANGE_MS)) {
+      this.storedRange = { atMs: now, range: this.reader.range() };
+    }
+    const stored = this.storedRange?.range;
     const first = this.ring[0]?.timeMs;
     const last = this.ring.at(-1)?.timeMs;
     if (first === undefined || last === undefined) return stored;
