@@ -5,13 +5,51 @@
  * Each command stays its own chunk (splitting), loaded when chosen. Native and heavy optional modules stay outside.
  */
 import { build } from 'esbuild';
-import { readFile } from 'node:fs/promises';
+import { readFile, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const stub = fileURLToPath(new URL('./devtools-stub.mjs', import.meta.url));
 const rowCache = fileURLToPath(new URL('../dist/src/tui/ink-row-cache.js', import.meta.url));
 const fastWidth = fileURLToPath(new URL('../dist/src/tui/fast-string-width.js', import.meta.url));
+const boundedCache = fileURLToPath(new URL('../dist/src/tui/bounded-cache.js', import.meta.url));
+
+/** Replaces each [from, to] in a module's source; a missing `from` fails the build (an Ink this was not made for). */
+function rewrite(source, file, edits) {
+  let out = source;
+  for (const [from, to] of edits) {
+    if (!out.includes(from)) throw new Error(`${file}: expected \`${from}\` (Ink changed? see scripts/bundle.mjs)`);
+    out = out.replace(from, to);
+  }
+  return out;
+}
+
+/**
+ * Ink's measure-text.js and wrap-text.js cache every distinct text forever; src/tui/bounded-cache.ts keeps two
+ * generations instead, so a `bubble top` left open for days does not grow by ~50 MB an hour.
+ */
+const inkTextCaches = {
+  name: 'ink-text-caches',
+  setup(b) {
+    const use = `import { boundedCache as __bubbleBoundedCache } from ${JSON.stringify(boundedCache)};\n`;
+    b.onLoad({ filter: /[\\/]ink[\\/]build[\\/]measure-text\.js$/ }, async (args) => ({
+      contents: use + rewrite(await readFile(args.path, 'utf8'), args.path, [['const cache = new Map();', 'const cache = __bubbleBoundedCache();']]),
+      loader: 'js',
+      resolveDir: path.dirname(args.path),
+    }));
+    b.onLoad({ filter: /[\\/]ink[\\/]build[\\/]wrap-text\.js$/ }, async (args) => ({
+      contents:
+        use +
+        rewrite(await readFile(args.path, 'utf8'), args.path, [
+          ['const cache = {};', 'const cache = __bubbleBoundedCache();'],
+          ['const cachedText = cache[cacheKey];', 'const cachedText = cache.get(cacheKey);'],
+          ['cache[cacheKey] = wrappedText;', 'cache.set(cacheKey, wrappedText);'],
+        ]),
+      loader: 'js',
+      resolveDir: path.dirname(args.path),
+    }));
+  },
+};
 
 /** Every `import 'string-width'` (each version Ink's helpers use) gets src/tui/fast-string-width.ts in front. */
 const asciiStringWidth = {
@@ -54,6 +92,9 @@ Output.prototype.get = __bubbleRowCachedGet({ sliceAnsi, stringWidth, tokenize, 
   },
 };
 
+// Chunk names carry content hashes: without this, every build would leave the previous chunks behind.
+await rm(fileURLToPath(new URL('../dist/bundle', import.meta.url)), { recursive: true, force: true });
+
 await build({
   entryPoints: { bubble: 'dist/src/bin/bubble.js' },
   bundle: true,
@@ -67,7 +108,7 @@ await build({
   alias: { 'react-devtools-core': stub },
   // CommonJS dependencies inside an ES module bundle still call require().
   banner: { js: "import { createRequire as __bubbleRequire } from 'node:module'; const require = __bubbleRequire(import.meta.url);" },
-  plugins: [inkRowCache, asciiStringWidth],
+  plugins: [inkRowCache, asciiStringWidth, inkTextCaches],
   logLevel: 'warning',
   legalComments: 'none',
 });

@@ -743,6 +743,31 @@ const fdReaper = new FinalizationRegistry<{ cache: Map<number, Entry>; reader: P
   }
 });
 
+/** Field by field: the key and start time are the entry's, so equal samples are the same process at rest. */
+function sameSample(a: ProcessSample, b: ProcessSample): boolean {
+  return (
+    a.startTimeMs === b.startTimeMs &&
+    a.ppid === b.ppid &&
+    a.comm === b.comm &&
+    a.cmdline === b.cmdline &&
+    a.exe === b.exe &&
+    a.uid === b.uid &&
+    a.user === b.user &&
+    a.state === b.state &&
+    a.cpuNs === b.cpuNs &&
+    a.rssBytes === b.rssBytes &&
+    a.vsizeBytes === b.vsizeBytes &&
+    a.threads === b.threads &&
+    a.readBytes === b.readBytes &&
+    a.writeBytes === b.writeBytes &&
+    a.rchar === b.rchar &&
+    a.wchar === b.wchar &&
+    a.nspid === b.nspid &&
+    a.containerKey === b.containerKey &&
+    a.kernelThread === b.kernelThread
+  );
+}
+
 export class ProcfsCollector {
   private readonly reader: ProcReader;
   private readonly users: UserNames;
@@ -862,7 +887,7 @@ export class ProcfsCollector {
       const info = entry.info;
       if (info.denied === true) staticDenied++;
 
-      const sample: ProcessSample = {
+      const fresh: ProcessSample = {
         key: entry.key,
         pid,
         startTicks: entry.startTicks,
@@ -886,6 +911,10 @@ export class ProcfsCollector {
         containerKey: entry.containerKey,
         kernelThread,
       };
+      // Nothing moved (a refresh tick of an idle process, or one that ran too briefly to tick its CPU time over): hand
+      // out the same object, as for a process not scheduled, so what consumers built from it stays valid.
+      const last = entry.lastSample;
+      const sample = last !== undefined && sameSample(last, fresh) ? last : fresh;
       processes.set(entry.key, sample);
       statics.set(entry.key, info);
       entry.lastSample = sample;
