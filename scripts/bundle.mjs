@@ -26,7 +26,7 @@ function rewrite(source, file, edits) {
 
 /**
  * Ink's measure-text.js and wrap-text.js cache every distinct text forever; src/tui/bounded-cache.ts keeps two
- * generations instead, so a `bubble top` left open for days does not grow by ~50 MB an hour.
+ * generations instead, so a `bubble top` left open for days does not grow by an estimated 50 MB an hour.
  */
 const inkTextCaches = {
   name: 'ink-text-caches',

@@ -2,7 +2,8 @@
  * A Map-shaped cache that holds at most about 2 x `limit` entries: two generations, the older dropped when the newer
  * fills up; a hit in the older one is carried into the newer. Installed by the bundler (scripts/bundle.mjs) in place
  * of Ink's text caches (measure-text.js, wrap-text.js), which keep every distinct text forever: `bubble top` draws new
- * numbers every second, one list text of a few kB each, so those caches grew by about 50 MB an hour.
+ * numbers every second into one list text of about 5 kB (120x40), kept as key and value, so by estimate those caches
+ * grew by some 50 MB an hour.
  */
 export interface TextCache<V> {
   get(key: string): V | undefined;
