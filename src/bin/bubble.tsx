@@ -1,4 +1,4 @@
-#!/usr/bin/env -S node --no-memory-reducer
+#!/usr/bin/env -S node --no-memory-reducer --single-threaded-gc
 /**
  * CLI entry: parses the command line (meow) and dispatches to src/commands/. Nothing else lives here.
  * Exit codes: 0 success, 1 a user error (one line on stderr), 2 a usage error. A command module is imported only

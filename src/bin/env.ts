@@ -3,6 +3,9 @@
  * - React's development build costs a third more CPU per frame: users get the production build unless they ask.
  * - Ink draws nothing but the last frame when CI is set (is-in-ci). `top` and `replay` only ever run on a terminal
  *   (they refuse anything else), where a blank screen is never what the user wants, CI job or not.
+ * - The `#!` line of src/bin/bubble.tsx adds what V8 only takes at startup: --no-memory-reducer (it ran two full GCs
+ *   ~8 s after start, ~70 ms of CPU, to give back ~2 MB) and --single-threaded-gc (bubble's heap is a few MB; waking
+ *   GC helper threads for it cost more than the collections: `bubble top` 8.6 -> 7.4 ms/s, record unchanged).
  * - The long-running commands tick once a second: V8's default tiering sends nearly every function of a tick to its
  *   optimizing compiler within the first 15 s, which cost more CPU on background threads (~360 ms in a 30 s record)
  *   than the optimized code ever saves. A budget 8x the default optimizes only what is really hot; baseline
