@@ -83,7 +83,7 @@ export interface FdPassStats {
   netns: number;
   /** Of those, joined from an earlier pass's read (socketTablesEvery > 1). */
   netnsReused: number;
-  /** Table files read (at most 5 per namespace). */
+  /** Table files read (at most 6 per namespace: tcp, tcp6, udp, udp6, unix, netlink). */
   tableReads: number;
   /** Idle processes whose last read was reused (no readdir, no readlink per descriptor). */
   reused: number;
@@ -111,7 +111,8 @@ const DELETED = ' (deleted)';
 const FDINFO_READ = 512;
 /** The unix table of a big host is a few MiB; stop there rather than hold more. */
 const TABLE_CAP = 64 * 1024 * 1024;
-type TableName = InetProtocol | 'unix';
+/** netlink is read only to know its sockets (every daemon has some) as such, not to list them. */
+type TableName = InetProtocol | 'unix' | 'netlink';
 
 type Outcome = 'gone' | 'denied' | 'other';
 
@@ -203,7 +204,8 @@ interface ProcState {
 /** A table row found in a namespace, and which table it came from (where to look for it next pass). */
 interface FoundRow {
   readonly table: TableName;
-  readonly info: SocketInfo;
+  /** undefined for a netlink socket: found, counted among otherSockets, not listed. */
+  readonly info: SocketInfo | undefined;
 }
 
 /** What is remembered of a network namespace between passes. */
@@ -288,6 +290,24 @@ function fdinfoField(text: string, name: string): string | undefined {
   const end = text.indexOf('\n', at);
   const value = text.slice(at, end < 0 ? text.length : end).trim();
   return value === '' ? undefined : value;
+}
+
+/** Inodes of /proc/net/netlink rows (the last column) that are wanted. */
+function netlinkInodes(text: string, wanted: ReadonlySet<number>): number[] {
+  const out: number[] = [];
+  let start = text.indexOf('\n') + 1; // header
+  while (start > 0 && start < text.length) {
+    let end = text.indexOf('\n', start);
+    if (end < 0) end = text.length;
+    let i = end;
+    while (i > start && text.charCodeAt(i - 1) === 0x20) i--;
+    let j = i;
+    while (j > start && text.charCodeAt(j - 1) !== 0x20) j--;
+    const inode = Number(text.slice(j, i));
+    if (Number.isInteger(inode) && inode > 0 && wanted.has(inode)) out.push(inode);
+    start = end + 1;
+  }
+  return out;
 }
 
 function sortedByFd(list: readonly { fd: number }[]): boolean {
@@ -652,7 +672,7 @@ export class FdCollector {
     for (let i = 0; i < group.holders.length; i++) {
       const result = group.holders[i]!;
       const row = rows.get(group.inodes[i]!);
-      if (row === undefined) result.otherSockets++;
+      if (row?.info === undefined) result.otherSockets++;
       else result.sockets.push({ fd: group.fds[i]!, ...row.info });
     }
   }
@@ -673,8 +693,9 @@ export class FdCollector {
     }
     // The kernel walks its whole TCP hash for tcp and for tcp6 (about 1 ms each on a big host, empty or not): when
     // searching, the cheap tables go first, then whichever TCP table held more of this namespace's sockets last time.
-    const order: TableName[] = ['unix', 'udp', 'udp6', 'tcp', 'tcp6'];
-    if ((expected.get('tcp6') ?? 0) > (expected.get('tcp') ?? 0)) order.splice(3, 2, 'tcp6', 'tcp');
+    // netlink before them: the netlink sockets every daemon holds would otherwise send each search through both.
+    const order: TableName[] = ['unix', 'udp', 'udp6', 'netlink', 'tcp', 'tcp6'];
+    if ((expected.get('tcp6') ?? 0) > (expected.get('tcp') ?? 0)) order.splice(4, 2, 'tcp6', 'tcp');
 
     const found = new Map<number, FoundRow>();
     const opts = { wanted };
@@ -690,13 +711,16 @@ export class FdCollector {
       }
       holder = read.holder;
       let foundKnown = 0;
-      const parsed = table === 'unix' ? parseUnixTable(read.text, opts) : parseInetTable(read.text, table, opts);
-      for (const info of parsed) {
-        if (found.has(info.inode)) continue;
-        found.set(info.inode, { table, info });
-        const before = previous.get(info.inode)?.table;
+      const parsed =
+        table === 'netlink'
+          ? netlinkInodes(read.text, wanted).map((inode) => ({ inode, info: undefined }))
+          : (table === 'unix' ? parseUnixTable(read.text, opts) : parseInetTable(read.text, table, opts)).map((info) => ({ inode: info.inode, info }));
+      for (const { inode, info } of parsed) {
+        if (found.has(inode)) continue;
+        found.set(inode, { table, info });
+        const before = previous.get(inode)?.table;
         if (before === table) foundKnown++;
-        else if (before === undefined && recentlyAbsent(ns, info.inode, pass)) absent--;
+        else if (before === undefined && recentlyAbsent(ns, inode, pass)) absent--;
         else if (before === undefined) unknown--;
       }
       // Known here last time but not now (closed: a TCP socket leaves the table at CLOSE, fd open or not): keep looking.

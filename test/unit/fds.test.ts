@@ -220,6 +220,33 @@ describe('FdCollector socket table reads', () => {
     rmSync(path.join(root, '900', 'fd', '5'));
   });
 
+  it('knows netlink sockets from net/netlink: no search through every table for them, every 10 passes or ever', () => {
+    // 950: like 900, but its namespace lists the netlink socket (inode 778) in net/netlink, as a real kernel does.
+    writeProc(root, 950, { netns: 'net:[4026533150]' });
+    fdLink(950, 3, 'socket:[20001]');
+    fdLink(950, 4, 'socket:[778]');
+    tables(950, ['tcp', 'tcp6', 'udp', 'udp6', 'unix'], {
+      netlink:
+        'sk               Eth Pid        Groups   Rmem     Wmem     Dump  Locks    Drops    Inode\n' +
+        '0000000023f662db 0   0          00000000 0        0        0     2        0        4       \n' +
+        '00000000bca43dbe 0   950        00000000 0        0        0     2        0        778     \n',
+    });
+    const collector = new FdCollector({ root });
+    const p950 = proc(950);
+    collector.collect([p950]);
+    // The first search stops at netlink: tcp and tcp6 are not read.
+    expect(collector.lastPass.tableReads).toBe(4);
+    const reads: number[] = [];
+    let last: ProcessFds | undefined;
+    for (let i = 0; i < 12; i++) {
+      last = collector.collect([p950]).get('950:9500');
+      reads.push(collector.lastPass.tableReads);
+    }
+    // unix and netlink each pass, nothing more.
+    expect(reads).toEqual(Array(12).fill(2));
+    expect(last).toMatchObject({ sockets: [expect.objectContaining({ fd: 3, inode: 20001 })], otherSockets: 1 });
+  });
+
   it('sees state changes every pass by default', () => {
     const collector = new FdCollector({ root });
     fdLink(900, 5, 'socket:[2001]');
