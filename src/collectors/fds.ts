@@ -128,14 +128,17 @@ function fail(path: string, error: unknown): never {
   throw new FdsError(`cannot read ${path}: ${code ?? String(error)}`, { cause: error });
 }
 
+/** Offset just past `name` (e.g. `flags:`) at the start of a line of an fdinfo text; -1 when absent. */
+function fdinfoValueAt(text: string, name: string): number {
+  if (text.startsWith(name)) return name.length;
+  const at = text.indexOf(`\n${name}`);
+  return at < 0 ? -1 : at + 1 + name.length;
+}
+
 /** `flags:` of an fdinfo text, octal; undefined when absent. */
 export function parseFdinfoFlags(text: string): number | undefined {
-  let at = 0;
-  if (!text.startsWith('flags:')) {
-    at = text.indexOf('\nflags:') + 1;
-    if (at === 0) return undefined;
-  }
-  let i = at + 6;
+  let i = fdinfoValueAt(text, 'flags:');
+  if (i < 0) return undefined;
   while (text.charCodeAt(i) === 0x09 || text.charCodeAt(i) === 0x20) i++;
   const start = i;
   let v = 0;
@@ -284,9 +287,8 @@ function fdinfoIdent(text: string): string | undefined {
 }
 
 function fdinfoField(text: string, name: string): string | undefined {
-  let at = text.startsWith(name) ? 0 : text.indexOf(`\n${name}`) + 1;
-  if (at <= 0 && !text.startsWith(name)) return undefined;
-  at += name.length;
+  const at = fdinfoValueAt(text, name);
+  if (at < 0) return undefined;
   const end = text.indexOf('\n', at);
   const value = text.slice(at, end < 0 ? text.length : end).trim();
   return value === '' ? undefined : value;

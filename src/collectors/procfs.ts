@@ -928,10 +928,6 @@ export class ProcfsCollector {
   }
 
   /**
-   * Reads schedstat; true when the process is single-threaded now and at the last read (one tick ago), and its count
-   * and run time did not move. A process with more threads is never called idle: the file speaks for its leader only.
-   */
-  /**
    * The parent was already seen this tick (a parent that exited reparents its children: their ppid changes while
    * they sleep). A child listed before its parent (pids wrapped) is simply read.
    */
@@ -940,6 +936,10 @@ export class ProcfsCollector {
     return this.cache.get(ppid)?.seenTick === tick;
   }
 
+  /**
+   * Reads schedstat; true when the process is single-threaded now and at the last read (one tick ago), and its count
+   * and run time did not move. A process with more threads is never called idle: the file speaks for its leader only.
+   */
   private notScheduled(entry: Entry, threads: number, tick: number): boolean {
     if (threads !== 1 || entry.schedAbsent) {
       entry.schedTick = 0;

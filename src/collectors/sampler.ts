@@ -86,7 +86,7 @@ export class Sampler {
   private readonly isRoot = process.getuid?.() === 0;
   /** cgroup file text -> resolution; many processes share one text. */
   private readonly resolutions = new Map<string, Resolution>();
-  private readonly resolutions2 = new WeakMap<ProcStatic, Resolution>();
+  private readonly resolutionByInfo = new WeakMap<ProcStatic, Resolution>();
   private readonly slurmFactsOf = new WeakMap<ProcStatic, SlurmFacts>();
   private readonly rekeyed = new WeakMap<ProcessSample, ProcessSample>();
   private readonly containers = new Map<string, KnownContainer>();
@@ -97,7 +97,7 @@ export class Sampler {
   private hostNetNs: string | undefined;
   private readonly fds: FdCollector | undefined;
   private readonly descriptorsEvery: number;
-  private readonly accessCache = new Map<string, { tick: number; fds: ProcessFds | undefined; observations: AccessObservation[] }>();
+  private readonly accessCache = new Map<string, { tick: number; fds: ProcessFds; observations: AccessObservation[] }>();
   private previousProcesses: ReadonlyMap<string, ProcessSample> | undefined;
   private tick = 0;
 
@@ -141,10 +141,10 @@ export class Sampler {
 
   /** resolve() per process, remembered with its static info (which lives as long as the process does not exec). */
   private resolutionOf(info: ProcStatic): Resolution {
-    let resolution = this.resolutions2.get(info);
+    let resolution = this.resolutionByInfo.get(info);
     if (resolution === undefined) {
       resolution = this.resolve(info.cgroupText);
-      this.resolutions2.set(info, resolution);
+      this.resolutionByInfo.set(info, resolution);
     }
     return resolution;
   }
@@ -160,7 +160,7 @@ export class Sampler {
   }
 
   private classify(info: ProcStatic): string {
-    return containerKey(this.resolve(info.cgroupText).identity);
+    return containerKey(this.resolutionOf(info).identity);
   }
 
   /** A Slurm job seen through a SLUID directory is keyed by its numeric id once a process tells it. */

@@ -229,6 +229,16 @@ const FAIL: { readonly [K in BridgeLineError]: BridgeLineFailure } = {
   truncated: { error: 'truncated' },
 };
 
+/** Which ParseStats counter each failure adds to. */
+const COUNTER: { readonly [K in BridgeLineError]: Exclude<keyof ParseStats, 'lines' | 'records'> } = {
+  empty: 'empty',
+  malformed: 'malformed',
+  'unknown-version': 'unknownVersion',
+  'unknown-type': 'unknownType',
+  'too-long': 'tooLong',
+  truncated: 'truncated',
+};
+
 function hasShape(o: Record<string, unknown>, shape: Shape, optional: boolean): boolean {
   for (const [key, type] of shape) {
     const value = o[key];
@@ -385,26 +395,7 @@ export class BridgeParser {
       out.push(r);
       return;
     }
-    switch (r.error) {
-      case 'empty':
-        this.counts.empty++;
-        break;
-      case 'unknown-version':
-        this.counts.unknownVersion++;
-        break;
-      case 'unknown-type':
-        this.counts.unknownType++;
-        break;
-      case 'too-long':
-        this.counts.tooLong++;
-        break;
-      case 'truncated':
-        this.counts.truncated++;
-        break;
-      case 'malformed':
-        this.counts.malformed++;
-        break;
-    }
+    this.counts[COUNTER[r.error]]++;
   }
 }
 

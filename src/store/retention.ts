@@ -36,10 +36,8 @@ export function keepFrom(tier: Tier, nowMs: number, retention: Retention): numbe
   return bucketStart(tier, nowMs - retention[tier]);
 }
 
-const stmt = statement;
-
 function minBucket(db: Database.Database, table: string, tier: Tier): number | null {
-  const row = stmt(db, `SELECT min(bucket) AS lo FROM ${table} WHERE tier = ?`).get(TIER_ID[tier]) as { lo: number | null };
+  const row = statement(db, `SELECT min(bucket) AS lo FROM ${table} WHERE tier = ?`).get(TIER_ID[tier]) as { lo: number | null };
   return row.lo;
 }
 
@@ -64,7 +62,7 @@ export function pruneStep(
         if (lo === null || lo >= limit) continue;
         // Buckets are aligned to the tier's size, so [lo, lo + N * size) holds at most N distinct buckets.
         const upper = Math.min(limit, lo + maxBuckets * TIER_MS[tier]);
-        deletedRows += stmt(db, `DELETE FROM ${table} WHERE tier = ? AND bucket < ?`).run(TIER_ID[tier], upper).changes;
+        deletedRows += statement(db, `DELETE FROM ${table} WHERE tier = ? AND bucket < ?`).run(TIER_ID[tier], upper).changes;
         if (upper < limit) {
           const next = minBucket(db, table, tier);
           if (next !== null && next < limit) done = false;
@@ -74,7 +72,7 @@ export function pruneStep(
     // File and network access intervals are kept as long as the hour tier: "what did it touch" over a month.
     const accessLimit = keepFrom('hour', nowMs, retention);
     for (const table of ACCESS_TABLES) {
-      const deleted = stmt(
+      const deleted = statement(
         db,
         `DELETE FROM ${table} WHERE id IN (SELECT id FROM ${table} WHERE last_seen < ? ORDER BY last_seen LIMIT ${ACCESS_ROWS_PER_STEP})`,
       ).run(accessLimit).changes;

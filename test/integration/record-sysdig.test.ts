@@ -5,11 +5,12 @@
  * its kernel driver (or without sysdig at all), which must fail with one clear line.
  */
 import { spawn } from 'node:child_process';
-import { accessSync, constants, existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, type TestContext } from 'vitest';
 import { BIN, bubble, ROOT, type RunResult } from '../helpers/cli.js';
+import { which } from '../../bench/collector.js';
 import { needReal } from '../helpers/real.js';
 
 type Json = Record<string, unknown>;
@@ -21,19 +22,7 @@ const FALCO_ID = '5ea733068030962afe24c88712a2d865516ac6416d875c62ff481c8ab84dd9
 const tmp = mkdtempSync(path.join(os.tmpdir(), 'bubble-record-sysdig-'));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 
-function findSysdig(): string | undefined {
-  for (const dir of (process.env['PATH'] ?? '/usr/bin:/bin').split(':')) {
-    if (dir === '') continue;
-    try {
-      accessSync(path.join(dir, 'sysdig'), constants.X_OK);
-      return path.join(dir, 'sysdig');
-    } catch {
-      // Not in this directory.
-    }
-  }
-  return undefined;
-}
-const SYSDIG = findSysdig();
+const SYSDIG = which('sysdig');
 const haveCaptures = existsSync(path.join(SCAP_DIR, 'curl_google.scap'));
 const ready = SYSDIG !== undefined && haveCaptures;
 

@@ -6,7 +6,7 @@
  * clear BubbleError. No kernel driver is needed: sysdig reads capture files without one.
  */
 import { spawn, spawnSync } from 'node:child_process';
-import { accessSync, constants, existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it, type TestContext } from 'vitest';
 import { resolveMembership } from '../../src/collectors/identity.js';
@@ -26,6 +26,7 @@ import {
   type ProcRecord,
 } from '../../src/collectors/sysdig.js';
 import { isBubbleError } from '../../src/errors/bubble-error.js';
+import { which } from '../../bench/collector.js';
 import { needReal } from '../helpers/real.js';
 
 const ROOT = path.resolve(import.meta.dirname, '../..');
@@ -34,19 +35,7 @@ const FIXTURES = path.resolve(ROOT, 'test/fixtures/sysdig');
 const CAPTURES = ['cat_write', 'connect_localhost', 'curl_google', 'open-multiple-files', 'ping_sendto', 'syscall'] as const;
 type Capture = (typeof CAPTURES)[number];
 
-function findSysdig(): string | undefined {
-  for (const dir of (process.env['PATH'] ?? '/usr/bin:/bin').split(':')) {
-    if (dir === '') continue;
-    try {
-      accessSync(path.join(dir, 'sysdig'), constants.X_OK);
-      return path.join(dir, 'sysdig');
-    } catch {
-      // Not in this directory.
-    }
-  }
-  return undefined;
-}
-const SYSDIG = findSysdig();
+const SYSDIG = which('sysdig');
 const capturePath = (c: Capture): string => path.join(SCAP_DIR, `${c}.scap`);
 
 function needSysdig(ctx: TestContext): string {
