@@ -354,9 +354,8 @@ async function main(argv: readonly string[]): Promise<void> {
         }
       }
       const controller = new AbortController();
-      const stop = (): void => controller.abort();
-      process.once('SIGINT', stop);
-      process.once('SIGTERM', stop);
+      const { abortOnSignals } = await import('../monitor/stop.js');
+      abortOnSignals(controller);
       const { runRecord } = await import('../commands/record.js');
       await runRecord(
         {

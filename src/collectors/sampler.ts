@@ -170,6 +170,11 @@ export class Sampler {
     return jobId === undefined ? containerKey(identity) : `slurm:${jobId}`;
   }
 
+  /** Open files and sockets of a process as of the last descriptor pass (descriptors on); undefined otherwise. */
+  descriptorsOf(processKey: string): ProcessFds | undefined {
+    return this.accessCache.get(processKey)?.fds;
+  }
+
   /** Reads one tick. Never throws for a vanished process or an unreadable source. */
   sample(): Sample {
     this.tick++;

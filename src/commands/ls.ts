@@ -6,7 +6,7 @@ import { listStoredContainers, type StoredContainer } from '../store/queries.js'
 import type { ContainerView } from '../model/snapshot.js';
 import { sortContainers } from '../model/sort.js';
 import { containerRecord, storedContainerRecord } from '../records.js';
-import { liveSnapshot, type LiveOptions } from './live.js';
+import { liveSnapshot, type OneShotOptions as LiveOptions } from '../monitor/one-shot.js';
 import { reportGaps, type Output } from './output.js';
 
 export interface LsOptions {

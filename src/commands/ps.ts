@@ -9,7 +9,7 @@ import { matchContainer } from '../model/match.js';
 import type { ProcessView } from '../model/snapshot.js';
 import { sortProcesses, type ProcessSort } from '../model/sort.js';
 import { containerRecord, processRecord } from '../records.js';
-import { liveSnapshot, type LiveOptions } from './live.js';
+import { liveSnapshot, type OneShotOptions as LiveOptions } from '../monitor/one-shot.js';
 import { reportGaps, type Output } from './output.js';
 
 export interface PsOptions {

@@ -11,15 +11,17 @@
  *   reason is a gap line.
  */
 import { DockerWatcher } from '../collectors/docker.js';
-import { Sampler } from '../collectors/sampler.js';
 import { bridgeStatusLine, completeSnapshot, SysdigIngest } from '../collectors/sysdig-ingest.js';
 import { runBridge, skippedLines, type BridgeRecord, type BridgeRun, type SysdigRunOptions } from '../collectors/sysdig.js';
 import { UserNames } from '../collectors/users.js';
-import { toSnapshot, type Snapshot } from '../model/snapshot.js';
-import type { Sample } from '../model/sample.js';
-import { openStore, type Store } from '../store/database.js';
-import { acquireRecorderLock } from '../store/lock.js';
-import { Recorder, type ExitCodeSource } from '../store/recorder.js';
+import { BubbleError } from '../errors/bubble-error.js';
+import { safeText } from '../format.js';
+import { Monitor, type TickSource } from '../monitor/monitor.js';
+import { Recording } from '../monitor/recording.js';
+import { onExitFinish } from '../monitor/stop.js';
+import type { Snapshot } from '../model/snapshot.js';
+import type { Recorder } from '../store/recorder.js';
+import type { Store } from '../store/database.js';
 import type { Retention } from '../store/tiers.js';
 import type { Output } from './output.js';
 
@@ -60,47 +62,35 @@ function describeError(error: unknown): string {
   return message.split('\n')[0] ?? message;
 }
 
-function makeRecorder(store: Store, options: RecordOptions, output: Output, docker: DockerWatcher | undefined): Recorder {
-  const exitCodes: ExitCodeSource | undefined =
-    docker === undefined
-      ? undefined
-      : {
-          exitOf: (id) => {
-            const meta = docker.get(id);
-            return meta?.exitCode === undefined
-              ? undefined
-              : { exitCode: meta.exitCode, ...(meta.finishedAtMs !== undefined && { finishedAtMs: meta.finishedAtMs }) };
-          },
-        };
-  return new Recorder(
-    store,
-    options.retention,
-    {
-      onWriteError: (error, pending) =>
-        output.err(`bubble: cannot write ${store.path}: ${describeError(error)}; still sampling, retrying every tick (${pending} pending)\n`),
-      onRecovered: (written) => output.err(`bubble: writing ${store.path} again (${written} ticks caught up)\n`),
-    },
-    exitCodes,
-  );
+/** Gap lines are said again only when what is missing changes in kind, not when a count in them changes. */
+export function gapKind(gap: string): string {
+  return gap.replace(/\d+/g, '#');
 }
 
 export async function runRecord(options: RecordOptions, output: Output, signal: AbortSignal): Promise<void> {
   const source = options.source ?? 'procfs';
   const sysdigOnly = source === 'sysdig' || options.sysdigCapture !== undefined;
-  const store = openStore(options.dbPath);
-  let lock: ReturnType<typeof acquireRecorderLock> | undefined;
   // A capture comes from another machine: this host's Docker cannot name its containers.
   const docker = options.docker === false || options.sysdigCapture !== undefined ? undefined : new DockerWatcher();
+  let recording: Recording | undefined;
   try {
-    lock = acquireRecorderLock(store);
+    recording = await Recording.open({
+      dbPath: options.dbPath,
+      retention: options.retention,
+      role: 'record',
+      ...(docker !== undefined && { docker }),
+      events: {
+        onWriteError: (error, pending) =>
+          output.err(`bubble: cannot write ${safeText(options.dbPath)}: ${describeError(error)}; still sampling, retrying every tick (${pending} pending)\n`),
+        onRecovered: (written) => output.err(`bubble: writing ${safeText(options.dbPath)} again (${written} ticks caught up)\n`),
+      },
+    });
     await docker?.start({ events: true, timeoutMs: 2000 });
-    const recorder = makeRecorder(store, options, output, docker);
-    if (sysdigOnly) await recordSysdig(options, output, signal, store, recorder, docker);
-    else await recordProcfs(options, output, signal, store, recorder, docker, source === 'both');
+    if (sysdigOnly) await recordSysdig(options, output, signal, recording, docker);
+    else await recordProcfs(options, output, signal, recording, docker, source === 'both');
   } finally {
     docker?.stop();
-    lock?.release();
-    store.close();
+    recording?.close();
   }
 }
 
@@ -158,10 +148,15 @@ async function recordSysdig(
   options: RecordOptions,
   output: Output,
   signal: AbortSignal,
-  store: Store,
-  recorder: Recorder,
+  recording: Recording,
   docker: DockerWatcher | undefined,
 ): Promise<void> {
+  const store: Store = recording.store;
+  const recorder: Recorder = recording.recorder;
+  // The bridge's snapshots go through the monitor like ticks: one recorder, one way in.
+  const monitor = new Monitor({ intervalMs: options.intervalMs });
+  monitor.attach(recorder);
+  const cancelExitHook = onExitFinish(() => monitor.detach());
   const capture = options.sysdigCapture;
   const stdin = capture === undefined && options.sysdigStdin !== undefined;
   const live = capture === undefined && !stdin;
@@ -173,7 +168,6 @@ async function recordSysdig(
     ...(docker !== undefined && { containerMeta: (identity) => (identity.kind === 'docker' ? docker.get(identity.id) : undefined) }),
     parseStats: () => run?.stats,
   });
-  let last: Snapshot | undefined;
   let announced = false;
   const announce = (): void => {
     if (announced || options.quiet || capture !== undefined) return;
@@ -184,10 +178,7 @@ async function recordSysdig(
   };
   if (stdin) announce();
   const take = (): void => {
-    for (const snapshot of ingest.takeSnapshots()) {
-      recorder.record(snapshot);
-      last = snapshot;
-    }
+    for (const snapshot of ingest.takeSnapshots()) monitor.push(snapshot);
   };
   const onRecords = (records: BridgeRecord[]): void => {
     // Live sysdig says hello even when its driver is missing (host ''); only a real start is announced.
@@ -218,7 +209,12 @@ async function recordSysdig(
   // What arrived before an end or a failure is kept.
   ingest.finish();
   take();
-  recorder.finish(withoutAccess(last));
+  cancelExitHook();
+  try {
+    finishRecording(monitor, store.path);
+  } finally {
+    monitor.close();
+  }
   if (failure !== undefined) throw failure;
 
   status.report(true);
@@ -236,117 +232,117 @@ async function recordSysdig(
   else output.err(`bubble: recorded to ${store.path}: ${figures}${dropped}\n`);
 }
 
-/** procfs ticks, completed by sysdig when `withSysdig`. */
+/** sysdig's events as a tick source: completeSnapshot() adds what procfs cannot see, never counting anything twice. */
+class SysdigTickSource implements TickSource {
+  readonly ingest: SysdigIngest;
+  private failure: string | undefined;
+  private readonly run: BridgeRun;
+
+  constructor(options: RecordOptions, signal: AbortSignal) {
+    this.ingest = new SysdigIngest({ mode: 'complete', parseStats: () => this.run.stats });
+    this.run = runBridge(bridgeOptions(options), (records) => this.ingest.push(records));
+    // sysdig is optional here: procfs goes on, and the reason is a gap line.
+    this.run.done.then(
+      () => {
+        if (options.sysdigStdin === undefined && !signal.aborted) this.failure = 'sysdig: the bridge ended; recording procfs only';
+      },
+      (error: unknown) => {
+        this.failure = `sysdig: ${describeError(error)}; recording procfs only`;
+      },
+    );
+  }
+
+  get stats(): BridgeRun['stats'] {
+    return this.run.stats;
+  }
+
+  complete(snapshot: Snapshot): Snapshot {
+    return completeSnapshot(snapshot, this.ingest);
+  }
+
+  gap(): string | undefined {
+    return this.failure;
+  }
+
+  async stop(): Promise<void> {
+    this.run.stop();
+    await this.run.done.catch(() => undefined);
+  }
+
+  close(): void {
+    this.run.stop();
+  }
+}
+
+/** procfs ticks through the monitor, completed by sysdig when `withSysdig`. */
 async function recordProcfs(
   options: RecordOptions,
   output: Output,
   signal: AbortSignal,
-  store: Store,
-  recorder: Recorder,
+  recording: Recording,
   docker: DockerWatcher | undefined,
   withSysdig: boolean,
 ): Promise<void> {
-  const sampler = new Sampler({
-    descriptors: true,
-    ...(options.descriptorsEvery !== undefined && { descriptorsEvery: options.descriptorsEvery }),
+  const store = recording.store;
+  const recorder = recording.recorder;
+  const sysdig = withSysdig ? new SysdigTickSource(options, signal) : undefined;
+  const monitor = new Monitor({
+    intervalMs: options.intervalMs,
+    sampler: { descriptors: true, ...(options.descriptorsEvery !== undefined && { descriptorsEvery: options.descriptorsEvery }) },
     ...(docker !== undefined && { docker }),
+    ...(sysdig !== undefined && { sources: [sysdig] }),
   });
-  let run: BridgeRun | undefined;
   let status: BridgeStatus | undefined;
-  let sysdigGap: string | undefined;
-  const ingest = withSysdig ? new SysdigIngest({ mode: 'complete', parseStats: () => run?.stats }) : undefined;
+  // SIGKILL aside, a process that exits without reaching the end below (an uncaught error, process.exit) still
+  // writes its open buckets.
+  const cancelExitHook = onExitFinish(() => monitor.detach());
   try {
-    if (ingest !== undefined) {
-      const bridge = runBridge(bridgeOptions(options), (records) => ingest.push(records));
-      run = bridge;
-      // sysdig is optional here: procfs goes on, and the reason is a gap line.
-      bridge.done.then(
-        () => {
-          if (options.sysdigStdin === undefined && !signal.aborted) sysdigGap = 'sysdig: the bridge ended; recording procfs only';
-        },
-        (error: unknown) => {
-          sysdigGap = `sysdig: ${describeError(error)}; recording procfs only`;
-        },
-      );
-      status = new BridgeStatus(output, options, () => bridgeStatusLine(bridge.stats, ingest.stats), () => skippedLines(bridge.stats));
+    if (sysdig !== undefined) {
+      status = new BridgeStatus(output, options, () => bridgeStatusLine(sysdig.stats, sysdig.ingest.stats), () => skippedLines(sysdig.stats));
       status.start();
     }
     if (!options.quiet) {
       const what = withSysdig ? 'procfs and sysdig ' : '';
-      output.err(`bubble: recording ${what}to ${store.path} every ${options.intervalMs / 1000}s (pid ${process.pid}); Ctrl-C stops\n`);
+      output.err(`bubble: recording ${what}to ${safeText(store.path)} every ${options.intervalMs / 1000}s (pid ${process.pid}); Ctrl-C stops\n`);
     }
-
-    const started = Date.now();
-    let previous: Sample | undefined;
-    let last: Snapshot | undefined;
-    let shownGaps = '';
-    const tick = (): void => {
-      const sample = sampler.sample();
-      let snapshot = toSnapshot(sample, previous);
-      previous = sample;
-      if (ingest !== undefined) snapshot = completeSnapshot(snapshot, ingest);
-      if (sysdigGap !== undefined) snapshot = { ...snapshot, gaps: [...snapshot.gaps, sysdigGap] };
-      last = snapshot;
-      recorder.record(snapshot);
-      // The bridge's counts change often; BridgeStatus prints them at its own pace.
-      const shown = last.gaps.filter((g) => !g.startsWith('sysdig bridge:'));
-      const gaps = shown.join('\n');
-      if (gaps !== shownGaps && !options.quiet) {
+    let shownKinds = '';
+    monitor.onSnapshot((snapshot) => {
+      // The bridge's counts change often; BridgeStatus prints them at its own pace. Other gaps (no root, no Docker)
+      // are said once, and again only when what is missing changes in kind (not when a count in them changes).
+      const shown = snapshot.gaps.filter((g) => !g.startsWith('sysdig bridge:'));
+      const kinds = shown.map(gapKind).join('\n');
+      if (kinds !== shownKinds && !options.quiet) {
         for (const gap of shown) output.err(`bubble: ${gap}\n`);
       }
-      shownGaps = gaps;
-    };
+      shownKinds = kinds;
+    });
+    monitor.attach(recorder);
+    await monitor.run(signal, { ...(options.durationMs !== undefined && { durationMs: options.durationMs }) });
 
-    // Ticks on multiples of the interval from the start; a late tick does not make the next one early.
-    let next = Date.now();
-    while (!signal.aborted) {
-      tick();
-      if (options.durationMs !== undefined && Date.now() - started >= options.durationMs) break;
-      next += options.intervalMs;
-      const now = Date.now();
-      if (next < now) next = now + (options.intervalMs - ((now - next) % options.intervalMs));
-      await sleepUnless(next - now, signal);
-    }
-
-    if (run !== undefined) {
-      run.stop();
-      await run.done.catch(() => undefined);
+    if (sysdig !== undefined) {
+      await sysdig.stop();
       status?.stop();
       status?.report(true);
     }
-    recorder.finish(withoutAccess(last));
+    cancelExitHook();
+    finishRecording(monitor, store.path);
     if (!options.quiet) {
       const dropped = recorder.droppedTicks > 0 ? `, ${recorder.droppedTicks} dropped while the store could not be written` : '';
-      output.err(`bubble: recorded ${recorder.ticks} ticks to ${store.path}${dropped}\n`);
+      output.err(`bubble: recorded ${recorder.ticks} ticks to ${safeText(store.path)}${dropped}\n`);
     }
   } finally {
     status?.stop();
-    run?.stop();
-    sampler.close();
+    monitor.close();
+  }
+}
+
+/** Writes the open buckets; a store that still cannot take them is one line, not a stack trace. */
+function finishRecording(monitor: Monitor, path: string): void {
+  try {
+    monitor.detach();
+  } catch (error) {
+    throw new BubbleError(`could not write the last ticks to ${safeText(path)}: ${describeError(error)}; what was written before is kept`, { cause: error });
   }
 }
 
 const plural = (n: number, one: string, many = `${one}s`): string => `${n} ${n === 1 ? one : many}`;
-
-/**
- * Recorder.finish() writes one more tick at the last snapshot's time: without the last snapshot's access
- * observations, or sysdig's opens and bytes of that tick would be added twice.
- */
-function withoutAccess(last: Snapshot | undefined): Snapshot | undefined {
-  if (last?.access === undefined) return last;
-  const { access: _access, ...rest } = last;
-  return rest;
-}
-
-function sleepUnless(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    if (signal.aborted) return resolve();
-    const timer = setTimeout(done, ms);
-    function done(): void {
-      clearTimeout(timer);
-      signal.removeEventListener('abort', done);
-      resolve();
-    }
-    signal.addEventListener('abort', done, { once: true });
-  });
-}

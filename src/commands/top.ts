@@ -1,11 +1,18 @@
 /**
- * `bubble top [container]`: the live TUI. It records into the store while it runs (when it can write it and no
- * `bubble record` holds it), so history and replay exist without a daemon.
+ * `bubble top [container]`: the live TUI on the monitor. It records into the store while it runs (when it can write
+ * it and no `bubble record` holds it: a recorder that starts later is handed the store), so history and replay exist
+ * without a daemon. Files and sockets are read every tick, as `record` reads them, and recorded the same way.
  */
+import { DockerWatcher } from '../collectors/docker.js';
 import { BubbleError } from '../errors/bubble-error.js';
+import { matchContainer } from '../model/match.js';
+import type { ContainerView } from '../model/snapshot.js';
+import { Monitor } from '../monitor/monitor.js';
+import { TopRecording } from '../monitor/recording.js';
+import { onExitFinish } from '../monitor/stop.js';
+import { DEFAULT_RETENTION, type Retention } from '../store/tiers.js';
 import { LiveSource } from '../tui/live-source.js';
 import { runTui } from '../tui/run.js';
-import type { Retention } from '../store/tiers.js';
 
 export interface TopOptions {
   readonly container?: string;
@@ -14,6 +21,8 @@ export interface TopOptions {
   /** Record into the store while running. */
   readonly record: boolean;
   readonly retention?: Retention;
+  /** Ask Docker for names. @default true */
+  readonly docker?: boolean;
 }
 
 export async function runTop(options: TopOptions): Promise<void> {
@@ -21,16 +30,45 @@ export async function runTop(options: TopOptions): Promise<void> {
   if (process.stdout.isTTY !== true || process.stdin.isTTY !== true) {
     throw new BubbleError('bubble top needs a terminal; use bubble ls or bubble ps for plain output');
   }
-  const source = await LiveSource.start({
-    intervalMs: options.intervalMs,
-    dbPath: options.dbPath,
-    record: options.record,
-    waitForDocker: options.container !== undefined,
-    ...(options.retention !== undefined && { retention: options.retention }),
-  });
+  const docker = options.docker === false ? undefined : new DockerWatcher();
+  // Names are needed to match a container at launch; otherwise the first frame does not wait for Docker.
+  if (options.container !== undefined) await docker?.start({ events: true, timeoutMs: 1500 });
+  else if (docker !== undefined) setImmediate(() => void docker.start({ events: true, timeoutMs: 1500 }));
+  const monitor = new Monitor({ intervalMs: options.intervalMs, sampler: { descriptors: true }, ...(docker !== undefined && { docker }) });
+  let recording: TopRecording | undefined;
+  let cancelExitHook = (): void => {};
   try {
-    await runTui(source, { command: 'top', ...(options.container !== undefined && { container: options.container }) });
+    // The first tick decides whether the container exists before anything is written: `top nosuch` records nothing.
+    const first = monitor.tick();
+    const containerKey = options.container === undefined ? undefined : resolve(options.container, first.containers);
+    recording = await TopRecording.start(monitor, {
+      dbPath: options.dbPath,
+      record: options.record,
+      retention: options.retention ?? DEFAULT_RETENTION,
+      ...(docker !== undefined && { docker }),
+    });
+    // A closed terminal or a signal that ends the process anyway still gets the open buckets written.
+    const opened = recording;
+    cancelExitHook = onExitFinish(() => opened.close());
+    monitor.start({ afterFirst: true });
+    const source = new LiveSource(monitor, recording);
+    try {
+      await runTui(source, { command: 'top', ...(containerKey !== undefined && { containerKey }) });
+    } finally {
+      source.close();
+    }
   } finally {
-    source.close();
+    monitor.stop();
+    cancelExitHook();
+    try {
+      recording?.close();
+    } finally {
+      monitor.close();
+      docker?.stop();
+    }
   }
+}
+
+function resolve(query: string, containers: readonly ContainerView[]): string {
+  return matchContainer(query, containers).key;
 }

@@ -21,7 +21,14 @@ export interface LockHolder {
   readonly host: string;
   /** When it took the lock, epoch ms. */
   readonly since: number;
+  /**
+   * What holds it: `record` (and `serve`) hold it for good; `top` records only while no recorder runs and hands the
+   * store over when one asks (requestHandover()). Locks written before roles existed read as `record`.
+   */
+  readonly role: LockRole;
 }
+
+export type LockRole = 'record' | 'top';
 
 export interface RecorderLock extends LockHolder {
   /** Clears the lock if it is still ours (not taken over since). Idempotent; a closed store is left alone. */
@@ -41,9 +48,18 @@ export interface LockOptions {
    * host that was renamed or a container that is gone): another host's processes cannot be checked from here.
    */
   readonly force?: boolean;
+  /** @default 'record' */
+  readonly role?: LockRole;
 }
 
-const KEYS = { pid: 'recorder_pid', start: 'recorder_start', host: 'recorder_host', since: 'recorder_since' } as const;
+const KEYS = {
+  pid: 'recorder_pid',
+  start: 'recorder_start',
+  host: 'recorder_host',
+  since: 'recorder_since',
+  role: 'recorder_role',
+  handover: 'handover_request',
+} as const;
 
 /** Start time (clock ticks since boot) and whether the process can still run; undefined when it does not exist. */
 export function processStart(pid: number, procRoot = '/proc'): { startTicks: number; zombie: boolean } | undefined {
@@ -61,8 +77,8 @@ export function processStart(pid: number, procRoot = '/proc'): { startTicks: num
 /** The current holder as stored, or undefined when the store holds no lock (whether or not the holder lives). */
 export function readRecorderLock(store: Store): LockHolder | undefined {
   const rows = store.db
-    .prepare(`SELECT key, value FROM meta WHERE key IN (?, ?, ?, ?)`)
-    .all(KEYS.pid, KEYS.start, KEYS.host, KEYS.since) as { key: string; value: string }[];
+    .prepare(`SELECT key, value FROM meta WHERE key IN (?, ?, ?, ?, ?)`)
+    .all(KEYS.pid, KEYS.start, KEYS.host, KEYS.since, KEYS.role) as { key: string; value: string }[];
   const map = new Map(rows.map((r) => [r.key, r.value]));
   const pid = Number(map.get(KEYS.pid));
   if (!map.has(KEYS.pid) || !Number.isInteger(pid) || pid <= 0) return undefined;
@@ -71,6 +87,7 @@ export function readRecorderLock(store: Store): LockHolder | undefined {
     startTicks: map.has(KEYS.start) ? Number(map.get(KEYS.start)) : -1,
     host: map.get(KEYS.host) ?? '',
     since: Number(map.get(KEYS.since) ?? 0),
+    role: map.get(KEYS.role) === 'top' ? 'top' : 'record',
   };
 }
 
@@ -96,6 +113,7 @@ export function acquireRecorderLock(store: Store, options: LockOptions = {}): Re
     startTicks: processStart(pid, procRoot)?.startTicks ?? -1,
     host,
     since: options.now ?? Date.now(),
+    role: options.role ?? 'record',
   };
   const { db } = store;
   const take = db.transaction(() => {
@@ -113,6 +131,8 @@ export function acquireRecorderLock(store: Store, options: LockOptions = {}): Re
     put.run(KEYS.start, String(me.startTicks));
     put.run(KEYS.host, me.host);
     put.run(KEYS.since, String(me.since));
+    put.run(KEYS.role, me.role);
+    db.prepare(`DELETE FROM meta WHERE key = ?`).run(KEYS.handover);
   });
   try {
     take.immediate();
@@ -129,7 +149,7 @@ export function acquireRecorderLock(store: Store, options: LockOptions = {}): Re
       const clear = db.transaction(() => {
         const holder = readRecorderLock(store);
         if (holder === undefined || !sameHolder(holder, me)) return; // taken over (forced): not ours to clear
-        db.prepare(`DELETE FROM meta WHERE key IN (?, ?, ?, ?)`).run(KEYS.pid, KEYS.start, KEYS.host, KEYS.since);
+        db.prepare(`DELETE FROM meta WHERE key IN (?, ?, ?, ?, ?)`).run(KEYS.pid, KEYS.start, KEYS.host, KEYS.since, KEYS.role);
       });
       try {
         clear.immediate();
@@ -138,4 +158,25 @@ export function acquireRecorderLock(store: Store, options: LockOptions = {}): Re
       }
     },
   };
+}
+
+/**
+ * Asks the holder (a `top`, which records only while no recorder runs) to hand the store over: it finishes its
+ * buckets, releases the lock and goes on reading. The requester then polls acquireRecorderLock().
+ */
+export function requestHandover(store: Store, pid = process.pid): void {
+  try {
+    store.db
+      .prepare(`INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value`)
+      .run(KEYS.handover, String(pid));
+  } catch (error) {
+    throw storeErrorFrom(error, store.path, 'write');
+  }
+}
+
+/** The pid of a recorder waiting for the store, when one asked (the holder checks this every tick). */
+export function handoverRequest(store: Store): number | undefined {
+  const row = store.db.prepare(`SELECT value FROM meta WHERE key = ?`).get(KEYS.handover) as { value: string } | undefined;
+  const pid = Number(row?.value);
+  return row !== undefined && Number.isInteger(pid) && pid > 0 ? pid : undefined;
 }

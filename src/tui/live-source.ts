@@ -1,21 +1,16 @@
 /**
- * The live host as a Source for `bubble top`: one sampler ticking at the refresh interval, Docker names kept current
- * by its event stream, and, when the store can be written and no other recorder holds it, every tick recorded, so
- * history starts at launch. The past (the scrubber) is read from the store; without a store, from the ticks kept in
- * memory since launch.
+ * The live host as a Source for `bubble top`: the monitor's snapshots (it owns the tick, and the recorder when `top`
+ * records), kept in a ring for the newest seconds, and the past read from the store the command hands in. The TUI
+ * never opens, locks or writes the store itself. Without a store, the past is the ticks kept since launch.
  */
 import os from 'node:os';
-import { DockerWatcher } from '../collectors/docker.js';
-import { FdCollector, type ProcessFds } from '../collectors/fds.js';
+import type { ProcessFds } from '../collectors/fds.js';
 import { formatEndpoint } from '../collectors/netstat.js';
-import { Sampler } from '../collectors/sampler.js';
-import { isBubbleError } from '../errors/bubble-error.js';
-import type { Sample } from '../model/sample.js';
-import { toSnapshot, type Snapshot } from '../model/snapshot.js';
-import { openStore, type Store } from '../store/database.js';
-import { acquireRecorderLock, readRecorderLock, type RecorderLock } from '../store/lock.js';
-import { Recorder } from '../store/recorder.js';
-import { bucketStart, DEFAULT_RETENTION, TIER_MS, type Retention, type Tier } from '../store/tiers.js';
+import type { Snapshot } from '../model/snapshot.js';
+import type { Monitor } from '../monitor/monitor.js';
+import type { StoreStatus } from '../monitor/recording.js';
+import type { Store } from '../store/database.js';
+import { bucketStart, TIER_MS, type Tier } from '../store/tiers.js';
 import { StoreReader } from './replay-source.js';
 import type { FileRow, NetRow, SeriesPoint, Source, StatusItem } from './source.js';
 
@@ -25,115 +20,45 @@ const RING = 900;
 /** How often the live view re-reads the span the store covers (see range()). */
 const STORED_RANGE_MS = 10_000;
 
-export interface LiveOptions {
-  readonly intervalMs: number;
-  /** The store to record into (and read the past from); undefined: memory only. */
-  readonly dbPath?: string;
-  /** Record into the store while running. @default true */
-  readonly record?: boolean;
-  readonly retention?: Retention;
-  readonly docker?: boolean;
-  /**
-   * Wait for Docker's container list before the first sample (needed to match a container by name at launch).
-   * Otherwise the first frame comes at once and names fill in when Docker answers. @default false
-   */
-  readonly waitForDocker?: boolean;
+export interface LiveStore {
+  /** The connection to read history from; it changes when `top` hands the store over or takes it back. */
+  readonly store: Store | undefined;
+  status(): StoreStatus;
 }
 
 export class LiveSource implements Source {
   readonly mode = 'live' as const;
   readonly intervalMs: number;
-  private readonly docker: DockerWatcher | undefined;
-  private readonly sampler: Sampler;
-  private readonly fds = new FdCollector();
+  private readonly monitor: Monitor;
+  private readonly history: LiveStore | undefined;
   private readonly listeners = new Set<() => void>();
   private readonly ring: Snapshot[] = [];
-  private previous: Sample | undefined;
-  private timer: NodeJS.Timeout | undefined;
-  private store: Store | undefined;
-  private reader: StoreReader | undefined;
-  private lock: RecorderLock | undefined;
-  private recorder: Recorder | undefined;
+  private readonly unsubscribe: () => void;
+  private readerOf: { store: Store; reader: StoreReader } | undefined;
   private storedRange: { atMs: number; range: { firstMs: number; lastMs: number } | undefined } | undefined;
-  private storeStatus: StatusItem;
-  private writeError: string | undefined;
 
-  private constructor(options: LiveOptions, docker: DockerWatcher | undefined) {
-    this.intervalMs = options.intervalMs;
-    this.docker = docker;
-    this.sampler = new Sampler(docker === undefined ? {} : { docker });
-    this.storeStatus = { name: 'store', level: 'off', text: 'no store: history since launch only' };
-    if (options.dbPath !== undefined) this.openStore(options);
+  constructor(monitor: Monitor, history?: LiveStore) {
+    this.monitor = monitor;
+    this.intervalMs = monitor.intervalMs;
+    this.history = history;
+    if (monitor.last !== undefined) this.ring.push(monitor.last);
+    this.unsubscribe = monitor.onSnapshot((snapshot) => {
+      this.ring.push(snapshot);
+      if (this.ring.length > RING) this.ring.shift();
+      this.notify();
+    });
+    monitor.docker?.onChange(() => this.notify());
   }
 
-  /** Starts Docker's event stream and takes the first sample; ticks begin at once. */
-  static async start(options: LiveOptions): Promise<LiveSource> {
-    const docker = options.docker === false ? undefined : new DockerWatcher();
-    if (options.waitForDocker === true) await docker?.start({ events: true, timeoutMs: 1500 });
-    // Otherwise after the first frame: loading dockerode and listing containers must not delay it.
-    else if (docker !== undefined) setImmediate(() => void docker.start({ events: true, timeoutMs: 1500 }));
-    const source = new LiveSource(options, docker);
-    source.tick();
-    source.timer = setInterval(() => source.tick(), options.intervalMs);
-    docker?.onChange(() => source.notify());
-    return source;
-  }
-
-  private openStore(options: LiveOptions): void {
-    const path = options.dbPath!;
-    if (options.record !== false) {
-      try {
-        this.store = openStore(path);
-        this.lock = acquireRecorderLock(this.store);
-        this.recorder = new Recorder(this.store, options.retention ?? DEFAULT_RETENTION, {
-          onWriteError: (error) => {
-            this.writeError = error instanceof Error ? error.message.split('\n')[0] : String(error);
-          },
-          onRecovered: () => {
-            this.writeError = undefined;
-          },
-        });
-        this.reader = new StoreReader(this.store);
-        this.storeStatus = { name: 'store', level: 'ok', text: `recording to ${path}` };
-        return;
-      } catch (error) {
-        // Locked by `bubble record` (it records for us), or not writable (not root): read what is there.
-        const holder = this.store === undefined ? undefined : safeHolder(this.store);
-        this.store?.close();
-        this.store = undefined;
-        this.lock = undefined;
-        const why = isBubbleError(error) ? error.message : String(error);
-        try {
-          this.store = openStore(path, { readonly: true });
-          this.reader = new StoreReader(this.store);
-          this.storeStatus =
-            holder !== undefined
-              ? { name: 'store', level: 'ok', text: `history from bubble record (pid ${holder})` }
-              : { name: 'store', level: 'warn', text: `store read-only: ${why}` };
-        } catch {
-          this.storeStatus = { name: 'store', level: 'warn', text: `no store: ${why}` };
-        }
-        return;
-      }
+  /** The reader of the store's current connection. */
+  private get reader(): StoreReader | undefined {
+    const store = this.history?.store;
+    if (store === undefined) return undefined;
+    if (this.readerOf?.store !== store) {
+      this.readerOf = { store, reader: new StoreReader(store) };
+      this.storedRange = undefined;
     }
-    try {
-      this.store = openStore(path, { readonly: true });
-      this.reader = new StoreReader(this.store);
-      this.storeStatus = { name: 'store', level: 'ok', text: `history from ${path}` };
-    } catch (error) {
-      this.storeStatus = { name: 'store', level: 'off', text: `no store: ${isBubbleError(error) ? error.message : String(error)}` };
-    }
-  }
-
-  private tick(): void {
-    this.ticks++;
-    const sample = this.sampler.sample();
-    const snapshot = toSnapshot(sample, this.previous);
-    this.previous = sample;
-    this.ring.push(snapshot);
-    if (this.ring.length > RING) this.ring.shift();
-    this.recorder?.record(snapshot);
-    this.notify();
+    return this.readerOf.reader;
   }
 
   private notify(): void {
@@ -222,35 +147,24 @@ export class LiveSource implements Source {
     );
   }
 
-  /**
-   * Only the selected process's descriptors are read (collect what is visible), once per tick: the files pane and
-   * the network pane of a frame share the one read.
-   */
+  /** Descriptors of the last tick's descriptor pass: the same read the store records, not a second one. */
   private liveFds(processKey: string): ProcessFds | undefined {
-    const cached = this.fdsCache;
-    if (cached !== undefined && cached.key === processKey && cached.tick === this.ticks) return cached.fds;
-    const pid = Number(processKey.split(':')[0]);
-    if (!Number.isInteger(pid)) return undefined;
-    const fds = this.fds.collect([{ key: processKey, pid }]).get(processKey);
-    this.fdsCache = { key: processKey, tick: this.ticks, fds };
-    return fds;
+    return this.monitor.descriptorsOf(processKey);
   }
-
-  private fdsCache: { key: string; tick: number; fds: ProcessFds | undefined } | undefined;
-  private ticks = 0;
 
   status(): readonly StatusItem[] {
     const items: StatusItem[] = [];
     const isRoot = process.getuid?.() === 0;
     items.push(isRoot ? { name: 'root', level: 'ok', text: 'root' } : { name: 'root', level: 'warn', text: 'not root: other users\' I/O and files hidden (sudo)' });
-    if (this.docker === undefined) items.push({ name: 'docker', level: 'off', text: 'docker off' });
-    else if (this.docker.status.ok) items.push({ name: 'docker', level: 'ok', text: 'docker ok' });
-    else items.push({ name: 'docker', level: 'warn', text: this.docker.status.message ?? 'no docker' });
-    items.push(this.writeError === undefined ? this.storeStatus : { name: 'store', level: 'warn', text: `store: ${this.writeError}; retrying` });
+    const docker = this.monitor.docker;
+    if (docker === undefined) items.push({ name: 'docker', level: 'off', text: 'docker off' });
+    else if (docker.status.ok) items.push({ name: 'docker', level: 'ok', text: 'docker ok' });
+    else items.push({ name: 'docker', level: 'warn', text: docker.status.message ?? 'no docker' });
+    items.push({ name: 'store', ...(this.history?.status() ?? { level: 'off', text: 'no store: history since launch only' }) });
     items.push({ name: 'sysdig', level: 'off', text: 'sysdig off' });
     // What else the sampler could not read this tick (not root and Docker are said above already).
     for (const gap of this.ring.at(-1)?.gaps ?? []) {
-      if (gap.startsWith('not root') || gap === this.docker?.status.message) continue;
+      if (gap.startsWith('not root') || gap === docker?.status.message) continue;
       items.push({ name: 'gap', level: 'warn', text: gap });
     }
     return items;
@@ -265,25 +179,9 @@ export class LiveSource implements Source {
     };
   }
 
+  /** Stops listening; the command that made the monitor and the store closes them. */
   close(): void {
-    if (this.timer !== undefined) clearInterval(this.timer);
+    this.unsubscribe();
     this.listeners.clear();
-    try {
-      this.recorder?.finish(this.ring.at(-1));
-    } catch {
-      // The store could not take the last buckets: nothing more to do on the way out.
-    }
-    this.lock?.release();
-    this.store?.close();
-    this.sampler.close();
-    this.docker?.stop();
-  }
-}
-
-function safeHolder(store: Store): number | undefined {
-  try {
-    return readRecorderLock(store)?.pid;
-  } catch {
-    return undefined;
   }
 }

@@ -25,6 +25,8 @@ const FIRST_SAMPLE_TIMEOUT_MS = 5000;
 export interface RunOptions {
   /** Open this container directly: a name, id prefix, Slurm job id or cgroup path (model/match.ts). */
   readonly container?: string;
+  /** Open this container, already resolved by the command (its key). */
+  readonly containerKey?: string;
   /** Start at this moment instead of live (`bubble replay --at`). */
   readonly atMs?: number;
   /** @default 'second' */
@@ -86,7 +88,8 @@ export async function runTui(source: Source, options: RunOptions = {}): Promise<
     throw new BubbleError(`bubble ${options.command ?? 'top'} needs a terminal; use bubble ls or bubble ps for plain output`);
   }
   const tier = options.tier ?? 'second';
-  const containerKey = options.container === undefined ? undefined : await resolveContainer(source, options.container, options.atMs, tier);
+  const containerKey =
+    options.containerKey ?? (options.container === undefined ? undefined : await resolveContainer(source, options.container, options.atMs, tier));
 
   let restored = false;
   const restore = (): void => {
@@ -103,6 +106,12 @@ export async function runTui(source: Source, options: RunOptions = {}): Promise<
   const onResize = (): void => {
     stdout.write(ERASE_SCREEN);
   };
+  // A closed terminal (ssh dropped) fails the next write with EIO or EPIPE: leave as on SIGHUP, never crash on it.
+  const onOutputError = (): void => {
+    restored = true;
+    instance?.unmount();
+  };
+  stdout.on('error', onOutputError);
   const signals = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
   process.on('exit', restore);
   for (const s of signals) process.on(s, onSignal);
@@ -124,6 +133,7 @@ export async function runTui(source: Source, options: RunOptions = {}): Promise<
     await instance.waitUntilExit();
   } finally {
     stdout.off('resize', onResize);
+    stdout.off('error', onOutputError);
     for (const s of signals) process.off(s, onSignal);
     instance?.unmount();
     restore();

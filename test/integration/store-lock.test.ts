@@ -73,11 +73,12 @@ describe('acquireRecorderLock', () => {
     expect(lock.startTicks).toBeGreaterThan(0);
     expect(lock.host).toBe(os.hostname());
     expect(lock.since).toBe(1_700_000_000_000);
-    expect(readRecorderLock(store)).toEqual({ pid: lock.pid, startTicks: lock.startTicks, host: lock.host, since: lock.since });
+    expect(readRecorderLock(store)).toEqual({ pid: lock.pid, startTicks: lock.startTicks, host: lock.host, since: lock.since, role: 'record' });
     const meta = store.db.prepare(`SELECT key, value FROM meta WHERE key LIKE 'recorder_%' ORDER BY key`).all();
     expect(meta).toEqual([
       { key: 'recorder_host', value: os.hostname() },
       { key: 'recorder_pid', value: String(process.pid) },
+      { key: 'recorder_role', value: 'record' },
       { key: 'recorder_since', value: '1700000000000' },
       { key: 'recorder_start', value: String(lock.startTicks) },
     ]);

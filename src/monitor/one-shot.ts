@@ -1,0 +1,38 @@
+/**
+ * One-shot live snapshots for `ps` and `ls`: a monitor ticks twice, `intervalMs` apart, and the second tick's rates are
+ * the answer. Docker names are listed once (no event stream for a one-shot), overlapping the interval.
+ */
+import { setTimeout as sleep } from 'node:timers/promises';
+import { DockerWatcher } from '../collectors/docker.js';
+import type { SamplerOptions } from '../collectors/sampler.js';
+import type { Snapshot } from '../model/snapshot.js';
+import { Monitor } from './monitor.js';
+
+export interface OneShotOptions {
+  readonly intervalMs: number;
+  /** Ask Docker for names. @default true */
+  readonly docker?: boolean;
+  readonly sampler?: SamplerOptions;
+}
+
+export async function liveSnapshot(options: OneShotOptions): Promise<Snapshot> {
+  const docker = options.docker === false ? undefined : new DockerWatcher();
+  try {
+    const listing = docker?.start({ events: false, timeoutMs: Math.max(1000, options.intervalMs) });
+    const monitor = new Monitor({
+      intervalMs: options.intervalMs,
+      ...(docker !== undefined && { docker }),
+      ...(options.sampler !== undefined && { sampler: options.sampler }),
+    });
+    try {
+      monitor.tick();
+      await sleep(options.intervalMs);
+      await listing;
+      return monitor.tick();
+    } finally {
+      monitor.close();
+    }
+  } finally {
+    docker?.stop();
+  }
+}
