@@ -62,9 +62,22 @@ function describeError(error: unknown): string {
   return message.split('\n')[0] ?? message;
 }
 
-/** Gap lines are said again only when what is missing changes in kind, not when a count in them changes. */
-export function gapKind(gap: string): string {
-  return gap.replace(/\d+/g, '#');
+/**
+ * Gap lines (no root, no Docker) are said once, and again only when what is missing changes in kind, not when a count
+ * in them changes (a non-root recorder said its two permission lines 15 times in 21 s). The bridge's counts change
+ * often; BridgeStatus prints them at its own pace.
+ */
+export class GapReporter {
+  private shown = '';
+
+  /** The lines to print for this tick's gaps (none when nothing changed in kind). */
+  lines(gaps: readonly string[]): string[] {
+    const shown = gaps.filter((g) => !g.startsWith('sysdig bridge:'));
+    const kinds = shown.map((g) => g.replace(/\d+/g, '#')).join('\n');
+    if (kinds === this.shown) return [];
+    this.shown = kinds;
+    return shown;
+  }
 }
 
 export async function runRecord(options: RecordOptions, output: Output, signal: AbortSignal): Promise<void> {
@@ -305,16 +318,10 @@ async function recordProcfs(
       const what = withSysdig ? 'procfs and sysdig ' : '';
       output.err(`bubble: recording ${what}to ${safeText(store.path)} every ${options.intervalMs / 1000}s (pid ${process.pid}); Ctrl-C stops\n`);
     }
-    let shownKinds = '';
+    const gaps = new GapReporter();
     monitor.onSnapshot((snapshot) => {
-      // The bridge's counts change often; BridgeStatus prints them at its own pace. Other gaps (no root, no Docker)
-      // are said once, and again only when what is missing changes in kind (not when a count in them changes).
-      const shown = snapshot.gaps.filter((g) => !g.startsWith('sysdig bridge:'));
-      const kinds = shown.map(gapKind).join('\n');
-      if (kinds !== shownKinds && !options.quiet) {
-        for (const gap of shown) output.err(`bubble: ${gap}\n`);
-      }
-      shownKinds = kinds;
+      const lines = gaps.lines(snapshot.gaps);
+      if (!options.quiet) for (const gap of lines) output.err(`bubble: ${safeText(gap)}\n`);
     });
     monitor.attach(recorder);
     await monitor.run(signal, { ...(options.durationMs !== undefined && { durationMs: options.durationMs }) });
