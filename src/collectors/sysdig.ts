@@ -150,7 +150,7 @@ export type BridgeRecord =
 
 // ---- one line -------------------------------------------------------------------------------------------------
 
-export type BridgeLineError = 'empty' | 'malformed' | 'unknown-version' | 'unknown-type' | 'too-long' | 'truncated';
+export type BridgeLineError = 'empty' | 'malformed' | 'unknown-version' | 'unknown-type' | 'too-long' | 'truncated' | 'out-of-range';
 
 export interface BridgeLineFailure {
   readonly error: BridgeLineError;
@@ -227,6 +227,7 @@ const FAIL: { readonly [K in BridgeLineError]: BridgeLineFailure } = {
   'unknown-type': { error: 'unknown-type' },
   'too-long': { error: 'too-long' },
   truncated: { error: 'truncated' },
+  'out-of-range': { error: 'out-of-range' },
 };
 
 /** Which ParseStats counter each failure adds to. */
@@ -237,7 +238,45 @@ const COUNTER: { readonly [K in BridgeLineError]: Exclude<keyof ParseStats, 'lin
   'unknown-type': 'unknownType',
   'too-long': 'tooLong',
   truncated: 'truncated',
+  'out-of-range': 'outOfRange',
 };
+
+/**
+ * Counters and sizes: never negative. Every number of a record must also be one the store can hold exactly (a
+ * finite value within ±2^53): `"cpu_ns":1e400` parses as Infinity, `1e300` or `"bytes_in":1e20` would make SQLite
+ * refuse the tick, and one such line used to stop the recorder writing for good.
+ */
+const NON_NEGATIVE: ReadonlySet<string> = new Set([
+  'ts',
+  'pid',
+  'start',
+  'cpu_ns',
+  'run_ns',
+  'fd',
+  'bytes_in',
+  'bytes_out',
+  'opens',
+  'ops',
+  'count',
+  'dt_ms',
+  'events',
+  'records',
+  'interval_ms',
+  'ncpu',
+  'cport',
+  'sport',
+]);
+
+/** Whether every number of the record is in range (see NON_NEGATIVE). */
+function inRange(o: Record<string, unknown>): boolean {
+  for (const key in o) {
+    const value = o[key];
+    if (typeof value !== 'number') continue;
+    if (!Number.isFinite(value) || Math.abs(value) > Number.MAX_SAFE_INTEGER) return false;
+    if (value < 0 && NON_NEGATIVE.has(key)) return false;
+  }
+  return true;
+}
 
 function hasShape(o: Record<string, unknown>, shape: Shape, optional: boolean): boolean {
   for (const [key, type] of shape) {
@@ -276,6 +315,7 @@ export function parseBridgeLine(line: string): BridgeRecord | BridgeLineFailure 
   if (shape === undefined) return FAIL['unknown-type'];
   if (typeof o['ts'] !== 'number' || !hasShape(o, shape, false)) return FAIL.malformed;
   if (t === 'io' && (!IO_KINDS.has(o['kind'] as string) || !hasShape(o, IO_OPTIONAL, true))) return FAIL.malformed;
+  if (!inRange(o)) return FAIL['out-of-range'];
   return o as unknown as BridgeRecord;
 }
 
@@ -295,17 +335,19 @@ export interface ParseStats {
   truncated: number;
   /** Lines longer than MAX_LINE_LENGTH (dropped without being buffered whole). */
   tooLong: number;
+  /** A number the store cannot hold (not finite, beyond ±2^53) or a negative counter. */
+  outOfRange: number;
   /** Blank lines: skipped, not errors. */
   empty: number;
 }
 
 export function emptyParseStats(): ParseStats {
-  return { lines: 0, records: 0, malformed: 0, unknownVersion: 0, unknownType: 0, truncated: 0, tooLong: 0, empty: 0 };
+  return { lines: 0, records: 0, malformed: 0, unknownVersion: 0, unknownType: 0, truncated: 0, tooLong: 0, outOfRange: 0, empty: 0 };
 }
 
 /** Lines that were skipped as bad (blank lines are not bad). */
 export function skippedLines(s: Readonly<ParseStats>): number {
-  return s.malformed + s.unknownVersion + s.unknownType + s.truncated + s.tooLong;
+  return s.malformed + s.unknownVersion + s.unknownType + s.truncated + s.tooLong + s.outOfRange;
 }
 
 /**
@@ -317,6 +359,7 @@ export function describeParseStats(s: Readonly<ParseStats>): string | undefined 
   if (skipped === 0) return undefined;
   const parts: string[] = [];
   if (s.malformed > 0) parts.push(`${s.malformed} malformed`);
+  if (s.outOfRange > 0) parts.push(`${s.outOfRange} with a number out of range`);
   if (s.unknownVersion > 0) parts.push(`${s.unknownVersion} of an unknown protocol version`);
   if (s.unknownType > 0) parts.push(`${s.unknownType} of an unknown type`);
   if (s.truncated > 0) parts.push(`${s.truncated} truncated`);

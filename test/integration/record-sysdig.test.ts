@@ -193,6 +193,32 @@ describe('bubble record --source sysdig - (the bridge output on stdin)', () => {
     expect(processes.some((p) => p['pid'] === 16573 && p['comm'] === '')).toBe(true);
   });
 
+  it('skips numbers the store cannot hold (1e400, 1e300, bytes 1e20, a negative counter) and keeps writing after them', async () => {
+    const bad = [...lines];
+    const cpu = bad.findIndex((l) => l.includes('"t":"cpu"'));
+    const io = bad.findIndex((l) => l.includes('"t":"io"') && l.includes('"bytes_in"'));
+    const cpuLine = bad[cpu]!;
+    const ioLine = bad[io]!;
+    // Early in the stream: everything after them must still be stored.
+    bad.splice(
+      Math.min(cpu, io),
+      0,
+      cpuLine.replace(/"cpu_ns":\d+/, '"cpu_ns":1e400'),
+      cpuLine.replace(/"cpu_ns":\d+/, '"cpu_ns":1e300'),
+      ioLine.replace(/"bytes_in":\d+/, '"bytes_in":1e20'),
+      ioLine.replace(/"bytes_out":\d+/, '"bytes_out":-5'),
+    );
+    const db = path.join(tmp, 'stdin-bad-numbers.db');
+    const r = await bubbleWithStdin(['record', '--source', 'sysdig', '-', '--db', db, '--verbose'], `${bad.join('\n')}\n`);
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stderr).toContain('4 with a number out of range');
+    expect(r.stderr).not.toMatch(/cannot write|internal error/);
+    const files = (await exported(db, 'files')).filter((f) => f['comm'] === 'python');
+    expect(files.map((f) => f['path'])).toEqual(Array.from({ length: 13 }, (_, i) => `/tmp/file-${i + 1}`));
+    const processes = await exported(db, 'processes');
+    expect(processes.every((p) => Number.isFinite(p['cpu_seconds'] as number) && (p['cpu_seconds'] as number) < 1e6)).toBe(true);
+  });
+
   it('prints the line count with --verbose even when nothing was skipped, and no status line without it', async () => {
     const verbose = await bubbleWithStdin(['record', '--source', 'sysdig', '-', '--db', path.join(tmp, 'stdin-clean-v.db'), '--verbose'], real);
     expect(verbose.status, verbose.stderr).toBe(0);

@@ -246,7 +246,7 @@ describe('SysdigIngest on hand-made records', () => {
     expect(files(s1!)).toEqual([expect.objectContaining({ processKey: `40:${T}`, path: '/data/a', mode: 'w', bytesOut: 100 })]);
     expect(s2!.processes.some((p) => p.pid === 41)).toBe(false);
     expect(ingest.stats).toMatchObject({ orphans: 1, late: 1 });
-    expect(bridgeStatusLine({ lines: 6, records: 6, malformed: 0, unknownVersion: 0, unknownType: 0, truncated: 0, tooLong: 0, empty: 0 }, ingest.stats)).toBe(
+    expect(bridgeStatusLine({ lines: 6, records: 6, malformed: 0, unknownVersion: 0, unknownType: 0, truncated: 0, tooLong: 0, outOfRange: 0, empty: 0 }, ingest.stats)).toBe(
       'sysdig bridge: skipped 0 of 6 lines; 1 records of processes whose identity line was lost; 1 late records of exited processes dropped',
     );
   });

@@ -77,6 +77,7 @@ describe('real bridge output', () => {
         unknownType: 0,
         truncated: 0,
         tooLong: 0,
+        outOfRange: 0,
         empty: 0,
       });
       expect(records[0]?.t).toBe('hello');
