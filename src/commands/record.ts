@@ -80,6 +80,9 @@ export class GapReporter {
   }
 }
 
+/** Why the store could not be written last (a full disk): what the final line says if the last buckets fail too. */
+const lastWriteError: { error: unknown } = { error: undefined };
+
 export async function runRecord(options: RecordOptions, output: Output, signal: AbortSignal): Promise<void> {
   const source = options.source ?? 'procfs';
   const sysdigOnly = source === 'sysdig' || options.sysdigCapture !== undefined;
@@ -93,8 +96,10 @@ export async function runRecord(options: RecordOptions, output: Output, signal: 
       role: 'record',
       ...(docker !== undefined && { docker }),
       events: {
-        onWriteError: (error, pending) =>
-          output.err(`bubble: cannot write ${safeText(options.dbPath)}: ${describeError(error)}; still sampling, retrying every tick (${pending} pending)\n`),
+        onWriteError: (error, pending) => {
+          lastWriteError.error = error;
+          output.err(`bubble: cannot write ${safeText(options.dbPath)}: ${describeError(error)}; still sampling, retrying every tick (${pending} pending)\n`);
+        },
         onRecovered: (written) => output.err(`bubble: writing ${safeText(options.dbPath)} again (${written} ticks caught up)\n`),
       },
     });
@@ -345,10 +350,12 @@ async function recordProcfs(
 
 /** Writes the open buckets; a store that still cannot take them is one line, not a stack trace. */
 function finishRecording(monitor: Monitor, path: string): void {
+  const pending = monitor.pendingTicks;
   try {
     monitor.detach();
   } catch (error) {
-    throw new BubbleError(`could not write the last ticks to ${safeText(path)}: ${describeError(error)}; what was written before is kept`, { cause: error });
+    const why = describeError(lastWriteError.error ?? error);
+    throw new BubbleError(`could not write the last ${plural(pending, 'tick')} to ${safeText(path)}: ${why}; what was written before is kept`, { cause: error });
   }
 }
 

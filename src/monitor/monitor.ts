@@ -65,6 +65,11 @@ export class Monitor {
     return this.recorder !== undefined;
   }
 
+  /** Ticks the recorder holds because the store could not take them (a full disk); 0 when not recording. */
+  get pendingTicks(): number {
+    return this.recorder?.pendingTicks ?? 0;
+  }
+
   /** Takes one tick now: sample, rates, extra sources, then the recorder and the listeners. */
   tick(): Snapshot {
     const sample = this.sampler.sample();

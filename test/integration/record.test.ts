@@ -181,4 +181,32 @@ describe('recorder safety', () => {
       execFileSync('umount', ['-l', dir]);
     }
   });
+
+  it('SIGINT while the disk is still full: one line, exit 1, no stack trace, and the file opens afterwards', async (ctx) => {
+    needReal(ctx, 'root', isRoot, 'mounting a small tmpfs needs root');
+    const dir = fs.mkdtempSync(path.join(tmp, 'full-stop-'));
+    try {
+      execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=192k', 'none', dir]);
+    } catch (error) {
+      needReal(ctx, 'tmpfs mounts', false, `mount failed: ${(error as Error).message}`);
+    }
+    try {
+      const db = path.join(dir, 'bubble.db');
+      const rec = startBubble(['record', '--db', db, '--interval', '0.1s']);
+      await rec.waitFor('the disk is full', 30_000);
+      rec.child.kill('SIGINT');
+      expect(await rec.exited()).toBe(1);
+      const lines = rec.stderr().trimEnd().split('\n');
+      expect(lines.at(-1)).toMatch(/^bubble: could not write the last \d+ ticks? to .*bubble\.db: the disk is full; what was written before is kept$/);
+      expect(rec.stderr()).not.toMatch(/internal error|\n\s+at /);
+      execFileSync('mount', ['-o', 'remount,size=32m', dir]);
+      const after = await bubble(['export', '--json', '--db', db, '--tier', 'second']);
+      expect(after.status, after.stderr).toBe(0);
+      // The lock was released: the next recorder starts without a word about another one.
+      const next = await bubble(['record', '--db', db, '--duration', '1s', '--quiet']);
+      expect(next.status, next.stderr).toBe(0);
+    } finally {
+      execFileSync('umount', ['-l', dir]);
+    }
+  });
 });
