@@ -7,7 +7,7 @@
 import os from 'node:os';
 import { DockerWatcher } from '../collectors/docker.js';
 import { FdCollector, type ProcessFds } from '../collectors/fds.js';
-import { formatEndpoint } from '../collectors/netstat.js';
+import { fileAccess, socketAccess } from '../collectors/descriptors.js';
 import { Sampler } from '../collectors/sampler.js';
 import { isBubbleError } from '../errors/bubble-error.js';
 import type { Sample } from '../model/sample.js';
@@ -16,8 +16,9 @@ import { openStore, type Store } from '../store/database.js';
 import { acquireRecorderLock, readRecorderLock, type RecorderLock } from '../store/lock.js';
 import { Recorder } from '../store/recorder.js';
 import { bucketStart, DEFAULT_RETENTION, TIER_MS, type Retention, type Tier } from '../store/tiers.js';
-import { StoreReader } from './replay-source.js';
-import type { FileRow, NetRow, SeriesPoint, Source, StatusItem } from './source.js';
+import { StoreReader } from '../store/reader.js';
+import type { FileAccess, SocketAccess } from '../model/access.js';
+import type { SeriesPoint, Source, StatusItem } from './source.js';
 
 /** Ticks kept in memory: the scrubber's second tier without a store, and the newest second with one. */
 const RING = 900;
@@ -206,20 +207,16 @@ export class LiveSource implements Source {
     return { firstMs: Math.min(stored?.firstMs ?? first, first), lastMs: Math.max(stored?.lastMs ?? last, last + 1) };
   }
 
-  filesOf(processKey: string, atMs: number | undefined): readonly FileRow[] {
+  filesOf(processKey: string, atMs: number | undefined): readonly FileAccess[] {
     if (atMs !== undefined) return this.reader?.filesOf(processKey, atMs) ?? [];
     const fds = this.liveFds(processKey);
-    return (fds?.files ?? []).map((f) => ({ path: f.path, mode: `${f.mode}${f.append ? 'a' : ''}`, deleted: f.deleted, fd: f.fd }));
+    return (fds?.files ?? []).map(fileAccess);
   }
 
-  netOf(processKey: string, atMs: number | undefined): readonly NetRow[] {
+  netOf(processKey: string, atMs: number | undefined): readonly SocketAccess[] {
     if (atMs !== undefined) return this.reader?.netOf(processKey, atMs) ?? [];
     const fds = this.liveFds(processKey);
-    return (fds?.sockets ?? []).map((s) =>
-      s.protocol === 'unix'
-        ? { protocol: 'unix', local: s.path, remote: '', state: s.state }
-        : { protocol: s.protocol, local: formatEndpoint(s.localAddress, s.localPort), remote: formatEndpoint(s.remoteAddress, s.remotePort), state: s.state },
-    );
+    return (fds?.sockets ?? []).map(socketAccess);
   }
 
   /**

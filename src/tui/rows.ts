@@ -8,7 +8,8 @@ import type { ContainerView } from '../model/snapshot.js';
 import type { ContainerSort, ProcessSort } from '../model/sort.js';
 import type { Tier } from '../store/tiers.js';
 import { FILTER_KEYMAP, KEYMAP, keyLabel, type Binding } from './keymap.js';
-import type { FileRow, NetRow, StatusItem, StatusLevel } from './source.js';
+import { shownPath, type FileAccess, type SocketAccess } from '../model/access.js';
+import type { StatusItem, StatusLevel } from './source.js';
 import type { ProcessRow } from './tree.js';
 
 /** A column of a list; one column per table is `flex` and takes what the terminal width leaves. */
@@ -112,10 +113,10 @@ function paneLine(text: string, width: number, selected: boolean): string {
   return truncate((selected ? '>' : ' ') + text, width).trimEnd();
 }
 
-export function fileLine(f: FileRow, width: number, selected: boolean): string {
+export function fileLine(f: FileAccess, width: number, selected: boolean): string {
   const fd = f.fd === undefined ? '' : `${f.fd} `;
   const bytes = f.bytesIn === undefined && f.bytesOut === undefined ? '' : `  ${pair(f.bytesIn, f.bytesOut, formatBytes)}`;
-  return paneLine(`${fd}${f.mode.padEnd(3)} ${safeText(f.path)}${f.deleted ? ' (deleted)' : ''}${bytes}`, width, selected);
+  return paneLine(`${fd}${f.mode.padEnd(3)} ${safeText(shownPath(f))}${bytes}`, width, selected);
 }
 
 /** ss's short names for the long socket states, so an address keeps the room. */
@@ -134,7 +135,7 @@ const SHORT_STATE: Readonly<Record<string, string>> = {
   LAST_ACK: 'LAST-A',
 };
 
-export function netLine(n: NetRow, width: number, selected: boolean): string {
+export function netLine(n: SocketAccess, width: number, selected: boolean): string {
   const state = safeText(SHORT_STATE[n.state] ?? n.state);
   const ends = n.remote === '' ? safeText(n.local) : `${safeText(n.local)} → ${safeText(n.remote)}`;
   return paneLine(`${safeText(n.protocol).padEnd(5)} ${state.padEnd(6)} ${ends}`, width, selected);
