@@ -9,13 +9,17 @@ import { toSnapshot, type Snapshot } from '../model/snapshot.js';
 
 export interface LiveOptions {
   readonly intervalMs: number;
-  /** Ask Docker for names. @default true */
-  readonly docker?: boolean;
+  /**
+   * Ask Docker for names. @default true. A watcher given here is used and left running: the caller reads its listing
+   * (every container Docker knows, exited ones too) and stops it.
+   */
+  readonly docker?: boolean | DockerWatcher;
   readonly sampler?: SamplerOptions;
 }
 
 export async function liveSnapshot(options: LiveOptions): Promise<Snapshot> {
-  const docker = options.docker === false ? undefined : new DockerWatcher();
+  const docker = options.docker === false ? undefined : options.docker === undefined || options.docker === true ? new DockerWatcher() : options.docker;
+  const own = docker !== options.docker;
   try {
     // Listing Docker's containers overlaps the first interval instead of adding to it.
     const listing = docker?.start({ events: false, timeoutMs: Math.max(1000, options.intervalMs) });
@@ -29,6 +33,6 @@ export async function liveSnapshot(options: LiveOptions): Promise<Snapshot> {
       sampler.close();
     }
   } finally {
-    docker?.stop();
+    if (own) docker?.stop();
   }
 }
