@@ -3,7 +3,7 @@
  * (few Yoga nodes, fast frames), and tests can check a line without Ink. Units come from src/format.ts; anything a
  * container controls (names, command lines, paths, users, addresses) goes through safeText() here, before any Text.
  */
-import { formatBytes, formatPercent, formatRate, safeText, truncate, type Align } from '../format.js';
+import { displayWidth, fitColumns, formatBytes, formatPercent, formatRate, safeText, truncate, type Align } from '../format.js';
 import type { ContainerView } from '../model/snapshot.js';
 import type { ContainerSort, ProcessSort } from '../model/sort.js';
 import type { Tier } from '../store/tiers.js';
@@ -29,13 +29,8 @@ function widthsFor(cols: readonly Col<never>[], total: number): number[] {
   return cols.map((c) => (c.width === 'flex' ? flex : c.width));
 }
 
-function fit(text: string, width: number, align: Align): string {
-  const t = truncate(text, width);
-  return align === 'right' ? t.padStart(width) : t.padEnd(width);
-}
-
 function renderLine(marker: string, cells: readonly string[], cols: readonly Col<never>[], widths: readonly number[]): string {
-  return (marker + cells.map((v, i) => fit(v, widths[i]!, cols[i]!.align)).join(' ')).trimEnd();
+  return (marker + cells.map((v, i) => fitColumns(v, widths[i]!, cols[i]!.align)).join(' ')).trimEnd();
 }
 
 function headerOf<R>(cols: readonly Col<R>[], widths: readonly number[], sort: string, extra: (c: Col<R>) => string = () => ''): string {
@@ -160,8 +155,9 @@ export function headerLine(h: HeaderFacts, width: number): string {
     ` bubble  host ${truncate(safeText(h.hostname), 20)}  ${h.ncpu} cpu  ${formatBytes(h.memTotalBytes)}  ` +
     `${h.containers} container${h.containers === 1 ? '' : 's'}  ${h.when}`;
   const right = '? help';
-  if (left.length + 2 + right.length > width) return truncate(left, width);
-  return left + ' '.repeat(width - left.length - right.length) + right;
+  const used = displayWidth(left);
+  if (used + 2 + right.length > width) return truncate(left, width);
+  return left + ' '.repeat(width - used - right.length) + right;
 }
 
 /**
@@ -204,7 +200,7 @@ export function containerInfo(c: ContainerView | undefined, key: string, atText:
   const lines: [string, string] = ['', ''];
   const put = (line: 0 | 1, text: string): boolean => {
     const next = `${lines[line]}${lines[line] === '' ? ' ' : '  '}${text}`;
-    if (next.length > width) return false;
+    if (displayWidth(next) > width) return false;
     lines[line] = next;
     return true;
   };
@@ -274,7 +270,7 @@ export function statusSegments(items: readonly StatusItem[], filter: string, edi
     if (room <= 0) break;
     const text = truncate(s.text, room);
     cut.push({ ...s, text });
-    room -= text.length;
+    room -= displayWidth(text);
   }
   return cut;
 }
@@ -307,7 +303,7 @@ export function helpLines(width: number, height: number): string[] {
       const e = entries[col * h + row];
       if (e === undefined) continue;
       // One column of space between columns, whatever the entry's length.
-      line += fit(' ' + e, colWidth - 1, 'left') + ' ';
+      line += fitColumns(' ' + e, colWidth - 1, 'left') + ' ';
     }
     lines.push(line.trimEnd());
   }
