@@ -352,6 +352,41 @@ describe('openStore: refusing what it must not use', () => {
   });
 });
 
+describe('openStore: a store others may read or write', () => {
+  it('is made 0600 again on open, by writers and readers, -wal and -shm too', () => {
+    const file = path.join(tmp, 'bubble.db');
+    open(file).close();
+    fs.chmodSync(file, 0o666);
+    open(file).close();
+    expect(mode(file)).toBe(0o600);
+    fs.chmodSync(file, 0o644);
+    const reader = open(file, { readonly: true });
+    expect(mode(file)).toBe(0o600);
+    reader.close();
+    // A writer left its WAL files behind (kill -9) with a loose mode: they are private again too.
+    const writer = open(file);
+    writer.db.prepare(`INSERT INTO meta (key, value) VALUES ('k', 'v')`).run();
+    for (const suffix of ['-wal', '-shm']) fs.chmodSync(file + suffix, 0o666);
+    const second = openStore(file, { readonly: true });
+    for (const suffix of ['-wal', '-shm']) expect(mode(file + suffix)).toBe(0o600);
+    second.close();
+  });
+
+  it('refuses a writer that cannot make it private with one line; a reader still reads', (ctx) => {
+    needReal(ctx, 'root', isRoot, 'switching the effective uid to nobody needs root');
+    const file = path.join(tmp, 'bubble.db');
+    open(file).close();
+    fs.chmodSync(tmp, 0o777);
+    fs.chmodSync(file, 0o666);
+    const error = asNobody(() => refusal(file));
+    expect(error.reason).toBe('permission');
+    expect(error.message).toBe(`${file} is open to other users (mode 0666) and only its owner can make it private: chmod 600 ${file}, or pass another --db`);
+    expect(mode(file)).toBe(0o666);
+    asNobody(() => open(file, { readonly: true }).close());
+    expect(mode(file)).toBe(0o666);
+  });
+});
+
 describe('openStore: permissions (real EACCES as nobody)', () => {
   it('refuses what nobody may not read or write, and falls back to nothing silently', (ctx) => {
     needReal(ctx, 'root', isRoot, 'switching the effective uid to nobody needs root');
