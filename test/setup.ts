@@ -4,8 +4,9 @@
  * src/bin/env.ts). BUBBLE_REQUIRE_REAL, not CI, is what the tests use to know they run in CI.
  *
  * The suite is hermetic: BUBBLE_DB moves the default store (defaultDbPath(), so every command run without --db, in
- * this process and in the CLI children that inherit the environment) to a private path that does not exist, so no
- * test reads or writes /var/lib/bubble/bubble.db or a user's store. A test about the default store sets its own.
+ * this process and in the CLI children that inherit the environment; the tmux helper passes it on explicitly) to a
+ * private path that does not exist, so no test reads or writes /var/lib/bubble/bubble.db or a user's store.
+ * BUBBLE_CONFIG does the same for /etc/bubble/config.json. A test about the defaults sets its own.
  */
 import fs from 'node:fs';
 import os from 'node:os';
@@ -17,4 +18,5 @@ delete process.env['CONTINUOUS_INTEGRATION'];
 
 const defaultStoreDir = path.join(os.tmpdir(), `bubble-test-default-store-${process.pid}`);
 process.env['BUBBLE_DB'] = path.join(defaultStoreDir, 'bubble.db');
+process.env['BUBBLE_CONFIG'] = path.join(defaultStoreDir, 'config.json');
 afterAll(() => fs.rmSync(defaultStoreDir, { recursive: true, force: true }));

@@ -130,6 +130,14 @@ describe('defaultDbPath / defaultConfigPath', () => {
     expect(defaultConfigPath({ XDG_CONFIG_HOME: '/xdg/conf', HOME: '/home/u' }, 1000)).toBe('/xdg/conf/bubble/config.json');
     expect(defaultConfigPath({ HOME: '/home/u' }, 1000)).toBe('/home/u/.config/bubble/config.json');
   });
+
+  it('BUBBLE_DB and BUBBLE_CONFIG move the defaults when absolute; the test setup points them at a private path', () => {
+    expect(defaultDbPath({ BUBBLE_DB: '/tmp/x/b.db' }, 0)).toBe('/tmp/x/b.db');
+    expect(defaultDbPath({ BUBBLE_DB: 'rel.db' }, 0)).toBe('/var/lib/bubble/bubble.db');
+    expect(defaultConfigPath({ BUBBLE_CONFIG: '/tmp/x/c.json' }, 0)).toBe('/tmp/x/c.json');
+    expect(defaultDbPath()).toMatch(/\/bubble-test-default-store-\d+\/bubble\.db$/);
+    expect(defaultConfigPath()).toMatch(/\/bubble-test-default-store-\d+\/config\.json$/);
+  });
 });
 
 describe('openStore: creating and reopening', () => {
