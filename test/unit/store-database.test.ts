@@ -13,7 +13,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { StoreError, storeErrorFrom } from '../../src/errors/store-error.js';
 import { openStore, type Store } from '../../src/store/database.js';
 import { defaultConfigPath, defaultDbPath } from '../../src/store/paths.js';
-import { APPLICATION_ID, SCHEMA_VERSION } from '../../src/store/schema.js';
+import { APPLICATION_ID, MIGRATIONS, SCHEMA_VERSION } from '../../src/store/schema.js';
 import { isRoot, needReal } from '../helpers/real.js';
 
 let tmp: string;
@@ -184,6 +184,27 @@ describe('openStore: creating and reopening', () => {
     expect(db.pragma('user_version', { simple: true })).toBe(SCHEMA_VERSION);
     const tables = db.prepare(`SELECT name FROM sqlite_schema WHERE type = 'table' ORDER BY name`).pluck().all();
     expect(tables).toEqual(['container_series', 'containers', 'file_access', 'meta', 'net_access', 'process_series', 'processes']);
+  });
+
+  it('upgrades a schema-1 store: access rows get an unknown fd, deleted paths lose the kernel\'s suffix', () => {
+    const file = path.join(tmp, 'v1.db');
+    const raw = new Database(file);
+    raw.pragma(`application_id = ${APPLICATION_ID}`);
+    raw.exec(MIGRATIONS[0]!);
+    raw.pragma('user_version = 1');
+    raw.exec(`INSERT INTO file_access (process_id, path, mode, deleted, first_seen, last_seen, opens, source) VALUES
+                (1, '/tmp/gone (deleted)', 'w', 1, 0, 0, 1, 'procfs'),
+                (1, '/tmp/named (deleted)', 'r', 0, 0, 0, 1, 'procfs'),
+                (1, '/etc/hosts', 'r', 0, 0, 0, 1, 'procfs')`);
+    raw.close();
+    const store = open(file);
+    expect(store.db.pragma('user_version', { simple: true })).toBe(SCHEMA_VERSION);
+    expect(store.db.prepare('SELECT fd, path, deleted FROM file_access ORDER BY id').all()).toEqual([
+      { fd: null, path: '/tmp/gone', deleted: 1 },
+      // A file really named so, not unlinked: its name stays.
+      { fd: null, path: '/tmp/named (deleted)', deleted: 0 },
+      { fd: null, path: '/etc/hosts', deleted: 0 },
+    ]);
   });
 
   it('reopens with its data, migrating nothing twice; close is idempotent', () => {
