@@ -20,8 +20,7 @@
  *   know the protocol (a socket opened before it started). `state` is `connect`, `accept`, or '' (unknown).
  * - File `mode` is what the process did in the interval: `r`, `w`, `rw`, or '' when it only opened the file.
  */
-import { formatEndpoint, type AccessObservation } from '../model/access.js';
-import { accessKey } from '../model/access.js';
+import { accessKey, formatEndpoint, type AccessObservation } from '../model/access.js';
 import { containerKey, HOST_IDENTITY, type Identity } from '../model/identity.js';
 import type { ContainerMeta } from '../model/sample.js';
 import type { ContainerView, Interval, ProcessView, Snapshot } from '../model/snapshot.js';
@@ -768,9 +767,9 @@ function indexAccess(observations: readonly AccessObservation[]): Map<string, Ac
 }
 
 /**
- * A sysdig observation of a process procfs saw takes procfs's descriptor and mode (files) or protocol and state (network) when
- * procfs has the same file or connection open, so both land in one access interval: procfs says it is open, sysdig
- * adds the bytes and opens.
+ * A sysdig observation of a process procfs saw takes procfs's descriptor and mode (files) or descriptor, protocol and
+ * state (network) when procfs has the same file or connection open, so both land in one access interval: procfs says
+ * it is open, sysdig adds the bytes and opens.
  */
 function adopt(o: AccessObservation, procfs: ReadonlyMap<string, AccessObservation>): AccessObservation {
   if (o.kind === 'file') {
