@@ -49,8 +49,9 @@ function storeWith(file: string, key: string, name: string, seenMs: number, exit
   }
 }
 
+/** `ls --json`; a 2 s interval also gives Docker 2 s to list and inspect (the wait is max(1 s, interval)) on a busy host. */
 async function ls(args: readonly string[], env?: NodeJS.ProcessEnv): Promise<Json[]> {
-  const run = await bubble(['ls', '--json', '--interval', '0.2', ...args], env === undefined ? {} : { env });
+  const run = await bubble(['ls', '--json', '--interval', '2', ...args], env === undefined ? {} : { env });
   expect(run.status, run.stderr).toBe(0);
   return JSON.parse(run.stdout) as Json[];
 }
