@@ -2,6 +2,7 @@
  * The one set of formatters for every output: the TUI, plain tables of `ps`/`ls`, CSV and JSON. Anything a container
  * controls (process names, command lines, paths, container names) passes through safeText() before it is printed.
  */
+import stringWidth from 'string-width';
 
 const UNITS = ['B', 'K', 'M', 'G', 'T', 'P'] as const;
 
@@ -76,15 +77,46 @@ export function safeText(text: string): string {
   return text.replace(CONTROL, escapeChar).replace(BIDI, escapeChar);
 }
 
-/** Cut to width columns, with "…" when cut; pads nothing. */
+/** Printable ASCII: one column per character, so its width is its length (the common case, kept cheap). */
+const ASCII = /^[\x20-\x7e]*$/;
+
+/**
+ * Terminal columns `text` takes, as Ink measures it (string-width): CJK and most emoji take two, combining marks and
+ * zero-width joiners none. Padding and cutting go by this, not by code units, so wide names keep columns aligned.
+ */
+export function displayWidth(text: string): number {
+  return ASCII.test(text) ? text.length : stringWidth(text);
+}
+
+const graphemes = new Intl.Segmenter(undefined, { granularity: 'grapheme' });
+
+/** Cut to width columns, with "…" when cut; pads nothing. A wide character that would straddle the edge goes whole. */
 export function truncate(text: string, width: number): string {
   if (width <= 0) return '';
-  if (text.length <= width) return text;
-  if (width === 1) return '…';
-  return text.slice(0, width - 1) + '…';
+  if (ASCII.test(text)) {
+    if (text.length <= width) return text;
+    return width === 1 ? '…' : text.slice(0, width - 1) + '…';
+  }
+  if (stringWidth(text) <= width) return text;
+  let out = '';
+  let used = 0;
+  for (const { segment } of graphemes.segment(text)) {
+    const w = stringWidth(segment);
+    if (used + w > width - 1) break;
+    out += segment;
+    used += w;
+  }
+  return out + '…';
 }
 
 export type Align = 'left' | 'right';
+
+/** Cut to `width` columns and pad to exactly that many, on the right (left-aligned) or the left (right-aligned). */
+export function fitColumns(text: string, width: number, align: Align): string {
+  const cut = truncate(text, width);
+  const pad = ' '.repeat(Math.max(0, width - displayWidth(cut)));
+  return align === 'right' ? pad + cut : cut + pad;
+}
 
 export interface Column<Row> {
   readonly header: string;
@@ -101,7 +133,7 @@ export interface Column<Row> {
 export function formatTable<Row>(rows: readonly Row[], columns: readonly Column<Row>[], maxWidth = Infinity): string {
   const cells = rows.map((row) => columns.map((c) => safeText(c.value(row))));
   const widths = columns.map((c, i) =>
-    c.width ?? Math.max(c.header.length, ...cells.map((r) => (r[i] ?? '').length)),
+    c.width ?? Math.max(displayWidth(c.header), ...cells.map((r) => displayWidth(r[i] ?? ''))),
   );
   const flex = columns.findIndex((c) => c.width === undefined && c === columns[columns.length - 1]);
   if (flex >= 0 && Number.isFinite(maxWidth)) {
@@ -112,10 +144,9 @@ export function formatTable<Row>(rows: readonly Row[], columns: readonly Column<
     values
       .map((v, i) => {
         const w = widths[i]!;
-        const text = truncate(v, w);
         const last = i === values.length - 1;
-        if (columns[i]!.align === 'right') return text.padStart(w);
-        return last ? text : text.padEnd(w);
+        if (last && columns[i]!.align === 'left') return truncate(v, w);
+        return fitColumns(v, w, columns[i]!.align);
       })
       .join(' ')
       .trimEnd();

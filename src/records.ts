@@ -92,7 +92,8 @@ export function storedContainerRecord(c: StoredContainer): JsonRecord {
     image: c.image ?? null,
     state: 'exited',
     exit_code: c.exitCode ?? null,
-    cgroup: c.cgroup,
+    // '' for a container Docker reports as exited that nothing recorded: no cgroup was read.
+    cgroup: c.cgroup === '' ? null : c.cgroup,
     parent: c.parent ?? null,
     user: c.user ?? null,
     steps: null,

@@ -68,7 +68,8 @@ const LS_HELP = `
     $ bubble ls [--all] [--interval S] [--json] [--db PATH]
 
   Options
-    --all       also list the "host" pseudo-container (every process in no container)
+    --all       also list the "host" pseudo-container (every process in no container) and every exited
+                container Docker reports (without it: the exited ones the store recorded)
     --interval  seconds between the two samples that give rates (default 1)
     --json      a JSON array of containers (fields in docs/fields.md)
     --db        the store to add exited containers from (default ${defaultDbPath()}, when it exists)

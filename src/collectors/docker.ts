@@ -89,15 +89,21 @@ export function metaFromInspect(info: unknown): ContainerMeta {
   return prune(status !== undefined && STOPPED_STATES.has(status) ? meta : withoutExit(meta));
 }
 
-/** The fields one `GET /containers/json?all=1` entry gives (no times: inspect fills those). */
+/**
+ * The fields one `GET /containers/json?all=1` entry gives (no times: inspect fills those). A stopped container's exit
+ * code is in its Status text (`Exited (5) 3 seconds ago`), so `ls --all` has it when an inspect is slow.
+ */
 export function metaFromListing(entry: unknown): ContainerMeta {
   const e = isRecord(entry) ? entry : {};
   const names = Array.isArray(e['Names']) ? e['Names'].filter((n): n is string => typeof n === 'string') : [];
+  const state = typeof e['State'] === 'string' ? e['State'] : undefined;
+  const code = state !== undefined && STOPPED_STATES.has(state) && typeof e['Status'] === 'string' ? /^Exited \((\d+)\)/.exec(e['Status'])?.[1] : undefined;
   return prune({
     name: containerName(names),
     image: typeof e['Image'] === 'string' ? e['Image'] : undefined,
     labels: stringRecord(e['Labels']),
-    state: typeof e['State'] === 'string' ? e['State'] : undefined,
+    state,
+    exitCode: code === undefined ? undefined : Number(code),
   });
 }
 

@@ -223,11 +223,6 @@ function endpointAt(text: string, s: number, e: number, v6: boolean, littleEndia
   return word < 0 ? undefined : [ipv4FromWord(word, littleEndian), port];
 }
 
-/** '127.0.0.1:80', '[::1]:443': brackets around IPv6 so the port stays readable. */
-export function formatEndpoint(address: string, port: number): string {
-  return address.includes(':') ? `[${address}]:${port}` : `${address}:${port}`;
-}
-
 // ---------------------------------------------------------------------------------------------------------------
 // Tables
 

@@ -12,7 +12,8 @@ import { CgroupReader, readCgroupMounts, type CgroupMounts, type ContainerCgroup
 import type { DockerWatcher } from './docker.js';
 import { FdCollector, type ProcessFds } from './fds.js';
 import { parseProcCgroup, resolveMembership } from './identity.js';
-import { observationsFromFds, type AccessObservation } from '../model/access.js';
+import type { AccessObservation } from '../model/access.js';
+import { observationsFromFds } from './descriptors.js';
 import { parseConmonArgs } from './podman.js';
 import { ProcfsCollector, ProcReader, type ProcStatic } from './procfs.js';
 import { mergeSlurmMeta, SLURM_ENV_KEYS, slurmFacts, type SlurmFacts } from './slurm.js';

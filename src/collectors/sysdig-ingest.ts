@@ -20,13 +20,11 @@
  *   know the protocol (a socket opened before it started). `state` is `connect`, `accept`, or '' (unknown).
  * - File `mode` is what the process did in the interval: `r`, `w`, `rw`, or '' when it only opened the file.
  */
-import type { AccessObservation } from '../model/access.js';
-import { accessKey } from '../model/access.js';
+import { accessKey, formatEndpoint, type AccessObservation } from '../model/access.js';
 import { containerKey, HOST_IDENTITY, type Identity } from '../model/identity.js';
 import type { ContainerMeta } from '../model/sample.js';
 import type { ContainerView, Interval, ProcessView, Snapshot } from '../model/snapshot.js';
 import { resolveMembership } from './identity.js';
-import { formatEndpoint } from './netstat.js';
 import {
   bridgeMembership,
   bridgeProcessKey,
@@ -769,17 +767,17 @@ function indexAccess(observations: readonly AccessObservation[]): Map<string, Ac
 }
 
 /**
- * A sysdig observation of a process procfs saw takes procfs's mode (files) or protocol and state (network) when
- * procfs has the same file or connection open, so both land in one access interval: procfs says it is open, sysdig
- * adds the bytes and opens.
+ * A sysdig observation of a process procfs saw takes procfs's descriptor and mode (files) or descriptor, protocol and
+ * state (network) when procfs has the same file or connection open, so both land in one access interval: procfs says
+ * it is open, sysdig adds the bytes and opens.
  */
 function adopt(o: AccessObservation, procfs: ReadonlyMap<string, AccessObservation>): AccessObservation {
   if (o.kind === 'file') {
     const twin = procfs.get(`f\u0000${o.processKey}\u0000${o.path}`);
-    return twin?.kind === 'file' ? { ...o, mode: twin.mode, deleted: twin.deleted } : o;
+    return twin?.kind === 'file' ? { ...o, ...(twin.fd !== undefined && { fd: twin.fd }), mode: twin.mode, deleted: twin.deleted } : o;
   }
   const twin = procfs.get(`n\u0000${o.processKey}\u0000${plainEndpoint(o.local)}\u0000${plainEndpoint(o.remote)}`);
-  return twin?.kind === 'net' ? { ...o, protocol: twin.protocol, local: twin.local, remote: twin.remote, state: twin.state } : o;
+  return twin?.kind === 'net' ? { ...o, ...(twin.fd !== undefined && { fd: twin.fd }), protocol: twin.protocol, local: twin.local, remote: twin.remote, state: twin.state } : o;
 }
 
 /**

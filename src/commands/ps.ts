@@ -2,9 +2,10 @@
  * `bubble ps <container>`: one cgroup-aware snapshot of a container's processes, like `ps aux --sort` but per
  * container (the cadvisor-companion use: enrich an alert with the top processes).
  */
-import { FdCollector, type ProcessFds } from '../collectors/fds.js';
-import { formatEndpoint } from '../collectors/netstat.js';
+import { fileAccess, socketAccess } from '../collectors/descriptors.js';
+import { FdCollector } from '../collectors/fds.js';
 import { formatBytes, formatPercent, formatRate, formatTable, type Column } from '../format.js';
+import { shownPath, type FileAccess, type SocketAccess } from '../model/access.js';
 import { matchContainer } from '../model/match.js';
 import type { ProcessView } from '../model/snapshot.js';
 import { sortProcesses, type ProcessSort } from '../model/sort.js';
@@ -24,33 +25,20 @@ export interface PsOptions {
   readonly live?: Omit<LiveOptions, 'intervalMs'>;
 }
 
-interface FileLine {
-  readonly pid: number;
-  readonly fd: number;
-  readonly path: string;
-  readonly mode: string;
-  readonly deleted: boolean;
-}
-
-interface NetLine {
-  readonly pid: number;
-  readonly fd: number;
-  readonly protocol: string;
-  readonly local: string;
-  readonly remote: string;
-  readonly state: string;
-}
+/** A file or socket with the process that holds it (the JSON records are these objects as they are). */
+type FileLine = { readonly pid: number } & FileAccess;
+type NetLine = { readonly pid: number } & SocketAccess;
 
 const FILE_COLUMNS: readonly Column<FileLine>[] = [
   { header: 'PID', align: 'right', value: (f) => String(f.pid) },
-  { header: 'FD', align: 'right', value: (f) => String(f.fd) },
+  { header: 'FD', align: 'right', value: (f) => String(f.fd ?? '-') },
   { header: 'MODE', align: 'left', value: (f) => f.mode },
-  { header: 'PATH', align: 'left', value: (f) => f.path },
+  { header: 'PATH', align: 'left', value: (f) => shownPath(f) },
 ];
 
 const NET_COLUMNS: readonly Column<NetLine>[] = [
   { header: 'PID', align: 'right', value: (n) => String(n.pid) },
-  { header: 'FD', align: 'right', value: (n) => String(n.fd) },
+  { header: 'FD', align: 'right', value: (n) => String(n.fd ?? '-') },
   { header: 'PROTO', align: 'left', value: (n) => n.protocol },
   { header: 'STATE', align: 'left', value: (n) => n.state },
   { header: 'LOCAL', align: 'left', value: (n) => n.local },
@@ -63,24 +51,11 @@ function descriptorLines(processes: readonly ProcessView[]): { files: FileLine[]
   const net: NetLine[] = [];
   let denied = 0;
   for (const p of processes) {
-    const fds: ProcessFds | undefined = byKey.get(p.key);
+    const fds = byKey.get(p.key);
     if (fds === undefined) continue;
     if (fds.denied === true) denied++;
-    for (const f of fds.files) files.push({ pid: p.pid, fd: f.fd, path: f.path, mode: `${f.mode}${f.append ? 'a' : ''}`, deleted: f.deleted });
-    for (const s of fds.sockets) {
-      net.push(
-        s.protocol === 'unix'
-          ? { pid: p.pid, fd: s.fd, protocol: 'unix', local: s.path, remote: '', state: s.state }
-          : {
-              pid: p.pid,
-              fd: s.fd,
-              protocol: s.protocol,
-              local: formatEndpoint(s.localAddress, s.localPort),
-              remote: formatEndpoint(s.remoteAddress, s.remotePort),
-              state: s.state,
-            },
-      );
-    }
+    for (const f of fds.files) files.push({ pid: p.pid, ...fileAccess(f) });
+    for (const s of fds.sockets) net.push({ pid: p.pid, ...socketAccess(s) });
   }
   return { files, net, denied };
 }

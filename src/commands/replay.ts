@@ -5,8 +5,8 @@
 import { BubbleError } from '../errors/bubble-error.js';
 import { matchContainer } from '../model/match.js';
 import { openStore } from '../store/database.js';
-import { findStoredContainers } from '../store/queries.js';
-import { bucketStart, TIER_ID, TIERS, type Tier } from '../store/tiers.js';
+import { containerBuckets, findStoredContainers } from '../store/queries.js';
+import { bucketStart, TIERS, type Tier } from '../store/tiers.js';
 import { ReplaySource } from '../tui/replay-source.js';
 import { runTui } from '../tui/run.js';
 
@@ -28,22 +28,14 @@ function findStart(dbPath: string, options: ReplayOptions): Start {
   const store = openStore(dbPath, { readonly: true });
   try {
     const container = matchContainer(options.container, findStoredContainers(store.db));
-    const last = store.db.prepare(
-      `SELECT max(s.bucket) AS bucket FROM container_series s JOIN containers c ON c.id = s.container_id
-        WHERE c.key = ? AND s.tier = ?`,
-    );
-    const first = store.db.prepare(
-      `SELECT min(s.bucket) AS bucket FROM container_series s JOIN containers c ON c.id = s.container_id
-        WHERE c.key = ? AND s.tier = ?`,
-    );
     const tiers = options.tier === undefined ? TIERS : [options.tier];
     for (const tier of tiers) {
-      const newest = (last.get(container.key, TIER_ID[tier]) as { bucket: number | null }).bucket;
-      if (newest === null) continue;
+      const buckets = containerBuckets(store.db, container.key, tier);
+      if (buckets === undefined) continue;
+      const { oldestMs: oldest, newestMs: newest } = buckets;
       // The end: its exit when recorded (it can fall a tick after its last bucket), else its last bucket.
       const end = container.exitTimeMs === undefined ? newest : Math.max(newest, bucketStart(tier, container.exitTimeMs));
       if (options.atMs === undefined) return { key: container.key, atMs: end, tier };
-      const oldest = (first.get(container.key, TIER_ID[tier]) as { bucket: number | null }).bucket!;
       if (options.atMs >= oldest && options.atMs <= newest + 86_400_000) return { key: container.key, atMs: Math.min(options.atMs, newest), tier };
     }
     throw new BubbleError(

@@ -10,13 +10,17 @@ import { Monitor } from './monitor.js';
 
 export interface OneShotOptions {
   readonly intervalMs: number;
-  /** Ask Docker for names. @default true */
-  readonly docker?: boolean;
+  /**
+   * Ask Docker for names. @default true. A watcher given here is used and left running: the caller reads its listing
+   * (every container Docker knows, exited ones too) and stops it.
+   */
+  readonly docker?: boolean | DockerWatcher;
   readonly sampler?: SamplerOptions;
 }
 
 export async function liveSnapshot(options: OneShotOptions): Promise<Snapshot> {
-  const docker = options.docker === false ? undefined : new DockerWatcher();
+  const docker = options.docker === false ? undefined : options.docker === undefined || options.docker === true ? new DockerWatcher() : options.docker;
+  const own = docker !== options.docker;
   try {
     const listing = docker?.start({ events: false, timeoutMs: Math.max(1000, options.intervalMs) });
     const monitor = new Monitor({
@@ -33,6 +37,6 @@ export async function liveSnapshot(options: OneShotOptions): Promise<Snapshot> {
       monitor.close();
     }
   } finally {
-    docker?.stop();
+    if (own) docker?.stop();
   }
 }

@@ -38,12 +38,12 @@ export class AccessWriter {
 
   constructor(db: Database.Database) {
     this.insertFile = db.prepare(
-      `INSERT INTO file_access (process_id, path, mode, deleted, first_seen, last_seen, opens, bytes_in, bytes_out, source)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      `INSERT INTO file_access (process_id, fd, path, mode, deleted, first_seen, last_seen, opens, bytes_in, bytes_out, source)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     );
     this.insertNet = db.prepare(
-      `INSERT INTO net_access (process_id, protocol, local, remote, state, first_seen, last_seen, opens, bytes_in, bytes_out, source)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      `INSERT INTO net_access (process_id, fd, protocol, local, remote, state, first_seen, last_seen, opens, bytes_in, bytes_out, source)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     );
     const update = (table: string): Database.Statement =>
       db.prepare(`UPDATE ${table} SET last_seen = ?, opens = ?, bytes_in = ?, bytes_out = ?, source = ? WHERE id = ?`);
@@ -81,8 +81,10 @@ export class AccessWriter {
       if (pid === undefined) continue;
       const rowId =
         o.kind === 'file'
-          ? this.insertFile.run(pid, o.path, o.mode, o.deleted ? 1 : 0, timeMs, timeMs, o.opens, o.bytesIn ?? null, o.bytesOut ?? null, o.source).lastInsertRowid
-          : this.insertNet.run(pid, o.protocol, o.local, o.remote, o.state, timeMs, timeMs, o.opens, o.bytesIn ?? null, o.bytesOut ?? null, o.source).lastInsertRowid;
+          ? this.insertFile.run(pid, o.fd ?? null, o.path, o.mode, o.deleted ? 1 : 0, timeMs, timeMs, o.opens, o.bytesIn ?? null, o.bytesOut ?? null, o.source)
+              .lastInsertRowid
+          : this.insertNet.run(pid, o.fd ?? null, o.protocol, o.local, o.remote, o.state, timeMs, timeMs, o.opens, o.bytesIn ?? null, o.bytesOut ?? null, o.source)
+              .lastInsertRowid;
       undo?.push(() => this.open.delete(key));
       this.open.set(key, {
         rowId: Number(rowId),

@@ -52,6 +52,7 @@ export function openStore(path: string, options: OpenOptions = {}): Store {
   const create = !readonly && (options.create ?? true);
   if (create) createPrivate(path);
   checkExists(path);
+  tightenMode(path, readonly);
 
   let db: Database.Database;
   try {
@@ -127,6 +128,48 @@ function checkExists(path: string): void {
     throw storeErrorFrom(error, path, 'open');
   }
   if (stat.isDirectory()) throw storeErrorFrom(Object.assign(new Error('is a directory'), { code: 'EISDIR' }), path);
+}
+
+/**
+ * A store others may read or write (an older bubble, a copy, a umask of 0) is made private again before it is used:
+ * command lines and paths are in it. A writer that may not chmod it (not the owner) is refused with one line rather
+ * than adding to what others can read; a reader is let through (refusing it would protect nothing).
+ */
+function tightenMode(path: string, readonly: boolean): void {
+  const loose = (file: string): number | undefined => {
+    try {
+      const m = fs.statSync(file).mode & 0o777;
+      return (m & 0o077) === 0 ? undefined : m;
+    } catch {
+      return undefined; // -wal/-shm absent: nothing to tighten
+    }
+  };
+  const mode = loose(path);
+  if (mode !== undefined) {
+    try {
+      fs.chmodSync(path, FILE_MODE);
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code;
+      // A read-only file system: nothing can change it, nor write to it. A file this user cannot write anyway: the
+      // open's own checks say so.
+      if (code === 'EROFS' || readonly || openErrno(path, 'r+') !== undefined) return;
+      const p = safeText(path);
+      throw new StoreError(
+        path,
+        'permission',
+        `${p} is open to other users (mode ${mode.toString(8).padStart(4, '0')}) and only its owner can make it private: chmod 600 ${p}, or pass another --db`,
+        { cause: error },
+      );
+    }
+  }
+  for (const suffix of ['-wal', '-shm']) {
+    if (loose(path + suffix) === undefined) continue;
+    try {
+      fs.chmodSync(path + suffix, FILE_MODE);
+    } catch {
+      // not ours: SQLite recreates them with the (now private) database file's mode once the last user closes
+    }
+  }
 }
 
 /** The errno of opening `path` with `flags`, or undefined when it opens (the effective uid counts, unlike access(2)). */

@@ -159,8 +159,8 @@ const HEAD = ['time', 'tier', 'bucket_seconds'] as const;
 const ACCESS_HEAD: string[] = ['container', 'container_name', 'pid', 'start_time', 'comm'];
 const ACCESS_TAIL: string[] = ['first_seen', 'last_seen', 'opens', 'bytes_in', 'bytes_out', 'source'];
 const ACCESS_SQL: Readonly<Record<'files' | 'network', string>> = {
-  files: 'a.path, a.mode, a.deleted',
-  network: 'a.protocol, a.local, a.remote, a.state',
+  files: 'a.fd, a.path, a.mode, a.deleted',
+  network: 'a.fd, a.protocol, a.local, a.remote, a.state',
 };
 const ACCESS_TABLE = { files: 'file_access', network: 'net_access' } as const;
 
@@ -169,8 +169,8 @@ const fieldsOf = (l: Layout): readonly string[] => [...HEAD, ...l.before, ...l.s
 export const EXPORT_FIELDS: Readonly<Record<ExportWhat, readonly string[]>> = {
   containers: fieldsOf(LAYOUTS.containers),
   processes: fieldsOf(LAYOUTS.processes),
-  files: ACCESS_HEAD.concat(['path', 'mode', 'deleted'], ACCESS_TAIL),
-  network: ACCESS_HEAD.concat(['protocol', 'local', 'remote', 'state'], ACCESS_TAIL),
+  files: ACCESS_HEAD.concat(['fd', 'path', 'mode', 'deleted'], ACCESS_TAIL),
+  network: ACCESS_HEAD.concat(['fd', 'protocol', 'local', 'remote', 'state'], ACCESS_TAIL),
 };
 
 // JSON.stringify leaves DEL, C1 controls (0x9b is CSI on some terminals), bidi overrides and U+2028/9 raw; escaping
@@ -303,11 +303,12 @@ function exportAccess(
   const encoder = ENCODERS[options.format];
   const fields = EXPORT_FIELDS[what];
   const timeColumns = new Set([3, fields.length - 6, fields.length - 5]);
+  const deletedColumn = what === 'files' ? fields.indexOf('deleted') : -1;
   let buffer = encoder.header(fields);
   let count = 0;
   const params = { since: Math.ceil(since), until: Math.ceil(until), ...(filtered && { keys: JSON.stringify(options.containerKeys) }) };
   for (const row of db.prepare(sql).raw().iterate(params) as IterableIterator<Value[]>) {
-    const values = row.map((v, i) => (timeColumns.has(i) ? iso(v as number) : what === 'files' && i === 7 ? v === 1 : v)) as Value[];
+    const values = row.map((v, i) => (timeColumns.has(i) ? iso(v as number) : i === deletedColumn ? v === 1 : v)) as Value[];
     buffer += encoder.line([encoder.piece(fields, values)]);
     count++;
     if (buffer.length >= CHUNK) {

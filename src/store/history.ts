@@ -9,6 +9,7 @@
  */
 import type { Database } from 'better-sqlite3';
 import type { ContainerKind } from '../model/identity.js';
+import type { SeriesPoint } from '../model/series.js';
 import type { ContainerView, ProcessView, Snapshot } from '../model/snapshot.js';
 import { parseLabels, type ContainerDbRow } from './queries.js';
 import { bucketStart, TIER_ID, TIER_MS, type Tier } from './tiers.js';
@@ -238,7 +239,7 @@ export function seriesFromStore(
   fromMs: number,
   toMs: number,
   containerKey?: string,
-): { timeMs: number; cpuPercent: number; memoryBytes: number }[] {
+): SeriesPoint[] {
   const seconds = TIER_MS[tier] / 1000;
   const rows = statement(
       db,

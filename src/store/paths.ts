@@ -14,14 +14,24 @@ function xdgDir(env: NodeJS.ProcessEnv, variable: string, fallback: string): str
   return path.join(home, fallback);
 }
 
-/** `/var/lib/bubble/bubble.db` for root, else `$XDG_STATE_HOME/bubble/bubble.db` (default `~/.local/state`). */
+/**
+ * `$BUBBLE_DB` when it is an absolute path (a test suite or a wrapper moves every command's default store with it),
+ * else `/var/lib/bubble/bubble.db` for root, else `$XDG_STATE_HOME/bubble/bubble.db` (default `~/.local/state`).
+ */
 export function defaultDbPath(env: NodeJS.ProcessEnv = process.env, uid: number | undefined = process.getuid?.()): string {
+  const override = env['BUBBLE_DB'];
+  if (override !== undefined && path.isAbsolute(override)) return override;
   if (uid === 0) return '/var/lib/bubble/bubble.db';
   return path.join(xdgDir(env, 'XDG_STATE_HOME', '.local/state'), 'bubble', 'bubble.db');
 }
 
-/** `/etc/bubble/config.json` for root, else `$XDG_CONFIG_HOME/bubble/config.json` (default `~/.config`). */
+/**
+ * `$BUBBLE_CONFIG` when it is an absolute path, else `/etc/bubble/config.json` for root, else
+ * `$XDG_CONFIG_HOME/bubble/config.json` (default `~/.config`).
+ */
 export function defaultConfigPath(env: NodeJS.ProcessEnv = process.env, uid: number | undefined = process.getuid?.()): string {
+  const override = env['BUBBLE_CONFIG'];
+  if (override !== undefined && path.isAbsolute(override)) return override;
   if (uid === 0) return '/etc/bubble/config.json';
   return path.join(xdgDir(env, 'XDG_CONFIG_HOME', '.config'), 'bubble', 'config.json');
 }

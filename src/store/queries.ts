@@ -102,6 +102,17 @@ export function findStoredContainers(db: Database): StoredContainer[] {
   return listStoredContainers(db, { includeHost: true });
 }
 
+/** The oldest and newest bucket start of one container in one tier; undefined when it has none there. */
+export function containerBuckets(db: Database, key: string, tier: Tier): { oldestMs: number; newestMs: number } | undefined {
+  const row = statement(
+      db,
+      `SELECT min(s.bucket) AS lo, max(s.bucket) AS hi FROM container_series s JOIN containers c ON c.id = s.container_id
+        WHERE c.key = ? AND s.tier = ?`,
+    )
+    .get(key, TIER_ID[tier]) as MinMax;
+  return row.lo === null || row.hi === null ? undefined : { oldestMs: row.lo, newestMs: row.hi };
+}
+
 interface MinMax {
   lo: number | null;
   hi: number | null;

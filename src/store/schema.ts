@@ -125,6 +125,14 @@ export const MIGRATIONS: readonly string[] = [
   CREATE INDEX net_access_process ON net_access (process_id, last_seen);
   CREATE INDEX net_access_last_seen ON net_access (last_seen);
   `,
+  // 4: the descriptor of each access interval, so replay's files and network panes show the FD column as live does;
+  // paths lose the kernel's ' (deleted)' suffix, which the deleted column says (shown once, model/access.ts).
+  // (Numbered 4: the store's migrations 2 and 3 come from another branch and go before it when merged.)
+  `
+  ALTER TABLE file_access ADD COLUMN fd INTEGER;   -- NULL when unknown (sysdig alone, or rows written before)
+  ALTER TABLE net_access ADD COLUMN fd INTEGER;
+  UPDATE file_access SET path = substr(path, 1, length(path) - 10) WHERE deleted = 1 AND path LIKE '% (deleted)';
+  `,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

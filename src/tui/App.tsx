@@ -19,7 +19,8 @@ import { bucketStart, TIER_MS, type Tier } from '../store/tiers.js';
 import { commandFor, filterInputFor, splitInput } from './keymap.js';
 import { layout, MIN_COLUMNS, MIN_ROWS } from './layout.js';
 import { containerInfo, scrubberRight, sparkline, sparkWidth, statusSegments } from './rows.js';
-import type { FileRow, NetRow, Source } from './source.js';
+import type { FileAccess, SocketAccess } from '../model/access.js';
+import type { Source } from './source.js';
 import { initialState, reduce, resolveList, type Action, type Lists } from './state.js';
 import { containerList, EMPTY_PROCESS_LIST, processList } from './tree.js';
 import { ContainersView } from './views/ContainersView.js';
@@ -56,8 +57,8 @@ function clock(tier: Tier, ms: number): string {
   return tier === 'second' || tier === 'minute' ? t.slice(11) : t.slice(5, 16);
 }
 
-const NO_FILES: readonly FileRow[] = [];
-const NO_NET: readonly NetRow[] = [];
+const NO_FILES: readonly FileAccess[] = [];
+const NO_NET: readonly SocketAccess[] = [];
 
 export function App(props: AppProps) {
   const { source } = props;

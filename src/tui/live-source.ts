@@ -5,14 +5,15 @@
  */
 import os from 'node:os';
 import type { ProcessFds } from '../collectors/fds.js';
-import { formatEndpoint } from '../collectors/netstat.js';
+import { fileAccess, socketAccess } from '../collectors/descriptors.js';
+import type { FileAccess, SocketAccess } from '../model/access.js';
 import type { Snapshot } from '../model/snapshot.js';
 import type { Monitor } from '../monitor/monitor.js';
 import type { StoreStatus } from '../monitor/recording.js';
 import type { Store } from '../store/database.js';
+import { StoreReader } from '../store/reader.js';
 import { bucketStart, TIER_MS, type Tier } from '../store/tiers.js';
-import { StoreReader } from './replay-source.js';
-import type { FileRow, NetRow, SeriesPoint, Source, StatusItem } from './source.js';
+import type { SeriesPoint, Source, StatusItem } from './source.js';
 
 /** Ticks kept in memory: the scrubber's second tier without a store, and the newest second with one. */
 const RING = 900;
@@ -131,20 +132,16 @@ export class LiveSource implements Source {
     return { firstMs: Math.min(stored?.firstMs ?? first, first), lastMs: Math.max(stored?.lastMs ?? last, last + 1) };
   }
 
-  filesOf(processKey: string, atMs: number | undefined): readonly FileRow[] {
+  filesOf(processKey: string, atMs: number | undefined): readonly FileAccess[] {
     if (atMs !== undefined) return this.reader?.filesOf(processKey, atMs) ?? [];
     const fds = this.liveFds(processKey);
-    return (fds?.files ?? []).map((f) => ({ path: f.path, mode: `${f.mode}${f.append ? 'a' : ''}`, deleted: f.deleted, fd: f.fd }));
+    return (fds?.files ?? []).map(fileAccess);
   }
 
-  netOf(processKey: string, atMs: number | undefined): readonly NetRow[] {
+  netOf(processKey: string, atMs: number | undefined): readonly SocketAccess[] {
     if (atMs !== undefined) return this.reader?.netOf(processKey, atMs) ?? [];
     const fds = this.liveFds(processKey);
-    return (fds?.sockets ?? []).map((s) =>
-      s.protocol === 'unix'
-        ? { protocol: 'unix', local: s.path, remote: '', state: s.state }
-        : { protocol: s.protocol, local: formatEndpoint(s.localAddress, s.localPort), remote: formatEndpoint(s.remoteAddress, s.remotePort), state: s.state },
-    );
+    return (fds?.sockets ?? []).map(socketAccess);
   }
 
   /** Descriptors of the last tick's descriptor pass: the same read the store records, not a second one. */

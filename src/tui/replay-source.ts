@@ -1,47 +1,12 @@
 /**
  * The store as a Source: `bubble replay` shows what was recorded, read-only, with the same screens as live.
  */
-import os from 'node:os';
+import type { FileAccess, SocketAccess } from '../model/access.js';
 import type { Snapshot } from '../model/snapshot.js';
-import { openStore, type Store } from '../store/database.js';
-import { seriesFromStore, snapshotFromStore } from '../store/history.js';
-import { storedRange } from '../store/queries.js';
-import { filesFromStore, netFromStore } from '../store/access-queries.js';
+import { openStore } from '../store/database.js';
+import { StoreReader } from '../store/reader.js';
 import type { Tier } from '../store/tiers.js';
-import type { FileRow, NetRow, SeriesPoint, Source, StatusItem } from './source.js';
-
-export class StoreReader {
-  readonly store: Store;
-  private readonly hostFacts = { hostname: os.hostname(), ncpu: os.availableParallelism(), memTotalBytes: os.totalmem() };
-
-  constructor(store: Store) {
-    this.store = store;
-  }
-
-  snapshotAt(atMs: number, tier: Tier, containerKey?: string): Snapshot | undefined {
-    return snapshotFromStore(this.store.db, tier, atMs, { ...this.hostFacts, ...(containerKey !== undefined && { containerKey }) });
-  }
-
-  series(tier: Tier, fromMs: number, toMs: number, containerKey?: string): SeriesPoint[] {
-    return seriesFromStore(this.store.db, tier, fromMs, toMs, containerKey);
-  }
-
-  range(): { firstMs: number; lastMs: number } | undefined {
-    return storedRange(this.store.db);
-  }
-
-  filesOf(processKey: string, atMs: number): FileRow[] {
-    return filesFromStore(this.store.db, processKey, atMs);
-  }
-
-  netOf(processKey: string, atMs: number): NetRow[] {
-    return netFromStore(this.store.db, processKey, atMs);
-  }
-
-  host(): { hostname: string; ncpu: number; memTotalBytes: number } {
-    return this.hostFacts;
-  }
-}
+import type { SeriesPoint, Source, StatusItem } from './source.js';
 
 export class ReplaySource implements Source {
   readonly mode = 'replay' as const;
@@ -76,11 +41,11 @@ export class ReplaySource implements Source {
     return this.reader.range();
   }
 
-  filesOf(processKey: string, atMs: number | undefined): readonly FileRow[] {
+  filesOf(processKey: string, atMs: number | undefined): readonly FileAccess[] {
     return atMs === undefined ? [] : this.reader.filesOf(processKey, atMs);
   }
 
-  netOf(processKey: string, atMs: number | undefined): readonly NetRow[] {
+  netOf(processKey: string, atMs: number | undefined): readonly SocketAccess[] {
     return atMs === undefined ? [] : this.reader.netOf(processKey, atMs);
   }
 

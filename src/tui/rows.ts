@@ -3,12 +3,13 @@
  * (few Yoga nodes, fast frames), and tests can check a line without Ink. Units come from src/format.ts; anything a
  * container controls (names, command lines, paths, users, addresses) goes through safeText() here, before any Text.
  */
-import { formatBytes, formatPercent, formatRate, safeText, truncate, type Align } from '../format.js';
+import { displayWidth, fitColumns, formatBytes, formatPercent, formatRate, safeText, truncate, type Align } from '../format.js';
 import type { ContainerView } from '../model/snapshot.js';
 import type { ContainerSort, ProcessSort } from '../model/sort.js';
 import type { Tier } from '../store/tiers.js';
 import { FILTER_KEYMAP, KEYMAP, keyLabel, type Binding } from './keymap.js';
-import type { FileRow, NetRow, StatusItem, StatusLevel } from './source.js';
+import { shownPath, type FileAccess, type SocketAccess } from '../model/access.js';
+import type { StatusItem, StatusLevel } from './source.js';
 import type { ProcessRow } from './tree.js';
 
 /** A column of a list; one column per table is `flex` and takes what the terminal width leaves. */
@@ -28,13 +29,8 @@ function widthsFor(cols: readonly Col<never>[], total: number): number[] {
   return cols.map((c) => (c.width === 'flex' ? flex : c.width));
 }
 
-function fit(text: string, width: number, align: Align): string {
-  const t = truncate(text, width);
-  return align === 'right' ? t.padStart(width) : t.padEnd(width);
-}
-
 function renderLine(marker: string, cells: readonly string[], cols: readonly Col<never>[], widths: readonly number[]): string {
-  return (marker + cells.map((v, i) => fit(v, widths[i]!, cols[i]!.align)).join(' ')).trimEnd();
+  return (marker + cells.map((v, i) => fitColumns(v, widths[i]!, cols[i]!.align)).join(' ')).trimEnd();
 }
 
 function headerOf<R>(cols: readonly Col<R>[], widths: readonly number[], sort: string, extra: (c: Col<R>) => string = () => ''): string {
@@ -112,10 +108,10 @@ function paneLine(text: string, width: number, selected: boolean): string {
   return truncate((selected ? '>' : ' ') + text, width).trimEnd();
 }
 
-export function fileLine(f: FileRow, width: number, selected: boolean): string {
+export function fileLine(f: FileAccess, width: number, selected: boolean): string {
   const fd = f.fd === undefined ? '' : `${f.fd} `;
   const bytes = f.bytesIn === undefined && f.bytesOut === undefined ? '' : `  ${pair(f.bytesIn, f.bytesOut, formatBytes)}`;
-  return paneLine(`${fd}${f.mode.padEnd(3)} ${safeText(f.path)}${f.deleted ? ' (deleted)' : ''}${bytes}`, width, selected);
+  return paneLine(`${fd}${f.mode.padEnd(3)} ${safeText(shownPath(f))}${bytes}`, width, selected);
 }
 
 /** ss's short names for the long socket states, so an address keeps the room. */
@@ -134,7 +130,7 @@ const SHORT_STATE: Readonly<Record<string, string>> = {
   LAST_ACK: 'LAST-A',
 };
 
-export function netLine(n: NetRow, width: number, selected: boolean): string {
+export function netLine(n: SocketAccess, width: number, selected: boolean): string {
   const state = safeText(SHORT_STATE[n.state] ?? n.state);
   const ends = n.remote === '' ? safeText(n.local) : `${safeText(n.local)} → ${safeText(n.remote)}`;
   return paneLine(`${safeText(n.protocol).padEnd(5)} ${state.padEnd(6)} ${ends}`, width, selected);
@@ -159,8 +155,9 @@ export function headerLine(h: HeaderFacts, width: number): string {
     ` bubble  host ${truncate(safeText(h.hostname), 20)}  ${h.ncpu} cpu  ${formatBytes(h.memTotalBytes)}  ` +
     `${h.containers} container${h.containers === 1 ? '' : 's'}  ${h.when}`;
   const right = '? help';
-  if (left.length + 2 + right.length > width) return truncate(left, width);
-  return left + ' '.repeat(width - left.length - right.length) + right;
+  const used = displayWidth(left);
+  if (used + 2 + right.length > width) return truncate(left, width);
+  return left + ' '.repeat(width - used - right.length) + right;
 }
 
 /**
@@ -203,7 +200,7 @@ export function containerInfo(c: ContainerView | undefined, key: string, atText:
   const lines: [string, string] = ['', ''];
   const put = (line: 0 | 1, text: string): boolean => {
     const next = `${lines[line]}${lines[line] === '' ? ' ' : '  '}${text}`;
-    if (next.length > width) return false;
+    if (displayWidth(next) > width) return false;
     lines[line] = next;
     return true;
   };
@@ -273,7 +270,7 @@ export function statusSegments(items: readonly StatusItem[], filter: string, edi
     if (room <= 0) break;
     const text = truncate(s.text, room);
     cut.push({ ...s, text });
-    room -= text.length;
+    room -= displayWidth(text);
   }
   return cut;
 }
@@ -306,7 +303,7 @@ export function helpLines(width: number, height: number): string[] {
       const e = entries[col * h + row];
       if (e === undefined) continue;
       // One column of space between columns, whatever the entry's length.
-      line += fit(' ' + e, colWidth - 1, 'left') + ' ';
+      line += fitColumns(' ' + e, colWidth - 1, 'left') + ' ';
     }
     lines.push(line.trimEnd());
   }

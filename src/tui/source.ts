@@ -3,39 +3,12 @@
  * store only). Both answer in Snapshots, so the views never know which one they show (design.md: "Live and replay
  * share the model").
  */
+import type { FileAccess, SocketAccess } from '../model/access.js';
+import type { SeriesPoint } from '../model/series.js';
 import type { Snapshot } from '../model/snapshot.js';
 import type { Tier } from '../store/tiers.js';
 
-/** One bucket of the scrubber's sparkline. */
-export interface SeriesPoint {
-  /** Bucket start, epoch ms. */
-  readonly timeMs: number;
-  /** CPU over the bucket, 100 = one core; undefined when nothing was recorded. */
-  readonly cpuPercent?: number;
-  /** Memory (average over the bucket), bytes. */
-  readonly memoryBytes?: number;
-}
-
-/** A file a process had open. */
-export interface FileRow {
-  readonly path: string;
-  /** 'r', 'w', 'rw'; with 'a' appended for append. */
-  readonly mode: string;
-  readonly deleted: boolean;
-  readonly fd?: number;
-  readonly bytesIn?: number;
-  readonly bytesOut?: number;
-}
-
-/** A socket a process had open. */
-export interface NetRow {
-  readonly protocol: string;
-  readonly local: string;
-  readonly remote: string;
-  readonly state: string;
-  readonly bytesIn?: number;
-  readonly bytesOut?: number;
-}
+export type { SeriesPoint } from '../model/series.js';
 
 export type StatusLevel = 'ok' | 'warn' | 'off';
 
@@ -60,8 +33,8 @@ export interface Source {
   /** The recorded time span, for the scrubber's bounds. */
   range(): { readonly firstMs: number; readonly lastMs: number } | undefined;
   /** Open files and sockets of one process at `atMs` (undefined = now). Empty when unknown. */
-  filesOf(processKey: string, atMs: number | undefined): readonly FileRow[];
-  netOf(processKey: string, atMs: number | undefined): readonly NetRow[];
+  filesOf(processKey: string, atMs: number | undefined): readonly FileAccess[];
+  netOf(processKey: string, atMs: number | undefined): readonly SocketAccess[];
   status(): readonly StatusItem[];
   /** Host facts for the header. */
   host(): { readonly hostname: string; readonly ncpu: number; readonly memTotalBytes: number };

@@ -7,7 +7,8 @@ import { containerKey, HOST_IDENTITY, type ContainerKind, type Identity } from '
 import type { CgroupCounters, ContainerMeta, ContainerSample, HostSample, ProcessSample, Sample } from '../../src/model/sample.js';
 import { toSnapshot, type Snapshot } from '../../src/model/snapshot.js';
 import { bucketStart, TIER_MS, type Tier } from '../../src/store/tiers.js';
-import type { FileRow, NetRow, SeriesPoint, Source, StatusItem } from '../../src/tui/source.js';
+import type { FileAccess, SocketAccess } from '../../src/model/access.js';
+import type { SeriesPoint, Source, StatusItem } from '../../src/tui/source.js';
 
 export const GiB = 1024 ** 3;
 export const MiB = 1024 ** 2;
@@ -176,8 +177,8 @@ export interface FixedSourceOptions {
   readonly mode?: 'live' | 'replay';
   /** @default 1000 in live mode */
   readonly intervalMs?: number;
-  readonly files?: Readonly<Record<string, readonly FileRow[]>>;
-  readonly net?: Readonly<Record<string, readonly NetRow[]>>;
+  readonly files?: Readonly<Record<string, readonly FileAccess[]>>;
+  readonly net?: Readonly<Record<string, readonly SocketAccess[]>>;
   readonly status?: readonly StatusItem[];
 }
 
@@ -187,8 +188,8 @@ export class FixedSource implements Source {
   readonly intervalMs?: number;
   private readonly snapshots: Snapshot[];
   private readonly listeners = new Set<() => void>();
-  private readonly files: Readonly<Record<string, readonly FileRow[]>>;
-  private readonly net: Readonly<Record<string, readonly NetRow[]>>;
+  private readonly files: Readonly<Record<string, readonly FileAccess[]>>;
+  private readonly net: Readonly<Record<string, readonly SocketAccess[]>>;
   statusItems: readonly StatusItem[];
   /** What the views asked for, for tests: [process key, atMs]. */
   readonly filesCalls: [string, number | undefined][] = [];
@@ -263,12 +264,12 @@ export class FixedSource implements Source {
     return first === undefined || last === undefined ? undefined : { firstMs: first.timeMs, lastMs: last.timeMs };
   }
 
-  filesOf(processKey: string, atMs: number | undefined): readonly FileRow[] {
+  filesOf(processKey: string, atMs: number | undefined): readonly FileAccess[] {
     this.filesCalls.push([processKey, atMs]);
     return this.files[processKey] ?? [];
   }
 
-  netOf(processKey: string, _atMs: number | undefined): readonly NetRow[] {
+  netOf(processKey: string, _atMs: number | undefined): readonly SocketAccess[] {
     return this.net[processKey] ?? [];
   }
 

@@ -15,7 +15,11 @@ export class Tmux {
 
   /** Starts `command` (a shell command line) in a detached session of columns x rows. */
   constructor(command: string, columns = 100, rows = 30, env: Record<string, string> = {}) {
-    const exports = Object.entries({ NO_COLOR: '1', ...env })
+    // The tmux server may be older than this test run (another suite started it): its environment is not ours, so
+    // the suite's private default store and config (test/setup.ts) are passed on explicitly.
+    const hermetic: Record<string, string> = {};
+    for (const name of ['BUBBLE_DB', 'BUBBLE_CONFIG']) if (process.env[name] !== undefined) hermetic[name] = process.env[name];
+    const exports = Object.entries({ NO_COLOR: '1', ...hermetic, ...env })
       .map(([k, v]) => `${k}=${JSON.stringify(v)}`)
       .join(' ');
     // `; echo EXIT=$?; sleep` keeps the pane after the program ends, so the test can read how it left.

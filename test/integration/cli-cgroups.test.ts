@@ -92,13 +92,15 @@ describe('bubble ls on real cgroups', () => {
     expect(job!['cgroup']).toBe(`/slurm_${node}/uid_0/job_${jobId}`);
   });
 
-  it('--all adds the host pseudo-container, last', async (ctx) => {
+  it('--all adds the host pseudo-container, last of the running ones (exited containers follow it)', async (ctx) => {
     needReal(ctx, 'writable cgroups', writable.ok, writable.why);
     const run = await bubble(['ls', '--all', '--json', '--interval', '0.3']);
     expect(run.status).toBe(0);
     const rows = JSON.parse(run.stdout) as Json[];
-    expect(rows.at(-1)).toMatchObject({ kind: 'host', key: 'host' });
-    expect(rows.at(-1)!['processes']).toBeGreaterThan(3);
+    const running = rows.filter((r) => r['state'] !== 'exited');
+    expect(running.at(-1)).toMatchObject({ kind: 'host', key: 'host' });
+    expect(running.at(-1)!['processes']).toBeGreaterThan(3);
+    expect(rows.slice(rows.indexOf(running.at(-1)!) + 1).every((r) => r['state'] === 'exited')).toBe(true);
   });
 
   it('prints a plain table with the job name and the Docker short id', async (ctx) => {

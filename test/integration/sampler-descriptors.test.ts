@@ -10,7 +10,7 @@ import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, describe, expect, it } from 'vitest';
 import { Sampler } from '../../src/collectors/sampler.js';
-import type { AccessObservation } from '../../src/model/access.js';
+import { shownPath, type AccessObservation } from '../../src/model/access.js';
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'bubble-sampler-fds-'));
 const children: ChildProcess[] = [];
@@ -27,8 +27,9 @@ async function holder(file: string): Promise<number> {
   return child.pid!;
 }
 
+/** Paths as shown: ` (deleted)` once, from the deleted flag. */
 function pathsOf(access: readonly AccessObservation[] | undefined, pid: number): string[] {
-  return (access ?? []).filter((o) => o.kind === 'file' && o.processKey.startsWith(`${pid}:`)).map((o) => (o.kind === 'file' ? o.path : ''));
+  return (access ?? []).filter((o) => o.kind === 'file' && o.processKey.startsWith(`${pid}:`)).map((o) => (o.kind === 'file' ? shownPath(o) : ''));
 }
 
 describe('Sampler descriptor pass', () => {

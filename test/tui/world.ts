@@ -1,5 +1,6 @@
 /** The world the TUI tests look at: two docker containers, a Slurm job with steps, and the host. */
-import type { FileRow, NetRow, StatusItem } from '../../src/tui/source.js';
+import type { FileAccess, SocketAccess } from '../../src/model/access.js';
+import type { StatusItem } from '../../src/tui/source.js';
 import { dockerSpec, FixedSource, GiB, HOST_SPEC, keyOf, MiB, timeline, type ProcSpec, type World } from '../helpers/fixed-source.js';
 
 export const WEB = dockerSpec('a', 'web-1', {
@@ -58,7 +59,7 @@ export function world(i = 0): World {
   };
 }
 
-export const FILES: Record<string, FileRow[]> = {
+export const FILES: Record<string, FileAccess[]> = {
   '4243:1000': [
     { path: '/var/log/nginx/access.log', mode: 'wa', deleted: false, fd: 4 },
     { path: '/etc/nginx/nginx.conf', mode: 'r', deleted: false, fd: 5 },
@@ -66,7 +67,7 @@ export const FILES: Record<string, FileRow[]> = {
   ],
   '4242:1000': [{ path: '/var/run/nginx.pid', mode: 'w', deleted: false, fd: 3 }],
 };
-export const NET: Record<string, NetRow[]> = {
+export const NET: Record<string, SocketAccess[]> = {
   '4243:1000': [
     { protocol: 'tcp', local: '172.17.0.2:80', remote: '172.17.0.1:51234', state: 'ESTABLISHED' },
     { protocol: 'tcp', local: '0.0.0.0:80', remote: '0.0.0.0:0', state: 'LISTEN' },

@@ -8,6 +8,7 @@ import {
   applyEvent,
   describeDockerError,
   metaFromInspect,
+  metaFromListing,
   parseDockerTime,
   parseEvent,
 } from '../../src/collectors/docker.js';
@@ -82,5 +83,16 @@ describe('docker event parsing', () => {
     expect(multi).not.toContain('\n');
     expect(multi).toContain('/s');
   });
-});
 
+  test('listing: a stopped container\'s exit code from its Status text, none for a running one', () => {
+    // Verbatim (trimmed) from `GET /containers/json?all=1` on dockerd 20.10.24.
+    const exited = JSON.parse(
+      `{"Id":"1838984b8d4cd5e448599225cbe3944943ee96102bd38dec095fc83504e91664","Names":["/shapes-listing"],"Image":"${TEST_IMAGE}","Command":"sh -c 'exit 5'","Created":1796523707,"Labels":{},"State":"exited","Status":"Exited (5) Less than a second ago"}`,
+    ) as unknown;
+    expect(metaFromListing(exited)).toEqual({ name: 'shapes-listing', image: TEST_IMAGE, labels: {}, state: 'exited', exitCode: 5 });
+    const running = { Names: ['/web'], State: 'running', Status: 'Up 3 minutes' };
+    expect(metaFromListing(running)).toEqual({ name: 'web', labels: {}, state: 'running' });
+    // A running container's Status never carries a code, whatever it says.
+    expect(metaFromListing({ ...running, Status: 'Exited (1) 2 days ago' }).exitCode).toBeUndefined();
+  });
+});

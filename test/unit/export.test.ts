@@ -578,9 +578,9 @@ describe('exportRows: processes', () => {
 describe('exportRows: files and network', () => {
   beforeEach(() => {
     db.prepare(
-      `INSERT INTO file_access (process_id, path, mode, deleted, first_seen, last_seen, opens, bytes_in, bytes_out, source)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-    ).run(ids.nginx, '/var/log/nginx/access.log', 'wa', 0, T0, T0 + 3 * S, 1, null, 4096, 'both');
+      `INSERT INTO file_access (process_id, fd, path, mode, deleted, first_seen, last_seen, opens, bytes_in, bytes_out, source)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+    ).run(ids.nginx, 4, '/var/log/nginx/access.log', 'wa', 0, T0, T0 + 3 * S, 1, null, 4096, 'both');
     db.prepare(
       `INSERT INTO file_access (process_id, path, mode, deleted, first_seen, last_seen, opens, bytes_in, bytes_out, source)
        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
@@ -597,16 +597,17 @@ describe('exportRows: files and network', () => {
     const rows = csv(text);
     expect(Object.keys(rows[0]!)).toEqual([...EXPORT_FIELDS.files]);
     const log = rows.find((r) => r['path'] === '/var/log/nginx/access.log')!;
-    expect(log).toMatchObject({ mode: 'wa', deleted: 'false', opens: '1', bytes_out: '4096', bytes_in: '', source: 'both', comm: 'nginx' });
+    expect(log).toMatchObject({ fd: '4', mode: 'wa', deleted: 'false', opens: '1', bytes_out: '4096', bytes_in: '', source: 'both', comm: 'nginx' });
     expect(log['first_seen']).toBe(new Date(T0).toISOString());
     const evil = rows.find((r) => r['pid'] === '4300')!;
     expect(evil['path']).toBe("'=1+1 (deleted)");
     expect(evil['deleted']).toBe('true');
+    expect(evil['fd']).toBe('');
   });
 
   it('exports network intervals as JSON lines, and filters by time overlap', () => {
     const all = jsonLines(run(db, { what: 'network', format: 'json' }).text);
-    expect(all).toEqual([expect.objectContaining({ protocol: 'tcp6', local: '[::]:80', remote: '[::]:0', state: 'LISTEN', pid: 4242 })]);
+    expect(all).toEqual([expect.objectContaining({ fd: null, protocol: 'tcp6', local: '[::]:80', remote: '[::]:0', state: 'LISTEN', pid: 4242 })]);
     expect(run(db, { what: 'network', format: 'json', sinceMs: T0 + 5 * S }).count).toBe(0);
     expect(run(db, { what: 'files', format: 'json', sinceMs: T0 + 2 * S }).count).toBe(1);
   });

@@ -1,5 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { formatBytes, formatDuration, formatPercent, formatTable, safeText, truncate } from '../../src/format.js';
+import stringWidth from 'string-width';
+import { displayWidth, fitColumns, formatBytes, formatDuration, formatPercent, formatTable, safeText, truncate } from '../../src/format.js';
+import type { ContainerView } from '../../src/model/snapshot.js';
+import { containerLine, fileLine } from '../../src/tui/rows.js';
 
 describe('formatBytes', () => {
   it('uses binary units with one decimal below 10', () => {
@@ -57,5 +60,57 @@ describe('formatTable', () => {
     expect(lines[2]!.endsWith('…')).toBe(true);
     expect(text).not.toContain('\u001b');
     expect(truncate('abcdef', 4)).toBe('abc…');
+  });
+});
+
+describe('wide characters (CJK, emoji) take the columns a terminal gives them', () => {
+  const names = ['web', '日本語の名前', '🐳-whale', 'café', 'e\u0301cole', '👩‍💻-dev'];
+
+  it('measures, cuts and pads by display width, never splitting a wide character', () => {
+    expect(displayWidth('日本語')).toBe(6);
+    expect(displayWidth('🐳')).toBe(2);
+    expect(displayWidth('e\u0301')).toBe(1);
+    expect(truncate('日本語の名前', 5)).toBe('日本…');
+    expect(truncate('日本語の名前', 6)).toBe('日本…');
+    expect(truncate('日本語', 6)).toBe('日本語');
+    expect(truncate('🐳🐳🐳', 4)).toBe('🐳…');
+    for (const name of names) {
+      for (const width of [1, 3, 5, 8, 12]) {
+        expect(stringWidth(truncate(name, width))).toBeLessThanOrEqual(width);
+        expect(stringWidth(fitColumns(name, width, 'left'))).toBe(width);
+        expect(stringWidth(fitColumns(name, width, 'right'))).toBe(width);
+      }
+    }
+  });
+
+  it('ls-style tables keep every column aligned with wide names', () => {
+    const text = formatTable(
+      names.map((name, i) => ({ name, cpu: i * 10.5 })),
+      [
+        { header: 'NAME', align: 'left', value: (r) => r.name },
+        { header: 'CPU%', align: 'right', value: (r) => formatPercent(r.cpu) },
+        { header: 'STATE', align: 'left', value: () => 'running' },
+      ],
+    );
+    const lines = text.trimEnd().split('\n');
+    // Every row is as wide as the others, and the CPU column ends where the header's does.
+    expect(new Set(lines.slice(1).map((l) => stringWidth(l))).size).toBe(1);
+    const cpuEnd = (l: string): number => stringWidth(l.slice(0, l.includes(' STATE') ? l.indexOf(' STATE') : l.lastIndexOf(' running')));
+    expect(new Set(lines.map(cpuEnd)).size).toBe(1);
+  });
+
+  it('TUI list rows are exactly the terminal width with wide names', () => {
+    const container = (name: string): ContainerView =>
+      ({ key: `docker:${name}`, kind: 'docker', id: 'abc', name, processCount: 1, pressure: {} }) as unknown as ContainerView;
+    for (const width of [60, 80, 120]) {
+      const line = (name: string): string => containerLine(container(name), width, false);
+      const ascii = stringWidth(line('web'));
+      for (const name of names) expect(stringWidth(line(name.repeat(6)))).toBe(ascii);
+    }
+  });
+
+  it('the files pane shows " (deleted)" once for an unlinked file', () => {
+    const line = fileLine({ fd: 4, path: '/tmp/日本.log', mode: 'w', deleted: true }, 80, false);
+    expect(line).toBe(' 4 w   /tmp/日本.log (deleted)');
   });
 });

@@ -7,7 +7,8 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { formatEndpoint, formatIpv6, parseInetTable, parseUnixTable, type InetSocket } from '../../src/collectors/netstat.js';
+import { formatIpv6, parseInetTable, parseUnixTable, type InetSocket } from '../../src/collectors/netstat.js';
+import { formatEndpoint } from '../../src/model/access.js';
 
 const FIXTURES = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../fixtures/net');
 const fixture = (name: string): string => readFileSync(path.join(FIXTURES, name), 'utf8');

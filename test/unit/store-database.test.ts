@@ -13,7 +13,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { StoreError, storeErrorFrom } from '../../src/errors/store-error.js';
 import { openStore, type Store } from '../../src/store/database.js';
 import { defaultConfigPath, defaultDbPath } from '../../src/store/paths.js';
-import { APPLICATION_ID, SCHEMA_VERSION } from '../../src/store/schema.js';
+import { APPLICATION_ID, MIGRATIONS, SCHEMA_VERSION } from '../../src/store/schema.js';
 import { isRoot, needReal } from '../helpers/real.js';
 
 let tmp: string;
@@ -130,6 +130,14 @@ describe('defaultDbPath / defaultConfigPath', () => {
     expect(defaultConfigPath({ XDG_CONFIG_HOME: '/xdg/conf', HOME: '/home/u' }, 1000)).toBe('/xdg/conf/bubble/config.json');
     expect(defaultConfigPath({ HOME: '/home/u' }, 1000)).toBe('/home/u/.config/bubble/config.json');
   });
+
+  it('BUBBLE_DB and BUBBLE_CONFIG move the defaults when absolute; the test setup points them at a private path', () => {
+    expect(defaultDbPath({ BUBBLE_DB: '/tmp/x/b.db' }, 0)).toBe('/tmp/x/b.db');
+    expect(defaultDbPath({ BUBBLE_DB: 'rel.db' }, 0)).toBe('/var/lib/bubble/bubble.db');
+    expect(defaultConfigPath({ BUBBLE_CONFIG: '/tmp/x/c.json' }, 0)).toBe('/tmp/x/c.json');
+    expect(defaultDbPath()).toMatch(/\/bubble-test-default-store-\d+\/bubble\.db$/);
+    expect(defaultConfigPath()).toMatch(/\/bubble-test-default-store-\d+\/config\.json$/);
+  });
 });
 
 describe('openStore: creating and reopening', () => {
@@ -176,6 +184,27 @@ describe('openStore: creating and reopening', () => {
     expect(db.pragma('user_version', { simple: true })).toBe(SCHEMA_VERSION);
     const tables = db.prepare(`SELECT name FROM sqlite_schema WHERE type = 'table' ORDER BY name`).pluck().all();
     expect(tables).toEqual(['container_series', 'containers', 'file_access', 'meta', 'net_access', 'process_series', 'processes']);
+  });
+
+  it('upgrades a schema-1 store: access rows get an unknown fd, deleted paths lose the kernel\'s suffix', () => {
+    const file = path.join(tmp, 'v1.db');
+    const raw = new Database(file);
+    raw.pragma(`application_id = ${APPLICATION_ID}`);
+    raw.exec(MIGRATIONS[0]!);
+    raw.pragma('user_version = 1');
+    raw.exec(`INSERT INTO file_access (process_id, path, mode, deleted, first_seen, last_seen, opens, source) VALUES
+                (1, '/tmp/gone (deleted)', 'w', 1, 0, 0, 1, 'procfs'),
+                (1, '/tmp/named (deleted)', 'r', 0, 0, 0, 1, 'procfs'),
+                (1, '/etc/hosts', 'r', 0, 0, 0, 1, 'procfs')`);
+    raw.close();
+    const store = open(file);
+    expect(store.db.pragma('user_version', { simple: true })).toBe(SCHEMA_VERSION);
+    expect(store.db.prepare('SELECT fd, path, deleted FROM file_access ORDER BY id').all()).toEqual([
+      { fd: null, path: '/tmp/gone', deleted: 1 },
+      // A file really named so, not unlinked: its name stays.
+      { fd: null, path: '/tmp/named (deleted)', deleted: 0 },
+      { fd: null, path: '/etc/hosts', deleted: 0 },
+    ]);
   });
 
   it('reopens with its data, migrating nothing twice; close is idempotent', () => {
@@ -349,6 +378,41 @@ describe('openStore: refusing what it must not use', () => {
     expect(error.message).not.toContain('\u001b');
     expect(error.message).toContain('evil\\e[31m.db');
     expect(error.path).toBe(file);
+  });
+});
+
+describe('openStore: a store others may read or write', () => {
+  it('is made 0600 again on open, by writers and readers, -wal and -shm too', () => {
+    const file = path.join(tmp, 'bubble.db');
+    open(file).close();
+    fs.chmodSync(file, 0o666);
+    open(file).close();
+    expect(mode(file)).toBe(0o600);
+    fs.chmodSync(file, 0o644);
+    const reader = open(file, { readonly: true });
+    expect(mode(file)).toBe(0o600);
+    reader.close();
+    // A writer left its WAL files behind (kill -9) with a loose mode: they are private again too.
+    const writer = open(file);
+    writer.db.prepare(`INSERT INTO meta (key, value) VALUES ('k', 'v')`).run();
+    for (const suffix of ['-wal', '-shm']) fs.chmodSync(file + suffix, 0o666);
+    const second = openStore(file, { readonly: true });
+    for (const suffix of ['-wal', '-shm']) expect(mode(file + suffix)).toBe(0o600);
+    second.close();
+  });
+
+  it('refuses a writer that cannot make it private with one line; a reader still reads', (ctx) => {
+    needReal(ctx, 'root', isRoot, 'switching the effective uid to nobody needs root');
+    const file = path.join(tmp, 'bubble.db');
+    open(file).close();
+    fs.chmodSync(tmp, 0o777);
+    fs.chmodSync(file, 0o666);
+    const error = asNobody(() => refusal(file));
+    expect(error.reason).toBe('permission');
+    expect(error.message).toBe(`${file} is open to other users (mode 0666) and only its owner can make it private: chmod 600 ${file}, or pass another --db`);
+    expect(mode(file)).toBe(0o666);
+    asNobody(() => open(file, { readonly: true }).close());
+    expect(mode(file)).toBe(0o666);
   });
 });
 

@@ -18,7 +18,7 @@ import {
   SysdigIngest,
 } from '../../src/collectors/sysdig-ingest.js';
 import { BridgeParser, type BridgeRecord, type IdentityFields, type IoRecord } from '../../src/collectors/sysdig.js';
-import type { FileObservation, NetObservation } from '../../src/model/access.js';
+import { accessKey, type FileObservation, type NetObservation } from '../../src/model/access.js';
 import type { ContainerSample, ProcessSample, Sample } from '../../src/model/sample.js';
 import { toSnapshot, type Snapshot } from '../../src/model/snapshot.js';
 import { openStore } from '../../src/store/database.js';
@@ -366,7 +366,7 @@ function procfsSample(t: number, extra: ProcessSample[] = []): Sample {
       [CKEY, container],
     ]),
     gaps: [],
-    access: [{ kind: 'file', processKey: main.key, path: '/var/log/app.log', mode: 'w', deleted: false, opens: 1, source: 'procfs' }],
+    access: [{ kind: 'file', processKey: main.key, fd: 3, path: '/var/log/app.log', mode: 'w', deleted: false, opens: 1, source: 'procfs' }],
   };
 }
 
@@ -406,12 +406,16 @@ describe('completeSnapshot (procfs + sysdig)', () => {
     expect(done.containers.filter((c) => plain.containers.includes(c))).toHaveLength(plain.containers.length);
     expect(done.containers.find((c) => c.key === CKEY)!.interval.cpuNs).toBe(2e9);
 
-    // Access on procfs's key; the log write joins procfs's observation (its mode), /etc/hosts keeps sysdig's.
+    // Access on procfs's key; the log write joins procfs's observation (its descriptor and mode, so one interval),
+    // /etc/hosts keeps sysdig's (no descriptor known).
     const mine = (done.access ?? []).filter((o) => o.processKey === key100 && o.source === 'sysdig');
     expect(mine).toEqual([
-      expect.objectContaining({ path: '/var/log/app.log', mode: 'w', bytesOut: 4096 }),
+      expect.objectContaining({ fd: 3, path: '/var/log/app.log', mode: 'w', bytesOut: 4096 }),
       expect.objectContaining({ path: '/etc/hosts', mode: 'r', bytesIn: 200, opens: 1 }),
     ]);
+    expect(mine[1]!.fd).toBeUndefined();
+    const procfsLog = (done.access ?? []).find((o) => o.processKey === key100 && o.source === 'procfs')!;
+    expect(accessKey(mine[0]!)).toBe(accessKey(procfsLog));
 
     // The short-lived: rows and exits, their sysdig CPU only as their own interval.
     const added = done.processes.filter((p) => !plain.processes.includes(p));

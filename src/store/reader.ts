@@ -1,0 +1,46 @@
+/**
+ * A store opened for reading, asked the questions the screens ask: the state at a moment, sparkline series, the
+ * recorded span, and what a process had open. Replay reads only through it; live reads the past through it too.
+ */
+import os from 'node:os';
+import type { FileAccess, SocketAccess } from '../model/access.js';
+import type { SeriesPoint } from '../model/series.js';
+import type { Snapshot } from '../model/snapshot.js';
+import { filesFromStore, netFromStore } from './access-queries.js';
+import type { Store } from './database.js';
+import { seriesFromStore, snapshotFromStore } from './history.js';
+import { storedRange } from './queries.js';
+import type { Tier } from './tiers.js';
+
+export class StoreReader {
+  readonly store: Store;
+  private readonly hostFacts = { hostname: os.hostname(), ncpu: os.availableParallelism(), memTotalBytes: os.totalmem() };
+
+  constructor(store: Store) {
+    this.store = store;
+  }
+
+  snapshotAt(atMs: number, tier: Tier, containerKey?: string): Snapshot | undefined {
+    return snapshotFromStore(this.store.db, tier, atMs, { ...this.hostFacts, ...(containerKey !== undefined && { containerKey }) });
+  }
+
+  series(tier: Tier, fromMs: number, toMs: number, containerKey?: string): SeriesPoint[] {
+    return seriesFromStore(this.store.db, tier, fromMs, toMs, containerKey);
+  }
+
+  range(): { firstMs: number; lastMs: number } | undefined {
+    return storedRange(this.store.db);
+  }
+
+  filesOf(processKey: string, atMs: number): FileAccess[] {
+    return filesFromStore(this.store.db, processKey, atMs);
+  }
+
+  netOf(processKey: string, atMs: number): SocketAccess[] {
+    return netFromStore(this.store.db, processKey, atMs);
+  }
+
+  host(): { hostname: string; ncpu: number; memTotalBytes: number } {
+    return this.hostFacts;
+  }
+}
