@@ -27,7 +27,7 @@ function fold(db: Database.Database, tier: Tier, from: number, through: number):
     db,
     `INSERT INTO container_series (tier, bucket, container_id, cpu_ns, mem_avg, mem_max, read_bytes, write_bytes,
                                    net_rx_bytes, net_tx_bytes, pids_max, samples, sampled_ms)
-     SELECT @tier, bucket / @size * @size AS b, container_id, sum(cpu_ns),
+     SELECT @tier, bucket - bucket % @size AS b, container_id, sum(cpu_ns),
             CAST(round(sum(mem_avg * samples) * 1.0 / sum(CASE WHEN mem_avg IS NOT NULL THEN samples END)) AS INTEGER),
             max(mem_max), sum(read_bytes), sum(write_bytes), sum(net_rx_bytes), sum(net_tx_bytes), max(pids_max),
             sum(samples), sum(coalesce(sampled_ms, 0))
@@ -40,7 +40,7 @@ function fold(db: Database.Database, tier: Tier, from: number, through: number):
   statement(
     db,
     `INSERT INTO process_series (tier, bucket, process_id, cpu_ns, rss_avg, rss_max, read_bytes, write_bytes, threads_max, samples)
-     SELECT @tier, bucket / @size * @size AS b, process_id, sum(cpu_ns),
+     SELECT @tier, bucket - bucket % @size AS b, process_id, sum(cpu_ns),
             CAST(round(sum(rss_avg * samples) * 1.0 / sum(samples)) AS INTEGER), max(rss_max), sum(read_bytes),
             sum(write_bytes), max(threads_max), sum(samples)
        FROM process_series
@@ -100,7 +100,15 @@ export function aliveUntilSql(alias: string): string {
   return `coalesce(${alias}.exit_time, (SELECT max(ss.last_tick) FROM sessions ss WHERE ss.ended IS NULL AND ss.started <= ${alias}.last_seen), ${alias}.last_seen)`;
 }
 
-/** Alive at some time in [@from, @to): seen before @to, and its life (aliveUntilSql) reaches @from. */
+/**
+ * Shown as alive in [@from, @to): seen before @to, its life (aliveUntilSql) reaches @from, and a session was
+ * recording then: between sessions nothing was seen, so nothing is carried across the gap (a process that exited
+ * while nothing recorded does not reappear, and one that lived on shows again from the next session's ticks).
+ * Times before the first session (a store recorded before sessions existed) count as recorded.
+ */
 export function aliveDuringSql(alias: string): string {
-  return `${alias}.first_seen < @to AND ${aliveUntilSql(alias)} >= @from`;
+  return `${alias}.first_seen < @to AND ${aliveUntilSql(alias)} >= @from AND ${RECORDING}`;
 }
+
+const RECORDING =
+  '(EXISTS (SELECT 1 FROM sessions rs WHERE rs.started < @to AND rs.last_tick >= @from) OR @from < coalesce((SELECT min(started) FROM sessions), 0))';
