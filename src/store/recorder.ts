@@ -6,7 +6,8 @@
  *
  * Sessions (src/store/sessions.ts): the first tick written opens this recorder's session, after recovering sessions
  * that never ended; every tick moves its last_tick; finish() folds the partial minute and ends it. A recorder that
- * records nothing writes nothing.
+ * records nothing writes nothing. Snapshots in the second of the previous session's last tick (a restart within a
+ * second) are left out, so each second row belongs to one session.
  *
  * Clock steps: a snapshot timed outside [last recorded tick - 1 day, wall clock + 1 minute] is counted and skipped
  * (onSkippedTick), and retention's "now" is never ahead of the wall clock, so one bad timestamp deletes nothing.
@@ -15,7 +16,8 @@ import type { Snapshot } from '../model/snapshot.js';
 import { pruneEntities, pruneStep } from './retention.js';
 import { Rollup } from './rollup.js';
 import type { SeriesRows } from './rows.js';
-import type { Retention } from './tiers.js';
+import { newestTick } from './sessions.js';
+import { bucketStart, type Retention } from './tiers.js';
 import { StoreWriter, type TickBookkeeping } from './writer.js';
 import type { Store } from './database.js';
 
@@ -61,6 +63,11 @@ export class Recorder {
   private skipping = false;
   /** Time of the newest snapshot recorded; undefined before the first. */
   private lastTickMs: number | undefined;
+  /**
+   * The second of the previous session's last tick (read at the first record()): snapshots in it are not recorded,
+   * so no second row holds parts of two sessions. NaN once this session recorded or when there is none.
+   */
+  private busySecond: number | undefined;
   private lastEntityPrune = 0;
   private lastSeriesPrune = Number.NEGATIVE_INFINITY;
   private pruneBacklog = true;
@@ -91,6 +98,12 @@ export class Recorder {
       return;
     }
     this.skipping = false;
+    if (this.busySecond === undefined) {
+      const previous = this.lastTickMs === undefined ? newestTick(this.store.db) : undefined;
+      this.busySecond = previous === undefined ? Number.NaN : bucketStart('second', previous);
+    }
+    if (bucketStart('second', time) === this.busySecond) return;
+    this.busySecond = Number.NaN;
     this.ticks++;
     this.lastTickMs = Math.max(this.lastTickMs ?? time, time);
     const rows = this.rollup.add(snapshot);

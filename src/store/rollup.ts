@@ -182,7 +182,8 @@ export class Rollup {
     }
 
     const second = this.#open[0] as number;
-    const intervalMs = Math.max(0, snapshot.intervalMs);
+    // Whole milliseconds per tick (intervals come from a monotonic clock in fractions), so every tier adds the same.
+    const intervalMs = Math.max(0, Math.round(snapshot.intervalMs));
     for (const view of snapshot.containers) this.#addContainer(view, second, intervalMs);
     for (const view of snapshot.processes) if (!view.kernelThread) this.#addProcess(view, second);
 

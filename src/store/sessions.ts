@@ -72,16 +72,14 @@ export function recoverSessions(db: Database.Database): number {
 }
 
 /**
- * Opens a session whose first tick is at `timeMs`; returns its id. Its folded_through starts at that tick's second,
- * or the next one when the previous session's last tick shares that second: that second row already holds the
- * previous session's (folded) part, and this session's part of it is its first tick, which has no deltas.
+ * Opens a session whose first tick is at `timeMs`; returns its id. Its folded_through starts at that tick's second.
+ * The Recorder never starts a session in the second of the previous session's last tick (recovery could not tell
+ * the two sessions' parts of that second row apart).
  */
 export function openSession(db: Database.Database, pid: number, timeMs: number): number {
   const second = Math.floor(timeMs / 1000) * 1000;
-  const previous = statement(db, 'SELECT max(last_tick) FROM sessions').pluck().get() as number | null;
-  const from = previous !== null && previous >= second ? Math.floor(previous / 1000) * 1000 + 1000 : second;
   return Number(
-    statement(db, 'INSERT INTO sessions (pid, started, last_tick, folded_through) VALUES (?, ?, ?, ?)').run(pid, timeMs, timeMs, from).lastInsertRowid,
+    statement(db, 'INSERT INTO sessions (pid, started, last_tick, folded_through) VALUES (?, ?, ?, ?)').run(pid, timeMs, timeMs, second).lastInsertRowid,
   );
 }
 

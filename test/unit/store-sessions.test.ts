@@ -174,6 +174,24 @@ describe('sessions: coarse buckets hold every session', () => {
     }
   });
 
+  it('a session restarted within the second of the last one, then killed, still conserves every tier', () => {
+    const store = newStore();
+    try {
+      const m = minuteAgo(10);
+      const born = m - 60_000;
+      session(store, m + 2_000, m + 10_250, { bornMs: born, stepMs: 250 });
+      // Starts in the second the first one ended in: those ticks are left out, so no second row mixes two sessions.
+      const restarted = session(store, m + 10_500, m + 16_000, { bornMs: born, stepMs: 250, crash: true });
+      expect(restarted.ticks).toBe(21);
+      session(store, m + 30_000, m + 32_000, { bornMs: born, stepMs: 250 });
+      const second = sums(store, 'container_series', TIER_ID.second);
+      for (const tier of ['minute', 'hour', 'day'] as const) expect(sums(store, 'container_series', TIER_ID[tier]), tier).toEqual(second);
+      expect(store.db.prepare('SELECT started FROM sessions ORDER BY id').pluck().all()).toEqual([m + 2_000, m + 11_000, m + 30_000]);
+    } finally {
+      store.close();
+    }
+  });
+
   it('a crashed session is folded by the next recorder, even in another hour; its alive entities end at its last tick', () => {
     const store = newStore();
     try {
