@@ -99,7 +99,12 @@ export class Recorder {
     }
     this.skipping = false;
     if (this.busySecond === undefined) {
-      const previous = this.lastTickMs === undefined ? newestTick(this.store.db) : undefined;
+      let previous: number | undefined;
+      try {
+        previous = newestTick(this.store.db);
+      } catch {
+        previous = undefined; // unreadable now: the first write reports it
+      }
       this.busySecond = previous === undefined ? Number.NaN : bucketStart('second', previous);
     }
     if (bucketStart('second', time) === this.busySecond) return;

@@ -11,6 +11,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import type { ContainerSample, ProcessSample, Sample } from '../../src/model/sample.js';
 import { toSnapshot, type Snapshot } from '../../src/model/snapshot.js';
 import { openStore, type Store } from '../../src/store/database.js';
+import { filesFromStore } from '../../src/store/access-queries.js';
 import { exportRows } from '../../src/store/export.js';
 import { seriesFromStore, snapshotFromStore } from '../../src/store/history.js';
 import { storedRange } from '../../src/store/queries.js';
@@ -81,6 +82,8 @@ function sample(timeMs: number, bornMs: number, withSleeper = true): Sample {
     processes: new Map(processes.map((p) => [p.key, p])),
     containers: new Map([[KEY, container]]),
     gaps: [],
+    // The sleeper holds a log file open.
+    ...(withSleeper && { access: [{ kind: 'file', processKey: '11:77', path: '/data/log', mode: 'w', deleted: false, opens: 1, source: 'procfs' }] }),
   };
 }
 
@@ -271,6 +274,11 @@ describe('sessions: no ghosts', () => {
       second.finish(undefined);
       expect(pids(m + 25_000)).toEqual([10]);
       expect(snapshotFromStore(store.db, 'second', m + 26_000)?.processes ?? []).toEqual([]);
+      // Its open file goes with it: shown up to its last tick, not carried into the next session.
+      const files = (at: number): string[] => filesFromStore(store.db, '11:1000', at).map((f) => f.path);
+      expect(files(m + 10_000)).toEqual(['/data/log']);
+      expect(files(m + 11_000)).toEqual([]);
+      expect(files(m + 20_000)).toEqual([]);
     } finally {
       store.close();
     }
