@@ -52,17 +52,6 @@ describe('bubble record sessions on one store', () => {
     const store = openStore(db, { readonly: true });
     let sharedMinute = 0;
     try {
-      const sessions = store.db.prepare('SELECT started, last_tick, ended FROM sessions ORDER BY id').all() as {
-        started: number;
-        last_tick: number;
-        ended: number | null;
-      }[];
-      expect(sessions).toHaveLength(4);
-      expect(sessions.every((s) => s.ended !== null)).toBe(true);
-      const minuteOf = (t: number): number => Math.floor(t / 60_000);
-      expect(new Set(sessions.slice(0, 3).flatMap((s) => [minuteOf(s.started), minuteOf(s.last_tick)])).size).toBe(1);
-      sharedMinute = minuteOf(sessions[0]!.started) * 60_000;
-
       // Conservation: each tier holds exactly what the second rows hold.
       const sums = (table: string, tier: number): Json =>
         store.db
@@ -89,6 +78,16 @@ describe('bubble record sessions on one store', () => {
         )
         .all();
       expect(mismatched).toEqual([]);
+      const sessions = store.db.prepare('SELECT started, last_tick, ended FROM sessions ORDER BY id').all() as {
+        started: number;
+        last_tick: number;
+        ended: number | null;
+      }[];
+      expect(sessions).toHaveLength(4);
+      expect(sessions.every((s) => s.ended !== null)).toBe(true);
+      const minuteOf = (t: number): number => Math.floor(t / 60_000);
+      expect(new Set(sessions.slice(0, 3).flatMap((s) => [minuteOf(s.started), minuteOf(s.last_tick)])).size).toBe(1);
+      sharedMinute = minuteOf(sessions[0]!.started) * 60_000;
     } finally {
       store.close();
     }
