@@ -104,6 +104,8 @@ export class StoreWriter {
       VALUES (@tier, @bucket, @id, @cpu, @rssAvg, @rssMax, @read, @write, @threads, @samples)
       ON CONFLICT (tier, bucket, process_id) DO UPDATE SET
         ${MERGE_PROCESS_SERIES}`);
+    // max(): folded_through never goes below the session's first second; the rollup's open minute can start earlier,
+    // and those seconds belong to earlier sessions, which folded them themselves.
     this.updateSession = db.prepare(
       `UPDATE sessions SET last_tick = max(last_tick, @time), folded_through = max(folded_through, @folded), ended = @ended WHERE id = @id`,
     );
