@@ -101,6 +101,10 @@ export async function runRecord(options: RecordOptions, output: Output, signal: 
           output.err(`bubble: cannot write ${safeText(options.dbPath)}: ${describeError(error)}; still sampling, retrying every tick (${pending} pending)\n`);
         },
         onRecovered: (written) => output.err(`bubble: writing ${safeText(options.dbPath)} again (${written} ticks caught up)\n`),
+        onSkippedTick: (timeMs, skipped) =>
+          output.err(
+            `bubble: skipped a tick timed ${Number.isFinite(timeMs) ? new Date(timeMs).toISOString() : String(timeMs)}: outside the last tick - 1 day .. now + 1 min (a clock step or a bad source timestamp; ${skipped} skipped so far)\n`,
+          ),
       },
     });
     await docker?.start({ events: true, timeoutMs: 2000 });

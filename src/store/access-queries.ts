@@ -4,10 +4,17 @@
  */
 import type { Database } from 'better-sqlite3';
 import type { FileAccess, SocketAccess } from '../model/access.js';
+import { aliveDuringSql } from './sessions.js';
 import { statement } from './statements.js';
 
-/** Intervals that cover `atMs` give the panes of a past moment (a minute of slack: last_seen is refreshed per minute). */
+/**
+ * Intervals that cover `atMs` give the panes of a past moment: a minute of slack (an open interval's last_seen is
+ * refreshed once a minute), but only while the process itself is shown alive then (the store's one alive rule), so
+ * nothing is carried past its exit, its session's end or a gap between sessions.
+ */
 const COVER_SLACK_MS = 60_000;
+const COVERS = `a.process_id = @id AND a.first_seen <= @at + 999 AND a.last_seen >= @at - ${COVER_SLACK_MS} AND ${aliveDuringSql('p')}`;
+const coverParams = (id: number, atMs: number): Record<string, number> => ({ id, at: atMs, from: atMs, to: atMs + 1000 });
 
 function processRowId(db: Database, processKey: string): number | undefined {
   const [pid, start] = processKey.split(':').map(Number);
@@ -37,10 +44,10 @@ export function filesFromStore(db: Database, processKey: string, atMs: number): 
   if (id === undefined) return [];
   const rows = statement(
       db,
-      `SELECT fd, path, mode, deleted, bytes_in, bytes_out FROM file_access
-        WHERE process_id = ? AND first_seen <= ? AND last_seen >= ? ORDER BY fd IS NULL, fd, path`,
+      `SELECT a.fd, a.path, a.mode, a.deleted, a.bytes_in, a.bytes_out FROM file_access a JOIN processes p ON p.id = a.process_id
+        WHERE ${COVERS} ORDER BY a.fd IS NULL, a.fd, a.path`,
     )
-    .all(id, atMs + 999, atMs - COVER_SLACK_MS) as ({ path: string; mode: string; deleted: number } & Known)[];
+    .all(coverParams(id, atMs)) as ({ path: string; mode: string; deleted: number } & Known)[];
   return rows.map((r) => ({ ...known(r), path: r.path, mode: r.mode, deleted: r.deleted === 1 }));
 }
 
@@ -49,9 +56,9 @@ export function netFromStore(db: Database, processKey: string, atMs: number): So
   if (id === undefined) return [];
   const rows = statement(
       db,
-      `SELECT fd, protocol, local, remote, state, bytes_in, bytes_out FROM net_access
-        WHERE process_id = ? AND first_seen <= ? AND last_seen >= ? ORDER BY fd IS NULL, fd, protocol, local, remote`,
+      `SELECT a.fd, a.protocol, a.local, a.remote, a.state, a.bytes_in, a.bytes_out FROM net_access a JOIN processes p ON p.id = a.process_id
+        WHERE ${COVERS} ORDER BY a.fd IS NULL, a.fd, a.protocol, a.local, a.remote`,
     )
-    .all(id, atMs + 999, atMs - COVER_SLACK_MS) as ({ protocol: string; local: string; remote: string; state: string } & Known)[];
+    .all(coverParams(id, atMs)) as ({ protocol: string; local: string; remote: string; state: string } & Known)[];
   return rows.map((r) => ({ ...known(r), protocol: r.protocol, local: r.local, remote: r.remote, state: r.state }));
 }

@@ -10,7 +10,7 @@ import type { Database } from 'better-sqlite3';
 import { UsageError } from '../errors/usage-error.js';
 import { CSV_EOL, csvField, csvRow } from './csv.js';
 import { finestTierCovering } from './queries.js';
-import { TIER_ID, TIER_MS, type Tier } from './tiers.js';
+import { sampledMsSql, TIER_ID, TIER_MS, type Tier } from './tiers.js';
 
 export type ExportWhat = 'containers' | 'processes' | 'files' | 'network';
 export type ExportFormat = 'csv' | 'json';
@@ -33,8 +33,9 @@ type Value = string | number | null;
 const iso = (ms: number | null): string | null => (ms === null ? null : new Date(ms).toISOString());
 
 /** CPU over the bucket length, 100 = one core; 3 decimals (cpu_seconds keeps the exact figure). */
-const cpuPercent = (cpuNs: number, bucketMs: number): number =>
-  Math.round((cpuNs / (bucketMs * 1e6)) * 100_000) / 1000;
+/** CPU time over the time the bucket sampled (sampledMsSql), 100 = one core. */
+const cpuPercent = (cpuNs: number, sampledMs: number): number =>
+  Math.round((cpuNs / (sampledMs * 1e6)) * 100_000) / 1000;
 
 /**
  * Where a kind of row comes from. The series statement reads only the series table, in its primary-key order
@@ -49,7 +50,7 @@ interface Layout {
   readonly seriesSql: (filtered: boolean) => string;
   /** One entity by id: the columns entityValues() reads. */
   readonly entitySql: string;
-  readonly seriesValues: (row: readonly unknown[], bucketMs: number) => Value[];
+  readonly seriesValues: (row: readonly unknown[]) => Value[];
   readonly entityValues: (row: readonly unknown[]) => readonly [Value[], Value[]];
 }
 
@@ -79,14 +80,14 @@ const LAYOUTS: Readonly<Record<'containers' | 'processes', Layout>> = {
     after: ['exit_time', 'exit_code'],
     seriesSql: (filtered) =>
       `SELECT s.bucket, s.container_id, s.cpu_ns, s.mem_avg, s.mem_max, s.read_bytes, s.write_bytes,
-              s.net_rx_bytes, s.net_tx_bytes, s.pids_max, s.samples
+              s.net_rx_bytes, s.net_tx_bytes, s.pids_max, s.samples, ${sampledMsSql('s')}
        FROM container_series s
        WHERE ${RANGE} ${filtered ? `AND s.container_id IN (SELECT id FROM containers WHERE key IN (${KEYS}))` : ''}
        ORDER BY s.bucket, s.container_id`,
     entitySql: 'SELECT key, kind, cid, name, image, exit_time, exit_code FROM containers WHERE id = ?',
-    seriesValues: (r, bucketMs) => [
+    seriesValues: (r) => [
       num(r[2]) / 1e9,
-      cpuPercent(num(r[2]), bucketMs),
+      cpuPercent(num(r[2]), num(r[11])),
       opt(r[3]),
       opt(r[4]),
       num(r[5]),
@@ -114,8 +115,11 @@ const LAYOUTS: Readonly<Record<'containers' | 'processes', Layout>> = {
     ],
     after: ['exit_time'],
     seriesSql: (filtered) =>
-      `SELECT s.bucket, s.process_id, s.cpu_ns, s.rss_avg, s.rss_max, s.read_bytes, s.write_bytes, s.threads_max
+      `SELECT s.bucket, s.process_id, s.cpu_ns, s.rss_avg, s.rss_max, s.read_bytes, s.write_bytes, s.threads_max,
+              ${sampledMsSql('cs')}
        FROM process_series s
+       LEFT JOIN processes p ON p.id = s.process_id
+       LEFT JOIN container_series cs ON cs.tier = s.tier AND cs.bucket = s.bucket AND cs.container_id = p.container_id
        WHERE ${RANGE} ${
          filtered
            ? `AND s.process_id IN (SELECT p.id FROM processes p JOIN containers c ON c.id = p.container_id
@@ -126,9 +130,9 @@ const LAYOUTS: Readonly<Record<'containers' | 'processes', Layout>> = {
     entitySql: `SELECT c.key, c.name, p.pid, p.nspid, p.ppid, p.start_time, p.comm, p.exe, p.cmdline, p.user,
                        p.exit_time
                 FROM processes p JOIN containers c ON c.id = p.container_id WHERE p.id = ?`,
-    seriesValues: (r, bucketMs) => [
+    seriesValues: (r) => [
       num(r[2]) / 1e9,
-      cpuPercent(num(r[2]), bucketMs),
+      cpuPercent(num(r[2]), num(r[8])),
       num(r[3]),
       num(r[4]),
       num(r[5]),
@@ -232,6 +236,7 @@ export function exportRows(db: Database, options: ExportOptions, write: (chunk: 
   const filtered = options.containerKeys !== undefined;
   const params = {
     tier: TIER_ID[tier],
+    size: bucketMs,
     since: Math.ceil(since),
     until: Math.ceil(until),
     ...(filtered && { keys: JSON.stringify(options.containerKeys) }),
@@ -268,7 +273,7 @@ export function exportRows(db: Database, options: ExportOptions, write: (chunk: 
       headBucket = bucket;
       head = encoder.piece(HEAD, [iso(bucket), tier, bucketMs / 1000]);
     }
-    const series = encoder.piece(layout.series, layout.seriesValues(row, bucketMs));
+    const series = encoder.piece(layout.series, layout.seriesValues(row));
     buffer += encoder.line([head, encoded[0], series, encoded[1]]);
     count++;
     if (buffer.length >= CHUNK) {

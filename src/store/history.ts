@@ -1,7 +1,8 @@
 /**
  * The past, as Snapshots: replay and the TUI's scrubber ask "what did it look like in this bucket of this tier" and
  * get the same Snapshot type live mode shows, rebuilt from the series rows. Rates are the bucket's totals over the
- * bucket's length (a minute bucket shows the minute's average CPU%).
+ * time it sampled (sampledMsSql: a minute bucket shows the minute's average CPU%, a partial minute too); a process's
+ * over its container's. An entity is shown while alive by the store's one rule (aliveDuringSql).
  *
  * Change-only second rows: a process with no second row in the bucket was idle; its memory and threads are carried
  * forward from its newest row at or before the bucket (the minute tier holds a row per live process per minute, so
@@ -12,11 +13,9 @@ import type { ContainerKind } from '../model/identity.js';
 import type { SeriesPoint } from '../model/series.js';
 import type { ContainerView, ProcessView, Snapshot } from '../model/snapshot.js';
 import { parseLabels, type ContainerDbRow } from './queries.js';
-import { bucketStart, TIER_ID, TIER_MS, type Tier } from './tiers.js';
+import { aliveDuringSql } from './sessions.js';
+import { bucketStart, sampledMsSql, TIER_ID, TIER_MS, type Tier } from './tiers.js';
 import { statement } from './statements.js';
-
-/** last_seen of live entities is refreshed this often by the writer (writer.ts LAST_SEEN_EVERY_MS) plus slack. */
-const LAST_SEEN_SLACK_MS = 90_000;
 
 /** A container with its limits and its series row in the bucket (all null when it has none). */
 interface ContainerRowDb extends ContainerDbRow {
@@ -31,6 +30,7 @@ interface ContainerRowDb extends ContainerDbRow {
   net_rx_bytes: number | null;
   net_tx_bytes: number | null;
   pids_max: number | null;
+  sampled_ms: number;
 }
 
 interface ProcessRowDb {
@@ -53,11 +53,9 @@ interface ProcessRowDb {
   read_bytes: number | null;
   write_bytes: number | null;
   threads_max: number | null;
+  sampled_ms: number;
 }
 
-/** Alive during [from, to): seen by then, and not exited (or lost: the recorder stopped) before it. */
-const ALIVE = (alias: string): string =>
-  `${alias}.first_seen < @to AND coalesce(${alias}.exit_time, ${alias}.last_seen + ${LAST_SEEN_SLACK_MS}) >= @from`;
 
 export interface HistoryOptions {
   /** Only this container's processes (the container view); all containers are listed either way. */
@@ -76,17 +74,16 @@ export function snapshotFromStore(db: Database, tier: Tier, atMs: number, option
   const size = TIER_MS[tier];
   const from = bucketStart(tier, atMs);
   const to = from + size;
-  const seconds = size / 1000;
-  const params = { tier: TIER_ID[tier], from, to };
+  const params = { tier: TIER_ID[tier], from, to, size };
 
   const containerRows = statement(
       db,
       `SELECT c.id, c.key, c.kind, c.cid, c.name, c.image, c.labels, c.cgroup, c.parent, c.user, c.memory_limit, c.cpu_limit, c.first_seen, c.last_seen,
               c.exit_time, c.exit_code, s.cpu_ns, s.mem_avg, s.mem_max, s.read_bytes, s.write_bytes, s.net_rx_bytes,
-              s.net_tx_bytes, s.pids_max
+              s.net_tx_bytes, s.pids_max, ${sampledMsSql('s')} AS sampled_ms
          FROM containers c
          LEFT JOIN container_series s ON s.tier = @tier AND s.bucket = @from AND s.container_id = c.id
-        WHERE s.container_id IS NOT NULL OR (${ALIVE('c')})`,
+        WHERE s.container_id IS NOT NULL OR (${aliveDuringSql('c')})`,
     )
     .all(params) as ContainerRowDb[];
   if (containerRows.length === 0) return undefined;
@@ -99,6 +96,7 @@ export function snapshotFromStore(db: Database, tier: Tier, atMs: number, option
   const containers: ContainerView[] = [];
   const exitedContainers: ContainerView[] = [];
   for (const r of containerRows) {
+    const seconds = r.sampled_ms / 1000;
     const labels = parseLabels(r.labels);
     const view: ContainerView = {
       key: r.key,
@@ -143,6 +141,7 @@ export function snapshotFromStore(db: Database, tier: Tier, atMs: number, option
   const processes: ProcessView[] = [];
   const exitedProcesses: ProcessView[] = [];
   for (const p of processRows) {
+    const seconds = p.sampled_ms / 1000;
     const exited = p.exit_time !== null && p.exit_time < to;
     const view: ProcessView = {
       key: `${p.pid}:${p.start_time}`,
@@ -195,16 +194,18 @@ export function snapshotFromStore(db: Database, tier: Tier, atMs: number, option
  * minute) in the two minutes up to the bucket; CPU and I/O are then 0. The carried values come from two range scans
  * on the (tier, bucket) key, not from a lookup per idle process.
  */
-function processesAt(db: Database, params: { tier: number; from: number; to: number }, containerKey: string | undefined): ProcessRowDb[] {
+function processesAt(db: Database, params: { tier: number; from: number; to: number; size: number }, containerKey: string | undefined): ProcessRowDb[] {
   const containerFilter = containerKey === undefined ? '' : 'AND c.key = @key';
   const rows = statement(
       db,
       `SELECT p.id, c.key AS container_key, p.pid, p.start_time, p.ppid, p.nspid, p.comm, p.exe, p.cmdline, p.uid, p.user,
-              p.first_seen, p.last_seen, p.exit_time, s.cpu_ns, s.rss_avg, s.read_bytes, s.write_bytes, s.threads_max
+              p.first_seen, p.last_seen, p.exit_time, s.cpu_ns, s.rss_avg, s.read_bytes, s.write_bytes, s.threads_max,
+              ${sampledMsSql('cs')} AS sampled_ms
          FROM processes p
          JOIN containers c ON c.id = p.container_id
          LEFT JOIN process_series s ON s.tier = @tier AND s.bucket = @from AND s.process_id = p.id
-        WHERE (s.process_id IS NOT NULL OR (${ALIVE('p')})) ${containerFilter}`,
+         LEFT JOIN container_series cs ON cs.tier = @tier AND cs.bucket = @from AND cs.container_id = p.container_id
+        WHERE (s.process_id IS NOT NULL OR (${aliveDuringSql('p')})) ${containerFilter}`,
     )
     .all({ ...params, ...(containerKey !== undefined && { key: containerKey }) }) as ProcessRowDb[];
   if (!rows.some((r) => r.rss_avg === null)) return rows;
@@ -240,18 +241,19 @@ export function seriesFromStore(
   toMs: number,
   containerKey?: string,
 ): SeriesPoint[] {
-  const seconds = TIER_MS[tier] / 1000;
   const rows = statement(
       db,
-      `SELECT s.bucket, sum(s.cpu_ns) AS cpu, sum(coalesce(s.mem_avg, 0)) AS mem
+      // Each container's CPU over its own sampled time, summed: CPU% adds up across containers like live.
+      `SELECT s.bucket, sum(s.cpu_ns * 1.0 / ${sampledMsSql('s')}) AS cpu, sum(coalesce(s.mem_avg, 0)) AS mem
          FROM container_series s ${containerKey === undefined ? '' : 'JOIN containers c ON c.id = s.container_id AND c.key = @key'}
         WHERE s.tier = @tier AND s.bucket >= @from AND s.bucket < @to
         GROUP BY s.bucket ORDER BY s.bucket`,
     )
-    .all({ tier: TIER_ID[tier], from: bucketStart(tier, fromMs), to: toMs, ...(containerKey !== undefined && { key: containerKey }) }) as {
+    .all({ tier: TIER_ID[tier], size: TIER_MS[tier], from: bucketStart(tier, fromMs), to: toMs, ...(containerKey !== undefined && { key: containerKey }) }) as {
     bucket: number;
     cpu: number;
     mem: number;
   }[];
-  return rows.map((r) => ({ timeMs: r.bucket, cpuPercent: (r.cpu / 1e9 / seconds) * 100, memoryBytes: r.mem }));
+  // cpu is ns per sampled ms: / 1e6 gives cores, * 100 percent.
+  return rows.map((r) => ({ timeMs: r.bucket, cpuPercent: (r.cpu / 1e6) * 100, memoryBytes: r.mem }));
 }

@@ -5,6 +5,7 @@
 import type { Database } from 'better-sqlite3';
 import type { ContainerKind } from '../model/identity.js';
 import { TIER_ID, TIER_MS, TIERS, bucketStart, type Tier } from './tiers.js';
+import { newestTick } from './sessions.js';
 import { statement } from './statements.js';
 
 export interface StoredContainer {
@@ -124,22 +125,27 @@ const RANGE_SQL = (table: string): string =>
           (SELECT MAX(bucket) FROM ${table} WHERE tier = @tier) AS hi`;
 
 /**
- * The span the series cover: `firstMs` is the start of the oldest bucket in any tier, `lastMs` the end (exclusive)
- * of the newest one, so a `--since firstMs --until lastMs` export takes everything. undefined when no series row
- * exists yet.
+ * The span the series cover: `firstMs` is the start of the oldest bucket in any tier, `lastMs` just after the newest
+ * recorded tick (exclusive), so a `--since firstMs --until lastMs` export takes everything and a step back from it
+ * lands in the bucket before now. A coarse bucket's end is not a recorded time (a day bucket ends at the next
+ * midnight). A store without sessions (written before them) ends at the end of its newest second or minute bucket.
+ * undefined when no series row exists yet.
  */
 export function storedRange(db: Database): { firstMs: number; lastMs: number } | undefined {
   let firstMs = Infinity;
-  let lastMs = -Infinity;
+  let newestBucketEnd = -Infinity;
   for (const table of ['container_series', 'process_series']) {
     const stmt = statement(db, RANGE_SQL(table));
     for (const tier of TIERS) {
       const { lo, hi } = stmt.get({ tier: TIER_ID[tier] }) as MinMax;
       if (lo !== null) firstMs = Math.min(firstMs, lo);
-      if (hi !== null) lastMs = Math.max(lastMs, hi + TIER_MS[tier]);
+      if (hi !== null && (tier === 'second' || tier === 'minute')) newestBucketEnd = Math.max(newestBucketEnd, hi + TIER_MS[tier]);
     }
   }
-  return Number.isFinite(firstMs) ? { firstMs, lastMs } : undefined;
+  if (!Number.isFinite(firstMs)) return undefined;
+  const tick = newestTick(db);
+  const lastMs = tick !== undefined ? tick + 1 : Number.isFinite(newestBucketEnd) ? newestBucketEnd : firstMs + 1;
+  return { firstMs, lastMs: Math.max(lastMs, firstMs + 1) };
 }
 
 /** Start of each tier's oldest container_series bucket; undefined for a tier with no rows. */

@@ -11,18 +11,22 @@
  * column is the container's `pids` or the process's `threads`. `snapshot.exited` is not read: an exited entity has
  * an empty interval, and its open buckets close with time like everyone else's.
  *
- * Hierarchy (the issue: "coarser buckets are rolled up from the finer ones as each bucket closes, in memory"). All
- * entities share one open bucket per tier. When a snapshot's time falls in a later second, every open second bucket
- * closes: it is emitted as a second-tier row and folded into the same entity's open minute bucket; a closing minute
- * folds into the hour, an hour into the day. Folding adds sums (cpu, bytes, samples), takes the max of maxima, and
- * keeps the average's sum and count so coarser averages are weighted by samples, not by buckets; rows carry the
- * average rounded to an integer. Nothing is re-read, so CPU time and bytes are conserved across tiers.
+ * Hierarchy. Only the second and the minute are accumulated in memory; all entities share one open bucket of each.
+ * When a snapshot's time falls in a later second, every open second bucket closes: it is emitted as a second-tier row
+ * and folded into the same entity's open minute bucket. When a minute closes, its accumulator is emitted three times:
+ * as the minute row and as a part of the hour and of the day that hold it (same figures, the coarser bucket's start).
+ * The writer merges those parts into the stored hour and day rows (ON CONFLICT, src/store/merge.ts), in the same
+ * transaction as the minute, so no hour or day lives only in memory and buckets touched by several sessions add up.
+ * Folding adds sums (cpu, bytes, samples, sampled time), takes the max of maxima, and keeps the average's sum and
+ * count so the minute's average is weighted by samples; rows carry the average rounded to an integer (the store
+ * weights coarser averages by samples). Nothing is re-read, so CPU time and bytes are conserved across tiers.
  *
- * Exactness. Sums are JS numbers, exact while a bucket's sum stays at or under Number.MAX_SAFE_INTEGER (2^53):
- * for CPU that is 104 core-days per bucket, so an hour is exact up to 2501 busy cores and a day up to 104 cores busy
- * around the clock. Past that (a day of a container holding more than 104 cores) the day's cpuNs is a float sum of
- * 24 exact hours, off by at most 24 half-ulps (under 200 ns for 1000 cores, relative 1e-15); the row type is
- * `number`, so exactness there would need bigint rows end to end. Bytes reach the limit at 9 PB per bucket.
+ * Sampled time. A container's `sampledMs` is the sum of the intervals of the snapshots that gave it a delta
+ * (`snapshot.intervalMs`, 0 for a first sample): rates are over the time that was sampled, so a partial minute (a
+ * session that started or ended in it) does not read low.
+ *
+ * Exactness. Sums are JS numbers, exact while a minute's sum stays at or under Number.MAX_SAFE_INTEGER (2^53 ns is
+ * 104 core-days, far beyond a minute); hour and day sums are added by SQLite in 64-bit integers.
  *
  * Change-only second rows. A process's second row is left out when its bucket has cpuNs, readBytes and writeBytes
  * all 0 and its rssMax, rssAvg and threadsMax equal those of the last second row emitted for it: an idle process
@@ -34,11 +38,12 @@
  * never reopened, so no row is emitted twice; after a large step back, everything lands in that one bucket until the
  * clock catches up. A step forward closes every bucket it passes (empty buckets emit nothing).
  *
- * Forgetting. When the coarsest produced tier (the day, by default) closes, entities not in that snapshot are dropped
- * with their change-only state, so a long recorder holds only what it saw in the current day.
+ * Forgetting. When the coarsest accumulated tier (the minute, by default) closes, entities not in that snapshot are
+ * dropped with their change-only state, so a long recorder holds only what it saw in the current minute.
  *
- * flush() closes every open bucket (shutdown) and empties the rollup. Adding snapshots of already flushed buckets
- * afterwards would emit those buckets again.
+ * flush() closes the open second and minute (shutdown: the partial minute goes to the minute, hour and day rows) and
+ * empties the rollup. Adding snapshots of already flushed buckets afterwards emits parts of those buckets again,
+ * which the writer merges.
  */
 import type { ContainerView, ProcessView, Snapshot } from '../model/snapshot.js';
 import type { ContainerRow, ProcessRow, SeriesRows } from './rows.js';
@@ -65,6 +70,8 @@ class Acc {
   memMax = 0;
   /** pids (containers) or threads (processes); -1 while unknown. */
   countMax = -1;
+  /** Containers: the tick intervals folded in. */
+  sampledMs = 0;
 
   reset(): void {
     this.samples = 0;
@@ -79,6 +86,7 @@ class Acc {
     this.memCount = 0;
     this.memMax = 0;
     this.countMax = -1;
+    this.sampledMs = 0;
   }
 
   foldInto(to: Acc): void {
@@ -94,6 +102,7 @@ class Acc {
     if (this.memCount > 0) to.memMax = to.memCount > 0 ? Math.max(to.memMax, this.memMax) : this.memMax;
     to.memCount += this.memCount;
     if (this.countMax > to.countMax) to.countMax = this.countMax;
+    to.sampledMs += this.sampledMs;
   }
 
   memAvg(): number {
@@ -116,11 +125,16 @@ interface Entity {
 
 type Kind = 'container' | 'process';
 
+/** Index in TIERS of the coarsest tier kept in memory (the minute): coarser ones are parts merged by the writer. */
+const COARSEST_ACCUMULATED = 1;
+
 export class Rollup {
   /** Which of TIERS[0..top] produce rows; finer unproduced tiers still feed the coarser ones. */
   readonly #emit: readonly boolean[];
-  /** Index in TIERS of the coarsest tier produced: nothing coarser is accumulated. */
+  /** Index in TIERS of the coarsest tier produced. */
   readonly #top: number;
+  /** Index in TIERS of the coarsest tier accumulated: min(top, minute). */
+  readonly #acc: number;
   readonly #containers = new Map<string, Entity>();
   readonly #processes = new Map<string, Entity>();
   /** Open bucket start per tier; NaN before the first snapshot. */
@@ -133,9 +147,18 @@ export class Rollup {
     if (wanted.length === 0) throw new RangeError('Rollup needs at least one tier');
     for (const tier of wanted) if (!TIERS.includes(tier)) throw new RangeError(`unknown tier ${String(tier)}`);
     this.#top = Math.max(...wanted.map((t) => TIERS.indexOf(t)));
+    this.#acc = Math.min(this.#top, COARSEST_ACCUMULATED);
     this.#emit = TIERS.slice(0, this.#top + 1).map((t) => wanted.includes(t));
-    this.#open = this.#emit.map(() => Number.NaN);
-    this.#dirty = this.#emit.map(() => ({ containers: [], processes: [] }));
+    this.#open = TIERS.slice(0, this.#acc + 1).map(() => Number.NaN);
+    this.#dirty = this.#open.map(() => ({ containers: [], processes: [] }));
+  }
+
+  /**
+   * Every second bucket before this time has been emitted into the minute, hour and day rows (the start of the open
+   * minute); NaN before the first snapshot and after flush().
+   */
+  get foldedThrough(): number {
+    return this.#open[this.#acc] ?? Number.NaN;
   }
 
   /** Entities held in memory (containers, processes): for tests and diagnostics. */
@@ -151,7 +174,7 @@ export class Rollup {
     const openSecond = this.#open[0] ?? Number.NaN;
     let topClosed = false;
     if (Number.isNaN(openSecond)) {
-      for (let i = 0; i <= this.#top; i++) this.#open[i] = bucketStart(TIERS[i] as Tier, time);
+      for (let i = 0; i <= this.#acc; i++) this.#open[i] = bucketStart(TIERS[i] as Tier, time);
     } else {
       // A step back lands in the open bucket: closed buckets are never reopened.
       if (time < openSecond) time = openSecond;
@@ -159,7 +182,9 @@ export class Rollup {
     }
 
     const second = this.#open[0] as number;
-    for (const view of snapshot.containers) this.#addContainer(view, second);
+    // Whole milliseconds per tick (intervals come from a monotonic clock in fractions), so every tier adds the same.
+    const intervalMs = Math.max(0, Math.round(snapshot.intervalMs));
+    for (const view of snapshot.containers) this.#addContainer(view, second, intervalMs);
     for (const view of snapshot.processes) if (!view.kernelThread) this.#addProcess(view, second);
 
     if (topClosed) {
@@ -174,7 +199,7 @@ export class Rollup {
     const containers: ContainerRow[] = [];
     const processes: ProcessRow[] = [];
     if (!Number.isNaN(this.#open[0] ?? Number.NaN)) {
-      for (let i = 0; i <= this.#top; i++) this.#close(i, containers, processes);
+      for (let i = 0; i <= this.#acc; i++) this.#close(i, containers, processes);
     }
     this.#containers.clear();
     this.#processes.clear();
@@ -184,7 +209,7 @@ export class Rollup {
 
   /** Closes, finest first, every tier whose open bucket is before `time`. True when the coarsest one closed. */
   #advance(time: number, containers: ContainerRow[], processes: ProcessRow[]): boolean {
-    for (let i = 0; i <= this.#top; i++) {
+    for (let i = 0; i <= this.#acc; i++) {
       const start = bucketStart(TIERS[i] as Tier, time);
       // Buckets nest, so when this tier's bucket is unchanged no coarser one changed either.
       if (start === this.#open[i]) return false;
@@ -210,12 +235,18 @@ export class Rollup {
     processes: ProcessRow[],
   ): void {
     const emit = this.#emit[tier] === true;
-    const coarser = tier < this.#top ? (this.#dirty[tier + 1] as { containers: Entity[]; processes: Entity[] }) : undefined;
+    const coarser = tier < this.#acc ? (this.#dirty[tier + 1] as { containers: Entity[]; processes: Entity[] }) : undefined;
+    // The coarsest accumulated bucket is also each coarser produced tier's part: the writer merges the parts.
+    const parts = tier === this.#acc ? this.#emit.flatMap((on, i) => (on && i > tier ? [TIERS[i] as Tier] : [])) : [];
     for (const entity of list) {
       const acc = entity.accs[tier] as Acc;
       if (emit) {
         if (kind === 'container') containers.push(containerRow(TIERS[tier] as Tier, bucket, entity.key, acc));
         else if (tier !== 0 || changed(entity, acc)) processes.push(processRow(TIERS[tier] as Tier, bucket, entity, acc));
+      }
+      for (const part of parts) {
+        if (kind === 'container') containers.push(containerRow(part, bucketStart(part, bucket), entity.key, acc));
+        else processes.push(processRow(part, bucketStart(part, bucket), entity, acc));
       }
       if (coarser !== undefined) {
         const up = entity.accs[tier + 1] as Acc;
@@ -232,7 +263,7 @@ export class Rollup {
     if (entity === undefined) {
       entity = {
         key,
-        accs: this.#emit.map(() => new Acc()),
+        accs: this.#open.map(() => new Acc()),
         lastSeen: second,
         emitted: false,
         lastRssAvg: 0,
@@ -250,10 +281,12 @@ export class Rollup {
     return acc;
   }
 
-  #addContainer(view: ContainerView, second: number): void {
+  #addContainer(view: ContainerView, second: number, intervalMs: number): void {
     const acc = this.#entity(this.#containers, view.key, 'container', second);
     const d = view.interval;
     acc.samples++;
+    // Only an interval that gave the container figures was sampled (not its first sight).
+    if (d.cpuNs !== undefined || d.readBytes !== undefined || d.netRxBytes !== undefined) acc.sampledMs += intervalMs;
     acc.cpuNs += d.cpuNs ?? 0;
     acc.readBytes += d.readBytes ?? 0;
     acc.writeBytes += d.writeBytes ?? 0;
@@ -318,6 +351,7 @@ function containerRow(tier: Tier, bucket: number, containerKey: string, acc: Acc
     readBytes: acc.readBytes,
     writeBytes: acc.writeBytes,
     samples: acc.samples,
+    sampledMs: acc.sampledMs,
   };
   if (acc.memCount > 0) {
     row.memAvg = acc.memAvg();

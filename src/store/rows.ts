@@ -22,6 +22,8 @@ export interface ContainerRow {
   readonly pidsMax?: number;
   /** Ticks folded into the bucket. */
   readonly samples: number;
+  /** Sum of the intervals of those ticks that gave the container figures: rates are over this, not the bucket. */
+  readonly sampledMs: number;
 }
 
 export interface ProcessRow {

@@ -125,9 +125,26 @@ export const MIGRATIONS: readonly string[] = [
   CREATE INDEX net_access_process ON net_access (process_id, last_seen);
   CREATE INDEX net_access_last_seen ON net_access (last_seen);
   `,
-  // 4: the descriptor of each access interval, so replay's files and network panes show the FD column as live does;
+  // 2: recording sessions (bucket bookkeeping across restarts and crashes) and the sampled time of each bucket
+  `
+  -- One row per Recorder run that recorded at least one tick. Minute, hour and day rows are merged from a session's
+  -- second rows as its minutes close; a session that never ended (kill -9, SIGHUP) is folded by the next recorder.
+  CREATE TABLE sessions (
+    id             INTEGER PRIMARY KEY,
+    pid            INTEGER NOT NULL,
+    started        INTEGER NOT NULL,   -- its first tick
+    last_tick      INTEGER NOT NULL,   -- its newest tick written, updated in every tick's transaction
+    folded_through INTEGER NOT NULL,   -- its second buckets before this are in the minute, hour and day rows
+    ended          INTEGER             -- NULL until it finished (or was recovered by a later recorder)
+  ) STRICT;
+  CREATE INDEX sessions_open ON sessions (started) WHERE ended IS NULL;
+
+  -- Sum of the tick intervals folded into the bucket: rates are over sampled time, not the bucket length.
+  -- NULL on rows written before this migration (unknown: readers fall back to the bucket length).
+  ALTER TABLE container_series ADD COLUMN sampled_ms INTEGER;
+  `,
+  // 3: the descriptor of each access interval, so replay's files and network panes show the FD column as live does;
   // paths lose the kernel's ' (deleted)' suffix, which the deleted column says (shown once, model/access.ts).
-  // (Numbered 4: the store's migrations 2 and 3 come from another branch and go before it when merged.)
   `
   ALTER TABLE file_access ADD COLUMN fd INTEGER;   -- NULL when unknown (sysdig alone, or rows written before)
   ALTER TABLE net_access ADD COLUMN fd INTEGER;

@@ -25,6 +25,15 @@ export const DEFAULT_RETENTION: Retention = {
   day: 365 * 86_400_000, // 1 year
 };
 
+/**
+ * The milliseconds a bucket's rates (CPU%, bytes/s) are over, in SQL, for a `container_series` row `alias`: the time
+ * its ticks sampled (sampled_ms), or the bucket length `@size` when that is unknown (rows from before sampled_ms, a
+ * missing row) or 0 (only a first sample). One rule for history, the scrubber's series and export.
+ */
+export function sampledMsSql(alias: string): string {
+  return `coalesce(nullif(${alias}.sampled_ms, 0), @size)`;
+}
+
 /** Start of the tier's bucket that holds `timeMs`. */
 export function bucketStart(tier: Tier, timeMs: number): number {
   const size = TIER_MS[tier];

@@ -8,7 +8,17 @@ import type Database from 'better-sqlite3';
 import type { ContainerView, ProcessView, Snapshot } from '../model/snapshot.js';
 import type { SeriesRows } from './rows.js';
 import { AccessWriter } from './access.js';
+import { MERGE_CONTAINER_SERIES, MERGE_PROCESS_SERIES } from './merge.js';
+import { openSession, recoverSessions } from './sessions.js';
 import { TIER_ID } from './tiers.js';
+
+/** What a tick tells the session: how far the coarse tiers are merged, and whether this is its last write. */
+export interface TickBookkeeping {
+  /** Second buckets before this are in the minute, hour and day rows (Rollup.foldedThrough). */
+  readonly foldedThrough: number;
+  /** The session's final write (finish()): it is marked ended and what it holds alive gets last_seen = this tick. */
+  readonly end?: boolean;
+}
 
 /** How often live entities get their last_seen refreshed: a reader can tell a live entity from a lost one. */
 const LAST_SEEN_EVERY_MS = 60_000;
@@ -35,6 +45,9 @@ export class StoreWriter {
    */
   private readonly retired = new Map<string, { readonly id: number; readonly at: number }>();
   private lastSeenWrittenMs = 0;
+  /** The sessions row, opened by the first tick written (after recovering sessions that never ended). */
+  private sessionId: number | undefined;
+  private readonly updateSession: Database.Statement;
 
   private readonly upsertContainer: Database.Statement;
   private readonly updateContainerMeta: Database.Statement;
@@ -46,10 +59,12 @@ export class StoreWriter {
   private readonly touchContainer: Database.Statement;
   private readonly insertContainerRow: Database.Statement;
   private readonly insertProcessRow: Database.Statement;
-  private readonly tick: (snapshot: Snapshot, rows: SeriesRows) => void;
+  private readonly tick: (snapshot: Snapshot, rows: SeriesRows, book: TickBookkeeping) => void;
+  private readonly db: Database.Database;
   private readonly access: AccessWriter;
 
   constructor(db: Database.Database) {
+    this.db = db;
     this.upsertContainer = db.prepare(`
       INSERT INTO containers (key, kind, cid, name, image, labels, cgroup, parent, user, memory_limit, cpu_limit, first_seen, last_seen)
       VALUES (@key, @kind, @cid, @name, @image, @labels, @cgroup, @parent, @user, @memoryLimit, @cpuLimit, @time, @time)
@@ -77,48 +92,43 @@ export class StoreWriter {
     );
     this.touchProcess = db.prepare(`UPDATE processes SET last_seen = ? WHERE id = ?`);
     this.touchContainer = db.prepare(`UPDATE containers SET last_seen = ? WHERE id = ?`);
-    // A bucket written twice (a flush at shutdown, then the same bucket after a restart) is merged, not lost.
+    // Minute parts of an hour or a day, and a bucket touched by several sessions, merge (src/store/merge.ts).
     this.insertContainerRow = db.prepare(`
       INSERT INTO container_series (tier, bucket, container_id, cpu_ns, mem_avg, mem_max, read_bytes, write_bytes,
-                                    net_rx_bytes, net_tx_bytes, pids_max, samples)
-      VALUES (@tier, @bucket, @id, @cpu, @memAvg, @memMax, @read, @write, @rx, @tx, @pids, @samples)
+                                    net_rx_bytes, net_tx_bytes, pids_max, samples, sampled_ms)
+      VALUES (@tier, @bucket, @id, @cpu, @memAvg, @memMax, @read, @write, @rx, @tx, @pids, @samples, @sampledMs)
       ON CONFLICT (tier, bucket, container_id) DO UPDATE SET
-        cpu_ns = cpu_ns + excluded.cpu_ns,
-        mem_avg = (coalesce(mem_avg, 0) * samples + coalesce(excluded.mem_avg, 0) * excluded.samples) / (samples + excluded.samples),
-        mem_max = max(coalesce(mem_max, 0), coalesce(excluded.mem_max, 0)),
-        read_bytes = read_bytes + excluded.read_bytes, write_bytes = write_bytes + excluded.write_bytes,
-        net_rx_bytes = coalesce(net_rx_bytes, 0) + coalesce(excluded.net_rx_bytes, 0),
-        net_tx_bytes = coalesce(net_tx_bytes, 0) + coalesce(excluded.net_tx_bytes, 0),
-        pids_max = max(coalesce(pids_max, 0), coalesce(excluded.pids_max, 0)),
-        samples = samples + excluded.samples`);
+        ${MERGE_CONTAINER_SERIES}`);
     this.insertProcessRow = db.prepare(`
       INSERT INTO process_series (tier, bucket, process_id, cpu_ns, rss_avg, rss_max, read_bytes, write_bytes, threads_max, samples)
       VALUES (@tier, @bucket, @id, @cpu, @rssAvg, @rssMax, @read, @write, @threads, @samples)
       ON CONFLICT (tier, bucket, process_id) DO UPDATE SET
-        cpu_ns = cpu_ns + excluded.cpu_ns,
-        rss_avg = (rss_avg * samples + excluded.rss_avg * excluded.samples) / (samples + excluded.samples),
-        rss_max = max(rss_max, excluded.rss_max),
-        read_bytes = read_bytes + excluded.read_bytes, write_bytes = write_bytes + excluded.write_bytes,
-        threads_max = max(threads_max, excluded.threads_max),
-        samples = samples + excluded.samples`);
+        ${MERGE_PROCESS_SERIES}`);
+    // max(): folded_through never goes below the session's first second; the rollup's open minute can start earlier,
+    // and those seconds belong to earlier sessions, which folded them themselves.
+    this.updateSession = db.prepare(
+      `UPDATE sessions SET last_tick = max(last_tick, @time), folded_through = max(folded_through, @folded), ended = @ended WHERE id = @id`,
+    );
     this.access = new AccessWriter(db);
-    this.tick = db.transaction((snapshot: Snapshot, rows: SeriesRows) => this.writeInTransaction(snapshot, rows));
+    this.tick = db.transaction((snapshot: Snapshot, rows: SeriesRows, book: TickBookkeeping) => this.writeInTransaction(snapshot, rows, book));
   }
 
   /**
    * Writes one tick in one transaction. Throws what SQLite throws (SQLITE_FULL, SQLITE_BUSY...): nothing of the
    * tick is then stored and the writer can be given the same tick again.
    */
-  writeTick(snapshot: Snapshot, rows: SeriesRows): void {
+  writeTick(snapshot: Snapshot, rows: SeriesRows, book: TickBookkeeping): void {
     const lastSeenBefore = this.lastSeenWrittenMs;
+    const sessionBefore = this.sessionId;
     const undo: (() => void)[] = [];
     this.undo = undo;
     try {
-      this.tick(snapshot, rows);
+      this.tick(snapshot, rows, book);
     } catch (error) {
       // Ids handed out inside the rolled-back transaction do not exist: undo what the tick did to the caches.
       for (let i = undo.length - 1; i >= 0; i--) undo[i]!();
       this.lastSeenWrittenMs = lastSeenBefore;
+      this.sessionId = sessionBefore;
       throw error;
     } finally {
       this.undo = undefined;
@@ -207,8 +217,13 @@ export class StoreWriter {
     return row.id;
   }
 
-  private writeInTransaction(snapshot: Snapshot, rows: SeriesRows): void {
+  private writeInTransaction(snapshot: Snapshot, rows: SeriesRows, book: TickBookkeeping): void {
     const time = snapshot.timeMs;
+    if (this.sessionId === undefined) {
+      // The first tick: fold what crashed sessions left unfolded before this session adds to the same buckets.
+      recoverSessions(this.db);
+      this.sessionId = openSession(this.db, process.pid, time);
+    }
     const containerIds = new Map<string, number>();
     for (const c of snapshot.containers) containerIds.set(c.key, this.containerId(c, time));
 
@@ -239,7 +254,7 @@ export class StoreWriter {
       this.setCached(this.retired, c.key, { id: state.id, at: time });
     }
 
-    if (time - this.lastSeenWrittenMs >= LAST_SEEN_EVERY_MS) {
+    if (book.end === true || time - this.lastSeenWrittenMs >= LAST_SEEN_EVERY_MS) {
       for (const id of this.processes.values()) this.touchProcess.run(time, id);
       for (const { id } of this.containers.values()) this.touchContainer.run(time, id);
       this.lastSeenWrittenMs = time;
@@ -251,6 +266,8 @@ export class StoreWriter {
       this.access.write(time, snapshot.access, procfsPass, (key) => this.processes.get(key) ?? this.retired.get(key)?.id, this.undo);
     }
     this.writeRows(rows);
+    const folded = Number.isNaN(book.foldedThrough) ? time : book.foldedThrough;
+    this.updateSession.run({ id: this.sessionId, time, folded, ended: book.end === true ? time : null });
   }
 
   /** Writes the figures of still-open access intervals (shutdown). */
@@ -276,6 +293,7 @@ export class StoreWriter {
         tx: r.netTxBytes ?? null,
         pids: r.pidsMax ?? null,
         samples: r.samples,
+        sampledMs: r.sampledMs,
       });
     }
     for (const r of rows.processes) {

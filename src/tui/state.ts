@@ -315,7 +315,8 @@ function onCommand(state: State, command: Command, lists: Lists): State {
     }
     case 'time.pause':
       if (!state.cursor.live) return { ...state, cursor: { live: true } };
-      return state.range === undefined ? state : { ...state, cursor: { live: false, atMs: state.range.lastMs } };
+      // lastMs is exclusive: the newest recorded moment is just before it.
+      return state.range === undefined ? state : { ...state, cursor: { live: false, atMs: state.range.lastMs - 1 } };
     case 'time.live':
       return state.cursor.live ? state : { ...state, cursor: { live: true } };
     case 'help':

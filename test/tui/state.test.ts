@@ -265,10 +265,10 @@ describe('reduce: time cursor', () => {
 
   it('pauses at the newest moment with space and resumes with space, L or End on the last row', () => {
     let s = run(timed(), 'time.pause');
-    expect(s.cursor).toEqual({ live: false, atMs: 1_600_500 });
+    expect(s.cursor).toEqual({ live: false, atMs: 1_600_499 });
     // New data keeps coming; the paused moment does not move.
     s = reduce(s, { type: 'data', range: { firstMs: 1_000_000, lastMs: 1_700_000 } });
-    expect(s.cursor).toEqual({ live: false, atMs: 1_600_500 });
+    expect(s.cursor).toEqual({ live: false, atMs: 1_600_499 });
     expect(s.range?.lastMs).toBe(1_700_000);
     expect(s.dataVersion).toBe(1);
     expect(run(s, 'time.pause').cursor).toEqual({ live: true });
