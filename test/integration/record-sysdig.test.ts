@@ -219,6 +219,25 @@ describe('bubble record --source sysdig - (the bridge output on stdin)', () => {
     expect(processes.every((p) => Number.isFinite(p['cpu_seconds'] as number) && (p['cpu_seconds'] as number) < 1e6)).toBe(true);
   });
 
+  it('a tick 400 days ahead is counted and skipped; retention deletes nothing because of it', async () => {
+    // The capture moved to the last minute, as a live stream would be, with one tick from a clock 400 days ahead.
+    const first = Number(/"ts":([\d.]+)/.exec(lines.find((l) => l.includes('"t":"tick"'))!)![1]);
+    const shift = Date.now() - 60_000 - first;
+    const moved = lines.map((l) => l.replace(/"(ts|start)":([\d.]+)/g, (_m, k: string, v: string) => `"${k}":${(Number(v) + shift).toFixed(3)}`));
+    const ticks = moved.map((l, i) => (l.includes('"t":"tick"') ? i : -1)).filter((i) => i >= 0);
+    const middle = ticks[Math.floor(ticks.length / 2)]!;
+    const future = moved[middle]!.replace(/"ts":([\d.]+)/, (_m, v: string) => `"ts":${(Number(v) + 400 * 86_400_000).toFixed(3)}`);
+    moved.splice(middle + 1, 0, future);
+    const db = path.join(tmp, 'stdin-future.db');
+    const r = await bubbleWithStdin(['record', '--source', 'sysdig', '-', '--db', db], `${moved.join('\n')}\n`);
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stderr).toMatch(/skipped a tick timed \d{4}-.*a clock step or a bad source timestamp; 1 skipped so far/);
+    const files = (await exported(db, 'files')).filter((f) => f['comm'] === 'python');
+    expect(files).toHaveLength(13);
+    const seconds = await bubble(['export', '--json', '--what', 'containers', '--tier', 'second', '--db', db]);
+    expect(jsonLines(seconds.stdout).length).toBeGreaterThan(3);
+  });
+
   it('prints the line count with --verbose even when nothing was skipped, and no status line without it', async () => {
     const verbose = await bubbleWithStdin(['record', '--source', 'sysdig', '-', '--db', path.join(tmp, 'stdin-clean-v.db'), '--verbose'], real);
     expect(verbose.status, verbose.stderr).toBe(0);
