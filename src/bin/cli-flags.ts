@@ -66,7 +66,7 @@ export const LS = {
   flags: [
     { name: 'all', type: 'boolean', help: ['also list the "host" pseudo-container (every process in no container)'] },
     { name: 'interval', type: 'string', value: 'S', help: ['seconds between the two samples that give rates (default 1)'] },
-    { name: 'json', type: 'boolean', help: ['a JSON array of containers (fields in docs/fields.md)'] },
+    { name: 'json', type: 'boolean', help: ['one JSON object: the host and its containers (fields in docs/fields.md)'] },
     { name: 'db', type: 'string', value: 'PATH', help: [`the store to add exited containers from (default ${DB}, when it exists)`] },
   ],
 } as const satisfies CommandSpec;

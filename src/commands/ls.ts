@@ -1,11 +1,12 @@
 /** `bubble ls`: containers and jobs with their CPU, memory, network, block I/O and pids. */
 import fs from 'node:fs';
+import { hostFacts } from '../collectors/host-facts.js';
 import { formatBytes, formatPercent, formatTable, formatTime, type Column } from '../format.js';
 import { openStore } from '../store/database.js';
 import { listStoredContainers, type StoredContainer } from '../store/queries.js';
 import type { ContainerView } from '../model/snapshot.js';
 import { sortContainers } from '../model/sort.js';
-import { containerRecord, storedContainerRecord } from '../records.js';
+import { containerRecord, hostRecord, storedContainerRecord } from '../records.js';
 import { liveSnapshot, type LiveOptions } from './live.js';
 import { reportGaps, type Output } from './output.js';
 
@@ -66,7 +67,8 @@ export async function runLs(options: LsOptions, output: Output): Promise<void> {
   const exited = exitedFromStore(options, new Set(snapshot.containers.map((c) => c.key)));
   reportGaps(output, snapshot.gaps);
   if (options.json) {
-    output.out(JSON.stringify([...containers.map(containerRecord), ...exited.map(storedContainerRecord)]) + '\n');
+    const containerRecords = [...containers.map(containerRecord), ...exited.map(storedContainerRecord)];
+    output.out(JSON.stringify({ host: hostRecord(hostFacts()), containers: containerRecords }) + '\n');
     return;
   }
   if (containers.length === 0 && exited.length === 0) {
