@@ -54,6 +54,19 @@ describe('import direction check', () => {
     expect(run.stderr).toContain('src/store/q.ts:1: store/ imports tui/source.ts from tui/');
   });
 
+  it('fails on tui/ opening the store, though store/ is below it', async () => {
+    const root = tree({
+      'src/store/database.ts': 'export const openStore = 1;\n',
+      'src/store/tiers.ts': 'export const TIERS = 1;\n',
+      'src/tui/view.ts':
+        "import { TIERS } from '../store/tiers.js';\nimport { openStore } from '../store/database.js';\nexport const v = [TIERS, openStore];\n",
+    });
+    const run = await check(root);
+    expect(run.status).toBe(1);
+    expect(run.stderr).toContain('src/tui/view.ts:2: imports store/database.ts: the TUI does not open, lock or write the store');
+    expect(run.stderr).not.toContain('tiers');
+  });
+
   it('fails on a file in no layer', async () => {
     const root = tree({ 'src/elsewhere/x.ts': 'export const x = 1;\n' });
     const run = await check(root);
