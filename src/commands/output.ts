@@ -1,4 +1,6 @@
 /** Where a command writes: stdout for results, stderr for the one-line notes. Injected so tests can capture it. */
+import { safeText } from '../format.js';
+
 export interface Output {
   out(text: string): void;
   err(text: string): void;
@@ -53,5 +55,5 @@ export function processOutput(): Output {
 
 /** Gaps (no root, no Docker...) go to stderr, one line each, so stdout stays clean for pipes and --json. */
 export function reportGaps(output: Output, gaps: readonly string[]): void {
-  for (const gap of gaps) output.err(`bubble: ${gap}\n`);
+  for (const gap of gaps) output.err(`bubble: ${safeText(gap)}\n`);
 }
