@@ -17,9 +17,9 @@ interface PipeRun {
 }
 
 /** `{ echo first; bubble ARGS; } | head -1`: bubble's own exit status is reported on stderr. */
-function intoHead(args: readonly string[]): Promise<PipeRun> {
+function intoHead(args: readonly string[], stderrToo = false): Promise<PipeRun> {
   const quoted = [process.execPath, BIN, ...args].map((a) => `'${a.replace(/'/g, `'\\''`)}'`).join(' ');
-  const script = `{ echo first; ${quoted}; echo "bubble-status=$?" >&2; } | head -1`;
+  const script = `{ echo first; ${quoted}${stderrToo ? ' 2>&1' : ''}; echo "bubble-status=$?" >&2; } | head -1`;
   return new Promise((resolve) => {
     execFile('bash', ['-c', script], { env: { ...process.env, NO_COLOR: '1' }, timeout: 60_000 }, (_error, stdout, stderr) => {
       const status = /bubble-status=(\d+)/.exec(stderr)?.[1];
@@ -56,6 +56,17 @@ describe('printing into a pipe that closes early', () => {
       expect(run.status).toBe(0);
     });
   }
+
+  it('record with its status lines into the closed pipe goes on recording and closes cleanly, status 0', async () => {
+    const other = path.join(dir, 'stderr.db');
+    const run = await intoHead(['record', '--db', other, '--duration', '1200ms', '--interval', '200ms'], true);
+    expect(run.head).toBe('first\n');
+    expect(run.stderr).not.toMatch(/EPIPE|Error|internal error/);
+    expect(run.status).toBe(0);
+    const rows = await bubble(['export', '--csv', '--tier', 'second', '--db', other]);
+    expect(rows.status, rows.stderr).toBe(0);
+    expect(rows.stdout.trimEnd().split('\n').length).toBeGreaterThan(1);
+  });
 
   it('the same commands print in full when nobody closes the pipe', async () => {
     const run = await bubble(['export', '--csv', '--what', 'processes', '--db', db]);
