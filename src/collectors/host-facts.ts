@@ -103,6 +103,11 @@ const CLOCKSOURCES: readonly (readonly [RegExp, string])[] = [
   [/\bvmware\b/i, 'vmware'],
 ];
 
+function clockVendor(root: string): string | undefined {
+  const clocks = read(root, 'sys/devices/system/clocksource/clocksource0/available_clocksource') ?? '';
+  return CLOCKSOURCES.find(([pattern]) => pattern.test(clocks))?.[1];
+}
+
 function vm(root: string, cpuinfo: string): string | undefined {
   for (const file of ['product_name', 'sys_vendor', 'board_vendor', 'bios_vendor']) {
     const value = read(root, `sys/class/dmi/id/${file}`)?.trim();
@@ -110,6 +115,8 @@ function vm(root: string, cpuinfo: string): string | undefined {
     // Hyper-V hosts bare-metal Windows machines too: only its "Virtual Machine" product is a VM.
     if (value.startsWith('Microsoft Corporation') && read(root, 'sys/class/dmi/id/product_name')?.trim() !== 'Virtual Machine') continue;
     const hit = DMI_VENDORS.find(([pattern]) => pattern.test(value));
+    // QEMU accelerated by KVM is KVM (systemd-detect-virt asks CPUID and says so); its paravirtual clock tells.
+    if (hit?.[1] === 'qemu' && clockVendor(root) === 'kvm') return 'kvm';
     if (hit) return hit[1];
   }
   const hypervisor = read(root, 'sys/hypervisor/type')?.trim();
@@ -117,9 +124,7 @@ function vm(root: string, cpuinfo: string): string | undefined {
   if (!/^flags\s*:.*\bhypervisor\b/m.test(cpuinfo)) return undefined;
   // Without DMI (Firecracker, some clouds) the guest's paravirtual clock still names the hypervisor; lscpu and
   // systemd-detect-virt ask CPUID, which Node cannot.
-  const clocks = read(root, 'sys/devices/system/clocksource/clocksource0/available_clocksource') ?? '';
-  const clock = CLOCKSOURCES.find(([pattern]) => pattern.test(clocks));
-  return clock?.[1] ?? 'unknown';
+  return clockVendor(root) ?? 'unknown';
 }
 
 /** Reads the facts under `root` (a copy of / in tests); kernel, arch and hostname are this machine's. */
