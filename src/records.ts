@@ -2,6 +2,7 @@
  * Stable, snake_case records for `--json` output (ps, ls, and later export). The field list is documented in
  * docs/fields.md: change both together. Times are ISO 8601 UTC strings; absent figures are null, never 0.
  */
+import type { HostFacts } from './collectors/host-facts.js';
 import type { ContainerView, ProcessView } from './model/snapshot.js';
 import type { StoredContainer } from './store/queries.js';
 
@@ -101,5 +102,19 @@ export function storedContainerRecord(c: StoredContainer): JsonRecord {
     first_seen: iso(c.firstSeenMs),
     last_seen: iso(c.lastSeenMs),
     exit_time: iso(c.exitTimeMs),
+  };
+}
+
+/** The host bubble runs on: static facts, read once (`ls --json`'s `host`). */
+export function hostRecord(h: HostFacts): JsonRecord {
+  return {
+    hostname: h.hostname,
+    cpu_model: h.cpuModel ?? null,
+    os_name: h.osName ?? null,
+    os_version: h.osVersion ?? null,
+    kernel: h.kernel,
+    arch: h.arch,
+    container: h.container ?? null,
+    vm: h.vm ?? null,
   };
 }

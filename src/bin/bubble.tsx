@@ -6,9 +6,11 @@
  */
 import './env.js';
 import meow from 'meow';
+import { CLEAN, commandNames, EXPORT, LS, mainHelp, parseCommand, PS, RECORD, REPLAY, TOP } from './cli-flags.js';
 import type { RecordSource } from '../commands/record.js';
-import { processOutput } from '../commands/output.js';
+import { OutputClosedError, processOutput } from '../commands/output.js';
 import { isBubbleError } from '../errors/bubble-error.js';
+import { safeText } from '../format.js';
 import { UsageError } from '../errors/usage-error.js';
 import { parseDuration } from '../model/duration.js';
 import { PROCESS_SORTS, type ProcessSort } from '../model/sort.js';
@@ -17,159 +19,6 @@ import type { ExportWhat } from '../store/export.js';
 import { defaultDbPath } from '../store/paths.js';
 import { loadConfig, parseRetention } from '../store/retention.js';
 import { TIERS, type Tier } from '../store/tiers.js';
-
-const MAIN_HELP = `
-  Usage
-    $ bubble <command> [options]
-
-  Commands
-    top       the live full-screen view: containers, their processes, files and network, history scrubber
-    replay    the same screens from the store, for a container or job that may have exited
-    ls        containers and Slurm jobs with CPU, memory, network, block I/O, pids (and exited ones from the store)
-    ps        one cgroup-aware snapshot of a container's processes
-    record    sample everything into the store with tiered retention, until Ctrl-C
-    export    stored history as CSV or JSON lines
-    clean     remove old or named containers from the store
-
-  Run \`bubble <command> --help\` for a command's options.
-
-  Examples
-    $ sudo bubble top
-    $ sudo bubble top web-1
-    $ bubble replay web-1 --at "10 min ago"
-    $ sudo bubble ls
-    $ sudo bubble ps web-1 --sort cpu --limit 5
-    $ sudo bubble ps 4242 --json
-    $ sudo bubble record
-    $ bubble export --csv --container web-1 --since "1 hour ago"
-`;
-
-const PS_HELP = `
-  Usage
-    $ bubble ps <container> [--sort cpu|mem|io|pid] [--limit N] [--interval S] [--files] [--net] [--json]
-
-  <container> is a name, an id or id prefix, a Slurm job id (4242 or "job 4242"), a cgroup path, or "host".
-
-  Options
-    --sort      order: cpu (default), mem, io, pid
-    --limit     show the first N processes
-    --interval  seconds between the two samples that give rates (default 1; "500ms" works)
-    --files     also list the processes' open files (path, read/write/append mode, deleted ones too)
-    --net       also list their sockets (protocol, local and remote address, state; unix paths)
-    --json      one JSON object: container, timestamp, processes (fields in docs/fields.md)
-
-  Examples
-    $ sudo bubble ps web-1 --sort mem --limit 5
-    $ sudo bubble ps /system.slice/docker-3f2a.scope --json
-`;
-
-const LS_HELP = `
-  Usage
-    $ bubble ls [--all] [--interval S] [--json] [--db PATH]
-
-  Options
-    --all       also list the "host" pseudo-container (every process in no container) and every exited
-                container Docker reports (without it: the exited ones the store recorded)
-    --interval  seconds between the two samples that give rates (default 1)
-    --json      a JSON array of containers (fields in docs/fields.md)
-    --db        the store to add exited containers from (default ${defaultDbPath()}, when it exists)
-`;
-
-const TOP_HELP = `
-  Usage
-    $ bubble top [container] [--interval 1s] [--db PATH] [--no-record]
-
-  Full screen, keyboard only (? lists every key). With a container (name, id prefix, Slurm job id or cgroup path)
-  it opens that container directly. While it runs it records into the store (when it can write it and no
-  bubble record holds it), so history starts at launch.
-
-  Options
-    --interval   refresh interval (default 1s)
-    --db         the store (default ${defaultDbPath()})
-    --no-record  do not write the store (still reads its history)
-`;
-
-const REPLAY_HELP = `
-  Usage
-    $ bubble replay <container> [--at TIME] [--tier second|minute|hour|day] [--db PATH]
-
-  The top screens, read-only from the store, for a container or job that may have exited. Opens at its last
-  recorded moment, or at --at (ISO 8601, epoch seconds, or relative: "10 min ago").
-`;
-
-const RECORD_HELP = `
-  Usage
-    $ bubble record [--interval 1s] [--db PATH] [--keep-second 1h] [--keep-minute 2d] [--keep-hour 30d] [--keep-day 1y]
-                    [--source procfs|sysdig|both] [--sysdig-capture FILE] [--verbose]
-    $ sysdig -pc -c native/sysdig-bridge/bubble.lua | bubble record --source sysdig -
-
-  Samples every container, job and process into the store until SIGINT/SIGTERM, then flushes and closes.
-  One recorder per store file.
-
-  Options
-    --interval        time between samples (default 1s)
-    --db              the store (default ${defaultDbPath()})
-    --keep-second     how long each tier keeps its buckets (defaults 1h, 2d, 30d, 1y;
-    --keep-minute       also from the config file, see --config)
-    --keep-hour
-    --keep-day
-    --config          retention config file, JSON {"keep": {"second": "2h"}} (default: bubble's config path)
-    --duration        stop after this long (e.g. 30s), instead of at Ctrl-C
-    --source          procfs (default): /proc and cgroups, open files and sockets included;
-                      sysdig: sysdig's events alone (needs sysdig and its kernel driver; "-" reads the bridge's
-                      output on stdin instead); both: procfs, completed by sysdig (bytes per file and connection,
-                      processes too short-lived for a tick)
-    --sysdig-capture  replay a sysdig capture (.scap) through the bridge to its end, in the capture's own time
-                      (no kernel driver needed)
-    --verbose         print the sysdig bridge's line counts (skipped lines) every 10 s and at the end
-    --descriptors-every N
-                      open files and sockets: processes that ran are read every tick, idle ones (and socket
-                      tables) every N ticks; cheaper on a big host (default 1: everything every tick)
-    --quiet           no status lines on stderr
-
-  A systemd unit is in docs/bubble-record.service. The sysdig bridge: native/sysdig-bridge/README.md.
-`;
-
-const EXPORT_HELP = `
-  Usage
-    $ bubble export (--csv | --json) [--container X] [--since T] [--until T] [--tier second|minute|hour|day]
-                    [--what containers|processes] [--out FILE] [--db PATH]
-
-  Streams stored rows: RFC 4180 CSV with a header, or JSON lines. Fields are listed in docs/store.md.
-
-  Options
-    --container  a name, id prefix, Slurm job id or cgroup path (also of containers that exited)
-    --since      from (ISO 8601 like 2026-11-21T21:00, epoch seconds, or relative: "10 min ago", 2h)
-    --until      to (same forms; default now)
-    --tier       bucket size; default: the finest tier that covers --since
-    --what       containers (default), processes, files or network (access intervals)
-    --out        write to FILE (created 0600) instead of stdout
-    --db         the store (default ${defaultDbPath()})
-`;
-
-const CLEAN_HELP = `
-  Usage
-    $ bubble clean (--days N | --container X) [--db PATH]
-
-  Removes containers and jobs, with all their processes and rows, from the store.
-
-  Options
-    --days       those whose last sight (or exit) is more than N days ago
-    --container  one container or job (name, id prefix, Slurm job id, cgroup path)
-    --db         the store (default ${defaultDbPath()})
-`;
-
-/** meow's own unknown-flag message spans two lines; bubble says it in one, with the way out. */
-function rejectUnknownFlags(command: string, argv: readonly string[], known: readonly string[]): void {
-  for (const arg of argv) {
-    if (arg === '--') return;
-    if (!arg.startsWith('-') || arg === '-') continue;
-    const name = arg.replace(/^--?/, '').split('=')[0]!.replace(/^no-/, '');
-    if (![...known, 'help', 'version'].includes(name)) {
-      throw new UsageError(`unknown option "${arg}" for ${command}; see bubble ${command} --help`);
-    }
-  }
-}
 
 function intervalMs(text: string | undefined): number {
   if (text === undefined) return 1000;
@@ -186,19 +35,7 @@ async function main(argv: readonly string[]): Promise<void> {
   const importMeta = import.meta;
   switch (command) {
     case 'ps': {
-      rejectUnknownFlags('ps', rest, ['sort', 'limit', 'interval', 'json', 'files', 'net']);
-      const cli = meow(PS_HELP, {
-        importMeta,
-        argv: rest,
-        flags: {
-          sort: { type: 'string', default: 'cpu' },
-          limit: { type: 'string' },
-          interval: { type: 'string' },
-          json: { type: 'boolean', default: false },
-          files: { type: 'boolean', default: false },
-          net: { type: 'boolean', default: false },
-        },
-      });
+      const cli = parseCommand(PS, rest, importMeta);
       const [container, ...extra] = cli.input;
       if (container === undefined || extra.length > 0) {
         throw new UsageError('bubble ps takes one container (a name, id prefix, Slurm job id or cgroup path); see --help');
@@ -227,17 +64,7 @@ async function main(argv: readonly string[]): Promise<void> {
       return;
     }
     case 'ls': {
-      rejectUnknownFlags('ls', rest, ['all', 'interval', 'json', 'db']);
-      const cli = meow(LS_HELP, {
-        importMeta,
-        argv: rest,
-        flags: {
-          all: { type: 'boolean', default: false },
-          interval: { type: 'string' },
-          json: { type: 'boolean', default: false },
-          db: { type: 'string' },
-        },
-      });
+      const cli = parseCommand(LS, rest, importMeta);
       if (cli.input.length > 0) throw new UsageError(`bubble ls takes no arguments (got "${cli.input.join(' ')}"); see --help`);
       const { runLs } = await import('../commands/ls.js');
       await runLs(
@@ -252,12 +79,7 @@ async function main(argv: readonly string[]): Promise<void> {
       return;
     }
     case 'top': {
-      rejectUnknownFlags('top', rest, ['interval', 'db', 'record']);
-      const cli = meow(TOP_HELP, {
-        importMeta,
-        argv: rest,
-        flags: { interval: { type: 'string' }, db: { type: 'string' }, record: { type: 'boolean', default: true } },
-      });
+      const cli = parseCommand(TOP, rest, importMeta);
       if (cli.input.length > 1) throw new UsageError('bubble top takes at most one container; see --help');
       const { runTop } = await import('../commands/top.js');
       await runTop({
@@ -269,12 +91,7 @@ async function main(argv: readonly string[]): Promise<void> {
       return;
     }
     case 'replay': {
-      rejectUnknownFlags('replay', rest, ['at', 'db', 'tier']);
-      const cli = meow(REPLAY_HELP, {
-        importMeta,
-        argv: rest,
-        flags: { at: { type: 'string' }, db: { type: 'string' }, tier: { type: 'string' } },
-      });
+      const cli = parseCommand(REPLAY, rest, importMeta);
       const [container, ...extra] = cli.input;
       if (container === undefined || extra.length > 0) throw new UsageError('bubble replay takes one container; see --help');
       if (cli.flags.tier !== undefined && !(TIERS as readonly string[]).includes(cli.flags.tier)) {
@@ -290,30 +107,7 @@ async function main(argv: readonly string[]): Promise<void> {
       return;
     }
     case 'record': {
-      const known = ['interval', 'db', 'keep-second', 'keep-minute', 'keep-hour', 'keep-day', 'config', 'duration', 'quiet'];
-      known.push('source', 'sysdig-capture', 'sysdig-bin', 'verbose', 'descriptors-every');
-      rejectUnknownFlags('record', rest, known);
-      const cli = meow(RECORD_HELP, {
-        importMeta,
-        argv: rest,
-        flags: {
-          interval: { type: 'string' },
-          db: { type: 'string' },
-          keepSecond: { type: 'string' },
-          keepMinute: { type: 'string' },
-          keepHour: { type: 'string' },
-          keepDay: { type: 'string' },
-          config: { type: 'string' },
-          duration: { type: 'string' },
-          quiet: { type: 'boolean', default: false },
-          source: { type: 'string' },
-          sysdigCapture: { type: 'string' },
-          // Hidden: another sysdig binary (tests); BUBBLE_SYSDIG does the same.
-          sysdigBin: { type: 'string' },
-          verbose: { type: 'boolean', default: false },
-          descriptorsEvery: { type: 'string' },
-        },
-      });
+      const cli = parseCommand(RECORD, rest, importMeta);
       const sources: readonly RecordSource[] = ['procfs', 'sysdig', 'both'];
       const source = cli.flags.source;
       if (source !== undefined && !(sources as readonly string[]).includes(source)) {
@@ -378,22 +172,7 @@ async function main(argv: readonly string[]): Promise<void> {
       return;
     }
     case 'export': {
-      rejectUnknownFlags('export', rest, ['csv', 'json', 'container', 'since', 'until', 'tier', 'what', 'out', 'db']);
-      const cli = meow(EXPORT_HELP, {
-        importMeta,
-        argv: rest,
-        flags: {
-          csv: { type: 'boolean', default: false },
-          json: { type: 'boolean', default: false },
-          container: { type: 'string' },
-          since: { type: 'string' },
-          until: { type: 'string' },
-          tier: { type: 'string' },
-          what: { type: 'string', default: 'containers' },
-          out: { type: 'string' },
-          db: { type: 'string' },
-        },
-      });
+      const cli = parseCommand(EXPORT, rest, importMeta);
       if (cli.input.length > 0) throw new UsageError(`bubble export takes no arguments (got "${cli.input.join(' ')}"); see --help`);
       if (cli.flags.csv === cli.flags.json) throw new UsageError('bubble export needs exactly one of --csv or --json');
       const whats = ['containers', 'processes', 'files', 'network'];
@@ -419,12 +198,7 @@ async function main(argv: readonly string[]): Promise<void> {
       return;
     }
     case 'clean': {
-      rejectUnknownFlags('clean', rest, ['days', 'container', 'db']);
-      const cli = meow(CLEAN_HELP, {
-        importMeta,
-        argv: rest,
-        flags: { days: { type: 'string' }, container: { type: 'string' }, db: { type: 'string' } },
-      });
+      const cli = parseCommand(CLEAN, rest, importMeta);
       if (cli.input.length > 0) throw new UsageError(`bubble clean takes no arguments (got "${cli.input.join(' ')}"); see --help`);
       let days: number | undefined;
       if (cli.flags.days !== undefined) {
@@ -447,14 +221,14 @@ async function main(argv: readonly string[]): Promise<void> {
     case '--help':
     case '-h':
     case 'help':
-      meow(MAIN_HELP, { importMeta, argv: ['--help'] });
+      meow(mainHelp(), { importMeta, argv: ['--help'] });
       return;
     case '--version':
     case '-v':
-      meow(MAIN_HELP, { importMeta, argv: ['--version'] });
+      meow(mainHelp(), { importMeta, argv: ['--version'] });
       return;
     default:
-      throw new UsageError(`unknown command "${command}": try bubble ls, ps, record, export, clean, or bubble --help`);
+      throw new UsageError(`unknown command "${safeText(command)}": try bubble ${commandNames()}, or bubble --help`);
   }
 }
 
@@ -463,12 +237,19 @@ main(process.argv.slice(2)).then(
     process.exitCode ??= 0;
   },
   (error: unknown) => {
+    if (error instanceof OutputClosedError) {
+      process.exitCode = 0;
+      return;
+    }
+    // safeText once more here, where every message leaves: a message that quotes something a container controls
+    // and missed it where it was made still cannot reach the terminal raw (escaped text passes unchanged).
     if (isBubbleError(error)) {
-      process.stderr.write(`bubble: ${error.message}\n`);
+      process.stderr.write(`bubble: ${safeText(error.message)}\n`);
       process.exitCode = error.exitCode;
       return;
     }
-    process.stderr.write(`bubble: internal error: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+    const text = error instanceof Error ? (error.stack ?? error.message) : String(error);
+    process.stderr.write(`bubble: internal error: ${text.split('\n').map(safeText).join('\n')}\n`);
     process.exitCode = 1;
   },
 );

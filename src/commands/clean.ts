@@ -1,5 +1,5 @@
 /** `bubble clean --days N` / `--container X`: removes what the store holds of old or named containers. */
-import { formatTime } from '../format.js';
+import { formatTime, safeText } from '../format.js';
 import { matchContainer } from '../model/match.js';
 import { openStore } from '../store/database.js';
 import { findStoredContainers } from '../store/queries.js';
@@ -24,9 +24,9 @@ export function runClean(options: CleanOptions, output: Output): void {
       ...(keys !== undefined && { keys }),
       ...(olderThanMs !== undefined && { olderThanMs }),
     });
-    const what = keys !== undefined ? `"${options.container}"` : `containers last seen before ${formatTime(olderThanMs!)}`;
+    const what = keys !== undefined ? `"${safeText(options.container!)}"` : `containers last seen before ${formatTime(olderThanMs!)}`;
     output.err(
-      `bubble: removed ${result.containers} containers, ${result.processes} processes and ${result.rows} series rows (${what}) from ${store.path}\n`,
+      `bubble: removed ${result.containers} containers, ${result.processes} processes and ${result.rows} series rows (${what}) from ${safeText(store.path)}\n`,
     );
   } finally {
     store.close();

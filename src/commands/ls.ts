@@ -7,6 +7,7 @@
  */
 import fs from 'node:fs';
 import { DockerWatcher } from '../collectors/docker.js';
+import { hostFacts } from '../collectors/host-facts.js';
 import { formatBytes, formatPercent, formatTable, formatTime, type Column } from '../format.js';
 import { containerKey } from '../model/identity.js';
 import type { ContainerMeta } from '../model/sample.js';
@@ -14,7 +15,7 @@ import { openStore } from '../store/database.js';
 import { listStoredContainers, type StoredContainer } from '../store/queries.js';
 import type { ContainerView } from '../model/snapshot.js';
 import { sortContainers } from '../model/sort.js';
-import { containerRecord, storedContainerRecord } from '../records.js';
+import { containerRecord, hostRecord, storedContainerRecord } from '../records.js';
 import { liveSnapshot, type OneShotOptions as LiveOptions } from '../monitor/one-shot.js';
 import { reportGaps, type Output } from './output.js';
 
@@ -139,7 +140,8 @@ export async function runLs(options: LsOptions, output: Output): Promise<void> {
   const exited = exitedContainers(storedContainers(options), docker?.all() ?? new Map(), liveKeys, options.all);
   reportGaps(output, snapshot.gaps);
   if (options.json) {
-    output.out(JSON.stringify([...containers.map(containerRecord), ...exited.map(storedContainerRecord)]) + '\n');
+    const containerRecords = [...containers.map(containerRecord), ...exited.map(storedContainerRecord)];
+    output.out(JSON.stringify({ host: hostRecord(hostFacts()), containers: containerRecords }) + '\n');
     return;
   }
   if (containers.length === 0 && exited.length === 0) {

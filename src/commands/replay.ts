@@ -3,6 +3,7 @@
  * job that may have exited. Opens at its last recorded moment, or at --at.
  */
 import { BubbleError } from '../errors/bubble-error.js';
+import { safeText } from '../format.js';
 import { matchContainer } from '../model/match.js';
 import { openStore } from '../store/database.js';
 import { containerBuckets, findStoredContainers } from '../store/queries.js';
@@ -38,10 +39,12 @@ function findStart(dbPath: string, options: ReplayOptions): Start {
       if (options.atMs === undefined) return { key: container.key, atMs: end, tier };
       if (options.atMs >= oldest && options.atMs <= newest + 86_400_000) return { key: container.key, atMs: Math.min(options.atMs, newest), tier };
     }
+    const name = safeText(container.name);
+    const path = safeText(store.path);
     throw new BubbleError(
       options.atMs === undefined
-        ? `${container.name} has no recorded history in ${store.path}`
-        : `${container.name} has no history at ${new Date(options.atMs).toISOString()} in ${store.path}; try bubble export --container ${container.name} to see what is there`,
+        ? `${name} has no recorded history in ${path}`
+        : `${name} has no history at ${new Date(options.atMs).toISOString()} in ${path}; try bubble export --container ${name} to see what is there`,
     );
   } finally {
     store.close();

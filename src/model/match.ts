@@ -3,6 +3,7 @@
  * path, or `host`. Pure: it takes the containers to choose from.
  */
 import { ContainerNotFoundError } from '../errors/container-not-found-error.js';
+import { safeText } from '../format.js';
 
 export interface Matchable {
   readonly key: string;
@@ -14,8 +15,9 @@ export interface Matchable {
 
 const HEX = /^[0-9a-f]+$/;
 
+/** Names and ids come from cgroup paths a container may choose: escaped, as every message that quotes them. */
 function describe(c: Matchable): string {
-  return c.kind === 'host' ? 'host' : `${c.name} (${c.kind} ${c.kind === 'slurm' ? c.id : c.id.slice(0, 12)})`;
+  return c.kind === 'host' ? 'host' : safeText(`${c.name} (${c.kind} ${c.kind === 'slurm' ? c.id : c.id.slice(0, 12)})`);
 }
 
 function exactMatches<T extends Matchable>(query: string, containers: readonly T[]): T[] {
@@ -48,7 +50,7 @@ export function matchContainer<T extends Matchable>(query: string, containers: r
     throw new ContainerNotFoundError(
       query,
       names,
-      `"${query}" is ambiguous: it matches ${names.join(', ')}; give more of the id or the full name`,
+      `"${safeText(query)}" is ambiguous: it matches ${names.join(', ')}; give more of the id or the full name`,
     );
   }
   const known = containers.filter((c) => c.kind !== 'host').map(describe);
@@ -58,5 +60,5 @@ export function matchContainer<T extends Matchable>(query: string, containers: r
       : known.length > 0
         ? `running: ${known.slice(0, 8).join(', ')}${known.length > 8 ? `, and ${known.length - 8} more` : ''}`
         : 'no containers or jobs are running (`bubble ls --all` lists what is seen)';
-  throw new ContainerNotFoundError(query, known, `no container or job "${query}": ${hint}`);
+  throw new ContainerNotFoundError(query, known, `no container or job "${safeText(query)}": ${hint}`);
 }

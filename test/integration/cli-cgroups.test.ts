@@ -66,7 +66,7 @@ describe('bubble ls on real cgroups', () => {
     needReal(ctx, 'writable cgroups', writable.ok, writable.why);
     const run = await bubble(['ls', '--json', '--interval', '1.5']);
     expect(run.status).toBe(0);
-    const rows = JSON.parse(run.stdout) as Json[];
+    const rows = (JSON.parse(run.stdout) as { containers: Json[] }).containers;
     expect(rows.some((r) => r['kind'] === 'host')).toBe(false);
 
     const docker = rows.find((r) => r['id'] === dockerId);
@@ -96,7 +96,7 @@ describe('bubble ls on real cgroups', () => {
     needReal(ctx, 'writable cgroups', writable.ok, writable.why);
     const run = await bubble(['ls', '--all', '--json', '--interval', '0.3']);
     expect(run.status).toBe(0);
-    const rows = JSON.parse(run.stdout) as Json[];
+    const rows = (JSON.parse(run.stdout) as { containers: Json[] }).containers;
     const running = rows.filter((r) => r['state'] !== 'exited');
     expect(running.at(-1)).toMatchObject({ kind: 'host', key: 'host' });
     expect(running.at(-1)!['processes']).toBeGreaterThan(3);

@@ -69,7 +69,7 @@ describe('bubble with a real Docker engine', () => {
     const c1 = cgroupCpuNs(burner.pid);
     const t1 = process.hrtime.bigint();
     expect(run.status).toBe(0);
-    const rows = JSON.parse(run.stdout) as Json[];
+    const rows = (JSON.parse(run.stdout) as { containers: Json[] }).containers;
     const row = rows.find((r) => r['id'] === burner.id);
     expect(row).toMatchObject({ kind: 'docker', name: burnerName, image: TEST_IMAGE, state: 'running', cpu_source: 'cgroup' });
     const cgroupPercent = ((c1 - c0) / Number(t1 - t0)) * 100;
@@ -82,7 +82,7 @@ describe('bubble with a real Docker engine', () => {
   it('ls reports a memory limit set with docker run --memory', async (ctx) => {
     needReal(ctx, 'Docker', available.ok, available.why);
     const run = await bubble(['ls', '--json', '--interval', '0.3']);
-    const row = (JSON.parse(run.stdout) as Json[]).find((r) => r['name'] === limitedName);
+    const row = (JSON.parse(run.stdout) as { containers: Json[] }).containers.find((r) => r['name'] === limitedName);
     expect(row).toMatchObject({ memory_limit_bytes: 64 * 1024 * 1024, processes: 1 });
     expect(row!['memory_percent']).toBeGreaterThan(0);
     expect(row!['memory_percent']).toBeLessThan(50);

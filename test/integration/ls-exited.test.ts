@@ -53,7 +53,7 @@ function storeWith(file: string, key: string, name: string, seenMs: number, exit
 async function ls(args: readonly string[], env?: NodeJS.ProcessEnv): Promise<Json[]> {
   const run = await bubble(['ls', '--json', '--interval', '2', ...args], env === undefined ? {} : { env });
   expect(run.status, run.stderr).toBe(0);
-  return JSON.parse(run.stdout) as Json[];
+  return (JSON.parse(run.stdout) as { containers: Json[] }).containers;
 }
 
 describe('bubble ls and exited containers', () => {

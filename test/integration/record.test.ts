@@ -74,7 +74,7 @@ describe('bubble record with a real cgroup and a real Docker container', () => {
     needReal(ctx, 'Docker', docker.ok, docker.why);
     const ls = await bubble(['ls', '--json', '--db', db, '--interval', '0.2']);
     expect(ls.status).toBe(0);
-    const exited = (JSON.parse(ls.stdout) as Json[]).find((r) => r['id'] === exiterId);
+    const exited = (JSON.parse(ls.stdout) as { containers: Json[] }).containers.find((r) => r['id'] === exiterId);
     expect(exited).toMatchObject({ kind: 'docker', name: exiterName, state: 'exited', exit_code: 7 });
     expect(Date.parse(exited!['exit_time'] as string)).toBeGreaterThan(Date.now() - 60_000);
 

@@ -1,0 +1,327 @@
+/**
+ * Every command's flags, declared once: the table gives the --help text, the set of accepted flags and meow's flag
+ * options, so the three cannot drift apart. src/bin/bubble.tsx parses with parseCommand() and checks values.
+ */
+import meow from 'meow';
+import { safeText } from '../format.js';
+import { UsageError } from '../errors/usage-error.js';
+import { defaultDbPath } from '../store/paths.js';
+
+export interface FlagSpec {
+  /** As typed, kebab-case: 'keep-second' (meow hands it over as keepSecond). */
+  readonly name: string;
+  readonly type: 'string' | 'boolean';
+  /** Booleans default to false (true when negated). */
+  readonly default?: string | boolean;
+  /** What the value looks like in the usage line: 'cpu|mem|io|pid', 'PATH'. */
+  readonly value?: string;
+  /** The help text: lines, each continuing the one before. */
+  readonly help: readonly string[];
+  /** A boolean that is on by default, shown and typed as --no-<name>. */
+  readonly negated?: boolean;
+  /** Accepted but in no help (test hooks). */
+  readonly hidden?: boolean;
+  /** Left out of the usage line (the command's args already say it). */
+  readonly inUsage?: false;
+}
+
+export interface CommandSpec {
+  readonly name: string;
+  /** One line for `bubble --help`. */
+  readonly summary: string;
+  /** After the command in the usage line: '<container>', '(--csv | --json)'. */
+  readonly args?: string;
+  /** Further usage lines, verbatim. */
+  readonly moreUsage?: readonly string[];
+  /** Paragraphs between the usage and the options. */
+  readonly about?: readonly string[];
+  readonly flags: readonly FlagSpec[];
+  readonly examples?: readonly string[];
+  /** Paragraphs after the options. */
+  readonly notes?: readonly string[];
+}
+
+const DB = defaultDbPath();
+const TIER_VALUES = 'second|minute|hour|day';
+
+export const PS = {
+  name: 'ps',
+  summary: "one cgroup-aware snapshot of a container's processes",
+  args: '<container>',
+  about: ['<container> is a name, an id or id prefix, a Slurm job id (4242 or "job 4242"), a cgroup path, or "host".'],
+  flags: [
+    { name: 'sort', type: 'string', default: 'cpu', value: 'cpu|mem|io|pid', help: ['order: cpu (default), mem, io, pid'] },
+    { name: 'limit', type: 'string', value: 'N', help: ['show the first N processes'] },
+    { name: 'interval', type: 'string', value: 'S', help: ['seconds between the two samples that give rates (default 1; "500ms" works)'] },
+    { name: 'files', type: 'boolean', help: ["also list the processes' open files (path, read/write/append mode, deleted ones too)"] },
+    { name: 'net', type: 'boolean', help: ['also list their sockets (protocol, local and remote address, state; unix paths)'] },
+    { name: 'json', type: 'boolean', help: ['one JSON object: container, timestamp, processes (fields in docs/fields.md)'] },
+  ],
+  examples: ['sudo bubble ps web-1 --sort mem --limit 5', 'sudo bubble ps /system.slice/docker-3f2a.scope --json'],
+} as const satisfies CommandSpec;
+
+export const LS = {
+  name: 'ls',
+  summary: 'containers and Slurm jobs with CPU, memory, network, block I/O, pids (and exited ones from the store)',
+  flags: [
+    {
+      name: 'all',
+      type: 'boolean',
+      help: [
+        'also list the "host" pseudo-container (every process in no container) and every exited',
+        'container Docker reports (without it: the exited ones the store recorded)',
+      ],
+    },
+    { name: 'interval', type: 'string', value: 'S', help: ['seconds between the two samples that give rates (default 1)'] },
+    { name: 'json', type: 'boolean', help: ['one JSON object: the host and its containers (fields in docs/fields.md)'] },
+    { name: 'db', type: 'string', value: 'PATH', help: [`the store to add exited containers from (default ${DB}, when it exists)`] },
+  ],
+} as const satisfies CommandSpec;
+
+export const TOP = {
+  name: 'top',
+  summary: 'the live full-screen view: containers, their processes, files and network, history scrubber',
+  args: '[container]',
+  about: [
+    'Full screen, keyboard only (? lists every key). With a container (name, id prefix, Slurm job id or cgroup path)\n' +
+      'it opens that container directly. While it runs it records into the store (when it can write it and no\n' +
+      'bubble record holds it), so history starts at launch.',
+  ],
+  flags: [
+    { name: 'interval', type: 'string', value: '1s', help: ['refresh interval (default 1s)'] },
+    { name: 'db', type: 'string', value: 'PATH', help: [`the store (default ${DB})`] },
+    { name: 'record', type: 'boolean', negated: true, help: ['do not write the store (still reads its history)'] },
+  ],
+} as const satisfies CommandSpec;
+
+export const REPLAY = {
+  name: 'replay',
+  summary: 'the same screens from the store, for a container or job that may have exited',
+  args: '<container>',
+  about: ['The top screens, read-only from the store, for a container or job that may have exited.'],
+  flags: [
+    {
+      name: 'at',
+      type: 'string',
+      value: 'TIME',
+      help: ['open at this moment (ISO 8601, epoch seconds, or relative: "10 min ago");', 'default: its last recorded moment'],
+    },
+    { name: 'tier', type: 'string', value: TIER_VALUES, help: ['bucket size; default: the finest tier that holds it'] },
+    { name: 'db', type: 'string', value: 'PATH', help: [`the store (default ${DB})`] },
+  ],
+} as const satisfies CommandSpec;
+
+export const RECORD = {
+  name: 'record',
+  summary: 'sample everything into the store with tiered retention, until Ctrl-C',
+  moreUsage: ['sysdig -pc -c native/sysdig-bridge/bubble.lua | bubble record --source sysdig -'],
+  about: ['Samples every container, job and process into the store until SIGINT/SIGTERM, then flushes and closes.\nOne recorder per store file.'],
+  flags: [
+    { name: 'interval', type: 'string', value: '1s', help: ['time between samples (default 1s)'] },
+    { name: 'db', type: 'string', value: 'PATH', help: [`the store (default ${DB})`] },
+    { name: 'keep-second', type: 'string', value: '1h', help: ['how long the second tier keeps its buckets (default 1h)'] },
+    { name: 'keep-minute', type: 'string', value: '2d', help: ['how long the minute tier keeps its buckets (default 2d)'] },
+    { name: 'keep-hour', type: 'string', value: '30d', help: ['how long the hour tier keeps its buckets (default 30d)'] },
+    { name: 'keep-day', type: 'string', value: '1y', help: ['how long the day tier keeps its buckets (default 1y)'] },
+    {
+      name: 'config',
+      type: 'string',
+      value: 'FILE',
+      help: ['retention config file, JSON {"keep": {"second": "2h"}} (default: bubble\'s config path);', 'the keep flags on the command line override it'],
+    },
+    { name: 'duration', type: 'string', value: '30s', help: ['stop after this long (e.g. 30s), instead of at Ctrl-C'] },
+    {
+      name: 'source',
+      type: 'string',
+      value: 'procfs|sysdig|both',
+      help: [
+        'procfs (default): /proc and cgroups, open files and sockets included;',
+        'sysdig: sysdig\'s events alone (needs sysdig and its kernel driver; "-" reads the bridge\'s',
+        'output on stdin instead); both: procfs, completed by sysdig (bytes per file and connection,',
+        'processes too short-lived for a tick)',
+      ],
+    },
+    {
+      name: 'sysdig-capture',
+      type: 'string',
+      value: 'FILE',
+      help: ["replay a sysdig capture (.scap) through the bridge to its end, in the capture's own time", '(no kernel driver needed)'],
+    },
+    // Another sysdig binary (tests); BUBBLE_SYSDIG does the same.
+    { name: 'sysdig-bin', type: 'string', hidden: true, help: [] },
+    { name: 'verbose', type: 'boolean', help: ["print the sysdig bridge's line counts (skipped lines) every 10 s and at the end"] },
+    {
+      name: 'descriptors-every',
+      type: 'string',
+      value: 'N',
+      help: [
+        'open files and sockets: processes that ran are read every tick, idle ones (and socket',
+        'tables) every N ticks; cheaper on a big host (default 1: everything every tick)',
+      ],
+    },
+    { name: 'quiet', type: 'boolean', help: ['no status lines on stderr'] },
+  ],
+  notes: ['A systemd unit is in docs/bubble-record.service. The sysdig bridge: native/sysdig-bridge/README.md.'],
+} as const satisfies CommandSpec;
+
+export const EXPORT = {
+  name: 'export',
+  summary: 'stored history as CSV or JSON lines',
+  args: '(--csv | --json)',
+  about: ['Streams stored rows: RFC 4180 CSV with a header, or JSON lines. Fields are listed in docs/store.md.'],
+  flags: [
+    { name: 'csv', type: 'boolean', inUsage: false, help: ['CSV, one header line then one line per row'] },
+    { name: 'json', type: 'boolean', inUsage: false, help: ['JSON lines, one object per row'] },
+    { name: 'container', type: 'string', value: 'X', help: ['a name, id prefix, Slurm job id or cgroup path (also of containers that exited)'] },
+    { name: 'since', type: 'string', value: 'T', help: ['from (ISO 8601 like 2026-11-21T21:00, epoch seconds, or relative: "10 min ago", 2h)'] },
+    { name: 'until', type: 'string', value: 'T', help: ['to (same forms; default now)'] },
+    { name: 'tier', type: 'string', value: TIER_VALUES, help: ['bucket size; default: the finest tier that covers --since'] },
+    {
+      name: 'what',
+      type: 'string',
+      default: 'containers',
+      value: 'containers|processes|files|network',
+      help: ['containers (default), processes, files or network (access intervals)'],
+    },
+    { name: 'out', type: 'string', value: 'FILE', help: ['write to FILE (created 0600) instead of stdout'] },
+    { name: 'db', type: 'string', value: 'PATH', help: [`the store (default ${DB})`] },
+  ],
+} as const satisfies CommandSpec;
+
+export const CLEAN = {
+  name: 'clean',
+  summary: 'remove old or named containers from the store',
+  args: '(--days N | --container X)',
+  about: ['Removes containers and jobs, with all their processes and rows, from the store.'],
+  flags: [
+    { name: 'days', type: 'string', value: 'N', inUsage: false, help: ['those whose last sight (or exit) is more than N days ago'] },
+    { name: 'container', type: 'string', value: 'X', inUsage: false, help: ['one container or job (name, id prefix, Slurm job id, cgroup path)'] },
+    { name: 'db', type: 'string', value: 'PATH', help: [`the store (default ${DB})`] },
+  ],
+} as const satisfies CommandSpec;
+
+/** In the order `bubble --help` lists them. */
+export const COMMANDS: readonly CommandSpec[] = [TOP, REPLAY, LS, PS, RECORD, EXPORT, CLEAN];
+
+const MAIN_EXAMPLES = [
+  'sudo bubble top',
+  'sudo bubble top web-1',
+  'bubble replay web-1 --at "10 min ago"',
+  'sudo bubble ls',
+  'sudo bubble ps web-1 --sort cpu --limit 5',
+  'sudo bubble ps 4242 --json',
+  'sudo bubble record',
+  'bubble export --csv --container web-1 --since "1 hour ago"',
+];
+
+/** The usage line wraps here, continuing under the first flag. */
+const USAGE_WIDTH = 118;
+/** Longer option names get their text on the next line instead of a wide column. */
+const MAX_LABEL = 16;
+
+const label = (flag: FlagSpec): string => `--${flag.negated === true ? 'no-' : ''}${flag.name}`;
+const indent = (text: string, by: string): string =>
+  text
+    .split('\n')
+    .map((line) => (line === '' ? line : by + line))
+    .join('\n');
+
+function usageLine(spec: CommandSpec): string {
+  const head = `$ bubble ${spec.name}${spec.args === undefined ? '' : ` ${spec.args}`}`;
+  const parts = spec.flags
+    .filter((f) => f.hidden !== true && f.inUsage !== false)
+    .map((f) => `[${label(f)}${f.type === 'string' && f.value !== undefined ? ` ${f.value}` : ''}]`);
+  const lines = [head];
+  const continuation = ' '.repeat(`$ bubble ${spec.name} `.length);
+  for (const part of parts) {
+    const last = lines[lines.length - 1]!;
+    if (last.length + 1 + part.length > USAGE_WIDTH && last.trim() !== '') lines.push(continuation + part);
+    else lines[lines.length - 1] = `${last} ${part}`;
+  }
+  return lines.join('\n');
+}
+
+function optionsBlock(flags: readonly FlagSpec[]): string {
+  const shown = flags.filter((f) => f.hidden !== true);
+  const width = Math.max(...shown.map((f) => label(f).length).filter((n) => n <= MAX_LABEL)) + 2;
+  const lines: string[] = [];
+  for (const flag of shown) {
+    const name = label(flag);
+    const [first = '', ...rest] = flag.help;
+    if (name.length <= MAX_LABEL) lines.push(name.padEnd(width) + first);
+    else lines.push(name, ' '.repeat(width) + first);
+    for (const more of rest) lines.push(' '.repeat(width) + more);
+  }
+  return lines.join('\n');
+}
+
+/** The --help text of a command (meow indents it and puts the package description above). */
+export function commandHelp(spec: CommandSpec): string {
+  const sections = [`Usage\n${indent([usageLine(spec), ...(spec.moreUsage ?? []).map((u) => `$ ${u}`)].join('\n'), '  ')}`];
+  for (const paragraph of spec.about ?? []) sections.push(paragraph);
+  sections.push(`Options\n${indent(optionsBlock(spec.flags), '  ')}`);
+  for (const paragraph of spec.notes ?? []) sections.push(paragraph);
+  if (spec.examples !== undefined) sections.push(`Examples\n${indent(spec.examples.map((e) => `$ ${e}`).join('\n'), '  ')}`);
+  return `\n${sections.join('\n\n')}\n`;
+}
+
+export function mainHelp(): string {
+  const width = Math.max(...COMMANDS.map((c) => c.name.length)) + 4;
+  const sections = [
+    'Usage\n  $ bubble <command> [options]',
+    `Commands\n${COMMANDS.map((c) => `  ${c.name.padEnd(width)}${c.summary}`).join('\n')}`,
+    "Run `bubble <command> --help` for a command's options.",
+    `Examples\n${MAIN_EXAMPLES.map((e) => `  $ ${e}`).join('\n')}`,
+  ];
+  return `\n${sections.join('\n\n')}\n`;
+}
+
+/** For an unknown command: every command there is. */
+export function commandNames(): string {
+  return COMMANDS.map((c) => c.name).join(', ');
+}
+
+/** Whether `name` (as typed, without dashes or a "no-" prefix) is one of the command's flags. */
+export function acceptsFlag(spec: CommandSpec, name: string): boolean {
+  return name === 'help' || name === 'version' || spec.flags.some((f) => f.name === name);
+}
+
+/** meow's own unknown-flag message spans two lines; bubble says it in one, with the way out. */
+export function rejectUnknownFlags(spec: CommandSpec, argv: readonly string[]): void {
+  for (const arg of argv) {
+    if (arg === '--') return;
+    if (!arg.startsWith('-') || arg === '-') continue;
+    const name = arg.replace(/^--?/, '').split('=')[0]!.replace(/^no-/, '');
+    if (!acceptsFlag(spec, name)) throw new UsageError(`unknown option "${safeText(arg)}" for ${spec.name}; see bubble ${spec.name} --help`);
+  }
+}
+
+type Camel<S extends string> = S extends `${infer Head}-${infer Tail}` ? `${Head}${Capitalize<Camel<Tail>>}` : S;
+type FlagValue<F extends FlagSpec> = F['type'] extends 'boolean' ? boolean : F extends { readonly default: string } ? string : string | undefined;
+/** The parsed flags of a command, typed from its table: { keepSecond: string | undefined, json: boolean, ... }. */
+export type ParsedFlags<C extends CommandSpec> = { [F in C['flags'][number] as Camel<F['name']>]: FlagValue<F> };
+
+const camel = (name: string): string => name.replace(/-([a-z])/g, (_, c: string) => c.toUpperCase());
+
+type MeowFlag = { type: 'string'; default?: string } | { type: 'boolean'; default: boolean };
+
+function meowFlags(spec: CommandSpec): Record<string, MeowFlag> {
+  const flags: Record<string, MeowFlag> = {};
+  for (const flag of spec.flags) {
+    flags[camel(flag.name)] =
+      flag.type === 'boolean'
+        ? { type: 'boolean', default: typeof flag.default === 'boolean' ? flag.default : flag.negated === true }
+        : { type: 'string', ...(typeof flag.default === 'string' && { default: flag.default }) };
+  }
+  return flags;
+}
+
+/** Rejects unknown flags, then parses with meow; --help (anywhere before "--") prints the help and exits 0. */
+export function parseCommand<C extends CommandSpec>(spec: C, argv: readonly string[], importMeta: ImportMeta): { input: string[]; flags: ParsedFlags<C> } {
+  rejectUnknownFlags(spec, argv);
+  const cli = meow(commandHelp(spec), { importMeta, argv, flags: meowFlags(spec) });
+  // meow shows help only when --help is the sole argument: `bubble record --db x --help` would start recording.
+  const end = argv.indexOf('--');
+  if ((end === -1 ? argv : argv.slice(0, end)).includes('--help')) cli.showHelp(0);
+  return { input: cli.input, flags: cli.flags as unknown as ParsedFlags<C> };
+}
