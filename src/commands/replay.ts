@@ -8,6 +8,7 @@ import { matchContainer } from '../model/match.js';
 import { openStore } from '../store/database.js';
 import { containerBuckets, findStoredContainers } from '../store/queries.js';
 import { bucketStart, TIERS, type Tier } from '../store/tiers.js';
+import { StoreReader } from '../store/reader.js';
 import { ReplaySource } from '../tui/replay-source.js';
 import { runTui } from '../tui/run.js';
 
@@ -56,10 +57,12 @@ export async function runReplay(options: ReplayOptions): Promise<void> {
     throw new BubbleError('bubble replay needs a terminal; use bubble export for plain output');
   }
   const start = findStart(options.dbPath, options);
-  const source = new ReplaySource(options.dbPath);
+  const store = openStore(options.dbPath, { readonly: true });
+  const source = new ReplaySource(new StoreReader(store));
   try {
     await runTui(source, { command: 'replay', container: start.key, atMs: start.atMs, tier: start.tier });
   } finally {
     source.close();
+    store.close();
   }
 }

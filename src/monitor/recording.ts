@@ -18,6 +18,7 @@ import {
   type RecorderLock,
 } from '../store/lock.js';
 import { Recorder, type ExitCodeSource, type RecorderEvents } from '../store/recorder.js';
+import { StoreReader } from '../store/reader.js';
 import type { Retention } from '../store/tiers.js';
 import type { Monitor } from './monitor.js';
 import os from 'node:os';
@@ -148,7 +149,7 @@ export class TopRecording {
   private readonly monitor: Monitor;
   private readonly options: RecordingOptions;
   private recording: Recording | undefined;
-  private reader: Store | undefined;
+  private readOnly: Store | undefined;
   private status_: StoreStatus;
   private writeError: string | undefined;
   private lastRetake = 0;
@@ -175,8 +176,18 @@ export class TopRecording {
 
   /** The connection history is read from (undefined without a store). */
   get store(): Store | undefined {
-    return this.recording?.store ?? this.reader;
+    return this.recording?.store ?? this.readOnly;
   }
+
+  /** History through the current connection; a new reader when the connection changes (hand-over, take-back). */
+  get reader(): StoreReader | undefined {
+    const store = this.store;
+    if (store === undefined) return undefined;
+    if (this.readerOf?.store !== store) this.readerOf = new StoreReader(store);
+    return this.readerOf;
+  }
+
+  private readerOf: StoreReader | undefined;
 
   status(): StoreStatus {
     if (this.recording !== undefined && this.writeError !== undefined) return { level: 'warn', text: `store: ${this.writeError}; retrying` };
@@ -196,8 +207,8 @@ export class TopRecording {
           },
         },
       });
-      this.reader?.close();
-      this.reader = undefined;
+      this.readOnly?.close();
+      this.readOnly = undefined;
       this.recording = recording;
       this.monitor.attach(recording.recorder);
       this.status_ = { level: 'ok', text: `recording to ${this.options.dbPath}` };
@@ -213,20 +224,20 @@ export class TopRecording {
   private holderPid(): number | undefined {
     let store: Store | undefined;
     try {
-      store = this.reader ?? openStore(this.options.dbPath, { readonly: true });
+      store = this.readOnly ?? openStore(this.options.dbPath, { readonly: true });
       const holder = readRecorderLock(store);
       return holder !== undefined && holderAlive(holder, os.hostname()) ? holder.pid : undefined;
     } catch {
       return undefined;
     } finally {
-      if (store !== this.reader) store?.close();
+      if (store !== this.readOnly) store?.close();
     }
   }
 
   private openReader(): void {
-    if (this.reader !== undefined) return;
+    if (this.readOnly !== undefined) return;
     try {
-      this.reader = openStore(this.options.dbPath, { readonly: true });
+      this.readOnly = openStore(this.options.dbPath, { readonly: true });
     } catch (error) {
       this.status_ = { level: 'off', text: `no store: ${error instanceof Error ? error.message : String(error)}` };
     }
@@ -269,8 +280,8 @@ export class TopRecording {
     } finally {
       this.recording?.close();
       this.recording = undefined;
-      this.reader?.close();
-      this.reader = undefined;
+      this.readOnly?.close();
+      this.readOnly = undefined;
     }
   }
 }

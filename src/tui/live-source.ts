@@ -10,8 +10,7 @@ import type { FileAccess, SocketAccess } from '../model/access.js';
 import type { Snapshot } from '../model/snapshot.js';
 import type { Monitor } from '../monitor/monitor.js';
 import type { StoreStatus } from '../monitor/recording.js';
-import type { Store } from '../store/database.js';
-import { StoreReader } from '../store/reader.js';
+import type { StoreReader } from '../store/reader.js';
 import { bucketStart, TIER_MS, type Tier } from '../store/tiers.js';
 import type { SeriesPoint, Source, StatusItem } from './source.js';
 
@@ -22,8 +21,8 @@ const RING = 900;
 const STORED_RANGE_MS = 10_000;
 
 export interface LiveStore {
-  /** The connection to read history from; it changes when `top` hands the store over or takes it back. */
-  readonly store: Store | undefined;
+  /** What history is read through; it changes when `top` hands the store over or takes it back. */
+  readonly reader: StoreReader | undefined;
   status(): StoreStatus;
 }
 
@@ -35,7 +34,7 @@ export class LiveSource implements Source {
   private readonly listeners = new Set<() => void>();
   private readonly ring: Snapshot[] = [];
   private readonly unsubscribe: () => void;
-  private readerOf: { store: Store; reader: StoreReader } | undefined;
+  private lastReader: StoreReader | undefined;
   private storedRange: { atMs: number; range: { firstMs: number; lastMs: number } | undefined } | undefined;
 
   constructor(monitor: Monitor, history?: LiveStore) {
@@ -53,13 +52,12 @@ export class LiveSource implements Source {
 
   /** The reader of the store's current connection. */
   private get reader(): StoreReader | undefined {
-    const store = this.history?.store;
-    if (store === undefined) return undefined;
-    if (this.readerOf?.store !== store) {
-      this.readerOf = { store, reader: new StoreReader(store) };
+    const reader = this.history?.reader;
+    if (reader !== this.lastReader) {
+      this.lastReader = reader;
       this.storedRange = undefined;
     }
-    return this.readerOf.reader;
+    return reader;
   }
 
   private notify(): void {

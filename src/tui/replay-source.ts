@@ -3,8 +3,7 @@
  */
 import type { FileAccess, SocketAccess } from '../model/access.js';
 import type { Snapshot } from '../model/snapshot.js';
-import { openStore } from '../store/database.js';
-import { StoreReader } from '../store/reader.js';
+import type { StoreReader } from '../store/reader.js';
 import type { Tier } from '../store/tiers.js';
 import type { SeriesPoint, Source, StatusItem } from './source.js';
 
@@ -12,8 +11,9 @@ export class ReplaySource implements Source {
   readonly mode = 'replay' as const;
   private readonly reader: StoreReader;
 
-  constructor(dbPath: string) {
-    this.reader = new StoreReader(openStore(dbPath, { readonly: true }));
+  /** The command opens the store (read-only) and closes it; the TUI only reads. */
+  constructor(reader: StoreReader) {
+    this.reader = reader;
   }
 
   subscribe(): () => void {
@@ -57,7 +57,5 @@ export class ReplaySource implements Source {
     return this.reader.host();
   }
 
-  close(): void {
-    this.reader.store.close();
-  }
+  close(): void {}
 }
