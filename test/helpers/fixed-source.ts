@@ -258,10 +258,11 @@ export class FixedSource implements Source {
       .map(([timeMs, a]) => ({ timeMs, cpuPercent: a.cpu / a.n, memoryBytes: a.mem / a.n }));
   }
 
+  /** Like the real sources: lastMs is exclusive, one past the newest recorded moment. */
   range(): { firstMs: number; lastMs: number } | undefined {
     const first = this.snapshots[0];
     const last = this.snapshots.at(-1);
-    return first === undefined || last === undefined ? undefined : { firstMs: first.timeMs, lastMs: last.timeMs };
+    return first === undefined || last === undefined ? undefined : { firstMs: first.timeMs, lastMs: last.timeMs + 1 };
   }
 
   filesOf(processKey: string, atMs: number | undefined): readonly FileAccess[] {
