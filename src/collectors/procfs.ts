@@ -32,6 +32,17 @@ export interface ProcStat {
   startTicks: number;
   vsizeBytes: number;
   rssPages: number;
+  /**
+   * Where the memory map puts the code, the stack and the arguments (fields 26, 28, 48, 49; 0 when the kernel hides
+   * them: no ptrace access, kernel threads, or an old kernel's shorter line). exec builds a new map: with ASLR the
+   * stack (and the arguments on it) move on every exec, and a new binary or argument list moves code or arg_end, so a
+   * change tells an exec that kept comm (`sh -c` exec'ing `sh -c`). Nothing else moves them but PR_SET_MM, which
+   * rewrites the arguments: re-reading cmdline is right then too.
+   */
+  startCode: number;
+  startStack: number;
+  argStart: number;
+  argEnd: number;
 }
 
 export interface ProcIo {
@@ -118,10 +129,23 @@ function emptyStat(): ProcStat {
     startTicks: 0,
     vsizeBytes: 0,
     rssPages: 0,
+    startCode: 0,
+    startStack: 0,
+    argStart: 0,
+    argEnd: 0,
   };
 }
 
-/** Fills `out` from stat bytes; false on junk or a truncated line (fewer than 24 fields). */
+/**
+ * The memory-map fields of two stat reads differ: the process exec'd in between (see ProcStat.startCode). A map that
+ * reads as all zeros now says nothing: an exiting process or zombie has released its map (its command stays as it was).
+ */
+export function execedBetween(a: Pick<ProcStat, 'startCode' | 'startStack' | 'argStart' | 'argEnd'>, b: ProcStat): boolean {
+  if (b.startStack === 0 && b.startCode === 0) return false;
+  return a.startStack !== b.startStack || a.argStart !== b.argStart || a.argEnd !== b.argEnd || a.startCode !== b.startCode;
+}
+
+/** Fills `out` from stat bytes; false on junk or a truncated line (fewer than 24 fields; 25-49 are optional). */
 function parseStatBytes(b: Buffer, len: number, out: ProcStat): boolean {
   let i = 0;
   let pid = 0;
@@ -140,10 +164,17 @@ function parseStatBytes(b: Buffer, len: number, out: ProcStat): boolean {
   const stateCode = b[close + 2]!;
   if (stateCode <= 0x20 || b[close + 3] !== 0x20) return false;
   i = close + 4;
-  // Fields 4..24, one token each; only the ones kept are converted.
-  for (let field = 4; field <= 24; field++) {
+  out.startCode = 0;
+  out.startStack = 0;
+  out.argStart = 0;
+  out.argEnd = 0;
+  // Fields 4..49, one token each; only the ones kept are converted.
+  for (let field = 4; field <= 49; field++) {
     while (i < len && b[i] === 0x20) i++;
-    if (i >= len) return false;
+    if (i >= len || b[i] === 0x0a) {
+      if (field <= 24) return false;
+      break;
+    }
     let negative = false;
     if (b[i] === 0x2d) {
       negative = true;
@@ -168,6 +199,10 @@ function parseStatBytes(b: Buffer, len: number, out: ProcStat): boolean {
       case 22: out.startTicks = value; break;
       case 23: out.vsizeBytes = value; break;
       case 24: out.rssPages = value; break;
+      case 26: out.startCode = value; break;
+      case 28: out.startStack = value; break;
+      case 48: out.argStart = value; break;
+      case 49: out.argEnd = value; break;
       default: break;
     }
   }
@@ -689,8 +724,12 @@ interface Entry {
   readonly pid: number;
   readonly startTicks: number;
   readonly key: string;
-  /** comm when the static info was read: a change means the process exec'd (see collect()). */
+  /** comm and the memory map when the static info was read: a change means the process exec'd (see collect()). */
   comm: string;
+  startCode: number;
+  startStack: number;
+  argStart: number;
+  argEnd: number;
   info: ProcStatic;
   user: string;
   containerKey: string;
@@ -843,9 +882,9 @@ export class ProcfsCollector {
         if (!reader.statInto(pid, entry.statFd, st) || st.startTicks !== entry.startTicks) {
           this.forget(entry);
           entry = undefined;
-        } else if (st.comm !== entry.comm) {
-          // comm changes on exec: a process first seen between fork and exec would otherwise keep its parent's
-          // cmdline, exe and cgroup for life. Re-read once (a prctl rename costs one extra read, nothing more).
+        } else if (st.comm !== entry.comm || execedBetween(entry, st)) {
+          // comm, or the memory map, changes on exec: a process first seen between fork and exec would otherwise keep
+          // its parent's cmdline, exe, uid and cgroup for life. Re-read once (a prctl rename costs one extra read).
           if (!this.refresh(entry, st)) {
             this.forget(entry);
             continue;
@@ -988,6 +1027,10 @@ export class ProcfsCollector {
       startTicks: st.startTicks,
       key: `${pid}:${st.startTicks}`,
       comm: '',
+      startCode: 0,
+      startStack: 0,
+      argStart: 0,
+      argEnd: 0,
       info: EMPTY_STATIC,
       user: '',
       containerKey: '',
@@ -1023,6 +1066,10 @@ export class ProcfsCollector {
     if (info === undefined) return false;
     entry.info = info;
     entry.comm = st.comm;
+    entry.startCode = st.startCode;
+    entry.startStack = st.startStack;
+    entry.argStart = st.argStart;
+    entry.argEnd = st.argEnd;
     entry.user = this.users.name(info.uid);
     entry.containerKey = this.classify(info, entry.pid);
     return true;
