@@ -33,16 +33,15 @@ export interface ProcStat {
   vsizeBytes: number;
   rssPages: number;
   /**
-   * Where the memory map puts the code, the stack and the arguments (fields 26, 28, 48, 49; 0 when the kernel hides
-   * them: no ptrace access, kernel threads, or an old kernel's shorter line). exec builds a new map: with ASLR the
-   * stack (and the arguments on it) move on every exec, and a new binary or argument list moves code or arg_end, so a
-   * change tells an exec that kept comm (`sh -c` exec'ing `sh -c`). Nothing else moves them but PR_SET_MM, which
-   * rewrites the arguments: re-reading cmdline is right then too.
+   * Where the memory map puts the code and the stack (fields 26-28; 0 when the kernel hides them: no ptrace access,
+   * kernel threads, a released map). exec builds a new map: with ASLR (randomize_va_space 1 or 2, the default) the
+   * stack moves on every exec, and another binary moves the code, so a change tells an exec that kept comm (`sh -c`
+   * exec'ing `sh -c`). Only PR_SET_MM moves them otherwise. arg_start/arg_end (48-49) would catch a same-binary exec
+   * without ASLR too, but scanning 20 more fields costs ~7 % more per stat read: not worth it for hosts without ASLR.
    */
   startCode: number;
+  endCode: number;
   startStack: number;
-  argStart: number;
-  argEnd: number;
 }
 
 export interface ProcIo {
@@ -130,9 +129,8 @@ function emptyStat(): ProcStat {
     vsizeBytes: 0,
     rssPages: 0,
     startCode: 0,
+    endCode: 0,
     startStack: 0,
-    argStart: 0,
-    argEnd: 0,
   };
 }
 
@@ -140,12 +138,12 @@ function emptyStat(): ProcStat {
  * The memory-map fields of two stat reads differ: the process exec'd in between (see ProcStat.startCode). A map that
  * reads as all zeros now says nothing: an exiting process or zombie has released its map (its command stays as it was).
  */
-export function execedBetween(a: Pick<ProcStat, 'startCode' | 'startStack' | 'argStart' | 'argEnd'>, b: ProcStat): boolean {
+export function execedBetween(a: Pick<ProcStat, 'startCode' | 'endCode' | 'startStack'>, b: ProcStat): boolean {
   if (b.startStack === 0 && b.startCode === 0) return false;
-  return a.startStack !== b.startStack || a.argStart !== b.argStart || a.argEnd !== b.argEnd || a.startCode !== b.startCode;
+  return a.startStack !== b.startStack || a.startCode !== b.startCode || a.endCode !== b.endCode;
 }
 
-/** Fills `out` from stat bytes; false on junk or a truncated line (fewer than 24 fields; 25-49 are optional). */
+/** Fills `out` from stat bytes; false on junk or a truncated line (fewer than 24 fields; 25-28 are optional). */
 function parseStatBytes(b: Buffer, len: number, out: ProcStat): boolean {
   let i = 0;
   let pid = 0;
@@ -165,11 +163,10 @@ function parseStatBytes(b: Buffer, len: number, out: ProcStat): boolean {
   if (stateCode <= 0x20 || b[close + 3] !== 0x20) return false;
   i = close + 4;
   out.startCode = 0;
+  out.endCode = 0;
   out.startStack = 0;
-  out.argStart = 0;
-  out.argEnd = 0;
-  // Fields 4..49, one token each; only the ones kept are converted.
-  for (let field = 4; field <= 49; field++) {
+  // Fields 4..28, one token each; only the ones kept are converted.
+  for (let field = 4; field <= 28; field++) {
     while (i < len && b[i] === 0x20) i++;
     if (i >= len || b[i] === 0x0a) {
       if (field <= 24) return false;
@@ -200,9 +197,8 @@ function parseStatBytes(b: Buffer, len: number, out: ProcStat): boolean {
       case 23: out.vsizeBytes = value; break;
       case 24: out.rssPages = value; break;
       case 26: out.startCode = value; break;
+      case 27: out.endCode = value; break;
       case 28: out.startStack = value; break;
-      case 48: out.argStart = value; break;
-      case 49: out.argEnd = value; break;
       default: break;
     }
   }
@@ -727,9 +723,8 @@ interface Entry {
   /** comm and the memory map when the static info was read: a change means the process exec'd (see collect()). */
   comm: string;
   startCode: number;
+  endCode: number;
   startStack: number;
-  argStart: number;
-  argEnd: number;
   info: ProcStatic;
   user: string;
   containerKey: string;
@@ -1028,9 +1023,8 @@ export class ProcfsCollector {
       key: `${pid}:${st.startTicks}`,
       comm: '',
       startCode: 0,
+      endCode: 0,
       startStack: 0,
-      argStart: 0,
-      argEnd: 0,
       info: EMPTY_STATIC,
       user: '',
       containerKey: '',
@@ -1067,9 +1061,8 @@ export class ProcfsCollector {
     entry.info = info;
     entry.comm = st.comm;
     entry.startCode = st.startCode;
+    entry.endCode = st.endCode;
     entry.startStack = st.startStack;
-    entry.argStart = st.argStart;
-    entry.argEnd = st.argEnd;
     entry.user = this.users.name(info.uid);
     entry.containerKey = this.classify(info, entry.pid);
     return true;

@@ -52,17 +52,16 @@ describe('parseStat', () => {
       vsizeBytes: 10_485_760,
       rssPages: 300,
       startCode: 1,
+      endCode: 1,
       startStack: 0,
-      argStart: 0,
-      argEnd: 0,
     });
   });
 
-  it('reads where the memory map puts code, stack and arguments, and does without them on a short line', () => {
-    const st = parseStat(statLine(9, 'sh', { 26: 94000000000000, 28: 140730000000000, 48: 140730000001000, 49: 140730000001024 }));
-    expect(st).toMatchObject({ startCode: 94000000000000, startStack: 140730000000000, argStart: 140730000001000, argEnd: 140730000001024 });
-    const short = statLine(9, 'sh').split(' ').slice(0, 30).join(' ');
-    expect(parseStat(short)).toMatchObject({ rssPages: 300, startCode: 1, startStack: 0, argStart: 0, argEnd: 0 });
+  it('reads where the memory map puts code and stack, and does without them on a short line', () => {
+    const st = parseStat(statLine(9, 'sh', { 26: 94000000000000, 27: 94000000065536, 28: 140730000000000 }));
+    expect(st).toMatchObject({ startCode: 94000000000000, endCode: 94000000065536, startStack: 140730000000000 });
+    const short = statLine(9, 'sh').split(' ').slice(0, 25).join(' ');
+    expect(parseStat(short)).toMatchObject({ rssPages: 300, startCode: 0, endCode: 0, startStack: 0 });
   });
 
   it('splits at the last ) so comm may hold spaces and parentheses', () => {
