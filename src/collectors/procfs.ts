@@ -10,7 +10,10 @@
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import type { HostSample, ProcessSample } from '../model/sample.js';
+import { classifyReadError, errnoCode, FD_DENIED, FD_GONE, HeldFiles } from './held-file.js';
 import type { UserNames } from './users.js';
+
+export { FD_DENIED, FD_GONE } from './held-file.js';
 
 /** A read failed for a reason other than the process exiting or a permission check. */
 export class ProcfsError extends Error {
@@ -84,7 +87,6 @@ export interface HostCounters {
 }
 
 const PF_KTHREAD = 0x00200000;
-const O_RDONLY = fs.constants.O_RDONLY;
 /** stat and io are far below this; one pread fills it. */
 const SMALL_READ = 4096;
 /** Enough for any real command line shown in a terminal; longer ones are cut here. */
@@ -96,15 +98,10 @@ const HOST_CAP = 4 * 1024 * 1024;
 
 type Outcome = 'gone' | 'denied' | 'other';
 
-function errnoCode(error: unknown): string | undefined {
-  return (error as NodeJS.ErrnoException | null)?.code;
-}
-
+/** held-file's classification; procfs has no cgroup to be removed, so ENODEV is just an error here. */
 function classifyError(error: unknown): Outcome {
-  const code = errnoCode(error);
-  if (code === 'ENOENT' || code === 'ESRCH') return 'gone';
-  if (code === 'EACCES' || code === 'EPERM') return 'denied';
-  return 'other';
+  const failure = classifyReadError(error);
+  return failure === 'removed' ? 'other' : failure;
 }
 
 function fail(path: string, error: unknown): never {
@@ -412,19 +409,18 @@ function sysconf(): { clkTck: number; pageSize: number } {
   return sysconfCache;
 }
 
-/** Sentinels for ProcReader.openFd; -1 means "no fd held, read by path" wherever an fd is taken. */
-export const FD_GONE = -2;
-export const FD_DENIED = -3;
 
 export class ProcReader {
   readonly root: string;
   readonly clkTck: number;
   readonly pageSize: number;
-  /** One buffer for every read: reads are synchronous, so nothing else holds it in between. */
-  private buf = Buffer.allocUnsafe(64 * 1024);
+  /** The fds held across ticks (at most maxHeldFds) and the one buffer every read goes into. */
+  readonly files: HeldFiles;
 
-  constructor(opts: { root?: string; clkTck?: number; pageSize?: number } = {}) {
+  /** maxHeldFds: most fds held open across ticks (stat, io, schedstat per process); beyond it files are opened per read. */
+  constructor(opts: { root?: string; clkTck?: number; pageSize?: number; maxHeldFds?: number } = {}) {
     this.root = opts.root ?? '/proc';
+    this.files = new HeldFiles({ max: opts.maxHeldFds ?? 3072 });
     const needSysconf = opts.clkTck === undefined || opts.pageSize === undefined;
     const system = needSysconf ? sysconf() : undefined;
     this.clkTck = opts.clkTck ?? system?.clkTck ?? 100;
@@ -453,25 +449,22 @@ export class ProcReader {
     return `${this.root}/${pid}/${file}`;
   }
 
-  /** Opens a per-process file to hold across ticks; FD_GONE or FD_DENIED instead of throwing for those cases. */
+  /**
+   * Opens a per-process file to hold across ticks (counted in files.held; ask files.room() first); FD_GONE or
+   * FD_DENIED instead of throwing for those cases.
+   */
   openFd(pid: number, file: string): number {
     const path = this.pidPath(pid, file);
     try {
-      return fs.openSync(path, O_RDONLY);
+      return this.files.open(path);
     } catch (error) {
-      const outcome = classifyError(error);
-      if (outcome === 'gone') return FD_GONE;
-      if (outcome === 'denied') return FD_DENIED;
       fail(path, error);
     }
   }
 
+  /** Closes a held fd (no-op for a sentinel). */
   closeFd(fd: number): void {
-    try {
-      fs.closeSync(fd);
-    } catch {
-      // Already closed: nothing to release.
-    }
+    this.files.close(fd);
   }
 
   /**
@@ -480,34 +473,12 @@ export class ProcReader {
    * Enough for single-record files (stat, io), which the kernel returns whole in one read.
    */
   private readSmall(pid: number, file: string, fd: number): number {
-    if (fd >= 0) return fs.readSync(fd, this.buf, 0, SMALL_READ, 0);
-    const own = fs.openSync(this.pidPath(pid, file), O_RDONLY);
-    try {
-      return fs.readSync(own, this.buf, 0, SMALL_READ, 0);
-    } finally {
-      fs.closeSync(own);
-    }
+    return fd >= 0 ? this.files.read(fd, 'once', SMALL_READ) : this.files.readPath(this.pidPath(pid, file), 'once', SMALL_READ);
   }
 
   /** Reads a whole file into the shared buffer (growing it up to `cap`); returns the length. Throws errno errors. */
   private slurp(path: string, cap: number): number {
-    const fd = fs.openSync(path, O_RDONLY);
-    try {
-      let len = 0;
-      for (;;) {
-        if (len === this.buf.length) {
-          if (len >= cap) return len;
-          const bigger = Buffer.allocUnsafe(Math.min(cap, this.buf.length * 2));
-          this.buf.copy(bigger, 0, 0, len);
-          this.buf = bigger;
-        }
-        const n = fs.readSync(fd, this.buf, len, this.buf.length - len, len);
-        if (n === 0) return len;
-        len += n;
-      }
-    } finally {
-      fs.closeSync(fd);
-    }
+    return this.files.readPath(path, 'eof', cap);
   }
 
   /** Fills `out` from `stat` (held `fd`, or by path when fd < 0); false when the process is gone or the text is junk. */
@@ -519,7 +490,7 @@ export class ProcReader {
       if (classifyError(error) !== 'other') return false;
       fail(this.pidPath(pid, 'stat'), error);
     }
-    return parseStatBytes(this.buf, len, out);
+    return parseStatBytes(this.files.buf, len, out);
   }
 
   /** Fills `out` from `io`; 'gone', or 'denied' when the ptrace check refuses (needs root or the same user). */
@@ -532,7 +503,7 @@ export class ProcReader {
       if (outcome === 'other') fail(this.pidPath(pid, 'io'), error);
       return outcome;
     }
-    return parseIoBytes(this.buf, len, out) ? 'ok' : 'gone';
+    return parseIoBytes(this.files.buf, len, out) ? 'ok' : 'gone';
   }
 
   /** Fills `out` from `schedstat` (see parseSchedstatBytes); false when gone, absent or junk. */
@@ -544,7 +515,7 @@ export class ProcReader {
       if (classifyError(error) !== 'other') return false;
       fail(this.pidPath(pid, 'schedstat'), error);
     }
-    return parseSchedstatBytes(this.buf, len, out);
+    return parseSchedstatBytes(this.files.buf, len, out);
   }
 
   /** undefined = gone. */
@@ -564,7 +535,7 @@ export class ProcReader {
   private readText(path: string, cap: number, encoding: 'utf8' | 'latin1'): string | 'gone' | 'denied' {
     try {
       const len = this.slurp(path, cap);
-      return this.buf.toString(encoding, 0, len);
+      return this.files.buf.toString(encoding, 0, len);
     } catch (error) {
       const outcome = classifyError(error);
       if (outcome === 'other') fail(path, error);
@@ -587,7 +558,7 @@ export class ProcReader {
     const cmdPath = this.pidPath(pid, 'cmdline');
     try {
       let len = this.slurp(cmdPath, CMDLINE_CAP);
-      const b = this.buf;
+      const b = this.files.buf;
       while (len > 0 && b[len - 1] === 0) len--;
       for (let i = 0; i < len; i++) if (b[i] === 0) b[i] = 0x20;
       cmdline = b.toString('utf8', 0, len);
@@ -807,12 +778,12 @@ export class ProcfsCollector {
   private readonly users: UserNames;
   private readonly classify: (staticInfo: ProcStatic, pid: number) => string;
   private readonly envKeys: readonly string[];
+  /** At most this many of the reader's held fds are this collector's (ProcfsCollectorOptions.maxHeldFds). */
   private readonly maxHeldFds: number;
   private readonly schedstat: boolean;
   private readonly sched = new Float64Array(2);
   /** By pid; the entry's startTicks tells a reused pid apart. */
   private readonly cache = new Map<number, Entry>();
-  private heldFds = 0;
   private tick = 0;
   private readonly stat = emptyStat();
   private readonly io: ProcIo = { rchar: 0, wchar: 0, readBytes: 0, writeBytes: 0 };
@@ -822,14 +793,14 @@ export class ProcfsCollector {
     this.users = o.users;
     this.classify = o.classify;
     this.envKeys = o.envKeys ?? DEFAULT_ENV_KEYS;
-    this.maxHeldFds = o.maxHeldFds ?? 3072;
+    this.maxHeldFds = o.maxHeldFds ?? o.reader.files.max;
     this.schedstat = o.schedstat === true;
     fdReaper.register(this, { cache: this.cache, reader: this.reader }, this);
   }
 
   /** Number of fds currently held open across ticks. */
   get openFds(): number {
-    return this.heldFds;
+    return this.reader.files.held;
   }
 
   /** Closes every held fd and forgets every process; the next collect() starts afresh. */
@@ -980,11 +951,10 @@ export class ProcfsCollector {
       return false;
     }
     const reader = this.reader;
-    if (entry.schedFd < 0 && this.heldFds < this.maxHeldFds) {
+    if (entry.schedFd < 0 && reader.files.room(1, this.maxHeldFds)) {
       const fd = reader.openFd(entry.pid, 'schedstat');
       if (fd >= 0) {
         entry.schedFd = fd;
-        this.heldFds++;
       } else if (fd === FD_DENIED) {
         entry.schedAbsent = true;
       }
@@ -1006,7 +976,7 @@ export class ProcfsCollector {
   /** A pid not in the cache (or whose process changed): read stat into `st`, then the static info once. */
   private admit(pid: number, st: ProcStat): Entry | undefined {
     const reader = this.reader;
-    const hold = this.heldFds + 2 <= this.maxHeldFds;
+    const hold = reader.files.room(2, this.maxHeldFds);
     let statFd = -1;
     if (hold) {
       statFd = reader.openFd(pid, 'stat');
@@ -1044,8 +1014,6 @@ export class ProcfsCollector {
       schedTick: 0,
       lastSample: undefined,
     };
-    if (entry.statFd >= 0) this.heldFds++;
-    if (entry.ioFd >= 0) this.heldFds++;
     if (!this.refresh(entry, st)) {
       this.release(entry);
       return undefined;
@@ -1070,16 +1038,14 @@ export class ProcfsCollector {
 
   /** Opens fds for a process that had to go without them, once there is room again. */
   private holdFds(entry: Entry): void {
-    if (entry.statFd >= 0 || this.heldFds + 2 > this.maxHeldFds) return;
+    if (entry.statFd >= 0 || !this.reader.files.room(2, this.maxHeldFds)) return;
     const statFd = this.reader.openFd(entry.pid, 'stat');
     if (statFd < 0) return;
     entry.statFd = statFd;
-    this.heldFds++;
     if (entry.ioDenied || entry.ioAbsent) return;
     const ioFd = this.reader.openFd(entry.pid, 'io');
     if (ioFd >= 0) {
       entry.ioFd = ioFd;
-      this.heldFds++;
     } else {
       this.dropIo(entry, ioFd === FD_DENIED ? 'denied' : 'gone');
     }
@@ -1092,7 +1058,6 @@ export class ProcfsCollector {
     if (entry.ioFd >= 0) {
       this.reader.closeFd(entry.ioFd);
       entry.ioFd = -1;
-      this.heldFds--;
     }
   }
 
@@ -1100,17 +1065,14 @@ export class ProcfsCollector {
     if (entry.statFd >= 0) {
       this.reader.closeFd(entry.statFd);
       entry.statFd = -1;
-      this.heldFds--;
     }
     if (entry.ioFd >= 0) {
       this.reader.closeFd(entry.ioFd);
       entry.ioFd = -1;
-      this.heldFds--;
     }
     if (entry.schedFd >= 0) {
       this.reader.closeFd(entry.schedFd);
       entry.schedFd = -1;
-      this.heldFds--;
     }
   }
 
