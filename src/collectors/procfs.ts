@@ -543,6 +543,23 @@ export class ProcReader {
     }
   }
 
+  /** Arguments joined by spaces ('' when refused, or for kernel threads and zombies); undefined when gone. */
+  readCmdline(pid: number): string | undefined {
+    const cmdPath = this.pidPath(pid, 'cmdline');
+    try {
+      let len = this.slurp(cmdPath, CMDLINE_CAP);
+      const b = this.files.buf;
+      while (len > 0 && b[len - 1] === 0) len--;
+      for (let i = 0; i < len; i++) if (b[i] === 0) b[i] = 0x20;
+      return b.toString('utf8', 0, len);
+    } catch (error) {
+      const outcome = classifyError(error);
+      if (outcome === 'gone') return undefined;
+      if (outcome === 'other') fail(cmdPath, error);
+      return '';
+    }
+  }
+
   /**
    * What stays fixed while the process lives; undefined when it is gone. `kernelThread` (from stat flags) skips exe
    * and environ, which kernel threads do not have: failed syscalls are the slow part of reading a new process.
@@ -554,19 +571,8 @@ export class ProcReader {
     const status = parseStatus(statusText);
     if (status === undefined) return undefined;
 
-    let cmdline = '';
-    const cmdPath = this.pidPath(pid, 'cmdline');
-    try {
-      let len = this.slurp(cmdPath, CMDLINE_CAP);
-      const b = this.files.buf;
-      while (len > 0 && b[len - 1] === 0) len--;
-      for (let i = 0; i < len; i++) if (b[i] === 0) b[i] = 0x20;
-      cmdline = b.toString('utf8', 0, len);
-    } catch (error) {
-      const outcome = classifyError(error);
-      if (outcome === 'gone') return undefined;
-      if (outcome === 'other') fail(cmdPath, error);
-    }
+    const cmdline = this.readCmdline(pid);
+    if (cmdline === undefined) return undefined;
 
     const cgroupText = this.readText(this.pidPath(pid, 'cgroup'), HOST_CAP, 'utf8');
     if (cgroupText === 'gone') return undefined;
@@ -848,7 +854,7 @@ export class ProcfsCollector {
         if (!reader.statInto(pid, entry.statFd, st) || st.startTicks !== entry.startTicks) {
           this.forget(entry);
           entry = undefined;
-        } else if (st.comm !== entry.comm || execedBetween(entry, st)) {
+        } else if (st.comm !== entry.comm || execedBetween(entry, st) || this.execedHidden(entry, st, schedRead)) {
           // comm, or the memory map, changes on exec: a process first seen between fork and exec would otherwise keep
           // its parent's cmdline, exe, uid and cgroup for life. Re-read once (a prctl rename costs one extra read).
           if (!this.refresh(entry, st)) {
@@ -971,6 +977,21 @@ export class ProcfsCollector {
     entry.schedCount = sched[1]!;
     entry.schedTick = tick;
     return still;
+  }
+
+  /**
+   * The map is hidden (another user's process, not root: stat shows start_code 1 and start_stack 0), so an exec that
+   * keeps comm can only be told from cmdline: read it for a single-threaded process that ran since the last tick
+   * (`ran`: its schedstat moved; else its CPU time did). One that did not run did not exec. Costs nothing where the map
+   * is visible (root, or one's own processes).
+   */
+  private execedHidden(entry: Entry, st: ProcStat, ran: boolean): boolean {
+    if (st.startCode !== 1 || st.startStack !== 0 || st.numThreads !== 1) return false;
+    const last = entry.lastSample;
+    if (last === undefined) return false;
+    if (!ran && last.cpuNs === (st.utimeTicks + st.stimeTicks) * (1e9 / this.reader.clkTck)) return false;
+    const cmdline = this.reader.readCmdline(entry.pid);
+    return cmdline !== undefined && cmdline !== entry.info.cmdline;
   }
 
   /** A pid not in the cache (or whose process changed): read stat into `st`, then the static info once. */

@@ -4,12 +4,14 @@
  * a real Docker container started while the sampler ticks (first seen as `runc init`).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { rmSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, describe, expect, it } from 'vitest';
 import { Sampler } from '../../src/collectors/sampler.js';
 import type { ProcessSample, Sample } from '../../src/model/sample.js';
 import { docker, dockerAvailable, ensureTestImage, removeContainer, TEST_IMAGE, uniqueName } from '../helpers/docker.js';
-import { needReal } from '../helpers/real.js';
+import { compiledCollectors, runAsNobody } from '../helpers/as-nobody.js';
+import { isRoot, needReal } from '../helpers/real.js';
 
 const children: ChildProcess[] = [];
 const containerName = uniqueName('bubble-exec');
@@ -63,6 +65,45 @@ describe('exec is detected', () => {
       expect(after?.cmdline).toBe('sh -c sleep 30; :');
     } finally {
       sampler.close();
+    }
+  });
+
+  it('an exec that keeps comm is told from cmdline where the memory map is hidden (not root, another user)', (ctx) => {
+    needReal(ctx, 'root', isRoot, 'starting a process as uid 65534 needs root');
+    const dir = compiledCollectors('bubble-exec-nobody-', ['procfs', 'held-file', 'users']);
+    // Time for the child node to start as nobody and see the shell once before it execs.
+    const shell = start('sh', ['-c', 'sleep 1.5; exec sh -c "sleep 30; :"']);
+    try {
+      const run = runAsNobody(
+        dir,
+        `import { ProcReader, ProcfsCollector } from './procfs.js';
+import { UserNames } from './users.js';
+const target = Number(process.argv[2]);
+const reader = new ProcReader();
+const collector = new ProcfsCollector({ reader, users: new UserNames(), classify: () => 'host', schedstat: true });
+const of = (tick) => [...tick.processes.values()].find((p) => p.pid === target);
+const before = of(collector.collect(0));
+const hidden = reader.readStat(target);
+const t0 = Date.now();
+let after = before;
+while (Date.now() - t0 < 2500) {
+  after = of(collector.collect(0));
+  await new Promise((resolve) => setTimeout(resolve, 100));
+}
+console.log(JSON.stringify({ before, after, startCode: hidden.startCode, startStack: hidden.startStack }));
+collector.close();
+`,
+        [String(shell.pid)],
+      );
+      expect(run.stderr).toBe('');
+      const result = JSON.parse(run.stdout) as { before: ProcessSample; after: ProcessSample; startCode: number; startStack: number };
+      // The kernel hides the map from this user: the memory-map signature cannot tell the exec.
+      expect(result).toMatchObject({ startCode: 1, startStack: 0 });
+      expect(result.before.cmdline).toBe('sh -c sleep 1.5; exec sh -c "sleep 30; :"');
+      expect(result.after.key).toBe(result.before.key);
+      expect(result.after.cmdline).toBe('sh -c sleep 30; :');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
     }
   });
 
