@@ -1,8 +1,8 @@
 /**
  * Per-process counters from procfs, built for speed: a steady tick costs one readdir of /proc plus one pread of
- * `stat` and one of `io` per process, through fds held open across ticks, into one shared Buffer parsed byte by byte.
- * What does not change while a process lives (cmdline, exe, cgroup, uid, NSpid, a few environment variables) is read
- * once per process, keyed by pid + start time, and dropped when the process leaves.
+ * `stat` and one of `io` per process, through fds held open across ticks (held-file.ts), into one shared Buffer parsed
+ * byte by byte. What does not change while a process lives (cmdline, exe, cgroup, uid, NSpid, a few environment
+ * variables) is read once per process, keyed by pid + start time, read again when it execs, and dropped when it leaves.
  *
  * A process that vanishes mid-read is simply gone: ENOENT (gone before open) and ESRCH (gone after open) are never
  * errors. Field layouts: proc_pid_stat(5), proc_pid_io(5), proc_pid_status(5); see spec/cgroups.md §3-4.
