@@ -3,8 +3,10 @@
  * Real processes: a forked child first seen before it execs, a shell that execs another shell (comm stays `sh`), and
  * a real Docker container started while the sampler ticks (first seen as `runc init`).
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import { rmSync } from 'node:fs';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, describe, expect, it } from 'vitest';
 import { Sampler } from '../../src/collectors/sampler.js';
@@ -16,10 +18,22 @@ import { isRoot, needReal } from '../helpers/real.js';
 const children: ChildProcess[] = [];
 const containerName = uniqueName('bubble-exec');
 const dockerOk = dockerAvailable();
+// Gates: a shell blocks reading a FIFO until the test opens it, so it execs exactly when told (no timing under load).
+const gates = mkdtempSync(path.join(os.tmpdir(), 'bubble-exec-gates-'));
+chmodSync(gates, 0o777);
 afterAll(() => {
   for (const c of children) c.kill('SIGKILL');
   if (dockerOk.ok) removeContainer(containerName);
+  rmSync(gates, { recursive: true, force: true });
 });
+
+let gateCount = 0;
+function gate(): string {
+  const fifo = path.join(gates, `gate-${gateCount++}`);
+  const made = spawnSync('mkfifo', ['-m', '666', fifo]);
+  if (made.status !== 0) throw new Error(`mkfifo ${fifo} failed: ${made.stderr.toString()}`);
+  return fifo;
+}
 
 function start(cmd: string, args: string[]): ChildProcess {
   const child = spawn(cmd, args, { stdio: 'ignore' });
@@ -32,15 +46,18 @@ const childOf = (s: Sample, ppid: number): ProcessSample | undefined => [...s.pr
 
 describe('exec is detected', () => {
   it('a forked child seen before its exec shows the new command from the next tick on', async () => {
-    const parent = start('sh', ['-c', '(sleep 0.8; exec sleep 30) & wait']);
+    const fifo = gate();
+    const script = `(read x < ${fifo}; exec sleep 30) & wait`;
+    const parent = start('sh', ['-c', script]);
     const sampler = new Sampler();
     try {
       await sleep(300);
       const before = sampler.sample();
       const child = childOf(before, parent.pid!);
       expect(child?.comm).toBe('sh');
-      expect(child?.cmdline).toBe('sh -c (sleep 0.8; exec sleep 30) & wait');
-      await sleep(1200);
+      expect(child?.cmdline).toBe(`sh -c ${script}`);
+      writeFileSync(fifo, 'go\n');
+      await sleep(300);
       const after = byPid(sampler.sample(), child!.pid);
       expect(after?.key).toBe(child!.key);
       expect(after?.comm).toBe('sleep');
@@ -52,13 +69,16 @@ describe('exec is detected', () => {
   });
 
   it('an exec that keeps comm (sh exec sh) shows the new command line', async () => {
-    const shell = start('sh', ['-c', 'sleep 0.8; exec sh -c "sleep 30; :"']);
+    const fifo = gate();
+    const script = `read x < ${fifo}; exec sh -c "sleep 30; :"`;
+    const shell = start('sh', ['-c', script]);
     const sampler = new Sampler();
     try {
       await sleep(300);
       const before = byPid(sampler.sample(), shell.pid!);
-      expect(before?.cmdline).toBe('sh -c sleep 0.8; exec sh -c "sleep 30; :"');
-      await sleep(1200);
+      expect(before?.cmdline).toBe(`sh -c ${script}`);
+      writeFileSync(fifo, 'go\n');
+      await sleep(300);
       const after = byPid(sampler.sample(), shell.pid!);
       expect(after?.key).toBe(before!.key);
       expect(after?.comm).toBe('sh');
@@ -71,12 +91,14 @@ describe('exec is detected', () => {
   it('an exec that keeps comm is told from cmdline where the memory map is hidden (not root, another user)', (ctx) => {
     needReal(ctx, 'root', isRoot, 'starting a process as uid 65534 needs root');
     const dir = compiledCollectors('bubble-exec-nobody-', ['procfs', 'held-file', 'users']);
-    // Time for the child node to start as nobody and see the shell once before it execs.
-    const shell = start('sh', ['-c', 'sleep 1.5; exec sh -c "sleep 30; :"']);
+    const fifo = gate();
+    const script = `read x < ${fifo}; exec sh -c "sleep 30; :"`;
+    const shell = start('sh', ['-c', script]);
     try {
       const run = runAsNobody(
         dir,
-        `import { ProcReader, ProcfsCollector } from './procfs.js';
+        `import { writeFileSync } from 'node:fs';
+import { ProcReader, ProcfsCollector } from './procfs.js';
 import { UserNames } from './users.js';
 const target = Number(process.argv[2]);
 const reader = new ProcReader();
@@ -84,22 +106,23 @@ const collector = new ProcfsCollector({ reader, users: new UserNames(), classify
 const of = (tick) => [...tick.processes.values()].find((p) => p.pid === target);
 const before = of(collector.collect(0));
 const hidden = reader.readStat(target);
+writeFileSync(process.argv[3], 'go\\n');
 const t0 = Date.now();
 let after = before;
-while (Date.now() - t0 < 2500) {
+while (Date.now() - t0 < 1000) {
   after = of(collector.collect(0));
   await new Promise((resolve) => setTimeout(resolve, 100));
 }
 console.log(JSON.stringify({ before, after, startCode: hidden.startCode, startStack: hidden.startStack }));
 collector.close();
 `,
-        [String(shell.pid)],
+        [String(shell.pid), fifo],
       );
       expect(run.stderr).toBe('');
       const result = JSON.parse(run.stdout) as { before: ProcessSample; after: ProcessSample; startCode: number; startStack: number };
       // The kernel hides the map from this user: the memory-map signature cannot tell the exec.
       expect(result).toMatchObject({ startCode: 1, startStack: 0 });
-      expect(result.before.cmdline).toBe('sh -c sleep 1.5; exec sh -c "sleep 30; :"');
+      expect(result.before.cmdline).toBe(`sh -c ${script}`);
       expect(result.after.key).toBe(result.before.key);
       expect(result.after.cmdline).toBe('sh -c sleep 30; :');
     } finally {
