@@ -8,9 +8,10 @@
  * The reader runs every tick for every container, so files are read with open/read into one reused Buffer, values
  * are looked up in the text without splitting it, and files found missing are remembered per directory.
  */
-import { closeSync, openSync, readFileSync, readSync, statfsSync, statSync } from 'node:fs';
+import { readFileSync, statfsSync, statSync } from 'node:fs';
 import os from 'node:os';
 import type { CgroupCounters, Pressure, PressureLine } from '../model/sample.js';
+import { FD_GONE, HeldFiles } from './held-file.js';
 
 /** Where each hierarchy is mounted: v2 = the cgroup2 mount dir; v1 = controller name -> mount dir (a 'cpu,cpuacct' co-mount gives both keys the same dir; named hierarchies as 'name=systemd'). */
 export interface CgroupMounts {
@@ -342,19 +343,15 @@ function joinCgroup(mount: string, rel: string): string | undefined {
   return rel.startsWith('/') ? mount + rel : `${mount}/${rel}`;
 }
 
-function errnoCode(err: unknown): string | undefined {
-  return typeof err === 'object' && err !== null && 'code' in err && typeof err.code === 'string' ? err.code : undefined;
-}
-
 export class CgroupReader {
   readonly #mounts: CgroupMounts;
   readonly #hostMemoryBytes: number;
-  #buf = Buffer.allocUnsafe(16 * 1024);
+  /** Held fds (at most MAX_HELD_FDS) and the buffer every read goes into. */
+  readonly #files = new HeldFiles({ max: MAX_HELD_FDS, bufferBytes: 16 * 1024 });
   /** Absolute dir -> files found missing there (a controller not enabled stays so). */
   readonly #missing = new Map<string, Set<string>>();
   /** Absolute dir -> file name -> fd held open across reads. */
   readonly #held = new Map<string, Map<string, number>>();
-  #heldCount = 0;
   readonly #cgroupfsDirs = new Map<string, boolean>();
 
   /** hostMemoryBytes: limits above it are reported as unlimited. @default os.totalmem() */
@@ -529,45 +526,38 @@ export class CgroupReader {
     let held = this.#held.get(dir);
     let fd = held?.get(name);
     let hold = true;
+    const files = this.#files;
     if (fd === undefined) {
       try {
-        fd = openSync(`${dir}/${name}`, 'r');
-      } catch (err) {
-        if (errnoCode(err) === 'ENOENT') this.#noteMissing(dir, name, missing);
+        fd = files.open(`${dir}/${name}`);
+      } catch {
         return undefined;
       }
-      hold = this.#heldCount < MAX_HELD_FDS && this.#onCgroupfs(dir);
+      if (fd < 0) {
+        // ENOENT: a controller not enabled here (remembered), or the cgroup is gone. EACCES: not ours to read.
+        if (fd === FD_GONE) this.#noteMissing(dir, name, missing);
+        return undefined;
+      }
+      hold = files.room(0) && this.#onCgroupfs(dir);
       if (hold) {
         if (held === undefined) {
           held = new Map();
           this.#held.set(dir, held);
         }
         held.set(name, fd);
-        this.#heldCount++;
       }
     }
     try {
-      let n = 0;
-      for (;;) {
-        if (n === this.#buf.length) {
-          const bigger = Buffer.allocUnsafe(this.#buf.length * 2);
-          this.#buf.copy(bigger, 0, 0, n);
-          this.#buf = bigger;
-        }
-        const want = this.#buf.length - n;
-        const got = readSync(fd, this.#buf, n, want, n);
-        n += got;
-        // A short read is the end: seq_file fills what it is asked for until its last record.
-        if (got < want) break;
-      }
-      return this.#buf.toString('latin1', 0, n);
+      // A short read is the end: seq_file fills what it is asked for until its last record.
+      const n = files.read(fd, 'short');
+      return files.buf.toString('latin1', 0, n);
     } catch {
-      // ENODEV and friends: the cgroup was removed. Its other files may not be asked again (a missing usage file
-      // skips the rest of its controller): let go of all of them now.
+      // ENODEV ('removed' in held-file.ts) and friends: the cgroup was removed. Its other files may not be asked again
+      // (a missing usage file skips the rest of its controller): let go of all of them now.
       if (hold) this.#dropDir(dir);
       return undefined;
     } finally {
-      if (!hold) closeSync(fd);
+      if (!hold) files.close(fd);
     }
   }
 
@@ -597,12 +587,7 @@ export class CgroupReader {
     if (held === undefined || fd === undefined) return;
     held.delete(name);
     if (held.size === 0) this.#held.delete(dir);
-    this.#heldCount--;
-    try {
-      closeSync(fd);
-    } catch {
-      // already closed
-    }
+    this.#files.close(fd);
   }
 
   /** Closes every file of a directory. */

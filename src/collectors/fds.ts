@@ -24,6 +24,7 @@
  * escaped at output (format.ts safeText).
  */
 import fs from 'node:fs';
+import { classifyReadError, errnoCode, HeldFiles } from './held-file.js';
 import { parseInetTable, parseUnixTable, type InetProtocol, type SocketInfo } from './netstat.js';
 
 /** A read failed for a reason other than the process or fd going away, or a permission check. */
@@ -116,16 +117,14 @@ type TableName = InetProtocol | 'unix' | 'netlink';
 
 type Outcome = 'gone' | 'denied' | 'other';
 
+/** held-file's classification; /proc has no cgroup to be removed, so ENODEV is just an error here. */
 function classify(error: unknown): Outcome {
-  const code = (error as NodeJS.ErrnoException | null)?.code;
-  if (code === 'ENOENT' || code === 'ESRCH') return 'gone';
-  if (code === 'EACCES' || code === 'EPERM') return 'denied';
-  return 'other';
+  const failure = classifyReadError(error);
+  return failure === 'removed' ? 'other' : failure;
 }
 
 function fail(path: string, error: unknown): never {
-  const code = (error as NodeJS.ErrnoException | null)?.code;
-  throw new FdsError(`cannot read ${path}: ${code ?? String(error)}`, { cause: error });
+  throw new FdsError(`cannot read ${path}: ${errnoCode(error) ?? String(error)}`, { cause: error });
 }
 
 /** Offset just past `name` (e.g. `flags:`) at the start of a line of an fdinfo text; -1 when absent. */
@@ -325,8 +324,8 @@ export class FdCollector {
   private readonly namespaces = new Map<string, NsState>();
   private readonly tablesEvery: number;
   private pass = 0;
-  /** One buffer for every file read: reads are synchronous, so nothing else holds it in between. */
-  private buf = Buffer.allocUnsafe(256 * 1024);
+  /** The buffer every file read goes into (nothing is held open: descriptors come and go with each pass). */
+  private readonly files = new HeldFiles({ max: 0, bufferBytes: 256 * 1024 });
 
   constructor(opts: FdCollectorOptions = {}) {
     this.root = opts.root ?? '/proc';
@@ -765,24 +764,7 @@ export class FdCollector {
    * kernel returns whole). Throws errno errors.
    */
   private readText(path: string, cap: number, encoding: 'utf8' | 'latin1', once = false): string {
-    const fd = fs.openSync(path, fs.constants.O_RDONLY);
-    try {
-      let len = 0;
-      for (;;) {
-        if (len >= cap) break;
-        if (len === this.buf.length) {
-          const bigger = Buffer.allocUnsafe(Math.min(cap, this.buf.length * 2));
-          this.buf.copy(bigger, 0, 0, len);
-          this.buf = bigger;
-        }
-        const n = fs.readSync(fd, this.buf, len, Math.min(this.buf.length, cap) - len, null);
-        if (n === 0) break;
-        len += n;
-        if (once) break;
-      }
-      return this.buf.toString(encoding, 0, len);
-    } finally {
-      fs.closeSync(fd);
-    }
+    const len = this.files.readPath(path, once ? 'once' : 'eof', cap);
+    return this.files.buf.toString(encoding, 0, len);
   }
 }

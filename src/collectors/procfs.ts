@@ -1,8 +1,8 @@
 /**
  * Per-process counters from procfs, built for speed: a steady tick costs one readdir of /proc plus one pread of
- * `stat` and one of `io` per process, through fds held open across ticks, into one shared Buffer parsed byte by byte.
- * What does not change while a process lives (cmdline, exe, cgroup, uid, NSpid, a few environment variables) is read
- * once per process, keyed by pid + start time, and dropped when the process leaves.
+ * `stat` and one of `io` per process, through fds held open across ticks (held-file.ts), into one shared Buffer parsed
+ * byte by byte. What does not change while a process lives (cmdline, exe, cgroup, uid, NSpid, a few environment
+ * variables) is read once per process, keyed by pid + start time, read again when it execs, and dropped when it leaves.
  *
  * A process that vanishes mid-read is simply gone: ENOENT (gone before open) and ESRCH (gone after open) are never
  * errors. Field layouts: proc_pid_stat(5), proc_pid_io(5), proc_pid_status(5); see spec/cgroups.md §3-4.
@@ -10,7 +10,10 @@
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import type { HostSample, ProcessSample } from '../model/sample.js';
+import { classifyReadError, errnoCode, FD_DENIED, FD_GONE, HeldFiles } from './held-file.js';
 import type { UserNames } from './users.js';
+
+export { FD_DENIED, FD_GONE } from './held-file.js';
 
 /** A read failed for a reason other than the process exiting or a permission check. */
 export class ProcfsError extends Error {
@@ -32,6 +35,16 @@ export interface ProcStat {
   startTicks: number;
   vsizeBytes: number;
   rssPages: number;
+  /**
+   * Where the memory map puts the code and the stack (fields 26-28; 0 when the kernel hides them: no ptrace access,
+   * kernel threads, a released map). exec builds a new map: with ASLR (randomize_va_space 1 or 2, the default) the
+   * stack moves on every exec, and another binary moves the code, so a change tells an exec that kept comm (`sh -c`
+   * exec'ing `sh -c`). Only PR_SET_MM moves them otherwise. arg_start/arg_end (48-49) would catch a same-binary exec
+   * without ASLR too, but scanning 20 more fields costs ~7 % more per stat read: not worth it for hosts without ASLR.
+   */
+  startCode: number;
+  endCode: number;
+  startStack: number;
 }
 
 export interface ProcIo {
@@ -74,7 +87,6 @@ export interface HostCounters {
 }
 
 const PF_KTHREAD = 0x00200000;
-const O_RDONLY = fs.constants.O_RDONLY;
 /** stat and io are far below this; one pread fills it. */
 const SMALL_READ = 4096;
 /** Enough for any real command line shown in a terminal; longer ones are cut here. */
@@ -86,15 +98,10 @@ const HOST_CAP = 4 * 1024 * 1024;
 
 type Outcome = 'gone' | 'denied' | 'other';
 
-function errnoCode(error: unknown): string | undefined {
-  return (error as NodeJS.ErrnoException | null)?.code;
-}
-
+/** held-file's classification; procfs has no cgroup to be removed, so ENODEV is just an error here. */
 function classifyError(error: unknown): Outcome {
-  const code = errnoCode(error);
-  if (code === 'ENOENT' || code === 'ESRCH') return 'gone';
-  if (code === 'EACCES' || code === 'EPERM') return 'denied';
-  return 'other';
+  const failure = classifyReadError(error);
+  return failure === 'removed' ? 'other' : failure;
 }
 
 function fail(path: string, error: unknown): never {
@@ -118,10 +125,22 @@ function emptyStat(): ProcStat {
     startTicks: 0,
     vsizeBytes: 0,
     rssPages: 0,
+    startCode: 0,
+    endCode: 0,
+    startStack: 0,
   };
 }
 
-/** Fills `out` from stat bytes; false on junk or a truncated line (fewer than 24 fields). */
+/**
+ * The memory-map fields of two stat reads differ: the process exec'd in between (see ProcStat.startCode). A map that
+ * reads as all zeros now says nothing: an exiting process or zombie has released its map (its command stays as it was).
+ */
+export function execedBetween(a: Pick<ProcStat, 'startCode' | 'endCode' | 'startStack'>, b: ProcStat): boolean {
+  if (b.startStack === 0 && b.startCode === 0) return false;
+  return a.startStack !== b.startStack || a.startCode !== b.startCode || a.endCode !== b.endCode;
+}
+
+/** Fills `out` from stat bytes; false on junk or a truncated line (fewer than 24 fields; 25-28 are optional). */
 function parseStatBytes(b: Buffer, len: number, out: ProcStat): boolean {
   let i = 0;
   let pid = 0;
@@ -140,10 +159,16 @@ function parseStatBytes(b: Buffer, len: number, out: ProcStat): boolean {
   const stateCode = b[close + 2]!;
   if (stateCode <= 0x20 || b[close + 3] !== 0x20) return false;
   i = close + 4;
-  // Fields 4..24, one token each; only the ones kept are converted.
-  for (let field = 4; field <= 24; field++) {
+  out.startCode = 0;
+  out.endCode = 0;
+  out.startStack = 0;
+  // Fields 4..28, one token each; only the ones kept are converted.
+  for (let field = 4; field <= 28; field++) {
     while (i < len && b[i] === 0x20) i++;
-    if (i >= len) return false;
+    if (i >= len || b[i] === 0x0a) {
+      if (field <= 24) return false;
+      break;
+    }
     let negative = false;
     if (b[i] === 0x2d) {
       negative = true;
@@ -168,6 +193,9 @@ function parseStatBytes(b: Buffer, len: number, out: ProcStat): boolean {
       case 22: out.startTicks = value; break;
       case 23: out.vsizeBytes = value; break;
       case 24: out.rssPages = value; break;
+      case 26: out.startCode = value; break;
+      case 27: out.endCode = value; break;
+      case 28: out.startStack = value; break;
       default: break;
     }
   }
@@ -381,19 +409,18 @@ function sysconf(): { clkTck: number; pageSize: number } {
   return sysconfCache;
 }
 
-/** Sentinels for ProcReader.openFd; -1 means "no fd held, read by path" wherever an fd is taken. */
-export const FD_GONE = -2;
-export const FD_DENIED = -3;
 
 export class ProcReader {
   readonly root: string;
   readonly clkTck: number;
   readonly pageSize: number;
-  /** One buffer for every read: reads are synchronous, so nothing else holds it in between. */
-  private buf = Buffer.allocUnsafe(64 * 1024);
+  /** The fds held across ticks (at most maxHeldFds) and the one buffer every read goes into. */
+  readonly files: HeldFiles;
 
-  constructor(opts: { root?: string; clkTck?: number; pageSize?: number } = {}) {
+  /** maxHeldFds: most fds held open across ticks (stat, io, schedstat per process); beyond it files are opened per read. */
+  constructor(opts: { root?: string; clkTck?: number; pageSize?: number; maxHeldFds?: number } = {}) {
     this.root = opts.root ?? '/proc';
+    this.files = new HeldFiles({ max: opts.maxHeldFds ?? 3072 });
     const needSysconf = opts.clkTck === undefined || opts.pageSize === undefined;
     const system = needSysconf ? sysconf() : undefined;
     this.clkTck = opts.clkTck ?? system?.clkTck ?? 100;
@@ -422,25 +449,22 @@ export class ProcReader {
     return `${this.root}/${pid}/${file}`;
   }
 
-  /** Opens a per-process file to hold across ticks; FD_GONE or FD_DENIED instead of throwing for those cases. */
+  /**
+   * Opens a per-process file to hold across ticks (counted in files.held; ask files.room() first); FD_GONE or
+   * FD_DENIED instead of throwing for those cases.
+   */
   openFd(pid: number, file: string): number {
     const path = this.pidPath(pid, file);
     try {
-      return fs.openSync(path, O_RDONLY);
+      return this.files.open(path);
     } catch (error) {
-      const outcome = classifyError(error);
-      if (outcome === 'gone') return FD_GONE;
-      if (outcome === 'denied') return FD_DENIED;
       fail(path, error);
     }
   }
 
+  /** Closes a held fd (no-op for a sentinel). */
   closeFd(fd: number): void {
-    try {
-      fs.closeSync(fd);
-    } catch {
-      // Already closed: nothing to release.
-    }
+    this.files.close(fd);
   }
 
   /**
@@ -449,34 +473,12 @@ export class ProcReader {
    * Enough for single-record files (stat, io), which the kernel returns whole in one read.
    */
   private readSmall(pid: number, file: string, fd: number): number {
-    if (fd >= 0) return fs.readSync(fd, this.buf, 0, SMALL_READ, 0);
-    const own = fs.openSync(this.pidPath(pid, file), O_RDONLY);
-    try {
-      return fs.readSync(own, this.buf, 0, SMALL_READ, 0);
-    } finally {
-      fs.closeSync(own);
-    }
+    return fd >= 0 ? this.files.read(fd, 'once', SMALL_READ) : this.files.readPath(this.pidPath(pid, file), 'once', SMALL_READ);
   }
 
   /** Reads a whole file into the shared buffer (growing it up to `cap`); returns the length. Throws errno errors. */
   private slurp(path: string, cap: number): number {
-    const fd = fs.openSync(path, O_RDONLY);
-    try {
-      let len = 0;
-      for (;;) {
-        if (len === this.buf.length) {
-          if (len >= cap) return len;
-          const bigger = Buffer.allocUnsafe(Math.min(cap, this.buf.length * 2));
-          this.buf.copy(bigger, 0, 0, len);
-          this.buf = bigger;
-        }
-        const n = fs.readSync(fd, this.buf, len, this.buf.length - len, len);
-        if (n === 0) return len;
-        len += n;
-      }
-    } finally {
-      fs.closeSync(fd);
-    }
+    return this.files.readPath(path, 'eof', cap);
   }
 
   /** Fills `out` from `stat` (held `fd`, or by path when fd < 0); false when the process is gone or the text is junk. */
@@ -488,7 +490,7 @@ export class ProcReader {
       if (classifyError(error) !== 'other') return false;
       fail(this.pidPath(pid, 'stat'), error);
     }
-    return parseStatBytes(this.buf, len, out);
+    return parseStatBytes(this.files.buf, len, out);
   }
 
   /** Fills `out` from `io`; 'gone', or 'denied' when the ptrace check refuses (needs root or the same user). */
@@ -501,7 +503,7 @@ export class ProcReader {
       if (outcome === 'other') fail(this.pidPath(pid, 'io'), error);
       return outcome;
     }
-    return parseIoBytes(this.buf, len, out) ? 'ok' : 'gone';
+    return parseIoBytes(this.files.buf, len, out) ? 'ok' : 'gone';
   }
 
   /** Fills `out` from `schedstat` (see parseSchedstatBytes); false when gone, absent or junk. */
@@ -513,7 +515,7 @@ export class ProcReader {
       if (classifyError(error) !== 'other') return false;
       fail(this.pidPath(pid, 'schedstat'), error);
     }
-    return parseSchedstatBytes(this.buf, len, out);
+    return parseSchedstatBytes(this.files.buf, len, out);
   }
 
   /** undefined = gone. */
@@ -533,11 +535,28 @@ export class ProcReader {
   private readText(path: string, cap: number, encoding: 'utf8' | 'latin1'): string | 'gone' | 'denied' {
     try {
       const len = this.slurp(path, cap);
-      return this.buf.toString(encoding, 0, len);
+      return this.files.buf.toString(encoding, 0, len);
     } catch (error) {
       const outcome = classifyError(error);
       if (outcome === 'other') fail(path, error);
       return outcome;
+    }
+  }
+
+  /** Arguments joined by spaces ('' when refused, or for kernel threads and zombies); undefined when gone. */
+  readCmdline(pid: number): string | undefined {
+    const cmdPath = this.pidPath(pid, 'cmdline');
+    try {
+      let len = this.slurp(cmdPath, CMDLINE_CAP);
+      const b = this.files.buf;
+      while (len > 0 && b[len - 1] === 0) len--;
+      for (let i = 0; i < len; i++) if (b[i] === 0) b[i] = 0x20;
+      return b.toString('utf8', 0, len);
+    } catch (error) {
+      const outcome = classifyError(error);
+      if (outcome === 'gone') return undefined;
+      if (outcome === 'other') fail(cmdPath, error);
+      return '';
     }
   }
 
@@ -552,19 +571,8 @@ export class ProcReader {
     const status = parseStatus(statusText);
     if (status === undefined) return undefined;
 
-    let cmdline = '';
-    const cmdPath = this.pidPath(pid, 'cmdline');
-    try {
-      let len = this.slurp(cmdPath, CMDLINE_CAP);
-      const b = this.buf;
-      while (len > 0 && b[len - 1] === 0) len--;
-      for (let i = 0; i < len; i++) if (b[i] === 0) b[i] = 0x20;
-      cmdline = b.toString('utf8', 0, len);
-    } catch (error) {
-      const outcome = classifyError(error);
-      if (outcome === 'gone') return undefined;
-      if (outcome === 'other') fail(cmdPath, error);
-    }
+    const cmdline = this.readCmdline(pid);
+    if (cmdline === undefined) return undefined;
 
     const cgroupText = this.readText(this.pidPath(pid, 'cgroup'), HOST_CAP, 'utf8');
     if (cgroupText === 'gone') return undefined;
@@ -689,8 +697,11 @@ interface Entry {
   readonly pid: number;
   readonly startTicks: number;
   readonly key: string;
-  /** comm when the static info was read: a change means the process exec'd (see collect()). */
+  /** comm and the memory map when the static info was read: a change means the process exec'd (see collect()). */
   comm: string;
+  startCode: number;
+  endCode: number;
+  startStack: number;
   info: ProcStatic;
   user: string;
   containerKey: string;
@@ -773,12 +784,12 @@ export class ProcfsCollector {
   private readonly users: UserNames;
   private readonly classify: (staticInfo: ProcStatic, pid: number) => string;
   private readonly envKeys: readonly string[];
+  /** At most this many of the reader's held fds are this collector's (ProcfsCollectorOptions.maxHeldFds). */
   private readonly maxHeldFds: number;
   private readonly schedstat: boolean;
   private readonly sched = new Float64Array(2);
   /** By pid; the entry's startTicks tells a reused pid apart. */
   private readonly cache = new Map<number, Entry>();
-  private heldFds = 0;
   private tick = 0;
   private readonly stat = emptyStat();
   private readonly io: ProcIo = { rchar: 0, wchar: 0, readBytes: 0, writeBytes: 0 };
@@ -788,14 +799,14 @@ export class ProcfsCollector {
     this.users = o.users;
     this.classify = o.classify;
     this.envKeys = o.envKeys ?? DEFAULT_ENV_KEYS;
-    this.maxHeldFds = o.maxHeldFds ?? 3072;
+    this.maxHeldFds = o.maxHeldFds ?? o.reader.files.max;
     this.schedstat = o.schedstat === true;
     fdReaper.register(this, { cache: this.cache, reader: this.reader }, this);
   }
 
   /** Number of fds currently held open across ticks. */
   get openFds(): number {
-    return this.heldFds;
+    return this.reader.files.held;
   }
 
   /** Closes every held fd and forgets every process; the next collect() starts afresh. */
@@ -843,9 +854,9 @@ export class ProcfsCollector {
         if (!reader.statInto(pid, entry.statFd, st) || st.startTicks !== entry.startTicks) {
           this.forget(entry);
           entry = undefined;
-        } else if (st.comm !== entry.comm) {
-          // comm changes on exec: a process first seen between fork and exec would otherwise keep its parent's
-          // cmdline, exe and cgroup for life. Re-read once (a prctl rename costs one extra read, nothing more).
+        } else if (st.comm !== entry.comm || execedBetween(entry, st) || this.execedHidden(entry, st, schedRead)) {
+          // comm, or the memory map, changes on exec: a process first seen between fork and exec would otherwise keep
+          // its parent's cmdline, exe, uid and cgroup for life. Re-read once (a prctl rename costs one extra read).
           if (!this.refresh(entry, st)) {
             this.forget(entry);
             continue;
@@ -946,11 +957,10 @@ export class ProcfsCollector {
       return false;
     }
     const reader = this.reader;
-    if (entry.schedFd < 0 && this.heldFds < this.maxHeldFds) {
+    if (entry.schedFd < 0 && reader.files.room(1, this.maxHeldFds)) {
       const fd = reader.openFd(entry.pid, 'schedstat');
       if (fd >= 0) {
         entry.schedFd = fd;
-        this.heldFds++;
       } else if (fd === FD_DENIED) {
         entry.schedAbsent = true;
       }
@@ -969,10 +979,25 @@ export class ProcfsCollector {
     return still;
   }
 
+  /**
+   * The map is hidden (another user's process, not root: stat shows start_code 1 and start_stack 0), so an exec that
+   * keeps comm can only be told from cmdline: read it for a single-threaded process that ran since the last tick
+   * (`ran`: its schedstat moved; else its CPU time did). One that did not run did not exec. Costs nothing where the map
+   * is visible (root, or one's own processes).
+   */
+  private execedHidden(entry: Entry, st: ProcStat, ran: boolean): boolean {
+    if (st.startCode !== 1 || st.startStack !== 0 || st.numThreads !== 1) return false;
+    const last = entry.lastSample;
+    if (last === undefined) return false;
+    if (!ran && last.cpuNs === (st.utimeTicks + st.stimeTicks) * (1e9 / this.reader.clkTck)) return false;
+    const cmdline = this.reader.readCmdline(entry.pid);
+    return cmdline !== undefined && cmdline !== entry.info.cmdline;
+  }
+
   /** A pid not in the cache (or whose process changed): read stat into `st`, then the static info once. */
   private admit(pid: number, st: ProcStat): Entry | undefined {
     const reader = this.reader;
-    const hold = this.heldFds + 2 <= this.maxHeldFds;
+    const hold = reader.files.room(2, this.maxHeldFds);
     let statFd = -1;
     if (hold) {
       statFd = reader.openFd(pid, 'stat');
@@ -988,6 +1013,9 @@ export class ProcfsCollector {
       startTicks: st.startTicks,
       key: `${pid}:${st.startTicks}`,
       comm: '',
+      startCode: 0,
+      endCode: 0,
+      startStack: 0,
       info: EMPTY_STATIC,
       user: '',
       containerKey: '',
@@ -1007,8 +1035,6 @@ export class ProcfsCollector {
       schedTick: 0,
       lastSample: undefined,
     };
-    if (entry.statFd >= 0) this.heldFds++;
-    if (entry.ioFd >= 0) this.heldFds++;
     if (!this.refresh(entry, st)) {
       this.release(entry);
       return undefined;
@@ -1023,6 +1049,9 @@ export class ProcfsCollector {
     if (info === undefined) return false;
     entry.info = info;
     entry.comm = st.comm;
+    entry.startCode = st.startCode;
+    entry.endCode = st.endCode;
+    entry.startStack = st.startStack;
     entry.user = this.users.name(info.uid);
     entry.containerKey = this.classify(info, entry.pid);
     return true;
@@ -1030,16 +1059,14 @@ export class ProcfsCollector {
 
   /** Opens fds for a process that had to go without them, once there is room again. */
   private holdFds(entry: Entry): void {
-    if (entry.statFd >= 0 || this.heldFds + 2 > this.maxHeldFds) return;
+    if (entry.statFd >= 0 || !this.reader.files.room(2, this.maxHeldFds)) return;
     const statFd = this.reader.openFd(entry.pid, 'stat');
     if (statFd < 0) return;
     entry.statFd = statFd;
-    this.heldFds++;
     if (entry.ioDenied || entry.ioAbsent) return;
     const ioFd = this.reader.openFd(entry.pid, 'io');
     if (ioFd >= 0) {
       entry.ioFd = ioFd;
-      this.heldFds++;
     } else {
       this.dropIo(entry, ioFd === FD_DENIED ? 'denied' : 'gone');
     }
@@ -1052,7 +1079,6 @@ export class ProcfsCollector {
     if (entry.ioFd >= 0) {
       this.reader.closeFd(entry.ioFd);
       entry.ioFd = -1;
-      this.heldFds--;
     }
   }
 
@@ -1060,17 +1086,14 @@ export class ProcfsCollector {
     if (entry.statFd >= 0) {
       this.reader.closeFd(entry.statFd);
       entry.statFd = -1;
-      this.heldFds--;
     }
     if (entry.ioFd >= 0) {
       this.reader.closeFd(entry.ioFd);
       entry.ioFd = -1;
-      this.heldFds--;
     }
     if (entry.schedFd >= 0) {
       this.reader.closeFd(entry.schedFd);
       entry.schedFd = -1;
-      this.heldFds--;
     }
   }
 

@@ -41,6 +41,20 @@ export interface SamplerOptions {
   readonly descriptorsEvery?: number;
 }
 
+/** One network namespace's cumulative counters as last read, and when (monotonic ns). */
+interface NetRead {
+  readonly rxBytes: number;
+  readonly txBytes: number;
+  readonly monoNs: number;
+}
+
+interface Group {
+  readonly processKeys: string[];
+  readonly steps: Set<string>;
+  /** The process that started first (lowest start time, then pid): the one most likely to outlive the tick. */
+  oldest: ProcessSample | undefined;
+}
+
 interface Resolution {
   readonly identity: Identity;
   readonly paths: ContainerCgroupPaths;
@@ -96,6 +110,13 @@ export class Sampler {
   /** SLUID job directory -> numeric job id, learned from task environments and slurmstepd proctitles. */
   private readonly sluidJobs = new Map<string, string>();
   private hostNetNs: string | undefined;
+  /** Network namespace (`net:[inode]`) of the processes net/dev was read through, by process key; pruned each tick. */
+  private readonly netnsOfProcess = new Map<string, string>();
+  /** The namespace each container's counters came from last, and each namespace's last read. */
+  private readonly netnsOfContainer = new Map<string, string>();
+  private readonly netReads = new Map<string, NetRead>();
+  /** The samples handed out last tick, to tell which are unchanged (the same object) this tick. */
+  private lastProcesses: ReadonlyMap<string, ProcessSample> | undefined;
   private readonly fds: FdCollector | undefined;
   private readonly descriptorsEvery: number;
   private readonly accessCache = new Map<string, { tick: number; fds: ProcessFds; observations: AccessObservation[] }>();
@@ -182,10 +203,13 @@ export class Sampler {
     const timeMs = this.now();
     const monoNs = this.monoNow();
     const hostCounters = this.reader.readHost();
+    const hostMonoNs = this.monoNow();
     const tick = this.procfs.collect(hostCounters.bootTimeMs);
+    // Each process is read somewhere in the pass: its middle is the best single time for all of them.
+    const processesMonoNs = (hostMonoNs + this.monoNow()) / 2;
 
     // Group processes by container; learn Slurm facts from the environment read once per process.
-    const groups = new Map<string, { processKeys: string[]; steps: Set<string>; firstPid: number }>();
+    const groups = new Map<string, Group>();
     // procfs's map, with re-keyed (Slurm) samples put in place: setting an existing key keeps the order.
     const processes = tick.processes;
     for (const proc of tick.processes.values()) {
@@ -207,29 +231,35 @@ export class Sampler {
       if (proc.comm === 'conmon') this.learnConmon(proc.cmdline);
       let group = groups.get(key);
       if (group === undefined) {
-        group = { processKeys: [], steps: new Set(), firstPid: proc.pid };
+        group = { processKeys: [], steps: new Set(), oldest: undefined };
         groups.set(key, group);
       }
       group.processKeys.push(proc.key);
+      const oldest = group.oldest;
+      if (oldest === undefined || proc.startTicks < oldest.startTicks || (proc.startTicks === oldest.startTicks && proc.pid < oldest.pid)) {
+        group.oldest = proc;
+      }
       if (resolution === undefined || key === 'host') continue;
       if (resolution.identity.step !== undefined) group.steps.add(resolution.identity.step);
       const known = this.noteContainer(key, resolution);
       if (facts !== undefined) known.meta = mergeSlurmMeta(known.meta, facts);
     }
-    if (!groups.has('host')) groups.set('host', { processKeys: [], steps: new Set(), firstPid: 1 });
+    if (!groups.has('host')) groups.set('host', { processKeys: [], steps: new Set(), oldest: undefined });
 
     const containers = new Map<string, ContainerSample>();
     for (const [key, group] of groups) {
       const known = key === 'host' ? undefined : this.containers.get(key);
       const identity = known?.identity ?? HOST_IDENTITY;
+      const cgroupMonoNs = known === undefined ? undefined : this.monoNow();
       const cgroup: CgroupCounters = known === undefined ? {} : this.cgroups.read(known.paths);
-      const net = key === 'host' ? undefined : this.readNet(group.firstPid);
+      const net = key === 'host' ? undefined : this.readNet(key, group, processes);
       containers.set(key, {
         key,
         identity,
         meta: this.meta(identity, known),
         cgroup,
-        ...(net !== undefined && { netRxBytes: net.rxBytes, netTxBytes: net.txBytes }),
+        ...(cgroupMonoNs !== undefined && { cgroupMonoNs }),
+        ...(net !== undefined && { netRxBytes: net.rxBytes, netTxBytes: net.txBytes, netMonoNs: net.monoNs }),
         processKeys: group.processKeys,
         ...(group.steps.size > 0 && { steps: [...group.steps].sort() }),
       });
@@ -239,13 +269,28 @@ export class Sampler {
       if (this.tick - known.lastSeenTick <= 60) continue;
       this.containers.delete(key);
       this.cgroups.forget(known.paths);
+      this.netnsOfContainer.delete(key);
     }
+    for (const key of this.netnsOfProcess.keys()) if (!processes.has(key)) this.netnsOfProcess.delete(key);
+    if (this.netReads.size > this.netnsOfContainer.size) {
+      const used = new Set(this.netnsOfContainer.values());
+      for (const ns of this.netReads.keys()) if (!used.has(ns)) this.netReads.delete(ns);
+    }
+
+    // The same object as last tick: procfs hands out the last sample of a process that did not move.
+    const last = this.lastProcesses;
+    const unchanged = new Set<string>();
+    if (last !== undefined) for (const [key, p] of processes) if (last.get(key) === p) unchanged.add(key);
+    this.lastProcesses = processes;
 
     return {
       timeMs,
       monoNs,
+      hostMonoNs,
+      processesMonoNs,
       host: { hostname: this.hostname, ...hostCounters },
       processes,
+      ...(last !== undefined && { unchanged }),
       containers,
       gaps: this.gaps(tick.ioDenied, tick.staticDenied),
       ...(this.fds !== undefined && { access: this.readAccess(processes, tick.idle) }),
@@ -309,12 +354,47 @@ export class Sampler {
     return known?.meta ?? {};
   }
 
-  /** Cumulative rx/tx of the process's network namespace, or undefined when it is the host's. */
-  private readNet(pid: number): { rxBytes: number; txBytes: number } | undefined {
+  /**
+   * Cumulative rx/tx of the container's network namespace and when they were read; undefined when it is the host's
+   * (or never could be read). Read through the container's oldest process, which is the most likely to live through
+   * the read; when it left meanwhile, through the next oldest, and so on. When every process left before the read
+   * (a container of short-lived processes), the namespace's last read stands in: its bytes are not lost, they show in
+   * the next interval, whose read time spans both.
+   */
+  private readNet(key: string, group: Group, processes: ReadonlyMap<string, ProcessSample>): NetRead | undefined {
     this.hostNetNs ??= this.reader.readNetNs(1) ?? this.reader.readNetNs(process.pid);
-    const ns = this.reader.readNetNs(pid);
-    if (ns === undefined || ns === this.hostNetNs) return undefined;
-    return this.reader.readNetDev(pid);
+    const oldest = group.oldest;
+    const read = oldest === undefined ? undefined : this.readNetThrough(key, oldest);
+    if (read !== undefined) return read === 'host' ? undefined : read;
+    const others: ProcessSample[] = [];
+    for (const k of group.processKeys) {
+      const p = processes.get(k);
+      if (p !== undefined && p !== oldest) others.push(p);
+    }
+    others.sort((a, b) => a.startTicks - b.startTicks || a.pid - b.pid);
+    for (const p of others) {
+      const next = this.readNetThrough(key, p);
+      if (next !== undefined) return next === 'host' ? undefined : next;
+    }
+    const ns = this.netnsOfContainer.get(key);
+    return ns === undefined ? undefined : this.netReads.get(ns);
+  }
+
+  /** One attempt: undefined when the process is gone (or its files unreadable), 'host' for the host's namespace. */
+  private readNetThrough(key: string, proc: ProcessSample): NetRead | 'host' | undefined {
+    let ns = this.netnsOfProcess.get(proc.key);
+    if (ns === undefined) {
+      ns = this.reader.readNetNs(proc.pid);
+      if (ns === undefined) return undefined;
+      this.netnsOfProcess.set(proc.key, ns);
+    }
+    if (ns === this.hostNetNs) return 'host';
+    const counters = this.reader.readNetDev(proc.pid);
+    if (counters === undefined) return undefined;
+    const read: NetRead = { rxBytes: counters.rxBytes, txBytes: counters.txBytes, monoNs: this.monoNow() };
+    this.netnsOfContainer.set(key, ns);
+    this.netReads.set(ns, read);
+    return read;
   }
 
   private gaps(ioDenied: number, staticDenied: number): string[] {

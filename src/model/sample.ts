@@ -107,6 +107,16 @@ export interface ContainerSample {
   /** Cumulative bytes over the container's network namespace (loopback excluded); undefined when it shares the host's. */
   readonly netRxBytes?: number;
   readonly netTxBytes?: number;
+  /**
+   * Monotonic time (ns, the clock of Sample.monoNs) when `cgroup` was read: rates of cgroup counters divide by the
+   * difference of this between two samples (readSeconds() in model/read-time.ts), not by the samples' start times.
+   */
+  readonly cgroupMonoNs?: number;
+  /**
+   * Monotonic time (ns) when the network namespace's counters were read. Equal in two samples when this tick could not
+   * read the namespace and repeats the last read: the delta is 0 and the bytes show in the next interval.
+   */
+  readonly netMonoNs?: number;
   /** Keys of the processes in this container this tick. */
   readonly processKeys: readonly string[];
   /** Slurm: the steps seen this tick (`batch`, `0`, ...). */
@@ -128,10 +138,22 @@ export interface HostSample {
 export interface Sample {
   /** Wall clock, epoch milliseconds. */
   readonly timeMs: number;
-  /** Monotonic clock, nanoseconds as a float (process.hrtime.bigint), for intervals. */
+  /** Monotonic clock, nanoseconds as a float (process.hrtime.bigint), at the start of the tick. */
   readonly monoNs: number;
+  /** Monotonic time (ns) when /proc/stat and /proc/meminfo (`host`) were read; rates of host counters use it. */
+  readonly hostMonoNs?: number;
+  /**
+   * Monotonic time (ns) of the middle of the procfs pass that read `processes` (each process's stat and io are read
+   * in pid order within it); per-process rates use it.
+   */
+  readonly processesMonoNs?: number;
   readonly host: HostSample;
   readonly processes: ReadonlyMap<string, ProcessSample>;
+  /**
+   * Keys of processes whose sample is unchanged since the previous tick of the same sampler (not scheduled, or nothing
+   * moved): every delta of theirs is 0 and a view built from the previous sample holds. Absent on a first tick.
+   */
+  readonly unchanged?: ReadonlySet<string>;
   readonly containers: ReadonlyMap<string, ContainerSample>;
   /** What could not be read this tick and how to get it, one line each (no root, no Docker socket...). */
   readonly gaps: readonly string[];

@@ -5,11 +5,15 @@
 import { mkdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 
-/** A stat line with fields 1..52 as the kernel writes them; `over` replaces fields by their 1-based number. */
+/**
+ * A stat line with fields 1..52 as the kernel writes them (start_code, end_code and start_stack as root sees them);
+ * `over` replaces fields by their 1-based number.
+ */
 export function statLine(pid: number, comm: string, over: Record<number, string | number> = {}): string {
   const fields: (string | number)[] = [
     pid, `(${comm})`, 'S', 1, pid, pid, 0, -1, 4194304, 120, 0, 3, 0, 250, 50, 0, 0, 20, 0, 1, 0, 5000, 10_485_760,
-    300, '18446744073709551615', 1, 1, 0, 0, 0, 0, 0, 4096, 1256, 0, 0, 0, 17, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    300, '18446744073709551615', 94000000000000, 94000000065536, 140730000000000, 0, 0, 0, 0, 4096, 1256, 0, 0, 0, 17, 0, 0, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
   ];
   for (const [n, v] of Object.entries(over)) fields[Number(n) - 1] = v;
   return `${fields.join(' ')}\n`;

@@ -409,7 +409,7 @@ describe('permissions and races', () => {
     const target = spawn('sleep', ['30'], { stdio: 'ignore' });
     children.push(target);
     await sleep(100);
-    const dir = compiledCollectors('bubble-fds-nobody-', ['fds', 'netstat']);
+    const dir = compiledCollectors('bubble-fds-nobody-', ['fds', 'held-file', 'netstat']);
     tmpDirs.push(dir);
     const run = runAsNobody(
       dir,

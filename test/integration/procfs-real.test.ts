@@ -185,13 +185,13 @@ describe('unreadable /proc entries as a non-root user', () => {
   /**
    * The module must run as another user, so it runs in a child process started with uid/gid 65534. Node 20 cannot
    * import .ts, and dist/ may be stale or absent, so the test compiles the real source files (not a copy) with the
-   * project's own TypeScript into a temp dir; procfs.ts imports only types from elsewhere, which compile away.
+   * project's own TypeScript into a temp dir; procfs.ts imports held-file.ts, and only types from elsewhere.
    */
   it('reports io, exe and environ of a root process as denied, and still reads its stat', async (ctx) => {
     needReal(ctx, 'root', isRoot, 'starting a process as uid 65534 needs root');
     const target = start('sleep', ['30'], { PATH: process.env['PATH'] ?? '/usr/bin:/bin', SLURM_JOB_ID: '7' });
     await sleep(100);
-    const dir = compiledCollectors('bubble-procfs-nobody-', ['procfs', 'users']);
+    const dir = compiledCollectors('bubble-procfs-nobody-', ['procfs', 'held-file', 'users']);
     tmpDirs.push(dir);
     const run = runAsNobody(
       dir,

@@ -51,7 +51,17 @@ describe('parseStat', () => {
       startTicks: 5000,
       vsizeBytes: 10_485_760,
       rssPages: 300,
+      startCode: 94000000000000,
+      endCode: 94000000065536,
+      startStack: 140730000000000,
     });
+  });
+
+  it('reads where the memory map puts code and stack, and does without them on a short line', () => {
+    const st = parseStat(statLine(9, 'sh', { 26: 1, 27: 1, 28: 0 }));
+    expect(st).toMatchObject({ startCode: 1, endCode: 1, startStack: 0 });
+    const short = statLine(9, 'sh').split(' ').slice(0, 25).join(' ');
+    expect(parseStat(short)).toMatchObject({ rssPages: 300, startCode: 0, endCode: 0, startStack: 0 });
   });
 
   it('splits at the last ) so comm may hold spaces and parentheses', () => {
