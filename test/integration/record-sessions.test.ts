@@ -44,8 +44,8 @@ describe('bubble record sessions on one store', () => {
 
     expect(await runSession(db, 'SIGINT', 2500)).toBe(0);
     expect(await runSession(db, 'SIGKILL', 2500)).toBe(137);
-    // No SIGHUP handler in record yet: the process dies like kill -9 and its session is recovered the same way.
-    expect(await runSession(db, 'SIGHUP', 2500)).not.toBe(0);
+    // SIGHUP (a closed terminal) stops record like SIGINT: it writes its open minute and ends its session itself.
+    expect(await runSession(db, 'SIGHUP', 2500)).toBe(0);
     const fourth = await bubble(['record', '--db', db, '--interval', '0.25s', '--duration', '1s']);
     expect(fourth.status, fourth.stderr).toBe(0);
 
