@@ -28,6 +28,7 @@ const MAIN_HELP = `
     ls        containers and Slurm jobs with CPU, memory, network, block I/O, pids (and exited ones from the store)
     ps        one cgroup-aware snapshot of a container's processes
     record    sample everything into the store with tiered retention, until Ctrl-C
+    serve     record, and serve Prometheus /metrics, cadvisor-companion's API and the store over HTTP
     export    stored history as CSV or JSON lines
     clean     remove old or named containers from the store
 
@@ -127,6 +128,31 @@ const RECORD_HELP = `
     --quiet           no status lines on stderr
 
   A systemd unit is in docs/bubble-record.service. The sysdig bridge: native/sysdig-bridge/README.md.
+`;
+
+const SERVE_HELP = `
+  Usage
+    $ bubble serve [--listen ADDR:PORT] [--db PATH] [--interval 1s] [--no-record] [--process-metrics N]
+                   [--token-file FILE] [--tls-cert FILE --tls-key FILE] [--metrics-public]
+
+  Records like bubble record and serves, read-only: GET /metrics (Prometheus, cAdvisor's metric names),
+  /api/v1.0/<container>/processes (cadvisor-companion's API) and /api/v1/containers... (the store). docs/serve.md.
+
+  Options
+    --listen           address and port (default 127.0.0.1:9977); any other than loopback needs --token-file
+    --db               the store (default ${defaultDbPath()})
+    --interval         time between samples (default 1s)
+    --no-record        do not write the store (the store API still reads it when it exists)
+    --process-metrics  top processes per container in /metrics, by CPU (default 5; 0: none)
+    --token-file       a file holding the bearer token every request must carry (Authorization: Bearer ...)
+    --tls-cert         serve HTTPS with this certificate (PEM) ...
+    --tls-key          ... and this key
+    --metrics-public   /metrics needs no token (the APIs still do)
+    --config           retention config file, as for bubble record
+    --duration         stop after this long (e.g. 30s)
+    --quiet            no status lines on stderr
+
+  A systemd unit is in docs/bubble-serve.service.
 `;
 
 const EXPORT_HELP = `
@@ -376,6 +402,63 @@ async function main(argv: readonly string[]): Promise<void> {
       );
       return;
     }
+    case 'serve': {
+      const known = ['listen', 'db', 'interval', 'record', 'process-metrics', 'token-file', 'tls-cert', 'tls-key', 'metrics-public'];
+      rejectUnknownFlags('serve', rest, [...known, 'config', 'duration', 'quiet']);
+      const cli = meow(SERVE_HELP, {
+        importMeta,
+        argv: rest,
+        flags: {
+          listen: { type: 'string' },
+          db: { type: 'string' },
+          interval: { type: 'string' },
+          record: { type: 'boolean', default: true },
+          processMetrics: { type: 'string' },
+          tokenFile: { type: 'string' },
+          tlsCert: { type: 'string' },
+          tlsKey: { type: 'string' },
+          metricsPublic: { type: 'boolean', default: false },
+          config: { type: 'string' },
+          duration: { type: 'string' },
+          quiet: { type: 'boolean', default: false },
+        },
+      });
+      if (cli.input.length > 0) throw new UsageError(`bubble serve takes no arguments (got "${cli.input.join(' ')}"); see --help`);
+      const { parseListen } = await import('../serve/http.js');
+      const { DEFAULT_LISTEN, runServe } = await import('../commands/serve.js');
+      const { DEFAULT_PROCESS_METRICS } = await import('../serve/metrics.js');
+      const processMetrics = cli.flags.processMetrics === undefined ? DEFAULT_PROCESS_METRICS : Number(cli.flags.processMetrics);
+      if (!Number.isInteger(processMetrics) || processMetrics < 0 || processMetrics > 100) {
+        throw new UsageError(`--process-metrics: "${cli.flags.processMetrics}" is not a whole number from 0 to 100`);
+      }
+      let durationMs: number | undefined;
+      if (cli.flags.duration !== undefined) {
+        durationMs = parseDuration(cli.flags.duration);
+        if (durationMs === undefined) throw new UsageError(`--duration: "${cli.flags.duration}" is not a duration (try 30s, 10m, 2h)`);
+      }
+      const controller = new AbortController();
+      const { abortOnSignals } = await import('../monitor/stop.js');
+      abortOnSignals(controller);
+      await runServe(
+        {
+          dbPath: cli.flags.db ?? defaultDbPath(),
+          intervalMs: intervalMs(cli.flags.interval),
+          retention: parseRetention({}, loadConfig(cli.flags.config)),
+          record: cli.flags.record,
+          listen: cli.flags.listen === undefined ? DEFAULT_LISTEN : parseListen(cli.flags.listen),
+          processMetrics,
+          ...(cli.flags.tokenFile !== undefined && { tokenFile: cli.flags.tokenFile }),
+          ...(cli.flags.tlsCert !== undefined && { tlsCert: cli.flags.tlsCert }),
+          ...(cli.flags.tlsKey !== undefined && { tlsKey: cli.flags.tlsKey }),
+          metricsPublic: cli.flags.metricsPublic,
+          ...(durationMs !== undefined && { durationMs }),
+          quiet: cli.flags.quiet,
+        },
+        output,
+        controller.signal,
+      );
+      return;
+    }
     case 'export': {
       rejectUnknownFlags('export', rest, ['csv', 'json', 'container', 'since', 'until', 'tier', 'what', 'out', 'db']);
       const cli = meow(EXPORT_HELP, {
@@ -453,7 +536,7 @@ async function main(argv: readonly string[]): Promise<void> {
       meow(MAIN_HELP, { importMeta, argv: ['--version'] });
       return;
     default:
-      throw new UsageError(`unknown command "${command}": try bubble ls, ps, record, export, clean, or bubble --help`);
+      throw new UsageError(`unknown command "${command}": try bubble ls, ps, record, serve, export, clean, or bubble --help`);
   }
 }
 
