@@ -116,7 +116,7 @@ export class StoreApi {
   private find(query: string): ApiContainer {
     const all = this.containers();
     try {
-      return matchContainer(query, all.map((c) => ({ ...c, key: c.container })));
+      return matchContainer(query, all.map((c) => ({ key: c.container, kind: c.kind, id: c.id, name: c.name, cgroup: c.cgroup, api: c }))).api;
     } catch (error) {
       if (error instanceof ContainerNotFoundError) throw new HttpError(error.message.includes(' is ambiguous') ? 400 : 404, error.message);
       throw error;
