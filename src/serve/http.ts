@@ -51,7 +51,7 @@ export interface ServerOptions {
   readonly token?: string;
   readonly metricsPublic?: boolean;
   readonly tls?: { readonly cert: Buffer; readonly key: Buffer };
-  /** Open connections at most; more are refused at accept. @default 128 */
+  /** Open connections at most; more are closed at accept. @default 256 */
   readonly maxConnections?: number;
   /** A request's headers must arrive within this. @default 5000 */
   readonly headersTimeoutMs?: number;
@@ -156,12 +156,13 @@ export function startServer(options: ServerOptions, handler: ApiHandler, onInter
   };
   const handle = (req: http.IncomingMessage, res: http.ServerResponse, receivedMs: number): void => {
     if (req.method !== 'GET' && req.method !== 'HEAD') throw new HttpError(405, 'read-only: only GET and HEAD');
+    // Read and dropped, so the connection stays in step; a body is refused, and its connection closed after.
+    req.resume();
     const length = Number(req.headers['content-length'] ?? 0);
     if (length > 0 || req.headers['transfer-encoding'] !== undefined) {
-      res.setHeader('connection', 'close');
+      res.shouldKeepAlive = false;
       throw new HttpError(413, 'requests take no body');
     }
-    req.resume();
     const { segments, query } = pathSegments(req.url ?? '');
     const open = options.metricsPublic === true && segments.length === 1 && segments[0] === 'metrics';
     if (options.token !== undefined && !open && !tokenMatches(req.headers.authorization, options.token)) {
@@ -171,14 +172,17 @@ export function startServer(options: ServerOptions, handler: ApiHandler, onInter
   };
   const server = options.tls === undefined ? http.createServer(serverOptions, listener) : https.createServer({ ...serverOptions, ...options.tls }, listener);
   server.maxHeadersCount = MAX_HEADERS;
-  server.maxConnections = options.maxConnections ?? 128;
+  server.maxConnections = options.maxConnections ?? 256;
   // A client that stops reading its response (or sending its request) is dropped: its buffer is all it ever held.
   server.setTimeout(options.idleTimeoutMs ?? 10_000, (socket) => socket.destroy());
   server.on('clientError', (error: NodeJS.ErrnoException, socket) => {
     if (!socket.writable) return socket.destroy();
     const status = error.code === 'HPE_HEADER_OVERFLOW' ? 431 : error.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? 408 : 400;
     const body = JSON.stringify({ error: status === 431 ? 'the request headers are too large' : status === 408 ? 'the request took too long' : 'bad request' }) + '\n';
-    socket.end(`HTTP/1.1 ${status} ${http.STATUS_CODES[status]}\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`);
+    // Closed both ways once written: a client that goes on sending (a slowloris) must not keep the socket half-open.
+    socket.end(`HTTP/1.1 ${status} ${http.STATUS_CODES[status]}\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`, () =>
+      socket.destroy(),
+    );
   });
   return new Promise((resolve, reject) => {
     server.once('error', reject);

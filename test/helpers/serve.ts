@@ -11,9 +11,9 @@ export interface RunningServe {
 /** Starts `bubble serve --listen 127.0.0.1:0 ARGS` and waits until it says where it listens. */
 export async function startServe(args: readonly string[], timeoutMs = 20_000): Promise<RunningServe> {
   const bubble = startBubble(['serve', '--listen', '127.0.0.1:0', ...args]);
-  await bubble.waitFor(/serving http:\/\/127\.0\.0\.1:\d+\/metrics/, timeoutMs);
-  const port = Number(/serving http:\/\/127\.0\.0\.1:(\d+)/.exec(bubble.stderr())![1]);
-  return { bubble, port, url: `http://127.0.0.1:${port}` };
+  await bubble.waitFor(/serving https?:\/\/127\.0\.0\.1:\d+\/metrics/, timeoutMs);
+  const [, scheme, port] = /serving (https?):\/\/127\.0\.0\.1:(\d+)/.exec(bubble.stderr())!;
+  return { bubble, port: Number(port), url: `${scheme}://127.0.0.1:${port}` };
 }
 
 /** Stops it with SIGTERM and returns its exit status (SIGKILL after 10 s). */
