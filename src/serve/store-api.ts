@@ -159,8 +159,10 @@ export class StoreApi {
           ...(tier !== null && { tier: tier as Tier }),
         },
         (chunk) => {
-          // Chunks end on a row's end: stopping between two keeps every row whole.
           if (size + chunk.length > maxBytes) {
+            // Chunks are whole rows (lines): keep those that fit, and stop the export.
+            const end = chunk.lastIndexOf('\n', maxBytes - size - 1);
+            if (end >= 0) chunks.push(chunk.slice(0, end + 1));
             truncated = true;
             throw full;
           }
