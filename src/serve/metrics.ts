@@ -104,6 +104,12 @@ const CONTAINER_FAMILIES: readonly Family<ContainerView>[] = [
   { name: 'container_fs_writes_bytes_total', type: 'counter', help: 'Cumulative count of bytes written.', value: (c) => c.blkWriteBytes },
   { name: 'container_processes', type: 'gauge', help: 'Number of processes running inside the container.', value: (c) => c.processCount },
   { name: 'container_threads', type: 'gauge', help: 'Number of threads running inside the container.', value: (c) => c.pids },
+  {
+    name: 'bubble_container_cpu_limit_cores',
+    type: 'gauge',
+    help: 'CPU limit from the CFS quota, in cores (absent when none).',
+    value: (c) => c.cpuLimitCores,
+  },
   { name: 'container_oom_events_total', type: 'counter', help: 'Count of out of memory events observed for the container.', value: (c) => c.oomKills },
 ];
 

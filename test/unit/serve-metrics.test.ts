@@ -81,6 +81,7 @@ describe('metricsText', () => {
     processCount: 3,
     pids: 4,
     oomKills: 1,
+    cpuLimitCores: 1.5,
   });
   const job = container('slurm:4242', { kind: 'slurm', id: '4242', name: '4242 train', cgroup: '/slurm/uid_1000/job_4242', user: 'alice', steps: ['batch', '0'], cpuNs: 1e9 });
 
@@ -99,6 +100,7 @@ describe('metricsText', () => {
       ['container_fs_writes_bytes_total', '40'],
       ['container_processes', '3'],
       ['container_oom_events_total', '1'],
+      ['bubble_container_cpu_limit_cores', '1.5'],
     ] as const) {
       expect(lines(text, name).find((l) => l.includes('name="web"'))).toMatch(new RegExp(` ${value}$`));
     }
