@@ -1,10 +1,12 @@
 /**
  * cadvisor-companion's API, drop-in: `GET /api/v1.0/<absolute container name>/processes?interval=&count=&sort=&limit=`
  * answers the JSON its README shows (a list of {timestamp, processes: [{status, stat, cmdline, relativecpuusage,
- * cgroup}]}, newest first), so its Nagios plugin (top processes of a container by CPU or memory) works unchanged.
+ * cgroup}]}, oldest first as its code appends them), so its Nagios plugin (top processes of a container by CPU or
+ * memory) works unchanged.
  *
- * The history is the monitor's own snapshots (no second sampler), kept for HISTORY_SECONDS. `relativecpuusage` is the
- * process's CPU over `interval` seconds, 100 = one core busy. `status` and `stat` are the process's /proc files read
+ * The history is the monitor's own snapshots (no second sampler), kept for HISTORY_SECONDS. `relativecpuusage` is, as
+ * in cadvisor-companion, the process's share (percent) of the CPU its container's processes used over `interval`
+ * seconds: a lone burner is near 100 however busy the host. `status` and `stat` are the process's /proc files read
  * at request time, with the fields bubble sampled at the entry's time (state, RSS, size, threads) put back in.
  */
 import fs from 'node:fs';
@@ -183,13 +185,14 @@ function procFiles(p: ProcessView, cache: Map<number, { status: Record<string, J
   return { status, stat };
 }
 
-/** CPU of `p` between `before` and its own snapshot, 100 = one core; the last tick's rate when no snapshot is that old. */
-function relativeCpu(p: ProcessView, at: Snapshot, before: Snapshot | undefined, earlier: ReadonlyMap<string, ProcessView>): number {
-  if (before === undefined || before.timeMs >= at.timeMs) return p.cpuPercent ?? 0;
-  const prev = earlier.get(p.key);
-  const base = prev?.cpuNs ?? (p.startTimeMs >= before.timeMs ? 0 : undefined);
-  if (base === undefined || p.cpuNs < base) return p.cpuPercent ?? 0;
-  return ((p.cpuNs - base) / 1e6 / (at.timeMs - before.timeMs)) * 100;
+/**
+ * CPU each process used between `before` and `at`, ns: from its own counter, all of it for one started in between;
+ * undefined when unknown (no snapshot that old, a counter that went back).
+ */
+function cpuDelta(p: ProcessView, before: Snapshot | undefined, earlier: ReadonlyMap<string, ProcessView>): number | undefined {
+  if (before === undefined) return p.interval.cpuNs;
+  const base = earlier.get(p.key)?.cpuNs ?? (p.startTimeMs >= before.timeMs ? 0 : undefined);
+  return base === undefined || p.cpuNs < base ? undefined : p.cpuNs - base;
 }
 
 export interface CompanionEntry {
@@ -203,7 +206,7 @@ export interface CompanionEntry {
   }[];
 }
 
-/** The answer for one container name, newest entry first. */
+/** The answer for one container name: `count` entries `interval` seconds apart, the newest last. */
 export function companionProcesses(history: SnapshotHistory, name: string, query: CompanionQuery, procRoot = '/proc'): CompanionEntry[] {
   const newest = history.newest;
   if (newest === undefined) throw new HttpError(503, 'no tick taken yet; ask again in a second');
@@ -213,21 +216,26 @@ export function companionProcesses(history: SnapshotHistory, name: string, query
   const slack = Math.max(newest.intervalMs, 1) / 4;
   const cache = new Map<number, { status: Record<string, Json>; stat: Record<string, Json> } | null>();
   const entries: CompanionEntry[] = [];
+  const seen = new Set<number>();
   for (let i = 0; i < query.count; i++) {
     const at = history.at(newest.timeMs - i * stepMs, slack);
-    if (at === undefined || entries.some((e) => e.timestamp === new Date(at.timeMs).toISOString())) break;
+    if (at === undefined || seen.has(at.timeMs)) break;
+    seen.add(at.timeMs);
     const before = history.at(at.timeMs - stepMs, slack);
     const earlier = new Map((before?.processes ?? []).filter((p) => p.containerKey === container.key).map((p) => [p.key, p]));
-    let rows = at.processes
+    const rows = at.processes
       .filter((p) => p.containerKey === container.key && !p.kernelThread)
-      .map((p) => ({ p, cpu: relativeCpu(p, at, before, earlier) }));
-    if (query.sort === 'cpu') rows.sort((a, b) => b.cpu - a.cpu || a.p.pid - b.p.pid);
-    else if (query.sort === 'mem') rows.sort((a, b) => b.p.rssBytes - a.p.rssBytes || a.p.pid - b.p.pid);
-    else rows.sort((a, b) => a.p.pid - b.p.pid);
-    if (query.sort !== undefined) rows = rows.slice(0, query.limit);
+      .map((p) => ({ p, ns: cpuDelta(p, before !== undefined && before.timeMs < at.timeMs ? before : undefined, earlier) ?? 0 }));
+    // cadvisor-companion's "relative" CPU: the process's share of what the container's processes used in the interval.
+    const total = rows.reduce((sum, r) => sum + r.ns, 0);
+    let shown = rows.map((r) => ({ p: r.p, cpu: total > 0 ? (r.ns / total) * 100 : 0 }));
+    if (query.sort === 'cpu') shown.sort((a, b) => b.cpu - a.cpu || a.p.pid - b.p.pid);
+    else if (query.sort === 'mem') shown.sort((a, b) => b.p.rssBytes - a.p.rssBytes || a.p.pid - b.p.pid);
+    else shown.sort((a, b) => a.p.pid - b.p.pid);
+    if (query.sort !== undefined) shown = shown.slice(0, query.limit);
     entries.push({
       timestamp: new Date(at.timeMs).toISOString(),
-      processes: rows.map(({ p, cpu }) => ({
+      processes: shown.map(({ p, cpu }) => ({
         ...procFiles(p, cache, procRoot),
         cmdline: p.cmdline,
         relativecpuusage: Math.round(cpu * 100) / 100,
@@ -235,5 +243,7 @@ export function companionProcesses(history: SnapshotHistory, name: string, query
       })),
     });
   }
+  // Oldest first, as cadvisor-companion lists them.
+  entries.reverse();
   return entries;
 }

@@ -28,10 +28,7 @@ const dir = mkdtempSync(join(tmpdir(), 'bubble-serve-api-'));
 const db = join(dir, 'bubble.db');
 let app = { id: '', pid: 0 };
 let serve: RunningServe | undefined;
-/** The burner's CPU (utime + stime, ms) read from /proc every 100 ms with the time read: the truth to compare with. */
-const burnerCpu: { timeMs: number; cpuMs: number }[] = [];
 let burnerPid = 0;
-let sampler: NodeJS.Timeout | undefined;
 const TICK_MS = 1000 / 100; // USER_HZ
 
 /** NaN once the process is gone (the short-lived `yes` and `head` of the memory holder). */
@@ -53,18 +50,6 @@ function containerPids(pid: number): number[] {
   return readFileSync(`${dir}/cgroup.procs`, 'utf8').trim().split('\n').map(Number);
 }
 
-/** The burner's CPU between two times, percent of one core, interpolated between the 100 ms readings. */
-function measuredPercent(fromMs: number, toMs: number): number {
-  const at = (t: number): number => {
-    const i = burnerCpu.findIndex((s) => s.timeMs >= t);
-    if (i <= 0) throw new Error(`no reading around ${new Date(t).toISOString()}`);
-    const a = burnerCpu[i - 1]!;
-    const b = burnerCpu[i]!;
-    return a.cpuMs + ((b.cpuMs - a.cpuMs) * (t - a.timeMs)) / Math.max(1, b.timeMs - a.timeMs);
-  };
-  return ((at(toMs) - at(fromMs)) / (toMs - fromMs)) * 100;
-}
-
 beforeAll(async () => {
   if (!available.ok) return;
   ensureTestImage();
@@ -76,7 +61,6 @@ beforeAll(async () => {
   await sleep(1500);
   const used = [...before].map(([pid, cpu]) => [pid, cpuMsOf(pid) - cpu] as const).filter(([, ms]) => Number.isFinite(ms));
   burnerPid = used.sort((a, b) => b[1] - a[1])[0]![0];
-  sampler = setInterval(() => burnerCpu.push({ timeMs: Date.now(), cpuMs: cpuMsOf(burnerPid) }), 100);
   serve = await startServe(['--db', db, '--interval', '1s']);
   // A short-lived container that burns a little CPU and exits while serve records.
   runContainer(shortName, ['sh', '-c', 'yes > /dev/null & sleep 2; kill $!']);
@@ -85,7 +69,6 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  clearInterval(sampler);
   await stopServe(serve);
   if (available.ok) {
     removeContainer(appName);
@@ -102,7 +85,7 @@ async function processes(name: string, params: string): Promise<Entry[]> {
 }
 
 describe("cadvisor-companion's API", () => {
-  it('gives the top process by CPU with its fields, the burner at its measured CPU (100 on an idle machine)', async (ctx) => {
+  it("gives the top process by CPU with its fields, the burner's relativecpuusage near 100", async (ctx) => {
     needReal(ctx, 'Docker', available.ok, available.why);
     const entries = await processes(`/docker/${app.id}`, 'sort=cpu&limit=1');
     expect(entries).toHaveLength(1);
@@ -116,11 +99,9 @@ describe("cadvisor-companion's API", () => {
     expect(top!.cmdline).toMatch(/^sh -c while/);
     expect(top!.cgroup).toContain(app.id);
     expect(top!.status['Pid']).toBe(burnerPid);
-    // This machine is shared: the burner gets what the scheduler gives it, which is what bubble must report.
-    const at = Date.parse(entries[0]!.timestamp);
-    const measured = measuredPercent(at - 1000, at);
-    expect(measured).toBeGreaterThan(20);
-    expect(Math.abs(top!.relativecpuusage - measured)).toBeLessThanOrEqual(0.15 * measured + 2);
+    // cadvisor-companion's meaning: its share of the container's CPU, which the burner takes nearly all of.
+    expect(top!.relativecpuusage).toBeGreaterThan(85);
+    expect(top!.relativecpuusage).toBeLessThanOrEqual(100);
   });
 
   it('sorts by memory and honours limit', async (ctx) => {
@@ -136,18 +117,19 @@ describe("cadvisor-companion's API", () => {
     expect(all!.processes.length).toBeGreaterThanOrEqual(4);
   });
 
-  it('honours count and interval: entries newest first, interval seconds apart', async (ctx) => {
+  it('honours count and interval: entries oldest first, interval seconds apart, shares adding up to 100', async (ctx) => {
     needReal(ctx, 'Docker', available.ok, available.why);
     const three = await processes(`/docker/${app.id}`, 'count=3&interval=1&sort=cpu&limit=1');
     expect(three).toHaveLength(3);
     const times = three.map((e) => Date.parse(e.timestamp));
-    for (let i = 1; i < times.length; i++) expect(Math.abs(times[i - 1]! - times[i]! - 1000)).toBeLessThan(300);
+    for (let i = 1; i < times.length; i++) expect(Math.abs(times[i]! - times[i - 1]! - 1000)).toBeLessThan(300);
     const two = await processes(`/docker/${app.id}`, 'count=2&interval=2&sort=cpu&limit=1');
     expect(two).toHaveLength(2);
-    expect(Math.abs(Date.parse(two[0]!.timestamp) - Date.parse(two[1]!.timestamp) - 2000)).toBeLessThan(300);
-    // CPU over the 2 s before the entry, as measured.
-    const at = Date.parse(two[0]!.timestamp);
-    expect(Math.abs(two[0]!.processes[0]!.relativecpuusage - measuredPercent(at - 2000, at))).toBeLessThanOrEqual(0.15 * measuredPercent(at - 2000, at) + 2);
+    expect(Math.abs(Date.parse(two[1]!.timestamp) - Date.parse(two[0]!.timestamp) - 2000)).toBeLessThan(300);
+    expect(two[1]!.processes[0]!.relativecpuusage).toBeGreaterThan(85);
+    // Without sort and limit, every process: the shares of the container's CPU add up to 100.
+    const [all] = await processes(`/docker/${app.id}`, 'interval=2');
+    expect(all!.processes.reduce((sum, p) => sum + p.relativecpuusage, 0)).toBeCloseTo(100, 0);
   });
 
   it('finds the container by the systemd-style name and by its Docker name; unknown is a JSON 404', async (ctx) => {
