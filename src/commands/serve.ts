@@ -18,7 +18,7 @@ import { StoreApi } from '../serve/store-api.js';
 import { openStore, type Store } from '../store/database.js';
 import { safeJson } from '../store/export.js';
 import type { Retention } from '../store/tiers.js';
-import { GapReporter } from './record.js';
+import { describeError, GapReporter } from './record.js';
 import type { Output } from './output.js';
 
 export const DEFAULT_LISTEN: ListenAddress = { host: '127.0.0.1', port: 9977 };
@@ -98,7 +98,7 @@ export async function runServe(options: ServeOptions, output: Output, signal: Ab
         events: {
           onWriteError: (error, pending) => {
             writeErrors++;
-            output.err(`bubble: cannot write ${safeText(options.dbPath)}: ${safeText(String((error as Error).message ?? error).split('\n')[0]!)}; still serving, retrying every tick (${pending} pending)\n`);
+            output.err(`bubble: cannot write ${safeText(options.dbPath)}: ${safeText(describeError(error))}; still serving, retrying every tick (${pending} pending)\n`);
           },
           onRecovered: (written) => output.err(`bubble: writing ${safeText(options.dbPath)} again (${written} ticks caught up)\n`),
         },

@@ -57,6 +57,11 @@ export interface ServerOptions {
   readonly headersTimeoutMs?: number;
   /** A connection idle (a client that stops reading or sending) this long is closed. @default 10000 */
   readonly idleTimeoutMs?: number;
+  /**
+   * Response bytes not yet taken by clients, summed over all connections; an answer that would go over gets a 503.
+   * Slow or stalled readers cannot make the process hold more than this. @default 64 MiB
+   */
+  readonly maxPendingBytes?: number;
 }
 
 export const MAX_URL_LENGTH = 4096;
@@ -91,9 +96,9 @@ function jsonError(res: http.ServerResponse, status: number, message: string, he
   send(res, { status, contentType: 'application/json', body: JSON.stringify({ error: message }) + '\n', headers });
 }
 
-function send(res: http.ServerResponse, response: ApiResponse, head = false): void {
+function send(res: http.ServerResponse, response: Omit<ApiResponse, 'body'> & { readonly body: string | Buffer }, head = false): void {
   if (res.headersSent) return;
-  const body = Buffer.from(response.body);
+  const body = typeof response.body === 'string' ? Buffer.from(response.body) : response.body;
   res.writeHead(response.status ?? 200, {
     'content-type': response.contentType,
     'content-length': String(body.length),
@@ -168,8 +173,26 @@ export function startServer(options: ServerOptions, handler: ApiHandler, onInter
     if (options.token !== undefined && !open && !tokenMatches(req.headers.authorization, options.token)) {
       return jsonError(res, 401, 'a bearer token is needed (Authorization: Bearer <token from --token-file>)', { 'www-authenticate': 'Bearer' });
     }
-    send(res, handler({ segments, query, receivedMs }), req.method === 'HEAD');
+    const response = handler({ segments, query, receivedMs });
+    const body = Buffer.from(response.body);
+    const size = req.method === 'HEAD' ? 0 : body.length;
+    if (pendingBytes + size > maxPending) {
+      return jsonError(res, 503, 'too many answers are still being read by their clients; ask again shortly', { 'retry-after': '1' });
+    }
+    pendingBytes += size;
+    let released = false;
+    const release = (): void => {
+      if (released) return;
+      released = true;
+      pendingBytes -= size;
+    };
+    // 'finish': handed to the kernel; 'close': the connection went (a stalled reader cut off by the idle timeout).
+    res.once('finish', release);
+    res.once('close', release);
+    send(res, { ...response, body }, req.method === 'HEAD');
   };
+  const maxPending = options.maxPendingBytes ?? 64 * 1024 * 1024;
+  let pendingBytes = 0;
   const server = options.tls === undefined ? http.createServer(serverOptions, listener) : https.createServer({ ...serverOptions, ...options.tls }, listener);
   server.maxHeadersCount = MAX_HEADERS;
   server.maxConnections = options.maxConnections ?? 256;
