@@ -12,6 +12,7 @@ import { isIP } from 'node:net';
 import { isBubbleError } from '../errors/bubble-error.js';
 import { UsageError } from '../errors/usage-error.js';
 import { safeText } from '../format.js';
+import { safeJson } from '../store/export.js';
 
 /** A failure with its HTTP status; the message is shown to the client. */
 export class HttpError extends Error {
@@ -93,7 +94,8 @@ export function tokenMatches(header: string | undefined, token: string): boolean
 }
 
 function jsonError(res: http.ServerResponse, status: number, message: string, headers: Record<string, string> = {}): void {
-  send(res, { status, contentType: 'application/json', body: JSON.stringify({ error: message }) + '\n', headers });
+  // Messages can quote a container's name or the request: escaped like every JSON answer.
+  send(res, { status, contentType: 'application/json', body: safeJson({ error: message }) + '\n', headers });
 }
 
 function send(res: http.ServerResponse, response: Omit<ApiResponse, 'body'> & { readonly body: string | Buffer }, head = false): void {

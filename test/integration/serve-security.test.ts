@@ -63,8 +63,12 @@ describe('bubble serve security', () => {
     expect(run.status).toBe(1);
     expect(run.stderr).toMatch(/^bubble: --listen 0\.0\.0\.0 is reachable from other machines: give --token-file/);
     expect(existsSync(join(dir, 'never.db'))).toBe(false);
-    const bad = await bubble(['serve', '--listen', 'localhost', '--no-record']);
-    expect(bad.status).toBe(2);
+    for (const args of [['--listen', 'localhost'], ['--process-metrics', '500'], ['--bogus'], ['extra'], ['--tls-cert', '/nonexistent']]) {
+      const bad = await bubble(['serve', '--no-record', '--db', join(dir, 'never.db'), ...args]);
+      expect(bad.status, args.join(' ')).toBe(args[0] === '--tls-cert' ? 1 : 2);
+      expect(bad.stderr).toMatch(/^bubble: .*\n$/);
+    }
+    expect(existsSync(join(dir, 'never.db'))).toBe(false);
   });
 
   it('needs the bearer token, except for a public /metrics', async () => {

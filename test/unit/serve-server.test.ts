@@ -51,6 +51,7 @@ describe('startServer', () => {
       { listen: { host: '127.0.0.1', port: 0 } },
       (request) => {
         if (request.segments[0] === 'gone') throw new HttpError(404, 'no such thing');
+        if (request.segments[0] === 'evil') throw new HttpError(404, 'no container "\u009b2J\u202e"');
         throw new TypeError('boom \u001b[31m');
       },
       (message) => logged.push(message),
@@ -58,6 +59,10 @@ describe('startServer', () => {
     const missing = await get(`${server.url}/gone`);
     expect(missing.status).toBe(404);
     expect(JSON.parse(missing.body)).toEqual({ error: 'no such thing' });
+    // A quoted name's C1 controls and bidi overrides are escaped, not passed to whoever prints the error.
+    const evil = await get(`${server.url}/evil`);
+    expect(evil.body).toContain('\\u009b2J\\u202e');
+    expect(JSON.parse(evil.body)).toEqual({ error: 'no container "\u009b2J\u202e"' });
     const failed = await get(`${server.url}/x`);
     expect(failed.status).toBe(500);
     expect(JSON.parse(failed.body)).toEqual({ error: 'internal error' });
