@@ -89,21 +89,6 @@ export async function runServe(options: ServeOptions, output: Output, signal: Ab
   let server: RunningServer | undefined;
   const monitor = new Monitor({ intervalMs: options.intervalMs, sampler: { descriptors: true }, ...(docker !== undefined && { docker }) });
   try {
-    if (record) {
-      recording = await Recording.open({
-        dbPath: options.dbPath,
-        retention: options.retention,
-        role: 'record',
-        ...(docker !== undefined && { docker }),
-        events: {
-          onWriteError: (error, pending) => {
-            writeErrors++;
-            output.err(`bubble: cannot write ${safeText(options.dbPath)}: ${safeText(describeError(error))}; still serving, retrying every tick (${pending} pending)\n`);
-          },
-          onRecovered: (written) => output.err(`bubble: writing ${safeText(options.dbPath)} again (${written} ticks caught up)\n`),
-        },
-      });
-    }
     await docker?.start({ events: true, timeoutMs: 2000 });
 
     const history = new SnapshotHistory();
@@ -170,6 +155,22 @@ export async function runServe(options: ServeOptions, output: Output, signal: Ab
       throw new BubbleError(`cannot listen on ${safeText(options.listen.host)}:${options.listen.port}: ${error.code ?? error.message}`, { cause: error });
     });
 
+    // The store is opened once the address is ours: a port in use leaves no store file behind.
+    if (record) {
+      recording = await Recording.open({
+        dbPath: options.dbPath,
+        retention: options.retention,
+        role: 'record',
+        ...(docker !== undefined && { docker }),
+        events: {
+          onWriteError: (error, pending) => {
+            writeErrors++;
+            output.err(`bubble: cannot write ${safeText(options.dbPath)}: ${safeText(describeError(error))}; still serving, retrying every tick (${pending} pending)\n`);
+          },
+          onRecovered: (written) => output.err(`bubble: writing ${safeText(options.dbPath)} again (${written} ticks caught up)\n`),
+        },
+      });
+    }
     const cancelExitHook = onExitFinish(() => monitor.detach());
     if (!options.quiet) {
       const what = record ? `recording to ${safeText(options.dbPath)}` : 'not recording';
