@@ -133,7 +133,7 @@ const RECORD_HELP = `
 const SERVE_HELP = `
   Usage
     $ bubble serve [--listen ADDR:PORT] [--db PATH] [--interval 1s] [--no-record] [--process-metrics N]
-                   [--token-file FILE] [--tls-cert FILE --tls-key FILE] [--metrics-public]
+                   [--token-file FILE] [--tls-cert FILE --tls-key FILE] [--metrics-public] [--source procfs|both]
 
   Records like bubble record and serves, read-only: GET /metrics (Prometheus, cAdvisor's metric names),
   /api/v1.0/<container>/processes (cadvisor-companion's API) and /api/v1/containers... (the store). docs/serve.md.
@@ -148,6 +148,7 @@ const SERVE_HELP = `
     --tls-cert         serve HTTPS with this certificate (PEM) ...
     --tls-key          ... and this key
     --metrics-public   /metrics needs no token (the APIs still do)
+    --source           procfs (default), or both: procfs completed by sysdig's events, as for bubble record
     --config           retention config file, as for bubble record
     --duration         stop after this long (e.g. 30s)
     --quiet            no status lines on stderr
@@ -404,7 +405,7 @@ async function main(argv: readonly string[]): Promise<void> {
     }
     case 'serve': {
       const known = ['listen', 'db', 'interval', 'record', 'process-metrics', 'token-file', 'tls-cert', 'tls-key', 'metrics-public'];
-      rejectUnknownFlags('serve', rest, [...known, 'config', 'duration', 'quiet']);
+      rejectUnknownFlags('serve', rest, [...known, 'source', 'sysdig-bin', 'config', 'duration', 'quiet']);
       const cli = meow(SERVE_HELP, {
         importMeta,
         argv: rest,
@@ -418,12 +419,20 @@ async function main(argv: readonly string[]): Promise<void> {
           tlsCert: { type: 'string' },
           tlsKey: { type: 'string' },
           metricsPublic: { type: 'boolean', default: false },
+          source: { type: 'string' },
+          // Hidden: another sysdig binary (tests); BUBBLE_SYSDIG does the same.
+          sysdigBin: { type: 'string' },
           config: { type: 'string' },
           duration: { type: 'string' },
           quiet: { type: 'boolean', default: false },
         },
       });
       if (cli.input.length > 0) throw new UsageError(`bubble serve takes no arguments (got "${cli.input.join(' ')}"); see --help`);
+      const serveSource = cli.flags.source;
+      if (serveSource !== undefined && serveSource !== 'procfs' && serveSource !== 'both') {
+        throw new UsageError(`--source: "${serveSource}" is not one of procfs, both`);
+      }
+      const serveSysdigBin = cli.flags.sysdigBin ?? process.env['BUBBLE_SYSDIG'];
       const { parseListen } = await import('../serve/http.js');
       const { DEFAULT_LISTEN, runServe } = await import('../commands/serve.js');
       const { DEFAULT_PROCESS_METRICS } = await import('../serve/metrics.js');
@@ -451,6 +460,8 @@ async function main(argv: readonly string[]): Promise<void> {
           ...(cli.flags.tlsCert !== undefined && { tlsCert: cli.flags.tlsCert }),
           ...(cli.flags.tlsKey !== undefined && { tlsKey: cli.flags.tlsKey }),
           metricsPublic: cli.flags.metricsPublic,
+          ...(serveSource !== undefined && { source: serveSource }),
+          ...(serveSysdigBin !== undefined && serveSysdigBin !== '' && { sysdigBin: serveSysdigBin }),
           ...(durationMs !== undefined && { durationMs }),
           quiet: cli.flags.quiet,
         },

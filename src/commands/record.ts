@@ -246,8 +246,11 @@ async function recordSysdig(
   else output.err(`bubble: recorded to ${store.path}: ${figures}${dropped}\n`);
 }
 
-/** sysdig's events as a tick source: completeSnapshot() adds what procfs cannot see, never counting anything twice. */
-class SysdigTickSource implements TickSource {
+/**
+ * sysdig's events as a tick source: completeSnapshot() adds what procfs cannot see, never counting anything twice.
+ * `serve --source both` uses it too.
+ */
+export class SysdigTickSource implements TickSource {
   readonly ingest: SysdigIngest;
   private failure: string | undefined;
   private readonly run: BridgeRun;

@@ -18,7 +18,8 @@ import { StoreApi } from '../serve/store-api.js';
 import { openStore, type Store } from '../store/database.js';
 import { safeJson } from '../store/export.js';
 import type { Retention } from '../store/tiers.js';
-import { describeError, GapReporter } from './record.js';
+import { skippedLines } from '../collectors/sysdig.js';
+import { describeError, GapReporter, SysdigTickSource } from './record.js';
 import type { Output } from './output.js';
 
 export const DEFAULT_LISTEN: ListenAddress = { host: '127.0.0.1', port: 9977 };
@@ -40,6 +41,10 @@ export interface ServeOptions {
   readonly quiet: boolean;
   /** Ask Docker for names and images. @default true */
   readonly docker?: boolean;
+  /** procfs (default), or both: procfs completed by sysdig's events, as `record --source both`. */
+  readonly source?: 'procfs' | 'both';
+  /** The sysdig binary. @default `sysdig` from PATH */
+  readonly sysdigBin?: string;
 }
 
 function readSecret(path: string, what: string): Buffer {
@@ -87,7 +92,20 @@ export async function runServe(options: ServeOptions, output: Output, signal: Ab
   let recording: Recording | undefined;
   let reader: Store | undefined;
   let server: RunningServer | undefined;
-  const monitor = new Monitor({ intervalMs: options.intervalMs, sampler: { descriptors: true }, ...(docker !== undefined && { docker }) });
+  // sysdig is optional here as in record: if it cannot run, procfs goes on and the reason is a gap line.
+  const sysdig =
+    options.source === 'both'
+      ? new SysdigTickSource(
+          { dbPath: options.dbPath, intervalMs: options.intervalMs, retention: options.retention, quiet: options.quiet, ...(options.sysdigBin !== undefined && { sysdigBin: options.sysdigBin }) },
+          signal,
+        )
+      : undefined;
+  const monitor = new Monitor({
+    intervalMs: options.intervalMs,
+    sampler: { descriptors: true },
+    ...(docker !== undefined && { docker }),
+    ...(sysdig !== undefined && { sources: [sysdig] }),
+  });
   try {
     await docker?.start({ events: true, timeoutMs: 2000 });
 
@@ -107,7 +125,7 @@ export async function runServe(options: ServeOptions, output: Output, signal: Ab
       ticksMissed,
       storeWriteErrors: writeErrors,
       storeDroppedTicks: recording?.recorder.droppedTicks ?? 0,
-      sysdigLinesSkipped: 0,
+      sysdigLinesSkipped: sysdig === undefined ? 0 : skippedLines(sysdig.stats),
     });
     const storeApi = new StoreApi({
       db: () => {
@@ -178,6 +196,7 @@ export async function runServe(options: ServeOptions, output: Output, signal: Ab
     }
     if (recording !== undefined) monitor.attach(recording.recorder);
     await monitor.run(signal, { ...(options.durationMs !== undefined && { durationMs: options.durationMs }) });
+    await sysdig?.stop();
     cancelExitHook();
     await server.close();
     server = undefined;
