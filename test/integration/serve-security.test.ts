@@ -69,6 +69,11 @@ describe('bubble serve security', () => {
       expect(bad.stderr).toMatch(/^bubble: .*\n$/);
     }
     expect(existsSync(join(dir, 'never.db'))).toBe(false);
+    // A port in use: one line, and no store file left behind (the address is taken before the store is opened).
+    const taken = await bubble(['serve', '--listen', `127.0.0.1:${open!.port}`, '--db', join(dir, 'never.db')]);
+    expect(taken.status).toBe(1);
+    expect(taken.stderr).toBe(`bubble: cannot listen on 127.0.0.1:${open!.port}: EADDRINUSE\n`);
+    expect(existsSync(join(dir, 'never.db'))).toBe(false);
   });
 
   it('needs the bearer token, except for a public /metrics', async () => {
