@@ -96,7 +96,13 @@ export async function runServe(options: ServeOptions, output: Output, signal: Ab
   const sysdig =
     options.source === 'both'
       ? new SysdigTickSource(
-          { dbPath: options.dbPath, intervalMs: options.intervalMs, retention: options.retention, quiet: options.quiet, ...(options.sysdigBin !== undefined && { sysdigBin: options.sysdigBin }) },
+          {
+            dbPath: options.dbPath,
+            intervalMs: options.intervalMs,
+            retention: options.retention,
+            quiet: options.quiet,
+            ...(options.sysdigBin !== undefined && { sysdigBin: options.sysdigBin }),
+          },
           signal,
         )
       : undefined;
@@ -183,7 +189,9 @@ export async function runServe(options: ServeOptions, output: Output, signal: Ab
         events: {
           onWriteError: (error, pending) => {
             writeErrors++;
-            output.err(`bubble: cannot write ${safeText(options.dbPath)}: ${safeText(describeError(error))}; still serving, retrying every tick (${pending} pending)\n`);
+            output.err(
+              `bubble: cannot write ${safeText(options.dbPath)}: ${safeText(describeError(error))}; still serving, retrying every tick (${pending} pending)\n`,
+            );
           },
           onRecovered: (written) => output.err(`bubble: writing ${safeText(options.dbPath)} again (${written} ticks caught up)\n`),
         },

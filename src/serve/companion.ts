@@ -98,7 +98,11 @@ const STATUS_HEX = ['SigPnd', 'ShdPnd', 'SigBlk', 'SigIgn', 'SigCgt', 'CapInh', 
 
 const hex = (text: string): number => Number(BigInt(`0x${text.trim() || '0'}`));
 /** `ffffffff,00000003` -> the 32-bit words as numbers, as cadvisor-companion gives them. */
-const hexWords = (text: string): number[] => text.trim().split(',').map((w) => parseInt(w, 16) || 0);
+const hexWords = (text: string): number[] =>
+  text
+    .trim()
+    .split(',')
+    .map((w) => parseInt(w, 16) || 0);
 
 /** /proc/<pid>/status with cadvisor-companion's (goprocinfo's) field names and types. */
 export function parseStatus(text: string): Record<string, Json> {
@@ -130,10 +134,48 @@ export function parseStatus(text: string): Record<string, Json> {
 }
 
 const STAT_FIELDS = [
-  'state', 'ppid', 'pgrp', 'session', 'tty_nr', 'tpgid', 'flags', 'minflt', 'cminflt', 'majflt', 'cmajflt', 'utime', 'stime', 'cutime',
-  'cstime', 'priority', 'nice', 'num_threads', 'itrealvalue', 'starttime', 'vsize', 'rss', 'rsslim', 'startcode', 'endcode', 'startstack',
-  'kstkesp', 'kstkeip', 'signal', 'blocked', 'sigignore', 'sigcatch', 'wchan', 'nswap', 'cnswap', 'exit_signal', 'processor', 'rt_priority',
-  'policy', 'delayacct_blkio_ticks', 'guest_time', 'cguest_time',
+  'state',
+  'ppid',
+  'pgrp',
+  'session',
+  'tty_nr',
+  'tpgid',
+  'flags',
+  'minflt',
+  'cminflt',
+  'majflt',
+  'cmajflt',
+  'utime',
+  'stime',
+  'cutime',
+  'cstime',
+  'priority',
+  'nice',
+  'num_threads',
+  'itrealvalue',
+  'starttime',
+  'vsize',
+  'rss',
+  'rsslim',
+  'startcode',
+  'endcode',
+  'startstack',
+  'kstkesp',
+  'kstkeip',
+  'signal',
+  'blocked',
+  'sigignore',
+  'sigcatch',
+  'wchan',
+  'nswap',
+  'cnswap',
+  'exit_signal',
+  'processor',
+  'rt_priority',
+  'policy',
+  'delayacct_blkio_ticks',
+  'guest_time',
+  'cguest_time',
 ] as const;
 
 /** /proc/<pid>/stat with cadvisor-companion's field names: comm keeps its parentheses, like the README's "(python)". */
@@ -141,7 +183,10 @@ export function parseStat(text: string): Record<string, Json> {
   const open = text.indexOf('(');
   const close = text.lastIndexOf(')');
   const out: Record<string, Json> = { pid: Number(text.slice(0, open).trim()), comm: text.slice(open, close + 1) };
-  const rest = text.slice(close + 2).trim().split(/\s+/);
+  const rest = text
+    .slice(close + 2)
+    .trim()
+    .split(/\s+/);
   STAT_FIELDS.forEach((name, i) => {
     const value = rest[i];
     if (value !== undefined) out[name] = name === 'state' ? value : Number(value);
@@ -151,7 +196,14 @@ export function parseStat(text: string): Record<string, Json> {
 
 const PAGE = 4096;
 const STATE_NAMES: Readonly<Record<string, string>> = {
-  R: 'R (running)', S: 'S (sleeping)', D: 'D (disk sleep)', Z: 'Z (zombie)', T: 'T (stopped)', t: 't (tracing stop)', X: 'X (dead)', I: 'I (idle)',
+  R: 'R (running)',
+  S: 'S (sleeping)',
+  D: 'D (disk sleep)',
+  Z: 'Z (zombie)',
+  T: 'T (stopped)',
+  t: 't (tracing stop)',
+  X: 'X (dead)',
+  I: 'I (idle)',
 };
 
 /** status and stat for one process: its /proc files when it still runs, then what bubble sampled at the entry's time. */

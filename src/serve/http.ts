@@ -203,10 +203,12 @@ export function startServer(options: ServerOptions, handler: ApiHandler, onInter
   server.on('clientError', (error: NodeJS.ErrnoException, socket) => {
     if (!socket.writable) return socket.destroy();
     const status = error.code === 'HPE_HEADER_OVERFLOW' ? 431 : error.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? 408 : 400;
-    const body = JSON.stringify({ error: status === 431 ? 'the request headers are too large' : status === 408 ? 'the request took too long' : 'bad request' }) + '\n';
+    const body =
+      JSON.stringify({ error: status === 431 ? 'the request headers are too large' : status === 408 ? 'the request took too long' : 'bad request' }) + '\n';
     // Closed both ways once written: a client that goes on sending (a slowloris) must not keep the socket half-open.
-    socket.end(`HTTP/1.1 ${status} ${http.STATUS_CODES[status]}\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`, () =>
-      socket.destroy(),
+    socket.end(
+      `HTTP/1.1 ${status} ${http.STATUS_CODES[status]}\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`,
+      () => socket.destroy(),
     );
   });
   return new Promise((resolve, reject) => {

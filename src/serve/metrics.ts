@@ -184,7 +184,15 @@ export function metricsText(snapshot: Snapshot | undefined, health: ServeHealth,
 
     const steps: (readonly [ContainerView, string])[] = [];
     for (const c of snapshot.containers) {
-      for (const step of c.kind === 'slurm' ? (c.steps ?? []) : []) steps.push([c, labelText([['id', c.cgroup], ['job_id', c.id], ['step', step]])]);
+      for (const step of c.kind === 'slurm' ? (c.steps ?? []) : [])
+        steps.push([
+          c,
+          labelText([
+            ['id', c.cgroup],
+            ['job_id', c.id],
+            ['step', step],
+          ]),
+        ]);
     }
     writeFamily(lines, { name: 'bubble_slurm_job_step_info', type: 'gauge', help: 'A Slurm job step seen running (always 1).', value: () => 1 }, steps);
 
@@ -202,7 +210,13 @@ export function metricsText(snapshot: Snapshot | undefined, health: ServeHealth,
   scalar(lines, 'bubble_tick_duration_seconds', 'gauge', 'Wall time of the last tick: sampling, rates and the store write.', health.tickSeconds);
   scalar(lines, 'bubble_ticks_total', 'counter', 'Ticks taken since bubble serve started.', health.ticks);
   scalar(lines, 'bubble_ticks_missed_total', 'counter', 'Ticks that did not happen on time.', health.ticksMissed);
-  scalar(lines, 'bubble_store_write_errors_total', 'counter', 'Store write failures: each streak of failed ticks counts once (the recorder retries every tick).', health.storeWriteErrors);
+  scalar(
+    lines,
+    'bubble_store_write_errors_total',
+    'counter',
+    'Store write failures: each streak of failed ticks counts once (the recorder retries every tick).',
+    health.storeWriteErrors,
+  );
   scalar(lines, 'bubble_store_dropped_ticks_total', 'counter', 'Ticks dropped while the store could not be written.', health.storeDroppedTicks);
   scalar(lines, 'bubble_sysdig_lines_skipped_total', 'counter', 'sysdig bridge lines skipped as malformed.', health.sysdigLinesSkipped);
   return lines.join('\n') + '\n';

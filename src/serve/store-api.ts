@@ -116,7 +116,10 @@ export class StoreApi {
   private find(query: string): ApiContainer {
     const all = this.containers();
     try {
-      return matchContainer(query, all.map((c) => ({ key: c.container, kind: c.kind, id: c.id, name: c.name, cgroup: c.cgroup, api: c }))).api;
+      return matchContainer(
+        query,
+        all.map((c) => ({ key: c.container, kind: c.kind, id: c.id, name: c.name, cgroup: c.cgroup, api: c })),
+      ).api;
     } catch (error) {
       if (error instanceof ContainerNotFoundError) throw new HttpError(error.message.includes(' is ambiguous') ? 400 : 404, error.message);
       throw error;
@@ -137,7 +140,8 @@ export class StoreApi {
   }
 
   private rows(db: Database, what: ExportWhat, key: string, query: URLSearchParams, nowMs: number): ApiResponse {
-    for (const name of query.keys()) if (!['tier', 'since', 'until'].includes(name)) throw new HttpError(400, `unknown parameter "${name}": tier, since, until`);
+    for (const name of query.keys())
+      if (!['tier', 'since', 'until'].includes(name)) throw new HttpError(400, `unknown parameter "${name}": tier, since, until`);
     const tier = query.get('tier');
     if (tier !== null && !(TIERS as readonly string[]).includes(tier)) throw new HttpError(400, `tier: "${tier}" is not one of ${TIERS.join(', ')}`);
     const since = query.get('since');

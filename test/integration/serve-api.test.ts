@@ -175,10 +175,16 @@ describe('the store API', () => {
       const reply = await get(`${serve.url}/api/v1/containers/${encodeURIComponent(short!['container'] as string)}/${path}?tier=second`);
       expect(reply.status).toBe(200);
       expect(reply.headers['content-type']).toBe('application/x-ndjson');
-      const api = reply.body.trim().split('\n').map((l) => JSON.parse(l) as Json);
+      const api = reply.body
+        .trim()
+        .split('\n')
+        .map((l) => JSON.parse(l) as Json);
       const exported = await bubble(['export', '--json', '--db', db, '--container', shortName, '--tier', 'second', '--what', what]);
       expect(exported.status).toBe(0);
-      const rows = exported.stdout.trim().split('\n').map((l) => JSON.parse(l) as Json);
+      const rows = exported.stdout
+        .trim()
+        .split('\n')
+        .map((l) => JSON.parse(l) as Json);
       expect(api.length).toBeGreaterThan(0);
       expect(api).toEqual(rows);
       const sum = (list: Json[]) => list.reduce((s, r) => s + (r['cpu_seconds'] as number), 0);

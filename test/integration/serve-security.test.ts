@@ -88,17 +88,33 @@ describe('bubble serve security', () => {
   });
 
   it('keeps /metrics behind the token without --metrics-public, and serves HTTPS with --tls-cert/--tls-key', async (ctx) => {
-    const openssl = spawnSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', join(dir, 'key.pem'), '-out', join(dir, 'cert.pem'), '-days', '1', '-subj', '/CN=127.0.0.1'], { timeout: 30_000 });
+    const openssl = spawnSync(
+      'openssl',
+      ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', join(dir, 'key.pem'), '-out', join(dir, 'cert.pem'), '-days', '1', '-subj', '/CN=127.0.0.1'],
+      { timeout: 30_000 },
+    );
     needReal(ctx, 'openssl', openssl.status === 0, 'openssl could not make a test certificate');
-    const tls = await startServe(['--no-record', '--db', join(dir, 'tls.db'), '--token-file', tokenFile, '--tls-cert', join(dir, 'cert.pem'), '--tls-key', join(dir, 'key.pem')]);
+    const tls = await startServe([
+      '--no-record',
+      '--db',
+      join(dir, 'tls.db'),
+      '--token-file',
+      tokenFile,
+      '--tls-cert',
+      join(dir, 'cert.pem'),
+      '--tls-key',
+      join(dir, 'key.pem'),
+    ]);
     try {
       expect(tls.url).toMatch(/^https:/);
       const fetchTls = (headers: Record<string, string>): Promise<number> =>
         new Promise((resolve, reject) => {
-          https.get(`${tls.url}/metrics`, { headers, rejectUnauthorized: false, agent: false, timeout: 10_000 }, (res) => {
-            res.resume();
-            resolve(res.statusCode ?? 0);
-          }).on('error', reject);
+          https
+            .get(`${tls.url}/metrics`, { headers, rejectUnauthorized: false, agent: false, timeout: 10_000 }, (res) => {
+              res.resume();
+              resolve(res.statusCode ?? 0);
+            })
+            .on('error', reject);
         });
       expect(await fetchTls({})).toBe(401);
       expect(await fetchTls({ authorization: `Bearer ${TOKEN}` })).toBe(200);

@@ -6,7 +6,7 @@ import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { checkExposure, readToken } from '../../src/commands/serve.js';
 import { parseCompanionQuery, parseStat, parseStatus, SnapshotHistory } from '../../src/serve/companion.js';
-import { HttpError, isLoopback, parseListen, pathSegments, tokenMatches } from '../../src/serve/http.js';
+import { type HttpError, isLoopback, parseListen, pathSegments, tokenMatches } from '../../src/serve/http.js';
 import type { Snapshot } from '../../src/model/snapshot.js';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';

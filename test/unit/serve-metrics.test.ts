@@ -83,11 +83,21 @@ describe('metricsText', () => {
     oomKills: 1,
     cpuLimitCores: 1.5,
   });
-  const job = container('slurm:4242', { kind: 'slurm', id: '4242', name: '4242 train', cgroup: '/slurm/uid_1000/job_4242', user: 'alice', steps: ['batch', '0'], cpuNs: 1e9 });
+  const job = container('slurm:4242', {
+    kind: 'slurm',
+    id: '4242',
+    name: '4242 train',
+    cgroup: '/slurm/uid_1000/job_4242',
+    user: 'alice',
+    steps: ['batch', '0'],
+    cpuNs: 1e9,
+  });
 
   it("uses cAdvisor's metric names and labels, counters with _total and TYPE counter", () => {
     const text = metricsText(snapshot([web, job], []), HEALTH);
-    expect(lines(text, 'container_cpu_usage_seconds_total')).toContain('container_cpu_usage_seconds_total{id="/docker/docker:aaa",name="web",image="nginx:1",kind="docker"} 2.5');
+    expect(lines(text, 'container_cpu_usage_seconds_total')).toContain(
+      'container_cpu_usage_seconds_total{id="/docker/docker:aaa",name="web",image="nginx:1",kind="docker"} 2.5',
+    );
     expect(text).toContain('# TYPE container_cpu_usage_seconds_total counter');
     expect(text).toContain('# TYPE container_memory_working_set_bytes gauge');
     for (const [name, value] of [
