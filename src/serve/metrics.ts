@@ -66,6 +66,7 @@ interface Family<T> {
 }
 
 const seconds = (ns: number | undefined): number | undefined => (ns === undefined ? undefined : ns / 1e9);
+const secondsOfUs = (us: number | undefined): number | undefined => (us === undefined ? undefined : us / 1e6);
 
 const CONTAINER_FAMILIES: readonly Family<ContainerView>[] = [
   { name: 'container_cpu_usage_seconds_total', type: 'counter', help: 'Cumulative CPU time consumed in seconds.', value: (c) => seconds(c.cpuNs) },
@@ -104,6 +105,20 @@ const CONTAINER_FAMILIES: readonly Family<ContainerView>[] = [
   { name: 'container_fs_writes_bytes_total', type: 'counter', help: 'Cumulative count of bytes written.', value: (c) => c.blkWriteBytes },
   { name: 'container_processes', type: 'gauge', help: 'Number of processes running inside the container.', value: (c) => c.processCount },
   { name: 'container_threads', type: 'gauge', help: 'Number of threads running inside the container.', value: (c) => c.pids },
+  ...(['cpu', 'memory', 'io'] as const).flatMap((resource): Family<ContainerView>[] => [
+    {
+      name: `container_pressure_${resource}_waiting_seconds_total`,
+      type: 'counter',
+      help: `Total time duration tasks in the container have waited due to ${resource === 'io' ? 'IO' : resource === 'cpu' ? 'CPU' : 'memory'} congestion (PSI some).`,
+      value: (c) => secondsOfUs(c.stall?.[resource]?.someUs),
+    },
+    {
+      name: `container_pressure_${resource}_stalled_seconds_total`,
+      type: 'counter',
+      help: `Total time duration no tasks in the container could make progress due to ${resource === 'io' ? 'IO' : resource === 'cpu' ? 'CPU' : 'memory'} congestion (PSI full).`,
+      value: (c) => secondsOfUs(c.stall?.[resource]?.fullUs),
+    },
+  ]),
   {
     name: 'bubble_container_cpu_limit_cores',
     type: 'gauge',

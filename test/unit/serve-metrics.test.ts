@@ -5,7 +5,8 @@
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import type { ContainerView, ProcessView, Snapshot } from '../../src/model/snapshot.js';
+import type { ContainerSample, Sample } from '../../src/model/sample.js';
+import { toSnapshot, type ContainerView, type ProcessView, type Snapshot } from '../../src/model/snapshot.js';
 import { escapeLabelValue, metricsText, topProcesses, type ServeHealth } from '../../src/serve/metrics.js';
 import { missedTicks } from '../../src/commands/serve.js';
 import { needReal } from '../helpers/real.js';
@@ -164,6 +165,35 @@ describe('metricsText', () => {
     const result = spawnSync('/usr/bin/promtool', ['check', 'metrics'], { input: text, encoding: 'utf8' });
     expect(result.stderr + result.stdout).toBe('');
     expect(result.status).toBe(0);
+  });
+});
+
+describe('PSI totals', () => {
+  it("become cAdvisor's container_pressure_*_seconds_total, from the cgroup's pressure files through toSnapshot", () => {
+    const line = (totalUs: number) => ({ avg10: 1, avg60: 1, avg300: 1, totalUs });
+    const container: ContainerSample = {
+      key: 'docker:psi',
+      identity: { kind: 'docker', id: 'psi', name: 'psi', cgroup: '/system.slice/docker-psi.scope' },
+      meta: { name: 'psi' },
+      cgroup: { cpuUsageNs: 1e9, cpuPressure: { some: line(2_500_000), full: line(1_000_000) }, ioPressure: { some: line(500_000) } },
+      processKeys: [],
+    };
+    const sample: Sample = {
+      timeMs: 1_700_000_000_000,
+      monoNs: 0,
+      host: { hostname: 'h', ncpu: 2, cpuTotalTicks: 0, cpuIdleTicks: 0, memTotalBytes: 1e9, memAvailableBytes: 5e8, bootTimeMs: 0 },
+      processes: new Map(),
+      containers: new Map([[container.key, container]]),
+      gaps: [],
+    };
+    const text = metricsText(toSnapshot(sample), HEALTH);
+    const labels = '{id="/system.slice/docker-psi.scope",name="psi",image="",kind="docker"}';
+    expect(text).toContain(`# TYPE container_pressure_cpu_waiting_seconds_total counter\ncontainer_pressure_cpu_waiting_seconds_total${labels} 2.5`);
+    expect(text).toContain(`container_pressure_cpu_stalled_seconds_total${labels} 1\n`);
+    expect(text).toContain(`container_pressure_io_waiting_seconds_total${labels} 0.5\n`);
+    // No memory pressure file, no io `full` line: no series, rather than a made-up 0.
+    expect(text).not.toContain('container_pressure_memory_');
+    expect(text).not.toContain('container_pressure_io_stalled');
   });
 });
 
