@@ -54,12 +54,12 @@ const retained = (tier: 'minute' | 'hour' | 'day'): number => DEFAULT_RETENTION[
 const BURNER = 'setInterval(() => { const t = Date.now(); while (Date.now() - t < 5); }, 50)';
 
 /** The built CLI, next to this module in dist/. */
-function cliPath(): string {
+export function cliPath(): string {
   return fileURLToPath(new URL('../bundle/bubble.js', import.meta.url));
 }
 
 /** utime + stime + cutime + cstime of a live process (fields 14-17 of /proc/PID/stat), clock ticks. */
-function processCpuTicks(pid: number): number {
+export function processCpuTicks(pid: number): number {
   const text = readFileSync(`/proc/${pid}/stat`, 'latin1');
   const f = text.slice(text.lastIndexOf(')') + 2).split(' ');
   return Number(f[14 - 3]) + Number(f[15 - 3]) + Number(f[16 - 3]) + Number(f[17 - 3]);

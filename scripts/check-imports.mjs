@@ -22,6 +22,7 @@ export const LAYERS = [
   // --json records read stored and live views alike; commands (and later serve) print them.
   ['records.ts'],
   ['monitor/'],
+  ['serve/'],
   ['tui/'],
   ['commands/'],
   ['bin/'],

@@ -6,7 +6,7 @@
  */
 import './env.js';
 import meow from 'meow';
-import { CLEAN, commandNames, EXPORT, LS, mainHelp, parseCommand, PS, RECORD, REPLAY, TOP } from './cli-flags.js';
+import { CLEAN, commandNames, EXPORT, LS, mainHelp, parseCommand, PS, RECORD, REPLAY, SERVE, TOP } from './cli-flags.js';
 import type { RecordSource } from '../commands/record.js';
 import { OutputClosedError, processOutput } from '../commands/output.js';
 import { isBubbleError } from '../errors/bubble-error.js';
@@ -165,6 +165,51 @@ async function main(argv: readonly string[]): Promise<void> {
           ...(sysdigBin !== undefined && sysdigBin !== '' && { sysdigBin }),
           verbose: cli.flags.verbose,
           ...(descriptorsEvery !== undefined && { descriptorsEvery }),
+        },
+        output,
+        controller.signal,
+      );
+      return;
+    }
+    case 'serve': {
+      const cli = parseCommand(SERVE, rest, importMeta);
+      if (cli.input.length > 0) throw new UsageError(`bubble serve takes no arguments (got "${cli.input.join(' ')}"); see --help`);
+      const serveSource = cli.flags.source;
+      if (serveSource !== undefined && serveSource !== 'procfs' && serveSource !== 'both') {
+        throw new UsageError(`--source: "${serveSource}" is not one of procfs, both`);
+      }
+      const serveSysdigBin = cli.flags.sysdigBin ?? process.env['BUBBLE_SYSDIG'];
+      const { parseListen } = await import('../serve/http.js');
+      const { DEFAULT_LISTEN, runServe } = await import('../commands/serve.js');
+      const { DEFAULT_PROCESS_METRICS } = await import('../serve/metrics.js');
+      const processMetrics = cli.flags.processMetrics === undefined ? DEFAULT_PROCESS_METRICS : Number(cli.flags.processMetrics);
+      if (!Number.isInteger(processMetrics) || processMetrics < 0 || processMetrics > 100) {
+        throw new UsageError(`--process-metrics: "${cli.flags.processMetrics}" is not a whole number from 0 to 100`);
+      }
+      let durationMs: number | undefined;
+      if (cli.flags.duration !== undefined) {
+        durationMs = parseDuration(cli.flags.duration);
+        if (durationMs === undefined) throw new UsageError(`--duration: "${cli.flags.duration}" is not a duration (try 30s, 10m, 2h)`);
+      }
+      const controller = new AbortController();
+      const { abortOnSignals } = await import('../monitor/stop.js');
+      abortOnSignals(controller);
+      await runServe(
+        {
+          dbPath: cli.flags.db ?? defaultDbPath(),
+          intervalMs: intervalMs(cli.flags.interval),
+          retention: parseRetention({}, loadConfig(cli.flags.config)),
+          record: cli.flags.record,
+          listen: cli.flags.listen === undefined ? DEFAULT_LISTEN : parseListen(cli.flags.listen),
+          processMetrics,
+          ...(cli.flags.tokenFile !== undefined && { tokenFile: cli.flags.tokenFile }),
+          ...(cli.flags.tlsCert !== undefined && { tlsCert: cli.flags.tlsCert }),
+          ...(cli.flags.tlsKey !== undefined && { tlsKey: cli.flags.tlsKey }),
+          metricsPublic: cli.flags.metricsPublic,
+          ...(serveSource !== undefined && { source: serveSource }),
+          ...(serveSysdigBin !== undefined && serveSysdigBin !== '' && { sysdigBin: serveSysdigBin }),
+          ...(durationMs !== undefined && { durationMs }),
+          quiet: cli.flags.quiet,
         },
         output,
         controller.signal,

@@ -164,6 +164,32 @@ export const RECORD = {
   notes: ['A systemd unit is in docs/bubble-record.service. The sysdig bridge: native/sysdig-bridge/README.md.'],
 } as const satisfies CommandSpec;
 
+export const SERVE = {
+  name: 'serve',
+  summary: 'record like record and serve /metrics, cadvisor-companion\'s API and the store API over HTTP',
+  about: [
+    "Records like bubble record and serves, read-only: GET /metrics (Prometheus, cAdvisor's metric names),\n/api/v1.0/<container>/processes (cadvisor-companion's API) and /api/v1/containers... (the store). docs/serve.md.",
+  ],
+  flags: [
+    { name: 'listen', type: 'string', value: 'ADDR:PORT', help: ['address and port (default 127.0.0.1:9977); any other than loopback needs --token-file'] },
+    { name: 'db', type: 'string', value: 'PATH', help: [`the store (default ${DB})`] },
+    { name: 'interval', type: 'string', value: '1s', help: ['time between samples (default 1s)'] },
+    { name: 'record', type: 'boolean', negated: true, help: ['do not write the store (the store API still reads it when it exists)'] },
+    { name: 'process-metrics', type: 'string', value: 'N', help: ['top processes per container in /metrics, by CPU (default 5; 0: none)'] },
+    { name: 'token-file', type: 'string', value: 'FILE', help: ['a file holding the bearer token every request must carry (Authorization: Bearer ...)'] },
+    { name: 'tls-cert', type: 'string', value: 'FILE', help: ['serve HTTPS with this certificate (PEM) ...'] },
+    { name: 'tls-key', type: 'string', value: 'FILE', help: ['... and this key'] },
+    { name: 'metrics-public', type: 'boolean', help: ['/metrics needs no token (the APIs still do)'] },
+    { name: 'source', type: 'string', value: 'procfs|both', help: ["procfs (default), or both: procfs completed by sysdig's events, as for bubble record"] },
+    // Another sysdig binary (tests); BUBBLE_SYSDIG does the same.
+    { name: 'sysdig-bin', type: 'string', hidden: true, help: [] },
+    { name: 'config', type: 'string', value: 'FILE', help: ['retention config file, as for bubble record'] },
+    { name: 'duration', type: 'string', value: '30s', help: ['stop after this long (e.g. 30s)'] },
+    { name: 'quiet', type: 'boolean', help: ['no status lines on stderr'] },
+  ],
+  notes: ['A systemd unit is in docs/bubble-serve.service.'],
+} as const satisfies CommandSpec;
+
 export const EXPORT = {
   name: 'export',
   summary: 'stored history as CSV or JSON lines',
@@ -201,7 +227,7 @@ export const CLEAN = {
 } as const satisfies CommandSpec;
 
 /** In the order `bubble --help` lists them. */
-export const COMMANDS: readonly CommandSpec[] = [TOP, REPLAY, LS, PS, RECORD, EXPORT, CLEAN];
+export const COMMANDS: readonly CommandSpec[] = [TOP, REPLAY, LS, PS, RECORD, SERVE, EXPORT, CLEAN];
 
 const MAIN_EXAMPLES = [
   'sudo bubble top',

@@ -53,7 +53,8 @@ export interface RecordOptions {
 /** Status lines about the bridge come at most this often. */
 const STATUS_EVERY_MS = 10_000;
 
-function describeError(error: unknown): string {
+/** One line on why a store write failed (serve says it the same way). */
+export function describeError(error: unknown): string {
   const code = (error as { code?: unknown }).code;
   if (code === 'SQLITE_FULL') return 'the disk is full';
   if (code === 'SQLITE_BUSY') return 'the store is busy (a reader holds it)';
@@ -254,8 +255,11 @@ async function recordSysdig(
   else output.err(`bubble: recorded to ${store.path}: ${figures}${dropped}\n`);
 }
 
-/** sysdig's events as a tick source: completeSnapshot() adds what procfs cannot see, never counting anything twice. */
-class SysdigTickSource implements TickSource {
+/**
+ * sysdig's events as a tick source: completeSnapshot() adds what procfs cannot see, never counting anything twice.
+ * `serve --source both` uses it too.
+ */
+export class SysdigTickSource implements TickSource {
   readonly ingest: SysdigIngest;
   private failure: string | undefined;
   private readonly run: BridgeRun;

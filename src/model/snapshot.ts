@@ -4,7 +4,7 @@
  */
 import type { AccessObservation } from './access.js';
 import type { ContainerKind } from './identity.js';
-import type { ContainerSample, PressureLine, ProcessSample, Sample } from './sample.js';
+import type { ContainerSample, Pressure, PressureLine, ProcessSample, Sample } from './sample.js';
 
 /**
  * What happened in the interval between the two samples, as exact counter deltas (integers). Rates are these over
@@ -57,6 +57,12 @@ export interface PressureView {
   readonly io?: number;
 }
 
+/** Cumulative PSI stall time of one resource, microseconds: `some` (a task waited) and `full` (all tasks did). */
+export interface StallTotals {
+  readonly someUs?: number;
+  readonly fullUs?: number;
+}
+
 export interface ContainerView {
   readonly key: string;
   readonly kind: ContainerKind;
@@ -99,6 +105,8 @@ export interface ContainerView {
   readonly pids?: number;
   readonly processCount: number;
   readonly pressure: PressureView;
+  /** PSI totals (cgroup v2), for counters such as cAdvisor's container_pressure_*_seconds_total. */
+  readonly stall?: { readonly cpu?: StallTotals; readonly memory?: StallTotals; readonly io?: StallTotals };
   readonly interval: Interval;
   readonly exitedAtMs?: number;
 }
@@ -222,6 +230,11 @@ function processView(
 
 function pressureAvg10(line: PressureLine | undefined): number | undefined {
   return line?.avg10;
+}
+
+function stallTotals(pressure: Pressure | undefined): StallTotals | undefined {
+  if (pressure?.some === undefined && pressure?.full === undefined) return undefined;
+  return { ...optional('someUs', pressure.some?.totalUs), ...optional('fullUs', pressure.full?.totalUs) };
 }
 
 interface ProcessTotals {
@@ -352,9 +365,16 @@ function containerView(
       ...optional('memory', pressureAvg10(cg.memoryPressure?.some)),
       ...optional('io', pressureAvg10(cg.ioPressure?.some)),
     },
+    ...stall(cg.cpuPressure, cg.memoryPressure, cg.ioPressure),
     interval: interval({ cpuNs: cpuDelta, readBytes: readDelta, writeBytes: writeDelta, netRxBytes: rxDelta, netTxBytes: txDelta }),
     ...(exitedAtMs !== undefined && { exitedAtMs }),
   };
+}
+
+/** `{stall}` when any resource has PSI totals (cgroup v2), `{}` otherwise. */
+function stall(cpu: Pressure | undefined, memory: Pressure | undefined, io: Pressure | undefined): Pick<ContainerView, 'stall'> {
+  const totals = { ...optional('cpu', stallTotals(cpu)), ...optional('memory', stallTotals(memory)), ...optional('io', stallTotals(io)) };
+  return Object.keys(totals).length === 0 ? {} : { stall: totals };
 }
 
 /** `{key: value}` when value is defined, `{}` otherwise: keeps optional fields absent rather than undefined. */

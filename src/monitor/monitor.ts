@@ -48,6 +48,8 @@ export class Monitor {
   private running = false;
   /** Ticks taken so far (a generation: the live panes know whether their descriptor read is of this tick). */
   ticks = 0;
+  /** Wall time of the last completed tick (sample, rates, sources, recorder, listeners), ms; `serve` exposes it. */
+  lastTickMs: number | undefined;
 
   constructor(options: MonitorOptions) {
     this.intervalMs = options.intervalMs;
@@ -72,6 +74,7 @@ export class Monitor {
 
   /** Takes one tick now: sample, rates, extra sources, then the recorder and the listeners. */
   tick(): Snapshot {
+    const started = performance.now();
     const sample = this.sampler.sample();
     let snapshot = toSnapshot(sample, this.previous);
     this.previous = sample;
@@ -82,6 +85,7 @@ export class Monitor {
     }
     this.ticks++;
     this.emit(snapshot);
+    this.lastTickMs = performance.now() - started;
     this.tickHook?.();
     return snapshot;
   }

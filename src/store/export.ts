@@ -184,6 +184,9 @@ const JSON_UNSAFE = /[\u007f-\u009f\u202a-\u202e\u2066-\u2069\u2028\u2029]/g;
 const escapeJson = (text: string): string =>
   text.replace(JSON_UNSAFE, (ch) => `\\u${ch.charCodeAt(0).toString(16).padStart(4, '0')}`);
 
+/** JSON.stringify, with what a terminal could act on escaped as above (`serve`'s JSON answers use it too). */
+export const safeJson = (value: unknown): string => escapeJson(JSON.stringify(value));
+
 /** Encodes some consecutive columns of a row, and joins such pieces into a line. */
 interface Encoder {
   readonly header: (fields: readonly string[]) => string;
