@@ -10,15 +10,21 @@
  *   optimizing compiler within the first 15 s, which cost more CPU on background threads (~360 ms in a 30 s record)
  *   than the optimized code ever saves. A budget 8x the default optimizes only what is really hot; baseline
  *   (Sparkplug) code for the rest is cheap to make and faster than the interpreter. Measured in docs/benchmarks.md.
+ *   Set only under the V8 the bundle was built and checked with (v8-flags.ts): on any other, none, and nothing printed.
  */
 import v8 from 'node:v8';
+import { flagsToSet, type CheckedFlags } from './v8-flags.js';
+
+/** CheckedFlags as JSON, written into the bundle by scripts/bundle.mjs (v8-flags.ts says why); absent unbundled. */
+declare const BUBBLE_V8_FLAGS: string | undefined;
 
 process.env['NODE_ENV'] ??= 'production';
 const command = process.argv[2];
 if (command === 'record' || command === 'top' || command === 'replay') {
-  v8.setFlagsFromString('--interrupt-budget=1048576');
-  v8.setFlagsFromString('--always-sparkplug');
-  v8.setFlagsFromString('--no-memory-reducer-for-small-heaps');
+  const checked = typeof BUBBLE_V8_FLAGS === 'string' ? (JSON.parse(BUBBLE_V8_FLAGS) as CheckedFlags) : undefined;
+  for (const flag of flagsToSet(checked, process.versions.v8)) {
+    v8.setFlagsFromString(flag);
+  }
 }
 if ((command === 'top' || command === 'replay') && process.stdout.isTTY === true) {
   delete process.env['CI'];

@@ -290,7 +290,7 @@ export function App(props: AppProps) {
         {body}
       </Box>
       <Scrubber cpu={spark.cpu} mem={spark.mem} right={right} width={lay.columns} color={color} />
-      <StatusLine segments={segments} color={color} />
+      <StatusLine segments={segments} width={lay.columns} color={color} />
     </Box>
   );
 }

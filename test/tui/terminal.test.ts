@@ -20,10 +20,10 @@ const burnerName = uniqueName('bubble-tui-burner');
 const idleName = uniqueName('bubble-tui-idle');
 const sessions: Tmux[] = [];
 const children = new Children();
-const node = process.execPath;
 
+/** The bundle run as its `bin` entry runs: the file itself, so the node flags of its `#!` line apply too. */
 function open(args: string, columns = 100, rows = 30): Tmux {
-  const t = new Tmux(`${node} ${BIN} ${args}`, columns, rows);
+  const t = new Tmux(`${BIN} ${args}`, columns, rows);
   sessions.push(t);
   return t;
 }

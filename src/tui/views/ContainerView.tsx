@@ -50,12 +50,13 @@ export const ContainerView = memo(function ContainerView(p: ContainerViewProps) 
   const filler = Math.max(0, l.processRows - Math.max(1, visible.length));
   return (
     <Box flexDirection="column">
-      <Line text={p.info[0]} color={p.color} style={{ bold: true }} />
-      <Line text={p.info[1]} color={p.color} />
-      <Line text={processHeader(l.columns, p.sort, p.tree)} color={p.color} style={{ bold: true }} />
-      {visible.length === 0 ? <Line text={` ${p.empty}`} color={p.color} style={{ dim: true }} /> : null}
+      <Line text={p.info[0]} width={l.columns} color={p.color} style={{ bold: true }} />
+      <Line text={p.info[1]} width={l.columns} color={p.color} />
+      <Line text={processHeader(l.columns, p.sort, p.tree)} width={l.columns} color={p.color} style={{ bold: true }} />
+      {visible.length === 0 ? <Line text={` ${p.empty}`} width={l.columns} color={p.color} style={{ dim: true }} /> : null}
       <Block
         lines={visible.map((row, i) => processLine(row, l.columns, p.processes.top + i === p.processes.index, p.tree))}
+        width={l.columns}
         selected={p.processes.index - p.processes.top}
         color={p.color}
         selectedStyle={procFocused ? { inverse: true } : { bold: true }}

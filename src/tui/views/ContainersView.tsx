@@ -24,10 +24,11 @@ export const ContainersView = memo(function ContainersView(p: ContainersViewProp
   const visible = visibleSlice(p.rows, p.top, p.height);
   return (
     <Box flexDirection="column">
-      <Line text={containerHeader(p.width, p.sort)} color={p.color} style={{ bold: true }} />
-      {visible.length === 0 ? <Line text={` ${p.empty}`} color={p.color} style={{ dim: true }} /> : null}
+      <Line text={containerHeader(p.width, p.sort)} width={p.width} color={p.color} style={{ bold: true }} />
+      {visible.length === 0 ? <Line text={` ${p.empty}`} width={p.width} color={p.color} style={{ dim: true }} /> : null}
       <Block
         lines={visible.map((c, i) => containerLine(c, p.width, p.top + i === p.index))}
+        width={p.width}
         selected={p.index - p.top}
         color={p.color}
         selectedStyle={{ inverse: true }}

@@ -7,7 +7,7 @@ import { Block } from './Line.js';
 export const HelpView = memo(function HelpView(p: { readonly width: number; readonly height: number; readonly color: boolean }) {
   return (
     <Box flexDirection="column">
-      <Block lines={helpLines(p.width, p.height)} selected={0} color={p.color} selectedStyle={{ bold: true }} />
+      <Block lines={helpLines(p.width, p.height)} width={p.width} selected={0} color={p.color} selectedStyle={{ bold: true }} />
     </Box>
   );
 });

@@ -23,10 +23,11 @@ function PaneView<Row>(p: PaneProps<Row>): ReactNode {
   const visible = visibleSlice(p.rows, p.top, p.height);
   return (
     <Box flexDirection="column" width={p.width}>
-      <Line text={paneTitle(p.title, p.width, p.focused)} color={p.color} style={{ bold: true, inverse: p.focused }} />
-      {visible.length === 0 ? <Line text={`  ${p.empty}`} color={p.color} style={{ dim: true }} /> : null}
+      <Line text={paneTitle(p.title, p.width, p.focused)} width={p.width} color={p.color} style={{ bold: true, inverse: p.focused }} />
+      {visible.length === 0 ? <Line text={`  ${p.empty}`} width={p.width} color={p.color} style={{ dim: true }} /> : null}
       <Block
         lines={visible.map((row, i) => p.format(row, p.width, p.focused && p.top + i === p.index))}
+        width={p.width}
         selected={p.focused ? p.index - p.top : -1}
         color={p.color}
         selectedStyle={{ inverse: true }}

@@ -1,7 +1,6 @@
-import { Text } from 'ink';
 import { memo } from 'react';
 import { scrubberLine } from '../rows.js';
-import { Line } from './Line.js';
+import { Line, Lines } from './Line.js';
 
 export interface ScrubberProps {
   /** Sparklines of CPU and memory over the visible range, one character per bucket, ending at the cursor. */
@@ -17,14 +16,13 @@ export interface ScrubberProps {
 export const Scrubber = memo(function Scrubber(p: ScrubberProps) {
   const text = scrubberLine(p.cpu, p.mem, p.right, p.width);
   const fits = ` cpu ${p.cpu} mem ${p.mem}${p.right}`.length <= p.width;
-  if (!p.color || !fits) return <Line text={text} color={p.color} />;
-  return (
-    <Text wrap="truncate-end">
-      {' cpu '}
-      <Text color="green">{p.cpu}</Text>
-      {' mem '}
-      <Text color="blue">{p.mem}</Text>
-      <Text bold>{p.right.trimEnd()}</Text>
-    </Text>
-  );
+  if (!p.color || !fits) return <Line text={text} width={p.width} color={p.color} />;
+  const spans = [
+    { text: ' cpu ' },
+    { text: p.cpu, style: { color: 'green' } },
+    { text: ' mem ' },
+    { text: p.mem, style: { color: 'blue' } },
+    { text: p.right.trimEnd(), style: { bold: true } },
+  ] as const;
+  return <Lines lines={[spans]} width={p.width} color={p.color} />;
 });
