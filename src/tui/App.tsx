@@ -12,8 +12,8 @@
  *  status: no root: I/O hidden, sysdig off, docker ok
  * ```
  */
-import { Box, Text, useApp, useInput, useStdout, type Key } from 'ink';
-import { useCallback, useEffect, useMemo, useReducer, useRef } from 'react';
+import { useApp, useInput, useStdout, type Key } from 'ink';
+import { useCallback, useEffect, useLayoutEffect, useMemo, useReducer, useRef } from 'react';
 import { formatDuration, formatTime, safeText } from '../format.js';
 import { bucketStart, TIER_MS, type Tier } from '../store/tiers.js';
 import { commandFor, filterInputFor, splitInput } from './keymap.js';
@@ -23,12 +23,10 @@ import type { FileAccess, SocketAccess } from '../model/access.js';
 import type { Source } from './source.js';
 import { initialState, reduce, resolveList, type Action, type Lists } from './state.js';
 import { containerList, EMPTY_PROCESS_LIST, processList } from './tree.js';
-import { ContainersView } from './views/ContainersView.js';
-import { ContainerView } from './views/ContainerView.js';
-import { Header } from './views/Header.js';
-import { HelpView } from './views/HelpView.js';
-import { Scrubber } from './views/Scrubber.js';
-import { StatusLine } from './views/StatusLine.js';
+import type { LineWriter } from './line-writer.js';
+import { containerLines, containersLines, frameLines, helpScreenLines, scrubberLines, statusLines } from './screen.js';
+import { line, type ScreenLine } from './spans.js';
+import { Lines } from './views/Line.js';
 
 export interface AppProps {
   readonly source: Source;
@@ -43,6 +41,11 @@ export interface AppProps {
   readonly rows?: number;
   /** @default NO_COLOR unset or empty */
   readonly color?: boolean;
+  /**
+   * Draws on a real terminal, only the lines that changed (run.tsx gives one); without it Ink draws the same lines
+   * (ink-testing-library).
+   */
+  readonly writer?: LineWriter;
 }
 
 /** NO_COLOR (no-color.org): present and not empty turns colour off. */
@@ -222,9 +225,9 @@ export function App(props: AppProps) {
   const segments = statusSegments(status, filter, state.editingFilter, lay.columns);
 
   const atText = shownTime === undefined ? 'now' : `at ${formatTime(shownTime)}`;
-  let body;
+  let body: ScreenLine[];
   if (state.help) {
-    body = <HelpView width={lay.columns} height={lay.body} color={color} />;
+    body = helpScreenLines(lay.columns, lay.body);
   } else if (state.view === 'containers') {
     const w = resolveList(state.containers, containerKeys, lay.containerRows);
     const empty =
@@ -235,18 +238,7 @@ export function App(props: AppProps) {
         : state.containerFilter !== ''
           ? `no container matches "${safeText(state.containerFilter)}"`
           : 'no containers';
-    body = (
-      <ContainersView
-        rows={containers}
-        index={w.index}
-        top={w.top}
-        height={lay.containerRows}
-        width={lay.columns}
-        sort={state.containerSort}
-        empty={empty}
-        color={color}
-      />
-    );
+    body = containersLines({ rows: containers, index: w.index, top: w.top, height: lay.containerRows, width: lay.columns, sort: state.containerSort, empty });
   } else {
     const key = state.containerKey ?? '';
     const info = containerInfo(container, key, atText, lay.columns);
@@ -259,40 +251,55 @@ export function App(props: AppProps) {
             ? 'no processes'
             : 'only kernel threads (K shows them)';
     const who = selected === undefined ? '' : ` of ${selected.pid} ${safeText(selected.comm)}`;
-    body = (
-      <ContainerView
-        info={info}
-        rows={procs.rows}
-        processes={procWindow}
-        tree={state.tree}
-        sort={state.processSort}
-        empty={empty}
-        files={files}
-        filesWindow={resolveList(state.files, files.length, lay.paneRows)}
-        filesTitle={`files${who} (${files.length})`}
-        network={network}
-        networkWindow={resolveList(state.network, network.length, lay.paneRows)}
-        networkTitle={`network (${network.length})`}
-        focus={state.focus}
-        layout={lay}
-        color={color}
-      />
-    );
+    body = containerLines({
+      info,
+      rows: procs.rows,
+      processes: procWindow,
+      tree: state.tree,
+      sort: state.processSort,
+      empty,
+      files,
+      filesWindow: resolveList(state.files, files.length, lay.paneRows),
+      filesTitle: `files${who} (${files.length})`,
+      filesEmpty: 'no open files known',
+      network,
+      networkWindow: resolveList(state.network, network.length, lay.paneRows),
+      networkTitle: `network (${network.length})`,
+      focus: state.focus,
+      layout: lay,
+    });
   }
 
-  if (state.columns < MIN_COLUMNS || state.rows < MIN_ROWS) {
-    return <Text>{`bubble needs ${MIN_COLUMNS}x${MIN_ROWS}, this is ${state.columns}x${state.rows}; q quits`}</Text>;
+  const tooSmall = state.columns < MIN_COLUMNS || state.rows < MIN_ROWS;
+  const lines: ScreenLine[] = tooSmall
+    ? wrapWords(`bubble needs ${MIN_COLUMNS}x${MIN_ROWS}, this is ${state.columns}x${state.rows}; q quits`, state.columns).map((t) => line(t))
+    : frameLines({
+        header: facts,
+        body,
+        scrubber: scrubberLines(spark.cpu, spark.mem, right, lay.columns, color),
+        status: statusLines(segments),
+        layout: lay,
+      });
+  const screenWidth = tooSmall ? state.columns : lay.columns;
+  const writer = props.writer;
+  useLayoutEffect(() => {
+    writer?.paint(lines, screenWidth, color);
+  });
+  if (writer !== undefined) return null;
+  return <Lines lines={lines} width={screenWidth} color={color} />;
+}
+/** Words on lines of at most `width` columns (the too-small message must be readable whole). */
+function wrapWords(text: string, width: number): string[] {
+  const out: string[] = [];
+  let current = '';
+  for (const word of text.split(' ')) {
+    if (current !== '' && current.length + 1 + word.length > width) {
+      out.push(current);
+      current = word;
+    } else current = current === '' ? word : `${current} ${word}`;
   }
-  return (
-    <Box flexDirection="column" width={lay.columns} height={lay.lines}>
-      <Header facts={facts} width={lay.columns} color={color} />
-      <Box flexDirection="column" height={lay.body} overflowY="hidden">
-        {body}
-      </Box>
-      <Scrubber cpu={spark.cpu} mem={spark.mem} right={right} width={lay.columns} color={color} />
-      <StatusLine segments={segments} width={lay.columns} color={color} />
-    </Box>
-  );
+  if (current !== '') out.push(current);
+  return out;
 }
 
 function optionalRange(source: Source): { range?: { firstMs: number; lastMs: number } } {

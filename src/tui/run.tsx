@@ -10,6 +10,7 @@ import { matchContainer } from '../model/match.js';
 import type { ContainerView } from '../model/snapshot.js';
 import type { Tier } from '../store/tiers.js';
 import { App } from './App.js';
+import { LineWriter } from './line-writer.js';
 import type { Source } from './source.js';
 
 /** Alternate screen on, cursor home, cursor hidden. */
@@ -103,8 +104,11 @@ export async function runTui(source: Source, options: RunOptions = {}): Promise<
   };
   let instance: Instance | undefined;
   const onSignal = (): void => instance?.unmount();
+  // The screen is drawn by the line writer (only changed lines); Ink keeps the state, the keys and the redraws.
+  const writer = new LineWriter(stdout);
   const onResize = (): void => {
     stdout.write(ERASE_SCREEN);
+    writer.invalidate();
   };
   // A closed terminal (ssh dropped) fails the next write with EIO or EPIPE: leave as on SIGHUP, never crash on it.
   const onOutputError = (): void => {
@@ -124,6 +128,7 @@ export async function runTui(source: Source, options: RunOptions = {}): Promise<
         {...(containerKey !== undefined && { containerKey })}
         {...(options.atMs !== undefined && { atMs: options.atMs })}
         {...(options.color !== undefined && { color: options.color })}
+        writer={writer}
       />,
       // Ctrl-C is a key of the keymap (quit), so it leaves the same way `q` does.
       { stdout, stdin, exitOnCtrlC: false, patchConsole: stdout === process.stdout },
