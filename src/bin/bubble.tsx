@@ -99,7 +99,8 @@ const REPLAY_HELP = `
 const RECORD_HELP = `
   Usage
     $ bubble record [--interval 1s] [--db PATH] [--keep-second 1h] [--keep-minute 2d] [--keep-hour 30d] [--keep-day 1y]
-                    [--source procfs|sysdig|both] [--sysdig-capture FILE] [--verbose]
+                    [--source procfs|sysdig|both|bpf|procfs+bpf] [--bpf-errors on|off] [--sysdig-capture FILE]
+                    [--verbose]
     $ sysdig -pc -c native/sysdig-bridge/bubble.lua | bubble record --source sysdig -
 
   Samples every container, job and process into the store until SIGINT/SIGTERM, then flushes and closes.
@@ -114,10 +115,14 @@ const RECORD_HELP = `
     --keep-day
     --config          retention config file, JSON {"keep": {"second": "2h"}} (default: bubble's config path)
     --duration        stop after this long (e.g. 30s), instead of at Ctrl-C
-    --source          procfs (default): /proc and cgroups, open files and sockets included;
+    --source          procfs+bpf (default when bpftrace is installed and bubble runs as root, else procfs):
+                      procfs completed by bpftrace (processes too short-lived for a tick, with their container,
+                      CPU and exit, and the files they opened); procfs: /proc and cgroups, open files and
+                      sockets included; bpf: procfs+bpf, and an error when bpftrace cannot run;
                       sysdig: sysdig's events alone (needs sysdig and its kernel driver; "-" reads the bridge's
                       output on stdin instead); both: procfs, completed by sysdig (bytes per file and connection,
                       processes too short-lived for a tick)
+    --bpf-errors      off: leave out bpftrace's syscall-error probe (it runs on every syscall; default on)
     --sysdig-capture  replay a sysdig capture (.scap) through the bridge to its end, in the capture's own time
                       (no kernel driver needed)
     --verbose         print the sysdig bridge's line counts (skipped lines) every 10 s and at the end
@@ -126,7 +131,8 @@ const RECORD_HELP = `
                       tables) every N ticks; cheaper on a big host (default 1: everything every tick)
     --quiet           no status lines on stderr
 
-  A systemd unit is in docs/bubble-record.service. The sysdig bridge: native/sysdig-bridge/README.md.
+  A systemd unit is in docs/bubble-record.service. The sysdig bridge: native/sysdig-bridge/README.md; the
+  bpftrace program: native/bpf/README.md.
 `;
 
 const EXPORT_HELP = `
@@ -290,7 +296,7 @@ async function main(argv: readonly string[]): Promise<void> {
     }
     case 'record': {
       const known = ['interval', 'db', 'keep-second', 'keep-minute', 'keep-hour', 'keep-day', 'config', 'duration', 'quiet'];
-      known.push('source', 'sysdig-capture', 'sysdig-bin', 'verbose', 'descriptors-every');
+      known.push('source', 'sysdig-capture', 'sysdig-bin', 'verbose', 'descriptors-every', 'bpf-errors', 'bpftrace-bin');
       rejectUnknownFlags('record', rest, known);
       const cli = meow(RECORD_HELP, {
         importMeta,
@@ -311,9 +317,12 @@ async function main(argv: readonly string[]): Promise<void> {
           sysdigBin: { type: 'string' },
           verbose: { type: 'boolean', default: false },
           descriptorsEvery: { type: 'string' },
+          bpfErrors: { type: 'string' },
+          // Hidden: another bpftrace binary (tests); BUBBLE_BPFTRACE does the same.
+          bpftraceBin: { type: 'string' },
         },
       });
-      const sources: readonly RecordSource[] = ['procfs', 'sysdig', 'both'];
+      const sources: readonly RecordSource[] = ['procfs', 'sysdig', 'both', 'bpf', 'procfs+bpf'];
       const source = cli.flags.source;
       if (source !== undefined && !(sources as readonly string[]).includes(source)) {
         throw new UsageError(`--source: "${source}" is not one of ${sources.join(', ')}`);
@@ -346,6 +355,9 @@ async function main(argv: readonly string[]): Promise<void> {
         if (durationMs === undefined) throw new UsageError(`--duration: "${cli.flags.duration}" is not a duration (try 30s, 10m, 2h)`);
       }
       const sysdigBin = cli.flags.sysdigBin ?? process.env['BUBBLE_SYSDIG'];
+      const bpftraceBin = cli.flags.bpftraceBin ?? process.env['BUBBLE_BPFTRACE'];
+      const bpfErrors = cli.flags.bpfErrors;
+      if (bpfErrors !== undefined && bpfErrors !== 'on' && bpfErrors !== 'off') throw new UsageError(`--bpf-errors: "${bpfErrors}" is not on or off`);
       let descriptorsEvery: number | undefined;
       if (cli.flags.descriptorsEvery !== undefined) {
         descriptorsEvery = Number(cli.flags.descriptorsEvery);
@@ -364,7 +376,9 @@ async function main(argv: readonly string[]): Promise<void> {
           retention,
           ...(durationMs !== undefined && { durationMs }),
           quiet: cli.flags.quiet,
-          source: capture !== undefined ? 'sysdig' : ((source as RecordSource | undefined) ?? 'procfs'),
+          ...(capture !== undefined ? { source: 'sysdig' as const } : source !== undefined && { source: source as RecordSource }),
+          ...(bpfErrors !== undefined && { bpfErrors: bpfErrors === 'on' }),
+          ...(bpftraceBin !== undefined && bpftraceBin !== '' && { bpftraceBin }),
           ...(stdinPipe && { sysdigStdin: process.stdin }),
           ...(capture !== undefined && { sysdigCapture: capture }),
           ...(sysdigBin !== undefined && sysdigBin !== '' && { sysdigBin }),
