@@ -177,7 +177,11 @@ export class BpfIngest {
 
   /** A procfs snapshot completed with the processes and opens bpftrace saw since the last call. */
   complete(snapshot: Snapshot): Snapshot {
-    return this.sysdig.complete(snapshot);
+    const done = this.sysdig.complete(snapshot);
+    if (done.access === snapshot.access || done.access === undefined) return done;
+    // The completion labels what it adds as sysdig's: these came from bpftrace.
+    const before = new Set(snapshot.access ?? []);
+    return { ...done, access: done.access.map((o) => (before.has(o) ? o : { ...o, source: 'bpf' as const })) };
   }
 
   /** The bridge records one interval stands for. */
@@ -301,6 +305,7 @@ export class BpfTickSource implements TickSource {
   private restartTimer: NodeJS.Timeout | undefined;
   /** Parse counts of runs that ended, added to the current run's. */
   private readonly past: BpfStats[] = [];
+  private attached: (() => void) | undefined;
 
   constructor(options: BpfSourceOptions) {
     this.options = options;
@@ -330,7 +335,12 @@ export class BpfTickSource implements TickSource {
       { intervalMs: Math.max(10, Math.round(this.options.intervalMs)), ...(this.options.errors !== undefined && { errors: this.options.errors }), ...(this.options.bin !== undefined && { bin: this.options.bin }) },
       (events) => {
         this.ingest.push(events);
-        if (events.some((e) => e.t === 'hello')) this.failure = undefined;
+        if (events.some((e) => e.t === 'hello')) {
+          this.failure = undefined;
+          const attached = this.attached;
+          this.attached = undefined;
+          attached?.();
+        }
       },
     );
     this.run = run;
@@ -358,6 +368,12 @@ export class BpfTickSource implements TickSource {
         this.restartTimer.unref();
       },
     );
+  }
+
+  /** Called once, when bpftrace's probes are first attached (its compile and attach take seconds). */
+  onAttached(listener: () => void): void {
+    if (this.started) listener();
+    else this.attached = listener;
   }
 
   complete(snapshot: Snapshot): Snapshot {

@@ -185,6 +185,8 @@ class OpenInterval {
   readonly tx = new Map<string, number>();
   readonly rx = new Map<string, number>();
   readonly errors: BpfError[] = [];
+  /** Pids whose exit fields were incomplete at the last tick, carried into this interval once. */
+  readonly carried = new Set<number>();
 }
 
 type LineResult = BpfEvent | 'ok' | keyof ParseStats | 'lost';
@@ -263,8 +265,12 @@ function takeMap(name: MapName, entries: Record<string, unknown>, into: OpenInte
   }
 }
 
-/** The open interval, closed by a tick at `monoNs`: exits are the pids with every exit field. */
-function closeInterval(open: OpenInterval, monoNs: number, stats: BpfStats): BpfInterval {
+/**
+ * The open interval, closed by a tick at `monoNs`: exits are the pids with every exit field. The program writes an
+ * exit's maps one after the other, so the tick's print can fall between them: a pid missing some fields is carried
+ * into `next` once (its other fields come with the next tick), and counted as incomplete if still missing then.
+ */
+function closeInterval(open: OpenInterval, monoNs: number, stats: BpfStats, next: OpenInterval): BpfInterval {
   const n = (name: string): Map<number, number> => open.numbers.get(name) ?? new Map();
   const cpu = n('exit_cpu');
   const pids = new Set<number>([...cpu.keys(), ...open.comms.keys(), ...n('exit_code').keys()]);
@@ -278,7 +284,19 @@ function closeInterval(open: OpenInterval, monoNs: number, stats: BpfStats): Bpf
     const cgroupId = n('exit_cgroup').get(pid);
     const at = n('exit_at').get(pid);
     if (comm === undefined || code === undefined || cpuNs === undefined || start === undefined || ppid === undefined || cgroupId === undefined || at === undefined) {
-      stats.incomplete++;
+      if (open.carried.has(pid)) {
+        stats.incomplete++;
+        continue;
+      }
+      next.carried.add(pid);
+      if (comm !== undefined) next.comms.set(pid, comm);
+      for (const [name, values] of open.numbers) {
+        const v = values.get(pid);
+        if (v === undefined) continue;
+        let target = next.numbers.get(name);
+        if (target === undefined) next.numbers.set(name, (target = new Map()));
+        target.set(pid, v);
+      }
       continue;
     }
     exits.push({ pid, ppid, uid: n('exit_uid').get(pid) ?? -1, comm, code, cpuNs, startBootNs: start, exitMonoNs: at, cgroupId });
@@ -432,8 +450,9 @@ export class BpfParser {
           return { t: 'hello', monoNs: r.monoNs };
         }
         if (!this.greeted) return 'ok';
-        const interval = closeInterval(this.open, r.monoNs, this.counts);
-        this.open = new OpenInterval();
+        const next = new OpenInterval();
+        const interval = closeInterval(this.open, r.monoNs, this.counts, next);
+        this.open = next;
         return { t: 'tick', interval };
       }
       case 'map': {

@@ -344,7 +344,7 @@ async function recordProcfs(
     if (!options.quiet) {
       const what = withSysdig ? 'procfs and sysdig ' : '';
       output.err(`bubble: recording ${what}to ${safeText(store.path)} every ${options.intervalMs / 1000}s (pid ${process.pid}); Ctrl-C stops\n`);
-      if (bpftrace !== undefined) output.err('bubble: short-lived processes and their opens from bpftrace\n');
+      if (bpftrace !== undefined) bpftrace.onAttached(() => output.err('bubble: bpftrace attached: short-lived processes and their opens from now on\n'));
       else if (bpf?.why !== undefined) output.err(`bubble: procfs only: ${safeText(bpf.why)}\n`);
     }
     const gaps = new GapReporter();

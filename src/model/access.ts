@@ -6,7 +6,12 @@
 import type { ProcessFds } from '../collectors/fds.js';
 import { formatEndpoint } from '../collectors/netstat.js';
 
-export type AccessSource = 'procfs' | 'sysdig';
+export type AccessSource = 'procfs' | 'sysdig' | 'bpf';
+
+/** Sources that report events (opens, bytes) of their interval rather than what is open at the tick. */
+export function isEventSource(source: string): boolean {
+  return source === 'sysdig' || source === 'bpf';
+}
 
 export interface FileObservation {
   readonly kind: 'file';
