@@ -103,7 +103,7 @@ export const MIGRATIONS: readonly string[] = [
     opens      INTEGER NOT NULL,       -- opens seen: new descriptors (procfs) or open calls (sysdig)
     bytes_in   INTEGER,
     bytes_out  INTEGER,
-    source     TEXT NOT NULL           -- procfs, sysdig, bpf, both
+    source     TEXT NOT NULL           -- procfs, sysdig, both
   ) STRICT;
   CREATE INDEX file_access_process ON file_access (process_id, last_seen);
   CREATE INDEX file_access_last_seen ON file_access (last_seen);
