@@ -253,7 +253,8 @@ export class BpfIngest {
   private expire(n: number): void {
     let held = 0;
     for (const [pid, list] of this.opens) {
-      const kept = list.filter((o) => n - o.interval < OPEN_WAIT);
+      // Their process had OPEN_WAIT intervals (this one included) to exit.
+      const kept = list.filter((o) => n - o.interval < OPEN_WAIT - 1);
       this.stats.opensDropped += list.length - kept.length;
       if (kept.length === 0) this.opens.delete(pid);
       else if (kept.length !== list.length) this.opens.set(pid, kept);
