@@ -15,6 +15,10 @@
  *   parent's /proc/PID/cgroup does: the parent (a job's shell, a container's loop) almost always outlives the child.
  * - Files: only opens of processes that exit within OPEN_WAIT intervals are kept (the program records opens of
  *   processes exec'd less than 2 s ago); longer-lived processes are the descriptor sampler's.
+ * - Network: socket bytes of inet and inet6 sockets (unix sockets are not network) per pid since the last procfs
+ *   tick go to that tick's process on the pid (procfs's, or a short-lived one just added) as `interval.netRxBytes`
+ *   and `netTxBytes`. Bytes of a pid no process holds wait one more tick (its exit may come with the next interval),
+ *   then are dropped and counted.
  */
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
@@ -37,6 +41,8 @@ const OPEN_WAIT = 3;
 const EXEC_WAIT = 10;
 /** Opens and exec'd files held at most (a host exec'ing faster than this loses the oldest). */
 const HELD_MAX = 50_000;
+/** Address families whose socket bytes are network: AF_INET, AF_INET6. */
+const NET_FAMILIES: ReadonlySet<number> = new Set([2, 10]);
 
 /** cgroup v2 id (directory inode) -> path in the unified hierarchy, rescanned (at most once per interval) on a miss. */
 export class CgroupIds {
@@ -133,12 +139,14 @@ export interface BpfIngestStats {
   byParent: number;
   /** Opens whose process did not exit in time: left to the descriptor sampler. */
   opensDropped: number;
+  /** Socket bytes whose pid no process of the snapshot held (a process bpftrace saw and the completion did not add). */
+  netBytesDropped: number;
 }
 
 /** Folds bpftrace intervals into a SysdigIngest in 'complete' mode (see the module comment). */
 export class BpfIngest {
   readonly sysdig = new SysdigIngest({ mode: 'complete' });
-  readonly stats: BpfIngestStats = { intervals: 0, exits: 0, byParent: 0, opensDropped: 0 };
+  readonly stats: BpfIngestStats = { intervals: 0, exits: 0, byParent: 0, opensDropped: 0, netBytesDropped: 0 };
   private readonly bootTimeMs: number;
   private readonly ids: CgroupIds;
   private readonly now: () => number;
@@ -147,6 +155,8 @@ export class BpfIngest {
   /** pid -> opens still waiting for the pid's exit, with the interval they came in. */
   private opens = new Map<number, { path: string; count: number; interval: number }[]>();
   private execs = new Map<number, { file: string; interval: number }>();
+  /** Socket bytes per pid not yet given to a snapshot; `waited` counts the snapshots that had no process on it. */
+  private net = new Map<number, { rx: number; tx: number; waited: number }>();
 
   constructor(options: BpfIngestOptions = {}) {
     this.bootTimeMs = options.bootTimeMs ?? readBootTimeMs();
@@ -175,13 +185,59 @@ export class BpfIngest {
     }
   }
 
-  /** A procfs snapshot completed with the processes and opens bpftrace saw since the last call. */
-  complete(snapshot: Snapshot): Snapshot {
-    const done = this.sysdig.complete(snapshot);
-    if (done.access === snapshot.access || done.access === undefined) return done;
-    // The completion labels what it adds as sysdig's: these came from bpftrace.
-    const before = new Set(snapshot.access ?? []);
-    return { ...done, access: done.access.map((o) => (before.has(o) ? o : { ...o, source: 'bpf' as const })) };
+  /**
+   * A procfs snapshot completed with the processes, opens and socket bytes bpftrace saw since the last call.
+   * `netMeasured`: bpftrace ran through the whole interval, so processes without bytes had none.
+   */
+  complete(snapshot: Snapshot, netMeasured = true): Snapshot {
+    let done = this.sysdig.complete(snapshot);
+    if (done.access !== snapshot.access && done.access !== undefined) {
+      // The completion labels what it adds as sysdig's: these came from bpftrace.
+      const before = new Set(snapshot.access ?? []);
+      done = { ...done, access: done.access.map((o) => (before.has(o) ? o : { ...o, source: 'bpf' as const })) };
+    }
+    return this.addNet(done, netMeasured);
+  }
+
+  /**
+   * The processes that sent or received get their socket bytes of the interval; the snapshot says per-process
+   * network was measured, so the others had none (their views stay the same objects).
+   */
+  private addNet(snapshot: Snapshot, measured: boolean): Snapshot {
+    const byPid = new Map<number, number>();
+    snapshot.processes.forEach((p, i) => {
+      // A pid's live holder wins over one that exited in the interval.
+      if (!p.kernelThread && (!byPid.has(p.pid) || p.exitedAtMs === undefined)) byPid.set(p.pid, i);
+    });
+    const bytes = new Map<number, { rx: number; tx: number }>();
+    for (const [pid, b] of this.net) {
+      const i = byPid.get(pid);
+      if (i !== undefined) {
+        bytes.set(i, b);
+        this.net.delete(pid);
+      } else if (++b.waited > 1) {
+        this.stats.netBytesDropped += b.rx + b.tx;
+        this.net.delete(pid);
+      }
+    }
+    if (bytes.size === 0) return measured ? { ...snapshot, processNetMeasured: true } : snapshot;
+    const seconds = snapshot.intervalMs / 1000;
+    const processes = snapshot.processes.map((p, i) => {
+      const b = bytes.get(i);
+      if (b === undefined) return p;
+      return {
+        ...p,
+        ...(seconds > 0 && { netRxBytesPerSec: b.rx / seconds, netTxBytesPerSec: b.tx / seconds }),
+        interval: { ...p.interval, netRxBytes: b.rx, netTxBytes: b.tx },
+      };
+    });
+    const exited = new Map(snapshot.processes.map((p, i) => [p, processes[i]!]));
+    return {
+      ...snapshot,
+      processes,
+      exited: { ...snapshot.exited, processes: snapshot.exited.processes.map((p) => exited.get(p) ?? p) },
+      ...(measured && { processNetMeasured: true }),
+    };
   }
 
   /** The bridge records one interval stands for. */
@@ -196,6 +252,15 @@ export class BpfIngest {
     for (const [pid, file] of i.execs) {
       this.execs.delete(pid);
       this.execs.set(pid, { file, interval: n });
+    }
+    for (const b of i.net) {
+      if (!NET_FAMILIES.has(b.family)) continue;
+      const held = this.net.get(b.pid);
+      if (held === undefined) this.net.set(b.pid, { rx: b.rxBytes, tx: b.txBytes, waited: 0 });
+      else {
+        held.rx += b.rxBytes;
+        held.tx += b.txBytes;
+      }
     }
     for (const o of i.opens) {
       let list = this.opens.get(o.pid);
@@ -307,6 +372,7 @@ export class BpfTickSource implements TickSource {
   /** Parse counts of runs that ended, added to the current run's. */
   private readonly past: BpfStats[] = [];
   private attached: (() => void) | undefined;
+  private coveredTicks = 0;
 
   constructor(options: BpfSourceOptions) {
     this.options = options;
@@ -378,7 +444,10 @@ export class BpfTickSource implements TickSource {
   }
 
   complete(snapshot: Snapshot): Snapshot {
-    return this.ingest.complete(snapshot);
+    // Socket bytes cover a whole interval from the second tick after the probes attached, until bpftrace fails.
+    const running = this.started && this.failure === undefined;
+    this.coveredTicks = running ? this.coveredTicks + 1 : 0;
+    return this.ingest.complete(snapshot, this.coveredTicks >= 2);
   }
 
   gap(): string | undefined {

@@ -111,10 +111,13 @@ const LAYOUTS: Readonly<Record<'containers' | 'processes', Layout>> = {
       'read_bytes',
       'write_bytes',
       'threads_max',
+      'net_rx_bytes',
+      'net_tx_bytes',
     ],
     after: ['exit_time'],
     seriesSql: (filtered) =>
-      `SELECT s.bucket, s.process_id, s.cpu_ns, s.rss_avg, s.rss_max, s.read_bytes, s.write_bytes, s.threads_max
+      `SELECT s.bucket, s.process_id, s.cpu_ns, s.rss_avg, s.rss_max, s.read_bytes, s.write_bytes, s.threads_max,
+              s.net_rx_bytes, s.net_tx_bytes
        FROM process_series s
        WHERE ${RANGE} ${
          filtered
@@ -134,6 +137,8 @@ const LAYOUTS: Readonly<Record<'containers' | 'processes', Layout>> = {
       num(r[5]),
       num(r[6]),
       num(r[7]),
+      opt(r[8]),
+      opt(r[9]),
     ],
     entityValues: (r) => [
       [

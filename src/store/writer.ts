@@ -92,14 +92,19 @@ export class StoreWriter {
         pids_max = max(coalesce(pids_max, 0), coalesce(excluded.pids_max, 0)),
         samples = samples + excluded.samples`);
     this.insertProcessRow = db.prepare(`
-      INSERT INTO process_series (tier, bucket, process_id, cpu_ns, rss_avg, rss_max, read_bytes, write_bytes, threads_max, samples)
-      VALUES (@tier, @bucket, @id, @cpu, @rssAvg, @rssMax, @read, @write, @threads, @samples)
+      INSERT INTO process_series (tier, bucket, process_id, cpu_ns, rss_avg, rss_max, read_bytes, write_bytes, threads_max, samples,
+                                  net_rx_bytes, net_tx_bytes)
+      VALUES (@tier, @bucket, @id, @cpu, @rssAvg, @rssMax, @read, @write, @threads, @samples, @rx, @tx)
       ON CONFLICT (tier, bucket, process_id) DO UPDATE SET
         cpu_ns = cpu_ns + excluded.cpu_ns,
         rss_avg = (rss_avg * samples + excluded.rss_avg * excluded.samples) / (samples + excluded.samples),
         rss_max = max(rss_max, excluded.rss_max),
         read_bytes = read_bytes + excluded.read_bytes, write_bytes = write_bytes + excluded.write_bytes,
         threads_max = max(threads_max, excluded.threads_max),
+        net_rx_bytes = CASE WHEN net_rx_bytes IS NULL AND excluded.net_rx_bytes IS NULL THEN NULL
+                            ELSE coalesce(net_rx_bytes, 0) + coalesce(excluded.net_rx_bytes, 0) END,
+        net_tx_bytes = CASE WHEN net_tx_bytes IS NULL AND excluded.net_tx_bytes IS NULL THEN NULL
+                            ELSE coalesce(net_tx_bytes, 0) + coalesce(excluded.net_tx_bytes, 0) END,
         samples = samples + excluded.samples`);
     this.access = new AccessWriter(db);
     this.tick = db.transaction((snapshot: Snapshot, rows: SeriesRows) => this.writeInTransaction(snapshot, rows));
@@ -292,6 +297,8 @@ export class StoreWriter {
         write: r.writeBytes,
         threads: r.threadsMax,
         samples: r.samples,
+        rx: r.netRxBytes ?? null,
+        tx: r.netTxBytes ?? null,
       });
     }
   }

@@ -190,3 +190,44 @@ describe('cgroup ids and memberships', () => {
     expect(membershipText(parseProcCgroup('4:memory:/a b\n2:cpu,cpuacct:/c\n0::/d\n'))).toBe('memory=/a b cpu=/c cpuacct=/c =/d');
   });
 });
+
+describe('per-process socket bytes', () => {
+  const net = (pid: number, family: number, rxBytes: number, txBytes: number) => ({ pid, family, protocol: family === 1 ? 0 : 6, rxBytes, txBytes });
+
+  it("go to the tick's process on the pid, inet and inet6 only; the others keep their views and had none", () => {
+    const bpf = ingest();
+    const lived = procfsProcess(310, T + 200, 2_000_000, CKEY);
+    const s0 = sample(0, [lived]);
+    bpf.complete(toSnapshot(s0));
+    bpf.push([{ t: 'hello', monoNs: 0 }]);
+    bpf.push([
+      { t: 'tick', interval: interval(500e6, { net: [net(310, 2, 1000, 10), net(310, 1, 5000, 5000)] }) },
+      { t: 'tick', interval: interval(900e6, { net: [net(310, 10, 500, 20), net(401, 2, 300, 0)], exits: [exit(401, T + 300, { exitMonoNs: 800e6 })] }) },
+    ]);
+    const s1 = sample(1, [lived]);
+    const plain = toSnapshot(s1, s0);
+    const done = bpf.complete(plain);
+    expect(done.processNetMeasured).toBe(true);
+    const p310 = done.processes.find((p) => p.pid === 310)!;
+    expect(p310.interval).toMatchObject({ netRxBytes: 1500, netTxBytes: 30 });
+    expect(p310.netRxBytesPerSec).toBe(1500);
+    // The short-lived md5sum's bytes land on the process the completion added.
+    expect(done.processes.find((p) => p.pid === 401)!.interval).toMatchObject({ netRxBytes: 300, netTxBytes: 0 });
+    expect(done.exited.processes.find((p) => p.pid === 401)!.interval.netRxBytes).toBe(300);
+    const shell = plain.processes.find((p) => p.pid === 300)!;
+    expect(done.processes.find((p) => p.pid === 300)).toBe(shell);
+  });
+
+  it('bytes of a pid no process holds wait one tick, then are dropped and counted; unmeasured ticks say so', () => {
+    const bpf = ingest();
+    const s0 = sample(0);
+    bpf.complete(toSnapshot(s0));
+    bpf.push([{ t: 'hello', monoNs: 0 }]);
+    bpf.push([{ t: 'tick', interval: interval(900e6, { net: [net(777, 2, 40, 2)] }) }]);
+    const first = bpf.complete(toSnapshot(sample(1), s0), false);
+    expect(first.processNetMeasured).toBeUndefined();
+    expect(bpf.stats.netBytesDropped).toBe(0);
+    bpf.complete(toSnapshot(sample(2), sample(1)));
+    expect(bpf.stats.netBytesDropped).toBe(42);
+  });
+});
