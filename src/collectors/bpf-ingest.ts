@@ -23,7 +23,7 @@
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import type { TickSource } from '../monitor/monitor.js';
-import type { Snapshot } from '../model/snapshot.js';
+import type { Interval, ProcessView, Snapshot } from '../model/snapshot.js';
 import { bpfAvailability, describeBpfStats, runBpftrace, type BpfEvent, type BpfInterval, type BpfRun, type BpfStats } from './bpf.js';
 import { readCgroupMounts } from './cgroups.js';
 import { parseHostStat } from './procfs.js';
@@ -41,6 +41,8 @@ const OPEN_WAIT = 3;
 const EXEC_WAIT = 10;
 /** Opens and exec'd files held at most (a host exec'ing faster than this loses the oldest). */
 const HELD_MAX = 50_000;
+/** Ticks socket bytes wait for a process on their pid (bpftrace's intervals lag procfs's ticks by up to one). */
+const NET_WAIT = 2;
 /** Address families whose socket bytes are network: AF_INET, AF_INET6. */
 const NET_FAMILIES: ReadonlySet<number> = new Set([2, 10]);
 
@@ -157,6 +159,8 @@ export class BpfIngest {
   private execs = new Map<number, { file: string; interval: number }>();
   /** Socket bytes per pid not yet given to a snapshot; `waited` counts the snapshots that had no process on it. */
   private net = new Map<number, { rx: number; tx: number; waited: number }>();
+  /** Processes procfs reported exited in the last NET_WAIT ticks, by pid. */
+  private readonly procfsExits = new Map<number, { view: ProcessView; age: number }>();
 
   constructor(options: BpfIngestOptions = {}) {
     this.bootTimeMs = options.bootTimeMs ?? readBootTimeMs();
@@ -209,32 +213,31 @@ export class BpfIngest {
       // A pid's live holder wins over one that exited in the interval.
       if (!p.kernelThread && (!byPid.has(p.pid) || p.exitedAtMs === undefined)) byPid.set(p.pid, i);
     });
+    // procfs's exits of this tick and the last ones: their last bytes come with bpftrace's next interval.
+    for (const [pid, e] of this.procfsExits) if (++e.age > NET_WAIT) this.procfsExits.delete(pid);
+    for (const p of snapshot.exited.processes) if (!byPid.has(p.pid)) this.procfsExits.set(p.pid, { view: p, age: 0 });
     const bytes = new Map<number, { rx: number; tx: number }>();
+    const late: ProcessView[] = [];
     for (const [pid, b] of this.net) {
       const i = byPid.get(pid);
-      if (i !== undefined) {
-        bytes.set(i, b);
-        this.net.delete(pid);
-      } else if (++b.waited > 1) {
-        this.stats.netBytesDropped += b.rx + b.tx;
-        this.net.delete(pid);
-      }
+      const gone = i === undefined ? this.procfsExits.get(pid)?.view : undefined;
+      if (i !== undefined) bytes.set(i, b);
+      else if (gone !== undefined) late.push(withNet(gone, b, 0, { cpuNs: 0 }));
+      else if (++b.waited <= NET_WAIT) continue;
+      else this.stats.netBytesDropped += b.rx + b.tx;
+      this.net.delete(pid);
     }
-    if (bytes.size === 0) return measured ? { ...snapshot, processNetMeasured: true } : snapshot;
+    if (bytes.size === 0 && late.length === 0) return measured ? { ...snapshot, processNetMeasured: true } : snapshot;
     const seconds = snapshot.intervalMs / 1000;
     const processes = snapshot.processes.map((p, i) => {
       const b = bytes.get(i);
-      if (b === undefined) return p;
-      return {
-        ...p,
-        ...(seconds > 0 && { netRxBytesPerSec: b.rx / seconds, netTxBytesPerSec: b.tx / seconds }),
-        interval: { ...p.interval, netRxBytes: b.rx, netTxBytes: b.tx },
-      };
+      return b === undefined ? p : withNet(p, b, seconds, p.interval);
     });
     const exited = new Map(snapshot.processes.map((p, i) => [p, processes[i]!]));
     return {
       ...snapshot,
-      processes,
+      // An exited process's last bytes are a row of its own in this tick, like the completion's short-lived ones.
+      processes: late.length === 0 ? processes : [...processes, ...late],
       exited: { ...snapshot.exited, processes: snapshot.exited.processes.map((p) => exited.get(p) ?? p) },
       ...(measured && { processNetMeasured: true }),
     };
@@ -338,6 +341,15 @@ export class BpfIngest {
       this.execs.delete(pid);
     }
   }
+}
+
+/** `p` with its socket bytes of the interval (`seconds` 0: no rate). */
+function withNet(p: ProcessView, b: { rx: number; tx: number }, seconds: number, interval: Interval): ProcessView {
+  return {
+    ...p,
+    ...(seconds > 0 && { netRxBytesPerSec: b.rx / seconds, netTxBytesPerSec: b.tx / seconds }),
+    interval: { ...interval, netRxBytes: b.rx, netTxBytes: b.tx },
+  };
 }
 
 // ---- the tick source ---------------------------------------------------------------------------------------------

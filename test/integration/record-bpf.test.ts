@@ -7,6 +7,7 @@
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
+import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -130,6 +131,65 @@ describe('record --source bpf: short-lived processes in a container and a Slurm 
     expect(trues.size).toBeGreaterThan(50);
     for (const x of rows) expect(x['container']).toBe(`slurm:${jobId}`);
   });
+});
+
+describe('record --source bpf: per-process network bytes', () => {
+  const senderName = uniqueName('bubble-bpf-nc');
+  afterAll(() => removeContainer(senderName));
+
+  it("sums the short nc processes' sent bytes to what the server received, within 10 %", async (ctx) => {
+    needReal(ctx, 'bpftrace as root', bpf.ok, bpfWhy);
+    needReal(ctx, 'Docker', docker.ok, docker.why);
+    // The host as containers on the default bridge reach it.
+    let bridge: string | undefined;
+    try {
+      bridge = /inet ([0-9.]+)/.exec(execFileSync('ip', ['-4', '-o', 'addr', 'show', 'docker0'], { encoding: 'utf8' }))?.[1];
+    } catch {
+      bridge = undefined;
+    }
+    needReal(ctx, "Docker's bridge docker0", bridge !== undefined, 'no IPv4 address on docker0');
+    ensureTestImage();
+    let received = 0;
+    const sockets = new Set<net.Socket>();
+    const server = net.createServer((c) => {
+      sockets.add(c);
+      c.on('data', (d: Buffer) => (received += d.length));
+      c.on('close', () => sockets.delete(c));
+      c.on('error', () => undefined);
+    });
+    await new Promise<void>((resolve) => server.listen(0, '0.0.0.0', resolve));
+    const port = (server.address() as net.AddressInfo).port;
+    const db = path.join(tmp, 'net', 'bubble.db');
+    let senderId = '';
+    try {
+      const recorder = startBubble(['record', '--db', db, '--source', 'bpf', '--duration', '14s']);
+      await recorder.waitFor('bpftrace attached', 40_000);
+      // Socket bytes count from the second tick after the probes attached.
+      await sleep(2500);
+      // Each nc lives well under a tick: 200 kB to the test's server, then it exits.
+      senderId = runContainer(senderName, ['sh', '-c', `while true; do head -c 200000 /dev/zero | nc -w 1 ${bridge!} ${port}; done`]).id;
+      await sleep(6000);
+      dockerCli(['kill', senderName]);
+      expect(await recorder.exited(), recorder.stderr()).toBe(0);
+    } finally {
+      // A killed container's connections are never closed by their peer.
+      for (const c of sockets) c.destroy();
+      await new Promise((resolve) => server.close(resolve));
+    }
+    expect(received).toBeGreaterThan(2_000_000);
+    // By id: the name comes from Docker's event stream, which a loaded host may deliver late.
+    const r = await bubble(['export', '--json', '--what', 'processes', '--tier', 'second', '--container', senderId, '--db', db]);
+    expect(r.status, r.stderr).toBe(0);
+    const rows = jsonLines(r.stdout);
+    const nc = rows.filter((x) => x['comm'] === 'nc');
+    expect(new Set(nc.map((x) => `${x['pid']}:${x['start_time']}`)).size).toBeGreaterThan(5);
+    const sent = nc.reduce((a, x) => a + ((x['net_tx_bytes'] as number | null) ?? 0), 0);
+    expect(Math.abs(sent - received) / received, `sent ${sent}, received ${received}`).toBeLessThan(0.1);
+    // head writes to a pipe, not a socket: measured, and none.
+    const head = rows.filter((x) => x['comm'] === 'head');
+    expect(head.length).toBeGreaterThan(0);
+    for (const x of head) expect(x['net_tx_bytes']).toBe(0);
+  }, 90_000);
 });
 
 describe('record --source bpf when bpftrace is killed', () => {

@@ -218,7 +218,7 @@ describe('per-process socket bytes', () => {
     expect(done.processes.find((p) => p.pid === 300)).toBe(shell);
   });
 
-  it('bytes of a pid no process holds wait one tick, then are dropped and counted; unmeasured ticks say so', () => {
+  it('bytes of a pid no process holds wait two ticks, then are dropped and counted; unmeasured ticks say so', () => {
     const bpf = ingest();
     const s0 = sample(0);
     bpf.complete(toSnapshot(s0));
@@ -228,6 +228,25 @@ describe('per-process socket bytes', () => {
     expect(first.processNetMeasured).toBeUndefined();
     expect(bpf.stats.netBytesDropped).toBe(0);
     bpf.complete(toSnapshot(sample(2), sample(1)));
+    expect(bpf.stats.netBytesDropped).toBe(0);
+    bpf.complete(toSnapshot(sample(3), sample(2)));
     expect(bpf.stats.netBytesDropped).toBe(42);
+  });
+
+  it("the last bytes of a process procfs saw exit are a row of their own in the next tick (they are not lost)", () => {
+    const bpf = ingest();
+    const lived = procfsProcess(310, T - 30_000, 2_000_000, CKEY);
+    const s0 = sample(0, [lived]);
+    const s1 = sample(1);
+    bpf.complete(toSnapshot(s0));
+    const gone = bpf.complete(toSnapshot(s1, s0));
+    expect(gone.exited.processes.map((p) => p.pid)).toEqual([310]);
+    bpf.push([{ t: 'hello', monoNs: 0 }]);
+    bpf.push([{ t: 'tick', interval: interval(1e9, { net: [net(310, 2, 0, 200_000)] }) }]);
+    const next = bpf.complete(toSnapshot(sample(2), s1));
+    const row = next.processes.find((p) => p.pid === 310)!;
+    expect(row).toMatchObject({ key: lived.key, containerKey: CKEY });
+    expect(row.interval).toEqual({ cpuNs: 0, netRxBytes: 0, netTxBytes: 200_000 });
+    expect(bpf.stats.netBytesDropped).toBe(0);
   });
 });
