@@ -77,14 +77,12 @@ export type BpfEvent = { readonly t: 'hello'; readonly monoNs: number } | { read
 
 /** Parse counts plus what bpftrace itself says it lost. */
 export interface BpfStats extends ParseStats {
-  /** Exits one of whose fields was missing from the interval (a skipped line): dropped. */
-  incomplete: number;
   /** Events bpftrace reported lost (`lost_events`). */
   lostEvents: number;
 }
 
 export function emptyBpfStats(): BpfStats {
-  return { ...emptyParseStats(), incomplete: 0, lostEvents: 0 };
+  return { ...emptyParseStats(), lostEvents: 0 };
 }
 
 /** 'bpftrace: skipped 3 of 1200 lines (2 malformed, 1 with a number out of range)', or undefined when none was. */
@@ -97,12 +95,10 @@ export function describeBpfStats(s: Readonly<BpfStats>): string | undefined {
   if (s.unknownType > 0) parts.push(`${s.unknownType} of an unknown type`);
   if (s.truncated > 0) parts.push(`${s.truncated} truncated`);
   if (s.tooLong > 0) parts.push(`${s.tooLong} too long`);
-  const lost: string[] = [];
-  if (s.incomplete > 0) lost.push(`${s.incomplete} exits with a field missing`);
-  if (s.lostEvents > 0) lost.push(`${s.lostEvents} events lost by bpftrace`);
-  if (skipped === 0 && lost.length === 0) return undefined;
-  const head = skipped === 0 ? 'bpftrace:' : `bpftrace: skipped ${skipped} of ${s.lines} lines (${parts.join(', ')})`;
-  return lost.length === 0 ? head : `${head}${skipped === 0 ? ' ' : '; '}${lost.join(', ')}`;
+  const lost = s.lostEvents > 0 ? `${s.lostEvents} events lost by bpftrace` : undefined;
+  if (skipped === 0) return lost === undefined ? undefined : `bpftrace: ${lost}`;
+  const head = `bpftrace: skipped ${skipped} of ${s.lines} lines (${parts.join(', ')})`;
+  return lost === undefined ? head : `${head}; ${lost}`;
 }
 
 // ---- one line ----------------------------------------------------------------------------------------------------
@@ -135,58 +131,41 @@ function intKey(key: string, bounds: readonly (readonly [number, number])[]): nu
 
 const PID: readonly [number, number] = [1, 1 << 22];
 
-type MapName =
-  | 'exit_comm'
-  | 'exit_code'
-  | 'exit_cpu'
-  | 'exit_start'
-  | 'exit_ppid'
-  | 'exit_uid'
-  | 'exit_cgroup'
-  | 'exit_at'
-  | 'exec_file'
-  | 'open'
-  | 'net_tx'
-  | 'net_rx'
-  | 'err';
+/** The program's maps, without their generation suffix (`@exit0` and `@exit1` are both `exit`). */
+type MapName = 'exit' | 'exec' | 'open' | 'tx' | 'rx' | 'err';
+const MAP_NAME = /^(exit|exec|open|tx|rx|err)[01]$/;
 
-/** Per-pid numeric maps of an exit, and the range of their values. */
-const EXIT_NUMBERS: Readonly<Record<string, readonly [number, number]>> = {
-  exit_code: [0, 0xffff],
-  exit_cpu: [0, Number.MAX_SAFE_INTEGER],
-  exit_start: [0, Number.MAX_SAFE_INTEGER],
-  exit_ppid: [0, 1 << 22],
-  exit_uid: [0, MAX_U32],
-  exit_cgroup: [0, Number.MAX_SAFE_INTEGER],
-  exit_at: [0, Number.MAX_SAFE_INTEGER],
-};
-const KNOWN_MAPS: ReadonlySet<string> = new Set<MapName>([
-  'exit_comm',
-  'exit_code',
-  'exit_cpu',
-  'exit_start',
-  'exit_ppid',
-  'exit_uid',
-  'exit_cgroup',
-  'exit_at',
-  'exec_file',
-  'open',
-  'net_tx',
-  'net_rx',
-  'err',
-]);
+/** An `@exit` value: [comm, code, cpu, start, ppid, uid, cgroup, at], each number within its range. */
+const EXIT_FIELDS: readonly (readonly [number, number])[] = [
+  [0, 0xffff], // code
+  [0, Number.MAX_SAFE_INTEGER], // cpu ns
+  [0, Number.MAX_SAFE_INTEGER], // start, boot ns
+  [0, 1 << 22], // ppid
+  [0, MAX_U32], // uid
+  [0, Number.MAX_SAFE_INTEGER], // cgroup id
+  [0, Number.MAX_SAFE_INTEGER], // exit, monotonic ns
+];
+
+function exitOf(pid: number, v: unknown): BpfExit | undefined {
+  if (!Array.isArray(v) || v.length !== 1 + EXIT_FIELDS.length) return undefined;
+  const [comm, ...numbers] = v as unknown[];
+  if (typeof comm !== 'string' || comm.length > 64) return undefined;
+  for (let i = 0; i < EXIT_FIELDS.length; i++) {
+    const [min, max] = EXIT_FIELDS[i]!;
+    if (!whole(numbers[i], min, max)) return undefined;
+  }
+  const [code, cpuNs, startBootNs, ppid, uid, cgroupId, exitMonoNs] = numbers as number[];
+  return { pid, ppid: ppid!, uid: uid!, comm, code: code!, cpuNs: cpuNs!, startBootNs: startBootNs!, exitMonoNs: exitMonoNs!, cgroupId: cgroupId! };
+}
 
 /** The maps of the open interval, as parsed so far. */
 class OpenInterval {
-  readonly numbers = new Map<string, Map<number, number>>();
-  readonly comms = new Map<number, string>();
+  readonly exits = new Map<number, BpfExit>();
   readonly execs = new Map<number, string>();
   readonly opens: BpfOpen[] = [];
   readonly tx = new Map<string, number>();
   readonly rx = new Map<string, number>();
   readonly errors: BpfError[] = [];
-  /** Pids whose exit fields were incomplete at the last tick, carried into this interval once. */
-  readonly carried = new Set<number>();
 }
 
 type LineResult = BpfEvent | 'ok' | keyof ParseStats | 'lost';
@@ -198,8 +177,18 @@ type LineResult = BpfEvent | 'ok' | keyof ParseStats | 'lost';
 function takeMap(name: MapName, entries: Record<string, unknown>, into: OpenInterval): LineResult {
   const keys = Object.keys(entries);
   switch (name) {
-    case 'exit_comm':
-    case 'exec_file': {
+    case 'exit': {
+      const got: BpfExit[] = [];
+      for (const key of keys) {
+        const k = intKey(key, [PID]);
+        const e = k === undefined ? undefined : exitOf(k[0]!, entries[key]);
+        if (e === undefined) return 'outOfRange';
+        got.push(e);
+      }
+      for (const e of got) into.exits.set(e.pid, e);
+      return 'ok';
+    }
+    case 'exec': {
       const got = new Map<number, string>();
       for (const key of keys) {
         const k = intKey(key, [PID]);
@@ -207,8 +196,7 @@ function takeMap(name: MapName, entries: Record<string, unknown>, into: OpenInte
         if (k === undefined || typeof v !== 'string' || v.length > 4096) return 'outOfRange';
         got.set(k[0]!, v);
       }
-      const target = name === 'exit_comm' ? into.comms : into.execs;
-      for (const [k, v] of got) target.set(k, v);
+      for (const [k, v] of got) into.execs.set(k, v);
       return 'ok';
     }
     case 'open': {
@@ -224,8 +212,8 @@ function takeMap(name: MapName, entries: Record<string, unknown>, into: OpenInte
       into.opens.push(...got);
       return 'ok';
     }
-    case 'net_tx':
-    case 'net_rx': {
+    case 'tx':
+    case 'rx': {
       const got = new Map<string, number>();
       for (const key of keys) {
         const k = intKey(key, [PID, [0, 0xffff], [0, 0xffff]]);
@@ -233,8 +221,8 @@ function takeMap(name: MapName, entries: Record<string, unknown>, into: OpenInte
         if (k === undefined || !whole(v, 0)) return 'outOfRange';
         got.set(k.join(','), v);
       }
-      const target = name === 'net_tx' ? into.tx : into.rx;
-      for (const [k, v] of got) target.set(k, v);
+      const target = name === 'tx' ? into.tx : into.rx;
+      for (const [k, v] of got) target.set(k, (target.get(k) ?? 0) + v);
       return 'ok';
     }
     case 'err': {
@@ -248,65 +236,17 @@ function takeMap(name: MapName, entries: Record<string, unknown>, into: OpenInte
       into.errors.push(...got);
       return 'ok';
     }
-    default: {
-      const [min, max] = EXIT_NUMBERS[name]!;
-      const got = new Map<number, number>();
-      for (const key of keys) {
-        const k = intKey(key, [PID]);
-        const v = entries[key];
-        if (k === undefined || !whole(v, min, max)) return 'outOfRange';
-        got.set(k[0]!, v);
-      }
-      let target = into.numbers.get(name);
-      if (target === undefined) into.numbers.set(name, (target = new Map()));
-      for (const [k, v] of got) target.set(k, v);
-      return 'ok';
-    }
   }
 }
 
-/**
- * The open interval, closed by a tick at `monoNs`: exits are the pids with every exit field. The program writes an
- * exit's maps one after the other, so the tick's print can fall between them: a pid missing some fields is carried
- * into `next` once (its other fields come with the next tick), and counted as incomplete if still missing then.
- */
-function closeInterval(open: OpenInterval, monoNs: number, stats: BpfStats, next: OpenInterval): BpfInterval {
-  const n = (name: string): Map<number, number> => open.numbers.get(name) ?? new Map();
-  const cpu = n('exit_cpu');
-  const pids = new Set<number>([...cpu.keys(), ...open.comms.keys(), ...n('exit_code').keys()]);
-  const exits: BpfExit[] = [];
-  for (const pid of pids) {
-    const comm = open.comms.get(pid);
-    const code = n('exit_code').get(pid);
-    const cpuNs = cpu.get(pid);
-    const start = n('exit_start').get(pid);
-    const ppid = n('exit_ppid').get(pid);
-    const cgroupId = n('exit_cgroup').get(pid);
-    const at = n('exit_at').get(pid);
-    if (comm === undefined || code === undefined || cpuNs === undefined || start === undefined || ppid === undefined || cgroupId === undefined || at === undefined) {
-      if (open.carried.has(pid)) {
-        stats.incomplete++;
-        continue;
-      }
-      next.carried.add(pid);
-      if (comm !== undefined) next.comms.set(pid, comm);
-      for (const [name, values] of open.numbers) {
-        const v = values.get(pid);
-        if (v === undefined) continue;
-        let target = next.numbers.get(name);
-        if (target === undefined) next.numbers.set(name, (target = new Map()));
-        target.set(pid, v);
-      }
-      continue;
-    }
-    exits.push({ pid, ppid, uid: n('exit_uid').get(pid) ?? -1, comm, code, cpuNs, startBootNs: start, exitMonoNs: at, cgroupId });
-  }
+/** The open interval, closed by a tick at `monoNs`. */
+function closeInterval(open: OpenInterval, monoNs: number): BpfInterval {
   const net: BpfNet[] = [];
   for (const key of new Set([...open.tx.keys(), ...open.rx.keys()])) {
     const [pid, family, protocol] = key.split(',').map(Number) as [number, number, number];
     net.push({ pid, family, protocol, rxBytes: open.rx.get(key) ?? 0, txBytes: open.tx.get(key) ?? 0 });
   }
-  return { monoNs, exits, execs: open.execs, opens: open.opens, net, errors: open.errors };
+  return { monoNs, exits: [...open.exits.values()], execs: open.execs, opens: open.opens, net, errors: open.errors };
 }
 
 /** A printf line's data: the program's own `{"t":...,"v":1,"mono_ns":N}`. */
@@ -348,11 +288,6 @@ export class BpfParser {
   }
 
   get stats(): Readonly<BpfStats> {
-    return this.counts;
-  }
-
-  /** Exits dropped and events lost are counted here by the stream's owner too (a run restarted). */
-  get mutableStats(): BpfStats {
     return this.counts;
   }
 
@@ -450,9 +385,8 @@ export class BpfParser {
           return { t: 'hello', monoNs: r.monoNs };
         }
         if (!this.greeted) return 'ok';
-        const next = new OpenInterval();
-        const interval = closeInterval(this.open, r.monoNs, this.counts, next);
-        this.open = next;
+        const interval = closeInterval(this.open, r.monoNs);
+        this.open = new OpenInterval();
         return { t: 'tick', interval };
       }
       case 'map': {
@@ -461,9 +395,10 @@ export class BpfParser {
         if (names.length !== 1 || !names[0]!.startsWith('@')) return 'malformed';
         const name = names[0]!.slice(1);
         const entries = (data as Record<string, unknown>)[names[0]!];
-        if (!KNOWN_MAPS.has(name)) return 'unknownType';
+        const known = MAP_NAME.exec(name);
+        if (known === null) return 'unknownType';
         if (typeof entries !== 'object' || entries === null || Array.isArray(entries)) return 'malformed';
-        return takeMap(name as MapName, entries as Record<string, unknown>, this.open);
+        return takeMap(known[1] as MapName, entries as Record<string, unknown>, this.open);
       }
       default:
         return 'unknownType';

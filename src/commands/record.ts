@@ -361,6 +361,14 @@ async function recordProcfs(
       status?.report(true);
     }
     await bpftrace?.stop();
+    if (bpftrace !== undefined && options.verbose === true) {
+      const b = bpftrace.ingest.stats;
+      const unmatched = bpftrace.ingest.sysdig.stats.unmatched;
+      output.err(
+        `bubble: bpftrace: ${b.intervals} intervals, ${b.exits} exits (${b.byParent} filed by their parent's cgroups), ` +
+          `${unmatched} processes never matched, ${b.opensDropped} opens and ${b.netBytesDropped} socket bytes without a process\n`,
+      );
+    }
     cancelExitHook();
     finishRecording(monitor, store.path);
     if (!options.quiet) {
