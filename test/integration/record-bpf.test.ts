@@ -190,7 +190,7 @@ describe('record --source bpf: per-process network bytes', () => {
     expect(new Set(nc.map((x) => `${x['pid']}:${x['start_time']}`)).size).toBeGreaterThan(5);
     // Every process of the container: an nc procfs caught between fork and exec is stored under the shell's comm.
     const sent = rows.reduce((a, x) => a + ((x['net_tx_bytes'] as number | null) ?? 0), 0);
-    expect(Math.abs(sent - received) / received, `sent ${sent}, received ${received}; ${stderrOf}`).toBeLessThan(0.0);
+    expect(Math.abs(sent - received) / received, `sent ${sent}, received ${received}; ${stderrOf}`).toBeLessThan(0.1);
     // head writes to a pipe, not a socket: measured, and none.
     const head = rows.filter((x) => x['comm'] === 'head');
     expect(head.length).toBeGreaterThan(0);
