@@ -122,7 +122,8 @@ const RECORD_HELP = `
                       sysdig: sysdig's events alone (needs sysdig and its kernel driver; "-" reads the bridge's
                       output on stdin instead); both: procfs, completed by sysdig (bytes per file and connection,
                       processes too short-lived for a tick)
-    --bpf-errors      off: leave out bpftrace's syscall-error probe (it runs on every syscall; default on)
+    --bpf-errors      on: bpftrace's syscall-error probe too (it runs on every syscall; default off, as
+                      nothing stores its counts yet)
     --sysdig-capture  replay a sysdig capture (.scap) through the bridge to its end, in the capture's own time
                       (no kernel driver needed)
     --verbose         print the sysdig bridge's line counts (skipped lines) every 10 s and at the end

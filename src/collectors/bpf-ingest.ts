@@ -41,6 +41,8 @@ const OPEN_WAIT = 3;
 const EXEC_WAIT = 10;
 /** Opens and exec'd files held at most (a host exec'ing faster than this loses the oldest). */
 const HELD_MAX = 50_000;
+/** Exit codes held for procfs's report of the exit (two keys per exit). */
+const CODES_MAX = 20_000;
 /** Ticks socket bytes wait for a process on their pid (bpftrace's intervals lag procfs's ticks by up to one). */
 const NET_WAIT = 2;
 /** Address families whose socket bytes are network: AF_INET, AF_INET6. */
@@ -159,6 +161,8 @@ export class BpfIngest {
   private execs = new Map<number, { file: string; interval: number }>();
   /** Socket bytes per pid not yet given to a snapshot; `waited` counts the snapshots that had no process on it. */
   private net = new Map<number, { rx: number; tx: number; waited: number }>();
+  /** Exit codes of recent exits, by procfs's process key and by the completion's (bridge) key. */
+  private readonly codes = new Map<string, number>();
   /** Processes procfs reported exited in the last NET_WAIT ticks, by pid. */
   private readonly procfsExits = new Map<number, { view: ProcessView; age: number }>();
 
@@ -200,7 +204,25 @@ export class BpfIngest {
       const before = new Set(snapshot.access ?? []);
       done = { ...done, access: done.access.map((o) => (before.has(o) ? o : { ...o, source: 'bpf' as const })) };
     }
-    return this.addNet(done, netMeasured);
+    return this.addExitCodes(this.addNet(done, netMeasured));
+  }
+
+  /** Exited processes (procfs's and the completion's) get the exit code bpftrace saw. */
+  private addExitCodes(snapshot: Snapshot): Snapshot {
+    if (snapshot.exited.processes.length === 0) return snapshot;
+    const coded = new Map<ProcessView, ProcessView>();
+    for (const p of snapshot.exited.processes) {
+      const code = this.codes.get(p.key);
+      if (code === undefined) continue;
+      this.codes.delete(p.key);
+      coded.set(p, { ...p, exitCode: code });
+    }
+    if (coded.size === 0) return snapshot;
+    return {
+      ...snapshot,
+      processes: snapshot.processes.map((p) => coded.get(p) ?? p),
+      exited: { ...snapshot.exited, processes: snapshot.exited.processes.map((p) => coded.get(p) ?? p) },
+    };
   }
 
   /**
@@ -279,6 +301,9 @@ export class BpfIngest {
       const exe = this.execs.get(e.pid)?.file ?? '';
       this.execs.delete(e.pid);
       const ref = { v, pid: e.pid, start } as const;
+      const code = exitCode(e.code);
+      this.codes.set(`${e.pid}:${Math.floor(e.startBootNs / NS_PER_TICK)}`, code);
+      this.codes.set(`${e.pid}:${start}`, code);
       out.push({
         ...ref,
         t: 'exec',
@@ -301,6 +326,11 @@ export class BpfIngest {
       out.push({ ...ref, t: 'exit', ts: at, status: e.code });
     }
     this.expire(n);
+    // procfs reports an exit a tick after bpftrace at most; older codes are of processes nobody will report.
+    for (const key of this.codes.keys()) {
+      if (this.codes.size <= CODES_MAX) break;
+      this.codes.delete(key);
+    }
     out.push({ v, t: 'tick', ts: wallNow, dt_ms: dtMs, events: 0 });
     return out;
   }
@@ -343,6 +373,12 @@ export class BpfIngest {
   }
 }
 
+/** A raw wait status as a shell's `$?`: the exit status, or 128 + the signal number that killed it. */
+export function exitCode(status: number): number {
+  const signal = status & 0x7f;
+  return signal === 0 ? (status >> 8) & 0xff : 128 + signal;
+}
+
 /** `p` with its socket bytes of the interval (`seconds` 0: no rate). */
 function withNet(p: ProcessView, b: { rx: number; tx: number }, seconds: number, interval: Interval): ProcessView {
   return {
@@ -356,7 +392,7 @@ function withNet(p: ProcessView, b: { rx: number; tx: number }, seconds: number,
 
 export interface BpfSourceOptions {
   readonly intervalMs: number;
-  /** The syscall-error probe. @default true */
+  /** The syscall-error probe. @default false (see BpfRunOptions.errors) */
   readonly errors?: boolean;
   /** The bpftrace binary. @default from PATH */
   readonly bin?: string;

@@ -460,7 +460,10 @@ export interface BpfRunOptions {
   readonly intervalMs: number;
   /** The bpftrace binary. @default `bpftrace` from PATH */
   readonly bin?: string;
-  /** The syscall-error probe (raw_syscalls:sys_exit, which fires on every syscall). @default true */
+  /**
+   * The syscall-error probe (raw_syscalls:sys_exit, which fires on every syscall). @default false: nothing stores
+   * syscall errors yet, so the probe would cost every syscall for nothing.
+   */
   readonly errors?: boolean;
   /** Another program file (tests). @default native/bpf/bubble.bt */
   readonly program?: string;
@@ -477,10 +480,10 @@ export interface BpfRun {
   stop(): void;
 }
 
-/** The program text: bubble.bt, without its syscall-error probe when `errors` is false. */
+/** The program text: bubble.bt, without its syscall-error probe unless `errors` is true. */
 export function bpfProgram(options: Pick<BpfRunOptions, 'errors' | 'program'> = {}): string {
   const text = readFileSync(options.program ?? nativeFile(join('native', 'bpf', 'bubble.bt')), 'utf8');
-  if (options.errors !== false) return text;
+  if (options.errors === true) return text;
   return text.replace(/\/\* errors:begin[\s\S]*?errors:end \*\//, '');
 }
 

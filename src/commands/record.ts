@@ -43,7 +43,7 @@ export interface RecordOptions {
   readonly docker?: boolean;
   /** @default 'procfs+bpf' when bpftrace can run here, else 'procfs' */
   readonly source?: RecordSource;
-  /** The bpftrace source's syscall-error probe (`--bpf-errors off` for syscall-heavy hosts). @default true */
+  /** The bpftrace source's syscall-error probe (`--bpf-errors on`; nothing stores its counts yet). @default false */
   readonly bpfErrors?: boolean;
   /** The bpftrace binary. @default `bpftrace` from PATH */
   readonly bpftraceBin?: string;

@@ -51,6 +51,8 @@ export interface ProcessView {
   readonly interval: Interval;
   /** Set on processes that disappeared during the interval: when they were last missed. */
   readonly exitedAtMs?: number;
+  /** How it exited, when a source saw it (bpftrace): its exit status, or 128 + the signal that killed it. */
+  readonly exitCode?: number;
 }
 
 export interface PressureView {

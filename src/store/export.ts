@@ -114,7 +114,7 @@ const LAYOUTS: Readonly<Record<'containers' | 'processes', Layout>> = {
       'net_rx_bytes',
       'net_tx_bytes',
     ],
-    after: ['exit_time'],
+    after: ['exit_time', 'exit_code'],
     seriesSql: (filtered) =>
       `SELECT s.bucket, s.process_id, s.cpu_ns, s.rss_avg, s.rss_max, s.read_bytes, s.write_bytes, s.threads_max,
               s.net_rx_bytes, s.net_tx_bytes
@@ -127,7 +127,7 @@ const LAYOUTS: Readonly<Record<'containers' | 'processes', Layout>> = {
        }
        ORDER BY s.bucket, s.process_id`,
     entitySql: `SELECT c.key, c.name, p.pid, p.nspid, p.ppid, p.start_time, p.comm, p.exe, p.cmdline, p.user,
-                       p.exit_time
+                       p.exit_time, p.exit_code
                 FROM processes p JOIN containers c ON c.id = p.container_id WHERE p.id = ?`,
     seriesValues: (r, bucketMs) => [
       num(r[2]) / 1e9,
@@ -153,7 +153,7 @@ const LAYOUTS: Readonly<Record<'containers' | 'processes', Layout>> = {
         str(r[8]),
         str(r[9]),
       ],
-      [iso(opt(r[10]))],
+      [iso(opt(r[10])), opt(r[11])],
     ],
   },
 };

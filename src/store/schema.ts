@@ -126,10 +126,12 @@ export const MIGRATIONS: readonly string[] = [
   CREATE INDEX net_access_last_seen ON net_access (last_seen);
   `,
   // 5 (placeholder number: migrations 2-4 come from other branches; this one is self-contained and goes after
-  // them): per-process network bytes, measured by the bpftrace source; NULL where nothing measured them.
+  // them): per-process network bytes, measured by the bpftrace source, and a process's exit code, which bpftrace
+  // sees; NULL where nothing measured them.
   `
   ALTER TABLE process_series ADD COLUMN net_rx_bytes INTEGER;
   ALTER TABLE process_series ADD COLUMN net_tx_bytes INTEGER;
+  ALTER TABLE processes ADD COLUMN exit_code INTEGER;  -- exit status, or 128 + signal number, like a shell's $?
   `,
 ];
 

@@ -68,7 +68,7 @@ export class StoreWriter {
       VALUES (@container, @pid, @start, @ppid, @parent, @nspid, @comm, @exe, @cmdline, @uid, @user, @time, @time)
       ON CONFLICT (pid, start_time) DO UPDATE SET last_seen = excluded.last_seen, exit_time = NULL
       RETURNING id`);
-    this.processExit = db.prepare(`UPDATE processes SET exit_time = @time, last_seen = @time WHERE id = @id`);
+    this.processExit = db.prepare(`UPDATE processes SET exit_time = @time, last_seen = @time, exit_code = @code WHERE id = @id`);
     this.containerExit = db.prepare(
       `UPDATE containers SET exit_time = @time, last_seen = @time, exit_code = coalesce(@code, exit_code) WHERE id = @id`,
     );
@@ -232,7 +232,7 @@ export class StoreWriter {
     for (const p of snapshot.exited.processes) {
       const id = this.processes.get(p.key);
       if (id === undefined) continue;
-      this.processExit.run({ id, time: p.exitedAtMs ?? time });
+      this.processExit.run({ id, time: p.exitedAtMs ?? time, code: p.exitCode ?? null });
       this.deleteCached(this.processes, p.key);
       this.setCached(this.retired, p.key, { id, at: time });
     }

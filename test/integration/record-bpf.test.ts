@@ -56,7 +56,7 @@ describe('record --source bpf: short-lived processes in a container and a Slurm 
     // One md5sum line on stdout per process; `docker logs -t` times each, so the test knows how many started when.
     runContainer(loopName, ['sh', '-c', 'while true; do md5sum /bin/busybox; done']);
     job = makeTestCgroup(`/slurm_bt${tag}/uid_0/job_${jobId}/step_0/task_0`, { controllers: ['memory', 'pids'], v2: false });
-    const loop = children.start('sh', ['-c', 'while :; do /bin/true; sleep 0.05; done'], { SLURM_JOB_ID: jobId, SLURM_JOB_NAME: 'short' });
+    const loop = children.start('sh', ['-c', 'while :; do /bin/false; sleep 0.05; done'], { SLURM_JOB_ID: jobId, SLURM_JOB_NAME: 'short' });
     job.addPid(loop.pid!);
     const recorder = startBubble(['record', '--db', db, '--source', 'bpf', '--duration', '16s']);
     await recorder.waitFor('bpftrace attached', 40_000);
@@ -121,15 +121,19 @@ describe('record --source bpf: short-lived processes in a container and a Slurm 
     expect(opens.length).toBeGreaterThan(50);
   });
 
-  it("files the Slurm job's short processes under the job (their parent's v1 cgroups)", async (ctx) => {
+  it("files the Slurm job's short processes under the job (their parent's v1 cgroups), with their exit codes", async (ctx) => {
     need(ctx);
     const r = await bubble(['export', '--json', '--what', 'processes', '--container', jobId, '--db', db]);
     expect(r.status, r.stderr).toBe(0);
     const rows = jsonLines(r.stdout);
-    const trues = new Set(rows.filter((x) => x['comm'] === 'true').map((x) => `${x['pid']}:${x['start_time']}`));
-    // ~16 loops a second (true + sleep 0.05) for the attached part; far more than procfs alone could catch.
-    expect(trues.size).toBeGreaterThan(50);
+    const falses = rows.filter((x) => x['comm'] === 'false');
+    // ~16 loops a second (false + sleep 0.05) for the attached part; far more than procfs alone could catch.
+    expect(new Set(falses.map((x) => `${x['pid']}:${x['start_time']}`)).size).toBeGreaterThan(50);
     for (const x of rows) expect(x['container']).toBe(`slurm:${jobId}`);
+    for (const x of falses) expect(x['exit_code']).toBe(1);
+    const sleeps = rows.filter((x) => x['comm'] === 'sleep');
+    expect(sleeps.length).toBeGreaterThan(50);
+    for (const x of sleeps) expect(x['exit_code']).toBe(0);
   });
 });
 

@@ -8,7 +8,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { BpfIngest, membershipText, scanCgroupIds } from '../../src/collectors/bpf-ingest.js';
+import { BpfIngest, exitCode, membershipText, scanCgroupIds } from '../../src/collectors/bpf-ingest.js';
 import type { BpfExit, BpfInterval } from '../../src/collectors/bpf.js';
 import { parseProcCgroup } from '../../src/collectors/identity.js';
 import type { ContainerSample, ProcessSample, Sample } from '../../src/model/sample.js';
@@ -129,6 +129,8 @@ describe('BpfIngest', () => {
     expect(added[0]!.startTimeMs).toBe(T + 100);
     expect(added[0]!.exitedAtMs).toBe(T + 500);
     expect(added[1]!.exitedAtMs).toBe(T + 600);
+    // exit(1) is wait status 256: stored as a shell says it, 1.
+    expect(added.map((p) => p.exitCode)).toEqual([0, 1]);
     expect(done.exited.processes.filter((p) => added.includes(p))).toHaveLength(2);
     // The container's CPU is its cgroup's: the short-lived add none to it.
     expect(done.containers.find((c) => c.key === CKEY)!.interval.cpuNs).toBe(1e9);
@@ -176,6 +178,24 @@ describe('BpfIngest', () => {
     expect(bpf.stats.opensDropped).toBe(0);
     bpf.push([{ t: 'tick', interval: interval(3e9) }]);
     expect(bpf.stats.opensDropped).toBe(1);
+  });
+});
+
+describe('exit codes', () => {
+  it('reads a wait status as a shell does', () => {
+    expect([exitCode(0), exitCode(256), exitCode(7 << 8), exitCode(15), exitCode(9 | 0x80)]).toEqual([0, 1, 7, 143, 137]);
+  });
+
+  it('gives a process procfs saw exit the code bpftrace saw', () => {
+    const bpf = ingest();
+    const lived = procfsProcess(310, T - 30_000, 2_000_000, CKEY);
+    const s0 = sample(0, [lived]);
+    bpf.complete(toSnapshot(s0));
+    bpf.push([{ t: 'hello', monoNs: 0 }]);
+    bpf.push([{ t: 'tick', interval: interval(900e6, { exits: [exit(310, T - 30_000, { startBootNs: bootNs(T - 30_000), code: 9, exitMonoNs: 500e6 })] }) }]);
+    const done = bpf.complete(toSnapshot(sample(1), s0));
+    expect(done.exited.processes.map((p) => [p.key, p.exitCode])).toEqual([[lived.key, 137]]);
+    expect(done.processes.find((p) => p.pid === 310)).toBeUndefined();
   });
 });
 

@@ -156,9 +156,9 @@ describe('BpfParser on bad input', () => {
 });
 
 describe('the program and its stderr', () => {
-  it('leaves out the syscall-error probe when asked, and nothing else', () => {
-    const all = bpfProgram();
-    const without = bpfProgram({ errors: false });
+  it('leaves out the syscall-error probe unless asked for it, and nothing else', () => {
+    const all = bpfProgram({ errors: true });
+    const without = bpfProgram();
     expect(all).toContain('raw_syscalls:sys_exit');
     expect(without).not.toContain('raw_syscalls:sys_exit');
     expect(without).toContain('print(@err0)');
