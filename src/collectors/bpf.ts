@@ -484,7 +484,8 @@ export interface BpfRun {
 export function bpfProgram(options: Pick<BpfRunOptions, 'errors' | 'program'> = {}): string {
   const text = readFileSync(options.program ?? nativeFile(join('native', 'bpf', 'bubble.bt')), 'utf8');
   if (options.errors === true) return text;
-  return text.replace(/\/\* errors:begin[\s\S]*?errors:end \*\//, '');
+  // The probe, and the interval probe's print and clear of its maps (an undefined map does not compile).
+  return text.replace(/\/\* errors:begin[\s\S]*?errors:end \*\//, '').replace(/ ?(?:print|clear)\(@err[01]\);/g, '');
 }
 
 /** bpftrace says this on hosts with a low memlock limit, then attaches anyway (BPF memory is cgroup-accounted). */

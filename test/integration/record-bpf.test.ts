@@ -12,7 +12,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { bpfAvailability } from '../../src/collectors/bpf.js';
+import { bpfAvailability, runBpftrace, type BpfInterval } from '../../src/collectors/bpf.js';
 import { cgroupsWritable, makeTestCgroup, type TestCgroup } from '../helpers/cgroups.js';
 import { bubble, Children, startBubble } from '../helpers/cli.js';
 import { docker as dockerCli, dockerAvailable, ensureTestImage, removeContainer, runContainer, uniqueName } from '../helpers/docker.js';
@@ -200,6 +200,32 @@ describe('record --source bpf: per-process network bytes', () => {
     expect(head.length).toBeGreaterThan(0);
     for (const x of head) expect(x['net_tx_bytes']).toBe(0);
   }, 90_000);
+});
+
+describe('the bpftrace program on this kernel', () => {
+  for (const errors of [false, true]) it(`attaches and gives intervals, the syscall-error probe ${errors ? 'on' : 'off'}`, async (ctx) => {
+    needReal(ctx, 'bpftrace as root', bpf.ok, bpfWhy);
+    const intervals: BpfInterval[] = [];
+    const run = runBpftrace({ intervalMs: 200, errors }, (events) => {
+      for (const e of events) if (e.t === 'tick') intervals.push(e.interval);
+    });
+    const started = Date.now();
+    while (intervals.length < 3 && Date.now() - started < 40_000) {
+      await sleep(100);
+      // A failed start settles done: say why instead of waiting.
+      await Promise.race([run.done, sleep(0)]);
+    }
+    // cat of a missing file: an error on openat (257) with ENOENT (2) when the probe is there, none without it.
+    execFileSync('sh', ['-c', 'cat /nonexistent-bubble-bpf 2>/dev/null; true']);
+    await sleep(700);
+    run.stop();
+    await run.done;
+    expect(intervals.length).toBeGreaterThanOrEqual(3);
+    const enoent = intervals.flatMap((i) => i.errors).filter((e) => e.syscall === 257 && e.errno === 2);
+    if (errors) expect(enoent.length).toBeGreaterThan(0);
+    else expect(intervals.flatMap((i) => i.errors)).toEqual([]);
+    expect(run.stats.malformed + run.stats.outOfRange + run.stats.unknownType).toBe(0);
+  }, 60_000);
 });
 
 describe('record --source bpf when bpftrace is killed', () => {
