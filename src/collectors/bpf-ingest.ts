@@ -163,6 +163,8 @@ export class BpfIngest {
   private net = new Map<number, { rx: number; tx: number; waited: number }>();
   /** Exit codes of recent exits, by procfs's process key and by the completion's (bridge) key. */
   private readonly codes = new Map<string, number>();
+  /** procfs's exits whose code had not come yet, by key. */
+  private readonly uncoded = new Map<string, { view: ProcessView; age: number }>();
   /** Processes procfs reported exited in the last NET_WAIT ticks, by pid. */
   private readonly procfsExits = new Map<number, { view: ProcessView; age: number }>();
 
@@ -207,21 +209,37 @@ export class BpfIngest {
     return this.addExitCodes(this.addNet(done, netMeasured));
   }
 
-  /** Exited processes (procfs's and the completion's) get the exit code bpftrace saw. */
+  /**
+   * Exited processes (procfs's and the completion's) get the exit code bpftrace saw. procfs can notice an exit a tick
+   * before bpftrace's interval reports it: such an exit waits NET_WAIT ticks for its code and is then reported again,
+   * with the code (the store sets only the code of a process it already closed).
+   */
   private addExitCodes(snapshot: Snapshot): Snapshot {
-    if (snapshot.exited.processes.length === 0) return snapshot;
+    const late: ProcessView[] = [];
+    for (const [key, w] of this.uncoded) {
+      const code = this.codes.get(key);
+      if (code !== undefined) {
+        this.codes.delete(key);
+        late.push({ ...w.view, exitCode: code });
+      }
+      if (code !== undefined || ++w.age > NET_WAIT) this.uncoded.delete(key);
+    }
+    if (snapshot.exited.processes.length === 0 && late.length === 0) return snapshot;
     const coded = new Map<ProcessView, ProcessView>();
     for (const p of snapshot.exited.processes) {
       const code = this.codes.get(p.key);
-      if (code === undefined) continue;
+      if (code === undefined) {
+        if (!p.kernelThread) this.uncoded.set(p.key, { view: p, age: 0 });
+        continue;
+      }
       this.codes.delete(p.key);
       coded.set(p, { ...p, exitCode: code });
     }
-    if (coded.size === 0) return snapshot;
+    if (coded.size === 0 && late.length === 0) return snapshot;
     return {
       ...snapshot,
-      processes: snapshot.processes.map((p) => coded.get(p) ?? p),
-      exited: { ...snapshot.exited, processes: snapshot.exited.processes.map((p) => coded.get(p) ?? p) },
+      processes: coded.size === 0 ? snapshot.processes : snapshot.processes.map((p) => coded.get(p) ?? p),
+      exited: { ...snapshot.exited, processes: [...snapshot.exited.processes.map((p) => coded.get(p) ?? p), ...late] },
     };
   }
 

@@ -40,6 +40,7 @@ export class StoreWriter {
   private readonly updateContainerMeta: Database.Statement;
   private readonly insertProcess: Database.Statement;
   private readonly processExit: Database.Statement;
+  private readonly processExitCode: Database.Statement;
   private readonly containerExit: Database.Statement;
   private readonly containerExitCode: Database.Statement;
   private readonly touchProcess: Database.Statement;
@@ -69,6 +70,7 @@ export class StoreWriter {
       ON CONFLICT (pid, start_time) DO UPDATE SET last_seen = excluded.last_seen, exit_time = NULL
       RETURNING id`);
     this.processExit = db.prepare(`UPDATE processes SET exit_time = @time, last_seen = @time, exit_code = @code WHERE id = @id`);
+    this.processExitCode = db.prepare(`UPDATE processes SET exit_code = @code WHERE id = @id`);
     this.containerExit = db.prepare(
       `UPDATE containers SET exit_time = @time, last_seen = @time, exit_code = coalesce(@code, exit_code) WHERE id = @id`,
     );
@@ -231,7 +233,12 @@ export class StoreWriter {
 
     for (const p of snapshot.exited.processes) {
       const id = this.processes.get(p.key);
-      if (id === undefined) continue;
+      if (id === undefined) {
+        // Reported again with the exit code a source learnt a tick later (bpftrace after procfs): the code only.
+        const retired = p.exitCode === undefined ? undefined : this.retired.get(p.key);
+        if (retired !== undefined) this.processExitCode.run({ id: retired.id, code: p.exitCode });
+        continue;
+      }
       this.processExit.run({ id, time: p.exitedAtMs ?? time, code: p.exitCode ?? null });
       this.deleteCached(this.processes, p.key);
       this.setCached(this.retired, p.key, { id, at: time });

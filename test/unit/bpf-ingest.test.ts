@@ -197,6 +197,21 @@ describe('exit codes', () => {
     expect(done.exited.processes.map((p) => [p.key, p.exitCode])).toEqual([[lived.key, 137]]);
     expect(done.processes.find((p) => p.pid === 310)).toBeUndefined();
   });
+
+  it('reports a procfs exit again, with its code, when bpftrace tells the code a tick later', () => {
+    const bpf = ingest();
+    const lived = procfsProcess(310, T - 30_000, 2_000_000, CKEY);
+    const s0 = sample(0, [lived]);
+    const s1 = sample(1);
+    bpf.complete(toSnapshot(s0));
+    const first = bpf.complete(toSnapshot(s1, s0));
+    expect(first.exited.processes.map((p) => [p.key, p.exitCode])).toEqual([[lived.key, undefined]]);
+    bpf.push([{ t: 'hello', monoNs: 0 }]);
+    bpf.push([{ t: 'tick', interval: interval(900e6, { exits: [exit(310, T - 30_000, { startBootNs: bootNs(T - 30_000), code: 3 << 8, exitMonoNs: 500e6 })] }) }]);
+    const next = bpf.complete(toSnapshot(sample(2), s1));
+    expect(next.exited.processes.map((p) => [p.key, p.exitCode])).toEqual([[lived.key, 3]]);
+    expect(next.processes.find((p) => p.pid === 310)).toBeUndefined();
+  });
 });
 
 describe('cgroup ids and memberships', () => {
