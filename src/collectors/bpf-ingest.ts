@@ -439,6 +439,8 @@ export class BpfTickSource implements TickSource {
   private readonly past: BpfStats[] = [];
   private attached: (() => void) | undefined;
   private coveredTicks = 0;
+  /** The current run ended: its counts are in `past` already. */
+  private runEnded = false;
 
   constructor(options: BpfSourceOptions) {
     this.options = options;
@@ -457,7 +459,7 @@ export class BpfTickSource implements TickSource {
 
   /** Parse counts over every run. */
   get stats(): BpfStats {
-    const all = [...this.past, ...(this.run === undefined ? [] : [this.run.stats])];
+    const all = [...this.past, ...(this.run === undefined || this.runEnded ? [] : [this.run.stats])];
     const sum = { ...all[0]! };
     for (const s of all.slice(1)) for (const k of Object.keys(sum) as (keyof BpfStats)[]) sum[k] += s[k];
     return sum;
@@ -477,11 +479,13 @@ export class BpfTickSource implements TickSource {
       },
     );
     this.run = run;
+    this.runEnded = false;
     run.done.then(
       () => undefined,
       (error: unknown) => {
         if (this.closed) return;
         this.past.push({ ...run.stats });
+        this.runEnded = true;
         const why = error instanceof Error ? error.message : String(error);
         if (!run.started) {
           // It never attached: starting it again would fail the same way.
