@@ -108,7 +108,7 @@ async function main(argv: readonly string[]): Promise<void> {
     }
     case 'record': {
       const cli = parseCommand(RECORD, rest, importMeta);
-      const sources: readonly RecordSource[] = ['procfs', 'sysdig', 'both'];
+      const sources: readonly RecordSource[] = ['procfs', 'sysdig', 'both', 'bpf', 'procfs+bpf'];
       const source = cli.flags.source;
       if (source !== undefined && !(sources as readonly string[]).includes(source)) {
         throw new UsageError(`--source: "${source}" is not one of ${sources.join(', ')}`);
@@ -141,6 +141,9 @@ async function main(argv: readonly string[]): Promise<void> {
         if (durationMs === undefined) throw new UsageError(`--duration: "${cli.flags.duration}" is not a duration (try 30s, 10m, 2h)`);
       }
       const sysdigBin = cli.flags.sysdigBin ?? process.env['BUBBLE_SYSDIG'];
+      const bpftraceBin = cli.flags.bpftraceBin ?? process.env['BUBBLE_BPFTRACE'];
+      const bpfErrors = cli.flags.bpfErrors;
+      if (bpfErrors !== undefined && bpfErrors !== 'on' && bpfErrors !== 'off') throw new UsageError(`--bpf-errors: "${bpfErrors}" is not on or off`);
       let descriptorsEvery: number | undefined;
       if (cli.flags.descriptorsEvery !== undefined) {
         descriptorsEvery = Number(cli.flags.descriptorsEvery);
@@ -159,7 +162,9 @@ async function main(argv: readonly string[]): Promise<void> {
           retention,
           ...(durationMs !== undefined && { durationMs }),
           quiet: cli.flags.quiet,
-          source: capture !== undefined ? 'sysdig' : ((source as RecordSource | undefined) ?? 'procfs'),
+          ...(capture !== undefined ? { source: 'sysdig' as const } : source !== undefined && { source: source as RecordSource }),
+          ...(bpfErrors !== undefined && { bpfErrors: bpfErrors === 'on' }),
+          ...(bpftraceBin !== undefined && bpftraceBin !== '' && { bpftraceBin }),
           ...(stdinPipe && { sysdigStdin: process.stdin }),
           ...(capture !== undefined && { sysdigCapture: capture }),
           ...(sysdigBin !== undefined && sysdigBin !== '' && { sysdigBin }),

@@ -133,14 +133,25 @@ export const RECORD = {
     {
       name: 'source',
       type: 'string',
-      value: 'procfs|sysdig|both',
+      value: 'procfs+bpf|procfs|bpf|sysdig|both',
       help: [
-        'procfs (default): /proc and cgroups, open files and sockets included;',
+        'procfs+bpf (default when bpftrace is installed and bubble runs as root, else procfs):',
+        'procfs completed by bpftrace (processes too short-lived for a tick, with their container,',
+        'CPU and exit, and the files they opened); procfs: /proc and cgroups, open files and',
+        'sockets included; bpf: procfs+bpf, and an error when bpftrace cannot run;',
         'sysdig: sysdig\'s events alone (needs sysdig and its kernel driver; "-" reads the bridge\'s',
         'output on stdin instead); both: procfs, completed by sysdig (bytes per file and connection,',
         'processes too short-lived for a tick)',
       ],
     },
+    {
+      name: 'bpf-errors',
+      type: 'string',
+      value: 'on|off',
+      help: ["on: bpftrace's syscall-error probe too (it runs on every syscall; default off, as", 'nothing stores its counts yet)'],
+    },
+    // Another bpftrace binary (tests); BUBBLE_BPFTRACE does the same.
+    { name: 'bpftrace-bin', type: 'string', hidden: true, help: [] },
     {
       name: 'sysdig-capture',
       type: 'string',
@@ -161,7 +172,7 @@ export const RECORD = {
     },
     { name: 'quiet', type: 'boolean', help: ['no status lines on stderr'] },
   ],
-  notes: ['A systemd unit is in docs/bubble-record.service. The sysdig bridge: native/sysdig-bridge/README.md.'],
+  notes: ['A systemd unit is in docs/bubble-record.service. The sysdig bridge: native/sysdig-bridge/README.md; the\nbpftrace program: native/bpf/README.md.'],
 } as const satisfies CommandSpec;
 
 export const SERVE = {

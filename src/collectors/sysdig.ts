@@ -484,25 +484,35 @@ export function bridgeProcessKey(r: ProcessRef): string {
 // ---- running sysdig -----------------------------------------------------------------------------------------------
 
 const BRIDGE_RELATIVE = join('native', 'sysdig-bridge', 'bubble.lua');
-let bridgePathMemo: string | undefined;
+const nativeMemo = new Map<string, string>();
 
 /**
- * Absolute path of native/sysdig-bridge/bubble.lua: the nearest ancestor of this module that holds it, so it works
- * from src/collectors (tsx, vitest) and from dist/src/collectors (the built CLI, where native/ ships next to dist/).
+ * Absolute path of a file under native/ (`relative` from the checkout's root): the nearest ancestor of this module
+ * that holds it, so it works from src/collectors (tsx, vitest) and from dist/ (the built CLI, where native/ ships
+ * next to dist/).
  */
-export function bridgePath(): string {
-  if (bridgePathMemo !== undefined) return bridgePathMemo;
+export function nativeFile(relative: string): string {
+  const memo = nativeMemo.get(relative);
+  if (memo !== undefined) return memo;
   const here = dirname(fileURLToPath(import.meta.url));
   let dir = here;
   for (let i = 0; i < 6; i++) {
-    const candidate = join(dir, BRIDGE_RELATIVE);
-    if (existsSync(candidate)) return (bridgePathMemo = candidate);
+    const candidate = join(dir, relative);
+    if (existsSync(candidate)) {
+      nativeMemo.set(relative, candidate);
+      return candidate;
+    }
     const up = dirname(dir);
     if (up === dir) break;
     dir = up;
   }
   // Not found: the path it would have in a source checkout, so the error names a sensible place.
-  return resolve(here, '..', '..', BRIDGE_RELATIVE);
+  return resolve(here, '..', '..', relative);
+}
+
+/** Absolute path of native/sysdig-bridge/bubble.lua (see nativeFile()). */
+export function bridgePath(): string {
+  return nativeFile(BRIDGE_RELATIVE);
 }
 
 export interface SysdigRunOptions {

@@ -9,7 +9,12 @@
  * - both: procfs ticks, completed by sysdig's events (bytes per file and connection, short-lived processes) through
  *   completeSnapshot(), which never counts procfs's CPU or bytes twice. If sysdig cannot run, procfs goes on and the
  *   reason is a gap line.
+ * - procfs+bpf: procfs ticks completed by bpftrace (native/bpf/bubble.bt): processes that lived between two ticks
+ *   with their container, CPU and exit, and the files they opened, through the same completion. The default when
+ *   bpftrace is installed and bubble runs as root; otherwise procfs alone and one line saying why. `bpf` is the
+ *   same but insists: without bpftrace it is an error.
  */
+import { bpfAvailability, BpfTickSource } from '../collectors/bpf-ingest.js';
 import { DockerWatcher } from '../collectors/docker.js';
 import { bridgeStatusLine, completeSnapshot, SysdigIngest } from '../collectors/sysdig-ingest.js';
 import { runBridge, skippedLines, type BridgeRecord, type BridgeRun, type SysdigRunOptions } from '../collectors/sysdig.js';
@@ -25,7 +30,7 @@ import type { Store } from '../store/database.js';
 import type { Retention } from '../store/tiers.js';
 import type { Output } from './output.js';
 
-export type RecordSource = 'procfs' | 'sysdig' | 'both';
+export type RecordSource = 'procfs' | 'sysdig' | 'both' | 'bpf' | 'procfs+bpf';
 
 export interface RecordOptions {
   readonly dbPath: string;
@@ -36,8 +41,12 @@ export interface RecordOptions {
   readonly quiet: boolean;
   /** Ask Docker for names and exit codes. @default true */
   readonly docker?: boolean;
-  /** @default 'procfs' */
+  /** @default 'procfs+bpf' when bpftrace can run here, else 'procfs' */
   readonly source?: RecordSource;
+  /** The bpftrace source's syscall-error probe (`--bpf-errors on`; nothing stores its counts yet). @default false */
+  readonly bpfErrors?: boolean;
+  /** The bpftrace binary. @default `bpftrace` from PATH */
+  readonly bpftraceBin?: string;
   /** sysdig's part reads bridge output from this stream (`--source sysdig -`) instead of spawning sysdig. */
   readonly sysdigStdin?: NodeJS.ReadableStream;
   /** `--sysdig-capture FILE`: replays a capture through the bridge (sysdig alone) to its end. */
@@ -85,8 +94,15 @@ export class GapReporter {
 const lastWriteError: { error: unknown } = { error: undefined };
 
 export async function runRecord(options: RecordOptions, output: Output, signal: AbortSignal): Promise<void> {
-  const source = options.source ?? 'procfs';
+  const source = options.source;
   const sysdigOnly = source === 'sysdig' || options.sysdigCapture !== undefined;
+  // bpftrace: asked for, or the default where it can run. Only `--source bpf` makes its absence an error.
+  let bpf: { readonly why?: string; readonly bin?: string } | undefined;
+  if (!sysdigOnly && (source === undefined || source === 'bpf' || source === 'procfs+bpf')) {
+    const can = bpfAvailability(options.bpftraceBin === undefined ? {} : { bin: options.bpftraceBin });
+    if (!can.ok && source === 'bpf') throw new BubbleError(`--source bpf: ${can.why}`);
+    bpf = can.ok ? { bin: can.bin } : { why: can.why };
+  }
   // A capture comes from another machine: this host's Docker cannot name its containers.
   const docker = options.docker === false || options.sysdigCapture !== undefined ? undefined : new DockerWatcher();
   let recording: Recording | undefined;
@@ -110,7 +126,7 @@ export async function runRecord(options: RecordOptions, output: Output, signal: 
     });
     await docker?.start({ events: true, timeoutMs: 2000 });
     if (sysdigOnly) await recordSysdig(options, output, signal, recording, docker);
-    else await recordProcfs(options, output, signal, recording, docker, source === 'both');
+    else await recordProcfs(options, output, signal, recording, docker, source === 'both', bpf);
   } finally {
     docker?.stop();
     recording?.close();
@@ -308,15 +324,21 @@ async function recordProcfs(
   recording: Recording,
   docker: DockerWatcher | undefined,
   withSysdig: boolean,
+  bpf: { readonly why?: string; readonly bin?: string } | undefined,
 ): Promise<void> {
   const store = recording.store;
   const recorder = recording.recorder;
   const sysdig = withSysdig ? new SysdigTickSource(options, signal) : undefined;
+  const bpftrace =
+    bpf?.bin === undefined
+      ? undefined
+      : new BpfTickSource({ intervalMs: options.intervalMs, bin: bpf.bin, ...(options.bpfErrors !== undefined && { errors: options.bpfErrors }) });
+  const sources: TickSource[] = [...(sysdig === undefined ? [] : [sysdig]), ...(bpftrace === undefined ? [] : [bpftrace])];
   const monitor = new Monitor({
     intervalMs: options.intervalMs,
     sampler: { descriptors: true, ...(options.descriptorsEvery !== undefined && { descriptorsEvery: options.descriptorsEvery }) },
     ...(docker !== undefined && { docker }),
-    ...(sysdig !== undefined && { sources: [sysdig] }),
+    ...(sources.length > 0 && { sources }),
   });
   let status: BridgeStatus | undefined;
   // SIGKILL aside, a process that exits without reaching the end below (an uncaught error, process.exit) still
@@ -330,6 +352,8 @@ async function recordProcfs(
     if (!options.quiet) {
       const what = withSysdig ? 'procfs and sysdig ' : '';
       output.err(`bubble: recording ${what}to ${safeText(store.path)} every ${options.intervalMs / 1000}s (pid ${process.pid}); Ctrl-C stops\n`);
+      if (bpftrace !== undefined) bpftrace.onAttached(() => output.err('bubble: bpftrace attached: short-lived processes and their opens from now on\n'));
+      else if (bpf?.why !== undefined) output.err(`bubble: procfs only: ${safeText(bpf.why)}\n`);
     }
     const gaps = new GapReporter();
     monitor.onSnapshot((snapshot) => {
@@ -343,6 +367,15 @@ async function recordProcfs(
       await sysdig.stop();
       status?.stop();
       status?.report(true);
+    }
+    await bpftrace?.stop();
+    if (bpftrace !== undefined && options.verbose === true) {
+      const b = bpftrace.ingest.stats;
+      const unmatched = bpftrace.ingest.sysdig.stats.unmatched;
+      output.err(
+        `bubble: bpftrace: ${b.intervals} intervals, ${b.exits} exits (${b.byParent} filed by their parent's cgroups), ` +
+          `${unmatched} processes never matched, ${b.opensDropped} opens and ${b.netBytesDropped} socket bytes without a process\n`,
+      );
     }
     cancelExitHook();
     finishRecording(monitor, store.path);

@@ -38,7 +38,12 @@ export interface SocketAccess {
   readonly bytesOut?: number;
 }
 
-export type AccessSource = 'procfs' | 'sysdig';
+export type AccessSource = 'procfs' | 'sysdig' | 'bpf';
+
+/** Sources that report events (opens, bytes) of their interval rather than what is open at the tick. */
+export function isEventSource(source: string): boolean {
+  return source === 'sysdig' || source === 'bpf';
+}
 
 interface Observed {
   readonly processKey: string;

@@ -45,9 +45,14 @@ export interface ProcessView {
   readonly writeBytes?: number;
   readonly readBytesPerSec?: number;
   readonly writeBytesPerSec?: number;
+  /** Socket bytes per second (inet and inet6), when a source measures them per process (bpftrace). */
+  readonly netRxBytesPerSec?: number;
+  readonly netTxBytesPerSec?: number;
   readonly interval: Interval;
   /** Set on processes that disappeared during the interval: when they were last missed. */
   readonly exitedAtMs?: number;
+  /** How it exited, when a source saw it (bpftrace): its exit status, or 128 + the signal that killed it. */
+  readonly exitCode?: number;
 }
 
 export interface PressureView {
@@ -131,6 +136,11 @@ export interface Snapshot {
   readonly gaps: readonly string[];
   /** Passed through from the sample: what processes touched this tick. */
   readonly access?: readonly AccessObservation[];
+  /**
+   * Per-process socket bytes were measured this tick (the bpftrace source): a process without `interval.netRxBytes`
+   * sent and received nothing. Without it, per-process network is not measured.
+   */
+  readonly processNetMeasured?: boolean;
 }
 
 /** current - previous; undefined when either side is missing or the counter went backwards (reset). */

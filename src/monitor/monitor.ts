@@ -11,16 +11,10 @@ import type { ProcessFds } from '../collectors/fds.js';
 import { Sampler, type SamplerOptions } from '../collectors/sampler.js';
 import type { Sample } from '../model/sample.js';
 import { toSnapshot, type Snapshot } from '../model/snapshot.js';
+import type { TickSource } from '../model/tick-source.js';
 import type { Recorder } from '../store/recorder.js';
 
-/** Something that adds to each tick's Snapshot (short-lived processes, bytes per file) without counting anything twice. */
-export interface TickSource {
-  /** Returns the snapshot completed with what the source saw in the tick's interval. */
-  complete(snapshot: Snapshot): Snapshot;
-  /** Why the source is not contributing right now (it ended, it failed); undefined while it works. */
-  gap(): string | undefined;
-  close(): void;
-}
+export type { TickSource } from '../model/tick-source.js';
 
 export interface MonitorOptions {
   readonly intervalMs: number;

@@ -8,7 +8,7 @@
  * added, so opens and bytes may read high after a failed tick (a full disk), never low.
  */
 import type Database from 'better-sqlite3';
-import { accessKey, type AccessObservation } from '../model/access.js';
+import { accessKey, isEventSource, type AccessObservation } from '../model/access.js';
 
 /** Refresh of still-open intervals, and how long a sysdig-only sighting keeps its interval open. */
 const REFRESH_EVERY_MS = 60_000;
@@ -68,7 +68,7 @@ export class AccessWriter {
       const interval = this.open.get(key);
       if (interval !== undefined) {
         // procfs sees the same descriptor every tick: count an open once, when the descriptor is new.
-        if (o.source === 'sysdig') interval.opens += o.opens;
+        if (isEventSource(o.source)) interval.opens += o.opens;
         interval.lastSeen = timeMs;
         interval.bytesIn = add(interval.bytesIn, o.bytesIn);
         interval.bytesOut = add(interval.bytesOut, o.bytesOut);
@@ -100,7 +100,7 @@ export class AccessWriter {
     }
     const refresh = timeMs - this.lastRefresh >= REFRESH_EVERY_MS;
     for (const [key, interval] of this.open) {
-      const closed = interval.source !== 'sysdig' ? procfsPass && !interval.seenByProcfs : timeMs - interval.lastSeen > SYSDIG_QUIET_MS;
+      const closed = !isEventSource(interval.source) ? procfsPass && !interval.seenByProcfs : timeMs - interval.lastSeen > SYSDIG_QUIET_MS;
       if (closed || (refresh && interval.dirty)) {
         this.updates[interval.table].run(interval.lastSeen, interval.opens, interval.bytesIn ?? null, interval.bytesOut ?? null, interval.source, interval.rowId);
         interval.dirty = false;

@@ -112,11 +112,13 @@ const LAYOUTS: Readonly<Record<'containers' | 'processes', Layout>> = {
       'read_bytes',
       'write_bytes',
       'threads_max',
+      'net_rx_bytes',
+      'net_tx_bytes',
     ],
-    after: ['exit_time'],
+    after: ['exit_time', 'exit_code'],
     seriesSql: (filtered) =>
       `SELECT s.bucket, s.process_id, s.cpu_ns, s.rss_avg, s.rss_max, s.read_bytes, s.write_bytes, s.threads_max,
-              ${sampledMsSql('cs')}
+              ${sampledMsSql('cs')}, s.net_rx_bytes, s.net_tx_bytes
        FROM process_series s
        LEFT JOIN processes p ON p.id = s.process_id
        LEFT JOIN container_series cs ON cs.tier = s.tier AND cs.bucket = s.bucket AND cs.container_id = p.container_id
@@ -128,7 +130,7 @@ const LAYOUTS: Readonly<Record<'containers' | 'processes', Layout>> = {
        }
        ORDER BY s.bucket, s.process_id`,
     entitySql: `SELECT c.key, c.name, p.pid, p.nspid, p.ppid, p.start_time, p.comm, p.exe, p.cmdline, p.user,
-                       p.exit_time
+                       p.exit_time, p.exit_code
                 FROM processes p JOIN containers c ON c.id = p.container_id WHERE p.id = ?`,
     seriesValues: (r) => [
       num(r[2]) / 1e9,
@@ -138,6 +140,8 @@ const LAYOUTS: Readonly<Record<'containers' | 'processes', Layout>> = {
       num(r[5]),
       num(r[6]),
       num(r[7]),
+      opt(r[9]),
+      opt(r[10]),
     ],
     entityValues: (r) => [
       [
@@ -152,7 +156,7 @@ const LAYOUTS: Readonly<Record<'containers' | 'processes', Layout>> = {
         str(r[8]),
         str(r[9]),
       ],
-      [iso(opt(r[10]))],
+      [iso(opt(r[10])), opt(r[11])],
     ],
   },
 };

@@ -35,5 +35,8 @@ export const MERGE_PROCESS_SERIES = [
   `read_bytes = ${add('read_bytes')}`,
   `write_bytes = ${add('write_bytes')}`,
   `threads_max = ${max('threads_max')}`,
+  // Per-process network bytes are measured by the bpftrace source only: NULL (not measured) on both sides stays NULL.
+  `net_rx_bytes = ${addKnown('net_rx_bytes')}`,
+  `net_tx_bytes = ${addKnown('net_tx_bytes')}`,
   `samples = ${add('samples')}`,
 ].join(',\n        ');

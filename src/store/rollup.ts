@@ -185,7 +185,8 @@ export class Rollup {
     // Whole milliseconds per tick (intervals come from a monotonic clock in fractions), so every tier adds the same.
     const intervalMs = Math.max(0, Math.round(snapshot.intervalMs));
     for (const view of snapshot.containers) this.#addContainer(view, second, intervalMs);
-    for (const view of snapshot.processes) if (!view.kernelThread) this.#addProcess(view, second);
+    const net = snapshot.processNetMeasured === true;
+    for (const view of snapshot.processes) if (!view.kernelThread) this.#addProcess(view, second, net);
 
     if (topClosed) {
       this.#forget(this.#containers, second);
@@ -299,13 +300,19 @@ export class Rollup {
     if (view.pids !== undefined && view.pids > acc.countMax) acc.countMax = view.pids;
   }
 
-  #addProcess(view: ProcessView, second: number): void {
+  /** `net`: per-process network was measured this tick, so a process without bytes had none (not unknown). */
+  #addProcess(view: ProcessView, second: number, net: boolean): void {
     const acc = this.#entity(this.#processes, view.key, 'process', second);
     const d = view.interval;
     acc.samples++;
     acc.cpuNs += d.cpuNs ?? 0;
     acc.readBytes += d.readBytes ?? 0;
     acc.writeBytes += d.writeBytes ?? 0;
+    // Only a source that measures per-process network (bpftrace) sets these; otherwise the row says not measured.
+    acc.netRxBytes += d.netRxBytes ?? 0;
+    acc.netTxBytes += d.netTxBytes ?? 0;
+    if (net || d.netRxBytes !== undefined) acc.netRxKnown = true;
+    if (net || d.netTxBytes !== undefined) acc.netTxKnown = true;
     addMemory(acc, view.rssBytes);
     if (view.threads > acc.countMax) acc.countMax = view.threads;
   }
@@ -331,6 +338,8 @@ function changed(entity: Entity, acc: Acc): boolean {
     acc.cpuNs === 0 &&
     acc.readBytes === 0 &&
     acc.writeBytes === 0 &&
+    acc.netRxBytes === 0 &&
+    acc.netTxBytes === 0 &&
     rssAvg === entity.lastRssAvg &&
     acc.memMax === entity.lastRssMax &&
     threadsMax === entity.lastThreadsMax;
@@ -373,6 +382,8 @@ function processRow(tier: Tier, bucket: number, entity: Entity, acc: Acc): Proce
     rssMax: acc.memMax,
     readBytes: acc.readBytes,
     writeBytes: acc.writeBytes,
+    ...(acc.netRxKnown && { netRxBytes: acc.netRxBytes }),
+    ...(acc.netTxKnown && { netTxBytes: acc.netTxBytes }),
     threadsMax: Math.max(acc.countMax, 0),
     samples: acc.samples,
   };

@@ -35,6 +35,9 @@ export interface ProcessRow {
   readonly rssMax: number;
   readonly readBytes: number;
   readonly writeBytes: number;
+  /** Socket bytes (bpftrace's source); undefined when nothing measured the process's network. */
+  readonly netRxBytes?: number;
+  readonly netTxBytes?: number;
   readonly threadsMax: number;
   readonly samples: number;
 }

@@ -150,6 +150,13 @@ export const MIGRATIONS: readonly string[] = [
   ALTER TABLE net_access ADD COLUMN fd INTEGER;
   UPDATE file_access SET path = substr(path, 1, length(path) - 10) WHERE deleted = 1 AND path LIKE '% (deleted)';
   `,
+  // 4: per-process network bytes, measured by the bpftrace source, and a process's exit code, which bpftrace
+  // sees; NULL where nothing measured them.
+  `
+  ALTER TABLE process_series ADD COLUMN net_rx_bytes INTEGER;
+  ALTER TABLE process_series ADD COLUMN net_tx_bytes INTEGER;
+  ALTER TABLE processes ADD COLUMN exit_code INTEGER;  -- exit status, or 128 + signal number, like a shell's $?
+  `,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

@@ -53,6 +53,7 @@ export class StoreWriter {
   private readonly updateContainerMeta: Database.Statement;
   private readonly insertProcess: Database.Statement;
   private readonly processExit: Database.Statement;
+  private readonly processExitCode: Database.Statement;
   private readonly containerExit: Database.Statement;
   private readonly containerExitCode: Database.Statement;
   private readonly touchProcess: Database.Statement;
@@ -83,7 +84,8 @@ export class StoreWriter {
       VALUES (@container, @pid, @start, @ppid, @parent, @nspid, @comm, @exe, @cmdline, @uid, @user, @time, @time)
       ON CONFLICT (pid, start_time) DO UPDATE SET last_seen = excluded.last_seen, exit_time = NULL
       RETURNING id`);
-    this.processExit = db.prepare(`UPDATE processes SET exit_time = @time, last_seen = @time WHERE id = @id`);
+    this.processExit = db.prepare(`UPDATE processes SET exit_time = @time, last_seen = @time, exit_code = @code WHERE id = @id`);
+    this.processExitCode = db.prepare(`UPDATE processes SET exit_code = @code WHERE id = @id`);
     this.containerExit = db.prepare(
       `UPDATE containers SET exit_time = @time, last_seen = @time, exit_code = coalesce(@code, exit_code) WHERE id = @id`,
     );
@@ -100,8 +102,9 @@ export class StoreWriter {
       ON CONFLICT (tier, bucket, container_id) DO UPDATE SET
         ${MERGE_CONTAINER_SERIES}`);
     this.insertProcessRow = db.prepare(`
-      INSERT INTO process_series (tier, bucket, process_id, cpu_ns, rss_avg, rss_max, read_bytes, write_bytes, threads_max, samples)
-      VALUES (@tier, @bucket, @id, @cpu, @rssAvg, @rssMax, @read, @write, @threads, @samples)
+      INSERT INTO process_series (tier, bucket, process_id, cpu_ns, rss_avg, rss_max, read_bytes, write_bytes, threads_max, samples,
+                                  net_rx_bytes, net_tx_bytes)
+      VALUES (@tier, @bucket, @id, @cpu, @rssAvg, @rssMax, @read, @write, @threads, @samples, @rx, @tx)
       ON CONFLICT (tier, bucket, process_id) DO UPDATE SET
         ${MERGE_PROCESS_SERIES}`);
     // max(): folded_through never goes below the session's first second; the rollup's open minute can start earlier,
@@ -241,8 +244,13 @@ export class StoreWriter {
 
     for (const p of snapshot.exited.processes) {
       const id = this.processes.get(p.key);
-      if (id === undefined) continue;
-      this.processExit.run({ id, time: p.exitedAtMs ?? time });
+      if (id === undefined) {
+        // Reported again with the exit code a source learnt a tick later (bpftrace after procfs): the code only.
+        const retired = p.exitCode === undefined ? undefined : this.retired.get(p.key);
+        if (retired !== undefined) this.processExitCode.run({ id: retired.id, code: p.exitCode });
+        continue;
+      }
+      this.processExit.run({ id, time: p.exitedAtMs ?? time, code: p.exitCode ?? null });
       this.deleteCached(this.processes, p.key);
       this.setCached(this.retired, p.key, { id, at: time });
     }
@@ -310,6 +318,8 @@ export class StoreWriter {
         write: r.writeBytes,
         threads: r.threadsMax,
         samples: r.samples,
+        rx: r.netRxBytes ?? null,
+        tx: r.netTxBytes ?? null,
       });
     }
   }

@@ -9,12 +9,11 @@ import { line, type ScreenLine } from '../../src/tui/spans.js';
 /** Applies CUP (ESC [ r ; c H), EL (ESC [ K) and SGR (ignored) to rows of cells. */
 class Terminal {
   readonly rows: string[][];
+  readonly width: number;
   private row = 0;
   private col = 0;
-  constructor(
-    readonly width: number,
-    height: number,
-  ) {
+  constructor(width: number, height: number) {
+    this.width = width;
     this.rows = Array.from({ length: height }, () => Array<string>(width).fill(' '));
   }
   write(text: string): void {

@@ -539,7 +539,11 @@ describe('exportRows: processes', () => {
       read_bytes: 0,
       write_bytes: 0,
       threads_max: 2,
+      // No source measured this process's network (only bpftrace does): not measured, not 0.
+      net_rx_bytes: null,
+      net_tx_bytes: null,
       exit_time: null,
+      exit_code: null,
     });
     expect(rows[1]).toMatchObject({ nspid: null, cpu_percent: 150, read_bytes: 5, write_bytes: 6, exit_time: '2026-11-21T21:23:01.500Z' });
   });
