@@ -25,6 +25,7 @@ import { accessKey } from '../model/access.js';
 import { containerKey, HOST_IDENTITY, type Identity } from '../model/identity.js';
 import type { ContainerMeta } from '../model/sample.js';
 import type { ContainerView, Interval, ProcessView, Snapshot } from '../model/snapshot.js';
+import { containerView as buildContainerView, processView, type ContainerGauges, type ProcessFacts } from '../model/view.js';
 import { resolveMembership } from './identity.js';
 import { formatEndpoint } from './netstat.js';
 import {
@@ -506,9 +507,8 @@ export class SysdigIngest {
   // ---- intervals ----
 
   private processView(p: Proc, a: Activity | undefined, seconds: number): ProcessView {
-    const cpu = a?.cpuNs ?? 0;
-    const interval: Interval = { cpuNs: cpu, readBytes: a?.readBytes ?? 0, writeBytes: a?.writeBytes ?? 0 };
-    return {
+    const interval: Interval = { cpuNs: a?.cpuNs ?? 0, readBytes: a?.readBytes ?? 0, writeBytes: a?.writeBytes ?? 0 };
+    const facts: ProcessFacts = {
       key: p.key,
       pid: p.pid,
       ...(p.vpid >= 0 && { nspid: p.vpid }),
@@ -523,40 +523,26 @@ export class SysdigIngest {
       containerKey: p.containerKey,
       kernelThread: false,
       startTimeMs: p.start,
-      ...(seconds > 0 && { cpuPercent: (cpu / 1e9 / seconds) * 100 }),
       cpuNs: p.cpuNs,
+      // sysdig sees no memory: no base, so no memory percent either.
       rssBytes: 0,
       vsizeBytes: 0,
-      memPercent: 0,
       threads: 0,
       readBytes: p.readBytes,
       writeBytes: p.writeBytes,
-      ...(seconds > 0 && { readBytesPerSec: (a?.readBytes ?? 0) / seconds, writeBytesPerSec: (a?.writeBytes ?? 0) / seconds }),
-      interval,
-      ...(p.exitedAtMs !== undefined && { exitedAtMs: p.exitedAtMs }),
     };
+    return processView(facts, interval, seconds, 0, p.exitedAtMs);
   }
 
   private containerView(key: string, c: ContainerState, sums: Activity, count: number, seconds: number, measured: boolean): ContainerView {
-    const identity = c.identity;
-    const meta = this.containerMeta?.(identity) ?? {};
-    return {
-      key,
-      kind: identity.kind,
-      id: identity.id,
-      name: meta.name ?? identity.name,
-      cgroup: identity.cgroup,
-      ...(meta.image !== undefined && { image: meta.image }),
-      ...(meta.labels !== undefined && { labels: meta.labels }),
-      ...(meta.state !== undefined && { state: meta.state }),
-      ...(identity.parent !== undefined && { parent: identity.parent }),
-      ...(measured && seconds > 0 && { cpuPercent: (sums.cpuNs / 1e9 / seconds) * 100 }),
-      ...(measured && { cpuNs: c.cpuNs, blkReadBytes: c.readBytes, blkWriteBytes: c.writeBytes }),
+    const gauges: ContainerGauges = {
       cpuSource: 'processes',
+      ...(measured && { cpuNs: c.cpuNs, blkReadBytes: c.readBytes, blkWriteBytes: c.writeBytes }),
       processCount: count,
       pressure: {},
-      interval: measured ? { cpuNs: sums.cpuNs, readBytes: sums.readBytes, writeBytes: sums.writeBytes } : {},
     };
+    const interval: Interval = measured ? { cpuNs: sums.cpuNs, readBytes: sums.readBytes, writeBytes: sums.writeBytes } : {};
+    return buildContainerView(c.identity, key, this.containerMeta?.(c.identity) ?? {}, gauges, interval, seconds, 0);
   }
 
   private close(ts: number, dtMs: number): void {

@@ -137,4 +137,9 @@ export interface Sample {
   readonly gaps: readonly string[];
   /** Files and endpoints processes touched this tick (when descriptors are collected, or from sysdig). */
   readonly access?: readonly AccessObservation[];
+  /**
+   * Keys of processes whose ProcessSample did not change since the previous sample (the collector knows: the
+   * process was not scheduled). toSnapshot reuses the previous Snapshot's view of them. Absent: nothing is known.
+   */
+  readonly unchanged?: ReadonlySet<string>;
 }
