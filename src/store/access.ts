@@ -119,4 +119,13 @@ export class AccessWriter {
       interval.dirty = false;
     }
   }
+
+  /**
+   * Forgets every open interval after rows were deleted under the writer (`bubble clean`): the figures of those still
+   * stored are written first; whatever is still observed opens a new interval on the next tick.
+   */
+  forget(): void {
+    this.flush();
+    this.open.clear();
+  }
 }

@@ -1,7 +1,8 @@
 /**
  * The past, as Snapshots: replay and the TUI's scrubber ask "what did it look like in this bucket of this tier" and
- * get the same Snapshot type live mode shows, rebuilt from the series rows. Rates are the bucket's totals over the
- * bucket's length (a minute bucket shows the minute's average CPU%).
+ * get the same Snapshot type live mode shows, rebuilt from the series rows by the same view builder (model/view.ts).
+ * Rates are the bucket's totals over the bucket's length (a minute bucket shows the minute's average CPU%). A
+ * process's command is the one it had at the bucket's time (process_commands: it may have exec'd since).
  *
  * Change-only second rows: a process with no second row in the bucket was idle; its memory and threads are carried
  * forward from its newest row at or before the bucket (the minute tier holds a row per live process per minute, so
@@ -10,6 +11,7 @@
 import type { Database } from 'better-sqlite3';
 import type { ContainerKind } from '../model/identity.js';
 import type { ContainerView, ProcessView, Snapshot } from '../model/snapshot.js';
+import { containerView, cpuPercentOf, processView, type ContainerGauges } from '../model/view.js';
 import { parseLabels, type ContainerDbRow } from './queries.js';
 import { bucketStart, TIER_ID, TIER_MS, type Tier } from './tiers.js';
 import { statement } from './statements.js';
@@ -22,6 +24,7 @@ interface ContainerRowDb extends ContainerDbRow {
   id: number;
   memory_limit: number | null;
   cpu_limit: number | null;
+  cpu_source: string | null;
   cpu_ns: number | null;
   mem_avg: number | null;
   mem_max: number | null;
@@ -58,6 +61,14 @@ interface ProcessRowDb {
 const ALIVE = (alias: string): string =>
   `${alias}.first_seen < @to AND coalesce(${alias}.exit_time, ${alias}.last_seen + ${LAST_SEEN_SLACK_MS}) >= @from`;
 
+/**
+ * The command a process had at the end of the bucket: its newest process_commands row before @to (it exec'd), else
+ * its row's (it never changed). One primary-key lookup per process.
+ */
+export const COMMAND_JOIN = `LEFT JOIN process_commands pc ON pc.process_id = p.id
+           AND pc.since = (SELECT max(since) FROM process_commands WHERE process_id = p.id AND since < @to)`;
+const COMMAND_AT_TO = 'coalesce(pc.comm, p.comm) AS comm, coalesce(pc.exe, p.exe) AS exe, coalesce(pc.cmdline, p.cmdline) AS cmdline';
+
 export interface HistoryOptions {
   /** Only this container's processes (the container view); all containers are listed either way. */
   readonly containerKey?: string;
@@ -75,12 +86,11 @@ export function snapshotFromStore(db: Database, tier: Tier, atMs: number, option
   const size = TIER_MS[tier];
   const from = bucketStart(tier, atMs);
   const to = from + size;
-  const seconds = size / 1000;
   const params = { tier: TIER_ID[tier], from, to };
 
   const containerRows = statement(
       db,
-      `SELECT c.id, c.key, c.kind, c.cid, c.name, c.image, c.labels, c.cgroup, c.parent, c.user, c.memory_limit, c.cpu_limit, c.first_seen, c.last_seen,
+      `SELECT c.id, c.key, c.kind, c.cid, c.name, c.image, c.labels, c.cgroup, c.parent, c.user, c.memory_limit, c.cpu_limit, c.cpu_source, c.first_seen, c.last_seen,
               c.exit_time, c.exit_code, s.cpu_ns, s.mem_avg, s.mem_max, s.read_bytes, s.write_bytes, s.net_rx_bytes,
               s.net_tx_bytes, s.pids_max
          FROM containers c
@@ -95,45 +105,49 @@ export function snapshotFromStore(db: Database, tier: Tier, atMs: number, option
   for (const p of processRows) processCounts.set(p.container_key, (processCounts.get(p.container_key) ?? 0) + 1);
 
   const memTotal = options.memTotalBytes ?? 0;
+  // The seconds a bucket's deltas are over. SAMPLED SECONDS GO HERE: with container_series.sampled_ms (the sum of the
+  // tick intervals in the bucket), a container's rates are over its sampled seconds, and its processes' over the
+  // same; a bucket length stands in until then.
+  const bucketSeconds = size / 1000;
+  const secondsOf = (_r: ContainerRowDb): number => bucketSeconds;
+  const containerSeconds = new Map<string, number>();
+  const containerLimits = new Map<string, number>();
   const containers: ContainerView[] = [];
   const exitedContainers: ContainerView[] = [];
   for (const r of containerRows) {
     const labels = parseLabels(r.labels);
-    const view: ContainerView = {
-      key: r.key,
-      kind: r.kind as ContainerKind,
-      id: r.cid,
-      name: r.name,
-      cgroup: r.cgroup,
-      ...(r.image !== null && { image: r.image }),
-      ...(labels !== undefined && { labels }),
-      ...(r.exit_time !== null && r.exit_time < to && { state: 'exited' }),
-      ...(r.exit_code !== null && r.exit_time !== null && r.exit_time < to && { exitCode: r.exit_code }),
-      ...(r.parent !== null && { parent: r.parent }),
-      ...(r.user !== null && { user: r.user }),
-      ...(r.cpu_ns !== null && { cpuPercent: (r.cpu_ns / 1e9 / seconds) * 100, cpuNs: r.cpu_ns }),
-      cpuSource: 'cgroup',
+    const exitedBy = r.exit_time !== null && r.exit_time < to;
+    const gauges: ContainerGauges = {
+      cpuSource: r.cpu_source === 'processes' ? 'processes' : 'cgroup',
       ...(r.cpu_limit !== null && { cpuLimitCores: r.cpu_limit }),
       ...(r.mem_avg !== null && { memoryBytes: r.mem_avg }),
       ...(r.memory_limit !== null && { memoryLimitBytes: r.memory_limit }),
-      ...(r.mem_avg !== null && (r.memory_limit ?? memTotal) > 0 && { memoryPercent: (r.mem_avg / (r.memory_limit ?? memTotal)) * 100 }),
       ...(r.mem_max !== null && { memoryPeakBytes: r.mem_max }),
-      ...(r.net_rx_bytes !== null && { netRxBytesPerSec: r.net_rx_bytes / seconds }),
-      ...(r.net_tx_bytes !== null && { netTxBytesPerSec: r.net_tx_bytes / seconds }),
-      ...(r.read_bytes !== null && { blkReadBytesPerSec: r.read_bytes / seconds }),
-      ...(r.write_bytes !== null && { blkWriteBytesPerSec: r.write_bytes / seconds }),
       ...(r.pids_max !== null && { pids: r.pids_max }),
       processCount: processCounts.get(r.key) ?? 0,
+      // Pressure is not stored.
       pressure: {},
-      interval: {
-        ...(r.cpu_ns !== null && { cpuNs: r.cpu_ns }),
-        ...(r.read_bytes !== null && { readBytes: r.read_bytes }),
-        ...(r.write_bytes !== null && { writeBytes: r.write_bytes }),
-        ...(r.net_rx_bytes !== null && { netRxBytes: r.net_rx_bytes }),
-        ...(r.net_tx_bytes !== null && { netTxBytes: r.net_tx_bytes }),
-      },
-      ...(r.exit_time !== null && r.exit_time < to && { exitedAtMs: r.exit_time }),
     };
+    const interval = {
+      ...(r.cpu_ns !== null && { cpuNs: r.cpu_ns }),
+      ...(r.read_bytes !== null && { readBytes: r.read_bytes }),
+      ...(r.write_bytes !== null && { writeBytes: r.write_bytes }),
+      ...(r.net_rx_bytes !== null && { netRxBytes: r.net_rx_bytes }),
+      ...(r.net_tx_bytes !== null && { netTxBytes: r.net_tx_bytes }),
+    };
+    const meta = {
+      name: r.name,
+      ...(r.image !== null && { image: r.image }),
+      ...(labels !== undefined && { labels }),
+      ...(exitedBy && { state: 'exited' }),
+      ...(exitedBy && r.exit_code !== null && { exitCode: r.exit_code }),
+      ...(r.user !== null && { jobUser: r.user }),
+    };
+    const identity = { kind: r.kind as ContainerKind, id: r.cid, name: r.name, cgroup: r.cgroup, ...(r.parent !== null && { parent: r.parent }) };
+    const seconds = secondsOf(r);
+    containerSeconds.set(r.key, seconds);
+    if (r.memory_limit !== null) containerLimits.set(r.key, r.memory_limit);
+    const view = containerView(identity, r.key, meta, gauges, interval, seconds, memTotal, exitedBy ? r.exit_time! : undefined);
     // Exited within this bucket: still listed (this is the moment it ended, with its exit shown); exited before it:
     // in `exited` only.
     (r.exit_time !== null && r.exit_time < from ? exitedContainers : containers).push(view);
@@ -143,7 +157,7 @@ export function snapshotFromStore(db: Database, tier: Tier, atMs: number, option
   const exitedProcesses: ProcessView[] = [];
   for (const p of processRows) {
     const exited = p.exit_time !== null && p.exit_time < to;
-    const view: ProcessView = {
+    const facts = {
       key: `${p.pid}:${p.start_time}`,
       pid: p.pid,
       ...(p.nspid !== null && { nspid: p.nspid }),
@@ -157,17 +171,16 @@ export function snapshotFromStore(db: Database, tier: Tier, atMs: number, option
       containerKey: p.container_key,
       kernelThread: false,
       startTimeMs: p.start_time,
-      cpuPercent: ((p.cpu_ns ?? 0) / 1e9 / seconds) * 100,
-      cpuNs: p.cpu_ns ?? 0,
+      // Cumulative CPU time and virtual size are not stored.
+      cpuNs: 0,
       rssBytes: p.rss_avg ?? 0,
       vsizeBytes: 0,
-      memPercent: memTotal > 0 ? ((p.rss_avg ?? 0) / memTotal) * 100 : 0,
       threads: p.threads_max ?? 0,
-      readBytesPerSec: (p.read_bytes ?? 0) / seconds,
-      writeBytesPerSec: (p.write_bytes ?? 0) / seconds,
-      interval: { cpuNs: p.cpu_ns ?? 0, readBytes: p.read_bytes ?? 0, writeBytes: p.write_bytes ?? 0 },
-      ...(exited && { exitedAtMs: p.exit_time! }),
     };
+    const interval = { cpuNs: p.cpu_ns ?? 0, readBytes: p.read_bytes ?? 0, writeBytes: p.write_bytes ?? 0 };
+    const seconds = containerSeconds.get(p.container_key) ?? bucketSeconds;
+    const base = containerLimits.get(p.container_key) ?? memTotal;
+    const view = processView(facts, interval, seconds, base, exited ? p.exit_time! : undefined);
     (p.exit_time !== null && p.exit_time < from ? exitedProcesses : processes).push(view);
   }
 
@@ -198,11 +211,12 @@ function processesAt(db: Database, params: { tier: number; from: number; to: num
   const containerFilter = containerKey === undefined ? '' : 'AND c.key = @key';
   const rows = statement(
       db,
-      `SELECT p.id, c.key AS container_key, p.pid, p.start_time, p.ppid, p.nspid, p.comm, p.exe, p.cmdline, p.uid, p.user,
+      `SELECT p.id, c.key AS container_key, p.pid, p.start_time, p.ppid, p.nspid, ${COMMAND_AT_TO}, p.uid, p.user,
               p.first_seen, p.last_seen, p.exit_time, s.cpu_ns, s.rss_avg, s.read_bytes, s.write_bytes, s.threads_max
          FROM processes p
          JOIN containers c ON c.id = p.container_id
          LEFT JOIN process_series s ON s.tier = @tier AND s.bucket = @from AND s.process_id = p.id
+         ${COMMAND_JOIN}
         WHERE (s.process_id IS NOT NULL OR (${ALIVE('p')})) ${containerFilter}`,
     )
     .all({ ...params, ...(containerKey !== undefined && { key: containerKey }) }) as ProcessRowDb[];
@@ -252,5 +266,5 @@ export function seriesFromStore(
     cpu: number;
     mem: number;
   }[];
-  return rows.map((r) => ({ timeMs: r.bucket, cpuPercent: (r.cpu / 1e9 / seconds) * 100, memoryBytes: r.mem }));
+  return rows.map((r) => ({ timeMs: r.bucket, cpuPercent: cpuPercentOf(r.cpu, seconds) ?? 0, memoryBytes: r.mem }));
 }

@@ -125,6 +125,24 @@ export const MIGRATIONS: readonly string[] = [
   CREATE INDEX net_access_process ON net_access (process_id, last_seen);
   CREATE INDEX net_access_last_seen ON net_access (last_seen);
   `,
+  // NUMBERING: this is migration 3 of the design. Migration 2 (the `sessions` table, container_series.sampled_ms) is
+  // on the store-sessions branch; when both are merged, it goes before this entry, which becomes MIGRATIONS[2].
+  // 3: what replay needs to show what live showed: where a container's CPU came from, and a process's commands
+  // across exec (pid + start time does not change on exec).
+  `
+  ALTER TABLE containers ADD COLUMN cpu_source TEXT;  -- 'cgroup' or 'processes', as last seen; NULL in older rows
+
+  -- A process's commands over its life, written when it changed (exec): the command from \`since\` on. A process
+  -- that never changed has no rows here; processes.comm/exe/cmdline hold the newest command either way.
+  CREATE TABLE process_commands (
+    process_id INTEGER NOT NULL REFERENCES processes (id) ON DELETE CASCADE,
+    since      INTEGER NOT NULL,
+    comm       TEXT NOT NULL,
+    exe        TEXT NOT NULL,
+    cmdline    TEXT NOT NULL,
+    PRIMARY KEY (process_id, since)
+  ) STRICT, WITHOUT ROWID;
+  `,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;
