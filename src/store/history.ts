@@ -40,6 +40,7 @@ interface ProcessRowDb {
   container_key: string;
   pid: number;
   start_time: number;
+  key: string | null;
   ppid: number;
   nspid: number | null;
   comm: string;
@@ -158,7 +159,7 @@ export function snapshotFromStore(db: Database, tier: Tier, atMs: number, option
   for (const p of processRows) {
     const exited = p.exit_time !== null && p.exit_time < to;
     const facts = {
-      key: `${p.pid}:${p.start_time}`,
+      key: p.key ?? `${p.pid}:${p.start_time}`,
       pid: p.pid,
       ...(p.nspid !== null && { nspid: p.nspid }),
       ppid: p.ppid,
@@ -211,7 +212,7 @@ function processesAt(db: Database, params: { tier: number; from: number; to: num
   const containerFilter = containerKey === undefined ? '' : 'AND c.key = @key';
   const rows = statement(
       db,
-      `SELECT p.id, c.key AS container_key, p.pid, p.start_time, p.ppid, p.nspid, ${COMMAND_AT_TO}, p.uid, p.user,
+      `SELECT p.id, c.key AS container_key, p.pid, p.start_time, p.key, p.ppid, p.nspid, ${COMMAND_AT_TO}, p.uid, p.user,
               p.first_seen, p.last_seen, p.exit_time, s.cpu_ns, s.rss_avg, s.read_bytes, s.write_bytes, s.threads_max
          FROM processes p
          JOIN containers c ON c.id = p.container_id

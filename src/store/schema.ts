@@ -131,6 +131,9 @@ export const MIGRATIONS: readonly string[] = [
   // across exec (pid + start time does not change on exec).
   `
   ALTER TABLE containers ADD COLUMN cpu_source TEXT;  -- 'cgroup' or 'processes', as last seen; NULL in older rows
+  -- The key live showed (pid:start ticks for procfs, pid:start ms for a sysdig-only process); NULL in older rows.
+  -- Looked up with pid (the UNIQUE (pid, start_time) index), so it needs no index of its own.
+  ALTER TABLE processes ADD COLUMN key TEXT;
 
   -- A process's commands over its life, written when it changed (exec): the command from \`since\` on. A process
   -- that never changed has no rows here; processes.comm/exe/cmdline hold the newest command either way.

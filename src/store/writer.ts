@@ -96,9 +96,9 @@ export class StoreWriter {
               memory_limit = @memoryLimit, cpu_limit = @cpuLimit, cpu_source = @cpuSource, last_seen = @time WHERE id = @id`,
     );
     this.insertProcess = db.prepare(`
-      INSERT INTO processes (container_id, pid, start_time, ppid, parent_id, nspid, comm, exe, cmdline, uid, user, first_seen, last_seen)
-      VALUES (@container, @pid, @start, @ppid, @parent, @nspid, @comm, @exe, @cmdline, @uid, @user, @time, @time)
-      ON CONFLICT (pid, start_time) DO UPDATE SET last_seen = excluded.last_seen, exit_time = NULL
+      INSERT INTO processes (container_id, pid, start_time, key, ppid, parent_id, nspid, comm, exe, cmdline, uid, user, first_seen, last_seen)
+      VALUES (@container, @pid, @start, @key, @ppid, @parent, @nspid, @comm, @exe, @cmdline, @uid, @user, @time, @time)
+      ON CONFLICT (pid, start_time) DO UPDATE SET last_seen = excluded.last_seen, exit_time = NULL, key = coalesce(key, excluded.key)
       RETURNING id, first_seen, comm, exe, cmdline`);
     // A changed command: the one first written keeps its place in the history (once: the row may exist from an
     // earlier session), the new one starts now, and the process's row holds the newest.
@@ -285,6 +285,7 @@ export class StoreWriter {
       container: containerId,
       pid: p.pid,
       start: Math.round(p.startTimeMs),
+      key: p.key,
       ppid: p.ppid,
       parent: parentId ?? null,
       nspid: p.nspid ?? null,
