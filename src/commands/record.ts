@@ -279,14 +279,11 @@ async function recordProcfs(
     const started = Date.now();
     let previous: Sample | undefined;
     let last: Snapshot | undefined;
-    // toSnapshot's own last result (before sysdig completes it): the views it may reuse for unchanged processes.
-    let lastPlain: Snapshot | undefined;
     let shownGaps = '';
     const tick = (): void => {
       const sample = sampler.sample();
-      let snapshot = toSnapshot(sample, previous, lastPlain);
+      let snapshot = toSnapshot(sample, previous);
       previous = sample;
-      lastPlain = snapshot;
       if (ingest !== undefined) snapshot = completeSnapshot(snapshot, ingest);
       if (sysdigGap !== undefined) snapshot = { ...snapshot, gaps: [...snapshot.gaps, sysdigGap] };
       last = snapshot;

@@ -128,7 +128,7 @@ export class LiveSource implements Source {
   private tick(): void {
     this.ticks++;
     const sample = this.sampler.sample();
-    const snapshot = toSnapshot(sample, this.previous, this.ring[this.ring.length - 1]);
+    const snapshot = toSnapshot(sample, this.previous);
     this.previous = sample;
     this.ring.push(snapshot);
     if (this.ring.length > RING) this.ring.shift();
