@@ -654,8 +654,9 @@ class Completion {
       if (p.view.exitedAtMs !== undefined) {
         // Started and exited between two procfs ticks: only sysdig saw it. Its CPU is in its cgroup's counters
         // already, so the container is left alone.
-        const { readBytes: _r, writeBytes: _w, readBytesPerSec: _rs, writeBytesPerSec: _ws, ...rest } = p.view;
-        const view: ProcessView = { ...rest, interval: { cpuNs: p.cpuNs } };
+        // Its CPU over this procfs interval, through the one view builder; its bytes are in its access rows.
+        const { readBytes: _r, writeBytes: _w, ...facts } = p.view;
+        const view = processView(facts, { cpuNs: p.cpuNs }, snapshot.intervalMs / 1000, 0, p.view.exitedAtMs);
         added.push(view);
         access.push(...p.access);
         if (!known.has(view.containerKey) && !addedContainers.has(view.containerKey)) {
