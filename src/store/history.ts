@@ -102,8 +102,11 @@ export function snapshotFromStore(db: Database, tier: Tier, atMs: number, option
   if (containerRows.length === 0) return undefined;
 
   const processRows = processesAt(db, params, options.containerKey);
+  // Exited before this moment: listed in `exited` only. A second bucket is what live showed at its tick, and live lists
+  // a process that tick found gone in `exited`; a coarser bucket still lists what exited within it, with its exit.
+  const gone = tier === 'second' ? to : from;
   const processCounts = new Map<string, number>();
-  for (const p of processRows) processCounts.set(p.container_key, (processCounts.get(p.container_key) ?? 0) + 1);
+  for (const p of processRows) if (p.exit_time === null || p.exit_time >= gone) processCounts.set(p.container_key, (processCounts.get(p.container_key) ?? 0) + 1);
 
   const memTotal = options.memTotalBytes ?? 0;
   // The seconds a bucket's deltas are over. SAMPLED SECONDS GO HERE: with container_series.sampled_ms (the sum of the
@@ -149,9 +152,7 @@ export function snapshotFromStore(db: Database, tier: Tier, atMs: number, option
     containerSeconds.set(r.key, seconds);
     if (r.memory_limit !== null) containerLimits.set(r.key, r.memory_limit);
     const view = containerView(identity, r.key, meta, gauges, interval, seconds, memTotal, exitedBy ? r.exit_time! : undefined);
-    // Exited within this bucket: still listed (this is the moment it ended, with its exit shown); exited before it:
-    // in `exited` only.
-    (r.exit_time !== null && r.exit_time < from ? exitedContainers : containers).push(view);
+    (r.exit_time !== null && r.exit_time < gone ? exitedContainers : containers).push(view);
   }
 
   const processes: ProcessView[] = [];
@@ -182,7 +183,7 @@ export function snapshotFromStore(db: Database, tier: Tier, atMs: number, option
     const seconds = containerSeconds.get(p.container_key) ?? bucketSeconds;
     const base = containerLimits.get(p.container_key) ?? memTotal;
     const view = processView(facts, interval, seconds, base, exited ? p.exit_time! : undefined);
-    (p.exit_time !== null && p.exit_time < from ? exitedProcesses : processes).push(view);
+    (p.exit_time !== null && p.exit_time < gone ? exitedProcesses : processes).push(view);
   }
 
   return {

@@ -1,6 +1,7 @@
 /**
  * Live/replay parity: the real Sampler (with descriptors) over real processes in a Docker-shaped cgroup this test
- * creates (a CPU burner, a sleeper holding a file and a TCP connection, one that execs), for 8 ticks at 1 s; every
+ * creates (a CPU burner, a sleeper holding a file and a TCP connection, one that execs, one that exits), for 9 ticks
+ * at 1 s; every
  * live Snapshot is kept and recorded through a real Recorder into a temp SQLite file. Then each second is rebuilt
  * from the store (snapshotFromStore, filesFromStore, netFromStore) and compared field by field with what live showed
  * at that second.
@@ -30,7 +31,7 @@ const KEY = `docker:${dockerId}`;
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'bubble-parity-'));
 const writable = cgroupsWritable();
 const children: ChildProcess[] = [];
-const pids: Record<'burner' | 'holder' | 'execer', number> = { burner: 0, holder: 0, execer: 0 };
+const pids: Record<'burner' | 'holder' | 'execer' | 'short', number> = { burner: 0, holder: 0, execer: 0, short: 0 };
 let group: TestCgroup | undefined;
 let server: net.Server | undefined;
 let store: Store | undefined;
@@ -56,6 +57,8 @@ beforeAll(async () => {
   // perl, then sleep: the same pid and start time with a new command after ~3.5 s (no fork: nothing exits).
   pids.execer = start('perl', ['-e', 'select(undef, undef, undef, 3.5); exec "sleep", "60"']);
   await sleep(500);
+  // Lives for the first few ticks: the tick that finds it gone lists it in `exited`, and so must replay.
+  pids.short = start('sleep', ['3']);
 
   store = openStore(path.join(tmp, 'bubble.db'));
   const recorder = new Recorder(store, DEFAULT_RETENTION);
@@ -113,11 +116,14 @@ describe('live/replay parity', () => {
     expect(seconds.length).toBeGreaterThanOrEqual(TICKS - 3);
     const memTotalBytes = live[0]!.host.memTotalBytes;
     let execSeen = false;
+    let shortExited = false;
     for (const shown of seconds) {
       const replay = snapshotFromStore(store!.db, 'second', shown.timeMs, { memTotalBytes, containerKey: KEY })!;
       const at = new Date(shown.timeMs).toISOString();
       const livePs = ours(shown);
-      expect(livePs.map((p) => p.pid).sort(), at).toEqual(Object.values(pids).sort());
+      const exitedKeys = (s: Snapshot): string[] => s.exited.processes.filter((p) => Object.values(pids).includes(p.pid)).map((p) => p.key);
+      expect(exitedKeys(replay), at).toEqual(exitedKeys(shown));
+      if (exitedKeys(shown).length > 0) shortExited = true;
       const replayPs = new Map(replay.processes.map((p) => [p.key, p]));
       expect([...replayPs.keys()].sort(), at).toEqual(livePs.map((p) => p.key).sort());
       for (const p of livePs) {
@@ -154,6 +160,8 @@ describe('live/replay parity', () => {
     expect(liveFiles(seconds.at(-1)!, holderKey).some((f) => f.includes('held.log'))).toBe(true);
     expect(liveSockets(seconds.at(-1)!, holderKey).some((s) => s.includes('ESTABLISHED'))).toBe(true);
     expect(execSeen).toBe(true);
+    expect(shortExited).toBe(true);
+    expect(ours(live[1]!).some((p) => p.pid === pids.short)).toBe(true);
     expect(ours(live[1]!).find((p) => p.pid === pids.execer)!.comm).toBe('perl');
   }, 30_000);
 });
