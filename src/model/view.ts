@@ -105,19 +105,30 @@ export interface ContainerGauges {
   readonly steps?: readonly string[];
 }
 
-/** A container's view; memory percent is over its limit, or over `hostMemoryBytes` when unlimited. */
+/**
+ * The seconds a container's deltas are over: one figure, or apart for the network namespace when its counters were
+ * read at another moment than the cgroup's (each counter group's delta over the time between its two reads).
+ */
+export type ContainerSeconds = number | { readonly counters: number; readonly net: number };
+
+/**
+ * A container's view; memory percent is over its limit, or over `hostMemoryBytes` when unlimited. `seconds`: CPU
+ * and block I/O deltas are over `counters`, network deltas over `net`.
+ */
 export function containerView(
   identity: Pick<Identity, 'kind' | 'id' | 'name' | 'parent' | 'cgroup'>,
   key: string,
   meta: ContainerMeta,
   gauges: ContainerGauges,
   interval: Interval,
-  seconds: number,
+  seconds: ContainerSeconds,
   hostMemoryBytes: number,
   exitedAtMs?: number,
 ): ContainerView {
+  const counterSeconds = typeof seconds === 'number' ? seconds : seconds.counters;
+  const netSeconds = typeof seconds === 'number' ? seconds : seconds.net;
   const name = meta.name ?? identity.name;
-  const cpuPercent = cpuPercentOf(interval.cpuNs, seconds);
+  const cpuPercent = cpuPercentOf(interval.cpuNs, counterSeconds);
   const base = gauges.memoryLimitBytes ?? hostMemoryBytes;
   const memoryPercent = gauges.memoryBytes === undefined || base <= 0 ? undefined : (gauges.memoryBytes / base) * 100;
   const g = gauges;
@@ -147,12 +158,12 @@ export function containerView(
     ...(g.oomKills !== undefined && { oomKills: g.oomKills }),
     ...(g.netRxBytes !== undefined && { netRxBytes: g.netRxBytes }),
     ...(g.netTxBytes !== undefined && { netTxBytes: g.netTxBytes }),
-    ...optional('netRxBytesPerSec', perSecond(interval.netRxBytes, seconds)),
-    ...optional('netTxBytesPerSec', perSecond(interval.netTxBytes, seconds)),
+    ...optional('netRxBytesPerSec', perSecond(interval.netRxBytes, netSeconds)),
+    ...optional('netTxBytesPerSec', perSecond(interval.netTxBytes, netSeconds)),
     ...(g.blkReadBytes !== undefined && { blkReadBytes: g.blkReadBytes }),
     ...(g.blkWriteBytes !== undefined && { blkWriteBytes: g.blkWriteBytes }),
-    ...optional('blkReadBytesPerSec', perSecond(interval.readBytes, seconds)),
-    ...optional('blkWriteBytesPerSec', perSecond(interval.writeBytes, seconds)),
+    ...optional('blkReadBytesPerSec', perSecond(interval.readBytes, counterSeconds)),
+    ...optional('blkWriteBytesPerSec', perSecond(interval.writeBytes, counterSeconds)),
     ...(g.pids !== undefined && { pids: g.pids }),
     processCount: g.processCount,
     pressure: g.pressure,

@@ -10,7 +10,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ContainerSample, ProcessSample, Sample } from '../../src/model/sample.js';
 import { toSnapshot, type Snapshot } from '../../src/model/snapshot.js';
-import { cpuPercentOf, perSecond } from '../../src/model/view.js';
+import { containerView, cpuPercentOf, perSecond } from '../../src/model/view.js';
 import { openStore, type Store } from '../../src/store/database.js';
 import { exportRows } from '../../src/store/export.js';
 import { snapshotFromStore } from '../../src/store/history.js';
@@ -98,6 +98,16 @@ describe('the one view builder', () => {
     expect(perSecond(undefined, 1)).toBeUndefined();
     expect(cpuPercentOf(0.5e9, 2)).toBe(25);
     expect(cpuPercentOf(1e9, 0)).toBeUndefined();
+  });
+
+  it('divides network deltas by the network read interval when it differs from the cgroup one', () => {
+    const identity = { kind: 'docker' as const, id: 'd', name: 'd', cgroup: '/docker/d' };
+    const gauges = { cpuSource: 'cgroup' as const, processCount: 1, pressure: {} };
+    const interval = { cpuNs: 1e9, readBytes: 4000, netRxBytes: 1000 };
+    const split = containerView(identity, 'docker:d', {}, gauges, interval, { counters: 2, net: 0.5 }, 0);
+    expect([split.cpuPercent, split.blkReadBytesPerSec, split.netRxBytesPerSec]).toEqual([50, 2000, 2000]);
+    const one = containerView(identity, 'docker:d', {}, gauges, interval, 2, 0);
+    expect([one.cpuPercent, one.blkReadBytesPerSec, one.netRxBytesPerSec]).toEqual([50, 2000, 500]);
   });
 
   it('replay shows the container as live showed it: CPU source, CPU%, memory percent, name, user', () => {
