@@ -134,14 +134,18 @@ describe('live/replay parity', () => {
         }
         expect([where, r.interval.cpuNs]).toEqual([where, p.interval.cpuNs]);
         if (sampledSeconds()) expect(Math.abs(r.cpuPercent! - p.cpuPercent!), where).toBeLessThan(Math.max(1e-3 * p.cpuPercent!, 1e-9));
-        expect([where, filesFromStore(store!.db, p.key, shown.timeMs).map((f) => `${f.path} ${f.mode}${f.deleted ? ' deleted' : ''}`).sort()]).toEqual([
+        expect([
           where,
-          liveFiles(shown, p.key),
-        ]);
-        expect([where, netFromStore(store!.db, p.key, shown.timeMs).map((n) => `${n.protocol} ${n.local} ${n.remote} ${n.state}`).sort()]).toEqual([
+          filesFromStore(store!.db, p.key, shown.timeMs)
+            .map((f) => `${f.path} ${f.mode}${f.deleted ? ' deleted' : ''}`)
+            .sort(),
+        ]).toEqual([where, liveFiles(shown, p.key)]);
+        expect([
           where,
-          liveSockets(shown, p.key),
-        ]);
+          netFromStore(store!.db, p.key, shown.timeMs)
+            .map((n) => `${n.protocol} ${n.local} ${n.remote} ${n.state}`)
+            .sort(),
+        ]).toEqual([where, liveSockets(shown, p.key)]);
         if (p.pid === pids.execer && p.comm === 'sleep') execSeen = true;
       }
 
