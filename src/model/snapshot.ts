@@ -1,6 +1,7 @@
 /**
- * Snapshot: what one moment looks like, with rates. toSnapshot(sample, previous) is pure: live mode feeds it two
- * consecutive Samples, replay feeds it Samples rebuilt from the store, so every view shows the same figures.
+ * Snapshot: what one moment looks like, with rates. toSnapshot(sample, previous, last) is pure: it derives the
+ * interval's deltas from two consecutive Samples and builds the views with the one view builder (view.ts), which
+ * replay (store/history.ts) and the sysdig ingest use too, so every view shows the same figures for the same deltas.
  */
 import type { AccessObservation } from './access.js';
 import type { ContainerKind } from './identity.js';
