@@ -132,14 +132,14 @@ export interface Sample {
   readonly monoNs: number;
   readonly host: HostSample;
   readonly processes: ReadonlyMap<string, ProcessSample>;
+  /**
+   * Keys of processes whose sample is unchanged since the previous tick of the same sampler (not scheduled, or nothing
+   * moved): every delta of theirs is 0 and a view built from the previous sample holds. Absent on a first tick.
+   */
+  readonly unchanged?: ReadonlySet<string>;
   readonly containers: ReadonlyMap<string, ContainerSample>;
   /** What could not be read this tick and how to get it, one line each (no root, no Docker socket...). */
   readonly gaps: readonly string[];
   /** Files and endpoints processes touched this tick (when descriptors are collected, or from sysdig). */
   readonly access?: readonly AccessObservation[];
-  /**
-   * Keys of processes whose ProcessSample did not change since the previous sample (the collector knows: the
-   * process was not scheduled). toSnapshot reuses the previous Snapshot's view of them. Absent: nothing is known.
-   */
-  readonly unchanged?: ReadonlySet<string>;
 }
