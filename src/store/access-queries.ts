@@ -1,6 +1,7 @@
 /**
  * Reading file and network access: what a process had open at a moment (replay panes), and the export rows.
- * Process keys are those live showed (processes.key), or `pid:start_time` for rows written before the key was stored.
+ * Process keys are those live and replay show (processes.key), or `pid:start_time` (epoch ms; rows written before
+ * the key was stored).
  */
 import type { Database } from 'better-sqlite3';
 import type { FileRow, NetRow } from '../tui/source.js';
@@ -12,7 +13,8 @@ const COVER_SLACK_MS = 60_000;
 function processRowId(db: Database, processKey: string): number | undefined {
   const [pid, start] = processKey.split(':').map(Number);
   if (!Number.isInteger(pid) || !Number.isInteger(start)) return undefined;
-  const row = statement(db, 'SELECT id FROM processes WHERE pid = ? AND (key = ? OR (key IS NULL AND start_time = ?))').get(pid, processKey, start) as
+  // Either form names one process: start ticks since boot and epoch milliseconds are far apart.
+  const row = statement(db, 'SELECT id FROM processes WHERE pid = ? AND (key = ? OR start_time = ?)').get(pid, processKey, start) as
     | { id: number }
     | undefined;
   return row?.id;
