@@ -78,7 +78,10 @@ export class StoreWriter {
   private readonly cachedContainerKeys: Database.Statement;
   private readonly tick: (snapshot: Snapshot, rows: SeriesRows) => void;
   private readonly access: AccessWriter;
-  /** PRAGMA data_version when the caches were last known good: it changes when another connection commits. */
+  /**
+   * PRAGMA data_version when the caches were last checked: it changes when another connection commits (our own
+   * commits leave it), so a commit between the check and our tick is still seen at the next check.
+   */
   private seenVersion: number;
 
   constructor(db: Database.Database) {
@@ -164,7 +167,6 @@ export class StoreWriter {
       this.forget();
       this.attempt(snapshot, rows);
     }
-    this.seenVersion = this.dataVersion.get() as number;
   }
 
   /**
