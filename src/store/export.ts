@@ -8,6 +8,7 @@
  */
 import type { Database } from 'better-sqlite3';
 import { UsageError } from '../errors/usage-error.js';
+import { commandJoinSql } from './commands.js';
 import { CSV_EOL, csvField, csvRow } from './csv.js';
 import { cpuPercentOf } from '../model/view.js';
 import { finestTierCovering } from './queries.js';
@@ -119,8 +120,7 @@ const LAYOUTS: Readonly<Record<'containers' | 'processes', Layout>> = {
       `SELECT s.bucket, s.process_id, s.cpu_ns, s.rss_avg, s.rss_max, s.read_bytes, s.write_bytes, s.threads_max,
               pc.comm, pc.exe, pc.cmdline
        FROM process_series s
-       LEFT JOIN process_commands pc ON pc.process_id = s.process_id
-            AND pc.since = (SELECT max(since) FROM process_commands WHERE process_id = s.process_id AND since < s.bucket + @bucketMs)
+       ${commandJoinSql('s.process_id', 's.bucket + @bucketMs')}
        WHERE ${RANGE} ${
          filtered
            ? `AND s.process_id IN (SELECT p.id FROM processes p JOIN containers c ON c.id = p.container_id

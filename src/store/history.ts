@@ -12,6 +12,7 @@ import type { Database } from 'better-sqlite3';
 import type { ContainerKind } from '../model/identity.js';
 import type { ContainerView, ProcessView, Snapshot } from '../model/snapshot.js';
 import { containerView, cpuPercentOf, processView, type ContainerGauges } from '../model/view.js';
+import { commandJoinSql } from './commands.js';
 import { parseLabels, type ContainerDbRow } from './queries.js';
 import { bucketStart, TIER_ID, TIER_MS, type Tier } from './tiers.js';
 import { statement } from './statements.js';
@@ -62,12 +63,7 @@ interface ProcessRowDb {
 const ALIVE = (alias: string): string =>
   `${alias}.first_seen < @to AND coalesce(${alias}.exit_time, ${alias}.last_seen + ${LAST_SEEN_SLACK_MS}) >= @from`;
 
-/**
- * The command a process had at the end of the bucket: its newest process_commands row before @to (it exec'd), else
- * its row's (it never changed). One primary-key lookup per process.
- */
-export const COMMAND_JOIN = `LEFT JOIN process_commands pc ON pc.process_id = p.id
-           AND pc.since = (SELECT max(since) FROM process_commands WHERE process_id = p.id AND since < @to)`;
+/** The command a process had at the bucket's end (commands.ts), or its row's. */
 const COMMAND_AT_TO = 'coalesce(pc.comm, p.comm) AS comm, coalesce(pc.exe, p.exe) AS exe, coalesce(pc.cmdline, p.cmdline) AS cmdline';
 
 export interface HistoryOptions {
@@ -218,7 +214,7 @@ function processesAt(db: Database, params: { tier: number; from: number; to: num
          FROM processes p
          JOIN containers c ON c.id = p.container_id
          LEFT JOIN process_series s ON s.tier = @tier AND s.bucket = @from AND s.process_id = p.id
-         ${COMMAND_JOIN}
+         ${commandJoinSql('p.id', '@to')}
         WHERE (s.process_id IS NOT NULL OR (${ALIVE('p')})) ${containerFilter}`,
     )
     .all({ ...params, ...(containerKey !== undefined && { key: containerKey }) }) as ProcessRowDb[];
