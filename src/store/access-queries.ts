@@ -7,8 +7,15 @@ import type { Database } from 'better-sqlite3';
 import type { FileRow, NetRow } from '../tui/source.js';
 import { statement } from './statements.js';
 
-/** Intervals that cover `atMs` give the panes of a past moment (a minute of slack: last_seen is refreshed per minute). */
+/**
+ * Intervals that cover `atMs` give the panes of a past moment: an ended interval (closed) up to the second of its
+ * last sighting, as live showed it; one still open (or open when the recorder stopped) with a minute of slack, since
+ * its last_seen is refreshed once a minute.
+ */
 const COVER_SLACK_MS = 60_000;
+const COVERS = `a.process_id = @id AND a.first_seen <= @at + 999
+  AND a.last_seen >= (CASE WHEN a.closed = 1 THEN @second ELSE @at - ${COVER_SLACK_MS} END)`;
+const coverParams = (id: number, atMs: number): Record<string, number> => ({ id, at: atMs, second: atMs - (atMs % 1000) });
 
 function processRowId(db: Database, processKey: string): number | undefined {
   const [pid, start] = processKey.split(':').map(Number);
@@ -25,10 +32,9 @@ export function filesFromStore(db: Database, processKey: string, atMs: number): 
   if (id === undefined) return [];
   const rows = statement(
       db,
-      `SELECT path, mode, deleted, bytes_in, bytes_out FROM file_access
-        WHERE process_id = ? AND first_seen <= ? AND last_seen >= ? ORDER BY path`,
+      `SELECT a.path, a.mode, a.deleted, a.bytes_in, a.bytes_out FROM file_access a WHERE ${COVERS} ORDER BY a.path`,
     )
-    .all(id, atMs + 999, atMs - COVER_SLACK_MS) as { path: string; mode: string; deleted: number; bytes_in: number | null; bytes_out: number | null }[];
+    .all(coverParams(id, atMs)) as { path: string; mode: string; deleted: number; bytes_in: number | null; bytes_out: number | null }[];
   return rows.map((r) => ({
     path: r.path,
     mode: r.mode,
@@ -43,10 +49,10 @@ export function netFromStore(db: Database, processKey: string, atMs: number): Ne
   if (id === undefined) return [];
   const rows = statement(
       db,
-      `SELECT protocol, local, remote, state, bytes_in, bytes_out FROM net_access
-        WHERE process_id = ? AND first_seen <= ? AND last_seen >= ? ORDER BY protocol, local, remote`,
+      `SELECT a.protocol, a.local, a.remote, a.state, a.bytes_in, a.bytes_out FROM net_access a WHERE ${COVERS}
+        ORDER BY a.protocol, a.local, a.remote`,
     )
-    .all(id, atMs + 999, atMs - COVER_SLACK_MS) as { protocol: string; local: string; remote: string; state: string; bytes_in: number | null; bytes_out: number | null }[];
+    .all(coverParams(id, atMs)) as { protocol: string; local: string; remote: string; state: string; bytes_in: number | null; bytes_out: number | null }[];
   return rows.map((r) => ({
     protocol: r.protocol,
     local: r.local,

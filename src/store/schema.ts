@@ -134,6 +134,10 @@ export const MIGRATIONS: readonly string[] = [
   -- The key live showed (pid:start ticks for procfs, pid:start ms for a sysdig-only process); NULL in older rows.
   -- Looked up with pid (the UNIQUE (pid, start_time) index), so it needs no index of its own.
   ALTER TABLE processes ADD COLUMN key TEXT;
+  -- 1 once the interval ended (its last_seen is then exact); 0 while open or when the recorder stopped first (its
+  -- last_seen is then refreshed once a minute, and readers allow for that).
+  ALTER TABLE file_access ADD COLUMN closed INTEGER NOT NULL DEFAULT 0;
+  ALTER TABLE net_access ADD COLUMN closed INTEGER NOT NULL DEFAULT 0;
 
   -- A process's commands over its life, written when it changed (exec): the command from \`since\` on. A process
   -- that never changed has no rows here; processes.comm/exe/cmdline hold the newest command either way.

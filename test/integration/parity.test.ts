@@ -54,8 +54,10 @@ beforeAll(async () => {
   pids.burner = start('sh', ['-c', 'while :; do :; done']);
   // bash's /dev/tcp: the sleeper holds fd 3 (a file, append) and fd 4 (a TCP connection) and never runs again.
   pids.holder = start('bash', ['-c', `exec 3>>${file}; exec 4<>/dev/tcp/127.0.0.1/${port}; exec sleep 60`]);
-  // perl, then sleep: the same pid and start time with a new command after ~3.5 s (no fork: nothing exits).
-  pids.execer = start('perl', ['-e', 'select(undef, undef, undef, 3.5); exec "sleep", "60"']);
+  // perl, then sleep: the same pid and start time with a new command after ~3.5 s (no fork: nothing exits). perl
+  // holds a file it closes just before the exec: replay must not show it after, as live did not.
+  const closed = path.join(tmp, 'closed.log');
+  pids.execer = start('perl', ['-e', `open(my $f, ">>", "${closed}") or die; select(undef, undef, undef, 3.5); close($f); exec "sleep", "60"`]);
   await sleep(500);
   // Lives for the first few ticks: the tick that finds it gone lists it in `exited`, and so must replay.
   pids.short = start('sleep', ['3']);
@@ -168,5 +170,8 @@ describe('live/replay parity', () => {
     expect(shortExited).toBe(true);
     expect(ours(live[1]!).some((p) => p.pid === pids.short)).toBe(true);
     expect(ours(live[1]!).find((p) => p.pid === pids.execer)!.comm).toBe('perl');
+    const execerKey = ours(live[1]!).find((p) => p.pid === pids.execer)!.key;
+    expect(liveFiles(live[1]!, execerKey).some((f) => f.includes('closed.log'))).toBe(true);
+    expect(liveFiles(seconds.at(-1)!, execerKey).some((f) => f.includes('closed.log'))).toBe(false);
   }, 30_000);
 });
