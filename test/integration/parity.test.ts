@@ -134,7 +134,7 @@ describe('live/replay parity', () => {
         for (const field of ['comm', 'cmdline', 'exe', 'user', 'ppid', 'rssBytes', 'threads', 'memPercent', 'startTimeMs'] as const) {
           expect([where, field, r[field]]).toEqual([where, field, p[field]]);
         }
-        expect([where, r.interval.cpuNs]).toEqual([where, p.interval.cpuNs]);
+        expect([where, r.interval]).toEqual([where, p.interval]);
         if (sampledSeconds()) expect(Math.abs(r.cpuPercent! - p.cpuPercent!), where).toBeLessThan(Math.max(1e-3 * p.cpuPercent!, 1e-9));
         expect([
           where,
