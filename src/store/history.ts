@@ -102,7 +102,9 @@ export function snapshotFromStore(db: Database, tier: Tier, atMs: number, option
   // a process that tick found gone in `exited`; a coarser bucket still lists what exited within it, with its exit.
   const gone = tier === 'second' ? to : from;
   const processCounts = new Map<string, number>();
-  for (const p of processRows) if (p.exit_time === null || p.exit_time >= gone) processCounts.set(p.container_key, (processCounts.get(p.container_key) ?? 0) + 1);
+  for (const p of processRows) {
+    if (p.exit_time === null || p.exit_time >= gone) processCounts.set(p.container_key, (processCounts.get(p.container_key) ?? 0) + 1);
+  }
 
   const memTotal = options.memTotalBytes ?? 0;
   // The seconds a bucket's deltas are over. SAMPLED SECONDS GO HERE: with container_series.sampled_ms (the sum of the
