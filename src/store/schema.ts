@@ -125,9 +125,9 @@ export const MIGRATIONS: readonly string[] = [
   CREATE INDEX net_access_process ON net_access (process_id, last_seen);
   CREATE INDEX net_access_last_seen ON net_access (last_seen);
   `,
-  // NUMBERING: this is migration 3 of the design. Migration 2 (the `sessions` table, container_series.sampled_ms) is
-  // on the store-sessions branch; when both are merged, it goes before this entry, which becomes MIGRATIONS[2].
-  // 3: what replay needs to show what live showed: where a container's CPU came from, and a process's commands
+  // NUMBERING: main now holds migration 2 (store-sessions: sessions, sampled_ms) and 3 (shapes: access fd); when this
+  // branch is merged, this entry goes after them and becomes migration 4 (MIGRATIONS[3]).
+  // 4: what replay needs to show what live showed: where a container's CPU came from, and a process's commands
   // across exec (pid + start time does not change on exec).
   `
   ALTER TABLE containers ADD COLUMN cpu_source TEXT;  -- 'cgroup' or 'processes', as last seen; NULL in older rows
