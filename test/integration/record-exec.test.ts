@@ -32,13 +32,20 @@ describe('bubble record across exec', () => {
     needReal(ctx, 'writable cgroups', writable.ok, writable.why);
     group = makeTestCgroup(`/bubble-exec-${dockerId.slice(0, 6)}/docker/${dockerId}`);
     // Moved into the cgroup before the recorder starts (a process is stored under the container it was first seen
-    // in); it waits, burns a little so it has a row in most seconds (the second tier is change-only), then execs.
+    // in). It burns a little (so it has a row in most seconds: the second tier is change-only) until the test says go
+    // (the recorder has recorded it for a while), then for one second more, then execs.
+    const go = path.join(tmp, 'go');
     const execer = children.start('perl', [
       '-e',
-      'select(undef, undef, undef, 1.5); my $end = time + 2; while (time < $end) { for (1..100000) {} select(undef, undef, undef, 0.05) } exec "sh", "-c", "while :; do sleep 0.2; done"',
+      `until (-e "${go}") { for (1..100000) {} select(undef, undef, undef, 0.05) } my $end = time + 1; while (time < $end) { for (1..100000) {} select(undef, undef, undef, 0.05) } exec "sh", "-c", "while :; do sleep 0.2; done"`,
     ]);
     group.addPid(execer.pid!);
-    const recorder = startBubble(['record', '--db', db, '--interval', '0.5s', '--duration', '6s', '--quiet']);
+    const recorder = startBubble(['record', '--db', db, '--interval', '0.5s']);
+    await recorder.waitFor('recording');
+    await sleep(2000);
+    fs.writeFileSync(go, '');
+    await sleep(4000);
+    recorder.child.kill('SIGINT');
     expect(await recorder.exited()).toBe(0);
 
     const run = await bubble(['export', '--json', '--db', db, '--what', 'processes', '--tier', 'second', '--container', dockerId.slice(0, 12)]);
