@@ -24,6 +24,7 @@ import { accessKey, formatEndpoint, type AccessObservation } from '../model/acce
 import { containerKey, HOST_IDENTITY, type Identity } from '../model/identity.js';
 import type { ContainerMeta } from '../model/sample.js';
 import type { ContainerView, Interval, ProcessView, Snapshot } from '../model/snapshot.js';
+import { containerView as buildContainerView, processView, type ContainerGauges, type ProcessFacts } from '../model/view.js';
 import { resolveMembership } from './identity.js';
 import {
   bridgeMembership,
@@ -504,9 +505,8 @@ export class SysdigIngest {
   // ---- intervals ----
 
   private processView(p: Proc, a: Activity | undefined, seconds: number): ProcessView {
-    const cpu = a?.cpuNs ?? 0;
-    const interval: Interval = { cpuNs: cpu, readBytes: a?.readBytes ?? 0, writeBytes: a?.writeBytes ?? 0 };
-    return {
+    const interval: Interval = { cpuNs: a?.cpuNs ?? 0, readBytes: a?.readBytes ?? 0, writeBytes: a?.writeBytes ?? 0 };
+    const facts: ProcessFacts = {
       key: p.key,
       pid: p.pid,
       ...(p.vpid >= 0 && { nspid: p.vpid }),
@@ -521,40 +521,26 @@ export class SysdigIngest {
       containerKey: p.containerKey,
       kernelThread: false,
       startTimeMs: p.start,
-      ...(seconds > 0 && { cpuPercent: (cpu / 1e9 / seconds) * 100 }),
       cpuNs: p.cpuNs,
+      // sysdig sees no memory: no base, so no memory percent either.
       rssBytes: 0,
       vsizeBytes: 0,
-      memPercent: 0,
       threads: 0,
       readBytes: p.readBytes,
       writeBytes: p.writeBytes,
-      ...(seconds > 0 && { readBytesPerSec: (a?.readBytes ?? 0) / seconds, writeBytesPerSec: (a?.writeBytes ?? 0) / seconds }),
-      interval,
-      ...(p.exitedAtMs !== undefined && { exitedAtMs: p.exitedAtMs }),
     };
+    return processView(facts, interval, seconds, 0, p.exitedAtMs);
   }
 
   private containerView(key: string, c: ContainerState, sums: Activity, count: number, seconds: number, measured: boolean): ContainerView {
-    const identity = c.identity;
-    const meta = this.containerMeta?.(identity) ?? {};
-    return {
-      key,
-      kind: identity.kind,
-      id: identity.id,
-      name: meta.name ?? identity.name,
-      cgroup: identity.cgroup,
-      ...(meta.image !== undefined && { image: meta.image }),
-      ...(meta.labels !== undefined && { labels: meta.labels }),
-      ...(meta.state !== undefined && { state: meta.state }),
-      ...(identity.parent !== undefined && { parent: identity.parent }),
-      ...(measured && seconds > 0 && { cpuPercent: (sums.cpuNs / 1e9 / seconds) * 100 }),
-      ...(measured && { cpuNs: c.cpuNs, blkReadBytes: c.readBytes, blkWriteBytes: c.writeBytes }),
+    const gauges: ContainerGauges = {
       cpuSource: 'processes',
+      ...(measured && { cpuNs: c.cpuNs, blkReadBytes: c.readBytes, blkWriteBytes: c.writeBytes }),
       processCount: count,
       pressure: {},
-      interval: measured ? { cpuNs: sums.cpuNs, readBytes: sums.readBytes, writeBytes: sums.writeBytes } : {},
     };
+    const interval: Interval = measured ? { cpuNs: sums.cpuNs, readBytes: sums.readBytes, writeBytes: sums.writeBytes } : {};
+    return buildContainerView(c.identity, key, this.containerMeta?.(c.identity) ?? {}, gauges, interval, seconds, 0);
   }
 
   private close(ts: number, dtMs: number): void {
@@ -666,8 +652,9 @@ class Completion {
       if (p.view.exitedAtMs !== undefined) {
         // Started and exited between two procfs ticks: only sysdig saw it. Its CPU is in its cgroup's counters
         // already, so the container is left alone.
-        const { readBytes: _r, writeBytes: _w, readBytesPerSec: _rs, writeBytesPerSec: _ws, ...rest } = p.view;
-        const view: ProcessView = { ...rest, interval: { cpuNs: p.cpuNs } };
+        // Its CPU over this procfs interval, through the one view builder; its bytes are in its access rows.
+        const { readBytes: _r, writeBytes: _w, ...facts } = p.view;
+        const view = processView(facts, { cpuNs: p.cpuNs }, snapshot.intervalMs / 1000, 0, p.view.exitedAtMs);
         added.push(view);
         access.push(...p.access);
         if (!known.has(view.containerKey) && !addedContainers.has(view.containerKey)) {

@@ -1,10 +1,12 @@
 /**
- * Snapshot: what one moment looks like, with rates. toSnapshot(sample, previous) is pure: live mode feeds it two
- * consecutive Samples, replay feeds it Samples rebuilt from the store, so every view shows the same figures.
+ * Snapshot: what one moment looks like, with rates. toSnapshot(sample, previous, last) is pure: it derives the
+ * interval's deltas from two consecutive Samples and builds the views with the one view builder (view.ts), which
+ * replay (store/history.ts) and the sysdig ingest use too, so every view shows the same figures for the same deltas.
  */
 import type { AccessObservation } from './access.js';
 import type { ContainerKind } from './identity.js';
 import type { ContainerSample, Pressure, PressureLine, ProcessSample, Sample } from './sample.js';
+import { containerView, optional, processView, type ContainerGauges } from './view.js';
 
 /**
  * What happened in the interval between the two samples, as exact counter deltas (integers). Rates are these over
@@ -149,11 +151,6 @@ export function delta(current: number | undefined, previous: number | undefined)
   return current - previous;
 }
 
-/** An interval's delta per second; undefined without a delta or an interval. */
-function perSecond(d: number | undefined, seconds: number): number | undefined {
-  return d === undefined || seconds <= 0 ? undefined : d / seconds;
-}
-
 /** The defined fields of an Interval only, so absent stays absent. */
 function interval(fields: { [K in keyof Interval]: number | undefined }): Interval {
   const out: { -readonly [K in keyof Interval]?: number } = {};
@@ -183,7 +180,8 @@ function processDelta(
   return undefined;
 }
 
-function processView(
+/** The process's deltas over the interval (none without an interval), then the one view builder. */
+function liveProcessView(
   proc: ProcessSample,
   prev: ProcessSample | undefined,
   previous: Sample | undefined,
@@ -191,51 +189,17 @@ function processView(
   memoryBase: number,
   exitedAtMs?: number,
 ): ProcessView {
-  // Built field by field, without spread temporaries: this runs for every process of the host every tick.
-  const prevTime = previous?.timeMs;
-  const cpu = processDelta(proc, prev, prevTime, PICK_CPU);
-  const read = processDelta(proc, prev, prevTime, PICK_READ);
-  const write = processDelta(proc, prev, prevTime, PICK_WRITE);
   const span: { -readonly [K in keyof Interval]?: number } = {};
-  const view: { -readonly [K in keyof ProcessView]: ProcessView[K] } = {
-    key: proc.key,
-    pid: proc.pid,
-    ppid: proc.ppid,
-    comm: proc.comm,
-    cmdline: proc.cmdline,
-    exe: proc.exe,
-    uid: proc.uid,
-    user: proc.user,
-    state: proc.state,
-    containerKey: proc.containerKey,
-    kernelThread: proc.kernelThread,
-    startTimeMs: proc.startTimeMs,
-    cpuNs: proc.cpuNs,
-    rssBytes: proc.rssBytes,
-    vsizeBytes: proc.vsizeBytes,
-    memPercent: memoryBase > 0 ? (proc.rssBytes / memoryBase) * 100 : 0,
-    threads: proc.threads,
-    interval: span,
-  };
-  if (proc.nspid !== undefined) view.nspid = proc.nspid;
-  if (proc.readBytes !== undefined) view.readBytes = proc.readBytes;
-  if (proc.writeBytes !== undefined) view.writeBytes = proc.writeBytes;
   if (seconds > 0) {
-    if (cpu !== undefined) {
-      view.cpuPercent = (cpu / 1e9 / seconds) * 100;
-      span.cpuNs = cpu;
-    }
-    if (read !== undefined) {
-      view.readBytesPerSec = read / seconds;
-      span.readBytes = read;
-    }
-    if (write !== undefined) {
-      view.writeBytesPerSec = write / seconds;
-      span.writeBytes = write;
-    }
+    const prevTime = previous?.timeMs;
+    const cpu = processDelta(proc, prev, prevTime, PICK_CPU);
+    if (cpu !== undefined) span.cpuNs = cpu;
+    const read = processDelta(proc, prev, prevTime, PICK_READ);
+    if (read !== undefined) span.readBytes = read;
+    const write = processDelta(proc, prev, prevTime, PICK_WRITE);
+    if (write !== undefined) span.writeBytes = write;
   }
-  if (exitedAtMs !== undefined) view.exitedAtMs = exitedAtMs;
-  return view;
+  return processView(proc, span, seconds, memoryBase, exitedAtMs);
 }
 
 function pressureAvg10(line: PressureLine | undefined): number | undefined {
@@ -294,7 +258,8 @@ function sumProcesses(container: ContainerSample, sample: Sample, previous: Samp
   return totals;
 }
 
-function containerView(
+/** The container's deltas and gauges from two samples, then the one view builder. */
+function liveContainerView(
   container: ContainerSample,
   sample: Sample,
   previous: Sample | undefined,
@@ -314,7 +279,6 @@ function containerView(
   const isNew = known && prev === undefined && container.processKeys.every((k) => !previous!.processes.has(k));
   const base = (counter: number | undefined): number | undefined => (isNew && counter !== undefined ? 0 : undefined);
   const cpuDelta = !known ? undefined : cpuFromCgroup ? delta(cg.cpuUsageNs, pcg?.cpuUsageNs ?? base(cg.cpuUsageNs)) : totals.cpuDeltaNs;
-  const cpuPercent = cpuDelta === undefined ? undefined : (cpuDelta / 1e9 / seconds) * 100;
 
   const periods = delta(cg.cpuPeriods, pcg?.cpuPeriods);
   const throttled = delta(cg.cpuThrottledPeriods, pcg?.cpuThrottledPeriods);
@@ -328,46 +292,24 @@ function containerView(
 
   const memoryBytes = cg.memoryWorkingSetBytes ?? cg.memoryUsageBytes ?? (totals.count > 0 ? totals.rssBytes : undefined);
   const limit = cg.memoryLimitBytes !== undefined && cg.memoryLimitBytes < hostMemory ? cg.memoryLimitBytes : undefined;
-  const memoryPercent = memoryBytes === undefined ? undefined : (memoryBytes / (limit ?? hostMemory)) * 100;
 
-  const meta = container.meta;
-  const identity = container.identity;
-  const name = meta.name ?? identity.name;
-  return {
-    key: container.key,
-    kind: identity.kind,
-    id: identity.id,
-    name: identity.kind === 'slurm' && meta.jobName !== undefined ? `${identity.name} ${meta.jobName}` : name,
-    cgroup: identity.cgroup,
-    ...(meta.image !== undefined && { image: meta.image }),
-    ...(meta.labels !== undefined && { labels: meta.labels }),
-    ...(meta.state !== undefined && { state: meta.state }),
-    ...(meta.exitCode !== undefined && { exitCode: meta.exitCode }),
-    ...(identity.parent !== undefined && { parent: identity.parent }),
-    ...(container.steps !== undefined && container.steps.length > 0 && { steps: container.steps }),
-    ...(meta.jobUser !== undefined && { user: meta.jobUser }),
-    ...(cpuPercent !== undefined && { cpuPercent }),
-    cpuNs: cg.cpuUsageNs ?? totals.cpuNs,
+  const gauges: ContainerGauges = {
     cpuSource: cpuFromCgroup ? 'cgroup' : 'processes',
-    ...(cg.cpuLimitCores !== undefined && { cpuLimitCores: cg.cpuLimitCores }),
-    ...(throttledPercent !== undefined && { throttledPercent }),
-    ...(cg.cpuThrottledNs !== undefined && { throttledNs: cg.cpuThrottledNs }),
-    ...(memoryBytes !== undefined && { memoryBytes }),
-    ...(limit !== undefined && { memoryLimitBytes: limit }),
-    ...(memoryPercent !== undefined && { memoryPercent }),
-    ...(cg.memoryPeakBytes !== undefined && { memoryPeakBytes: cg.memoryPeakBytes }),
-    ...(cg.oomKills !== undefined && { oomKills: cg.oomKills }),
-    ...(container.netRxBytes !== undefined && { netRxBytes: container.netRxBytes }),
-    ...(container.netTxBytes !== undefined && { netTxBytes: container.netTxBytes }),
-    ...optional('netRxBytesPerSec', perSecond(rxDelta, seconds)),
-    ...optional('netTxBytesPerSec', perSecond(txDelta, seconds)),
+    cpuNs: cg.cpuUsageNs ?? totals.cpuNs,
+    ...optional('cpuLimitCores', cg.cpuLimitCores),
+    ...optional('throttledPercent', throttledPercent),
+    ...optional('throttledNs', cg.cpuThrottledNs),
+    ...optional('memoryBytes', memoryBytes),
+    ...optional('memoryLimitBytes', limit),
+    ...optional('memoryPeakBytes', cg.memoryPeakBytes),
+    ...optional('oomKills', cg.oomKills),
+    ...optional('netRxBytes', container.netRxBytes),
+    ...optional('netTxBytes', container.netTxBytes),
     ...(blkFromCgroup
       ? { blkReadBytes: cg.ioReadBytes, blkWriteBytes: cg.ioWriteBytes }
       : totals.ioKnown
         ? { blkReadBytes: totals.readBytes, blkWriteBytes: totals.writeBytes }
         : {}),
-    ...optional('blkReadBytesPerSec', perSecond(readDelta, seconds)),
-    ...optional('blkWriteBytesPerSec', perSecond(writeDelta, seconds)),
     ...optional('pids', cg.pids ?? (totals.count > 0 ? totals.threads : undefined)),
     processCount: totals.count,
     pressure: {
@@ -375,10 +317,11 @@ function containerView(
       ...optional('memory', pressureAvg10(cg.memoryPressure?.some)),
       ...optional('io', pressureAvg10(cg.ioPressure?.some)),
     },
+    ...(container.steps !== undefined && { steps: container.steps }),
     ...stall(cg.cpuPressure, cg.memoryPressure, cg.ioPressure),
-    interval: interval({ cpuNs: cpuDelta, readBytes: readDelta, writeBytes: writeDelta, netRxBytes: rxDelta, netTxBytes: txDelta }),
-    ...(exitedAtMs !== undefined && { exitedAtMs }),
   };
+  const span = interval({ cpuNs: cpuDelta, readBytes: readDelta, writeBytes: writeDelta, netRxBytes: rxDelta, netTxBytes: txDelta });
+  return containerView(container.identity, container.key, container.meta, gauges, span, seconds, hostMemory, exitedAtMs);
 }
 
 /** `{stall}` when any resource has PSI totals (cgroup v2), `{}` otherwise. */
@@ -387,48 +330,41 @@ function stall(cpu: Pressure | undefined, memory: Pressure | undefined, io: Pres
   return Object.keys(totals).length === 0 ? {} : { stall: totals };
 }
 
-/** `{key: value}` when value is defined, `{}` otherwise: keeps optional fields absent rather than undefined. */
-function optional<K extends string, V>(key: K, value: V | undefined): { [P in K]?: V } {
-  return value === undefined ? {} : ({ [key]: value } as { [P in K]?: V });
-}
-
-/** Views of samples that did not change between two ticks (see toSnapshot); weak, so they go with their samples. */
-const idleViews = new WeakMap<ProcessSample, { base: number; view: ProcessView }>();
-
 /**
- * Derives rates from two samples. `previous` may be undefined (first sample: no rates yet). Pure: no I/O, no clock.
- * Containers and processes in `previous` but not in `sample` are reported in `exited` with the sample's time.
+ * Derives rates from two samples. `previous` may be undefined (first sample: no rates yet). Pure: no I/O, no clock,
+ * no state between calls. `last` is the Snapshot built for `previous`: a process in `sample.unchanged` (its sample
+ * did not change since `previous`, so every delta is zero) keeps last's view when its memory base is the same, which
+ * spares a view per idle process per tick. Containers and processes in `previous` but not in `sample` are reported
+ * in `exited` with the sample's time.
  */
-export function toSnapshot(sample: Sample, previous?: Sample): Snapshot {
+export function toSnapshot(sample: Sample, previous?: Sample, last?: Snapshot): Snapshot {
   const seconds = previous === undefined ? 0 : Math.max(0, (sample.monoNs - previous.monoNs) / 1e9);
   const hostMemory = sample.host.memTotalBytes;
 
   const limits = new Map<string, number>();
   const containers: ContainerView[] = [];
   for (const container of sample.containers.values()) {
-    const view = containerView(container, sample, previous, seconds);
+    const view = liveContainerView(container, sample, previous, seconds);
     containers.push(view);
     if (view.memoryLimitBytes !== undefined) limits.set(view.key, view.memoryLimitBytes);
   }
 
+  const unchanged = previous !== undefined && seconds > 0 && last !== undefined && last.timeMs === previous.timeMs ? sample.unchanged : undefined;
+  const lastViews = unchanged !== undefined && unchanged.size > 0 ? viewsByKey(last!) : undefined;
+  const lastLimits = lastViews === undefined ? undefined : limitsOf(last!);
   const processes: ProcessView[] = [];
   for (const proc of sample.processes.values()) {
     const base = limits.get(proc.containerKey) ?? hostMemory;
-    const prev = previous?.processes.get(proc.key);
-    if (prev === proc && seconds > 0) {
-      // The collector handed out the same sample (the process was not scheduled): every delta is zero, so the view
-      // depends on nothing but the sample and the memory base. Views are read-only: sharing one is safe.
-      const cached = idleViews.get(proc);
-      if (cached !== undefined && cached.base === base) {
-        processes.push(cached.view);
+    if (lastViews !== undefined && unchanged!.has(proc.key)) {
+      // Not changed since `previous`: every delta is zero, so the view depends on nothing but the sample and the
+      // memory base. Views are read-only: sharing one is safe. Its interval must say zero, not unknown.
+      const reused = lastViews.get(proc.key);
+      if (reused !== undefined && (lastLimits!.get(proc.containerKey) ?? last!.host.memTotalBytes) === base && isIdle(reused)) {
+        processes.push(reused);
         continue;
       }
-      const view = processView(proc, prev, previous, seconds, base);
-      idleViews.set(proc, { base, view });
-      processes.push(view);
-      continue;
     }
-    processes.push(processView(proc, prev, previous, seconds, base));
+    processes.push(liveProcessView(proc, previous?.processes.get(proc.key), previous, seconds, base));
   }
 
   const exitedProcesses: ProcessView[] = [];
@@ -437,11 +373,11 @@ export function toSnapshot(sample: Sample, previous?: Sample): Snapshot {
     for (const proc of previous.processes.values()) {
       if (sample.processes.has(proc.key)) continue;
       const base = limits.get(proc.containerKey) ?? hostMemory;
-      exitedProcesses.push(processView(proc, proc, previous, 0, base, sample.timeMs));
+      exitedProcesses.push(liveProcessView(proc, proc, previous, 0, base, sample.timeMs));
     }
     for (const container of previous.containers.values()) {
       if (sample.containers.has(container.key)) continue;
-      exitedContainers.push(containerView(container, previous, undefined, 0, sample.timeMs));
+      exitedContainers.push(liveContainerView(container, previous, undefined, 0, sample.timeMs));
     }
   }
 
@@ -466,4 +402,22 @@ export function toSnapshot(sample: Sample, previous?: Sample): Snapshot {
     gaps: sample.gaps,
     ...(sample.access !== undefined && { access: sample.access }),
   };
+}
+
+function viewsByKey(snapshot: Snapshot): Map<string, ProcessView> {
+  const map = new Map<string, ProcessView>();
+  for (const p of snapshot.processes) map.set(p.key, p);
+  return map;
+}
+
+function limitsOf(snapshot: Snapshot): Map<string, number> {
+  const map = new Map<string, number>();
+  for (const c of snapshot.containers) if (c.memoryLimitBytes !== undefined) map.set(c.key, c.memoryLimitBytes);
+  return map;
+}
+
+/** A view whose interval is known and all zero: what an unchanged process shows over any interval. */
+function isIdle(view: ProcessView): boolean {
+  const d = view.interval;
+  return d.cpuNs === 0 && (view.readBytes === undefined || d.readBytes === 0) && (view.writeBytes === undefined || d.writeBytes === 0);
 }

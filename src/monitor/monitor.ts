@@ -34,6 +34,8 @@ export class Monitor {
   private readonly sources: readonly TickSource[];
   private readonly listeners = new Set<SnapshotListener>();
   private previous: Sample | undefined;
+  /** toSnapshot's own last result (before sources complete it): the views it reuses for Sample.unchanged. */
+  private lastPlain: Snapshot | undefined;
   private lastSnapshot: Snapshot | undefined;
   private recorder: Recorder | undefined;
   private timer: NodeJS.Timeout | undefined;
@@ -70,8 +72,9 @@ export class Monitor {
   tick(): Snapshot {
     const started = performance.now();
     const sample = this.sampler.sample();
-    let snapshot = toSnapshot(sample, this.previous);
+    let snapshot = toSnapshot(sample, this.previous, this.lastPlain);
     this.previous = sample;
+    this.lastPlain = snapshot;
     for (const source of this.sources) {
       snapshot = source.complete(snapshot);
       const gap = source.gap();

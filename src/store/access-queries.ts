@@ -1,6 +1,7 @@
 /**
  * Reading file and network access: what a process had open at a moment (replay panes), in the one shape the live
- * panes use (model/access.ts). Process keys from the store's snapshots are `pid:start_time`.
+ * panes use (model/access.ts). Process keys are those live and replay show (processes.key), or `pid:start_time`
+ * (epoch ms; rows written before the key was stored).
  */
 import type { Database } from 'better-sqlite3';
 import type { FileAccess, SocketAccess } from '../model/access.js';
@@ -8,18 +9,29 @@ import { aliveDuringSql } from './sessions.js';
 import { statement } from './statements.js';
 
 /**
- * Intervals that cover `atMs` give the panes of a past moment: a minute of slack (an open interval's last_seen is
- * refreshed once a minute), but only while the process itself is shown alive then (the store's one alive rule), so
- * nothing is carried past its exit, its session's end or a gap between sessions.
+ * Intervals that cover `atMs` give the panes of a past moment, only while the process itself is shown alive then (the
+ * store's one alive rule), so nothing is carried past its exit, its session's end or a gap between sessions: an ended
+ * interval (closed) up to the second of its last sighting, as live showed it; one still open (or open when the
+ * recorder stopped) with a minute of slack, since its last_seen is refreshed once a minute.
  */
 const COVER_SLACK_MS = 60_000;
-const COVERS = `a.process_id = @id AND a.first_seen <= @at + 999 AND a.last_seen >= @at - ${COVER_SLACK_MS} AND ${aliveDuringSql('p')}`;
-const coverParams = (id: number, atMs: number): Record<string, number> => ({ id, at: atMs, from: atMs, to: atMs + 1000 });
+const COVERS = `a.process_id = @id AND a.first_seen <= @at + 999
+  AND a.last_seen >= (CASE WHEN a.closed = 1 THEN @second ELSE @at - ${COVER_SLACK_MS} END) AND ${aliveDuringSql('p')}`;
+const coverParams = (id: number, atMs: number): Record<string, number> => ({
+  id,
+  at: atMs,
+  second: atMs - (atMs % 1000),
+  from: atMs,
+  to: atMs + 1000,
+});
 
 function processRowId(db: Database, processKey: string): number | undefined {
   const [pid, start] = processKey.split(':').map(Number);
   if (!Number.isInteger(pid) || !Number.isInteger(start)) return undefined;
-  const row = statement(db, 'SELECT id FROM processes WHERE pid = ? AND start_time = ?').get(pid, start) as { id: number } | undefined;
+  // Either form names one process: start ticks since boot and epoch milliseconds are far apart.
+  const row = statement(db, 'SELECT id FROM processes WHERE pid = ? AND (key = ? OR start_time = ?)').get(pid, processKey, start) as
+    | { id: number }
+    | undefined;
   return row?.id;
 }
 

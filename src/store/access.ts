@@ -46,7 +46,7 @@ export class AccessWriter {
        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     );
     const update = (table: string): Database.Statement =>
-      db.prepare(`UPDATE ${table} SET last_seen = ?, opens = ?, bytes_in = ?, bytes_out = ?, source = ? WHERE id = ?`);
+      db.prepare(`UPDATE ${table} SET last_seen = ?, opens = ?, bytes_in = ?, bytes_out = ?, source = ?, closed = ? WHERE id = ?`);
     this.updates = { file_access: update('file_access'), net_access: update('net_access') };
   }
 
@@ -102,7 +102,7 @@ export class AccessWriter {
     for (const [key, interval] of this.open) {
       const closed = !isEventSource(interval.source) ? procfsPass && !interval.seenByProcfs : timeMs - interval.lastSeen > SYSDIG_QUIET_MS;
       if (closed || (refresh && interval.dirty)) {
-        this.updates[interval.table].run(interval.lastSeen, interval.opens, interval.bytesIn ?? null, interval.bytesOut ?? null, interval.source, interval.rowId);
+        this.store(interval, closed);
         interval.dirty = false;
       }
       if (closed) {
@@ -117,8 +117,23 @@ export class AccessWriter {
   flush(): void {
     for (const interval of this.open.values()) {
       if (!interval.dirty) continue;
-      this.updates[interval.table].run(interval.lastSeen, interval.opens, interval.bytesIn ?? null, interval.bytesOut ?? null, interval.source, interval.rowId);
+      this.store(interval, false);
       interval.dirty = false;
     }
+  }
+
+  private store(interval: OpenInterval, closed: boolean): void {
+    const { lastSeen, opens, bytesIn, bytesOut, source, rowId } = interval;
+    this.updates[interval.table].run(lastSeen, opens, bytesIn ?? null, bytesOut ?? null, source, closed ? 1 : 0, rowId);
+  }
+
+  /**
+   * Forgets every open interval after rows were deleted under the writer (`bubble clean`): those still stored are
+   * closed with their figures; whatever is still observed opens a new interval on the next tick.
+   */
+  forget(): void {
+    // Whatever is still observed opens a new row on the next tick: these end here.
+    for (const interval of this.open.values()) this.store(interval, true);
+    this.open.clear();
   }
 }

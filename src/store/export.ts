@@ -8,7 +8,9 @@
  */
 import type { Database } from 'better-sqlite3';
 import { UsageError } from '../errors/usage-error.js';
+import { commandJoinSql } from './commands.js';
 import { CSV_EOL, csvField, csvRow } from './csv.js';
+import { cpuPercentOf } from '../model/view.js';
 import { finestTierCovering } from './queries.js';
 import { sampledMsSql, TIER_ID, TIER_MS, type Tier } from './tiers.js';
 
@@ -33,9 +35,8 @@ type Value = string | number | null;
 const iso = (ms: number | null): string | null => (ms === null ? null : new Date(ms).toISOString());
 
 /** CPU over the bucket length, 100 = one core; 3 decimals (cpu_seconds keeps the exact figure). */
-/** CPU time over the time the bucket sampled (sampledMsSql), 100 = one core. */
-const cpuPercent = (cpuNs: number, sampledMs: number): number =>
-  Math.round((cpuNs / (sampledMs * 1e6)) * 100_000) / 1000;
+/** CPU time over the time the bucket sampled (sampledMsSql), 100 = one core; 3 decimals (cpu_seconds keeps the exact figure). */
+const cpuPercent = (cpuNs: number, sampledMs: number): number => Math.round((cpuPercentOf(cpuNs, sampledMs / 1000) ?? 0) * 1000) / 1000;
 
 /**
  * Where a kind of row comes from. The series statement reads only the series table, in its primary-key order
@@ -52,6 +53,8 @@ interface Layout {
   readonly entitySql: string;
   readonly seriesValues: (row: readonly unknown[]) => Value[];
   readonly entityValues: (row: readonly unknown[]) => readonly [Value[], Value[]];
+  /** Where the series row carries the entity's command at that bucket (it exec'd): its columns in the row, and in `before`. */
+  readonly command?: { readonly row: number; readonly before: number };
 }
 
 // json_each binds any number of container keys as one parameter; the statement text stays fixed.
@@ -118,10 +121,11 @@ const LAYOUTS: Readonly<Record<'containers' | 'processes', Layout>> = {
     after: ['exit_time', 'exit_code'],
     seriesSql: (filtered) =>
       `SELECT s.bucket, s.process_id, s.cpu_ns, s.rss_avg, s.rss_max, s.read_bytes, s.write_bytes, s.threads_max,
-              ${sampledMsSql('cs')}, s.net_rx_bytes, s.net_tx_bytes
+              ${sampledMsSql('cs')}, pc.comm, pc.exe, pc.cmdline
        FROM process_series s
        LEFT JOIN processes p ON p.id = s.process_id
        LEFT JOIN container_series cs ON cs.tier = s.tier AND cs.bucket = s.bucket AND cs.container_id = p.container_id
+       ${commandJoinSql('s.process_id', 's.bucket + @size')}
        WHERE ${RANGE} ${
          filtered
            ? `AND s.process_id IN (SELECT p.id FROM processes p JOIN containers c ON c.id = p.container_id
@@ -158,10 +162,27 @@ const LAYOUTS: Readonly<Record<'containers' | 'processes', Layout>> = {
       ],
       [iso(opt(r[10])), opt(r[11])],
     ],
+    // A process that exec'd shows the command it had in each bucket (the newest before the bucket's end).
+    command: { row: 9, before: 6 },
   },
 };
 
 const HEAD = ['time', 'tier', 'bucket_seconds'] as const;
+
+/** An entity's columns: `before` as values, and both pieces encoded. */
+interface Encoded {
+  readonly before: readonly Value[];
+  readonly pieces: readonly [string, string];
+}
+
+/** The entity's `before` piece, with the command the series row carries for its bucket when the process exec'd. */
+function commandAt(layout: Layout, encoder: Encoder, encoded: Encoded, row: readonly unknown[]): string {
+  const at = layout.command;
+  if (at === undefined || row[at.row] === null || row[at.row] === undefined) return encoded.pieces[0];
+  const before = encoded.before.slice();
+  for (let i = 0; i < 3; i++) before[at.before + i] = str(row[at.row + i]);
+  return encoder.piece(layout.before, before);
+}
 
 /** Access intervals (files, network): one row per interval, not per bucket. */
 const ACCESS_HEAD: string[] = ['container', 'container_name', 'pid', 'start_time', 'comm'];
@@ -251,8 +272,8 @@ export function exportRows(db: Database, options: ExportOptions, write: (chunk: 
 
   // Reads on the same connection are allowed while the series iterator is open, and see the same snapshot.
   const entityStmt = db.prepare(layout.entitySql).raw();
-  const entities = new Map<number, readonly [string, string] | null>();
-  const entity = (id: number): readonly [string, string] | null => {
+  const entities = new Map<number, Encoded | null>();
+  const entity = (id: number): Encoded | null => {
     let encoded = entities.get(id);
     if (encoded === undefined) {
       const row = entityStmt.get(id) as unknown[] | undefined;
@@ -260,7 +281,7 @@ export function exportRows(db: Database, options: ExportOptions, write: (chunk: 
         encoded = null; // a series row whose entity `clean` removed: skip it, as a join would
       } else {
         const [before, after] = layout.entityValues(row);
-        encoded = [encoder.piece(layout.before, before), encoder.piece(layout.after, after)];
+        encoded = { before, pieces: [encoder.piece(layout.before, before), encoder.piece(layout.after, after)] };
       }
       if (entities.size >= ENTITY_CACHE) entities.clear();
       entities.set(id, encoded);
@@ -281,7 +302,7 @@ export function exportRows(db: Database, options: ExportOptions, write: (chunk: 
       head = encoder.piece(HEAD, [iso(bucket), tier, bucketMs / 1000]);
     }
     const series = encoder.piece(layout.series, layout.seriesValues(row));
-    buffer += encoder.line([head, encoded[0], series, encoded[1]]);
+    buffer += encoder.line([head, commandAt(layout, encoder, encoded, row), series, encoded.pieces[1]]);
     count++;
     if (buffer.length >= CHUNK) {
       write(buffer);

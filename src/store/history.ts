@@ -1,8 +1,9 @@
 /**
  * The past, as Snapshots: replay and the TUI's scrubber ask "what did it look like in this bucket of this tier" and
- * get the same Snapshot type live mode shows, rebuilt from the series rows. Rates are the bucket's totals over the
- * time it sampled (sampledMsSql: a minute bucket shows the minute's average CPU%, a partial minute too); a process's
- * over its container's. An entity is shown while alive by the store's one rule (aliveDuringSql).
+ * get the same Snapshot type live mode shows, rebuilt from the series rows by the same view builder (model/view.ts).
+ * Rates are the bucket's totals over the time it sampled (sampledMsSql: a minute bucket shows the minute's average
+ * CPU%, a partial minute too); a process's over its container's. An entity is shown while alive by the store's one
+ * rule (aliveDuringSql). A process's command is the one it had at the bucket's time (process_commands).
  *
  * Change-only second rows: a process with no second row in the bucket was idle; its memory and threads are carried
  * forward from its newest row at or before the bucket (the minute tier holds a row per live process per minute, so
@@ -12,6 +13,8 @@ import type { Database } from 'better-sqlite3';
 import type { ContainerKind } from '../model/identity.js';
 import type { SeriesPoint } from '../model/series.js';
 import type { ContainerView, ProcessView, Snapshot } from '../model/snapshot.js';
+import { containerView, cpuPercentOf, processView, type ContainerGauges } from '../model/view.js';
+import { commandJoinSql } from './commands.js';
 import { parseLabels, type ContainerDbRow } from './queries.js';
 import { aliveDuringSql } from './sessions.js';
 import { bucketStart, sampledMsSql, TIER_ID, TIER_MS, type Tier } from './tiers.js';
@@ -22,6 +25,7 @@ interface ContainerRowDb extends ContainerDbRow {
   id: number;
   memory_limit: number | null;
   cpu_limit: number | null;
+  cpu_source: string | null;
   cpu_ns: number | null;
   mem_avg: number | null;
   mem_max: number | null;
@@ -38,6 +42,7 @@ interface ProcessRowDb {
   container_key: string;
   pid: number;
   start_time: number;
+  key: string | null;
   ppid: number;
   nspid: number | null;
   comm: string;
@@ -56,6 +61,9 @@ interface ProcessRowDb {
   sampled_ms: number;
 }
 
+
+/** The command a process had at the bucket's end (commands.ts), or its row's. */
+const COMMAND_AT_TO = 'coalesce(pc.comm, p.comm) AS comm, coalesce(pc.exe, p.exe) AS exe, coalesce(pc.cmdline, p.cmdline) AS cmdline';
 
 export interface HistoryOptions {
   /** Only this container's processes (the container view); all containers are listed either way. */
@@ -78,7 +86,7 @@ export function snapshotFromStore(db: Database, tier: Tier, atMs: number, option
 
   const containerRows = statement(
       db,
-      `SELECT c.id, c.key, c.kind, c.cid, c.name, c.image, c.labels, c.cgroup, c.parent, c.user, c.memory_limit, c.cpu_limit, c.first_seen, c.last_seen,
+      `SELECT c.id, c.key, c.kind, c.cid, c.name, c.image, c.labels, c.cgroup, c.parent, c.user, c.memory_limit, c.cpu_limit, c.cpu_source, c.first_seen, c.last_seen,
               c.exit_time, c.exit_code, s.cpu_ns, s.mem_avg, s.mem_max, s.read_bytes, s.write_bytes, s.net_rx_bytes,
               s.net_tx_bytes, s.pids_max, ${sampledMsSql('s')} AS sampled_ms
          FROM containers c
@@ -89,62 +97,61 @@ export function snapshotFromStore(db: Database, tier: Tier, atMs: number, option
   if (containerRows.length === 0) return undefined;
 
   const processRows = processesAt(db, params, options.containerKey);
+  // Exited before this moment: listed in `exited` only. A second bucket is what live showed at its tick, and live lists
+  // a process that tick found gone in `exited`; a coarser bucket still lists what exited within it, with its exit.
+  const gone = tier === 'second' ? to : from;
   const processCounts = new Map<string, number>();
-  for (const p of processRows) processCounts.set(p.container_key, (processCounts.get(p.container_key) ?? 0) + 1);
+  for (const p of processRows) {
+    if (p.exit_time === null || p.exit_time >= gone) processCounts.set(p.container_key, (processCounts.get(p.container_key) ?? 0) + 1);
+  }
 
   const memTotal = options.memTotalBytes ?? 0;
+  const containerLimits = new Map<string, number>();
   const containers: ContainerView[] = [];
   const exitedContainers: ContainerView[] = [];
   for (const r of containerRows) {
-    const seconds = r.sampled_ms / 1000;
     const labels = parseLabels(r.labels);
-    const view: ContainerView = {
-      key: r.key,
-      kind: r.kind as ContainerKind,
-      id: r.cid,
-      name: r.name,
-      cgroup: r.cgroup,
-      ...(r.image !== null && { image: r.image }),
-      ...(labels !== undefined && { labels }),
-      ...(r.exit_time !== null && r.exit_time < to && { state: 'exited' }),
-      ...(r.exit_code !== null && r.exit_time !== null && r.exit_time < to && { exitCode: r.exit_code }),
-      ...(r.parent !== null && { parent: r.parent }),
-      ...(r.user !== null && { user: r.user }),
-      ...(r.cpu_ns !== null && { cpuPercent: (r.cpu_ns / 1e9 / seconds) * 100, cpuNs: r.cpu_ns }),
-      cpuSource: 'cgroup',
+    const exitedBy = r.exit_time !== null && r.exit_time < to;
+    const gauges: ContainerGauges = {
+      cpuSource: r.cpu_source === 'processes' ? 'processes' : 'cgroup',
       ...(r.cpu_limit !== null && { cpuLimitCores: r.cpu_limit }),
       ...(r.mem_avg !== null && { memoryBytes: r.mem_avg }),
       ...(r.memory_limit !== null && { memoryLimitBytes: r.memory_limit }),
-      ...(r.mem_avg !== null && (r.memory_limit ?? memTotal) > 0 && { memoryPercent: (r.mem_avg / (r.memory_limit ?? memTotal)) * 100 }),
       ...(r.mem_max !== null && { memoryPeakBytes: r.mem_max }),
-      ...(r.net_rx_bytes !== null && { netRxBytesPerSec: r.net_rx_bytes / seconds }),
-      ...(r.net_tx_bytes !== null && { netTxBytesPerSec: r.net_tx_bytes / seconds }),
-      ...(r.read_bytes !== null && { blkReadBytesPerSec: r.read_bytes / seconds }),
-      ...(r.write_bytes !== null && { blkWriteBytesPerSec: r.write_bytes / seconds }),
       ...(r.pids_max !== null && { pids: r.pids_max }),
       processCount: processCounts.get(r.key) ?? 0,
+      // Pressure is not stored.
       pressure: {},
-      interval: {
-        ...(r.cpu_ns !== null && { cpuNs: r.cpu_ns }),
-        ...(r.read_bytes !== null && { readBytes: r.read_bytes }),
-        ...(r.write_bytes !== null && { writeBytes: r.write_bytes }),
-        ...(r.net_rx_bytes !== null && { netRxBytes: r.net_rx_bytes }),
-        ...(r.net_tx_bytes !== null && { netTxBytes: r.net_tx_bytes }),
-      },
-      ...(r.exit_time !== null && r.exit_time < to && { exitedAtMs: r.exit_time }),
     };
-    // Exited within this bucket: still listed (this is the moment it ended, with its exit shown); exited before it:
-    // in `exited` only.
-    (r.exit_time !== null && r.exit_time < from ? exitedContainers : containers).push(view);
+    const interval = {
+      ...(r.cpu_ns !== null && { cpuNs: r.cpu_ns }),
+      ...(r.read_bytes !== null && { readBytes: r.read_bytes }),
+      ...(r.write_bytes !== null && { writeBytes: r.write_bytes }),
+      ...(r.net_rx_bytes !== null && { netRxBytes: r.net_rx_bytes }),
+      ...(r.net_tx_bytes !== null && { netTxBytes: r.net_tx_bytes }),
+    };
+    const meta = {
+      name: r.name,
+      ...(r.image !== null && { image: r.image }),
+      ...(labels !== undefined && { labels }),
+      ...(exitedBy && { state: 'exited' }),
+      ...(exitedBy && r.exit_code !== null && { exitCode: r.exit_code }),
+      ...(r.user !== null && { jobUser: r.user }),
+    };
+    const identity = { kind: r.kind as ContainerKind, id: r.cid, name: r.name, cgroup: r.cgroup, ...(r.parent !== null && { parent: r.parent }) };
+    // Over the seconds the bucket sampled (sampledMsSql).
+    const seconds = r.sampled_ms / 1000;
+    if (r.memory_limit !== null) containerLimits.set(r.key, r.memory_limit);
+    const view = containerView(identity, r.key, meta, gauges, interval, seconds, memTotal, exitedBy ? r.exit_time! : undefined);
+    (r.exit_time !== null && r.exit_time < gone ? exitedContainers : containers).push(view);
   }
 
   const processes: ProcessView[] = [];
   const exitedProcesses: ProcessView[] = [];
   for (const p of processRows) {
-    const seconds = p.sampled_ms / 1000;
     const exited = p.exit_time !== null && p.exit_time < to;
-    const view: ProcessView = {
-      key: `${p.pid}:${p.start_time}`,
+    const facts = {
+      key: p.key ?? `${p.pid}:${p.start_time}`,
       pid: p.pid,
       ...(p.nspid !== null && { nspid: p.nspid }),
       ppid: p.ppid,
@@ -157,18 +164,18 @@ export function snapshotFromStore(db: Database, tier: Tier, atMs: number, option
       containerKey: p.container_key,
       kernelThread: false,
       startTimeMs: p.start_time,
-      cpuPercent: ((p.cpu_ns ?? 0) / 1e9 / seconds) * 100,
-      cpuNs: p.cpu_ns ?? 0,
+      // Cumulative CPU time and virtual size are not stored.
+      cpuNs: 0,
       rssBytes: p.rss_avg ?? 0,
       vsizeBytes: 0,
-      memPercent: memTotal > 0 ? ((p.rss_avg ?? 0) / memTotal) * 100 : 0,
       threads: p.threads_max ?? 0,
-      readBytesPerSec: (p.read_bytes ?? 0) / seconds,
-      writeBytesPerSec: (p.write_bytes ?? 0) / seconds,
-      interval: { cpuNs: p.cpu_ns ?? 0, readBytes: p.read_bytes ?? 0, writeBytes: p.write_bytes ?? 0 },
-      ...(exited && { exitedAtMs: p.exit_time! }),
     };
-    (p.exit_time !== null && p.exit_time < from ? exitedProcesses : processes).push(view);
+    const interval = { cpuNs: p.cpu_ns ?? 0, readBytes: p.read_bytes ?? 0, writeBytes: p.write_bytes ?? 0 };
+    // Over its container's sampled seconds.
+    const seconds = p.sampled_ms / 1000;
+    const base = containerLimits.get(p.container_key) ?? memTotal;
+    const view = processView(facts, interval, seconds, base, exited ? p.exit_time! : undefined);
+    (p.exit_time !== null && p.exit_time < gone ? exitedProcesses : processes).push(view);
   }
 
   return {
@@ -198,13 +205,14 @@ function processesAt(db: Database, params: { tier: number; from: number; to: num
   const containerFilter = containerKey === undefined ? '' : 'AND c.key = @key';
   const rows = statement(
       db,
-      `SELECT p.id, c.key AS container_key, p.pid, p.start_time, p.ppid, p.nspid, p.comm, p.exe, p.cmdline, p.uid, p.user,
+      `SELECT p.id, c.key AS container_key, p.pid, p.start_time, p.key, p.ppid, p.nspid, ${COMMAND_AT_TO}, p.uid, p.user,
               p.first_seen, p.last_seen, p.exit_time, s.cpu_ns, s.rss_avg, s.read_bytes, s.write_bytes, s.threads_max,
               ${sampledMsSql('cs')} AS sampled_ms
          FROM processes p
          JOIN containers c ON c.id = p.container_id
          LEFT JOIN process_series s ON s.tier = @tier AND s.bucket = @from AND s.process_id = p.id
          LEFT JOIN container_series cs ON cs.tier = @tier AND cs.bucket = @from AND cs.container_id = p.container_id
+         ${commandJoinSql('p.id', '@to')}
         WHERE (s.process_id IS NOT NULL OR (${aliveDuringSql('p')})) ${containerFilter}`,
     )
     .all({ ...params, ...(containerKey !== undefined && { key: containerKey }) }) as ProcessRowDb[];
@@ -254,6 +262,6 @@ export function seriesFromStore(
     cpu: number;
     mem: number;
   }[];
-  // cpu is ns per sampled ms: / 1e6 gives cores, * 100 percent.
-  return rows.map((r) => ({ timeMs: r.bucket, cpuPercent: (r.cpu / 1e6) * 100, memoryBytes: r.mem }));
+  // cpu is ns per sampled ms: the CPU% of that over one millisecond.
+  return rows.map((r) => ({ timeMs: r.bucket, cpuPercent: cpuPercentOf(r.cpu, 0.001) ?? 0, memoryBytes: r.mem }));
 }

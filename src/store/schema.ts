@@ -157,6 +157,29 @@ export const MIGRATIONS: readonly string[] = [
   ALTER TABLE process_series ADD COLUMN net_tx_bytes INTEGER;
   ALTER TABLE processes ADD COLUMN exit_code INTEGER;  -- exit status, or 128 + signal number, like a shell's $?
   `,
+  // 4: what replay needs to show what live showed: where a container's CPU came from, and a process's commands
+  // across exec (pid + start time does not change on exec).
+  `
+  ALTER TABLE containers ADD COLUMN cpu_source TEXT;  -- 'cgroup' or 'processes', as last seen; NULL in older rows
+  -- The key live showed (pid:start ticks for procfs, pid:start ms for a sysdig-only process); NULL in older rows.
+  -- Looked up with pid (the UNIQUE (pid, start_time) index), so it needs no index of its own.
+  ALTER TABLE processes ADD COLUMN key TEXT;
+  -- 1 once the interval ended (its last_seen is then exact); 0 while open or when the recorder stopped first (its
+  -- last_seen is then refreshed once a minute, and readers allow for that).
+  ALTER TABLE file_access ADD COLUMN closed INTEGER NOT NULL DEFAULT 0;
+  ALTER TABLE net_access ADD COLUMN closed INTEGER NOT NULL DEFAULT 0;
+
+  -- A process's commands over its life, written when it changed (exec): the command from \`since\` on. A process
+  -- that never changed has no rows here; processes.comm/exe/cmdline hold the newest command either way.
+  CREATE TABLE process_commands (
+    process_id INTEGER NOT NULL REFERENCES processes (id) ON DELETE CASCADE,
+    since      INTEGER NOT NULL,
+    comm       TEXT NOT NULL,
+    exe        TEXT NOT NULL,
+    cmdline    TEXT NOT NULL,
+    PRIMARY KEY (process_id, since)
+  ) STRICT, WITHOUT ROWID;
+  `,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

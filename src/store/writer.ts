@@ -30,15 +30,40 @@ interface ContainerState {
   readonly signature: string;
 }
 
-function containerSignature(c: ContainerView): string {
-  return JSON.stringify([c.name, c.image ?? null, c.labels ?? null, c.user ?? null, c.parent ?? null, c.memoryLimitBytes ?? null, c.cpuLimitCores ?? null]);
+/** A recorded process: its row id and the command its row holds (the newest the writer wrote). */
+interface ProcessState {
+  readonly id: number;
+  readonly firstSeen: number;
+  readonly comm: string;
+  readonly exe: string;
+  readonly cmdline: string;
 }
+
+function containerSignature(c: ContainerView): string {
+  return JSON.stringify([
+    c.name,
+    c.image ?? null,
+    c.labels ?? null,
+    c.user ?? null,
+    c.parent ?? null,
+    c.memoryLimitBytes ?? null,
+    c.cpuLimitCores ?? null,
+    c.cpuSource,
+  ]);
+}
+
+/** `pid:startTicks`: tells a process key from a container key ('host', 'docker:<id>', 'slurm:<jobid>'). */
+const PROCESS_KEY = /^\d+:\d+$/;
+
+/** SQLite's word for a row that points at a row someone else deleted (`bubble clean` while recording). */
+const isForeignKeyFailure = (error: unknown): boolean =>
+  (error as { code?: unknown } | null)?.code === 'SQLITE_CONSTRAINT_FOREIGNKEY';
 
 const labelsJson = (c: ContainerView): string | null => (c.labels === undefined ? null : JSON.stringify(c.labels));
 
 export class StoreWriter {
   private readonly containers = new Map<string, ContainerState>();
-  private readonly processes = new Map<string, number>();
+  private readonly processes = new Map<string, ProcessState>();
   /**
    * Entities that exited, by key, kept until their last (day) bucket can have closed: the rollup emits their coarse
    * rows after the exit. Keys of containers ('docker:...') and processes ('pid:ticks') cannot collide.
@@ -62,28 +87,49 @@ export class StoreWriter {
   private readonly insertProcessRow: Database.Statement;
   private readonly tick: (snapshot: Snapshot, rows: SeriesRows, book: TickBookkeeping) => void;
   private readonly db: Database.Database;
+  private readonly insertCommand: Database.Statement;
+  private readonly keepFirstCommand: Database.Statement;
+  private readonly updateCommand: Database.Statement;
+  private readonly dataVersion: Database.Statement;
+  private readonly cachedContainerKeys: Database.Statement;
   private readonly access: AccessWriter;
+  /**
+   * PRAGMA data_version when the caches were last checked: it changes when another connection commits (our own
+   * commits leave it), so a commit between the check and our tick is still seen at the next check.
+   */
+  private seenVersion: number;
 
   constructor(db: Database.Database) {
     this.db = db;
     this.upsertContainer = db.prepare(`
-      INSERT INTO containers (key, kind, cid, name, image, labels, cgroup, parent, user, memory_limit, cpu_limit, first_seen, last_seen)
-      VALUES (@key, @kind, @cid, @name, @image, @labels, @cgroup, @parent, @user, @memoryLimit, @cpuLimit, @time, @time)
+      INSERT INTO containers (key, kind, cid, name, image, labels, cgroup, parent, user, memory_limit, cpu_limit, cpu_source, first_seen, last_seen)
+      VALUES (@key, @kind, @cid, @name, @image, @labels, @cgroup, @parent, @user, @memoryLimit, @cpuLimit, @cpuSource, @time, @time)
       ON CONFLICT (key) DO UPDATE SET
         name = excluded.name, image = coalesce(excluded.image, image), labels = coalesce(excluded.labels, labels),
         cgroup = excluded.cgroup, parent = coalesce(excluded.parent, parent), user = coalesce(excluded.user, user),
-        memory_limit = excluded.memory_limit, cpu_limit = excluded.cpu_limit,
+        memory_limit = excluded.memory_limit, cpu_limit = excluded.cpu_limit, cpu_source = excluded.cpu_source,
         last_seen = excluded.last_seen, exit_time = NULL, exit_code = NULL
       RETURNING id`);
     this.updateContainerMeta = db.prepare(
       `UPDATE containers SET name = @name, image = @image, labels = @labels, user = @user, parent = @parent,
-              memory_limit = @memoryLimit, cpu_limit = @cpuLimit, last_seen = @time WHERE id = @id`,
+              memory_limit = @memoryLimit, cpu_limit = @cpuLimit, cpu_source = @cpuSource, last_seen = @time WHERE id = @id`,
     );
     this.insertProcess = db.prepare(`
-      INSERT INTO processes (container_id, pid, start_time, ppid, parent_id, nspid, comm, exe, cmdline, uid, user, first_seen, last_seen)
-      VALUES (@container, @pid, @start, @ppid, @parent, @nspid, @comm, @exe, @cmdline, @uid, @user, @time, @time)
-      ON CONFLICT (pid, start_time) DO UPDATE SET last_seen = excluded.last_seen, exit_time = NULL
-      RETURNING id`);
+      INSERT INTO processes (container_id, pid, start_time, key, ppid, parent_id, nspid, comm, exe, cmdline, uid, user, first_seen, last_seen)
+      VALUES (@container, @pid, @start, @key, @ppid, @parent, @nspid, @comm, @exe, @cmdline, @uid, @user, @time, @time)
+      ON CONFLICT (pid, start_time) DO UPDATE SET last_seen = excluded.last_seen, exit_time = NULL, key = coalesce(key, excluded.key)
+      RETURNING id, first_seen, comm, exe, cmdline`);
+    // A changed command: the one first written keeps its place in the history (once: the row may exist from an
+    // earlier session), the new one starts now, and the process's row holds the newest.
+    this.keepFirstCommand = db.prepare(
+      `INSERT OR IGNORE INTO process_commands (process_id, since, comm, exe, cmdline) VALUES (@id, @since, @comm, @exe, @cmdline)`,
+    );
+    this.insertCommand = db.prepare(
+      `INSERT OR REPLACE INTO process_commands (process_id, since, comm, exe, cmdline) VALUES (@id, @since, @comm, @exe, @cmdline)`,
+    );
+    this.updateCommand = db.prepare(`UPDATE processes SET comm = @comm, exe = @exe, cmdline = @cmdline WHERE id = @id`);
+    this.dataVersion = db.prepare('PRAGMA data_version').pluck();
+    this.cachedContainerKeys = db.prepare(`SELECT id, key FROM containers WHERE id IN (SELECT value FROM json_each(?))`);
     this.processExit = db.prepare(`UPDATE processes SET exit_time = @time, last_seen = @time, exit_code = @code WHERE id = @id`);
     this.processExitCode = db.prepare(`UPDATE processes SET exit_code = @code WHERE id = @id`);
     this.containerExit = db.prepare(
@@ -114,6 +160,7 @@ export class StoreWriter {
     );
     this.access = new AccessWriter(db);
     this.tick = db.transaction((snapshot: Snapshot, rows: SeriesRows, book: TickBookkeeping) => this.writeInTransaction(snapshot, rows, book));
+    this.seenVersion = this.dataVersion.get() as number;
   }
 
   /**
@@ -121,6 +168,51 @@ export class StoreWriter {
    * tick is then stored and the writer can be given the same tick again.
    */
   writeTick(snapshot: Snapshot, rows: SeriesRows, book: TickBookkeeping): void {
+    this.checkForeignChanges();
+    try {
+      this.attempt(snapshot, rows, book);
+    } catch (error) {
+      // A row our caches point at was deleted under us (a `bubble clean` between our version check and the tick):
+      // forget every cached id and write the tick again, recording its entities afresh.
+      if (!isForeignKeyFailure(error)) throw error;
+      this.forget();
+      this.attempt(snapshot, rows, book);
+    }
+  }
+
+  /**
+   * Another connection committed since our last tick (`bubble clean`; nothing else writes while we hold the lock):
+   * when a cached container row is gone or is another container's now, the cached ids are stale. Checking the
+   * containers is enough: clean removes containers with all their processes.
+   */
+  private checkForeignChanges(): void {
+    const version = this.dataVersion.get() as number;
+    if (version === this.seenVersion) return;
+    this.seenVersion = version;
+    const cached = new Map<number, string>();
+    for (const [key, { id }] of this.containers) cached.set(id, key);
+    for (const [key, { id }] of this.retired) if (!PROCESS_KEY.test(key)) cached.set(id, key);
+    if (cached.size === 0) return;
+    const rows = this.cachedContainerKeys.all(JSON.stringify([...cached.keys()])) as { id: number; key: string }[];
+    const found = new Map(rows.map((r) => [r.id, r.key]));
+    for (const [id, key] of cached) {
+      if (found.get(id) !== key) {
+        this.forget();
+        return;
+      }
+    }
+  }
+
+  /** Drops every cached row id: the next tick finds or inserts its containers and processes again. */
+  private forget(): void {
+    this.containers.clear();
+    this.processes.clear();
+    this.retired.clear();
+    this.access.forget();
+    this.lastSeenWrittenMs = 0;
+  }
+
+  private attempt(snapshot: Snapshot, rows: SeriesRows, book: TickBookkeeping): void {
     const lastSeenBefore = this.lastSeenWrittenMs;
     const sessionBefore = this.sessionId;
     const undo: (() => void)[] = [];
@@ -177,6 +269,7 @@ export class StoreWriter {
           parent: c.parent ?? null,
           memoryLimit: c.memoryLimitBytes ?? null,
           cpuLimit: c.cpuLimitCores ?? null,
+          cpuSource: c.cpuSource,
           time,
         });
         this.setCached(this.containers, c.key, { id: known.id, signature });
@@ -195,17 +288,19 @@ export class StoreWriter {
       user: c.user ?? null,
       memoryLimit: c.memoryLimitBytes ?? null,
       cpuLimit: c.cpuLimitCores ?? null,
+      cpuSource: c.cpuSource,
       time,
     }) as { id: number };
     this.setCached(this.containers, c.key, { id: row.id, signature });
     return row.id;
   }
 
-  private processId(p: ProcessView, containerId: number, parentId: number | undefined, time: number): number {
+  private processId(p: ProcessView, containerId: number, parentId: number | undefined, time: number): ProcessState {
     const row = this.insertProcess.get({
       container: containerId,
       pid: p.pid,
       start: Math.round(p.startTimeMs),
+      key: p.key,
       ppid: p.ppid,
       parent: parentId ?? null,
       nspid: p.nspid ?? null,
@@ -215,9 +310,19 @@ export class StoreWriter {
       uid: p.uid,
       user: p.user,
       time,
-    }) as { id: number };
-    this.setCached(this.processes, p.key, row.id);
-    return row.id;
+    }) as { id: number; first_seen: number; comm: string; exe: string; cmdline: string };
+    const state: ProcessState = { id: row.id, firstSeen: row.first_seen, comm: row.comm, exe: row.exe, cmdline: row.cmdline };
+    this.setCached(this.processes, p.key, state);
+    return state;
+  }
+
+  /** The process exec'd (or its row, from an earlier session, holds an older command): its command from now on. */
+  private commandChanged(p: ProcessView, known: ProcessState, time: number): void {
+    this.keepFirstCommand.run({ id: known.id, since: known.firstSeen, comm: known.comm, exe: known.exe, cmdline: known.cmdline });
+    const command = { id: known.id, comm: p.comm, exe: p.exe, cmdline: p.cmdline };
+    this.insertCommand.run({ ...command, since: Math.max(time, known.firstSeen + 1) });
+    this.updateCommand.run(command);
+    this.setCached(this.processes, p.key, { ...known, comm: p.comm, exe: p.exe, cmdline: p.cmdline });
   }
 
   private writeInTransaction(snapshot: Snapshot, rows: SeriesRows, book: TickBookkeeping): void {
@@ -233,17 +338,21 @@ export class StoreWriter {
     // Parents are looked up by pid among this tick's processes; only new processes need it.
     let byPid: Map<number, string> | undefined;
     for (const p of snapshot.processes) {
-      if (p.kernelThread || this.processes.has(p.key)) continue;
-      const containerId = containerIds.get(p.containerKey);
-      if (containerId === undefined) continue;
-      byPid ??= new Map(snapshot.processes.map((q) => [q.pid, q.key]));
-      const parentKey = byPid.get(p.ppid);
-      const parentId = parentKey === undefined ? undefined : this.processes.get(parentKey);
-      this.processId(p, containerId, parentId, time);
+      if (p.kernelThread) continue;
+      let known = this.processes.get(p.key);
+      if (known === undefined) {
+        const containerId = containerIds.get(p.containerKey);
+        if (containerId === undefined) continue;
+        byPid ??= new Map(snapshot.processes.map((q) => [q.pid, q.key]));
+        const parentKey = byPid.get(p.ppid);
+        const parentId = parentKey === undefined ? undefined : this.processes.get(parentKey)?.id;
+        known = this.processId(p, containerId, parentId, time);
+      }
+      if (known.comm !== p.comm || known.exe !== p.exe || known.cmdline !== p.cmdline) this.commandChanged(p, known, time);
     }
 
     for (const p of snapshot.exited.processes) {
-      const id = this.processes.get(p.key);
+      const id = this.processes.get(p.key)?.id;
       if (id === undefined) {
         // Reported again with the exit code a source learnt a tick later (bpftrace after procfs): the code only.
         const retired = p.exitCode === undefined ? undefined : this.retired.get(p.key);
@@ -263,7 +372,7 @@ export class StoreWriter {
     }
 
     if (book.end === true || time - this.lastSeenWrittenMs >= LAST_SEEN_EVERY_MS) {
-      for (const id of this.processes.values()) this.touchProcess.run(time, id);
+      for (const { id } of this.processes.values()) this.touchProcess.run(time, id);
       for (const { id } of this.containers.values()) this.touchContainer.run(time, id);
       this.lastSeenWrittenMs = time;
       for (const [key, { at }] of this.retired) if (time - at > RETIRED_KEEP_MS) this.deleteCached(this.retired, key);
@@ -271,7 +380,7 @@ export class StoreWriter {
 
     if (snapshot.access !== undefined) {
       const procfsPass = snapshot.access.some((o) => o.source === 'procfs') || snapshot.processes.length > 0;
-      this.access.write(time, snapshot.access, procfsPass, (key) => this.processes.get(key) ?? this.retired.get(key)?.id, this.undo);
+      this.access.write(time, snapshot.access, procfsPass, (key) => this.processes.get(key)?.id ?? this.retired.get(key)?.id, this.undo);
     }
     this.writeRows(rows);
     const folded = Number.isNaN(book.foldedThrough) ? time : book.foldedThrough;
@@ -305,7 +414,7 @@ export class StoreWriter {
       });
     }
     for (const r of rows.processes) {
-      const id = this.processes.get(r.processKey) ?? this.retired.get(r.processKey)?.id;
+      const id = this.processes.get(r.processKey)?.id ?? this.retired.get(r.processKey)?.id;
       if (id === undefined) continue;
       this.insertProcessRow.run({
         tier: TIER_ID[r.tier],

@@ -183,7 +183,7 @@ describe('openStore: creating and reopening', () => {
     expect(db.pragma('application_id', { simple: true })).toBe(APPLICATION_ID);
     expect(db.pragma('user_version', { simple: true })).toBe(SCHEMA_VERSION);
     const tables = db.prepare(`SELECT name FROM sqlite_schema WHERE type = 'table' ORDER BY name`).pluck().all();
-    expect(tables).toEqual(['container_series', 'containers', 'file_access', 'meta', 'net_access', 'process_series', 'processes', 'sessions']);
+    expect(tables).toEqual(['container_series', 'containers', 'file_access', 'meta', 'net_access', 'process_commands', 'process_series', 'processes', 'sessions']);
   });
 
   it('upgrades a schema-1 store: access rows get an unknown fd, deleted paths lose the kernel\'s suffix', () => {

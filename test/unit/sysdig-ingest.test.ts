@@ -492,7 +492,21 @@ describe('completeSnapshot (procfs + sysdig)', () => {
     const pid100 = done.processes.filter((p) => p.pid === 100);
     expect(pid100).toHaveLength(2);
     expect(pid100.find((p) => p.key === `100:${T + 100}`)!.interval).toEqual({ cpuNs: 20_000_000 });
+    // Its CPU% is its CPU over the snapshot's interval, like every other process of the snapshot.
+    expect(pid100.find((p) => p.key === `100:${T + 100}`)!.cpuPercent).toBeCloseTo((0.02 / (done.intervalMs / 1000)) * 100, 9);
     expect(START_TOLERANCE_MS).toBeLessThan(60_000);
+  });
+
+  it('gives a short-lived process seen over two sysdig intervals its CPU% over the procfs interval', () => {
+    const ingest = new SysdigIngest({ mode: 'complete' });
+    const s0 = procfsSample(0);
+    completeSnapshot(toSnapshot(s0), ingest);
+    // Burned 20 ms in the first sysdig interval, nothing in the second, in which it exited.
+    ingest.push([ident('exec', 700, T + 100), cpu(700, T + 100, T + 400, 20_000_000), tick(T + 500), exit(700, T + 100, T + 600), tick(T + 900)]);
+    const done = completeSnapshot(toSnapshot(procfsSample(1), s0), ingest);
+    const short = done.processes.find((p) => p.pid === 700)!;
+    expect(short.interval).toEqual({ cpuNs: 20_000_000 });
+    expect(short.cpuPercent).toBeCloseTo((0.02 / (done.intervalMs / 1000)) * 100, 9);
   });
 
   it('adds the container of a short-lived process procfs never saw, and ends it in the same snapshot', () => {
