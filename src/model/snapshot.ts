@@ -6,6 +6,7 @@
 import type { AccessObservation } from './access.js';
 import type { ContainerKind } from './identity.js';
 import type { ContainerSample, Pressure, PressureLine, ProcessSample, Sample } from './sample.js';
+import { readSeconds } from './read-time.js';
 import { containerView, optional, processView, type ContainerGauges } from './view.js';
 
 /**
@@ -115,6 +116,11 @@ export interface ContainerView {
   /** PSI totals (cgroup v2), for counters such as cAdvisor's container_pressure_*_seconds_total. */
   readonly stall?: { readonly cpu?: StallTotals; readonly memory?: StallTotals; readonly io?: StallTotals };
   readonly interval: Interval;
+  /**
+   * The time its CPU and block I/O deltas are over, ms: between the two reads of its cgroup (or of the processes'
+   * counters when the figures are summed from them). The store sums it per bucket (sampled_ms).
+   */
+  readonly intervalMs?: number;
   readonly exitedAtMs?: number;
 }
 
@@ -274,6 +280,13 @@ function liveContainerView(
 
   const cpuFromCgroup = cg.cpuUsageNs !== undefined;
   const known = previous !== undefined && seconds > 0;
+  // Each counter group over the time between its own two reads (read-time.ts): the cgroup's figures over the cgroup
+  // reads, figures summed from processes over the processes' (`seconds`), the network over the namespace's reads. A
+  // namespace read reused from the last tick (every process of it left) has a zero delta: over the cgroup's time.
+  const cgroupSeconds =
+    previous === undefined || !cpuFromCgroup ? seconds : readSeconds(container.cgroupMonoNs, prev?.cgroupMonoNs, sample.monoNs, previous.monoNs);
+  const netRead = previous === undefined ? seconds : readSeconds(container.netMonoNs, prev?.netMonoNs, sample.monoNs, previous.monoNs);
+  const containerSeconds = { counters: cgroupSeconds, net: netRead > 0 ? netRead : cgroupSeconds };
   // A container none of whose processes existed at the previous sample started in the interval: its cgroup
   // counters began at zero, so all of them belong to this interval.
   const isNew = known && prev === undefined && container.processKeys.every((k) => !previous!.processes.has(k));
@@ -321,7 +334,7 @@ function liveContainerView(
     ...stall(cg.cpuPressure, cg.memoryPressure, cg.ioPressure),
   };
   const span = interval({ cpuNs: cpuDelta, readBytes: readDelta, writeBytes: writeDelta, netRxBytes: rxDelta, netTxBytes: txDelta });
-  return containerView(container.identity, container.key, container.meta, gauges, span, seconds, hostMemory, exitedAtMs);
+  return containerView(container.identity, container.key, container.meta, gauges, span, containerSeconds, hostMemory, exitedAtMs);
 }
 
 /** `{stall}` when any resource has PSI totals (cgroup v2), `{}` otherwise. */
@@ -338,7 +351,8 @@ function stall(cpu: Pressure | undefined, memory: Pressure | undefined, io: Pres
  * in `exited` with the sample's time.
  */
 export function toSnapshot(sample: Sample, previous?: Sample, last?: Snapshot): Snapshot {
-  const seconds = previous === undefined ? 0 : Math.max(0, (sample.monoNs - previous.monoNs) / 1e9);
+  // Processes' counters over the time between the two process passes (a first tick is slower than the next).
+  const seconds = previous === undefined ? 0 : readSeconds(sample.processesMonoNs, previous.processesMonoNs, sample.monoNs, previous.monoNs);
   const hostMemory = sample.host.memTotalBytes;
 
   const limits = new Map<string, number>();

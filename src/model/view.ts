@@ -103,6 +103,8 @@ export interface ContainerGauges {
   readonly processCount: number;
   readonly pressure: PressureView;
   readonly steps?: readonly string[];
+  /** PSI totals (cgroup v2), passed through. */
+  readonly stall?: ContainerView['stall'];
 }
 
 /**
@@ -167,7 +169,9 @@ export function containerView(
     ...(g.pids !== undefined && { pids: g.pids }),
     processCount: g.processCount,
     pressure: g.pressure,
+    ...(g.stall !== undefined && { stall: g.stall }),
     interval,
+    ...(counterSeconds > 0 && { intervalMs: counterSeconds * 1000 }),
     ...(exitedAtMs !== undefined && { exitedAtMs }),
   };
 }

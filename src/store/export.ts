@@ -121,7 +121,7 @@ const LAYOUTS: Readonly<Record<'containers' | 'processes', Layout>> = {
     after: ['exit_time', 'exit_code'],
     seriesSql: (filtered) =>
       `SELECT s.bucket, s.process_id, s.cpu_ns, s.rss_avg, s.rss_max, s.read_bytes, s.write_bytes, s.threads_max,
-              ${sampledMsSql('cs')}, pc.comm, pc.exe, pc.cmdline
+              coalesce(nullif(s.sampled_ms, 0), ${sampledMsSql('cs')}), pc.comm, pc.exe, pc.cmdline
        FROM process_series s
        LEFT JOIN processes p ON p.id = s.process_id
        LEFT JOIN container_series cs ON cs.tier = s.tier AND cs.bucket = s.bucket AND cs.container_id = p.container_id

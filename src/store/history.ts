@@ -171,7 +171,7 @@ export function snapshotFromStore(db: Database, tier: Tier, atMs: number, option
       threads: p.threads_max ?? 0,
     };
     const interval = { cpuNs: p.cpu_ns ?? 0, readBytes: p.read_bytes ?? 0, writeBytes: p.write_bytes ?? 0 };
-    // Over its container's sampled seconds.
+    // Over the time its own CPU deltas were over (its container's on rows from before that was stored).
     const seconds = p.sampled_ms / 1000;
     const base = containerLimits.get(p.container_key) ?? memTotal;
     const view = processView(facts, interval, seconds, base, exited ? p.exit_time! : undefined);
@@ -207,7 +207,7 @@ function processesAt(db: Database, params: { tier: number; from: number; to: num
       db,
       `SELECT p.id, c.key AS container_key, p.pid, p.start_time, p.key, p.ppid, p.nspid, ${COMMAND_AT_TO}, p.uid, p.user,
               p.first_seen, p.last_seen, p.exit_time, s.cpu_ns, s.rss_avg, s.read_bytes, s.write_bytes, s.threads_max,
-              ${sampledMsSql('cs')} AS sampled_ms
+              coalesce(nullif(s.sampled_ms, 0), ${sampledMsSql('cs')}) AS sampled_ms
          FROM processes p
          JOIN containers c ON c.id = p.container_id
          LEFT JOIN process_series s ON s.tier = @tier AND s.bucket = @from AND s.process_id = p.id

@@ -38,5 +38,6 @@ export const MERGE_PROCESS_SERIES = [
   // Per-process network bytes are measured by the bpftrace source only: NULL (not measured) on both sides stays NULL.
   `net_rx_bytes = ${addKnown('net_rx_bytes')}`,
   `net_tx_bytes = ${addKnown('net_tx_bytes')}`,
+  `sampled_ms = ${add('sampled_ms')}`,
   `samples = ${add('samples')}`,
 ].join(',\n        ');

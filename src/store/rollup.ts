@@ -186,7 +186,7 @@ export class Rollup {
     const intervalMs = Math.max(0, Math.round(snapshot.intervalMs));
     for (const view of snapshot.containers) this.#addContainer(view, second, intervalMs);
     const net = snapshot.processNetMeasured === true;
-    for (const view of snapshot.processes) if (!view.kernelThread) this.#addProcess(view, second, net);
+    for (const view of snapshot.processes) if (!view.kernelThread) this.#addProcess(view, second, net, intervalMs);
 
     if (topClosed) {
       this.#forget(this.#containers, second);
@@ -287,7 +287,8 @@ export class Rollup {
     const d = view.interval;
     acc.samples++;
     // Only an interval that gave the container figures was sampled (not its first sight).
-    if (d.cpuNs !== undefined || d.readBytes !== undefined || d.netRxBytes !== undefined) acc.sampledMs += intervalMs;
+    // Over the time its own counters were read apart (view.intervalMs), as live divided by.
+    if (d.cpuNs !== undefined || d.readBytes !== undefined || d.netRxBytes !== undefined) acc.sampledMs += view.intervalMs === undefined ? intervalMs : Math.round(view.intervalMs);
     acc.cpuNs += d.cpuNs ?? 0;
     acc.readBytes += d.readBytes ?? 0;
     acc.writeBytes += d.writeBytes ?? 0;
@@ -301,10 +302,11 @@ export class Rollup {
   }
 
   /** `net`: per-process network was measured this tick, so a process without bytes had none (not unknown). */
-  #addProcess(view: ProcessView, second: number, net: boolean): void {
+  #addProcess(view: ProcessView, second: number, net: boolean, intervalMs: number): void {
     const acc = this.#entity(this.#processes, view.key, 'process', second);
     const d = view.interval;
     acc.samples++;
+    if (d.cpuNs !== undefined) acc.sampledMs += intervalMs;
     acc.cpuNs += d.cpuNs ?? 0;
     acc.readBytes += d.readBytes ?? 0;
     acc.writeBytes += d.writeBytes ?? 0;
@@ -386,5 +388,6 @@ function processRow(tier: Tier, bucket: number, entity: Entity, acc: Acc): Proce
     ...(acc.netTxKnown && { netTxBytes: acc.netTxBytes }),
     threadsMax: Math.max(acc.countMax, 0),
     samples: acc.samples,
+    sampledMs: acc.sampledMs,
   };
 }

@@ -40,6 +40,8 @@ export interface ProcessRow {
   readonly netTxBytes?: number;
   readonly threadsMax: number;
   readonly samples: number;
+  /** The time its CPU deltas were over (the process passes' intervals), ms. */
+  readonly sampledMs: number;
 }
 
 export interface SeriesRows {

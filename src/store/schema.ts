@@ -157,7 +157,7 @@ export const MIGRATIONS: readonly string[] = [
   ALTER TABLE process_series ADD COLUMN net_tx_bytes INTEGER;
   ALTER TABLE processes ADD COLUMN exit_code INTEGER;  -- exit status, or 128 + signal number, like a shell's $?
   `,
-  // 4: what replay needs to show what live showed: where a container's CPU came from, and a process's commands
+  // 5: what replay needs to show what live showed: where a container's CPU came from, and a process's commands
   // across exec (pid + start time does not change on exec).
   `
   ALTER TABLE containers ADD COLUMN cpu_source TEXT;  -- 'cgroup' or 'processes', as last seen; NULL in older rows
@@ -179,6 +179,11 @@ export const MIGRATIONS: readonly string[] = [
     cmdline    TEXT NOT NULL,
     PRIMARY KEY (process_id, since)
   ) STRICT, WITHOUT ROWID;
+  `,
+  // 6: the time a process's CPU deltas were over (its counters are read in one pass, apart from its container's
+  // cgroup): replay shows a process's CPU% over the same time live did. NULL on older rows: the container's is used.
+  `
+  ALTER TABLE process_series ADD COLUMN sampled_ms INTEGER;
   `,
 ];
 

@@ -40,10 +40,10 @@ function fold(db: Database.Database, tier: Tier, from: number, through: number):
   statement(
     db,
     `INSERT INTO process_series (tier, bucket, process_id, cpu_ns, rss_avg, rss_max, read_bytes, write_bytes, threads_max, samples,
-                                 net_rx_bytes, net_tx_bytes)
+                                 net_rx_bytes, net_tx_bytes, sampled_ms)
      SELECT @tier, bucket - bucket % @size AS b, process_id, sum(cpu_ns),
             CAST(round(sum(rss_avg * samples) * 1.0 / sum(samples)) AS INTEGER), max(rss_max), sum(read_bytes),
-            sum(write_bytes), max(threads_max), sum(samples), sum(net_rx_bytes), sum(net_tx_bytes)
+            sum(write_bytes), max(threads_max), sum(samples), sum(net_rx_bytes), sum(net_tx_bytes), sum(sampled_ms)
        FROM process_series
       WHERE tier = 0 AND bucket >= @from AND bucket <= @through
       GROUP BY b, process_id

@@ -149,8 +149,8 @@ export class StoreWriter {
         ${MERGE_CONTAINER_SERIES}`);
     this.insertProcessRow = db.prepare(`
       INSERT INTO process_series (tier, bucket, process_id, cpu_ns, rss_avg, rss_max, read_bytes, write_bytes, threads_max, samples,
-                                  net_rx_bytes, net_tx_bytes)
-      VALUES (@tier, @bucket, @id, @cpu, @rssAvg, @rssMax, @read, @write, @threads, @samples, @rx, @tx)
+                                  net_rx_bytes, net_tx_bytes, sampled_ms)
+      VALUES (@tier, @bucket, @id, @cpu, @rssAvg, @rssMax, @read, @write, @threads, @samples, @rx, @tx, @sampledMs)
       ON CONFLICT (tier, bucket, process_id) DO UPDATE SET
         ${MERGE_PROCESS_SERIES}`);
     // max(): folded_through never goes below the session's first second; the rollup's open minute can start earlier,
@@ -429,6 +429,7 @@ export class StoreWriter {
         samples: r.samples,
         rx: r.netRxBytes ?? null,
         tx: r.netTxBytes ?? null,
+        sampledMs: r.sampledMs,
       });
     }
   }

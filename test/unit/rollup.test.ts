@@ -371,7 +371,7 @@ describe('Rollup change-only second rows', () => {
     sink.take(rollup.add(snap(T0 + 2 * HOUR, [container('c', {})], [idle()])));
 
     expect(sink.p('idle', 'second')).toEqual([
-      { tier: 'second', bucket: T0, processKey: 'idle', cpuNs: 0, rssAvg: 4096, rssMax: 4096, readBytes: 0, writeBytes: 0, threadsMax: 2, samples: 1 },
+      { tier: 'second', bucket: T0, processKey: 'idle', cpuNs: 0, rssAvg: 4096, rssMax: 4096, readBytes: 0, writeBytes: 0, threadsMax: 2, samples: 1, sampledMs: 1000 },
     ]);
     const minutes = sink.p('idle', 'minute');
     expect(minutes).toHaveLength(120);
