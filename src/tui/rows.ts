@@ -7,7 +7,7 @@ import { displayWidth, fitColumns, formatBytes, formatPercent, formatRate, safeT
 import type { ContainerView } from '../model/snapshot.js';
 import type { ContainerSort, ProcessSort } from '../model/sort.js';
 import type { Tier } from '../store/tiers.js';
-import { FILTER_KEYMAP, KEYMAP, keyLabel, type Binding } from './keymap.js';
+import { FILTER_KEYMAP, KEYMAP, keyLabel, MENU_KEYMAP, type Binding } from './keymap.js';
 import { shownPath, type FileAccess, type SocketAccess } from '../model/access.js';
 import type { StatusItem, StatusLevel } from './source.js';
 import type { ProcessRow } from './tree.js';
@@ -33,10 +33,23 @@ function renderLine(marker: string, cells: readonly string[], cols: readonly Col
   return (marker + cells.map((v, i) => fitColumns(v, widths[i]!, cols[i]!.align)).join(' ')).trimEnd();
 }
 
-function headerOf<R>(cols: readonly Col<R>[], widths: readonly number[], sort: string, extra: (c: Col<R>) => string = () => ''): string {
+/** ▼ in the sort's own direction (highest first; names A-Z), ▲ inverted (`I`). */
+function sortMark(reverse: boolean): string {
+  return reverse ? '▲' : '▼';
+}
+
+function headerOf<R>(
+  cols: readonly Col<R>[],
+  widths: readonly number[],
+  sort: string,
+  reverse: boolean,
+  extra: (c: Col<R>) => string = () => '',
+): string {
+  // A sort without a column of its own (processes by CPU time, by read+write) is named on the flex column.
+  const shown = cols.some((c) => c.sort === sort);
   return renderLine(
     ' ',
-    cols.map((c) => c.header + (c.sort === sort ? '▼' : '') + extra(c)),
+    cols.map((c) => c.header + (c.sort === sort ? sortMark(reverse) : '') + extra(c) + (!shown && c.width === 'flex' ? ` ${sortMark(reverse)}${sort}` : '')),
     cols as readonly Col<never>[],
     widths,
   );
@@ -54,11 +67,14 @@ const CONTAINER_COLS: readonly Col<ContainerView>[] = [
   { header: 'LIMIT', width: 6, align: 'right', value: (c) => formatBytes(c.memoryLimitBytes) },
   { header: 'NET rx/tx', width: 11, align: 'right', value: (c) => pair(c.netRxBytesPerSec, c.netTxBytesPerSec, formatRate), sort: 'net' },
   { header: 'BLK r/w', width: 11, align: 'right', value: (c) => pair(c.blkReadBytesPerSec, c.blkWriteBytesPerSec, formatRate), sort: 'io' },
-  { header: 'PIDS', width: 5, align: 'right', value: (c) => String(c.pids ?? c.processCount) },
+  { header: 'PIDS', width: 5, align: 'right', value: (c) => String(c.pids ?? c.processCount), sort: 'pids' },
 ];
 
-export function containerHeader(width: number, sort: ContainerSort): string {
-  return headerOf(CONTAINER_COLS, widthsFor(CONTAINER_COLS as readonly Col<never>[], width), sort);
+/** The sort of each sortable column, left to right: what `<` and `>` step through. */
+export const CONTAINER_SORT_COLUMNS = CONTAINER_COLS.flatMap((c) => (c.sort === undefined ? [] : [c.sort as ContainerSort]));
+
+export function containerHeader(width: number, sort: ContainerSort, reverse = false): string {
+  return headerOf(CONTAINER_COLS, widthsFor(CONTAINER_COLS as readonly Col<never>[], width), sort, reverse);
 }
 
 export function containerLine(c: ContainerView, width: number, selected: boolean): string {
@@ -84,15 +100,18 @@ const PROCESS_COLS: readonly Col<ProcessRow>[] = [
   { header: 'USER', width: 7, align: 'left', value: (r) => safeText(r.process.user) },
   { header: 'CPU%', width: 6, align: 'right', value: (r) => formatPercent(r.process.cpuPercent), sort: 'cpu' },
   { header: 'RSS', width: 5, align: 'right', value: (r) => formatBytes(r.process.rssBytes), sort: 'mem' },
-  { header: 'RD/s', width: 5, align: 'right', value: (r) => formatRate(r.process.readBytesPerSec), sort: 'io' },
-  { header: 'WR/s', width: 5, align: 'right', value: (r) => formatRate(r.process.writeBytesPerSec) },
+  { header: 'RD/s', width: 5, align: 'right', value: (r) => formatRate(r.process.readBytesPerSec), sort: 'read' },
+  { header: 'WR/s', width: 5, align: 'right', value: (r) => formatRate(r.process.writeBytesPerSec), sort: 'write' },
   { header: 'THR', width: 4, align: 'right', value: (r) => String(r.process.threads) },
-  { header: 'COMMAND', width: 'flex', align: 'left', value: (r) => command(r.process) },
+  { header: 'COMMAND', width: 'flex', align: 'left', value: (r) => command(r.process), sort: 'command' },
 ];
 
-export function processHeader(width: number, sort: ProcessSort, tree: boolean): string {
+/** The sort of each sortable process column, left to right: what `<` and `>` step through. */
+export const PROCESS_SORT_COLUMNS = PROCESS_COLS.flatMap((c) => (c.sort === undefined ? [] : [c.sort as ProcessSort]));
+
+export function processHeader(width: number, sort: ProcessSort, tree: boolean, reverse = false): string {
   const widths = widthsFor(PROCESS_COLS as readonly Col<never>[], width);
-  return headerOf(PROCESS_COLS, widths, sort, (c) => (c.width === 'flex' ? (tree ? ' (tree)' : ' (flat)') : ''));
+  return headerOf(PROCESS_COLS, widths, sort, reverse, (c) => (c.width === 'flex' ? (tree ? ' (tree)' : ' (flat)') : ''));
 }
 
 export function processLine(row: ProcessRow, width: number, selected: boolean, tree: boolean): string {
@@ -292,6 +311,9 @@ export function helpLines(width: number, height: number): string[] {
     'while typing a filter (/)',
     ...FILTER_KEYMAP.map((b) => helpEntry(b, keyWidth)),
     `${'↑ ↓ PgUp PgDn'.padEnd(keyWidth)} still move`,
+    '',
+    'in a menu (F6 sort, F9 kill)',
+    ...MENU_KEYMAP.map((b) => helpEntry(b, keyWidth)),
   ];
   const h = Math.max(1, height);
   const columns = Math.ceil(entries.length / h);
