@@ -12,11 +12,13 @@
  *  status: no root: I/O hidden, sysdig off, docker ok
  * ```
  */
-import { Box, Text, useApp, useInput, useStdout, type Key } from 'ink';
+import { Box, Text, useApp, useInput, useStdin, useStdout, type Key } from 'ink';
 import { useCallback, useEffect, useMemo, useReducer, useRef } from 'react';
 import { formatDuration, formatTime, safeText } from '../format.js';
 import { bucketStart, TIER_MS, type Tier } from '../store/tiers.js';
-import { commandFor, filterInputFor, splitInput } from './keymap.js';
+import { commandFor, commandForName, filterInputFor, functionKeyIn, keyName, menuCommandFor, splitInput, type Command } from './keymap.js';
+import { sendSignal } from './kill.js';
+import { menuLines } from './menu.js';
 import { layout, MIN_COLUMNS, MIN_ROWS } from './layout.js';
 import { containerInfo, scrubberRight, sparkline, sparkWidth, statusSegments } from './rows.js';
 import type { FileAccess, SocketAccess } from '../model/access.js';
@@ -27,6 +29,7 @@ import { ContainersView } from './views/ContainersView.js';
 import { ContainerView } from './views/ContainerView.js';
 import { Header } from './views/Header.js';
 import { HelpView } from './views/HelpView.js';
+import { MenuView } from './views/MenuView.js';
 import { Scrubber } from './views/Scrubber.js';
 import { StatusLine } from './views/StatusLine.js';
 
@@ -102,9 +105,11 @@ export function App(props: AppProps) {
   const liveKey = state.cursor.live ? state.dataVersion : -1;
   const snapshot = useMemo(() => source.snapshotAt(at, state.tier), [source, at, state.tier, liveKey]);
 
+  // Exited containers (`a`) come from the source's own knowledge (Docker's listing), re-read with each tick.
+  const exited = useMemo(() => (state.showExited ? (source.exited?.() ?? []) : undefined), [source, state.showExited, state.dataVersion]);
   const containers = useMemo(
-    () => containerList(snapshot, state.containerSort, state.containerFilter),
-    [snapshot, state.containerSort, state.containerFilter],
+    () => containerList(snapshot, state.containerSort, state.containerFilter, { reverse: state.containerReverse, ...(exited !== undefined && { exited }) }),
+    [snapshot, state.containerSort, state.containerFilter, state.containerReverse, exited],
   );
   const containerKeys = useMemo(() => containers.map((c) => c.key), [containers]);
   const inContainer = state.view === 'container' && state.containerKey !== undefined;
@@ -114,12 +119,13 @@ export function App(props: AppProps) {
         ? processList(snapshot, state.containerKey, {
             tree: state.tree,
             sort: state.processSort,
+            reverse: state.processReverse,
             filter: state.processFilter,
             collapsed: state.collapsed,
             kernelThreads: state.kernelThreads,
           })
         : EMPTY_PROCESS_LIST,
-    [inContainer, snapshot, state.containerKey, state.tree, state.processSort, state.processFilter, state.collapsed, state.kernelThreads],
+    [inContainer, snapshot, state.containerKey, state.tree, state.processSort, state.processReverse, state.processFilter, state.collapsed, state.kernelThreads],
   );
 
   const lay = layout(state.columns, state.rows);
@@ -155,6 +161,11 @@ export function App(props: AppProps) {
       dispatch(action);
     };
     for (const [input, key] of splitInput(chunk, chunkKey)) {
+      if (s.menu !== undefined) {
+        const command = menuCommandFor(keyName(input, key));
+        if (command !== undefined) apply({ type: 'command', command, lists: listsRef.current });
+        continue;
+      }
       if (s.editingFilter && !s.help) {
         const f = filterInputFor(input, key);
         if (f === undefined) continue;
@@ -169,6 +180,35 @@ export function App(props: AppProps) {
     stateRef.current = s;
   }, []);
   useInput(onInput);
+
+  // Function keys (htop's F1-F10): Ink reports them without saying which, so they are read from the raw input.
+  const { internal_eventEmitter: rawInput } = useStdin();
+  useEffect(() => {
+    const onRaw = (data: string): void => {
+      const name = functionKeyIn(String(data));
+      if (name === undefined) return;
+      const s = stateRef.current;
+      const command: Command | undefined = s.menu !== undefined ? menuCommandFor(name) : s.editingFilter ? undefined : commandForName(name);
+      if (command === undefined) return;
+      const action: Action = { type: 'command', command, lists: listsRef.current };
+      stateRef.current = reduce(s, action);
+      dispatch(action);
+    };
+    rawInput?.on('input', onRaw);
+    return () => {
+      rawInput?.off('input', onRaw);
+    };
+  }, [rawInput]);
+
+  // F9's confirmed signal, sent once per request; the result is the status line's notice.
+  const killId = state.kill?.id;
+  useEffect(() => {
+    const request = stateRef.current.kill;
+    if (request === undefined) return;
+    const comm = snapshot?.processes.find((p) => p.key === request.processKey)?.comm ?? '?';
+    dispatch({ type: 'notice', text: sendSignal(request.processKey, request.signal, comm) });
+    // Only a new request sends: the snapshot is read for the name, not a reason to send again.
+  }, [killId]);
 
   // Header.
   const host = source.host();
@@ -219,11 +259,16 @@ export function App(props: AppProps) {
 
   const status = useMemo(() => source.status(), [source, state.dataVersion]);
   const filter = state.view === 'containers' ? state.containerFilter : state.processFilter;
-  const segments = statusSegments(status, filter, state.editingFilter, lay.columns);
+  const segments = statusSegments(status, filter, state.editingFilter, lay.columns, state.notice);
 
   const atText = shownTime === undefined ? 'now' : `at ${formatTime(shownTime)}`;
   let body;
-  if (state.help) {
+  if (state.menu !== undefined) {
+    const key = state.menu.kind === 'sort' ? undefined : state.menu.processKey;
+    const target = key === undefined ? undefined : snapshot?.processes.find((p) => p.key === key);
+    const who = key === undefined ? '' : target === undefined ? `process ${key.split(':')[0]}` : `${target.pid} ${target.comm}`;
+    body = <MenuView menu={menuLines(state, state.menu, who)} color={color} />;
+  } else if (state.help) {
     body = <HelpView width={lay.columns} height={lay.body} color={color} />;
   } else if (state.view === 'containers') {
     const w = resolveList(state.containers, containerKeys, lay.containerRows);
@@ -243,6 +288,7 @@ export function App(props: AppProps) {
         height={lay.containerRows}
         width={lay.columns}
         sort={state.containerSort}
+        reverse={state.containerReverse}
         empty={empty}
         color={color}
       />
@@ -266,6 +312,7 @@ export function App(props: AppProps) {
         processes={procWindow}
         tree={state.tree}
         sort={state.processSort}
+        reverse={state.processReverse}
         empty={empty}
         files={files}
         filesWindow={resolveList(state.files, files.length, lay.paneRows)}

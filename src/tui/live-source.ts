@@ -7,7 +7,9 @@ import os from 'node:os';
 import type { ProcessFds } from '../collectors/fds.js';
 import { fileAccess, socketAccess } from '../collectors/descriptors.js';
 import type { FileAccess, SocketAccess } from '../model/access.js';
-import type { Snapshot } from '../model/snapshot.js';
+import { containerKey } from '../model/identity.js';
+import type { ContainerMeta } from '../model/sample.js';
+import type { ContainerView, Snapshot } from '../model/snapshot.js';
 import type { Monitor } from '../monitor/monitor.js';
 import type { StoreStatus } from '../monitor/recording.js';
 import type { StoreReader } from '../store/reader.js';
@@ -165,6 +167,19 @@ export class LiveSource implements Source {
     return items;
   }
 
+  exited(): readonly ContainerView[] {
+    const docker = this.monitor.docker;
+    if (docker === undefined) return [];
+    const running = new Set(this.ring.at(-1)?.containers.map((c) => c.key));
+    const out: ContainerView[] = [];
+    for (const [id, meta] of docker.all()) {
+      if (meta.state !== 'exited' && meta.state !== 'dead') continue;
+      const view = exitedView(id, meta);
+      if (!running.has(view.key)) out.push(view);
+    }
+    return out.sort((a, b) => (b.exitedAtMs ?? 0) - (a.exitedAtMs ?? 0) || a.name.localeCompare(b.name));
+  }
+
   host(): { hostname: string; ncpu: number; memTotalBytes: number } {
     const last = this.ring.at(-1);
     return {
@@ -179,4 +194,23 @@ export class LiveSource implements Source {
     this.unsubscribe();
     this.listeners.clear();
   }
+}
+
+/** A container Docker lists as exited, as a row with no figures (nothing was sampled): who it was and how it ended. */
+function exitedView(id: string, meta: ContainerMeta): ContainerView {
+  return {
+    key: containerKey({ kind: 'docker', id }),
+    kind: 'docker',
+    id,
+    name: meta.name ?? id.slice(0, 12),
+    cgroup: '',
+    ...(meta.image !== undefined && { image: meta.image }),
+    ...(meta.state !== undefined && { state: meta.state }),
+    ...(meta.exitCode !== undefined && { exitCode: meta.exitCode }),
+    ...(meta.finishedAtMs !== undefined && { exitedAtMs: meta.finishedAtMs }),
+    cpuSource: 'processes',
+    processCount: 0,
+    pressure: {},
+    interval: {},
+  };
 }

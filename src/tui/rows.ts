@@ -59,9 +59,14 @@ function pair(a: number | undefined, b: number | undefined, format: (n: number |
   return a === undefined && b === undefined ? '-' : `${format(a)}/${format(b)}`;
 }
 
+/** An exited container (listed with `a`) says so where its kind would be: `exit 137`. */
+function exitLabel(c: ContainerView): string {
+  return c.exitCode === undefined ? c.state ?? 'exited' : `exit ${c.exitCode}`;
+}
+
 const CONTAINER_COLS: readonly Col<ContainerView>[] = [
   { header: 'NAME', width: 'flex', align: 'left', value: (c) => safeText(c.name), sort: 'name' },
-  { header: 'KIND', width: 10, align: 'left', value: (c) => c.kind },
+  { header: 'KIND', width: 10, align: 'left', value: (c) => (c.state === 'exited' || c.state === 'dead' ? exitLabel(c) : c.kind) },
   { header: 'CPU%', width: 6, align: 'right', value: (c) => formatPercent(c.cpuPercent), sort: 'cpu' },
   { header: 'MEM', width: 6, align: 'right', value: (c) => formatBytes(c.memoryBytes), sort: 'mem' },
   { header: 'LIMIT', width: 6, align: 'right', value: (c) => formatBytes(c.memoryLimitBytes) },
@@ -274,8 +279,10 @@ const LEVEL_ORDER: Readonly<Record<StatusLevel, number>> = { warn: 0, off: 1, ok
  * The status line: the filter being typed (or the one in force), then what is missing and why. Warnings come first
  * so that an 80-column line cuts the good news, not the bad.
  */
-export function statusSegments(items: readonly StatusItem[], filter: string, editing: boolean, width: number): Segment[] {
+export function statusSegments(items: readonly StatusItem[], filter: string, editing: boolean, width: number, notice?: string): Segment[] {
   const out: Segment[] = [];
+  // A key's result (a signal sent) first: it answers what the user just did.
+  if (notice !== undefined) out.push({ text: ` ${safeText(notice)}  `, level: 'prompt' });
   if (editing) out.push({ text: ` /${safeText(filter)}█  Enter keeps, Esc drops  `, level: 'prompt' });
   else if (filter !== '') out.push({ text: ` filter "${safeText(filter)}" (Esc clears)  `, level: 'prompt' });
   else out.push({ text: ' ' });

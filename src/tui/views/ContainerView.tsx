@@ -22,6 +22,7 @@ export interface ContainerViewProps {
   readonly processes: Window;
   readonly tree: boolean;
   readonly sort: ProcessSort;
+  readonly reverse?: boolean;
   readonly empty: string;
   readonly files: readonly FileAccess[];
   readonly filesWindow: Window;
@@ -52,7 +53,7 @@ export const ContainerView = memo(function ContainerView(p: ContainerViewProps) 
     <Box flexDirection="column">
       <Line text={p.info[0]} color={p.color} style={{ bold: true }} />
       <Line text={p.info[1]} color={p.color} />
-      <Line text={processHeader(l.columns, p.sort, p.tree)} color={p.color} style={{ bold: true }} />
+      <Line text={processHeader(l.columns, p.sort, p.tree, p.reverse)} color={p.color} style={{ bold: true }} />
       {visible.length === 0 ? <Line text={` ${p.empty}`} color={p.color} style={{ dim: true }} /> : null}
       <Block
         lines={visible.map((row, i) => processLine(row, l.columns, p.processes.top + i === p.processes.index, p.tree))}

@@ -14,6 +14,7 @@ export interface ContainersViewProps {
   readonly height: number;
   readonly width: number;
   readonly sort: ContainerSort;
+  readonly reverse?: boolean;
   /** Shown instead of rows when there are none. */
   readonly empty: string;
   readonly color: boolean;
@@ -24,7 +25,7 @@ export const ContainersView = memo(function ContainersView(p: ContainersViewProp
   const visible = visibleSlice(p.rows, p.top, p.height);
   return (
     <Box flexDirection="column">
-      <Line text={containerHeader(p.width, p.sort)} color={p.color} style={{ bold: true }} />
+      <Line text={containerHeader(p.width, p.sort, p.reverse)} color={p.color} style={{ bold: true }} />
       {visible.length === 0 ? <Line text={` ${p.empty}`} color={p.color} style={{ dim: true }} /> : null}
       <Block
         lines={visible.map((c, i) => containerLine(c, p.width, p.top + i === p.index))}
