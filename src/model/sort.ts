@@ -2,7 +2,7 @@
 import type { ContainerView, ProcessView } from './snapshot.js';
 
 /** `io` is reads plus writes; `time` is CPU time used since start (htop's TIME+); `command` is alphabetical. */
-export const PROCESS_SORTS = ['cpu', 'mem', 'io', 'read', 'write', 'time', 'pid', 'command'] as const;
+export const PROCESS_SORTS = ['cpu', 'mem', 'io', 'pid', 'read', 'write', 'time', 'command'] as const;
 export type ProcessSort = (typeof PROCESS_SORTS)[number];
 
 const io = (p: ProcessView): number => (p.readBytesPerSec ?? 0) + (p.writeBytesPerSec ?? 0);
@@ -27,7 +27,7 @@ export function sortProcesses(processes: readonly ProcessView[], by: ProcessSort
   return [...processes].sort((a, b) => sign * compare(a, b) || a.pid - b.pid);
 }
 
-export const CONTAINER_SORTS = ['cpu', 'mem', 'net', 'io', 'pids', 'name'] as const;
+export const CONTAINER_SORTS = ['cpu', 'mem', 'net', 'io', 'name', 'pids'] as const;
 export type ContainerSort = (typeof CONTAINER_SORTS)[number];
 
 const CONTAINER_KEYS: Readonly<Record<Exclude<ContainerSort, 'name'>, (c: ContainerView) => number>> = {

@@ -30,12 +30,12 @@ export const KEYMAP = [
   { command: 'back', keys: ['escape', 'backspace'], help: 'clear filter, else back' },
   { command: 'sort.next', keys: ['s'], help: 'next sort order' },
   { command: 'sort.menu', keys: ['f6'], help: 'sort by column (menu)' },
-  { command: 'sort.prevColumn', keys: ['<'], help: 'sort by the column to the left' },
-  { command: 'sort.nextColumn', keys: ['>'], help: 'sort by the column to the right' },
+  { command: 'sort.prevColumn', keys: ['<'], help: 'sort by the column left' },
+  { command: 'sort.nextColumn', keys: ['>'], help: 'sort by the column right' },
   { command: 'sort.invert', keys: ['I'], help: 'invert the sort order' },
   { command: 'sort.cpu', keys: ['P'], help: 'sort by CPU%' },
   { command: 'sort.mem', keys: ['M'], help: 'sort by memory' },
-  { command: 'sort.time', keys: ['T'], help: 'processes: sort by CPU time' },
+  { command: 'sort.time', keys: ['T'], help: 'sort by CPU time (TIME+)' },
   // htop's F3 (search) and F4 (filter) both narrow the list here: the filter already matches name and command.
   { command: 'filter.start', keys: ['/', 'f3', 'f4'], help: 'filter by name or command' },
   { command: 'view.tree', keys: ['t', 'f5'], help: 'processes: tree or flat' },
@@ -43,8 +43,8 @@ export const KEYMAP = [
   { command: 'tree.collapseAll', keys: ['-'], help: 'fold every process' },
   { command: 'tree.expandAll', keys: ['+', '='], help: 'unfold every process' },
   { command: 'view.kernel', keys: ['K'], help: 'kernel threads: show/hide' },
-  { command: 'view.exited', keys: ['a'], help: 'exited containers: show/hide' },
-  { command: 'kill', keys: ['f9'], help: 'send a signal to the process' },
+  { command: 'view.exited', keys: ['a'], help: 'exited containers: on/off' },
+  { command: 'kill', keys: ['f9'], help: 'signal the process (kill)' },
   { command: 'focus.next', keys: ['tab'], help: 'next pane (files, net)' },
   { command: 'focus.prev', keys: ['shift-tab'], help: 'previous pane' },
   { command: 'time.back', keys: ['left'], help: 'one bucket back in time' },
@@ -54,7 +54,7 @@ export const KEYMAP = [
   { command: 'time.pause', keys: ['space'], help: 'pause / resume live' },
   { command: 'time.live', keys: ['L'], help: 'back to live (newest)' },
   { command: 'help', keys: ['?', 'f1'], help: 'this help' },
-  { command: 'quit', keys: ['q', 'f10', 'ctrl-c'], help: 'quit' },
+  { command: 'quit', keys: ['q', 'ctrl-c', 'f10'], help: 'quit' },
 ] as const satisfies readonly Binding[];
 
 /**
@@ -62,9 +62,9 @@ export const KEYMAP = [
  * printable character is appended to the filter.
  */
 export const FILTER_KEYMAP = [
-  { command: 'filter.commit', keys: ['enter'], help: 'keep the filter' },
-  { command: 'filter.cancel', keys: ['escape'], help: 'drop the filter' },
-  { command: 'filter.erase', keys: ['backspace'], help: 'delete a character' },
+  { command: 'filter.commit', keys: ['enter'], help: 'typing a filter: keep it' },
+  { command: 'filter.cancel', keys: ['escape'], help: 'typing a filter: drop it' },
+  { command: 'filter.erase', keys: ['backspace'], help: 'typing a filter: delete' },
 ] as const satisfies readonly Binding[];
 
 /**
@@ -72,8 +72,8 @@ export const FILTER_KEYMAP = [
  * keys; every other key is ignored, so a stray key never kills anything.
  */
 export const MENU_KEYMAP = [
-  { command: 'menu.select', keys: ['enter', 'y'], help: 'choose / confirm' },
-  { command: 'menu.cancel', keys: ['escape', 'backspace', 'n', 'q', 'f10'], help: 'close the menu' },
+  { command: 'menu.select', keys: ['enter', 'y'], help: 'choose' },
+  { command: 'menu.cancel', keys: ['escape', 'backspace', 'n'], help: 'close' },
 ] as const satisfies readonly Binding[];
 
 export type MainCommand = (typeof KEYMAP)[number]['command'];

@@ -311,16 +311,13 @@ function helpEntry(b: Binding, keyWidth: number): string {
  */
 export function helpLines(width: number, height: number): string[] {
   const keyWidth = 11;
+  // Two columns of 20 fit 80x24: the menus' keys share one line (they are few and their menus say them again).
+  const menu = MENU_KEYMAP.map((b) => `${b.keys.map(keyLabel).join(' ')} ${b.help}`).join(', ');
   const entries = [
     'keys (? or Esc closes this)',
     ...KEYMAP.map((b) => helpEntry(b, keyWidth)),
-    '',
-    'while typing a filter (/)',
     ...FILTER_KEYMAP.map((b) => helpEntry(b, keyWidth)),
-    `${'↑ ↓ PgUp PgDn'.padEnd(keyWidth)} still move`,
-    '',
-    'in a menu (F6 sort, F9 kill)',
-    ...MENU_KEYMAP.map((b) => helpEntry(b, keyWidth)),
+    `menu: ${menu}`,
   ];
   const h = Math.max(1, height);
   const columns = Math.ceil(entries.length / h);
