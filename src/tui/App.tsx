@@ -22,6 +22,7 @@ import { menuLines } from './menu.js';
 import { layout, MIN_COLUMNS, MIN_ROWS } from './layout.js';
 import { containerInfo, scrubberRight, sparkline, sparkWidth, statusSegments } from './rows.js';
 import type { FileAccess, SocketAccess } from '../model/access.js';
+import type { ContainerSort, ProcessSort } from '../model/sort.js';
 import type { Source } from './source.js';
 import { initialState, reduce, resolveList, type Action, type Lists } from './state.js';
 import { containerList, EMPTY_PROCESS_LIST, processList } from './tree.js';
@@ -46,6 +47,8 @@ export interface AppProps {
   readonly rows?: number;
   /** @default NO_COLOR unset or empty */
   readonly color?: boolean;
+  /** The lists' first sort orders (the config file's `sort`). @default cpu */
+  readonly sort?: { readonly containers?: ContainerSort; readonly processes?: ProcessSort };
 }
 
 /** NO_COLOR (no-color.org): present and not empty turns colour off. */
@@ -76,6 +79,8 @@ export function App(props: AppProps) {
       ...(props.containerKey !== undefined && { containerKey: props.containerKey }),
       ...(props.atMs !== undefined && { atMs: props.atMs }),
       ...(props.tier !== undefined && { tier: props.tier }),
+      ...(props.sort?.containers !== undefined && { containerSort: props.sort.containers }),
+      ...(props.sort?.processes !== undefined && { processSort: props.sort.processes }),
       ...optionalRange(source),
     }),
   );
