@@ -148,6 +148,8 @@ export function App(props: AppProps) {
     [source, inContainer, selectedKey, paneAt, liveKey],
   );
 
+  // Without root another user's descriptors cannot be read: the panes say so instead of "none known".
+  const hidden = inContainer && selectedKey !== undefined && source.descriptorsHidden?.(selectedKey, paneAt) === true;
   const lists: Lists = useMemo(
     () => ({ containers: containerKeys, processes: procs.keys, parents: procs.parents, files: files.length, network: network.length }),
     [containerKeys, procs, files, network],
@@ -322,6 +324,7 @@ export function App(props: AppProps) {
         files={files}
         filesWindow={resolveList(state.files, files.length, lay.paneRows)}
         filesTitle={`files${who} (${files.length})`}
+        {...(hidden && { filesEmpty: 'hidden by permissions (sudo)', networkEmpty: 'hidden by permissions' })}
         network={network}
         networkWindow={resolveList(state.network, network.length, lay.paneRows)}
         networkTitle={`network (${network.length})`}

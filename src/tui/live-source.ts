@@ -144,6 +144,10 @@ export class LiveSource implements Source {
     return (fds?.sockets ?? []).map(socketAccess);
   }
 
+  descriptorsHidden(processKey: string, atMs: number | undefined): boolean {
+    return atMs === undefined && this.liveFds(processKey)?.denied === true;
+  }
+
   /** Descriptors of the last tick's descriptor pass: the same read the store records, not a second one. */
   private liveFds(processKey: string): ProcessFds | undefined {
     return this.monitor.descriptorsOf(processKey);

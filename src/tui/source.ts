@@ -35,6 +35,8 @@ export interface Source {
   /** Open files and sockets of one process at `atMs` (undefined = now). Empty when unknown. */
   filesOf(processKey: string, atMs: number | undefined): readonly FileAccess[];
   netOf(processKey: string, atMs: number | undefined): readonly SocketAccess[];
+  /** True when the process's descriptors could not be read (another user's process, without root): empty means hidden. */
+  descriptorsHidden?(processKey: string, atMs: number | undefined): boolean;
   status(): readonly StatusItem[];
   /**
    * Containers that exited and are not running (ctop's `a`), newest exit first, with no figures: only who they were

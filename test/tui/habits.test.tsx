@@ -148,16 +148,16 @@ describe('sorting', () => {
   });
 });
 
-describe('the keys on screen', () => {
-  type Rendered = { stdin: { write(data: string): void }; lastFrame(): string | undefined };
-  async function keys(r: Rendered, ...seq: string[]): Promise<void> {
-    for (const k of seq) {
-      r.stdin.write(k);
-      await settle();
-    }
+type Rendered = { stdin: { write(data: string): void }; lastFrame(): string | undefined };
+async function keys(r: Rendered, ...seq: string[]): Promise<void> {
+  for (const k of seq) {
+    r.stdin.write(k);
+    await settle();
   }
-  const frame = (r: Rendered): string => r.lastFrame() ?? '';
+}
+const frame = (r: Rendered): string => r.lastFrame() ?? '';
 
+describe('the keys on screen', () => {
   it('F6 shows the sort menu and the choice reaches the header; I flips the mark; F1 shows help; F10 quits', async () => {
     const r = render(<App source={source()} columns={80} rows={24} color={false} />);
     await keys(r, FKEY_BYTES.f6!);
@@ -189,6 +189,22 @@ describe('the keys on screen', () => {
     expect(frame(r)).toMatch(/batch-old\s+exit 137/);
     await keys(r, 'a');
     expect(frame(r)).not.toContain('batch-old');
+  });
+});
+
+describe('without root', () => {
+  it('the files and network panes say "hidden by permissions" where the descriptors were unreadable', () => {
+    class Hidden extends FixedSource {
+      descriptorsHidden(): boolean {
+        return true;
+      }
+    }
+    const hidden = new Hidden({ snapshots: timeline(10, world), mode: 'live', files: {}, net: {}, status: [] });
+    const r = render(<App source={hidden} columns={80} rows={24} color={false} containerKey={WEB_KEY} />);
+    expect(frame(r)).toContain('hidden by permissions (sudo)');
+    expect(frame(r)).not.toContain('no open files known');
+    const plain = render(<App source={new FixedSource({ snapshots: timeline(10, world), mode: 'live', files: {}, net: {}, status: [] })} columns={80} rows={24} color={false} containerKey={WEB_KEY} />);
+    expect(frame(plain)).toContain('no open files known');
   });
 });
 

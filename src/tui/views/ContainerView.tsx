@@ -27,6 +27,9 @@ export interface ContainerViewProps {
   readonly files: readonly FileAccess[];
   readonly filesWindow: Window;
   readonly filesTitle: string;
+  /** What the panes say when empty. @default "no open files known", "no sockets known" */
+  readonly filesEmpty?: string;
+  readonly networkEmpty?: string;
   readonly network: readonly SocketAccess[];
   readonly networkWindow: Window;
   readonly networkTitle: string;
@@ -72,7 +75,7 @@ export const ContainerView = memo(function ContainerView(p: ContainerViewProps) 
           height={l.paneRows}
           width={l.filesWidth}
           focused={p.focus === 'files'}
-          empty="no open files known"
+          empty={p.filesEmpty ?? 'no open files known'}
           color={p.color}
         />
         <Box width={1} />
@@ -85,7 +88,7 @@ export const ContainerView = memo(function ContainerView(p: ContainerViewProps) 
           height={l.paneRows}
           width={l.networkWidth}
           focused={p.focus === 'network'}
-          empty="no sockets known"
+          empty={p.networkEmpty ?? 'no sockets known'}
           color={p.color}
         />
       </Box>
