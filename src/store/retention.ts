@@ -243,13 +243,82 @@ function lineOfKey(text: string, key: string): number | undefined {
   return m === null ? undefined : lineAt(text, m.index);
 }
 
-/** Where JSON.parse stopped: V8 says "at position N" (Node 20) or "(line L column C)" (newer). */
-function lineOfSyntaxError(text: string, message: string): number {
-  const line = /\(line (\d+) column \d+\)/.exec(message);
-  if (line !== null) return Number(line[1]);
-  const position = /at position (\d+)/.exec(message);
-  // "Unexpected end of JSON input" has neither: the end is where it stopped.
-  return lineAt(text, position === null ? text.length : Number(position[1]));
+/**
+ * The offset of the first JSON syntax error, found by a small scanner of its own: V8's message does not always say
+ * where (Node 20: "Unexpected token 'm', "..." is not valid JSON"). Used only once JSON.parse has failed.
+ */
+export function jsonErrorOffset(text: string): number {
+  let i = 0;
+  const ws = (): void => {
+    while (i < text.length && ' \t\n\r'.includes(text[i]!)) i++;
+  };
+  const fail = (): never => {
+    throw i;
+  };
+  const literal = (word: string): void => {
+    if (text.startsWith(word, i)) i += word.length;
+    else fail();
+  };
+  const string = (): void => {
+    i++;
+    while (i < text.length && text[i] !== '"') {
+      if (text.charCodeAt(i) < 0x20) fail();
+      i += text[i] === '\\' ? 2 : 1;
+    }
+    if (i >= text.length) fail();
+    i++;
+  };
+  const number = (): void => {
+    const m = /^-?(0|[1-9]\d*)(\.\d+)?([eE][+-]?\d+)?/.exec(text.slice(i));
+    if (m === null) fail();
+    i += m![0].length;
+  };
+  const value = (): void => {
+    ws();
+    const c = text[i];
+    if (c === '{') {
+      i++;
+      ws();
+      if (text[i] === '}') return void i++;
+      for (;;) {
+        ws();
+        if (text[i] !== '"') fail();
+        string();
+        ws();
+        if (text[i] !== ':') fail();
+        i++;
+        value();
+        ws();
+        if (text[i] === ',') i++;
+        else if (text[i] === '}') return void i++;
+        else fail();
+      }
+    }
+    if (c === '[') {
+      i++;
+      ws();
+      if (text[i] === ']') return void i++;
+      for (;;) {
+        value();
+        ws();
+        if (text[i] === ',') i++;
+        else if (text[i] === ']') return void i++;
+        else fail();
+      }
+    }
+    if (c === '"') return string();
+    if (c === 't') return literal('true');
+    if (c === 'f') return literal('false');
+    if (c === 'n') return literal('null');
+    return number();
+  };
+  try {
+    value();
+    ws();
+    return i;
+  } catch (offset) {
+    return offset as number;
+  }
 }
 
 /**
@@ -269,8 +338,10 @@ export function loadConfig(path: string = defaultConfigPath()): BubbleConfig {
   try {
     json = JSON.parse(text);
   } catch (error) {
-    const message = (error as Error).message;
-    throw configError(path, `is not valid JSON (${safeText(message)})`, error, lineOfSyntaxError(text, message));
+    // V8's message quotes the file's start, not where it went wrong: say the line and what stands there.
+    const offset = jsonErrorOffset(text);
+    const there = text.slice(offset).split('\n')[0]!.trim().slice(0, 24);
+    throw configError(path, `is not valid JSON (${there === '' ? 'it ends too early' : `stops at: ${safeText(there)}`})`, error, lineAt(text, offset));
   }
   if (typeof json !== 'object' || json === null || Array.isArray(json)) throw configError(path, 'must hold a JSON object');
   const fail = (key: string, what: string): BubbleError => configError(path, what, undefined, lineOfKey(text, key));

@@ -370,7 +370,9 @@ describe('loadConfig', () => {
     const cases: [string, string][] = [
       ['{"keep": {"second": "2h",}}', 'line 1: is not valid JSON'],
       ['{\n  "keep": {\n    "second": "2h",\n  }\n}', 'line 4: is not valid JSON'],
-      ['{\n  "keep": {}\n', 'line 3: is not valid JSON'],
+      ['{\n  "keep": {}\n', 'line 3: is not valid JSON (it ends too early)'],
+      ['{\n  "sort": {"containers": "name"},\n  "tier": minute\n}', 'line 3: is not valid JSON (stops at: minute)'],
+      ['{"interval": "2s" "tier": "hour"}', 'line 1: is not valid JSON (stops at: "tier": "hour"})'],
       ['[]', 'must hold a JSON object'],
       ['{"kep": {}}', 'line 1: has an unknown key "kep" (known: keep, interval, tier, sort, color)'],
       ['{\n  "interval": "2s",\n  "keep": {"seconds": "2h"}\n}', 'line 3: has an unknown tier "keep.seconds" (known: second, minute, hour, day)'],
