@@ -302,7 +302,8 @@ export function App(props: AppProps) {
     );
   } else {
     const key = state.containerKey ?? '';
-    const info = containerInfo(container, key, atText, lay.columns);
+    const notRoot = status.some((item) => item.name === 'root' && item.level !== 'ok');
+    const info = containerInfo(container, key, atText, lay.columns, notRoot);
     const empty =
       container === undefined
         ? `no processes ${atText}`

@@ -189,7 +189,11 @@ export function headerLine(h: HeaderFacts, width: number): string {
  * kills and pressure on the second. Parts go in order of importance; one that does not fit its line takes the room
  * left on the other, and the least important (image, id, peak) go first on a narrow terminal.
  */
-export function containerInfo(c: ContainerView | undefined, key: string, atText: string, width: number): [string, string] {
+/**
+ * `notRoot`: this bubble cannot read other users' processes, so a Slurm job's name (only in its tasks' environment;
+ * the cgroup path holds the job id and the user, not the name) may be missing: the line says why.
+ */
+export function containerInfo(c: ContainerView | undefined, key: string, atText: string, width: number, notRoot = false): [string, string] {
   if (c === undefined) {
     // Only the key is known here: `docker:<64 hex>` reads better as the short id Docker prints.
     const long = /^([a-z]+):([0-9a-f]{64})$/.exec(key);
@@ -207,6 +211,7 @@ export function containerInfo(c: ContainerView | undefined, key: string, atText:
   const parts: [string | undefined, 0 | 1][] = [
     [safeText(c.name), 0],
     [c.kind, 0],
+    [notRoot && c.kind === 'slurm' && c.name === `job ${c.id}` ? "name hidden: it is in the job's environment (sudo)" : undefined, 0],
     [`cpu ${formatPercent(c.cpuPercent)}%${c.cpuLimitCores === undefined ? '' : ` of ${c.cpuLimitCores.toFixed(1)} cores`}`, 1],
     [`mem ${formatBytes(c.memoryBytes)}${c.memoryLimitBytes === undefined ? '' : ` / ${formatBytes(c.memoryLimitBytes)}`}`, 1],
     [c.throttledPercent === undefined ? undefined : `throttled ${formatPercent(c.throttledPercent)}%`, 1],

@@ -15,7 +15,7 @@ import { App } from '../../src/tui/App.js';
 import { commandForName, functionKeyIn, menuCommandFor } from '../../src/tui/keymap.js';
 import { sendSignal } from '../../src/tui/kill.js';
 import { menuLines } from '../../src/tui/menu.js';
-import { containerHeader, CONTAINER_SORT_COLUMNS, processHeader, PROCESS_SORT_COLUMNS } from '../../src/tui/rows.js';
+import { containerHeader, containerInfo, CONTAINER_SORT_COLUMNS, processHeader, PROCESS_SORT_COLUMNS } from '../../src/tui/rows.js';
 import { initialState, KILL_SIGNALS, reduce, type Lists, type State } from '../../src/tui/state.js';
 import type { Command } from '../../src/tui/keymap.js';
 import { containerList } from '../../src/tui/tree.js';
@@ -193,6 +193,15 @@ describe('the keys on screen', () => {
 });
 
 describe('without root', () => {
+  it('a Slurm job without its name says why: the name is in its environment, which needs root', () => {
+    const job = snapshotOf(world()).containers.find((c) => c.key === JOB_KEY)!;
+    expect(job.name).toBe('job 4242 sim');
+    const unnamed: ContainerView = { ...job, name: 'job 4242' };
+    expect(containerInfo(unnamed, JOB_KEY, 'now', 160, true)[0]).toContain("job 4242  slurm  name hidden: it is in the job's environment (sudo)");
+    expect(containerInfo(unnamed, JOB_KEY, 'now', 160, false)[0]).not.toContain('name hidden');
+    expect(containerInfo(job, JOB_KEY, 'now', 160, true)[0]).not.toContain('name hidden');
+  });
+
   it('the files and network panes say "hidden by permissions" where the descriptors were unreadable', () => {
     class Hidden extends FixedSource {
       descriptorsHidden(): boolean {
