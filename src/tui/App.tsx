@@ -151,8 +151,17 @@ export function App(props: AppProps) {
   // Without root another user's descriptors cannot be read: the panes say so instead of "none known".
   const hidden = inContainer && selectedKey !== undefined && source.descriptorsHidden?.(selectedKey, paneAt) === true;
   const lists: Lists = useMemo(
-    () => ({ containers: containerKeys, processes: procs.keys, parents: procs.parents, files: files.length, network: network.length }),
-    [containerKeys, procs, files, network],
+    () => ({
+      containers: containerKeys,
+      processes: procs.keys,
+      parents: procs.parents,
+      files: files.length,
+      network: network.length,
+      // What F3 searches: what the rows show of each (escaped text is what the user sees and types).
+      containerTexts: containers.map((c) => `${safeText(c.name)} ${c.id}`),
+      processTexts: procs.rows.map((r) => `${r.process.pid} ${safeText(r.process.cmdline || r.process.comm)}`),
+    }),
+    [containerKeys, containers, procs, files, network],
   );
   // The input handler reads the newest state and rows without being re-subscribed on every frame.
   const listsRef = useRef(lists);
@@ -176,7 +185,7 @@ export function App(props: AppProps) {
       if (s.editingFilter && !s.help) {
         const f = filterInputFor(input, key);
         if (f === undefined) continue;
-        if ('text' in f) apply({ type: 'filter.input', text: f.text });
+        if ('text' in f) apply({ type: 'filter.input', text: f.text, lists: listsRef.current });
         else apply({ type: 'command', command: f.command, lists: listsRef.current });
         continue;
       }
@@ -195,7 +204,10 @@ export function App(props: AppProps) {
       const name = functionKeyIn(String(data));
       if (name === undefined) return;
       const s = stateRef.current;
-      const command: Command | undefined = s.menu !== undefined ? menuCommandFor(name) : s.editingFilter ? undefined : commandForName(name);
+      // While text is typed only F3 means something (the search's next match); the rest would be text.
+      const typing = s.editingFilter && !s.help;
+      const command: Command | undefined =
+        s.menu !== undefined ? menuCommandFor(name) : typing ? (s.prompt === 'search' && name === 'f3' ? 'search.start' : undefined) : commandForName(name);
       if (command === undefined) return;
       const action: Action = { type: 'command', command, lists: listsRef.current };
       stateRef.current = reduce(s, action);
@@ -266,7 +278,8 @@ export function App(props: AppProps) {
 
   const status = useMemo(() => source.status(), [source, state.dataVersion]);
   const filter = state.view === 'containers' ? state.containerFilter : state.processFilter;
-  const segments = statusSegments(status, filter, state.editingFilter, lay.columns, state.notice);
+  const searching = state.editingFilter && state.prompt === 'search';
+  const segments = statusSegments(status, searching ? state.search : filter, state.editingFilter, lay.columns, state.notice, searching ? 'search' : 'filter');
 
   const atText = shownTime === undefined ? 'now' : `at ${formatTime(shownTime)}`;
   let body;

@@ -36,8 +36,8 @@ export const KEYMAP = [
   { command: 'sort.cpu', keys: ['P'], help: 'sort by CPU%' },
   { command: 'sort.mem', keys: ['M'], help: 'sort by memory' },
   { command: 'sort.time', keys: ['T'], help: 'sort by CPU time (TIME+)' },
-  // htop's F3 (search) and F4 (filter) both narrow the list here: the filter already matches name and command.
-  { command: 'filter.start', keys: ['/', 'f3', 'f4'], help: 'filter by name or command' },
+  { command: 'filter.start', keys: ['/', 'f4'], help: 'filter by name or command' },
+  { command: 'search.start', keys: ['f3'], help: 'search (again: next match)' },
   { command: 'view.tree', keys: ['t', 'f5'], help: 'processes: tree or flat' },
   { command: 'tree.toggle', keys: ['c'], help: 'fold/unfold a process' },
   { command: 'tree.collapseAll', keys: ['-'], help: 'fold every process' },
@@ -58,13 +58,13 @@ export const KEYMAP = [
 ] as const satisfies readonly Binding[];
 
 /**
- * While `/` filter text is being typed: these keys, ↑/↓/PgUp/PgDn still move, Ctrl-C still quits, and every other
+ * While `/` filter (or F3 search) text is being typed: these keys, ↑/↓/PgUp/PgDn still move, Ctrl-C still quits, and every other
  * printable character is appended to the filter.
  */
 export const FILTER_KEYMAP = [
-  { command: 'filter.commit', keys: ['enter'], help: 'typing a filter: keep it' },
-  { command: 'filter.cancel', keys: ['escape'], help: 'typing a filter: drop it' },
-  { command: 'filter.erase', keys: ['backspace'], help: 'typing a filter: delete' },
+  { command: 'filter.commit', keys: ['enter'], help: 'keep' },
+  { command: 'filter.cancel', keys: ['escape'], help: 'drop' },
+  { command: 'filter.erase', keys: ['backspace'], help: 'erase' },
 ] as const satisfies readonly Binding[];
 
 /**

@@ -284,11 +284,19 @@ const LEVEL_ORDER: Readonly<Record<StatusLevel, number>> = { warn: 0, off: 1, ok
  * The status line: the filter being typed (or the one in force), then what is missing and why. Warnings come first
  * so that an 80-column line cuts the good news, not the bad.
  */
-export function statusSegments(items: readonly StatusItem[], filter: string, editing: boolean, width: number, notice?: string): Segment[] {
+export function statusSegments(
+  items: readonly StatusItem[],
+  filter: string,
+  editing: boolean,
+  width: number,
+  notice?: string,
+  prompt: 'filter' | 'search' = 'filter',
+): Segment[] {
   const out: Segment[] = [];
   // A key's result (a signal sent) first: it answers what the user just did.
   if (notice !== undefined) out.push({ text: ` ${safeText(notice)}  `, level: 'prompt' });
-  if (editing) out.push({ text: ` /${safeText(filter)}█  Enter keeps, Esc drops  `, level: 'prompt' });
+  if (editing && prompt === 'search') out.push({ text: ` search: ${safeText(filter)}█  F3 next, Enter keeps, Esc drops  `, level: 'prompt' });
+  else if (editing) out.push({ text: ` /${safeText(filter)}█  Enter keeps, Esc drops  `, level: 'prompt' });
   else if (filter !== '') out.push({ text: ` filter "${safeText(filter)}" (Esc clears)  `, level: 'prompt' });
   else out.push({ text: ' ' });
   const sorted = [...items].sort((a, b) => LEVEL_ORDER[a.level] - LEVEL_ORDER[b.level]);
@@ -316,14 +324,10 @@ function helpEntry(b: Binding, keyWidth: number): string {
  */
 export function helpLines(width: number, height: number): string[] {
   const keyWidth = 11;
-  // Two columns of 20 fit 80x24: the menus' keys share one line (they are few and their menus say them again).
-  const menu = MENU_KEYMAP.map((b) => `${b.keys.map(keyLabel).join(' ')} ${b.help}`).join(', ');
-  const entries = [
-    'keys (? or Esc closes this)',
-    ...KEYMAP.map((b) => helpEntry(b, keyWidth)),
-    ...FILTER_KEYMAP.map((b) => helpEntry(b, keyWidth)),
-    `menu: ${menu}`,
-  ];
+  // Two columns of 20 fit 80x24: the keys of the prompts and of the menus share a line each (they are few, and the
+  // prompt and the menus say them again where they are used).
+  const inline = (bindings: readonly Binding[]): string => bindings.map((b) => `${b.keys.map(keyLabel).join(' ')} ${b.help}`).join(', ');
+  const entries = ['keys (? or Esc closes this)', ...KEYMAP.map((b) => helpEntry(b, keyWidth)), `/ F3: ${inline(FILTER_KEYMAP)}`, `menu: ${inline(MENU_KEYMAP)}`];
   const h = Math.max(1, height);
   const columns = Math.ceil(entries.length / h);
   const colWidth = Math.floor(width / columns);

@@ -81,6 +81,10 @@ export interface State {
   readonly processFilter: string;
   /** `/` was pressed: typed characters go to the current view's filter. */
   readonly editingFilter: boolean;
+  /** What the typed text is for: the filter (`/`, F4: rows that do not match go) or a search (F3: the selection jumps). */
+  readonly prompt: 'filter' | 'search';
+  /** The F3 search text; it hides nothing. */
+  readonly search: string;
   readonly tree: boolean;
   /** Processes whose children are folded away (tree mode). */
   readonly collapsed: ReadonlySet<string>;
@@ -101,6 +105,9 @@ export interface State {
 export interface Lists {
   readonly containers: readonly string[];
   readonly processes: readonly string[];
+  /** What F3 searches in, row by row (name and id; pid and command); absent: search finds nothing. */
+  readonly containerTexts?: readonly string[];
+  readonly processTexts?: readonly string[];
   /** Processes that have children in the current tree (what "fold all" folds). */
   readonly parents: readonly string[];
   readonly files: number;
@@ -114,8 +121,8 @@ export type Action =
   /** New data arrived (a live tick); `range` is what the source now holds. */
   | { readonly type: 'data'; readonly range: TimeRange | undefined }
   | { readonly type: 'resize'; readonly columns: number; readonly rows: number }
-  /** Typed (or pasted) text for the filter being edited. */
-  | { readonly type: 'filter.input'; readonly text: string }
+  /** Typed (or pasted) text for the filter or search being edited (a search needs the rows to jump in). */
+  | { readonly type: 'filter.input'; readonly text: string; readonly lists?: Lists }
   /** What happened (a signal sent or refused). */
   | { readonly type: 'notice'; readonly text: string };
 
@@ -153,6 +160,8 @@ export function initialState(options: InitOptions): State {
     containerFilter: '',
     processFilter: '',
     editingFilter: false,
+    prompt: 'filter',
+    search: '',
     tree: true,
     collapsed: new Set(),
     kernelThreads: false,
@@ -396,12 +405,17 @@ function onCommand(state: State, command: Command, lists: Lists): State {
       return processKey === undefined ? state : { ...state, menu: { kind: 'signal', index: 0, processKey } };
     }
     case 'filter.start':
-      return { ...state, editingFilter: true };
+      return { ...state, editingFilter: true, prompt: 'filter' };
+    case 'search.start':
+      // F3 while a search is typed finds the next match, as in htop.
+      if (state.editingFilter && state.prompt === 'search') return searchFrom(state, lists, 1);
+      return { ...state, editingFilter: true, prompt: 'search', search: '' };
     case 'filter.commit':
       return { ...state, editingFilter: false };
     case 'filter.cancel':
-      return { ...state, editingFilter: false, [filterKey(state)]: '' };
+      return state.prompt === 'search' ? { ...state, editingFilter: false, search: '' } : { ...state, editingFilter: false, [filterKey(state)]: '' };
     case 'filter.erase': {
+      if (state.prompt === 'search') return { ...state, search: [...state.search].slice(0, -1).join('') };
       const filter = filterKey(state);
       return { ...state, [filter]: [...state[filter]].slice(0, -1).join('') };
     }
@@ -444,6 +458,27 @@ function onCommand(state: State, command: Command, lists: Lists): State {
   }
 }
 
+/**
+ * F3: selects the first row from the selection on (`skip` 1: after it) whose text holds the search, case-insensitive,
+ * wrapping at the end; leaves the selection where it is when no row matches.
+ */
+function searchFrom(state: State, lists: Lists, skip: 0 | 1): State {
+  const name = state.view === 'containers' ? 'containers' : 'processes';
+  const texts = name === 'containers' ? lists.containerTexts : lists.processTexts;
+  const rows = lists[name];
+  const needle = state.search.toLowerCase();
+  if (needle === '' || texts === undefined || rows.length === 0) return state;
+  const height = listHeight(state, name);
+  const { index, top } = resolveList(state[name], rows, height);
+  for (let n = 0; n < rows.length; n++) {
+    const i = (index + skip + n) % rows.length;
+    if (texts[i]?.toLowerCase().includes(needle)) {
+      return withList(state, name, { index: i, top: scrollWindow(i, top, rows.length, height), key: rows[i]! });
+    }
+  }
+  return state;
+}
+
 /** Folds or unfolds the selected process, when it has children. */
 function toggleFold(state: State, lists: Lists): State {
   const { index } = resolveList(state.processes, lists.processes, listHeight(state, 'processes'));
@@ -472,6 +507,7 @@ export function reduce(state: State, action: Action): State {
       return action.columns === state.columns && action.rows === state.rows ? state : { ...state, columns: action.columns, rows: action.rows };
     case 'filter.input': {
       if (!state.editingFilter) return state;
+      if (state.prompt === 'search') return searchFrom({ ...state, search: state.search + action.text }, action.lists ?? EMPTY_LISTS, 0);
       const filter = filterKey(state);
       return { ...state, [filter]: state[filter] + action.text };
     }

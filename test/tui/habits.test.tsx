@@ -33,7 +33,7 @@ const processView = (): State => initialState({ columns: 80, rows: 24, container
 
 describe('htop and ctop keys', () => {
   it('binds F1 F3 F4 F5 F6 F9 F10 as htop does, from the bytes tmux and xterm send', () => {
-    const want: Record<string, string> = { f1: 'help', f3: 'filter.start', f4: 'filter.start', f5: 'view.tree', f6: 'sort.menu', f9: 'kill', f10: 'quit' };
+    const want: Record<string, string> = { f1: 'help', f3: 'search.start', f4: 'filter.start', f5: 'view.tree', f6: 'sort.menu', f9: 'kill', f10: 'quit' };
     for (const [key, command] of Object.entries(want)) expect(commandForName(functionKeyIn(FKEY_BYTES[key]!)!), key).toBe(command);
     // The rxvt / Linux console forms too; and a plain escape sequence is no function key.
     expect(functionKeyIn('\u001b[11~')).toBe('f1');
@@ -108,6 +108,31 @@ describe('htop and ctop keys', () => {
     expect(run(processView(), 'focus.next', 'kill').menu).toBeUndefined();
   });
 
+  it('F3 searches without hiding rows: the selection jumps to the next match from where it is, wrapping; F3 again goes on', () => {
+    const lists: Lists = { ...LISTS, processes: ['p1', 'p2', 'p3', 'p4'], processTexts: ['1 nginx master', '2 nginx worker', '3 cron -f', '4 nginx worker'] };
+    const type = (s: State, text: string): State => reduce(s, { type: 'filter.input', text, lists });
+    const cmd = (s: State, command: Command): State => reduce(s, { type: 'command', command, lists });
+    let s = cmd(processView(), 'search.start');
+    expect(s.editingFilter).toBe(true);
+    expect(s.prompt).toBe('search');
+    s = type(s, 'WORK');
+    expect(s.processes).toMatchObject({ index: 1, key: 'p2' });
+    expect(s.processFilter).toBe('');
+    s = cmd(s, 'search.start');
+    expect(s.processes).toMatchObject({ index: 3, key: 'p4' });
+    s = cmd(s, 'search.start');
+    expect(s.processes).toMatchObject({ index: 1, key: 'p2' });
+    // No match: the selection stays.
+    expect(type(s, 'zzz').processes).toMatchObject({ index: 1, key: 'p2' });
+    s = cmd(s, 'filter.commit');
+    expect(s.editingFilter).toBe(false);
+    expect(s.processes.key).toBe('p2');
+    // Esc while typing drops the search, keeps where it went; / is the filter again.
+    const dropped = cmd(type(cmd(processView(), 'search.start'), 'cron'), 'filter.cancel');
+    expect(dropped).toMatchObject({ search: '', editingFilter: false, processes: { index: 2, key: 'p3' } });
+    expect(cmd(dropped, 'filter.start').prompt).toBe('filter');
+  });
+
   it('a notice (the kill\'s result) stays until the next key', () => {
     const s = reduce(processView(), { type: 'notice', text: 'SIGTERM sent to 4243 (nginx)' });
     expect(s.notice).toBe('SIGTERM sent to 4243 (nginx)');
@@ -173,6 +198,20 @@ describe('the keys on screen', () => {
     expect(frame(r)).toContain('signal the process (kill)');
     await keys(r, BYTES.escape, FKEY_BYTES.f10!);
     expect(frame(r)).toContain('NAME');
+  });
+
+  it('F3 jumps to a process by its command, F3 again to the next', async () => {
+    const r = render(<App source={source()} columns={80} rows={24} color={false} containerKey={WEB_KEY} />);
+    await keys(r, FKEY_BYTES.f3!, 'work');
+    expect(frame(r)).toContain('search: work█');
+    const selectedLine = (): string => frame(r).split('\n').find((l) => l.startsWith('>')) ?? '';
+    expect(selectedLine()).toMatch(/^>\s+4243 .*nginx: worker process/);
+    await keys(r, FKEY_BYTES.f3!);
+    expect(selectedLine()).toMatch(/^>\s+4244 .*nginx: worker process/);
+    await keys(r, BYTES.enter);
+    expect(frame(r)).not.toContain('search:');
+    expect(frame(r)).toContain('cron -f');
+    expect(selectedLine()).toMatch(/^>\s+4244 /);
   });
 
   it('a lists the exited containers the source knows, saying how they ended', async () => {
