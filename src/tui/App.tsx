@@ -79,6 +79,7 @@ export function App(props: AppProps) {
       ...(props.containerKey !== undefined && { containerKey: props.containerKey }),
       ...(props.atMs !== undefined && { atMs: props.atMs }),
       ...(props.tier !== undefined && { tier: props.tier }),
+      signals: source.mode === 'live',
       ...(props.sort?.containers !== undefined && { containerSort: props.sort.containers }),
       ...(props.sort?.processes !== undefined && { processSort: props.sort.processes }),
       ...optionalRange(source),

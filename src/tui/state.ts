@@ -73,6 +73,8 @@ export interface State {
   /** Exited containers listed after the running ones (`a`). */
   readonly showExited: boolean;
   readonly menu?: Menu;
+  /** F9 may signal processes (live data; not replay). */
+  readonly signals: boolean;
   /** The newest kill the App is to send; its result comes back as a notice. */
   readonly kill?: KillRequest;
   /** One line for the status line (a kill's result); the next key clears it. */
@@ -135,6 +137,8 @@ export interface InitOptions {
   readonly atMs?: number;
   readonly tier?: Tier;
   readonly range?: TimeRange;
+  /** Replay: processes are of the past, F9 signals nothing. @default true */
+  readonly signals?: boolean;
   /** Start sorted by these (the config file's `sort`). */
   readonly containerSort?: ContainerSort;
   readonly processSort?: ProcessSort;
@@ -157,6 +161,7 @@ export function initialState(options: InitOptions): State {
     containerReverse: false,
     processReverse: false,
     showExited: false,
+    signals: options.signals ?? true,
     containerFilter: '',
     processFilter: '',
     editingFilter: false,
@@ -400,6 +405,7 @@ function onCommand(state: State, command: Command, lists: Lists): State {
       return { ...state, showExited: !state.showExited };
     case 'kill': {
       if (state.view !== 'container' || state.focus !== 'processes') return state;
+      if (!state.signals) return { ...state, notice: 'replay shows the past: there is no process to signal' };
       const { index } = resolveList(state.processes, lists.processes, listHeight(state, 'processes'));
       const processKey = lists.processes[index];
       return processKey === undefined ? state : { ...state, menu: { kind: 'signal', index: 0, processKey } };

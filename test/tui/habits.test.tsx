@@ -103,6 +103,10 @@ describe('htop and ctop keys', () => {
     // A second kill is a new request.
     expect(run(sent, 'kill', 'menu.select', 'menu.select').kill?.id).toBe(2);
     expect(run(s, 'menu.cancel').kill).toBeUndefined();
+    // Replay shows the past: F9 says so instead of opening the menu.
+    const replay = run(initialState({ columns: 80, rows: 24, containerKey: 'docker:a', signals: false }), 'kill');
+    expect(replay.menu).toBeUndefined();
+    expect(replay.notice).toBe('replay shows the past: there is no process to signal');
     // Nothing to kill in the containers list or from the files pane.
     expect(run(containersView(), 'kill').menu).toBeUndefined();
     expect(run(processView(), 'focus.next', 'kill').menu).toBeUndefined();
