@@ -65,9 +65,25 @@ describe('small things', () => {
     const byName = await bubble(['ps', name, '--interval', '0.2'], asNobody);
     expect(byName.status).toBe(1);
     expect(byName.stderr).toMatch(/no container or job ".*": .*container names need the Docker socket \(root or the docker group\): give the id/);
-    const byId = await bubble(['ps', id.slice(0, 12), '--interval', '0.2'], asNobody);
+    const byId = await bubble(['ps', id.slice(0, 12), '--files', '--interval', '0.2'], asNobody);
     expect(byId.status, byId.stderr).toBe(0);
     expect(byId.stdout).toContain(`(docker ${id.slice(0, 12)})`);
     expect(byId.stdout).toContain('sleep 600');
+    // root's processes: their open files are hidden from nobody, and the list says so rather than "none".
+    expect(byId.stdout).toMatch(/\nfiles \(0\):\nno open files readable \(3 processes hidden by permissions\)\n/);
+  });
+
+  it('ps reads the config file: a malformed one stops it with the file and line', async (ctx) => {
+    needReal(ctx, 'Docker', docker.ok, docker.why);
+    const config = path.join(tmp, 'ps-config.json');
+    fs.writeFileSync(config, '{\n  "sort": {"processes": "rss"}\n}\n');
+    const run = await bubble(['ps', name, '--interval', '0.2'], { env: { BUBBLE_CONFIG: config } });
+    expect(run.status).toBe(1);
+    expect(run.stderr).toBe(`bubble: ${config} line 2: has "sort.processes" that is not one of cpu, mem, io, pid, read, write, time, command: fix it or remove it\n`);
+    // A valid file with a flag beside it: the command runs.
+    fs.writeFileSync(config, '{"sort": {"processes": "command"}, "interval": "200ms"}');
+    const valid = await bubble(['ps', name, '--sort', 'pid'], { env: { BUBBLE_CONFIG: config } });
+    expect(valid.status, valid.stderr).toBe(0);
+    expect(valid.stdout).toContain('sleep 600');
   });
 });
