@@ -50,7 +50,12 @@ export const PS = {
   args: '<container>',
   about: ['<container> is a name, an id or id prefix, a Slurm job id (4242 or "job 4242"), a cgroup path, or "host".'],
   flags: [
-    { name: 'sort', type: 'string', value: 'cpu|mem|io|pid|read|write|time|command', help: ['order: cpu (default, or the config file\'s sort.processes), mem, io, pid, read, write, time, command'] },
+    {
+      name: 'sort',
+      type: 'string',
+      value: 'cpu|mem|io|pid|read|write|time|command',
+      help: ['order: cpu (default, or the config file\'s sort.processes), mem, io, pid, read, write, time, command'],
+    },
     { name: 'limit', type: 'string', value: 'N', help: ['show the first N processes'] },
     { name: 'interval', type: 'string', value: 'S', help: ['seconds between the two samples that give rates (default 1; "500ms" works)'] },
     { name: 'files', type: 'boolean', help: ["also list the processes' open files (path, read/write/append mode, deleted ones too)"] },
@@ -130,7 +135,10 @@ export const RECORD = {
       name: 'config',
       type: 'string',
       value: 'FILE',
-      help: ['config file, JSON {"keep": {"second": "2h"}, "interval": "2s"} (default: bubble\'s config path);', 'flags on the command line override it (docs/config.md)'],
+      help: [
+        'config file, JSON {"keep": {"second": "2h"}, "interval": "2s"} (default: bubble\'s config path);',
+        'flags on the command line override it (docs/config.md)',
+      ],
     },
     { name: 'duration', type: 'string', value: '30s', help: ['stop after this long (e.g. 30s), instead of at Ctrl-C'] },
     {

@@ -27,9 +27,8 @@ export function runClean(options: CleanOptions, output: Output): void {
       ...(olderThanMs !== undefined && { olderThanMs }),
     });
     const what = keys !== undefined ? `"${safeText(options.container!)}"` : `containers last seen before ${formatTime(olderThanMs!)}`;
-    output.err(
-      `bubble: removed ${count(result.containers, 'container')}, ${count(result.processes, 'process', 'processes')} and ${count(result.rows, 'series row')} (${what}) from ${safeText(store.path)}\n`,
-    );
+    const removed = `${count(result.containers, 'container')}, ${count(result.processes, 'process', 'processes')} and ${count(result.rows, 'series row')}`;
+    output.err(`bubble: removed ${removed} (${what}) from ${safeText(store.path)}\n`);
   } finally {
     store.close();
   }

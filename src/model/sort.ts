@@ -47,7 +47,9 @@ export function sortContainers(containers: readonly ContainerView[], by: Contain
   const byName = (a: ContainerView, b: ContainerView): number => a.name.localeCompare(b.name);
   const sign = reverse ? -1 : 1;
   const compare =
-    by === 'name' ? (a: ContainerView, b: ContainerView) => sign * byName(a, b) : (a: ContainerView, b: ContainerView) => sign * (CONTAINER_KEYS[by](b) - CONTAINER_KEYS[by](a)) || byName(a, b);
+    by === 'name'
+      ? (a: ContainerView, b: ContainerView) => sign * byName(a, b)
+      : (a: ContainerView, b: ContainerView) => sign * (CONTAINER_KEYS[by](b) - CONTAINER_KEYS[by](a)) || byName(a, b);
   return [...containers].sort((a, b) => {
     if ((a.kind === 'host') !== (b.kind === 'host')) return a.kind === 'host' ? 1 : -1;
     return compare(a, b);

@@ -327,7 +327,12 @@ export function helpLines(width: number, height: number): string[] {
   // Two columns of 20 fit 80x24: the keys of the prompts and of the menus share a line each (they are few, and the
   // prompt and the menus say them again where they are used).
   const inline = (bindings: readonly Binding[]): string => bindings.map((b) => `${b.keys.map(keyLabel).join(' ')} ${b.help}`).join(', ');
-  const entries = ['keys (? or Esc closes this)', ...KEYMAP.map((b) => helpEntry(b, keyWidth)), `/ F3: ${inline(FILTER_KEYMAP)}`, `menu: ${inline(MENU_KEYMAP)}`];
+  const entries = [
+    'keys (? or Esc closes this)',
+    ...KEYMAP.map((b) => helpEntry(b, keyWidth)),
+    `/ F3: ${inline(FILTER_KEYMAP)}`,
+    `menu: ${inline(MENU_KEYMAP)}`,
+  ];
   const h = Math.max(1, height);
   const columns = Math.ceil(entries.length / h);
   const colWidth = Math.floor(width / columns);

@@ -402,7 +402,12 @@ function onCommand(state: State, command: Command, lists: Lists): State {
       // Containers have no CPU-time column: T is a process sort, as in htop.
       return withSort(state, 'time');
     case 'view.exited':
-      return { ...state, showExited: !state.showExited };
+      // Said on the status line too: with none exited, the list would not change and the key would seem dead.
+      return {
+        ...state,
+        showExited: !state.showExited,
+        notice: state.showExited ? 'exited containers hidden (a shows them)' : 'exited containers listed after the running ones (a hides them)',
+      };
     case 'kill': {
       if (state.view !== 'container' || state.focus !== 'processes') return state;
       if (!state.signals) return { ...state, notice: 'replay shows the past: there is no process to signal' };

@@ -79,7 +79,9 @@ describe('small things', () => {
     fs.writeFileSync(config, '{\n  "sort": {"processes": "rss"}\n}\n');
     const run = await bubble(['ps', name, '--interval', '0.2'], { env: { BUBBLE_CONFIG: config } });
     expect(run.status).toBe(1);
-    expect(run.stderr).toBe(`bubble: ${config} line 2: has "sort.processes" that is not one of cpu, mem, io, pid, read, write, time, command: fix it or remove it\n`);
+    expect(run.stderr).toBe(
+      `bubble: ${config} line 2: has "sort.processes" that is not one of cpu, mem, io, pid, read, write, time, command: fix it or remove it\n`,
+    );
     // A valid file with a flag beside it: the command runs.
     fs.writeFileSync(config, '{"sort": {"processes": "command"}, "interval": "200ms"}');
     const valid = await bubble(['ps', name, '--sort', 'pid'], { env: { BUBBLE_CONFIG: config } });

@@ -144,7 +144,8 @@ describe('htop and ctop keys', () => {
   });
 
   it('a toggles exited containers; they follow the running ones and never repeat one that runs', () => {
-    expect(run(containersView(), 'view.exited').showExited).toBe(true);
+    expect(run(containersView(), 'view.exited')).toMatchObject({ showExited: true, notice: 'exited containers listed after the running ones (a hides them)' });
+    expect(run(containersView(), 'view.exited', 'view.exited')).toMatchObject({ showExited: false, notice: 'exited containers hidden (a shows them)' });
     const snap = snapshotOf(world());
     const gone: ContainerView = { ...snap.containers.find((c) => c.key === DB_KEY)!, key: 'docker:dead', name: 'old-job', state: 'exited', exitCode: 137 };
     const again: ContainerView = { ...gone, key: WEB_KEY };
@@ -255,7 +256,8 @@ describe('without root', () => {
     const r = render(<App source={hidden} columns={80} rows={24} color={false} containerKey={WEB_KEY} />);
     expect(frame(r)).toContain('hidden by permissions (sudo)');
     expect(frame(r)).not.toContain('no open files known');
-    const plain = render(<App source={new FixedSource({ snapshots: timeline(10, world), mode: 'live', files: {}, net: {}, status: [] })} columns={80} rows={24} color={false} containerKey={WEB_KEY} />);
+    const visible = new FixedSource({ snapshots: timeline(10, world), mode: 'live', files: {}, net: {}, status: [] });
+    const plain = render(<App source={visible} columns={80} rows={24} color={false} containerKey={WEB_KEY} />);
     expect(frame(plain)).toContain('no open files known');
   });
 });

@@ -1,5 +1,16 @@
 import { describe, expect, it } from 'vitest';
-import { commandFor, commandForName, filterInputFor, FILTER_KEYMAP, functionKeyIn, KEYMAP, keyLabel, keyName, MENU_KEYMAP, splitInput } from '../../src/tui/keymap.js';
+import {
+  commandFor,
+  commandForName,
+  filterInputFor,
+  FILTER_KEYMAP,
+  functionKeyIn,
+  KEYMAP,
+  keyLabel,
+  keyName,
+  MENU_KEYMAP,
+  splitInput,
+} from '../../src/tui/keymap.js';
 import { helpLines } from '../../src/tui/rows.js';
 import { FKEY_BYTES, inkKey, press } from './keys.js';
 
