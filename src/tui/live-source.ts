@@ -37,6 +37,8 @@ export class LiveSource implements Source {
   private readonly ring: Snapshot[] = [];
   private readonly unsubscribe: () => void;
   private lastReader: StoreReader | undefined;
+  /** Containers and jobs that ended while this ran (any kind: Docker's listing knows only its own), oldest first. */
+  private readonly ended = new Map<string, ContainerView>();
   private storedRange: { atMs: number; range: { firstMs: number; lastMs: number } | undefined } | undefined;
 
   constructor(monitor: Monitor, history?: LiveStore) {
@@ -45,6 +47,7 @@ export class LiveSource implements Source {
     this.history = history;
     if (monitor.last !== undefined) this.ring.push(monitor.last);
     this.unsubscribe = monitor.onSnapshot((snapshot) => {
+      this.remember(snapshot);
       this.ring.push(snapshot);
       if (this.ring.length > RING) this.ring.shift();
       this.notify();
@@ -171,17 +174,27 @@ export class LiveSource implements Source {
     return items;
   }
 
+  /** Keeps who ended in this tick, bounded: the newest ENDED_KEPT. */
+  private remember(snapshot: Snapshot): void {
+    for (const c of snapshot.exited.containers) {
+      if (c.kind === 'host') continue;
+      this.ended.delete(c.key);
+      this.ended.set(c.key, endedView({ ...c, state: 'exited', ...(c.exitedAtMs !== undefined && { exitedAtMs: c.exitedAtMs }) }));
+      if (this.ended.size > ENDED_KEPT) this.ended.delete(this.ended.keys().next().value!);
+    }
+  }
+
   exited(): readonly ContainerView[] {
-    const docker = this.monitor.docker;
-    if (docker === undefined) return [];
     const running = new Set(this.ring.at(-1)?.containers.map((c) => c.key));
-    const out: ContainerView[] = [];
-    for (const [id, meta] of docker.all()) {
+    const out = new Map<string, ContainerView>();
+    for (const [key, view] of this.ended) if (!running.has(key)) out.set(key, view);
+    // Docker's word on its own containers wins: it knows the exit code and those that ended before launch.
+    for (const [id, meta] of this.monitor.docker?.all() ?? []) {
       if (meta.state !== 'exited' && meta.state !== 'dead') continue;
       const view = exitedView(id, meta);
-      if (!running.has(view.key)) out.push(view);
+      if (!running.has(view.key)) out.set(view.key, view);
     }
-    return out.sort((a, b) => (b.exitedAtMs ?? 0) - (a.exitedAtMs ?? 0) || a.name.localeCompare(b.name));
+    return [...out.values()].sort((a, b) => (b.exitedAtMs ?? 0) - (a.exitedAtMs ?? 0) || a.name.localeCompare(b.name));
   }
 
   host(): { hostname: string; ncpu: number; memTotalBytes: number } {
@@ -200,9 +213,35 @@ export class LiveSource implements Source {
   }
 }
 
-/** A container Docker lists as exited, as a row with no figures (nothing was sampled): who it was and how it ended. */
-function exitedView(id: string, meta: ContainerMeta): ContainerView {
+/** Exited containers kept from the session (Docker's listing is not counted: Docker keeps those itself). */
+const ENDED_KEPT = 100;
+
+/** A container that ended, as a row with no figures (they would be its last ones, shown as if now): who, how it ended. */
+type Who = 'key' | 'kind' | 'id' | 'name' | 'cgroup' | 'image' | 'state' | 'exitCode' | 'exitedAtMs' | 'user' | 'steps';
+
+function endedView(c: Pick<ContainerView, Who>): ContainerView {
   return {
+    key: c.key,
+    kind: c.kind,
+    id: c.id,
+    name: c.name,
+    cgroup: c.cgroup,
+    ...(c.image !== undefined && { image: c.image }),
+    ...(c.state !== undefined && { state: c.state }),
+    ...(c.exitCode !== undefined && { exitCode: c.exitCode }),
+    ...(c.exitedAtMs !== undefined && { exitedAtMs: c.exitedAtMs }),
+    ...(c.user !== undefined && { user: c.user }),
+    ...(c.steps !== undefined && { steps: c.steps }),
+    cpuSource: 'processes',
+    processCount: 0,
+    pressure: {},
+    interval: {},
+  };
+}
+
+/** A container Docker lists as exited. */
+function exitedView(id: string, meta: ContainerMeta): ContainerView {
+  return endedView({
     key: containerKey({ kind: 'docker', id }),
     kind: 'docker',
     id,
@@ -212,9 +251,5 @@ function exitedView(id: string, meta: ContainerMeta): ContainerView {
     ...(meta.state !== undefined && { state: meta.state }),
     ...(meta.exitCode !== undefined && { exitCode: meta.exitCode }),
     ...(meta.finishedAtMs !== undefined && { exitedAtMs: meta.finishedAtMs }),
-    cpuSource: 'processes',
-    processCount: 0,
-    pressure: {},
-    interval: {},
-  };
+  });
 }
