@@ -44,19 +44,19 @@ export function menuLines(state: State, menu: Menu, who: string): MenuLines {
       const current = state.view === 'containers' ? state.containerSort : state.processSort;
       const choices = sortChoices(state);
       const lines = [
-        `sort ${state.view === 'containers' ? 'containers' : 'processes'} by (Enter chooses, Esc closes)`,
+        ` sort ${state.view === 'containers' ? 'containers' : 'processes'} by (Enter chooses, Esc closes)`,
         ...choices.map((c, i) => `${i === menu.index ? '>' : ' '} ${SORT_LABELS[c] ?? c}${c === current ? '  (now)' : ''}`),
       ];
       return { lines, selected: menu.index + 1 };
     }
     case 'signal': {
       const lines = [
-        `send a signal to ${name} (Enter chooses, Esc closes)`,
+        ` send a signal to ${name} (Enter chooses, Esc closes)`,
         ...KILL_SIGNALS.map((s, i) => `${i === menu.index ? '>' : ' '} ${String(SIGNAL_NUMBERS[s] ?? '').padStart(2)} ${s}`),
       ];
       return { lines, selected: menu.index + 1 };
     }
     case 'confirm':
-      return { lines: [`send ${menu.signal} to ${name}?  y / Enter: send   n / Esc: cancel`], selected: 0 };
+      return { lines: [` send ${menu.signal} to ${name}?  y / Enter: send   n / Esc: cancel`], selected: 0 };
   }
 }
