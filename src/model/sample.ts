@@ -94,6 +94,8 @@ export interface ContainerMeta {
   readonly startedAtMs?: number;
   readonly finishedAtMs?: number;
   readonly exitCode?: number;
+  /** Docker: the kernel OOM-killed a process of the container in its last run (State.OOMKilled, or an `oom` event). */
+  readonly oomKilled?: boolean;
   /** Slurm: job name and user from the task environment. */
   readonly jobName?: string;
   readonly jobUser?: string;

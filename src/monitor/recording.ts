@@ -43,7 +43,11 @@ export function dockerExitCodes(docker: DockerWatcher | undefined): ExitCodeSour
       const meta = docker.get(id);
       return meta?.exitCode === undefined
         ? undefined
-        : { exitCode: meta.exitCode, ...(meta.finishedAtMs !== undefined && { finishedAtMs: meta.finishedAtMs }) };
+        : {
+            exitCode: meta.exitCode,
+            ...(meta.finishedAtMs !== undefined && { finishedAtMs: meta.finishedAtMs }),
+            ...(meta.oomKilled === true && { oomKilled: true }),
+          };
     },
   };
 }

@@ -50,7 +50,7 @@ export interface RecorderEvents {
 
 export interface ExitCodeSource {
   /** Docker's exit code and finish time for a container id, when known. */
-  exitOf(id: string): { exitCode: number; finishedAtMs?: number } | undefined;
+  exitOf(id: string): { exitCode: number; finishedAtMs?: number; oomKilled?: boolean } | undefined;
 }
 
 export class Recorder {
@@ -198,7 +198,7 @@ export class Recorder {
       const exit = this.exitCodes.exitOf(id);
       if (exit !== undefined) {
         try {
-          this.writer.noteContainerExit(key, exit.exitCode, exit.finishedAtMs);
+          this.writer.noteContainerExit(key, exit.exitCode, exit.finishedAtMs, exit.oomKilled === true);
         } catch {
           continue; // retried next tick
         }

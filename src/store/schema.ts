@@ -150,6 +150,11 @@ export const MIGRATIONS: readonly string[] = [
   ALTER TABLE net_access ADD COLUMN fd INTEGER;
   UPDATE file_access SET path = substr(path, 1, length(path) - 10) WHERE deleted = 1 AND path LIKE '% (deleted)';
   `,
+  // 4 (report branch; may be renumbered at merge, other branches add migrations too): OOM kills of a container, from
+  // its cgroup's counter or Docker's OOMKilled, so `bubble report` can say a container died of memory.
+  `
+  ALTER TABLE containers ADD COLUMN oom_kills INTEGER;  -- NULL when never read
+  `,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

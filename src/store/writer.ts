@@ -31,7 +31,7 @@ interface ContainerState {
 }
 
 function containerSignature(c: ContainerView): string {
-  return JSON.stringify([c.name, c.image ?? null, c.labels ?? null, c.user ?? null, c.parent ?? null, c.memoryLimitBytes ?? null, c.cpuLimitCores ?? null]);
+  return JSON.stringify([c.name, c.image ?? null, c.labels ?? null, c.user ?? null, c.parent ?? null, c.memoryLimitBytes ?? null, c.cpuLimitCores ?? null, c.oomKills ?? null]);
 }
 
 const labelsJson = (c: ContainerView): string | null => (c.labels === undefined ? null : JSON.stringify(c.labels));
@@ -66,17 +66,18 @@ export class StoreWriter {
   constructor(db: Database.Database) {
     this.db = db;
     this.upsertContainer = db.prepare(`
-      INSERT INTO containers (key, kind, cid, name, image, labels, cgroup, parent, user, memory_limit, cpu_limit, first_seen, last_seen)
-      VALUES (@key, @kind, @cid, @name, @image, @labels, @cgroup, @parent, @user, @memoryLimit, @cpuLimit, @time, @time)
+      INSERT INTO containers (key, kind, cid, name, image, labels, cgroup, parent, user, memory_limit, cpu_limit, oom_kills, first_seen, last_seen)
+      VALUES (@key, @kind, @cid, @name, @image, @labels, @cgroup, @parent, @user, @memoryLimit, @cpuLimit, @oomKills, @time, @time)
       ON CONFLICT (key) DO UPDATE SET
         name = excluded.name, image = coalesce(excluded.image, image), labels = coalesce(excluded.labels, labels),
         cgroup = excluded.cgroup, parent = coalesce(excluded.parent, parent), user = coalesce(excluded.user, user),
-        memory_limit = excluded.memory_limit, cpu_limit = excluded.cpu_limit,
+        memory_limit = excluded.memory_limit, cpu_limit = excluded.cpu_limit, oom_kills = coalesce(excluded.oom_kills, oom_kills),
         last_seen = excluded.last_seen, exit_time = NULL, exit_code = NULL
       RETURNING id`);
     this.updateContainerMeta = db.prepare(
       `UPDATE containers SET name = @name, image = @image, labels = @labels, user = @user, parent = @parent,
-              memory_limit = @memoryLimit, cpu_limit = @cpuLimit, last_seen = @time WHERE id = @id`,
+              memory_limit = @memoryLimit, cpu_limit = @cpuLimit, oom_kills = coalesce(@oomKills, oom_kills), last_seen = @time
+        WHERE id = @id`,
     );
     this.insertProcess = db.prepare(`
       INSERT INTO processes (container_id, pid, start_time, ppid, parent_id, nspid, comm, exe, cmdline, uid, user, first_seen, last_seen)
@@ -88,7 +89,8 @@ export class StoreWriter {
       `UPDATE containers SET exit_time = @time, last_seen = @time, exit_code = coalesce(@code, exit_code) WHERE id = @id`,
     );
     this.containerExitCode = db.prepare(
-      `UPDATE containers SET exit_code = @code, exit_time = coalesce(exit_time, @time) WHERE key = @key`,
+      `UPDATE containers SET exit_code = @code, exit_time = coalesce(exit_time, @time),
+              oom_kills = CASE WHEN @oom THEN max(coalesce(oom_kills, 0), 1) ELSE oom_kills END WHERE key = @key`,
     );
     this.touchProcess = db.prepare(`UPDATE processes SET last_seen = ? WHERE id = ?`);
     this.touchContainer = db.prepare(`UPDATE containers SET last_seen = ? WHERE id = ?`);
@@ -155,9 +157,12 @@ export class StoreWriter {
     map.delete(key);
   }
 
-  /** Docker's exit code, which can arrive after the container's cgroup (and so its exit time) is gone. */
-  noteContainerExit(key: string, exitCode: number, finishedAtMs: number | undefined): void {
-    this.containerExitCode.run({ key, code: exitCode, time: finishedAtMs ?? null });
+  /**
+   * Docker's exit code, which can arrive after the container's cgroup (and so its exit time) is gone; `oomKilled`
+   * (Docker's State.OOMKilled) counts one OOM kill when no tick saw the cgroup's counter before it went.
+   */
+  noteContainerExit(key: string, exitCode: number, finishedAtMs: number | undefined, oomKilled = false): void {
+    this.containerExitCode.run({ key, code: exitCode, time: finishedAtMs ?? null, oom: oomKilled ? 1 : 0 });
   }
 
   private containerId(c: ContainerView, time: number): number {
@@ -174,6 +179,7 @@ export class StoreWriter {
           parent: c.parent ?? null,
           memoryLimit: c.memoryLimitBytes ?? null,
           cpuLimit: c.cpuLimitCores ?? null,
+          oomKills: c.oomKills ?? null,
           time,
         });
         this.setCached(this.containers, c.key, { id: known.id, signature });
@@ -192,6 +198,7 @@ export class StoreWriter {
       user: c.user ?? null,
       memoryLimit: c.memoryLimitBytes ?? null,
       cpuLimit: c.cpuLimitCores ?? null,
+      oomKills: c.oomKills ?? null,
       time,
     }) as { id: number };
     this.setCached(this.containers, c.key, { id: row.id, signature });
