@@ -316,7 +316,12 @@ interface FileRow {
   bytes: number | null;
 }
 
-/** Files by bytes moved where a source counted them (sysdig), else by how often they were opened. */
+/**
+ * Files by bytes moved where a source counted them (sysdig), else by how often they were opened. Devices, /proc and
+ * /sys are left out (/dev/null tops every list and says nothing); files in /dev/shm are real data and stay.
+ */
+const NOT_DATA = "(a.path LIKE '/dev/%' AND a.path NOT LIKE '/dev/shm/%') OR a.path LIKE '/proc/%' OR a.path LIKE '/sys/%'";
+
 function filesOf(db: Database, containerId: number, fromMs: number, toMs: number): { filesWritten: ReportFile[]; filesRead: ReportFile[] } {
   const query = (modeLike: string, bytes: string): ReportFile[] =>
     (
@@ -324,7 +329,7 @@ function filesOf(db: Database, containerId: number, fromMs: number, toMs: number
         db,
         `SELECT a.path, sum(a.opens) AS opens, sum(a.${bytes}) AS bytes
            FROM file_access a JOIN processes p ON p.id = a.process_id
-          WHERE p.container_id = @id AND a.first_seen < @to AND a.last_seen >= @from AND a.mode LIKE '${modeLike}'
+          WHERE p.container_id = @id AND a.first_seen < @to AND a.last_seen >= @from AND a.mode LIKE '${modeLike}' AND NOT (${NOT_DATA})
           GROUP BY a.path ORDER BY coalesce(sum(a.${bytes}), -1) DESC, sum(a.opens) DESC, a.path LIMIT ${TOP_N}`,
       ).all({ id: containerId, from: fromMs, to: toMs }) as FileRow[]
     ).map((r) => ({ path: r.path, opens: r.opens, ...(r.bytes !== null && { bytes: r.bytes }) }));
