@@ -60,6 +60,7 @@ export function containerRecord(c: ContainerView): JsonRecord {
     cpu_seconds: round(c.cpuNs === undefined ? undefined : c.cpuNs / 1e9, 3),
     cpu_source: c.cpuSource,
     cpu_limit_cores: round(c.cpuLimitCores),
+    cpuset_cpus: c.cpusetCpus ?? null,
     cpu_efficiency_percent: round(cpuEfficiencyPercent(c.cpuPercent, c)),
     throttled_percent: round(c.throttledPercent),
     throttled_seconds: round(c.throttledNs === undefined ? undefined : c.throttledNs / 1e9, 3),

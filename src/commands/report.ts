@@ -76,6 +76,8 @@ export function reportRecord(r: ContainerReport): JsonRecord {
     cpu_avg_cores: round(r.avgCores, 3),
     cpu_peak_cores: round(r.peakCores, 3),
     cpu_limit_cores: round(r.cpuLimitCores),
+    cpuset_cpus: r.cpusetCpus ?? null,
+    cpu_allocated_cores: round(r.cpuAllocatedCores),
     cpu_efficiency_percent: round(r.cpuEfficiencyPercent, 1),
     memory_peak_bytes: int(r.memPeakBytes),
     memory_avg_bytes: int(r.memAvgBytes),
@@ -129,7 +131,7 @@ export function reportText(r: ContainerReport): string {
   for (const m of r.missing) lines.push(`Not recorded: ${m}.`);
   lines.push('');
 
-  const limit = r.cpuLimitCores !== undefined ? ` of ${r.cpuLimitCores.toFixed(2)} allowed` : '';
+  const limit = r.cpuAllocatedCores !== undefined ? ` of ${r.cpuAllocatedCores.toFixed(2)} allowed` : '';
   lines.push(`CPU      ${seconds(r.cpuNs)} in all; ${cores(r.avgCores)} cores on average, ${cores(r.peakCores)} at peak${limit}`);
   if (r.cpuEfficiencyPercent !== undefined) lines.push(`         efficiency ${r.cpuEfficiencyPercent.toFixed(1)}% of the allocation`);
   const memLimit = r.memLimitBytes !== undefined ? ` of ${formatBytes(r.memLimitBytes)}` : '';

@@ -3,14 +3,19 @@
  * One formula for the live views (`ls`, the containers list) and `bubble report`.
  */
 
-/** What a container was given: its CPU limit (CFS quota / period), which a Slurm job's cgroup carries too. */
+/**
+ * What a container was given: its CPU limit (CFS quota / period), else the CPUs of a cpuset narrower than the host
+ * (how Slurm's task/cgroup allocates a job's cores, SLURM_CPUS_ON_NODE of them; docker --cpuset-cpus).
+ */
 export interface CpuAllocation {
   readonly cpuLimitCores?: number;
+  readonly cpusetCpus?: number;
 }
 
 /** The cores allocated, or undefined when unlimited (efficiency is then not defined). */
 export function allocatedCores(c: CpuAllocation): number | undefined {
-  return c.cpuLimitCores !== undefined && c.cpuLimitCores > 0 ? c.cpuLimitCores : undefined;
+  if (c.cpuLimitCores !== undefined && c.cpuLimitCores > 0) return c.cpuLimitCores;
+  return c.cpusetCpus !== undefined && c.cpusetCpus > 0 ? c.cpusetCpus : undefined;
 }
 
 /**

@@ -67,6 +67,8 @@ export interface CgroupCounters {
   readonly cpuThrottledNs?: number;
   /** CPU limit in cores (quota / period); undefined when unlimited. */
   readonly cpuLimitCores?: number;
+  /** CPUs in its cpuset (v1 cpuset.cpus, v2 cpuset.cpus.effective). */
+  readonly cpusetCpus?: number;
   readonly memoryUsageBytes?: number;
   /** usage - inactive_file, clamped at 0. */
   readonly memoryWorkingSetBytes?: number;

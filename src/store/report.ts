@@ -7,7 +7,7 @@
 import type { Database } from 'better-sqlite3';
 import { BubbleError } from '../errors/bubble-error.js';
 import { safeText } from '../format.js';
-import { cpuEfficiencyPercent } from '../model/efficiency.js';
+import { allocatedCores, cpuEfficiencyPercent } from '../model/efficiency.js';
 import { finestTierCovering } from './queries.js';
 import { aliveUntilSql } from './sessions.js';
 import { statement } from './statements.js';
@@ -74,6 +74,9 @@ export interface ContainerReport {
   readonly avgCores?: number;
   readonly peakCores?: number;
   readonly cpuLimitCores?: number;
+  readonly cpusetCpus?: number;
+  /** What efficiency is against: the CPU limit, else a cpuset narrower than the host (model/efficiency.ts). */
+  readonly cpuAllocatedCores?: number;
   readonly cpuEfficiencyPercent?: number;
   readonly memPeakBytes?: number;
   readonly memAvgBytes?: number;
@@ -108,6 +111,7 @@ interface ContainerRow {
   memory_limit: number | null;
   cpu_limit: number | null;
   oom_kills: number | null;
+  cpuset_cpus: number | null;
   first_seen: number;
   last_seen: number;
   exit_time: number | null;
@@ -163,10 +167,12 @@ function sparks(rows: readonly SeriesRow[], fromMs: number, toMs: number): Spark
  * BubbleError when the range holds no data of it, saying when it was recorded.
  */
 export function containerReport(db: Database, key: string, range: { sinceMs?: number; untilMs?: number } = {}): ContainerReport {
-  const oomColumn = hasColumn(db, 'containers', 'oom_kills') ? 'c.oom_kills' : 'NULL';
+  // A store written before migration 4 opens read-only without its columns.
+  const newer = hasColumn(db, 'containers', 'oom_kills');
+  const added = newer ? 'c.oom_kills, c.cpuset_cpus' : 'NULL AS oom_kills, NULL AS cpuset_cpus';
   const c = statement(
     db,
-    `SELECT c.id, c.key, c.kind, c.cid, c.name, c.image, c.user, c.memory_limit, c.cpu_limit, ${oomColumn} AS oom_kills,
+    `SELECT c.id, c.key, c.kind, c.cid, c.name, c.image, c.user, c.memory_limit, c.cpu_limit, ${added},
             c.first_seen, c.last_seen, c.exit_time, c.exit_code, ${aliveUntilSql('c')} AS alive_until,
             (c.exit_time IS NULL AND EXISTS (SELECT 1 FROM sessions ss WHERE ss.ended IS NULL AND ss.started <= c.last_seen)) AS running
        FROM containers c WHERE c.key = ?`,
@@ -199,7 +205,9 @@ export function containerReport(db: Database, key: string, range: { sinceMs?: nu
   const netRows = rows.filter((r) => r.net_rx_bytes !== null || r.net_tx_bytes !== null);
   const avgCores = sampledMs > 0 ? cpuNs / (sampledMs * 1e6) : undefined;
   const cpuLimitCores = c.cpu_limit ?? undefined;
-  const efficiency = avgCores === undefined ? undefined : cpuEfficiencyPercent(avgCores * 100, { ...(cpuLimitCores !== undefined && { cpuLimitCores }) });
+  const allocation = { ...(cpuLimitCores !== undefined && { cpuLimitCores }), ...(present(c.cpuset_cpus) && { cpusetCpus: c.cpuset_cpus }) };
+  const cpuAllocatedCores = allocatedCores(allocation);
+  const efficiency = avgCores === undefined ? undefined : cpuEfficiencyPercent(avgCores * 100, allocation);
   const perSec = (bytes: number, ms: number): number => bytes / (ms / 1000);
 
   const processes = processesOf(db, c.id, tier, fromMs, toMs);
@@ -235,6 +243,8 @@ export function containerReport(db: Database, key: string, range: { sinceMs?: nu
     ...(avgCores !== undefined && { avgCores }),
     ...(rows.some((r) => r.sampled > 0) && { peakCores: maxOf(rows.filter((r) => r.sampled > 0).map((r) => r.cpu_ns / (r.sampled * 1e6))) }),
     ...(cpuLimitCores !== undefined && { cpuLimitCores }),
+    ...(present(c.cpuset_cpus) && { cpusetCpus: c.cpuset_cpus }),
+    ...(cpuAllocatedCores !== undefined && { cpuAllocatedCores }),
     ...(efficiency !== undefined && { cpuEfficiencyPercent: efficiency }),
     ...(rows.some((r) => r.mem_max !== null) && { memPeakBytes: maxOf(rows.map((r) => r.mem_max).filter(present)) }),
     ...(memAvg !== undefined && { memAvgBytes: memAvg }),

@@ -31,7 +31,7 @@ interface ContainerState {
 }
 
 function containerSignature(c: ContainerView): string {
-  return JSON.stringify([c.name, c.image ?? null, c.labels ?? null, c.user ?? null, c.parent ?? null, c.memoryLimitBytes ?? null, c.cpuLimitCores ?? null, c.oomKills ?? null]);
+  return JSON.stringify([c.name, c.image ?? null, c.labels ?? null, c.user ?? null, c.parent ?? null, c.memoryLimitBytes ?? null, c.cpuLimitCores ?? null, c.oomKills ?? null, c.cpusetCpus ?? null]);
 }
 
 const labelsJson = (c: ContainerView): string | null => (c.labels === undefined ? null : JSON.stringify(c.labels));
@@ -66,17 +66,19 @@ export class StoreWriter {
   constructor(db: Database.Database) {
     this.db = db;
     this.upsertContainer = db.prepare(`
-      INSERT INTO containers (key, kind, cid, name, image, labels, cgroup, parent, user, memory_limit, cpu_limit, oom_kills, first_seen, last_seen)
-      VALUES (@key, @kind, @cid, @name, @image, @labels, @cgroup, @parent, @user, @memoryLimit, @cpuLimit, @oomKills, @time, @time)
+      INSERT INTO containers (key, kind, cid, name, image, labels, cgroup, parent, user, memory_limit, cpu_limit, oom_kills, cpuset_cpus, first_seen, last_seen)
+      VALUES (@key, @kind, @cid, @name, @image, @labels, @cgroup, @parent, @user, @memoryLimit, @cpuLimit, @oomKills, @cpusetCpus, @time, @time)
       ON CONFLICT (key) DO UPDATE SET
         name = excluded.name, image = coalesce(excluded.image, image), labels = coalesce(excluded.labels, labels),
         cgroup = excluded.cgroup, parent = coalesce(excluded.parent, parent), user = coalesce(excluded.user, user),
         memory_limit = excluded.memory_limit, cpu_limit = excluded.cpu_limit, oom_kills = coalesce(excluded.oom_kills, oom_kills),
+        cpuset_cpus = excluded.cpuset_cpus,
         last_seen = excluded.last_seen, exit_time = NULL, exit_code = NULL
       RETURNING id`);
     this.updateContainerMeta = db.prepare(
       `UPDATE containers SET name = @name, image = @image, labels = @labels, user = @user, parent = @parent,
-              memory_limit = @memoryLimit, cpu_limit = @cpuLimit, oom_kills = coalesce(@oomKills, oom_kills), last_seen = @time
+              memory_limit = @memoryLimit, cpu_limit = @cpuLimit, oom_kills = coalesce(@oomKills, oom_kills), cpuset_cpus = @cpusetCpus,
+              last_seen = @time
         WHERE id = @id`,
     );
     this.insertProcess = db.prepare(`
@@ -180,6 +182,7 @@ export class StoreWriter {
           memoryLimit: c.memoryLimitBytes ?? null,
           cpuLimit: c.cpuLimitCores ?? null,
           oomKills: c.oomKills ?? null,
+          cpusetCpus: c.cpusetCpus ?? null,
           time,
         });
         this.setCached(this.containers, c.key, { id: known.id, signature });
@@ -199,6 +202,7 @@ export class StoreWriter {
       memoryLimit: c.memoryLimitBytes ?? null,
       cpuLimit: c.cpuLimitCores ?? null,
       oomKills: c.oomKills ?? null,
+      cpusetCpus: c.cpusetCpus ?? null,
       time,
     }) as { id: number };
     this.setCached(this.containers, c.key, { id: row.id, signature });
