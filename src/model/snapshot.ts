@@ -78,7 +78,7 @@ export interface ContainerView {
   /** Where the CPU figure came from: the cgroup's own counter, or the sum of its processes (controller not used). */
   readonly cpuSource: 'cgroup' | 'processes';
   readonly cpuLimitCores?: number;
-  /** CPUs of its cpuset when fewer than the host's (a Slurm job's allocation, docker --cpuset-cpus). */
+  /** CPUs of its cpuset: a Slurm job's allocation, or another container's when fewer than the host's (--cpuset-cpus). */
   readonly cpusetCpus?: number;
   /** Share of CFS periods throttled in the interval, percent. */
   readonly throttledPercent?: number;
@@ -329,7 +329,8 @@ function containerView(
     cpuNs: cg.cpuUsageNs ?? totals.cpuNs,
     cpuSource: cpuFromCgroup ? 'cgroup' : 'processes',
     ...(cg.cpuLimitCores !== undefined && { cpuLimitCores: cg.cpuLimitCores }),
-    ...(cg.cpusetCpus !== undefined && cg.cpusetCpus < sample.host.ncpu && { cpusetCpus: cg.cpusetCpus }),
+    // A Slurm job's cpuset is its allocation even when it holds every CPU; another container's only when narrowed.
+    ...(cg.cpusetCpus !== undefined && (identity.kind === 'slurm' || cg.cpusetCpus < sample.host.ncpu) && { cpusetCpus: cg.cpusetCpus }),
     ...(throttledPercent !== undefined && { throttledPercent }),
     ...(cg.cpuThrottledNs !== undefined && { throttledNs: cg.cpuThrottledNs }),
     ...(memoryBytes !== undefined && { memoryBytes }),

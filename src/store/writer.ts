@@ -72,12 +72,12 @@ export class StoreWriter {
         name = excluded.name, image = coalesce(excluded.image, image), labels = coalesce(excluded.labels, labels),
         cgroup = excluded.cgroup, parent = coalesce(excluded.parent, parent), user = coalesce(excluded.user, user),
         memory_limit = excluded.memory_limit, cpu_limit = excluded.cpu_limit, oom_kills = coalesce(excluded.oom_kills, oom_kills),
-        cpuset_cpus = excluded.cpuset_cpus,
+        cpuset_cpus = coalesce(excluded.cpuset_cpus, cpuset_cpus),
         last_seen = excluded.last_seen, exit_time = NULL, exit_code = NULL
       RETURNING id`);
     this.updateContainerMeta = db.prepare(
       `UPDATE containers SET name = @name, image = @image, labels = @labels, user = @user, parent = @parent,
-              memory_limit = @memoryLimit, cpu_limit = @cpuLimit, oom_kills = coalesce(@oomKills, oom_kills), cpuset_cpus = @cpusetCpus,
+              memory_limit = @memoryLimit, cpu_limit = @cpuLimit, oom_kills = coalesce(@oomKills, oom_kills), cpuset_cpus = coalesce(@cpusetCpus, cpuset_cpus),
               last_seen = @time
         WHERE id = @id`,
     );
