@@ -25,7 +25,7 @@ beforeAll(async () => {
   const setup = spawnSync('sh', [SETUP], { encoding: 'utf8', timeout: 60_000 });
   slurm = setup.status === 0 ? { ok: true, why: '' } : { ok: false, why: `one-node Slurm did not start: ${setup.stderr.trim() || setup.error?.message}` };
   if (!slurm.ok) return;
-  const recorder = startBubble(['record', '--db', db, '--interval', '0.5s', '--duration', '27s']);
+  const recorder = startBubble(['record', '--db', db, '--interval', '0.5s', '--duration', '30s']);
   await recorder.waitFor('recording to');
   const sbatch = spawnSync('sbatch', ['--parsable', '-c', '2', '-J', 'bubble-yes', '-o', '/dev/null', '--wrap', 'timeout 20 yes > /dev/null; exit 3'], {
     encoding: 'utf8',
@@ -50,6 +50,8 @@ describe('bubble report of a real Slurm job', () => {
     const r = JSON.parse(run.stdout) as Json;
     expect(r).toMatchObject({ kind: 'slurm', id: jobId, name: `job ${jobId} bubble-yes`, running: false, cpuset_cpus: 2, cpu_allocated_cores: 2 });
     expect(r['exit_time']).not.toBeNull();
+    // From slurmctld (scontrol), asked once the job's cgroup was gone.
+    expect(r['exit_code']).toBe(3);
     const top = (r['top_cpu'] as Json[])[0]!;
     expect(top['comm']).toBe('yes');
     expect(top['lifetime_seconds'] as number).toBeGreaterThan(18);
@@ -58,13 +60,14 @@ describe('bubble report of a real Slurm job', () => {
     const efficiency = r['cpu_efficiency_percent'] as number;
     const fromYes = ((top['cpu_seconds'] as number) / (2 * (r['sampled_seconds'] as number))) * 100;
     expect(Math.abs(efficiency - fromYes), `${efficiency} vs ${fromYes}`).toBeLessThan(3);
-    expect(efficiency).toBeGreaterThan(30);
+    expect(efficiency).toBeGreaterThan(20);
     expect(efficiency).toBeLessThan(60);
 
     const text = await bubble(['report', jobId, '--db', db]);
     expect(text.status).toBe(0);
     for (const l of text.stdout.trimEnd().split('\n')) expect([...l].length, l).toBeLessThanOrEqual(80);
     expect(text.stdout).toContain(`(Slurm job ${jobId}), user root`);
-    expect(text.stdout).toMatch(/of 2\.00 allowed\n {9}efficiency [3-5]\d\.\d% of the allocation/);
+    expect(text.stdout).toMatch(/exited .* with code 3\./);
+    expect(text.stdout).toMatch(/of 2\.00 allowed\n {9}efficiency [2-5]\d\.\d% of the allocation/);
   });
 });
