@@ -39,6 +39,8 @@ const labelsJson = (c: ContainerView): string | null => (c.labels === undefined 
 export class StoreWriter {
   private readonly containers = new Map<string, ContainerState>();
   private readonly processes = new Map<string, number>();
+  /** comm of each live process as stored: a change is an exec (runc init -> the container's command), written once. */
+  private readonly comms = new Map<string, string>();
   /**
    * Entities that exited, by key, kept until their last (day) bucket can have closed: the rollup emits their coarse
    * rows after the exit. Keys of containers ('docker:...') and processes ('pid:ticks') cannot collide.
@@ -56,6 +58,7 @@ export class StoreWriter {
   private readonly containerExit: Database.Statement;
   private readonly containerExitCode: Database.Statement;
   private readonly touchProcess: Database.Statement;
+  private readonly execProcess: Database.Statement;
   private readonly touchContainer: Database.Statement;
   private readonly insertContainerRow: Database.Statement;
   private readonly insertProcessRow: Database.Statement;
@@ -95,6 +98,7 @@ export class StoreWriter {
               oom_kills = CASE WHEN @oom THEN max(coalesce(oom_kills, 0), 1) ELSE oom_kills END WHERE key = @key`,
     );
     this.touchProcess = db.prepare(`UPDATE processes SET last_seen = ? WHERE id = ?`);
+    this.execProcess = db.prepare(`UPDATE processes SET comm = @comm, exe = @exe, cmdline = @cmdline WHERE id = @id`);
     this.touchContainer = db.prepare(`UPDATE containers SET last_seen = ? WHERE id = ?`);
     // Minute parts of an hour or a day, and a bucket touched by several sessions, merge (src/store/merge.ts).
     this.insertContainerRow = db.prepare(`
@@ -225,6 +229,7 @@ export class StoreWriter {
       time,
     }) as { id: number };
     this.setCached(this.processes, p.key, row.id);
+    this.setCached(this.comms, p.key, p.comm);
     return row.id;
   }
 
@@ -241,7 +246,16 @@ export class StoreWriter {
     // Parents are looked up by pid among this tick's processes; only new processes need it.
     let byPid: Map<number, string> | undefined;
     for (const p of snapshot.processes) {
-      if (p.kernelThread || this.processes.has(p.key)) continue;
+      if (p.kernelThread) continue;
+      const known = this.processes.get(p.key);
+      if (known !== undefined) {
+        // The row keeps what the process runs now: a report names a container's pid 1 by its command, not runc init.
+        if (this.comms.get(p.key) !== p.comm) {
+          this.execProcess.run({ id: known, comm: p.comm, exe: p.exe, cmdline: p.cmdline });
+          this.setCached(this.comms, p.key, p.comm);
+        }
+        continue;
+      }
       const containerId = containerIds.get(p.containerKey);
       if (containerId === undefined) continue;
       byPid ??= new Map(snapshot.processes.map((q) => [q.pid, q.key]));
@@ -255,6 +269,7 @@ export class StoreWriter {
       if (id === undefined) continue;
       this.processExit.run({ id, time: p.exitedAtMs ?? time });
       this.deleteCached(this.processes, p.key);
+      this.deleteCached(this.comms, p.key);
       this.setCached(this.retired, p.key, { id, at: time });
     }
     for (const c of snapshot.exited.containers) {

@@ -71,6 +71,10 @@ describe('bubble report', () => {
     // Efficiency is average cores over the limit: the same figure, one core allowed.
     expect(r['cpu_efficiency_percent']).toBeCloseTo((r['cpu_avg_cores'] as number) * 100, 0);
     expect(r['process_count'] as number).toBeGreaterThanOrEqual(2);
+    // pid 1 is stored by what it exec'd into, not runc init, the command runc replaced (fails without the exec update).
+    const commands = (r['top_cpu'] as Json[]).concat(r['top_memory'] as Json[]).map((p) => String(p['cmdline']));
+    expect(commands).not.toContain('runc init');
+    expect(commands.some((c) => c.startsWith('sh -c sleep 1; c=$(head'))).toBe(true);
     expect((r['sparklines'] as Json)['memory_bytes']).toEqual(expect.arrayContaining([expect.any(Number)]));
 
     const text = await bubble(['report', oomName, '--db', db]);
