@@ -9,7 +9,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { bubble, startBubble } from '../helpers/cli.js';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { bubble, startBubble, type RunResult } from '../helpers/cli.js';
 import { isRoot, needReal } from '../helpers/real.js';
 
 type Json = Record<string, unknown>;
@@ -19,6 +20,7 @@ const db = path.join(tmp, 'store.db');
 let slurm = { ok: false, why: 'not root' };
 let jobId = '';
 let recordStatus = -1;
+let live: RunResult | undefined;
 
 beforeAll(async () => {
   if (!isRoot) return;
@@ -31,6 +33,9 @@ beforeAll(async () => {
     encoding: 'utf8',
   });
   jobId = sbatch.stdout.trim().split(';')[0] ?? '';
+  // While it runs, `ls --json` rates it against its cpuset through the same efficiency function.
+  await sleep(5000);
+  live = await bubble(['ls', '--json', '--db', db]);
   recordStatus = await recorder.exited();
 }, 90_000);
 
@@ -40,6 +45,16 @@ afterAll(() => {
 });
 
 describe('bubble report of a real Slurm job', () => {
+  it('shows the running job with its cpuset and CPU efficiency in ls --json', (ctx) => {
+    needReal(ctx, 'root', isRoot, 'Slurm daemons and recording need root');
+    needReal(ctx, 'Slurm', slurm.ok, slurm.why);
+    expect(live?.status, live?.stderr).toBe(0);
+    const job = (JSON.parse(live!.stdout) as { containers: Json[] }).containers.find((c) => c['key'] === `slurm:${jobId}`);
+    expect(job).toMatchObject({ kind: 'slurm', cpuset_cpus: 2 });
+    expect(job!['cpu_efficiency_percent'] as number).toBeCloseTo((job!['cpu_percent'] as number) / 2, 1);
+    expect(job!['cpu_efficiency_percent'] as number).toBeGreaterThan(15);
+  });
+
   it('gives ~50 % efficiency for one busy core of two allocated, with yes as the top process', async (ctx) => {
     needReal(ctx, 'root', isRoot, 'Slurm daemons and recording need root');
     needReal(ctx, 'Slurm', slurm.ok, slurm.why);
