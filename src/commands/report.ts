@@ -115,6 +115,19 @@ export function sparkline(points: readonly number[], top?: number): string {
     .join('');
 }
 
+/** Words into lines of at most `width` columns (a word longer than that is cut by the final truncate). */
+function wrap(text: string, width: number): string[] {
+  const lines: string[] = [];
+  let line = '';
+  for (const word of text.split(' ')) {
+    if (line !== '' && line.length + 1 + word.length > width) {
+      lines.push(line);
+      line = `  ${word}`;
+    } else line = line === '' ? word : `${line} ${word}`;
+  }
+  return [...lines, line];
+}
+
 const cores = (n: number | undefined): string => (n === undefined ? '-' : n.toFixed(2));
 const seconds = (ns: number): string => (ns >= 60e9 ? formatDuration(ns / 1e9) : `${(ns / 1e9).toFixed(1)}s`);
 
@@ -128,7 +141,7 @@ export function reportText(r: ContainerReport): string {
   lines.push(`Seen ${formatTime(r.firstSeenMs)}, ${end}${code}.`);
   if (r.oomKills !== undefined && r.oomKills > 0) lines.push(`The kernel OOM-killed ${r.oomKills === 1 ? 'a process' : `${r.oomKills} processes`} in it.`);
   lines.push(`Reported: ${formatTime(r.fromMs)} to ${formatTime(r.toMs)} (${formatDuration((r.toMs - r.fromMs) / 1000)}), ${r.tier} buckets.`);
-  for (const m of r.missing) lines.push(`Not recorded: ${m}.`);
+  for (const m of r.missing) lines.push(...wrap(`Not recorded: ${m}.`, REPORT_WIDTH));
   lines.push('');
 
   const limit = r.cpuAllocatedCores !== undefined ? ` of ${r.cpuAllocatedCores.toFixed(2)} allowed` : '';

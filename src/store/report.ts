@@ -213,15 +213,16 @@ export function containerReport(db: Database, key: string, range: { sinceMs?: nu
   const processes = processesOf(db, c.id, tier, fromMs, toMs);
   const missing: string[] = [];
   const span = toMs - fromMs;
-  if (sampledMs < span * 0.9 && span > 2 * size) {
-    missing.push(`samples cover ${Math.round((sampledMs / span) * 100)}% of the span (the recorder was not running the rest)`);
+  // The newest bucket of a running container is still open (not written yet): one bucket of slack.
+  if (sampledMs < (span - size) * 0.9) {
+    missing.push(`${Math.round((sampledMs / span) * 100)}% of the span is sampled (no recorder ran the rest)`);
   }
   const oldestStart = processes.oldestStartMs;
   if (range.sinceMs === undefined && oldestStart !== undefined && oldestStart < c.first_seen - 2000) {
     missing.push(`its start: recording began ${Math.round((c.first_seen - oldestStart) / 1000)} s after its oldest process started`);
   }
   if (c.exit_time === null && c.running === 0 && range.untilMs === undefined) {
-    missing.push('its end: the recorder stopped while it still ran (last seen at the time shown)');
+    missing.push('its end: the recorder stopped while it still ran');
   }
   return {
     key: c.key,

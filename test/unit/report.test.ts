@@ -136,6 +136,23 @@ describe('containerReport', () => {
     expect(containerReport(db, 'docker:abc').missing).toEqual(['its start: recording began 30 s after its oldest process started']);
   });
 
+  it('says how much of the span was sampled when the recorder missed part of it', () => {
+    fillStore(db);
+    db.prepare('DELETE FROM container_series WHERE bucket >= ? AND bucket < ?').run(T0 + 3_000, T0 + 8_000);
+    expect(containerReport(db, 'docker:abc').missing).toEqual(['56% of the span is sampled (no recorder ran the rest)']);
+  });
+
+  it('reports a running container up to the open session\'s last tick, its open bucket not counted as a gap', () => {
+    fillStore(db);
+    db.prepare('UPDATE containers SET exit_time = NULL, exit_code = NULL').run();
+    db.prepare('UPDATE sessions SET ended = NULL, last_tick = ?').run(T0 + 10_500);
+    const r = containerReport(db, 'docker:abc');
+    expect(r.running).toBe(true);
+    expect(r.toMs).toBe(T0 + 10_501);
+    expect(r.missing).toEqual([]);
+    expect(reportText(r)).toContain(', still running.');
+  });
+
   it('reads a store from before the report migration (no oom_kills, no cpuset_cpus)', () => {
     const old = createStore(3);
     try {
