@@ -292,14 +292,24 @@ function processesOf(
   toMs: number,
 ): { count: number; byCpu: ReportProcess[]; byMemory: ReportProcess[]; oldestStartMs?: number } {
   // Every process whose life overlaps the span, short-lived ones a kernel-event source saw included (no series rows).
-  const all = statement(
+  const params = { tier: TIER_ID[tier], id: containerId, from: fromMs, to: toMs, bucketFrom: bucketStart(tier, fromMs) };
+  const lives = statement(
     db,
-    `SELECT p.pid, p.comm, p.cmdline, p.start_time, ${aliveUntilSql('p')} AS end, p.exit_time IS NOT NULL AS exited,
-            (SELECT sum(s.cpu_ns) FROM process_series s WHERE s.tier = @tier AND s.process_id = p.id AND s.bucket >= @bucketFrom AND s.bucket < @to) AS cpu_ns,
-            (SELECT max(s.rss_max) FROM process_series s WHERE s.tier = @tier AND s.process_id = p.id AND s.bucket >= @bucketFrom AND s.bucket < @to) AS rss_max
+    `SELECT p.id, p.pid, p.comm, p.cmdline, p.start_time, ${aliveUntilSql('p')} AS end, p.exit_time IS NOT NULL AS exited
        FROM processes p
       WHERE p.container_id = @id AND p.first_seen < @to AND ${aliveUntilSql('p')} >= @from`,
-  ).all({ tier: TIER_ID[tier], id: containerId, from: fromMs, to: toMs, bucketFrom: bucketStart(tier, fromMs) }) as ProcessRow[];
+  ).all(params) as (Omit<ProcessRow, 'cpu_ns' | 'rss_max'> & { id: number })[];
+  // One pass over the range's rows (the key is tier, bucket, process), not one range scan per process.
+  const usage = new Map<number, { cpu_ns: number; rss_max: number }>();
+  for (const u of statement(
+    db,
+    `SELECT s.process_id AS id, sum(s.cpu_ns) AS cpu_ns, max(s.rss_max) AS rss_max FROM process_series s
+      WHERE s.tier = @tier AND s.bucket >= @bucketFrom AND s.bucket < @to AND s.process_id IN (SELECT id FROM processes WHERE container_id = @id)
+      GROUP BY s.process_id`,
+  ).all(params) as { id: number; cpu_ns: number; rss_max: number }[]) {
+    usage.set(u.id, u);
+  }
+  const all: ProcessRow[] = lives.map((p) => ({ ...p, cpu_ns: usage.get(p.id)?.cpu_ns ?? null, rss_max: usage.get(p.id)?.rss_max ?? null }));
   const toProcess = (r: ProcessRow): ReportProcess => ({
     pid: r.pid,
     comm: r.comm,
