@@ -63,6 +63,7 @@ export function reportRecord(r: ContainerReport): JsonRecord {
     name: r.name,
     image: r.image ?? null,
     user: r.user ?? null,
+    steps: r.steps === undefined ? null : [...r.steps],
     first_seen: iso(r.firstSeenMs),
     last_seen: iso(r.lastSeenMs),
     exit_time: iso(r.exitTimeMs),
@@ -136,6 +137,7 @@ export function reportText(r: ContainerReport): string {
   const lines: string[] = [];
   const what = r.kind === 'slurm' ? `Slurm job ${r.id}` : r.kind === 'host' ? 'the host' : `${r.kind} ${r.id.slice(0, 12)}`;
   lines.push(`${safeText(r.name)} (${what})${r.image !== undefined ? `, image ${safeText(r.image)}` : ''}${r.user !== undefined ? `, user ${safeText(r.user)}` : ''}`);
+  if (r.steps !== undefined && r.steps.length > 0) lines.push(...wrap(`Steps: ${r.steps.map(safeText).join(', ')}.`, REPORT_WIDTH));
   const end = r.running ? 'still running' : r.exitTimeMs !== undefined ? `exited ${formatTime(r.exitTimeMs)}` : `last seen ${formatTime(r.lastSeenMs)}`;
   const code = r.exitCode !== undefined ? ` with code ${r.exitCode}` : '';
   lines.push(`Seen ${formatTime(r.firstSeenMs)}, ${end}${code}.`);

@@ -59,6 +59,8 @@ export interface ContainerReport {
   readonly name: string;
   readonly image?: string;
   readonly user?: string;
+  /** Slurm: every step seen. */
+  readonly steps?: readonly string[];
   readonly firstSeenMs: number;
   readonly lastSeenMs: number;
   readonly exitTimeMs?: number;
@@ -112,6 +114,7 @@ interface ContainerRow {
   cpu_limit: number | null;
   oom_kills: number | null;
   cpuset_cpus: number | null;
+  steps: string | null;
   first_seen: number;
   last_seen: number;
   exit_time: number | null;
@@ -169,7 +172,7 @@ function sparks(rows: readonly SeriesRow[], fromMs: number, toMs: number): Spark
 export function containerReport(db: Database, key: string, range: { sinceMs?: number; untilMs?: number } = {}): ContainerReport {
   // A store written before migration 4 opens read-only without its columns.
   const newer = hasColumn(db, 'containers', 'oom_kills');
-  const added = newer ? 'c.oom_kills, c.cpuset_cpus' : 'NULL AS oom_kills, NULL AS cpuset_cpus';
+  const added = newer ? 'c.oom_kills, c.cpuset_cpus, c.steps' : 'NULL AS oom_kills, NULL AS cpuset_cpus, NULL AS steps';
   const c = statement(
     db,
     `SELECT c.id, c.key, c.kind, c.cid, c.name, c.image, c.user, c.memory_limit, c.cpu_limit, ${added},
@@ -212,6 +215,7 @@ export function containerReport(db: Database, key: string, range: { sinceMs?: nu
 
   const processes = processesOf(db, c.id, tier, fromMs, toMs);
   const missing: string[] = [];
+  const steps = parseSteps(c.steps);
   const span = toMs - fromMs;
   // The newest bucket of a running container is still open (not written yet): one bucket of slack.
   if (sampledMs < (span - size) * 0.9) {
@@ -231,6 +235,7 @@ export function containerReport(db: Database, key: string, range: { sinceMs?: nu
     name: c.name,
     ...(present(c.image) && { image: c.image }),
     ...(present(c.user) && { user: c.user }),
+    ...(steps !== undefined && { steps }),
     firstSeenMs: c.first_seen,
     lastSeenMs: c.alive_until,
     ...(present(c.exit_time) && { exitTimeMs: c.exit_time }),
@@ -271,6 +276,17 @@ export function containerReport(db: Database, key: string, range: { sinceMs?: nu
     sparks: sparks(rows, fromMs, toMs),
     missing,
   };
+}
+
+/** The steps column: a JSON array of strings written by the writer; anything else reads as none. */
+function parseSteps(text: string | null): string[] | undefined {
+  if (text === null) return undefined;
+  try {
+    const value: unknown = JSON.parse(text);
+    return Array.isArray(value) ? value.filter((s): s is string => typeof s === 'string') : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 interface ProcessRow {

@@ -151,10 +151,11 @@ export const MIGRATIONS: readonly string[] = [
   UPDATE file_access SET path = substr(path, 1, length(path) - 10) WHERE deleted = 1 AND path LIKE '% (deleted)';
   `,
   // 4 (report branch; may be renumbered at merge, other branches add migrations too): OOM kills of a container, from
-  // its cgroup's counter or Docker's OOMKilled, and its cpuset's CPUs (a Slurm job's allocation), for `bubble report`.
+  // its cgroup's counter or Docker's OOMKilled, its cpuset's CPUs (a Slurm job's allocation) and a job's steps, for `bubble report`.
   `
   ALTER TABLE containers ADD COLUMN oom_kills INTEGER;    -- NULL when never read
   ALTER TABLE containers ADD COLUMN cpuset_cpus INTEGER;  -- CPUs of a cpuset narrower than the host, as last seen
+  ALTER TABLE containers ADD COLUMN steps TEXT;           -- Slurm: JSON array of every step seen, sorted
   `,
 ];
 

@@ -31,10 +31,15 @@ interface ContainerState {
 }
 
 function containerSignature(c: ContainerView): string {
-  return JSON.stringify([c.name, c.image ?? null, c.labels ?? null, c.user ?? null, c.parent ?? null, c.memoryLimitBytes ?? null, c.cpuLimitCores ?? null, c.oomKills ?? null, c.cpusetCpus ?? null]);
+  return JSON.stringify([c.name, c.image ?? null, c.labels ?? null, c.user ?? null, c.parent ?? null, c.memoryLimitBytes ?? null, c.cpuLimitCores ?? null, c.oomKills ?? null, c.cpusetCpus ?? null, c.steps ?? null]);
 }
 
 const labelsJson = (c: ContainerView): string | null => (c.labels === undefined ? null : JSON.stringify(c.labels));
+const stepsJson = (c: ContainerView): string | null => (c.steps === undefined || c.steps.length === 0 ? null : JSON.stringify(c.steps));
+/** A job's steps come and go: the row keeps every step it was seen with, sorted (SQLite's JSON1). */
+const STEPS_UNION = (value: string): string =>
+  `CASE WHEN ${value} IS NULL THEN steps ELSE (SELECT json_group_array(value) FROM (SELECT value FROM json_each(coalesce(steps, '[]'))
+     UNION SELECT value FROM json_each(${value}) ORDER BY value)) END`;
 
 export class StoreWriter {
   private readonly containers = new Map<string, ContainerState>();
@@ -69,18 +74,19 @@ export class StoreWriter {
   constructor(db: Database.Database) {
     this.db = db;
     this.upsertContainer = db.prepare(`
-      INSERT INTO containers (key, kind, cid, name, image, labels, cgroup, parent, user, memory_limit, cpu_limit, oom_kills, cpuset_cpus, first_seen, last_seen)
-      VALUES (@key, @kind, @cid, @name, @image, @labels, @cgroup, @parent, @user, @memoryLimit, @cpuLimit, @oomKills, @cpusetCpus, @time, @time)
+      INSERT INTO containers (key, kind, cid, name, image, labels, cgroup, parent, user, memory_limit, cpu_limit, oom_kills, cpuset_cpus, steps, first_seen, last_seen)
+      VALUES (@key, @kind, @cid, @name, @image, @labels, @cgroup, @parent, @user, @memoryLimit, @cpuLimit, @oomKills, @cpusetCpus, @steps, @time, @time)
       ON CONFLICT (key) DO UPDATE SET
         name = excluded.name, image = coalesce(excluded.image, image), labels = coalesce(excluded.labels, labels),
         cgroup = excluded.cgroup, parent = coalesce(excluded.parent, parent), user = coalesce(excluded.user, user),
         memory_limit = excluded.memory_limit, cpu_limit = excluded.cpu_limit, oom_kills = coalesce(excluded.oom_kills, oom_kills),
-        cpuset_cpus = coalesce(excluded.cpuset_cpus, cpuset_cpus),
+        cpuset_cpus = coalesce(excluded.cpuset_cpus, cpuset_cpus), steps = ${STEPS_UNION('excluded.steps')},
         last_seen = excluded.last_seen, exit_time = NULL, exit_code = NULL
       RETURNING id`);
     this.updateContainerMeta = db.prepare(
       `UPDATE containers SET name = @name, image = @image, labels = @labels, user = @user, parent = @parent,
               memory_limit = @memoryLimit, cpu_limit = @cpuLimit, oom_kills = coalesce(@oomKills, oom_kills), cpuset_cpus = coalesce(@cpusetCpus, cpuset_cpus),
+              steps = ${STEPS_UNION('@steps')},
               last_seen = @time
         WHERE id = @id`,
     );
@@ -187,6 +193,7 @@ export class StoreWriter {
           cpuLimit: c.cpuLimitCores ?? null,
           oomKills: c.oomKills ?? null,
           cpusetCpus: c.cpusetCpus ?? null,
+          steps: stepsJson(c),
           time,
         });
         this.setCached(this.containers, c.key, { id: known.id, signature });
@@ -207,6 +214,7 @@ export class StoreWriter {
       cpuLimit: c.cpuLimitCores ?? null,
       oomKills: c.oomKills ?? null,
       cpusetCpus: c.cpusetCpus ?? null,
+      steps: stepsJson(c),
       time,
     }) as { id: number };
     this.setCached(this.containers, c.key, { id: row.id, signature });

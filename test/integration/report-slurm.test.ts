@@ -1,7 +1,7 @@
 /**
  * `bubble report` on a real Slurm job: a one-node slurmctld + slurmd on this host (test/helpers/slurm-setup.sh,
  * proctrack/cgroup and task/cgroup with ConstrainCores on cgroup v1), `sbatch -c 2` running one `yes` for 20 s, then
- * exit 3, recorded by a real `bubble record`. seff's efficiency of that job is ~50 %: one busy core of two allocated.
+ * exit 3 (after a 2 s `srun` step), recorded by a real `bubble record`. seff's efficiency of that job is ~50 %: one busy core of two allocated.
  */
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
@@ -27,14 +27,14 @@ beforeAll(async () => {
   const setup = spawnSync('sh', [SETUP], { encoding: 'utf8', timeout: 60_000 });
   slurm = setup.status === 0 ? { ok: true, why: '' } : { ok: false, why: `one-node Slurm did not start: ${setup.stderr.trim() || setup.error?.message}` };
   if (!slurm.ok) return;
-  const recorder = startBubble(['record', '--db', db, '--interval', '0.5s', '--duration', '30s']);
+  const recorder = startBubble(['record', '--db', db, '--interval', '0.5s', '--duration', '34s']);
   await recorder.waitFor('recording to');
-  const sbatch = spawnSync('sbatch', ['--parsable', '-c', '2', '-J', 'bubble-yes', '-o', '/dev/null', '--wrap', 'timeout 20 yes > /dev/null; exit 3'], {
+  const sbatch = spawnSync('sbatch', ['--parsable', '-c', '2', '-J', 'bubble-yes', '-o', '/dev/null', '--wrap', 'srun sleep 2; timeout 20 yes > /dev/null; exit 3'], {
     encoding: 'utf8',
   });
   jobId = sbatch.stdout.trim().split(';')[0] ?? '';
   // While it runs, `ls --json` rates it against its cpuset through the same efficiency function.
-  await sleep(5000);
+  await sleep(8000);
   live = await bubble(['ls', '--json', '--db', db]);
   recordStatus = await recorder.exited();
 }, 90_000);
@@ -64,6 +64,8 @@ describe('bubble report of a real Slurm job', () => {
     expect(run.status, run.stderr).toBe(0);
     const r = JSON.parse(run.stdout) as Json;
     expect(r).toMatchObject({ kind: 'slurm', id: jobId, name: `job ${jobId} bubble-yes`, running: false, cpuset_cpus: 2, cpu_allocated_cores: 2 });
+    // Step 0 (srun) ran for 2 s, then only the batch step: the store keeps both.
+    expect(r['steps']).toEqual(['0', 'batch']);
     expect(r['exit_time']).not.toBeNull();
     // From slurmctld (scontrol), asked once the job's cgroup was gone.
     expect(r['exit_code']).toBe(3);
@@ -83,6 +85,7 @@ describe('bubble report of a real Slurm job', () => {
     for (const l of text.stdout.trimEnd().split('\n')) expect([...l].length, l).toBeLessThanOrEqual(80);
     expect(text.stdout).toContain(`(Slurm job ${jobId}), user root`);
     expect(text.stdout).toMatch(/exited .* with code 3\./);
+    expect(text.stdout).toContain('\nSteps: 0, batch.\n');
     expect(text.stdout).toMatch(/of 2\.00 allowed\n {9}efficiency [2-5]\d\.\d% of the allocation/);
   });
 });
