@@ -18,6 +18,7 @@ const SETUP = path.join(path.dirname(fileURLToPath(import.meta.url)), '../helper
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'bubble-report-slurm-'));
 const db = path.join(tmp, 'store.db');
 let slurm = { ok: false, why: 'not root' };
+let startedSlurm = false;
 let jobId = '';
 let recordStatus = -1;
 let live: RunResult | undefined;
@@ -27,6 +28,7 @@ beforeAll(async () => {
   const setup = spawnSync('sh', [SETUP], { encoding: 'utf8', timeout: 60_000 });
   slurm = setup.status === 0 ? { ok: true, why: '' } : { ok: false, why: `one-node Slurm did not start: ${setup.stderr.trim() || setup.error?.message}` };
   if (!slurm.ok) return;
+  startedSlurm = setup.stdout.trim() === 'started';
   const recorder = startBubble(['record', '--db', db, '--interval', '0.5s', '--duration', '34s']);
   await recorder.waitFor('recording to');
   const sbatch = spawnSync('sbatch', ['--parsable', '-c', '2', '-J', 'bubble-yes', '-o', '/dev/null', '--wrap', 'srun sleep 2; timeout 20 yes > /dev/null; exit 3'], {
@@ -41,6 +43,8 @@ beforeAll(async () => {
 
 afterAll(() => {
   if (jobId !== '') spawnSync('scancel', [jobId]);
+  // Daemons this test started stop with it; ones that already ran are left as they were.
+  if (startedSlurm) spawnSync('scontrol', ['shutdown'], { timeout: 30_000 });
   fs.rmSync(tmp, { recursive: true, force: true });
 });
 
