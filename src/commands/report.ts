@@ -2,6 +2,7 @@
  * `bubble report <container|job>`: what a container or Slurm job did over its recorded life, in one page of plain
  * text that fits 80 columns, or one JSON object (fields in docs/fields.md). Read from the store (store/report.ts).
  */
+import { UsageError } from '../errors/usage-error.js';
 import { formatBytes, formatDuration, formatTime, safeText, truncate } from '../format.js';
 import { matchContainer } from '../model/match.js';
 import type { JsonRecord } from '../records.js';
@@ -22,6 +23,9 @@ export interface ReportOptions {
 export const REPORT_WIDTH = 80;
 
 export function runReport(options: ReportOptions, output: Output): void {
+  if (options.sinceMs !== undefined && options.untilMs !== undefined && options.sinceMs >= options.untilMs) {
+    throw new UsageError(`--since (${new Date(options.sinceMs).toISOString()}) is not before --until (${new Date(options.untilMs).toISOString()})`);
+  }
   const store = openStore(options.dbPath, { readonly: true });
   try {
     const match = matchContainer(options.container, findStoredContainers(store.db));

@@ -119,5 +119,8 @@ describe('bubble report', () => {
     expect(later.status).toBe(1);
     expect(later.stderr.trimEnd().split('\n')).toHaveLength(1);
     expect(later.stderr).toMatch(/did not live in the range asked \(recorded .* to .*\)/);
+    const backwards = await bubble(['report', oomName, '--db', db, '--since', '1 min ago', '--until', '2 min ago']);
+    expect(backwards.status).toBe(2);
+    expect(backwards.stderr).toMatch(/^bubble: --since \(.*\) is not before --until \(.*\)\n$/);
   });
 });
