@@ -6,7 +6,7 @@
  */
 import './env.js';
 import meow from 'meow';
-import { CLEAN, commandNames, EXPORT, LS, mainHelp, parseCommand, PS, RECORD, REPLAY, SERVE, TOP } from './cli-flags.js';
+import { CLEAN, commandNames, EXPORT, LS, mainHelp, parseCommand, PS, RECORD, REPLAY, REPORT, SERVE, TOP } from './cli-flags.js';
 import type { RecordSource } from '../commands/record.js';
 import { OutputClosedError, processOutput } from '../commands/output.js';
 import { isBubbleError } from '../errors/bubble-error.js';
@@ -253,6 +253,24 @@ async function main(argv: readonly string[]): Promise<void> {
           ...(cli.flags.until !== undefined && { untilMs: parseTime(cli.flags.until, now, '--until') }),
           ...(cli.flags.tier !== undefined && { tier: cli.flags.tier as Tier }),
           ...(cli.flags.out !== undefined && { outPath: cli.flags.out }),
+        },
+        output,
+      );
+      return;
+    }
+    case 'report': {
+      const cli = parseCommand(REPORT, rest, importMeta);
+      const [container, ...extra] = cli.input;
+      if (container === undefined || extra.length > 0) throw new UsageError('bubble report takes one container or job; see --help');
+      const now = Date.now();
+      const { runReport } = await import('../commands/report.js');
+      runReport(
+        {
+          container,
+          dbPath: cli.flags.db ?? defaultDbPath(),
+          json: cli.flags.json,
+          ...(cli.flags.since !== undefined && { sinceMs: parseTime(cli.flags.since, now, '--since') }),
+          ...(cli.flags.until !== undefined && { untilMs: parseTime(cli.flags.until, now, '--until') }),
         },
         output,
       );

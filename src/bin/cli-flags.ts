@@ -248,8 +248,25 @@ export const CLEAN = {
   ],
 } as const satisfies CommandSpec;
 
+export const REPORT = {
+  name: 'report',
+  summary: 'what a container or Slurm job did over its life, in one page (CPU efficiency, memory, top processes)',
+  args: '<container|job>',
+  about: [
+    'From the store, for a container or job that ran or still runs: CPU time and efficiency against its allocation,\n' +
+      'memory peak against its limit and OOM kills, I/O and network, the top processes, files and remote endpoints.',
+  ],
+  flags: [
+    { name: 'since', type: 'string', value: 'T', help: ['from (ISO 8601, epoch seconds, or relative: "10 min ago"); default: its first sight'] },
+    { name: 'until', type: 'string', value: 'T', help: ['to (same forms); default: its exit, or now'] },
+    { name: 'json', type: 'boolean', help: ['one JSON object (fields in docs/fields.md)'] },
+    { name: 'db', type: 'string', value: 'PATH', help: [`the store (default ${DB})`] },
+  ],
+  examples: ['bubble report web-1', 'bubble report 4242 --json'],
+} as const satisfies CommandSpec;
+
 /** In the order `bubble --help` lists them. */
-export const COMMANDS: readonly CommandSpec[] = [TOP, REPLAY, LS, PS, RECORD, SERVE, EXPORT, CLEAN];
+export const COMMANDS: readonly CommandSpec[] = [TOP, REPLAY, LS, PS, RECORD, SERVE, EXPORT, REPORT, CLEAN];
 
 const MAIN_EXAMPLES = [
   'sudo bubble top',
@@ -260,6 +277,7 @@ const MAIN_EXAMPLES = [
   'sudo bubble ps 4242 --json',
   'sudo bubble record',
   'bubble export --csv --container web-1 --since "1 hour ago"',
+  'bubble report web-1',
 ];
 
 /** The usage line wraps here, continuing under the first flag. */

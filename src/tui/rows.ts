@@ -4,6 +4,7 @@
  * container controls (names, command lines, paths, users, addresses) goes through safeText() here, before any Text.
  */
 import { displayWidth, fitColumns, formatBytes, formatPercent, formatRate, safeText, truncate, type Align } from '../format.js';
+import { cpuEfficiencyPercent } from '../model/efficiency.js';
 import type { ContainerView } from '../model/snapshot.js';
 import type { ContainerSort, ProcessSort } from '../model/sort.js';
 import type { Tier } from '../store/tiers.js';
@@ -78,13 +79,24 @@ const CONTAINER_COLS: readonly Col<ContainerView>[] = [
 /** The sort of each sortable column, left to right: what `<` and `>` step through. */
 export const CONTAINER_SORT_COLUMNS = CONTAINER_COLS.flatMap((c) => (c.sort === undefined ? [] : [c.sort as ContainerSort]));
 
+/** CPU efficiency against the CPU limit (a Slurm job's too); '-' for an unlimited container. */
+const EFFICIENCY_COL: Col<ContainerView> = { header: 'EFF%', width: 5, align: 'right', value: (c) => formatPercent(cpuEfficiencyPercent(c.cpuPercent, c)) };
+/** From this width on the list has room for EFF% without cutting names (at 80 the NAME column would lose 6). */
+const EFFICIENCY_MIN_WIDTH = 100;
+
+function containerCols(width: number): readonly Col<ContainerView>[] {
+  return width < EFFICIENCY_MIN_WIDTH ? CONTAINER_COLS : [...CONTAINER_COLS.slice(0, 3), EFFICIENCY_COL, ...CONTAINER_COLS.slice(3)];
+}
+
 export function containerHeader(width: number, sort: ContainerSort, reverse = false): string {
-  return headerOf(CONTAINER_COLS, widthsFor(CONTAINER_COLS as readonly Col<never>[], width), sort, reverse);
+  const cols = containerCols(width);
+  return headerOf(cols, widthsFor(cols as readonly Col<never>[], width), sort, reverse);
 }
 
 export function containerLine(c: ContainerView, width: number, selected: boolean): string {
-  const widths = widthsFor(CONTAINER_COLS as readonly Col<never>[], width);
-  return renderLine(selected ? '>' : ' ', CONTAINER_COLS.map((col) => col.value(c)), CONTAINER_COLS as readonly Col<never>[], widths);
+  const cols = containerCols(width);
+  const widths = widthsFor(cols as readonly Col<never>[], width);
+  return renderLine(selected ? '>' : ' ', cols.map((col) => col.value(c)), cols as readonly Col<never>[], widths);
 }
 
 /** The tree's indent and fold marker in front of a command: `▾ `, `▸[+12] `, or spaces for a leaf. */
