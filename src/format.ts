@@ -152,3 +152,8 @@ export function formatTable<Row>(rows: readonly Row[], columns: readonly Column<
       .trimEnd();
   return [line(columns.map((c) => c.header)), ...cells.map(line)].join('\n') + '\n';
 }
+
+/** `1 container`, `2 containers`: a number with its noun agreeing. */
+export function count(n: number, one: string, many = `${one}s`): string {
+  return `${n} ${n === 1 ? one : many}`;
+}

@@ -3,6 +3,7 @@
  * docs/fields.md: change both together. Times are ISO 8601 UTC strings; absent figures are null, never 0.
  */
 import type { HostFacts } from './collectors/host-facts.js';
+import { cpuEfficiencyPercent } from './model/efficiency.js';
 import type { ContainerView, ProcessView } from './model/snapshot.js';
 import type { StoredContainer } from './store/queries.js';
 
@@ -59,6 +60,8 @@ export function containerRecord(c: ContainerView): JsonRecord {
     cpu_seconds: round(c.cpuNs === undefined ? undefined : c.cpuNs / 1e9, 3),
     cpu_source: c.cpuSource,
     cpu_limit_cores: round(c.cpuLimitCores),
+    cpuset_cpus: c.cpusetCpus ?? null,
+    cpu_efficiency_percent: round(cpuEfficiencyPercent(c.cpuPercent, c)),
     throttled_percent: round(c.throttledPercent),
     throttled_seconds: round(c.throttledNs === undefined ? undefined : c.throttledNs / 1e9, 3),
     memory_bytes: int(c.memoryBytes),

@@ -6,7 +6,7 @@
  */
 import './env.js';
 import meow from 'meow';
-import { CLEAN, commandNames, EXPORT, LS, mainHelp, parseCommand, PS, RECORD, REPLAY, SERVE, TOP } from './cli-flags.js';
+import { CLEAN, commandNames, EXPORT, LS, mainHelp, parseCommand, PS, RECORD, REPLAY, REPORT, SERVE, TOP } from './cli-flags.js';
 import type { RecordSource } from '../commands/record.js';
 import { OutputClosedError, processOutput } from '../commands/output.js';
 import { isBubbleError } from '../errors/bubble-error.js';
@@ -40,9 +40,10 @@ async function main(argv: readonly string[]): Promise<void> {
       if (container === undefined || extra.length > 0) {
         throw new UsageError('bubble ps takes one container (a name, id prefix, Slurm job id or cgroup path); see --help');
       }
-      if (!(PROCESS_SORTS as readonly string[]).includes(cli.flags.sort)) {
+      if (cli.flags.sort !== undefined && !(PROCESS_SORTS as readonly string[]).includes(cli.flags.sort)) {
         throw new UsageError(`--sort: "${cli.flags.sort}" is not one of ${PROCESS_SORTS.join(', ')}`);
       }
+      const config = loadConfig(cli.flags.config);
       let limit: number | undefined;
       if (cli.flags.limit !== undefined) {
         limit = Number(cli.flags.limit);
@@ -52,9 +53,9 @@ async function main(argv: readonly string[]): Promise<void> {
       await runPs(
         {
           container,
-          sort: cli.flags.sort as ProcessSort,
+          sort: (cli.flags.sort as ProcessSort | undefined) ?? config.sort?.processes ?? 'cpu',
           ...(limit !== undefined && { limit }),
-          intervalMs: intervalMs(cli.flags.interval),
+          intervalMs: intervalMs(cli.flags.interval ?? config.interval),
           json: cli.flags.json,
           files: cli.flags.files,
           net: cli.flags.net,
@@ -81,12 +82,21 @@ async function main(argv: readonly string[]): Promise<void> {
     case 'top': {
       const cli = parseCommand(TOP, rest, importMeta);
       if (cli.input.length > 1) throw new UsageError('bubble top takes at most one container; see --help');
+      if (cli.flags.tier !== undefined && !(TIERS as readonly string[]).includes(cli.flags.tier)) {
+        throw new UsageError(`--tier: "${cli.flags.tier}" is not one of ${TIERS.join(', ')}`);
+      }
+      // Flags win over the config file, which wins over the defaults; NO_COLOR wins over "color": true.
+      const config = loadConfig(cli.flags.config);
+      const tier = (cli.flags.tier as Tier | undefined) ?? config.tier;
       const { runTop } = await import('../commands/top.js');
       await runTop({
         ...(cli.input[0] !== undefined && { container: cli.input[0] }),
-        intervalMs: intervalMs(cli.flags.interval),
+        intervalMs: intervalMs(cli.flags.interval ?? config.interval),
         dbPath: cli.flags.db ?? defaultDbPath(),
         record: cli.flags.record,
+        ...(tier !== undefined && { tier }),
+        ...(config.sort !== undefined && { sort: config.sort }),
+        ...(config.color === false && { color: false }),
       });
       return;
     }
@@ -126,6 +136,7 @@ async function main(argv: readonly string[]): Promise<void> {
         throw new UsageError('--sysdig-capture replays a capture on its own: leave out "-" and --source (or use --source sysdig)');
       }
       const { keepSecond, keepMinute, keepHour, keepDay } = cli.flags;
+      const config = loadConfig(cli.flags.config);
       const retention = parseRetention(
         {
           ...(keepSecond !== undefined && { keepSecond }),
@@ -133,7 +144,7 @@ async function main(argv: readonly string[]): Promise<void> {
           ...(keepHour !== undefined && { keepHour }),
           ...(keepDay !== undefined && { keepDay }),
         },
-        loadConfig(cli.flags.config),
+        config,
       );
       let durationMs: number | undefined;
       if (cli.flags.duration !== undefined) {
@@ -158,7 +169,7 @@ async function main(argv: readonly string[]): Promise<void> {
       await runRecord(
         {
           dbPath: cli.flags.db ?? defaultDbPath(),
-          intervalMs: intervalMs(cli.flags.interval),
+          intervalMs: intervalMs(cli.flags.interval ?? config.interval),
           retention,
           ...(durationMs !== undefined && { durationMs }),
           quiet: cli.flags.quiet,
@@ -242,6 +253,24 @@ async function main(argv: readonly string[]): Promise<void> {
           ...(cli.flags.until !== undefined && { untilMs: parseTime(cli.flags.until, now, '--until') }),
           ...(cli.flags.tier !== undefined && { tier: cli.flags.tier as Tier }),
           ...(cli.flags.out !== undefined && { outPath: cli.flags.out }),
+        },
+        output,
+      );
+      return;
+    }
+    case 'report': {
+      const cli = parseCommand(REPORT, rest, importMeta);
+      const [container, ...extra] = cli.input;
+      if (container === undefined || extra.length > 0) throw new UsageError('bubble report takes one container or job; see --help');
+      const now = Date.now();
+      const { runReport } = await import('../commands/report.js');
+      runReport(
+        {
+          container,
+          dbPath: cli.flags.db ?? defaultDbPath(),
+          json: cli.flags.json,
+          ...(cli.flags.since !== undefined && { sinceMs: parseTime(cli.flags.since, now, '--since') }),
+          ...(cli.flags.until !== undefined && { untilMs: parseTime(cli.flags.until, now, '--until') }),
         },
         output,
       );

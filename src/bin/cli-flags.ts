@@ -50,10 +50,16 @@ export const PS = {
   args: '<container>',
   about: ['<container> is a name, an id or id prefix, a Slurm job id (4242 or "job 4242"), a cgroup path, or "host".'],
   flags: [
-    { name: 'sort', type: 'string', default: 'cpu', value: 'cpu|mem|io|pid', help: ['order: cpu (default), mem, io, pid'] },
+    {
+      name: 'sort',
+      type: 'string',
+      value: 'cpu|mem|io|pid|read|write|time|command',
+      help: ['order: cpu (default, or the config file\'s sort.processes), mem, io, pid, read, write, time, command'],
+    },
     { name: 'limit', type: 'string', value: 'N', help: ['show the first N processes'] },
     { name: 'interval', type: 'string', value: 'S', help: ['seconds between the two samples that give rates (default 1; "500ms" works)'] },
     { name: 'files', type: 'boolean', help: ["also list the processes' open files (path, read/write/append mode, deleted ones too)"] },
+    { name: 'config', type: 'string', value: 'FILE', help: ['config file (default sort, interval, tier, colour; docs/config.md); flags override it'] },
     { name: 'net', type: 'boolean', help: ['also list their sockets (protocol, local and remote address, state; unix paths)'] },
     { name: 'json', type: 'boolean', help: ['one JSON object: container, timestamp, processes (fields in docs/fields.md)'] },
   ],
@@ -91,6 +97,8 @@ export const TOP = {
     { name: 'interval', type: 'string', value: '1s', help: ['refresh interval (default 1s)'] },
     { name: 'db', type: 'string', value: 'PATH', help: [`the store (default ${DB})`] },
     { name: 'record', type: 'boolean', negated: true, help: ['do not write the store (still reads its history)'] },
+    { name: 'tier', type: 'string', value: TIER_VALUES, help: ['the tier the scrubber starts on (default second)'] },
+    { name: 'config', type: 'string', value: 'FILE', help: ['config file (default sort, interval, tier, colour; docs/config.md); flags override it'] },
   ],
 } as const satisfies CommandSpec;
 
@@ -127,7 +135,10 @@ export const RECORD = {
       name: 'config',
       type: 'string',
       value: 'FILE',
-      help: ['retention config file, JSON {"keep": {"second": "2h"}} (default: bubble\'s config path);', 'the keep flags on the command line override it'],
+      help: [
+        'config file, JSON {"keep": {"second": "2h"}, "interval": "2s"} (default: bubble\'s config path);',
+        'flags on the command line override it (docs/config.md)',
+      ],
     },
     { name: 'duration', type: 'string', value: '30s', help: ['stop after this long (e.g. 30s), instead of at Ctrl-C'] },
     {
@@ -237,8 +248,25 @@ export const CLEAN = {
   ],
 } as const satisfies CommandSpec;
 
+export const REPORT = {
+  name: 'report',
+  summary: 'what a container or Slurm job did over its life, in one page (CPU efficiency, memory, top processes)',
+  args: '<container|job>',
+  about: [
+    'From the store, for a container or job that ran or still runs: CPU time and efficiency against its allocation,\n' +
+      'memory peak against its limit and OOM kills, I/O and network, the top processes, files and remote endpoints.',
+  ],
+  flags: [
+    { name: 'since', type: 'string', value: 'T', help: ['from (ISO 8601, epoch seconds, or relative: "10 min ago"); default: its first sight'] },
+    { name: 'until', type: 'string', value: 'T', help: ['to (same forms); default: its exit, or now'] },
+    { name: 'json', type: 'boolean', help: ['one JSON object (fields in docs/fields.md)'] },
+    { name: 'db', type: 'string', value: 'PATH', help: [`the store (default ${DB})`] },
+  ],
+  examples: ['bubble report web-1', 'bubble report 4242 --json'],
+} as const satisfies CommandSpec;
+
 /** In the order `bubble --help` lists them. */
-export const COMMANDS: readonly CommandSpec[] = [TOP, REPLAY, LS, PS, RECORD, SERVE, EXPORT, CLEAN];
+export const COMMANDS: readonly CommandSpec[] = [TOP, REPLAY, LS, PS, RECORD, SERVE, EXPORT, REPORT, CLEAN];
 
 const MAIN_EXAMPLES = [
   'sudo bubble top',
@@ -249,6 +277,7 @@ const MAIN_EXAMPLES = [
   'sudo bubble ps 4242 --json',
   'sudo bubble record',
   'bubble export --csv --container web-1 --since "1 hour ago"',
+  'bubble report web-1',
 ];
 
 /** The usage line wraps here, continuing under the first flag. */

@@ -292,6 +292,22 @@ export function cpuLimitCores(quotaUs: number | undefined, periodUs: number | un
   return quotaUs / periodUs;
 }
 
+/** A cpuset list (`0-3,8,10-11`) -> how many CPUs it names; undefined when empty or malformed. */
+export function cpusetCount(text: string): number | undefined {
+  const list = text.trim();
+  if (list === '') return undefined;
+  let count = 0;
+  for (const part of list.split(',')) {
+    const m = /^(\d+)(?:-(\d+))?$/.exec(part);
+    if (m === null) return undefined;
+    const lo = Number(m[1]);
+    const hi = m[2] === undefined ? lo : Number(m[2]);
+    if (hi < lo) return undefined;
+    count += hi - lo + 1;
+  }
+  return count;
+}
+
 /** v2 cpu.max: `$MAX $PERIOD`, where `max` is unlimited -> cores or undefined. */
 export function parseCpuMax(text: string): number | undefined {
   const fields = text.trim().split(/\s+/);
@@ -403,6 +419,11 @@ export class CgroupReader {
       const max = this.#read(v2, 'cpu.max');
       if (max !== undefined) out.cpuLimitCores = parseCpuMax(max);
     }
+
+    // The CPUs it may run on: a Slurm job's allocation (task/cgroup), or docker --cpuset-cpus.
+    const cpuset = this.#v1Dir(paths, 'cpuset');
+    const cpus = cpuset !== undefined ? this.#read(cpuset, 'cpuset.cpus') : v2 !== undefined ? this.#read(v2, 'cpuset.cpus.effective') : undefined;
+    if (cpus !== undefined) out.cpusetCpus = cpusetCount(cpus);
 
     const mem = this.#v1Dir(paths, 'memory');
     if (mem !== undefined) {

@@ -55,7 +55,7 @@ export function containerName(names: readonly string[] | string | undefined): st
 const STOPPED_STATES = new Set(['exited', 'dead', 'removed']);
 
 function withoutExit(meta: ContainerMeta): ContainerMeta {
-  const { finishedAtMs: _f, exitCode: _e, ...rest } = meta;
+  const { finishedAtMs: _f, exitCode: _e, oomKilled: _o, ...rest } = meta;
   return rest;
 }
 
@@ -85,6 +85,7 @@ export function metaFromInspect(info: unknown): ContainerMeta {
     startedAtMs: parseDockerTime(state['StartedAt']),
     finishedAtMs: parseDockerTime(state['FinishedAt']),
     exitCode: typeof state['ExitCode'] === 'number' ? state['ExitCode'] : undefined,
+    oomKilled: state['OOMKilled'] === true ? true : undefined,
   };
   return prune(status !== undefined && STOPPED_STATES.has(status) ? meta : withoutExit(meta));
 }
@@ -174,6 +175,9 @@ export function applyEvent(prev: ContainerMeta | undefined, ev: DockerEvent): Ev
         inspect: false,
       };
     }
+    case 'oom':
+      // Sent before the `die` of a container whose process the kernel OOM-killed; die keeps it (spreads base).
+      return { meta: { ...base, oomKilled: true }, inspect: false };
     case 'pause':
       return { meta: { ...base, state: 'paused' }, inspect: false };
     case 'unpause':
@@ -186,7 +190,7 @@ export function applyEvent(prev: ContainerMeta | undefined, ev: DockerEvent): Ev
       // Keep what we knew (the store needs the exit code after removal).
       return { meta: { ...base, state: 'removed' }, inspect: false };
     default:
-      // attach, kill, stop, exec_*, health_status, oom, top, ...: no field of ContainerMeta changes.
+      // attach, kill, stop, exec_*, health_status, top, ...: no field of ContainerMeta changes.
       return { meta: prev === undefined ? base : undefined, inspect: prev === undefined };
   }
 }

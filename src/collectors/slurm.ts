@@ -4,6 +4,7 @@
  * (`slurmstepd: [<jobid>.<step>]`), which also maps a SLUID job directory (Slurm >= 26.05) to its numeric job id.
  * slurmstepd's own environ is slurmd's, not the job's, so only task processes are asked (spec/cgroups.md 5).
  */
+import { execFile } from 'node:child_process';
 import type { ContainerMeta } from '../model/sample.js';
 
 export const SLURM_ENV_KEYS = [
@@ -52,4 +53,53 @@ export function mergeSlurmMeta(meta: ContainerMeta, facts: SlurmFacts): Containe
     ...(meta.jobName === undefined && facts.jobName !== undefined && { jobName: facts.jobName }),
     ...(meta.jobUser === undefined && facts.jobUser !== undefined && { jobUser: facts.jobUser }),
   };
+}
+
+/**
+ * A finished job's exit code from `scontrol show job -o` (`ExitCode=3:0`: the code, then the signal that ended it):
+ * the code, or 128 + the signal as a shell reports it. undefined when the text has none.
+ */
+export function parseScontrolExitCode(text: string): number | undefined {
+  const m = /(?:^|\s)ExitCode=(\d+):(\d+)(?:\s|$)/.exec(text);
+  if (m === null) return undefined;
+  const signal = Number(m[2]);
+  return signal > 0 ? 128 + signal : Number(m[1]);
+}
+
+/**
+ * Exit codes of ended jobs, asked of slurmctld once per job through `scontrol` (in the background: the answer is there
+ * on a later tick). Nothing else of bubble needs slurmctld; where scontrol is missing or fails, jobs keep no code.
+ * slurmctld keeps a finished job for MinJobAge (300 s by default), well within the recorder's wait for a code.
+ */
+export class SlurmExitCodes {
+  private readonly known = new Map<string, { code?: number; done: boolean }>();
+  private unavailable = false;
+  private readonly scontrol: string;
+
+  constructor(scontrol = 'scontrol') {
+    this.scontrol = scontrol;
+  }
+
+  /** The job's exit code when known; the first call starts the query. */
+  exitOf(jobId: string): number | undefined {
+    const entry = this.known.get(jobId);
+    if (entry !== undefined) {
+      // Answered: handed over once (the recorder stores it), or asked again on a later tick when it had no code.
+      if (entry.done) this.known.delete(jobId);
+      return entry.code;
+    }
+    if (this.unavailable || !/^\d+$/.test(jobId)) return undefined;
+    const pending: { code?: number; done: boolean } = { done: false };
+    this.known.set(jobId, pending);
+    execFile(this.scontrol, ['show', 'job', '-o', jobId], { timeout: 5000 }, (error, stdout) => {
+      pending.done = true;
+      if ((error as NodeJS.ErrnoException | null)?.code === 'ENOENT') this.unavailable = true;
+      // A job still completing has ExitCode=0:0 while its state is COMPLETING: wait for its final state.
+      if (error === null && !/JobState=(?:RUNNING|COMPLETING|PENDING|CONFIGURING)\b/.test(stdout)) {
+        const code = parseScontrolExitCode(stdout);
+        if (code !== undefined) pending.code = code;
+      }
+    });
+    return undefined;
+  }
 }

@@ -1,5 +1,5 @@
 /** `bubble clean --days N` / `--container X`: removes what the store holds of old or named containers. */
-import { formatTime, safeText } from '../format.js';
+import { count, formatTime, safeText } from '../format.js';
 import { matchContainer } from '../model/match.js';
 import { openStore } from '../store/database.js';
 import { findStoredContainers } from '../store/queries.js';
@@ -18,16 +18,17 @@ export function runClean(options: CleanOptions, output: Output): void {
   try {
     const now = options.nowMs ?? Date.now();
     const keys =
-      options.container === undefined ? undefined : [matchContainer(options.container, findStoredContainers(store.db)).key];
+      options.container === undefined
+        ? undefined
+        : [matchContainer(options.container, findStoredContainers(store.db), { seen: 'recorded', where: `in the store ${safeText(store.path)}` }).key];
     const olderThanMs = options.days === undefined ? undefined : now - options.days * 86_400_000;
     const result = deleteContainers(store.db, {
       ...(keys !== undefined && { keys }),
       ...(olderThanMs !== undefined && { olderThanMs }),
     });
     const what = keys !== undefined ? `"${safeText(options.container!)}"` : `containers last seen before ${formatTime(olderThanMs!)}`;
-    output.err(
-      `bubble: removed ${result.containers} containers, ${result.processes} processes and ${result.rows} series rows (${what}) from ${safeText(store.path)}\n`,
-    );
+    const removed = `${count(result.containers, 'container')}, ${count(result.processes, 'process', 'processes')} and ${count(result.rows, 'series row')}`;
+    output.err(`bubble: removed ${removed} (${what}) from ${safeText(store.path)}\n`);
   } finally {
     store.close();
   }

@@ -9,6 +9,7 @@ import fs from 'node:fs';
 import { DockerWatcher } from '../collectors/docker.js';
 import { hostFacts } from '../collectors/host-facts.js';
 import { formatBytes, formatPercent, formatTable, formatTime, type Column } from '../format.js';
+import { cpuEfficiencyPercent } from '../model/efficiency.js';
 import { containerKey } from '../model/identity.js';
 import type { ContainerMeta } from '../model/sample.js';
 import { openStore } from '../store/database.js';
@@ -121,6 +122,7 @@ const COLUMNS: readonly Column<ContainerView>[] = [
   { header: 'KIND', align: 'left', value: (c) => c.kind },
   { header: 'ID', align: 'left', value: (c) => (c.kind === 'host' ? '-' : c.id.slice(0, 12)) },
   { header: 'CPU%', align: 'right', value: (c) => formatPercent(c.cpuPercent) },
+  { header: 'EFF%', align: 'right', value: (c) => formatPercent(cpuEfficiencyPercent(c.cpuPercent, c)) },
   { header: 'MEM', align: 'right', value: (c) => formatBytes(c.memoryBytes) },
   { header: 'LIMIT', align: 'right', value: (c) => formatBytes(c.memoryLimitBytes) },
   { header: 'NET rx/tx', align: 'right', value: (c) => pair(c.netRxBytes, c.netTxBytes) },

@@ -4,7 +4,8 @@
  */
 import { fileAccess, socketAccess } from '../collectors/descriptors.js';
 import { FdCollector } from '../collectors/fds.js';
-import { formatBytes, formatPercent, formatRate, formatTable, type Column } from '../format.js';
+import { DockerWatcher } from '../collectors/docker.js';
+import { count, formatBytes, formatPercent, formatRate, formatTable, type Column } from '../format.js';
 import { shownPath, type FileAccess, type SocketAccess } from '../model/access.js';
 import { matchContainer } from '../model/match.js';
 import type { ProcessView } from '../model/snapshot.js';
@@ -60,6 +61,11 @@ function descriptorLines(processes: readonly ProcessView[]): { files: FileLine[]
   return { files, net, denied };
 }
 
+/** The line in place of an empty list: none open, or hidden from us (the warning on stderr says how many). */
+function noneOpen(what: string, denied: number): string {
+  return denied > 0 ? `no ${what} readable (${count(denied, 'process', 'processes')} hidden by permissions)` : `no ${what} open`;
+}
+
 const COLUMNS: readonly Column<ProcessView>[] = [
   { header: 'PID', align: 'right', value: (p) => String(p.pid) },
   { header: 'CPID', align: 'right', value: (p) => (p.nspid === undefined || p.nspid === p.pid ? '-' : String(p.nspid)) },
@@ -75,14 +81,32 @@ const COLUMNS: readonly Column<ProcessView>[] = [
   { header: 'COMMAND', align: 'left', value: (p) => p.cmdline || `[${p.comm}]` },
 ];
 
+/**
+ * Why a name may not match: Docker gives container names, and without its socket (not root, not in the docker group)
+ * there are none, only ids. Undefined when Docker answered or was not asked.
+ */
+export function namesMissing(docker: DockerWatcher | undefined): string | undefined {
+  if (docker === undefined || docker.status.ok) return undefined;
+  // What Docker said is reported on its own line already (the snapshot's gaps).
+  return 'container names need the Docker socket (root or the docker group): give the id or its first 12 characters (bubble ls lists them), or run with sudo';
+}
+
 export async function runPs(options: PsOptions, output: Output): Promise<void> {
-  const snapshot = await liveSnapshot({ ...options.live, intervalMs: options.intervalMs });
-  const container = matchContainer(options.container, snapshot.containers);
+  // Our own watcher, so its status says after the snapshot whether names could be known.
+  const given = options.live?.docker;
+  const docker = given instanceof DockerWatcher ? given : given === false ? undefined : new DockerWatcher();
+  const snapshot = await liveSnapshot({ ...options.live, intervalMs: options.intervalMs, docker: docker ?? false }).finally(() => {
+    if (docker !== given) docker?.stop();
+  });
+  // What could not be read (Docker's socket, other users' I/O) comes first: it may be why the name does not match.
+  reportGaps(output, snapshot.gaps);
+  const missing = namesMissing(docker);
+  const container = matchContainer(options.container, snapshot.containers, missing === undefined ? {} : { missing });
   const mine = snapshot.processes.filter((p) => p.containerKey === container.key && (!p.kernelThread || container.kind !== 'host'));
   const sorted = sortProcesses(mine, options.sort);
   const shown = options.limit === undefined ? sorted : sorted.slice(0, options.limit);
+  const hidden = sorted.length - shown.length;
   const descriptors = options.files === true || options.net === true ? descriptorLines(shown) : undefined;
-  reportGaps(output, snapshot.gaps);
   // As root a denial is a kernel-protected process (a sandbox's init): nothing sudo would change.
   if (descriptors !== undefined && descriptors.denied > 0 && process.getuid?.() !== 0) {
     output.err(`bubble: open files of ${descriptors.denied} processes are unreadable; run with sudo for the full picture\n`);
@@ -107,12 +131,17 @@ export async function runPs(options: PsOptions, output: Output): Promise<void> {
       `processes ${container.processCount}  pids ${container.pids ?? '-'}\n`,
   );
   output.out(formatTable(shown, COLUMNS, output.columns));
+  if (hidden > 0) output.out(`(${count(hidden, 'more process', 'more processes')} not shown: --limit ${options.limit})\n`);
+  // The lists are of the shown processes: with --limit, say so, as the lines above do.
+  const of = hidden > 0 ? ` of the ${count(shown.length, 'process', 'processes')} shown` : '';
   if (options.files === true) {
-    output.out(`\nfiles (${descriptors!.files.length}):\n`);
-    output.out(formatTable(descriptors!.files, FILE_COLUMNS, output.columns));
+    const files = descriptors!.files;
+    output.out(`\nfiles (${files.length}${of}):\n`);
+    output.out(files.length === 0 ? `${noneOpen('open files', descriptors!.denied)}\n` : formatTable(files, FILE_COLUMNS, output.columns));
   }
   if (options.net === true) {
-    output.out(`\nnetwork (${descriptors!.net.length}):\n`);
-    output.out(formatTable(descriptors!.net, NET_COLUMNS, output.columns));
+    const net = descriptors!.net;
+    output.out(`\nnetwork (${net.length}${of}):\n`);
+    output.out(net.length === 0 ? `${noneOpen('sockets', descriptors!.denied)}\n` : formatTable(net, NET_COLUMNS, output.columns));
   }
 }

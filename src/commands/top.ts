@@ -10,7 +10,8 @@ import type { ContainerView } from '../model/snapshot.js';
 import { Monitor } from '../monitor/monitor.js';
 import { TopRecording } from '../monitor/recording.js';
 import { onExitFinish } from '../monitor/stop.js';
-import { DEFAULT_RETENTION, type Retention } from '../store/tiers.js';
+import type { ContainerSort, ProcessSort } from '../model/sort.js';
+import { DEFAULT_RETENTION, type Retention, type Tier } from '../store/tiers.js';
 import { LiveSource } from '../tui/live-source.js';
 import { runTui } from '../tui/run.js';
 
@@ -23,6 +24,12 @@ export interface TopOptions {
   readonly retention?: Retention;
   /** Ask Docker for names. @default true */
   readonly docker?: boolean;
+  /** The scrubber's first tier (--tier, else the config file's). */
+  readonly tier?: Tier;
+  /** The lists' first sort (the config file's). */
+  readonly sort?: { readonly containers?: ContainerSort; readonly processes?: ProcessSort };
+  /** false: no colour (the config file's "color"); NO_COLOR still turns it off when this is absent. */
+  readonly color?: boolean;
 }
 
 export async function runTop(options: TopOptions): Promise<void> {
@@ -53,7 +60,13 @@ export async function runTop(options: TopOptions): Promise<void> {
     monitor.start({ afterFirst: true });
     const source = new LiveSource(monitor, recording);
     try {
-      await runTui(source, { command: 'top', ...(containerKey !== undefined && { containerKey }) });
+      await runTui(source, {
+        command: 'top',
+        ...(containerKey !== undefined && { containerKey }),
+        ...(options.tier !== undefined && { tier: options.tier }),
+        ...(options.sort !== undefined && { sort: options.sort }),
+        ...(options.color === false && { color: false }),
+      });
     } finally {
       source.close();
     }

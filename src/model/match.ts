@@ -31,10 +31,20 @@ function exactMatches<T extends Matchable>(query: string, containers: readonly T
   });
 }
 
+/** What the containers matched against are, for the message when nothing matches. */
+export interface MatchContext {
+  /** Running now (a live snapshot: the default), or recorded in a store. */
+  readonly seen?: 'running' | 'recorded';
+  /** Where they were looked up: `in the store /var/lib/bubble/bubble.db`. */
+  readonly where?: string;
+  /** Why a name may be missing (no Docker socket), said when nothing matches. */
+  readonly missing?: string;
+}
+
 /**
  * The one container `query` names. Throws ContainerNotFoundError naming the candidates when it names none or several.
  */
-export function matchContainer<T extends Matchable>(query: string, containers: readonly T[]): T {
+export function matchContainer<T extends Matchable>(query: string, containers: readonly T[], context: MatchContext = {}): T {
   const trimmed = query.trim();
   const exact = exactMatches(trimmed, containers);
   if (exact.length === 1) return exact[0]!;
@@ -54,11 +64,18 @@ export function matchContainer<T extends Matchable>(query: string, containers: r
     );
   }
   const known = containers.filter((c) => c.kind !== 'host').map(describe);
+  const seen = context.seen ?? 'running';
+  const none =
+    seen === 'running'
+      ? 'no containers or jobs are running (`bubble ls --all` lists what is seen)'
+      : 'it records no containers or jobs';
   const hint =
     candidates.length === 1
       ? `did you mean ${describe(candidates[0]!)}?`
       : known.length > 0
-        ? `running: ${known.slice(0, 8).join(', ')}${known.length > 8 ? `, and ${known.length - 8} more` : ''}`
-        : 'no containers or jobs are running (`bubble ls --all` lists what is seen)';
-  throw new ContainerNotFoundError(query, known, `no container or job "${safeText(query)}": ${hint}`);
+        ? `${seen}: ${known.slice(0, 8).join(', ')}${known.length > 8 ? `, and ${known.length - 8} more` : ''}`
+        : none;
+  const where = context.where === undefined ? '' : ` ${context.where}`;
+  const missing = context.missing === undefined || candidates.length === 1 ? '' : `; ${context.missing}`;
+  throw new ContainerNotFoundError(query, known, `no container or job "${safeText(query)}"${where}: ${hint}${missing}`);
 }

@@ -67,6 +67,8 @@ export interface CgroupCounters {
   readonly cpuThrottledNs?: number;
   /** CPU limit in cores (quota / period); undefined when unlimited. */
   readonly cpuLimitCores?: number;
+  /** CPUs in its cpuset (v1 cpuset.cpus, v2 cpuset.cpus.effective). */
+  readonly cpusetCpus?: number;
   readonly memoryUsageBytes?: number;
   /** usage - inactive_file, clamped at 0. */
   readonly memoryWorkingSetBytes?: number;
@@ -94,6 +96,8 @@ export interface ContainerMeta {
   readonly startedAtMs?: number;
   readonly finishedAtMs?: number;
   readonly exitCode?: number;
+  /** Docker: the kernel OOM-killed a process of the container in its last run (State.OOMKilled, or an `oom` event). */
+  readonly oomKilled?: boolean;
   /** Slurm: job name and user from the task environment. */
   readonly jobName?: string;
   readonly jobUser?: string;

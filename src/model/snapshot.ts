@@ -92,6 +92,8 @@ export interface ContainerView {
   /** Where the CPU figure came from: the cgroup's own counter, or the sum of its processes (controller not used). */
   readonly cpuSource: 'cgroup' | 'processes';
   readonly cpuLimitCores?: number;
+  /** CPUs of its cpuset: a Slurm job's allocation, or another container's when fewer than the host's (--cpuset-cpus). */
+  readonly cpusetCpus?: number;
   /** Share of CFS periods throttled in the interval, percent. */
   readonly throttledPercent?: number;
   readonly throttledNs?: number;
@@ -310,6 +312,8 @@ function liveContainerView(
     cpuSource: cpuFromCgroup ? 'cgroup' : 'processes',
     cpuNs: cg.cpuUsageNs ?? totals.cpuNs,
     ...optional('cpuLimitCores', cg.cpuLimitCores),
+    // A Slurm job's cpuset is its allocation even when it holds every CPU; another container's only when narrowed.
+    ...(cg.cpusetCpus !== undefined && (container.identity.kind === 'slurm' || cg.cpusetCpus < sample.host.ncpu) && { cpusetCpus: cg.cpusetCpus }),
     ...optional('throttledPercent', throttledPercent),
     ...optional('throttledNs', cg.cpuThrottledNs),
     ...optional('memoryBytes', memoryBytes),

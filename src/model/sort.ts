@@ -1,25 +1,33 @@
 /** Orderings shared by `ps`, `ls` and the TUI. Pure; they return new arrays. */
 import type { ContainerView, ProcessView } from './snapshot.js';
 
-export const PROCESS_SORTS = ['cpu', 'mem', 'io', 'pid'] as const;
+/** `io` is reads plus writes; `time` is CPU time used since start (htop's TIME+); `command` is alphabetical. */
+export const PROCESS_SORTS = ['cpu', 'mem', 'io', 'pid', 'read', 'write', 'time', 'command'] as const;
 export type ProcessSort = (typeof PROCESS_SORTS)[number];
 
 const io = (p: ProcessView): number => (p.readBytesPerSec ?? 0) + (p.writeBytesPerSec ?? 0);
+const commandOf = (p: ProcessView): string => (p.cmdline !== '' ? p.cmdline : p.comm);
 
-const PROCESS_KEYS: Readonly<Record<ProcessSort, (p: ProcessView) => number>> = {
-  cpu: (p) => p.cpuPercent ?? 0,
-  mem: (p) => p.rssBytes,
-  io,
-  pid: (p) => -p.pid,
+/** Numeric keys sort highest first; pid and command sort ascending (what htop does for them). */
+const PROCESS_COMPARE: Readonly<Record<ProcessSort, (a: ProcessView, b: ProcessView) => number>> = {
+  cpu: (a, b) => (b.cpuPercent ?? 0) - (a.cpuPercent ?? 0),
+  mem: (a, b) => b.rssBytes - a.rssBytes,
+  io: (a, b) => io(b) - io(a),
+  read: (a, b) => (b.readBytesPerSec ?? 0) - (a.readBytesPerSec ?? 0),
+  write: (a, b) => (b.writeBytesPerSec ?? 0) - (a.writeBytesPerSec ?? 0),
+  time: (a, b) => b.cpuNs - a.cpuNs,
+  pid: (a, b) => a.pid - b.pid,
+  command: (a, b) => commandOf(a).localeCompare(commandOf(b)),
 };
 
-/** Highest first; ties by pid so the order is stable between ticks. */
-export function sortProcesses(processes: readonly ProcessView[], by: ProcessSort): ProcessView[] {
-  const key = PROCESS_KEYS[by];
-  return [...processes].sort((a, b) => key(b) - key(a) || a.pid - b.pid);
+/** In the sort's own direction (`reverse` flips it); ties by pid, ascending either way, so ticks keep the order. */
+export function sortProcesses(processes: readonly ProcessView[], by: ProcessSort, reverse = false): ProcessView[] {
+  const compare = PROCESS_COMPARE[by];
+  const sign = reverse ? -1 : 1;
+  return [...processes].sort((a, b) => sign * compare(a, b) || a.pid - b.pid);
 }
 
-export const CONTAINER_SORTS = ['cpu', 'mem', 'net', 'io', 'name'] as const;
+export const CONTAINER_SORTS = ['cpu', 'mem', 'net', 'io', 'name', 'pids'] as const;
 export type ContainerSort = (typeof CONTAINER_SORTS)[number];
 
 const CONTAINER_KEYS: Readonly<Record<Exclude<ContainerSort, 'name'>, (c: ContainerView) => number>> = {
@@ -27,13 +35,21 @@ const CONTAINER_KEYS: Readonly<Record<Exclude<ContainerSort, 'name'>, (c: Contai
   mem: (c) => c.memoryBytes ?? 0,
   net: (c) => (c.netRxBytesPerSec ?? 0) + (c.netTxBytesPerSec ?? 0),
   io: (c) => (c.blkReadBytesPerSec ?? 0) + (c.blkWriteBytesPerSec ?? 0),
+  // The figure the PIDS column shows: tasks when the pids controller counts them, else processes.
+  pids: (c) => c.pids ?? c.processCount,
 };
 
-/** Highest first (name: alphabetical); the `host` pseudo-container always last. */
-export function sortContainers(containers: readonly ContainerView[], by: ContainerSort): ContainerView[] {
+/**
+ * Highest first (name: alphabetical), or the other way with `reverse`; ties by name. The `host` pseudo-container is
+ * last either way: it is not one of the containers being compared.
+ */
+export function sortContainers(containers: readonly ContainerView[], by: ContainerSort, reverse = false): ContainerView[] {
   const byName = (a: ContainerView, b: ContainerView): number => a.name.localeCompare(b.name);
+  const sign = reverse ? -1 : 1;
   const compare =
-    by === 'name' ? byName : (a: ContainerView, b: ContainerView) => CONTAINER_KEYS[by](b) - CONTAINER_KEYS[by](a) || byName(a, b);
+    by === 'name'
+      ? (a: ContainerView, b: ContainerView) => sign * byName(a, b)
+      : (a: ContainerView, b: ContainerView) => sign * (CONTAINER_KEYS[by](b) - CONTAINER_KEYS[by](a)) || byName(a, b);
   return [...containers].sort((a, b) => {
     if ((a.kind === 'host') !== (b.kind === 'host')) return a.kind === 'host' ? 1 : -1;
     return compare(a, b);

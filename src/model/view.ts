@@ -87,6 +87,8 @@ export interface ContainerGauges {
   readonly cpuSource: 'cgroup' | 'processes';
   readonly cpuNs?: number;
   readonly cpuLimitCores?: number;
+  /** CPUs of its cpuset when that is its allocation (a Slurm job's, or narrower than the host). */
+  readonly cpusetCpus?: number;
   /** Share of CFS periods throttled in the interval (a ratio of two deltas, not a rate). */
   readonly throttledPercent?: number;
   readonly throttledNs?: number;
@@ -151,6 +153,7 @@ export function containerView(
     ...(g.cpuNs !== undefined && { cpuNs: g.cpuNs }),
     cpuSource: g.cpuSource,
     ...(g.cpuLimitCores !== undefined && { cpuLimitCores: g.cpuLimitCores }),
+    ...(g.cpusetCpus !== undefined && { cpusetCpus: g.cpusetCpus }),
     ...(g.throttledPercent !== undefined && { throttledPercent: g.throttledPercent }),
     ...(g.throttledNs !== undefined && { throttledNs: g.throttledNs }),
     ...(g.memoryBytes !== undefined && { memoryBytes: g.memoryBytes }),

@@ -5,6 +5,7 @@
  * reading; when the recorder is gone, `top` takes the store back.
  */
 import type { DockerWatcher } from '../collectors/docker.js';
+import { SlurmExitCodes } from '../collectors/slurm.js';
 import { isStoreError, StoreError } from '../errors/store-error.js';
 import { safeText } from '../format.js';
 import { openStore, type Store } from '../store/database.js';
@@ -35,15 +36,25 @@ export interface RecordingOptions {
   readonly handoverTimeoutMs?: number;
 }
 
-/** Docker's exit code of a container, which can come after its cgroup is gone. */
-export function dockerExitCodes(docker: DockerWatcher | undefined): ExitCodeSource | undefined {
-  if (docker === undefined) return undefined;
+/**
+ * Exit codes that come after a container's cgroup is gone: Docker's (its watcher), and a Slurm job's from slurmctld
+ * (asked once per job, in the background).
+ */
+export function runtimeExitCodes(docker: DockerWatcher | undefined, slurm: SlurmExitCodes = new SlurmExitCodes()): ExitCodeSource {
   return {
-    exitOf: (id) => {
-      const meta = docker.get(id);
+    exitOf: (id, kind) => {
+      if (kind === 'slurm') {
+        const exitCode = slurm.exitOf(id);
+        return exitCode === undefined ? undefined : { exitCode };
+      }
+      const meta = docker?.get(id);
       return meta?.exitCode === undefined
         ? undefined
-        : { exitCode: meta.exitCode, ...(meta.finishedAtMs !== undefined && { finishedAtMs: meta.finishedAtMs }) };
+        : {
+            exitCode: meta.exitCode,
+            ...(meta.finishedAtMs !== undefined && { finishedAtMs: meta.finishedAtMs }),
+            ...(meta.oomKilled === true && { oomKilled: true }),
+          };
     },
   };
 }
@@ -72,7 +83,7 @@ export class Recording {
     try {
       const role = options.role ?? 'record';
       const lock = role === 'record' ? await takeFromTop(store, options.handoverTimeoutMs ?? 5000) : acquireRecorderLock(store, { role });
-      const recorder = new Recorder(store, options.retention, options.events ?? {}, dockerExitCodes(options.docker));
+      const recorder = new Recorder(store, options.retention, options.events ?? {}, runtimeExitCodes(options.docker));
       return new Recording(store, lock, recorder);
     } catch (error) {
       store.close();

@@ -12,6 +12,7 @@
  * Clock steps: a snapshot timed outside [last recorded tick - 1 day, wall clock + 1 minute] is counted and skipped
  * (onSkippedTick), and retention's "now" is never ahead of the wall clock, so one bad timestamp deletes nothing.
  */
+import type { ContainerKind } from '../model/identity.js';
 import type { Snapshot } from '../model/snapshot.js';
 import { pruneEntities, pruneStep } from './retention.js';
 import { Rollup } from './rollup.js';
@@ -49,8 +50,8 @@ export interface RecorderEvents {
 }
 
 export interface ExitCodeSource {
-  /** Docker's exit code and finish time for a container id, when known. */
-  exitOf(id: string): { exitCode: number; finishedAtMs?: number } | undefined;
+  /** The runtime's exit code (Docker's, or slurmctld's for a job) and finish time for a container id, when known. */
+  exitOf(id: string, kind: ContainerKind): { exitCode: number; finishedAtMs?: number; oomKilled?: boolean } | undefined;
 }
 
 export class Recorder {
@@ -72,7 +73,7 @@ export class Recorder {
   private lastSeriesPrune = Number.NEGATIVE_INFINITY;
   private pruneBacklog = true;
   /** Docker containers that exited without an exit code yet: key -> {id, since}. */
-  private readonly awaitingExitCode = new Map<string, { id: string; since: number }>();
+  private readonly awaitingExitCode = new Map<string, { id: string; kind: ContainerKind; since: number }>();
   private readonly store: Store;
   private readonly retention: Retention;
   private readonly events: RecorderEvents;
@@ -113,7 +114,7 @@ export class Recorder {
     this.lastTickMs = Math.max(this.lastTickMs ?? time, time);
     const rows = this.rollup.add(snapshot);
     for (const c of snapshot.exited.containers) {
-      if (c.kind === 'docker' && c.exitCode === undefined) this.awaitingExitCode.set(c.key, { id: c.id, since: time });
+      if ((c.kind === 'docker' || c.kind === 'slurm') && c.exitCode === undefined) this.awaitingExitCode.set(c.key, { id: c.id, kind: c.kind, since: time });
     }
     this.enqueue(snapshot, rows, { foldedThrough: this.rollup.foldedThrough });
     this.flushPending();
@@ -194,11 +195,11 @@ export class Recorder {
 
   private writeExitCodes(now: number): void {
     if (this.exitCodes === undefined) return;
-    for (const [key, { id, since }] of this.awaitingExitCode) {
-      const exit = this.exitCodes.exitOf(id);
+    for (const [key, { id, kind, since }] of this.awaitingExitCode) {
+      const exit = this.exitCodes.exitOf(id, kind);
       if (exit !== undefined) {
         try {
-          this.writer.noteContainerExit(key, exit.exitCode, exit.finishedAtMs);
+          this.writer.noteContainerExit(key, exit.exitCode, exit.finishedAtMs, exit.oomKilled === true);
         } catch {
           continue; // retried next tick
         }

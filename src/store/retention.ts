@@ -13,6 +13,7 @@ import { BubbleError } from '../errors/bubble-error.js';
 import { UsageError } from '../errors/usage-error.js';
 import { formatDuration, safeText } from '../format.js';
 import { parseDuration } from '../model/duration.js';
+import { CONTAINER_SORTS, PROCESS_SORTS, type ContainerSort, type ProcessSort } from '../model/sort.js';
 import { defaultConfigPath } from './paths.js';
 import { bucketStart, DEFAULT_RETENTION, type Retention, type Tier, TIER_ID, TIER_MS, TIERS } from './tiers.js';
 import { statement } from './statements.js';
@@ -211,15 +212,119 @@ export interface BubbleConfig {
   readonly path: string;
   /** `{"keep": {"second": "2h", ...}}`: retention per tier as durations. */
   readonly keep: Partial<Record<Tier, string>>;
+  /** `"interval": "2s"`: time between samples (top, record, ps, ls); the --interval flag overrides it. */
+  readonly interval?: string;
+  /** `"tier": "minute"`: the tier `top` opens on; --tier overrides it. */
+  readonly tier?: Tier;
+  /** `"sort": {"containers": "mem", "processes": "cpu"}`: the first sort of top's lists and of `ps` (--sort overrides). */
+  readonly sort?: { readonly containers?: ContainerSort; readonly processes?: ProcessSort };
+  /** `"color": false`: top without colour; NO_COLOR in the environment turns it off whatever this says. */
+  readonly color?: boolean;
 }
 
-function configError(path: string, what: string, cause?: unknown): BubbleError {
-  return new BubbleError(`${safeText(path)} ${what}: fix it or remove it`, cause === undefined ? undefined : { cause });
+/** The keys a config file may hold. */
+export const CONFIG_KEYS = ['keep', 'interval', 'tier', 'sort', 'color'] as const;
+
+function configError(path: string, what: string, cause?: unknown, line?: number): BubbleError {
+  const where = line === undefined ? safeText(path) : `${safeText(path)} line ${line}:`;
+  return new BubbleError(`${where} ${what}: fix it or remove it`, cause === undefined ? undefined : { cause });
+}
+
+/** The 1-based line of a character offset. */
+function lineAt(text: string, offset: number): number {
+  let line = 1;
+  for (let i = 0; i < offset && i < text.length; i++) if (text.charCodeAt(i) === 10) line++;
+  return line;
+}
+
+/** The line where `"key"` first appears as a key, for messages about its value; undefined when not found. */
+function lineOfKey(text: string, key: string): number | undefined {
+  const m = new RegExp(`"${key.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}"\\s*:`).exec(text);
+  return m === null ? undefined : lineAt(text, m.index);
+}
+
+/**
+ * The offset of the first JSON syntax error, found by a small scanner of its own: V8's message does not always say
+ * where (Node 20: "Unexpected token 'm', "..." is not valid JSON"). Used only once JSON.parse has failed.
+ */
+export function jsonErrorOffset(text: string): number {
+  let i = 0;
+  const ws = (): void => {
+    while (i < text.length && ' \t\n\r'.includes(text[i]!)) i++;
+  };
+  const fail = (): never => {
+    throw i;
+  };
+  const literal = (word: string): void => {
+    if (text.startsWith(word, i)) i += word.length;
+    else fail();
+  };
+  const string = (): void => {
+    i++;
+    while (i < text.length && text[i] !== '"') {
+      if (text.charCodeAt(i) < 0x20) fail();
+      i += text[i] === '\\' ? 2 : 1;
+    }
+    if (i >= text.length) fail();
+    i++;
+  };
+  const number = (): void => {
+    const m = /^-?(0|[1-9]\d*)(\.\d+)?([eE][+-]?\d+)?/.exec(text.slice(i));
+    if (m === null) fail();
+    i += m![0].length;
+  };
+  const value = (): void => {
+    ws();
+    const c = text[i];
+    if (c === '{') {
+      i++;
+      ws();
+      if (text[i] === '}') return void i++;
+      for (;;) {
+        ws();
+        if (text[i] !== '"') fail();
+        string();
+        ws();
+        if (text[i] !== ':') fail();
+        i++;
+        value();
+        ws();
+        if (text[i] === ',') i++;
+        else if (text[i] === '}') return void i++;
+        else fail();
+      }
+    }
+    if (c === '[') {
+      i++;
+      ws();
+      if (text[i] === ']') return void i++;
+      for (;;) {
+        value();
+        ws();
+        if (text[i] === ',') i++;
+        else if (text[i] === ']') return void i++;
+        else fail();
+      }
+    }
+    if (c === '"') return string();
+    if (c === 't') return literal('true');
+    if (c === 'f') return literal('false');
+    if (c === 'n') return literal('null');
+    return number();
+  };
+  try {
+    value();
+    ws();
+    return i;
+  } catch (offset) {
+    return offset as number;
+  }
 }
 
 /**
  * Reads the config file (JSON). A missing file means defaults; an unreadable or malformed one is one line naming
- * the path. Unknown keys are refused, so a typo ("seconds") does not silently keep the default.
+ * the path and, where it can, the line. Unknown keys are refused, so a typo ("seconds") does not silently keep the
+ * default. Values are checked here, not where they are used, so every command refuses the same file the same way.
  */
 export function loadConfig(path: string = defaultConfigPath()): BubbleConfig {
   let text: string;
@@ -233,24 +338,62 @@ export function loadConfig(path: string = defaultConfigPath()): BubbleConfig {
   try {
     json = JSON.parse(text);
   } catch (error) {
-    throw configError(path, `is not valid JSON (${(error as Error).message})`, error);
+    // V8's message quotes the file's start, not where it went wrong: say the line and what stands there.
+    const offset = jsonErrorOffset(text);
+    const there = text.slice(offset).split('\n')[0]!.trim().slice(0, 24);
+    throw configError(path, `is not valid JSON (${there === '' ? 'it ends too early' : `stops at: ${safeText(there)}`})`, error, lineAt(text, offset));
   }
   if (typeof json !== 'object' || json === null || Array.isArray(json)) throw configError(path, 'must hold a JSON object');
+  const fail = (key: string, what: string): BubbleError => configError(path, what, undefined, lineOfKey(text, key));
+  const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
   const keep: Partial<Record<Tier, string>> = {};
+  let config: BubbleConfig = { path, keep };
   for (const [key, value] of Object.entries(json)) {
-    if (key !== 'keep') throw configError(path, `has an unknown key "${safeText(key)}" (known: keep)`);
-    if (typeof value !== 'object' || value === null || Array.isArray(value)) {
-      throw configError(path, 'has "keep" that is not an object like {"second": "2h", "day": "1y"}');
-    }
-    for (const [tier, duration] of Object.entries(value)) {
-      if (!(TIERS as readonly string[]).includes(tier)) {
-        throw configError(path, `has an unknown tier "keep.${safeText(tier)}" (known: ${TIERS.join(', ')})`);
+    switch (key) {
+      case 'keep':
+        if (!isObject(value)) throw fail(key, 'has "keep" that is not an object like {"second": "2h", "day": "1y"}');
+        for (const [tier, duration] of Object.entries(value)) {
+          if (!(TIERS as readonly string[]).includes(tier)) {
+            throw fail(tier, `has an unknown tier "keep.${safeText(tier)}" (known: ${TIERS.join(', ')})`);
+          }
+          if (typeof duration !== 'string') throw fail(tier, `has "keep.${tier}" that is not a duration string like "30d"`);
+          keep[tier as Tier] = duration;
+        }
+        break;
+      case 'interval': {
+        const ms = typeof value === 'string' ? parseDuration(value) : undefined;
+        if (ms === undefined || ms > 3_600_000) throw fail(key, 'has "interval" that is not a duration between 1ms and 1h, like "2s" or "500ms"');
+        config = { ...config, interval: value as string };
+        break;
       }
-      if (typeof duration !== 'string') throw configError(path, `has "keep.${tier}" that is not a duration string like "30d"`);
-      keep[tier as Tier] = duration;
+      case 'tier':
+        if (typeof value !== 'string' || !(TIERS as readonly string[]).includes(value)) {
+          throw fail(key, `has "tier" that is not one of ${TIERS.join(', ')}`);
+        }
+        config = { ...config, tier: value as Tier };
+        break;
+      case 'sort': {
+        if (!isObject(value)) throw fail(key, 'has "sort" that is not an object like {"containers": "mem", "processes": "cpu"}');
+        const sort: { containers?: ContainerSort; processes?: ProcessSort } = {};
+        for (const [list, order] of Object.entries(value)) {
+          const known: readonly string[] | undefined = list === 'containers' ? CONTAINER_SORTS : list === 'processes' ? PROCESS_SORTS : undefined;
+          if (known === undefined) throw fail(list, `has an unknown list "sort.${safeText(list)}" (known: containers, processes)`);
+          if (typeof order !== 'string' || !known.includes(order)) throw fail(list, `has "sort.${list}" that is not one of ${known.join(', ')}`);
+          if (list === 'containers') sort.containers = order as ContainerSort;
+          else sort.processes = order as ProcessSort;
+        }
+        config = { ...config, sort };
+        break;
+      }
+      case 'color':
+        if (typeof value !== 'boolean') throw fail(key, 'has "color" that is not true or false');
+        config = { ...config, color: value };
+        break;
+      default:
+        throw fail(key, `has an unknown key "${safeText(key)}" (known: ${CONFIG_KEYS.join(', ')})`);
     }
   }
-  return { path, keep };
+  return config;
 }
 
 function describe(ms: number): string {

@@ -185,6 +185,13 @@ export const MIGRATIONS: readonly string[] = [
   `
   ALTER TABLE process_series ADD COLUMN sampled_ms INTEGER;
   `,
+  // 7: OOM kills of a container, from its cgroup's counter or Docker's OOMKilled, its cpuset's CPUs (a Slurm job's
+  // allocation) and a job's steps, for `bubble report`.
+  `
+  ALTER TABLE containers ADD COLUMN oom_kills INTEGER;    -- NULL when never read
+  ALTER TABLE containers ADD COLUMN cpuset_cpus INTEGER;  -- CPUs of a cpuset narrower than the host, as last seen
+  ALTER TABLE containers ADD COLUMN steps TEXT;           -- Slurm: JSON array of every step seen, sorted
+  `,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

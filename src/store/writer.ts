@@ -30,15 +30,6 @@ interface ContainerState {
   readonly signature: string;
 }
 
-/** A recorded process: its row id and the command its row holds (the newest the writer wrote). */
-interface ProcessState {
-  readonly id: number;
-  readonly firstSeen: number;
-  readonly comm: string;
-  readonly exe: string;
-  readonly cmdline: string;
-}
-
 function containerSignature(c: ContainerView): string {
   return JSON.stringify([
     c.name,
@@ -49,8 +40,21 @@ function containerSignature(c: ContainerView): string {
     c.memoryLimitBytes ?? null,
     c.cpuLimitCores ?? null,
     c.cpuSource,
+    c.oomKills ?? null,
+    c.cpusetCpus ?? null,
+    c.steps ?? null,
   ]);
 }
+
+/** A recorded process: its row id and the command its row holds (the newest the writer wrote). */
+interface ProcessState {
+  readonly id: number;
+  readonly firstSeen: number;
+  readonly comm: string;
+  readonly exe: string;
+  readonly cmdline: string;
+}
+
 
 /** `pid:startTicks`: tells a process key from a container key ('host', 'docker:<id>', 'slurm:<jobid>'). */
 const PROCESS_KEY = /^\d+:\d+$/;
@@ -60,6 +64,11 @@ const isForeignKeyFailure = (error: unknown): boolean =>
   (error as { code?: unknown } | null)?.code === 'SQLITE_CONSTRAINT_FOREIGNKEY';
 
 const labelsJson = (c: ContainerView): string | null => (c.labels === undefined ? null : JSON.stringify(c.labels));
+const stepsJson = (c: ContainerView): string | null => (c.steps === undefined || c.steps.length === 0 ? null : JSON.stringify(c.steps));
+/** A job's steps come and go: the row keeps every step it was seen with, sorted (SQLite's JSON1). */
+const STEPS_UNION = (value: string): string =>
+  `CASE WHEN ${value} IS NULL THEN steps ELSE (SELECT json_group_array(value) FROM (SELECT value FROM json_each(coalesce(steps, '[]'))
+     UNION SELECT value FROM json_each(${value}) ORDER BY value)) END`;
 
 export class StoreWriter {
   private readonly containers = new Map<string, ContainerState>();
@@ -102,17 +111,22 @@ export class StoreWriter {
   constructor(db: Database.Database) {
     this.db = db;
     this.upsertContainer = db.prepare(`
-      INSERT INTO containers (key, kind, cid, name, image, labels, cgroup, parent, user, memory_limit, cpu_limit, cpu_source, first_seen, last_seen)
-      VALUES (@key, @kind, @cid, @name, @image, @labels, @cgroup, @parent, @user, @memoryLimit, @cpuLimit, @cpuSource, @time, @time)
+      INSERT INTO containers (key, kind, cid, name, image, labels, cgroup, parent, user, memory_limit, cpu_limit, cpu_source, oom_kills, cpuset_cpus, steps,
+                              first_seen, last_seen)
+      VALUES (@key, @kind, @cid, @name, @image, @labels, @cgroup, @parent, @user, @memoryLimit, @cpuLimit, @cpuSource, @oomKills, @cpusetCpus, @steps, @time, @time)
       ON CONFLICT (key) DO UPDATE SET
         name = excluded.name, image = coalesce(excluded.image, image), labels = coalesce(excluded.labels, labels),
         cgroup = excluded.cgroup, parent = coalesce(excluded.parent, parent), user = coalesce(excluded.user, user),
         memory_limit = excluded.memory_limit, cpu_limit = excluded.cpu_limit, cpu_source = excluded.cpu_source,
+        oom_kills = coalesce(excluded.oom_kills, oom_kills), cpuset_cpus = coalesce(excluded.cpuset_cpus, cpuset_cpus),
+        steps = ${STEPS_UNION('excluded.steps')},
         last_seen = excluded.last_seen, exit_time = NULL, exit_code = NULL
       RETURNING id`);
     this.updateContainerMeta = db.prepare(
       `UPDATE containers SET name = @name, image = @image, labels = @labels, user = @user, parent = @parent,
-              memory_limit = @memoryLimit, cpu_limit = @cpuLimit, cpu_source = @cpuSource, last_seen = @time WHERE id = @id`,
+              memory_limit = @memoryLimit, cpu_limit = @cpuLimit, cpu_source = @cpuSource, oom_kills = coalesce(@oomKills, oom_kills),
+              cpuset_cpus = coalesce(@cpusetCpus, cpuset_cpus), steps = ${STEPS_UNION('@steps')}, last_seen = @time
+        WHERE id = @id`,
     );
     this.insertProcess = db.prepare(`
       INSERT INTO processes (container_id, pid, start_time, key, ppid, parent_id, nspid, comm, exe, cmdline, uid, user, first_seen, last_seen)
@@ -136,7 +150,8 @@ export class StoreWriter {
       `UPDATE containers SET exit_time = @time, last_seen = @time, exit_code = coalesce(@code, exit_code) WHERE id = @id`,
     );
     this.containerExitCode = db.prepare(
-      `UPDATE containers SET exit_code = @code, exit_time = coalesce(exit_time, @time) WHERE key = @key`,
+      `UPDATE containers SET exit_code = @code, exit_time = coalesce(exit_time, @time),
+              oom_kills = CASE WHEN @oom THEN max(coalesce(oom_kills, 0), 1) ELSE oom_kills END WHERE key = @key`,
     );
     this.touchProcess = db.prepare(`UPDATE processes SET last_seen = ? WHERE id = ?`);
     this.touchContainer = db.prepare(`UPDATE containers SET last_seen = ? WHERE id = ?`);
@@ -250,9 +265,12 @@ export class StoreWriter {
     map.delete(key);
   }
 
-  /** Docker's exit code, which can arrive after the container's cgroup (and so its exit time) is gone. */
-  noteContainerExit(key: string, exitCode: number, finishedAtMs: number | undefined): void {
-    this.containerExitCode.run({ key, code: exitCode, time: finishedAtMs ?? null });
+  /**
+   * Docker's exit code, which can arrive after the container's cgroup (and so its exit time) is gone; `oomKilled`
+   * (Docker's State.OOMKilled) counts one OOM kill when no tick saw the cgroup's counter before it went.
+   */
+  noteContainerExit(key: string, exitCode: number, finishedAtMs: number | undefined, oomKilled = false): void {
+    this.containerExitCode.run({ key, code: exitCode, time: finishedAtMs ?? null, oom: oomKilled ? 1 : 0 });
   }
 
   private containerId(c: ContainerView, time: number): number {
@@ -270,6 +288,9 @@ export class StoreWriter {
           memoryLimit: c.memoryLimitBytes ?? null,
           cpuLimit: c.cpuLimitCores ?? null,
           cpuSource: c.cpuSource,
+          oomKills: c.oomKills ?? null,
+          cpusetCpus: c.cpusetCpus ?? null,
+          steps: stepsJson(c),
           time,
         });
         this.setCached(this.containers, c.key, { id: known.id, signature });
@@ -289,6 +310,9 @@ export class StoreWriter {
       memoryLimit: c.memoryLimitBytes ?? null,
       cpuLimit: c.cpuLimitCores ?? null,
       cpuSource: c.cpuSource,
+      oomKills: c.oomKills ?? null,
+      cpusetCpus: c.cpusetCpus ?? null,
+      steps: stepsJson(c),
       time,
     }) as { id: number };
     this.setCached(this.containers, c.key, { id: row.id, signature });

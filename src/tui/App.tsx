@@ -12,19 +12,31 @@
  *  status: no root: I/O hidden, sysdig off, docker ok
  * ```
  */
-import { useApp, useInput, useStdout, type Key } from 'ink';
+import { useApp, useInput, useStdin, useStdout, type Key } from 'ink';
 import { useCallback, useEffect, useLayoutEffect, useMemo, useReducer, useRef } from 'react';
 import { formatDuration, formatTime, safeText } from '../format.js';
 import { bucketStart, TIER_MS, type Tier } from '../store/tiers.js';
-import { commandFor, filterInputFor, splitInput } from './keymap.js';
+import {
+  commandFor,
+  commandForName,
+  filterInputFor,
+  functionKeyIn,
+  keyName,
+  menuCommandFor,
+  splitInput,
+  type Command,
+} from './keymap.js';
+import { sendSignal } from './kill.js';
+import { menuLines } from './menu.js';
 import { layout, MIN_COLUMNS, MIN_ROWS } from './layout.js';
 import { containerInfo, scrubberRight, sparkline, sparkWidth, statusSegments } from './rows.js';
 import type { FileAccess, SocketAccess } from '../model/access.js';
+import type { ContainerSort, ProcessSort } from '../model/sort.js';
 import type { Source } from './source.js';
 import { initialState, reduce, resolveList, type Action, type Lists } from './state.js';
 import { containerList, EMPTY_PROCESS_LIST, processList } from './tree.js';
 import type { LineWriter } from './line-writer.js';
-import { containerLines, containersLines, frameLines, helpScreenLines, scrubberLines, statusLines } from './screen.js';
+import { containerLines, containersLines, frameLines, helpScreenLines, menuScreenLines, scrubberLines, statusLines } from './screen.js';
 import { line, type ScreenLine } from './spans.js';
 import { Lines } from './views/Line.js';
 
@@ -46,6 +58,8 @@ export interface AppProps {
    * (ink-testing-library).
    */
   readonly writer?: LineWriter;
+  /** The lists' first sort orders (the config file's `sort`). @default cpu */
+  readonly sort?: { readonly containers?: ContainerSort; readonly processes?: ProcessSort };
 }
 
 /** NO_COLOR (no-color.org): present and not empty turns colour off. */
@@ -76,6 +90,9 @@ export function App(props: AppProps) {
       ...(props.containerKey !== undefined && { containerKey: props.containerKey }),
       ...(props.atMs !== undefined && { atMs: props.atMs }),
       ...(props.tier !== undefined && { tier: props.tier }),
+      signals: source.mode === 'live',
+      ...(props.sort?.containers !== undefined && { containerSort: props.sort.containers }),
+      ...(props.sort?.processes !== undefined && { processSort: props.sort.processes }),
       ...optionalRange(source),
     }),
   );
@@ -105,9 +122,11 @@ export function App(props: AppProps) {
   const liveKey = state.cursor.live ? state.dataVersion : -1;
   const snapshot = useMemo(() => source.snapshotAt(at, state.tier), [source, at, state.tier, liveKey]);
 
+  // Exited containers (`a`) come from the source's own knowledge (Docker's listing), re-read with each tick.
+  const exited = useMemo(() => (state.showExited ? (source.exited?.() ?? []) : undefined), [source, state.showExited, state.dataVersion]);
   const containers = useMemo(
-    () => containerList(snapshot, state.containerSort, state.containerFilter),
-    [snapshot, state.containerSort, state.containerFilter],
+    () => containerList(snapshot, state.containerSort, state.containerFilter, { reverse: state.containerReverse, ...(exited !== undefined && { exited }) }),
+    [snapshot, state.containerSort, state.containerFilter, state.containerReverse, exited],
   );
   const containerKeys = useMemo(() => containers.map((c) => c.key), [containers]);
   const inContainer = state.view === 'container' && state.containerKey !== undefined;
@@ -117,12 +136,13 @@ export function App(props: AppProps) {
         ? processList(snapshot, state.containerKey, {
             tree: state.tree,
             sort: state.processSort,
+            reverse: state.processReverse,
             filter: state.processFilter,
             collapsed: state.collapsed,
             kernelThreads: state.kernelThreads,
           })
         : EMPTY_PROCESS_LIST,
-    [inContainer, snapshot, state.containerKey, state.tree, state.processSort, state.processFilter, state.collapsed, state.kernelThreads],
+    [inContainer, snapshot, state.containerKey, state.tree, state.processSort, state.processReverse, state.processFilter, state.collapsed, state.kernelThreads],
   );
 
   const lay = layout(state.columns, state.rows);
@@ -140,9 +160,20 @@ export function App(props: AppProps) {
     [source, inContainer, selectedKey, paneAt, liveKey],
   );
 
+  // Without root another user's descriptors cannot be read: the panes say so instead of "none known".
+  const hidden = inContainer && selectedKey !== undefined && source.descriptorsHidden?.(selectedKey, paneAt) === true;
   const lists: Lists = useMemo(
-    () => ({ containers: containerKeys, processes: procs.keys, parents: procs.parents, files: files.length, network: network.length }),
-    [containerKeys, procs, files, network],
+    () => ({
+      containers: containerKeys,
+      processes: procs.keys,
+      parents: procs.parents,
+      files: files.length,
+      network: network.length,
+      // What F3 searches: what the rows show of each (escaped text is what the user sees and types).
+      containerTexts: containers.map((c) => `${safeText(c.name)} ${c.id}`),
+      processTexts: procs.rows.map((r) => `${r.process.pid} ${safeText(r.process.cmdline || r.process.comm)}`),
+    }),
+    [containerKeys, containers, procs, files, network],
   );
   // The input handler reads the newest state and rows without being re-subscribed on every frame.
   const listsRef = useRef(lists);
@@ -158,10 +189,15 @@ export function App(props: AppProps) {
       dispatch(action);
     };
     for (const [input, key] of splitInput(chunk, chunkKey)) {
+      if (s.menu !== undefined) {
+        const command = menuCommandFor(keyName(input, key));
+        if (command !== undefined) apply({ type: 'command', command, lists: listsRef.current });
+        continue;
+      }
       if (s.editingFilter && !s.help) {
         const f = filterInputFor(input, key);
         if (f === undefined) continue;
-        if ('text' in f) apply({ type: 'filter.input', text: f.text });
+        if ('text' in f) apply({ type: 'filter.input', text: f.text, lists: listsRef.current });
         else apply({ type: 'command', command: f.command, lists: listsRef.current });
         continue;
       }
@@ -172,6 +208,38 @@ export function App(props: AppProps) {
     stateRef.current = s;
   }, []);
   useInput(onInput);
+
+  // Function keys (htop's F1-F10): Ink reports them without saying which, so they are read from the raw input.
+  const { internal_eventEmitter: rawInput } = useStdin();
+  useEffect(() => {
+    const onRaw = (data: string): void => {
+      const name = functionKeyIn(String(data));
+      if (name === undefined) return;
+      const s = stateRef.current;
+      // While text is typed only F3 means something (the search's next match); the rest would be text.
+      const typing = s.editingFilter && !s.help;
+      const command: Command | undefined =
+        s.menu !== undefined ? menuCommandFor(name) : typing ? (s.prompt === 'search' && name === 'f3' ? 'search.start' : undefined) : commandForName(name);
+      if (command === undefined) return;
+      const action: Action = { type: 'command', command, lists: listsRef.current };
+      stateRef.current = reduce(s, action);
+      dispatch(action);
+    };
+    rawInput?.on('input', onRaw);
+    return () => {
+      rawInput?.off('input', onRaw);
+    };
+  }, [rawInput]);
+
+  // F9's confirmed signal, sent once per request; the result is the status line's notice.
+  const killId = state.kill?.id;
+  useEffect(() => {
+    const request = stateRef.current.kill;
+    if (request === undefined) return;
+    const comm = snapshot?.processes.find((p) => p.key === request.processKey)?.comm ?? '?';
+    dispatch({ type: 'notice', text: sendSignal(request.processKey, request.signal, comm) });
+    // Only a new request sends: the snapshot is read for the name, not a reason to send again.
+  }, [killId]);
 
   // Header.
   const host = source.host();
@@ -222,11 +290,17 @@ export function App(props: AppProps) {
 
   const status = useMemo(() => source.status(), [source, state.dataVersion]);
   const filter = state.view === 'containers' ? state.containerFilter : state.processFilter;
-  const segments = statusSegments(status, filter, state.editingFilter, lay.columns);
+  const searching = state.editingFilter && state.prompt === 'search';
+  const segments = statusSegments(status, searching ? state.search : filter, state.editingFilter, lay.columns, state.notice, searching ? 'search' : 'filter');
 
   const atText = shownTime === undefined ? 'now' : `at ${formatTime(shownTime)}`;
   let body: ScreenLine[];
-  if (state.help) {
+  if (state.menu !== undefined) {
+    const key = state.menu.kind === 'sort' ? undefined : state.menu.processKey;
+    const target = key === undefined ? undefined : snapshot?.processes.find((p) => p.key === key);
+    const who = key === undefined ? '' : target === undefined ? `process ${key.split(':')[0]}` : `${target.pid} ${target.comm}`;
+    body = menuScreenLines(menuLines(state, state.menu, who));
+  } else if (state.help) {
     body = helpScreenLines(lay.columns, lay.body);
   } else if (state.view === 'containers') {
     const w = resolveList(state.containers, containerKeys, lay.containerRows);
@@ -238,10 +312,20 @@ export function App(props: AppProps) {
         : state.containerFilter !== ''
           ? `no container matches "${safeText(state.containerFilter)}"`
           : 'no containers';
-    body = containersLines({ rows: containers, index: w.index, top: w.top, height: lay.containerRows, width: lay.columns, sort: state.containerSort, empty });
+    body = containersLines({
+      rows: containers,
+      index: w.index,
+      top: w.top,
+      height: lay.containerRows,
+      width: lay.columns,
+      sort: state.containerSort,
+      reverse: state.containerReverse,
+      empty,
+    });
   } else {
     const key = state.containerKey ?? '';
-    const info = containerInfo(container, key, atText, lay.columns);
+    const notRoot = status.some((item) => item.name === 'root' && item.level !== 'ok');
+    const info = containerInfo(container, key, atText, lay.columns, notRoot);
     const empty =
       container === undefined
         ? `no processes ${atText}`
@@ -257,11 +341,13 @@ export function App(props: AppProps) {
       processes: procWindow,
       tree: state.tree,
       sort: state.processSort,
+      reverse: state.processReverse,
       empty,
       files,
       filesWindow: resolveList(state.files, files.length, lay.paneRows),
       filesTitle: `files${who} (${files.length})`,
-      filesEmpty: 'no open files known',
+      filesEmpty: hidden ? 'hidden by permissions (sudo)' : 'no open files known',
+      networkEmpty: hidden ? 'hidden by permissions' : 'no sockets known',
       network,
       networkWindow: resolveList(state.network, network.length, lay.paneRows),
       networkTitle: `network (${network.length})`,

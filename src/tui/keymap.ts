@@ -29,12 +29,22 @@ export const KEYMAP = [
   { command: 'open', keys: ['enter'], help: 'open container / fold' },
   { command: 'back', keys: ['escape', 'backspace'], help: 'clear filter, else back' },
   { command: 'sort.next', keys: ['s'], help: 'next sort order' },
-  { command: 'filter.start', keys: ['/'], help: 'filter by name or command' },
-  { command: 'view.tree', keys: ['t'], help: 'processes: tree or flat' },
+  { command: 'sort.menu', keys: ['f6'], help: 'sort by column (menu)' },
+  { command: 'sort.prevColumn', keys: ['<'], help: 'sort by the column left' },
+  { command: 'sort.nextColumn', keys: ['>'], help: 'sort by the column right' },
+  { command: 'sort.invert', keys: ['I'], help: 'invert the sort order' },
+  { command: 'sort.cpu', keys: ['P'], help: 'sort by CPU%' },
+  { command: 'sort.mem', keys: ['M'], help: 'sort by memory' },
+  { command: 'sort.time', keys: ['T'], help: 'sort by CPU time (TIME+)' },
+  { command: 'filter.start', keys: ['/', 'f4'], help: 'filter by name or command' },
+  { command: 'search.start', keys: ['f3'], help: 'search (again: next match)' },
+  { command: 'view.tree', keys: ['t', 'f5'], help: 'processes: tree or flat' },
   { command: 'tree.toggle', keys: ['c'], help: 'fold/unfold a process' },
   { command: 'tree.collapseAll', keys: ['-'], help: 'fold every process' },
   { command: 'tree.expandAll', keys: ['+', '='], help: 'unfold every process' },
   { command: 'view.kernel', keys: ['K'], help: 'kernel threads: show/hide' },
+  { command: 'view.exited', keys: ['a'], help: 'exited containers: on/off' },
+  { command: 'kill', keys: ['f9'], help: 'signal the process (kill)' },
   { command: 'focus.next', keys: ['tab'], help: 'next pane (files, net)' },
   { command: 'focus.prev', keys: ['shift-tab'], help: 'previous pane' },
   { command: 'time.back', keys: ['left'], help: 'one bucket back in time' },
@@ -43,23 +53,36 @@ export const KEYMAP = [
   { command: 'tier.coarser', keys: [']'], help: 'coarser tier (zoom out)' },
   { command: 'time.pause', keys: ['space'], help: 'pause / resume live' },
   { command: 'time.live', keys: ['L'], help: 'back to live (newest)' },
-  { command: 'help', keys: ['?'], help: 'this help' },
-  { command: 'quit', keys: ['q', 'ctrl-c'], help: 'quit' },
+  { command: 'help', keys: ['?', 'f1'], help: 'this help' },
+  { command: 'quit', keys: ['q', 'ctrl-c', 'f10'], help: 'quit' },
 ] as const satisfies readonly Binding[];
 
 /**
- * While `/` filter text is being typed: these keys, ↑/↓/PgUp/PgDn still move, Ctrl-C still quits, and every other
+ * While `/` filter (or F3 search) text is being typed: these keys, ↑/↓/PgUp/PgDn still move, Ctrl-C still quits, and every other
  * printable character is appended to the filter.
  */
 export const FILTER_KEYMAP = [
-  { command: 'filter.commit', keys: ['enter'], help: 'keep the filter' },
-  { command: 'filter.cancel', keys: ['escape'], help: 'drop the filter' },
-  { command: 'filter.erase', keys: ['backspace'], help: 'delete a character' },
+  { command: 'filter.commit', keys: ['enter'], help: 'keep' },
+  { command: 'filter.cancel', keys: ['escape'], help: 'drop' },
+  { command: 'filter.erase', keys: ['backspace'], help: 'erase' },
+] as const satisfies readonly Binding[];
+
+/**
+ * While a menu is open (F6 sort column, F9 signal, and the kill confirmation): ↑/↓/Home/End move in it, and these
+ * keys; every other key is ignored, so a stray key never kills anything.
+ */
+export const MENU_KEYMAP = [
+  { command: 'menu.select', keys: ['enter', 'y'], help: 'choose' },
+  { command: 'menu.cancel', keys: ['escape', 'backspace', 'n'], help: 'close' },
 ] as const satisfies readonly Binding[];
 
 export type MainCommand = (typeof KEYMAP)[number]['command'];
 export type FilterCommand = (typeof FILTER_KEYMAP)[number]['command'];
-export type Command = MainCommand | FilterCommand;
+export type MenuCommand = (typeof MENU_KEYMAP)[number]['command'];
+export type Command = MainCommand | FilterCommand | MenuCommand;
+
+/** Keys that move inside an open menu. */
+export const MENU_MODE_PASSTHROUGH: ReadonlySet<string> = new Set(['up', 'down', 'k', 'j', 'home', 'end', 'pageup', 'pagedown', 'ctrl-c']);
 
 /** Keys that keep their main meaning while filter text is typed (named keys only, so letters stay text). */
 export const FILTER_MODE_PASSTHROUGH: ReadonlySet<string> = new Set(['up', 'down', 'pageup', 'pagedown', 'ctrl-c']);
@@ -81,7 +104,46 @@ export const KEY_LABELS: Readonly<Record<string, string>> = {
   'shift-tab': 'S-Tab',
   space: 'Space',
   'ctrl-c': '^C',
+  f1: 'F1',
+  f3: 'F3',
+  f4: 'F4',
+  f5: 'F5',
+  f6: 'F6',
+  f9: 'F9',
+  f10: 'F10',
 };
+
+/**
+ * Function keys as terminals send them: xterm and tmux (SS3 for F1-F4, CSI n~ for the rest), rxvt and the Linux
+ * console (CSI n~ and CSI [A-E). Ink reports these with an empty input and no flag saying which key it was, so the
+ * App reads them from the raw input (see functionKeyIn).
+ */
+const FUNCTION_KEYS: Readonly<Record<string, string>> = {
+  '\u001bOP': 'f1',
+  '\u001bOQ': 'f2',
+  '\u001bOR': 'f3',
+  '\u001bOS': 'f4',
+  '\u001b[11~': 'f1',
+  '\u001b[12~': 'f2',
+  '\u001b[13~': 'f3',
+  '\u001b[14~': 'f4',
+  '\u001b[15~': 'f5',
+  '\u001b[17~': 'f6',
+  '\u001b[18~': 'f7',
+  '\u001b[19~': 'f8',
+  '\u001b[20~': 'f9',
+  '\u001b[21~': 'f10',
+  '\u001b[[A': 'f1',
+  '\u001b[[B': 'f2',
+  '\u001b[[C': 'f3',
+  '\u001b[[D': 'f4',
+  '\u001b[[E': 'f5',
+};
+
+/** The function key a raw input chunk is, if it is exactly one. */
+export function functionKeyIn(data: string): string | undefined {
+  return FUNCTION_KEYS[data];
+}
 
 export function keyLabel(name: string): string {
   return KEY_LABELS[name] ?? name;
@@ -153,6 +215,21 @@ const FILTER = index(FILTER_KEYMAP);
 export function commandFor(input: string, key: Key): MainCommand | undefined {
   const name = keyName(input, key);
   return name === undefined ? undefined : MAIN.get(name);
+}
+
+/** The main-mode command bound to a key name (function keys arrive by name: functionKeyIn). */
+export function commandForName(name: string): MainCommand | undefined {
+  return MAIN.get(name);
+}
+
+const MENU = index(MENU_KEYMAP);
+
+/** What a key name means while a menu is open: its own commands, moves, or nothing. */
+export function menuCommandFor(name: string | undefined): Command | undefined {
+  if (name === undefined) return undefined;
+  const own = MENU.get(name);
+  if (own !== undefined) return own;
+  return MENU_MODE_PASSTHROUGH.has(name) ? MAIN.get(name) : undefined;
 }
 
 /** What a key means while filter text is typed. */

@@ -7,7 +7,9 @@ import os from 'node:os';
 import type { ProcessFds } from '../collectors/fds.js';
 import { fileAccess, socketAccess } from '../collectors/descriptors.js';
 import type { FileAccess, SocketAccess } from '../model/access.js';
-import type { Snapshot } from '../model/snapshot.js';
+import { containerKey } from '../model/identity.js';
+import type { ContainerMeta } from '../model/sample.js';
+import type { ContainerView, Snapshot } from '../model/snapshot.js';
 import type { Monitor } from '../monitor/monitor.js';
 import type { StoreStatus } from '../monitor/recording.js';
 import type { StoreReader } from '../store/reader.js';
@@ -35,6 +37,8 @@ export class LiveSource implements Source {
   private readonly ring: Snapshot[] = [];
   private readonly unsubscribe: () => void;
   private lastReader: StoreReader | undefined;
+  /** Containers and jobs that ended while this ran (any kind: Docker's listing knows only its own), oldest first. */
+  private readonly ended = new Map<string, ContainerView>();
   private storedRange: { atMs: number; range: { firstMs: number; lastMs: number } | undefined } | undefined;
 
   constructor(monitor: Monitor, history?: LiveStore) {
@@ -43,6 +47,7 @@ export class LiveSource implements Source {
     this.history = history;
     if (monitor.last !== undefined) this.ring.push(monitor.last);
     this.unsubscribe = monitor.onSnapshot((snapshot) => {
+      this.remember(snapshot);
       this.ring.push(snapshot);
       if (this.ring.length > RING) this.ring.shift();
       this.notify();
@@ -142,6 +147,10 @@ export class LiveSource implements Source {
     return (fds?.sockets ?? []).map(socketAccess);
   }
 
+  descriptorsHidden(processKey: string, atMs: number | undefined): boolean {
+    return atMs === undefined && this.liveFds(processKey)?.denied === true;
+  }
+
   /** Descriptors of the last tick's descriptor pass: the same read the store records, not a second one. */
   private liveFds(processKey: string): ProcessFds | undefined {
     return this.monitor.descriptorsOf(processKey);
@@ -165,6 +174,29 @@ export class LiveSource implements Source {
     return items;
   }
 
+  /** Keeps who ended in this tick, bounded: the newest ENDED_KEPT. */
+  private remember(snapshot: Snapshot): void {
+    for (const c of snapshot.exited.containers) {
+      if (c.kind === 'host') continue;
+      this.ended.delete(c.key);
+      this.ended.set(c.key, endedView({ ...c, state: 'exited', ...(c.exitedAtMs !== undefined && { exitedAtMs: c.exitedAtMs }) }));
+      if (this.ended.size > ENDED_KEPT) this.ended.delete(this.ended.keys().next().value!);
+    }
+  }
+
+  exited(): readonly ContainerView[] {
+    const running = new Set(this.ring.at(-1)?.containers.map((c) => c.key));
+    const out = new Map<string, ContainerView>();
+    for (const [key, view] of this.ended) if (!running.has(key)) out.set(key, view);
+    // Docker's word on its own containers wins: it knows the exit code and those that ended before launch.
+    for (const [id, meta] of this.monitor.docker?.all() ?? []) {
+      if (meta.state !== 'exited' && meta.state !== 'dead') continue;
+      const view = exitedView(id, meta);
+      if (!running.has(view.key)) out.set(view.key, view);
+    }
+    return [...out.values()].sort((a, b) => (b.exitedAtMs ?? 0) - (a.exitedAtMs ?? 0) || a.name.localeCompare(b.name));
+  }
+
   host(): { hostname: string; ncpu: number; memTotalBytes: number } {
     const last = this.ring.at(-1);
     return {
@@ -179,4 +211,45 @@ export class LiveSource implements Source {
     this.unsubscribe();
     this.listeners.clear();
   }
+}
+
+/** Exited containers kept from the session (Docker's listing is not counted: Docker keeps those itself). */
+const ENDED_KEPT = 100;
+
+/** A container that ended, as a row with no figures (they would be its last ones, shown as if now): who, how it ended. */
+type Who = 'key' | 'kind' | 'id' | 'name' | 'cgroup' | 'image' | 'state' | 'exitCode' | 'exitedAtMs' | 'user' | 'steps';
+
+function endedView(c: Pick<ContainerView, Who>): ContainerView {
+  return {
+    key: c.key,
+    kind: c.kind,
+    id: c.id,
+    name: c.name,
+    cgroup: c.cgroup,
+    ...(c.image !== undefined && { image: c.image }),
+    ...(c.state !== undefined && { state: c.state }),
+    ...(c.exitCode !== undefined && { exitCode: c.exitCode }),
+    ...(c.exitedAtMs !== undefined && { exitedAtMs: c.exitedAtMs }),
+    ...(c.user !== undefined && { user: c.user }),
+    ...(c.steps !== undefined && { steps: c.steps }),
+    cpuSource: 'processes',
+    processCount: 0,
+    pressure: {},
+    interval: {},
+  };
+}
+
+/** A container Docker lists as exited. */
+function exitedView(id: string, meta: ContainerMeta): ContainerView {
+  return endedView({
+    key: containerKey({ kind: 'docker', id }),
+    kind: 'docker',
+    id,
+    name: meta.name ?? id.slice(0, 12),
+    cgroup: '',
+    ...(meta.image !== undefined && { image: meta.image }),
+    ...(meta.state !== undefined && { state: meta.state }),
+    ...(meta.exitCode !== undefined && { exitCode: meta.exitCode }),
+    ...(meta.finishedAtMs !== undefined && { exitedAtMs: meta.finishedAtMs }),
+  });
 }

@@ -4,10 +4,11 @@
  * container controls (names, command lines, paths, users, addresses) goes through safeText() here, before any Text.
  */
 import { displayWidth, fitColumns, formatBytes, formatPercent, formatRate, safeText, truncate, type Align } from '../format.js';
+import { cpuEfficiencyPercent } from '../model/efficiency.js';
 import type { ContainerView } from '../model/snapshot.js';
 import type { ContainerSort, ProcessSort } from '../model/sort.js';
 import type { Tier } from '../store/tiers.js';
-import { FILTER_KEYMAP, KEYMAP, keyLabel, type Binding } from './keymap.js';
+import { FILTER_KEYMAP, KEYMAP, keyLabel, MENU_KEYMAP, type Binding } from './keymap.js';
 import { shownPath, type FileAccess, type SocketAccess } from '../model/access.js';
 import type { StatusItem, StatusLevel } from './source.js';
 import type { ProcessRow } from './tree.js';
@@ -33,10 +34,23 @@ function renderLine(marker: string, cells: readonly string[], cols: readonly Col
   return (marker + cells.map((v, i) => fitColumns(v, widths[i]!, cols[i]!.align)).join(' ')).trimEnd();
 }
 
-function headerOf<R>(cols: readonly Col<R>[], widths: readonly number[], sort: string, extra: (c: Col<R>) => string = () => ''): string {
+/** ▼ in the sort's own direction (highest first; names A-Z), ▲ inverted (`I`). */
+function sortMark(reverse: boolean): string {
+  return reverse ? '▲' : '▼';
+}
+
+function headerOf<R>(
+  cols: readonly Col<R>[],
+  widths: readonly number[],
+  sort: string,
+  reverse: boolean,
+  extra: (c: Col<R>) => string = () => '',
+): string {
+  // A sort without a column of its own (processes by CPU time, by read+write) is named on the flex column.
+  const shown = cols.some((c) => c.sort === sort);
   return renderLine(
     ' ',
-    cols.map((c) => c.header + (c.sort === sort ? '▼' : '') + extra(c)),
+    cols.map((c) => c.header + (c.sort === sort ? sortMark(reverse) : '') + extra(c) + (!shown && c.width === 'flex' ? ` ${sortMark(reverse)}${sort}` : '')),
     cols as readonly Col<never>[],
     widths,
   );
@@ -46,24 +60,43 @@ function pair(a: number | undefined, b: number | undefined, format: (n: number |
   return a === undefined && b === undefined ? '-' : `${format(a)}/${format(b)}`;
 }
 
+/** An exited container (listed with `a`) says so where its kind would be: `exit 137`. */
+function exitLabel(c: ContainerView): string {
+  return c.exitCode === undefined ? c.state ?? 'exited' : `exit ${c.exitCode}`;
+}
+
 const CONTAINER_COLS: readonly Col<ContainerView>[] = [
   { header: 'NAME', width: 'flex', align: 'left', value: (c) => safeText(c.name), sort: 'name' },
-  { header: 'KIND', width: 10, align: 'left', value: (c) => c.kind },
+  { header: 'KIND', width: 10, align: 'left', value: (c) => (c.state === 'exited' || c.state === 'dead' ? exitLabel(c) : c.kind) },
   { header: 'CPU%', width: 6, align: 'right', value: (c) => formatPercent(c.cpuPercent), sort: 'cpu' },
   { header: 'MEM', width: 6, align: 'right', value: (c) => formatBytes(c.memoryBytes), sort: 'mem' },
   { header: 'LIMIT', width: 6, align: 'right', value: (c) => formatBytes(c.memoryLimitBytes) },
   { header: 'NET rx/tx', width: 11, align: 'right', value: (c) => pair(c.netRxBytesPerSec, c.netTxBytesPerSec, formatRate), sort: 'net' },
   { header: 'BLK r/w', width: 11, align: 'right', value: (c) => pair(c.blkReadBytesPerSec, c.blkWriteBytesPerSec, formatRate), sort: 'io' },
-  { header: 'PIDS', width: 5, align: 'right', value: (c) => String(c.pids ?? c.processCount) },
+  { header: 'PIDS', width: 5, align: 'right', value: (c) => String(c.pids ?? c.processCount), sort: 'pids' },
 ];
 
-export function containerHeader(width: number, sort: ContainerSort): string {
-  return headerOf(CONTAINER_COLS, widthsFor(CONTAINER_COLS as readonly Col<never>[], width), sort);
+/** The sort of each sortable column, left to right: what `<` and `>` step through. */
+export const CONTAINER_SORT_COLUMNS = CONTAINER_COLS.flatMap((c) => (c.sort === undefined ? [] : [c.sort as ContainerSort]));
+
+/** CPU efficiency against the CPU limit (a Slurm job's too); '-' for an unlimited container. */
+const EFFICIENCY_COL: Col<ContainerView> = { header: 'EFF%', width: 5, align: 'right', value: (c) => formatPercent(cpuEfficiencyPercent(c.cpuPercent, c)) };
+/** From this width on the list has room for EFF% without cutting names (at 80 the NAME column would lose 6). */
+const EFFICIENCY_MIN_WIDTH = 100;
+
+function containerCols(width: number): readonly Col<ContainerView>[] {
+  return width < EFFICIENCY_MIN_WIDTH ? CONTAINER_COLS : [...CONTAINER_COLS.slice(0, 3), EFFICIENCY_COL, ...CONTAINER_COLS.slice(3)];
+}
+
+export function containerHeader(width: number, sort: ContainerSort, reverse = false): string {
+  const cols = containerCols(width);
+  return headerOf(cols, widthsFor(cols as readonly Col<never>[], width), sort, reverse);
 }
 
 export function containerLine(c: ContainerView, width: number, selected: boolean): string {
-  const widths = widthsFor(CONTAINER_COLS as readonly Col<never>[], width);
-  return renderLine(selected ? '>' : ' ', CONTAINER_COLS.map((col) => col.value(c)), CONTAINER_COLS as readonly Col<never>[], widths);
+  const cols = containerCols(width);
+  const widths = widthsFor(cols as readonly Col<never>[], width);
+  return renderLine(selected ? '>' : ' ', cols.map((col) => col.value(c)), cols as readonly Col<never>[], widths);
 }
 
 /** The tree's indent and fold marker in front of a command: `▾ `, `▸[+12] `, or spaces for a leaf. */
@@ -84,15 +117,18 @@ const PROCESS_COLS: readonly Col<ProcessRow>[] = [
   { header: 'USER', width: 7, align: 'left', value: (r) => safeText(r.process.user) },
   { header: 'CPU%', width: 6, align: 'right', value: (r) => formatPercent(r.process.cpuPercent), sort: 'cpu' },
   { header: 'RSS', width: 5, align: 'right', value: (r) => formatBytes(r.process.rssBytes), sort: 'mem' },
-  { header: 'RD/s', width: 5, align: 'right', value: (r) => formatRate(r.process.readBytesPerSec), sort: 'io' },
-  { header: 'WR/s', width: 5, align: 'right', value: (r) => formatRate(r.process.writeBytesPerSec) },
+  { header: 'RD/s', width: 5, align: 'right', value: (r) => formatRate(r.process.readBytesPerSec), sort: 'read' },
+  { header: 'WR/s', width: 5, align: 'right', value: (r) => formatRate(r.process.writeBytesPerSec), sort: 'write' },
   { header: 'THR', width: 4, align: 'right', value: (r) => String(r.process.threads) },
-  { header: 'COMMAND', width: 'flex', align: 'left', value: (r) => command(r.process) },
+  { header: 'COMMAND', width: 'flex', align: 'left', value: (r) => command(r.process), sort: 'command' },
 ];
 
-export function processHeader(width: number, sort: ProcessSort, tree: boolean): string {
+/** The sort of each sortable process column, left to right: what `<` and `>` step through. */
+export const PROCESS_SORT_COLUMNS = PROCESS_COLS.flatMap((c) => (c.sort === undefined ? [] : [c.sort as ProcessSort]));
+
+export function processHeader(width: number, sort: ProcessSort, tree: boolean, reverse = false): string {
   const widths = widthsFor(PROCESS_COLS as readonly Col<never>[], width);
-  return headerOf(PROCESS_COLS, widths, sort, (c) => (c.width === 'flex' ? (tree ? ' (tree)' : ' (flat)') : ''));
+  return headerOf(PROCESS_COLS, widths, sort, reverse, (c) => (c.width === 'flex' ? (tree ? ' (tree)' : ' (flat)') : ''));
 }
 
 export function processLine(row: ProcessRow, width: number, selected: boolean, tree: boolean): string {
@@ -165,7 +201,11 @@ export function headerLine(h: HeaderFacts, width: number): string {
  * kills and pressure on the second. Parts go in order of importance; one that does not fit its line takes the room
  * left on the other, and the least important (image, id, peak) go first on a narrow terminal.
  */
-export function containerInfo(c: ContainerView | undefined, key: string, atText: string, width: number): [string, string] {
+/**
+ * `notRoot`: this bubble cannot read other users' processes, so a Slurm job's name (only in its tasks' environment;
+ * the cgroup path holds the job id and the user, not the name) may be missing: the line says why.
+ */
+export function containerInfo(c: ContainerView | undefined, key: string, atText: string, width: number, notRoot = false): [string, string] {
   if (c === undefined) {
     // Only the key is known here: `docker:<64 hex>` reads better as the short id Docker prints.
     const long = /^([a-z]+):([0-9a-f]{64})$/.exec(key);
@@ -183,6 +223,7 @@ export function containerInfo(c: ContainerView | undefined, key: string, atText:
   const parts: [string | undefined, 0 | 1][] = [
     [safeText(c.name), 0],
     [c.kind, 0],
+    [notRoot && c.kind === 'slurm' && c.name === `job ${c.id}` ? "name hidden: it is in the job's environment (sudo)" : undefined, 0],
     [`cpu ${formatPercent(c.cpuPercent)}%${c.cpuLimitCores === undefined ? '' : ` of ${c.cpuLimitCores.toFixed(1)} cores`}`, 1],
     [`mem ${formatBytes(c.memoryBytes)}${c.memoryLimitBytes === undefined ? '' : ` / ${formatBytes(c.memoryLimitBytes)}`}`, 1],
     [c.throttledPercent === undefined ? undefined : `throttled ${formatPercent(c.throttledPercent)}%`, 1],
@@ -255,9 +296,19 @@ const LEVEL_ORDER: Readonly<Record<StatusLevel, number>> = { warn: 0, off: 1, ok
  * The status line: the filter being typed (or the one in force), then what is missing and why. Warnings come first
  * so that an 80-column line cuts the good news, not the bad.
  */
-export function statusSegments(items: readonly StatusItem[], filter: string, editing: boolean, width: number): Segment[] {
+export function statusSegments(
+  items: readonly StatusItem[],
+  filter: string,
+  editing: boolean,
+  width: number,
+  notice?: string,
+  prompt: 'filter' | 'search' = 'filter',
+): Segment[] {
   const out: Segment[] = [];
-  if (editing) out.push({ text: ` /${safeText(filter)}█  Enter keeps, Esc drops  `, level: 'prompt' });
+  // A key's result (a signal sent) first: it answers what the user just did.
+  if (notice !== undefined) out.push({ text: ` ${safeText(notice)}  `, level: 'prompt' });
+  if (editing && prompt === 'search') out.push({ text: ` search: ${safeText(filter)}█  F3 next, Enter keeps, Esc drops  `, level: 'prompt' });
+  else if (editing) out.push({ text: ` /${safeText(filter)}█  Enter keeps, Esc drops  `, level: 'prompt' });
   else if (filter !== '') out.push({ text: ` filter "${safeText(filter)}" (Esc clears)  `, level: 'prompt' });
   else out.push({ text: ' ' });
   const sorted = [...items].sort((a, b) => LEVEL_ORDER[a.level] - LEVEL_ORDER[b.level]);
@@ -285,13 +336,14 @@ function helpEntry(b: Binding, keyWidth: number): string {
  */
 export function helpLines(width: number, height: number): string[] {
   const keyWidth = 11;
+  // Two columns of 20 fit 80x24: the keys of the prompts and of the menus share a line each (they are few, and the
+  // prompt and the menus say them again where they are used).
+  const inline = (bindings: readonly Binding[]): string => bindings.map((b) => `${b.keys.map(keyLabel).join(' ')} ${b.help}`).join(', ');
   const entries = [
     'keys (? or Esc closes this)',
     ...KEYMAP.map((b) => helpEntry(b, keyWidth)),
-    '',
-    'while typing a filter (/)',
-    ...FILTER_KEYMAP.map((b) => helpEntry(b, keyWidth)),
-    `${'↑ ↓ PgUp PgDn'.padEnd(keyWidth)} still move`,
+    `/ F3: ${inline(FILTER_KEYMAP)}`,
+    `menu: ${inline(MENU_KEYMAP)}`,
   ];
   const h = Math.max(1, height);
   const columns = Math.ceil(entries.length / h);

@@ -9,7 +9,7 @@ import { BubbleError } from '../errors/bubble-error.js';
 import { matchContainer } from '../model/match.js';
 import type { ContainerView } from '../model/snapshot.js';
 import type { Tier } from '../store/tiers.js';
-import { App } from './App.js';
+import { App, type AppProps } from './App.js';
 import { LineWriter } from './line-writer.js';
 import type { Source } from './source.js';
 
@@ -40,6 +40,8 @@ export interface RunOptions {
   readonly stdin?: NodeJS.ReadStream;
   /** @default NO_COLOR unset or empty */
   readonly color?: boolean;
+  /** The lists' first sort orders (the config file's). @default cpu */
+  readonly sort?: AppProps['sort'];
 }
 
 /** Waits for the source's next data tick, or `ms`. */
@@ -129,6 +131,7 @@ export async function runTui(source: Source, options: RunOptions = {}): Promise<
         {...(options.atMs !== undefined && { atMs: options.atMs })}
         {...(options.color !== undefined && { color: options.color })}
         writer={writer}
+        {...(options.sort !== undefined && { sort: options.sort })}
       />,
       // Ctrl-C is a key of the keymap (quit), so it leaves the same way `q` does.
       { stdout, stdin, exitOnCtrlC: false, patchConsole: stdout === process.stdout },

@@ -15,6 +15,7 @@ import type { FileAccess, SocketAccess } from '../model/access.js';
 import type { ContainerView } from '../model/snapshot.js';
 import type { ContainerSort, ProcessSort } from '../model/sort.js';
 import type { Layout } from './layout.js';
+import type { MenuLines } from './menu.js';
 import {
   containerHeader,
   containerLine,
@@ -51,6 +52,7 @@ export interface ContainersBody {
   readonly height: number;
   readonly width: number;
   readonly sort: ContainerSort;
+  readonly reverse?: boolean;
   /** Shown instead of rows when there are none. */
   readonly empty: string;
 }
@@ -58,7 +60,7 @@ export interface ContainersBody {
 /** The containers list: one line per container, `host` last. */
 export function containersLines(p: ContainersBody): ScreenLine[] {
   const visible = visibleSlice(p.rows, p.top, p.height);
-  const out: ScreenLine[] = [line(containerHeader(p.width, p.sort), { bold: true })];
+  const out: ScreenLine[] = [line(containerHeader(p.width, p.sort, p.reverse), { bold: true })];
   if (visible.length === 0) out.push(line(` ${p.empty}`, { dim: true }));
   out.push(...block(visible.map((c, i) => containerLine(c, p.width, p.top + i === p.index)), p.index - p.top, { inverse: true }));
   return out;
@@ -92,6 +94,7 @@ export interface ContainerBody {
   readonly processes: Window;
   readonly tree: boolean;
   readonly sort: ProcessSort;
+  readonly reverse?: boolean;
   readonly empty: string;
   readonly files: readonly FileAccess[];
   readonly filesWindow: Window;
@@ -100,6 +103,7 @@ export interface ContainerBody {
   readonly network: readonly SocketAccess[];
   readonly networkWindow: Window;
   readonly networkTitle: string;
+  readonly networkEmpty: string;
   readonly focus: Focus;
   readonly layout: Layout;
 }
@@ -116,7 +120,7 @@ export interface ContainerBody {
 export function containerLines(p: ContainerBody): ScreenLine[] {
   const l = p.layout;
   const visible = visibleSlice(p.rows, p.processes.top, l.processRows);
-  const out: ScreenLine[] = [line(p.info[0], { bold: true }), line(p.info[1]), line(processHeader(l.columns, p.sort, p.tree), { bold: true })];
+  const out: ScreenLine[] = [line(p.info[0], { bold: true }), line(p.info[1]), line(processHeader(l.columns, p.sort, p.tree, p.reverse), { bold: true })];
   if (visible.length === 0) out.push(line(` ${p.empty}`, { dim: true }));
   const texts = visible.map((row, i) => processLine(row, l.columns, p.processes.top + i === p.processes.index, p.tree));
   out.push(...block(texts, p.processes.index - p.processes.top, p.focus === 'processes' ? { inverse: true } : { bold: true }));
@@ -140,7 +144,7 @@ export function containerLines(p: ContainerBody): ScreenLine[] {
     height: l.paneRows,
     width: l.networkWidth,
     focused: p.focus === 'network',
-    empty: 'no sockets known',
+    empty: p.networkEmpty,
   });
   // Side by side: the files pane padded to its width, one column between, then the network pane.
   for (let i = 0; i < Math.max(files.length, network.length); i++) {
@@ -152,6 +156,11 @@ export function containerLines(p: ContainerBody): ScreenLine[] {
 /** Every key, listed from the keymap table itself (src/tui/keymap.ts). */
 export function helpScreenLines(width: number, height: number): ScreenLine[] {
   return block(helpLines(width, height), 0, { bold: true });
+}
+
+/** An open menu in place of the view's rows (F6 sort column, F9 signal and its confirmation). */
+export function menuScreenLines(menu: MenuLines): ScreenLine[] {
+  return block(menu.lines, menu.selected, { inverse: true });
 }
 
 /** ` cpu ▁▂▃▅▇█ mem ▃▃▃▄▄▄  second ◀ 21:23:04 ▶ live` */

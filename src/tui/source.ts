@@ -5,7 +5,7 @@
  */
 import type { FileAccess, SocketAccess } from '../model/access.js';
 import type { SeriesPoint } from '../model/series.js';
-import type { Snapshot } from '../model/snapshot.js';
+import type { ContainerView, Snapshot } from '../model/snapshot.js';
 import type { Tier } from '../store/tiers.js';
 
 export type { SeriesPoint } from '../model/series.js';
@@ -35,7 +35,14 @@ export interface Source {
   /** Open files and sockets of one process at `atMs` (undefined = now). Empty when unknown. */
   filesOf(processKey: string, atMs: number | undefined): readonly FileAccess[];
   netOf(processKey: string, atMs: number | undefined): readonly SocketAccess[];
+  /** True when the process's descriptors could not be read (another user's process, without root): empty means hidden. */
+  descriptorsHidden?(processKey: string, atMs: number | undefined): boolean;
   status(): readonly StatusItem[];
+  /**
+   * Containers that exited and are not running (ctop's `a`), newest exit first, with no figures: only who they were
+   * and how they ended. Absent where the source cannot know (replay shows one container's past).
+   */
+  exited?(): readonly ContainerView[];
   /** Host facts for the header. */
   host(): { readonly hostname: string; readonly ncpu: number; readonly memTotalBytes: number };
   /** Live refresh interval (ms); undefined in replay. */

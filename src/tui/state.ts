@@ -11,6 +11,27 @@ import { CONTAINER_SORTS, PROCESS_SORTS } from '../model/sort.js';
 import { bucketStart, TIER_MS, TIERS, type Tier } from '../store/tiers.js';
 import type { Command } from './keymap.js';
 import { layout, scrollWindow } from './layout.js';
+import { CONTAINER_SORT_COLUMNS, PROCESS_SORT_COLUMNS } from './rows.js';
+
+/** The signals F9 offers, htop's most used first; the default selection is SIGTERM. */
+export const KILL_SIGNALS = ['SIGTERM', 'SIGINT', 'SIGHUP', 'SIGKILL', 'SIGSTOP', 'SIGCONT', 'SIGUSR1', 'SIGUSR2', 'SIGQUIT'] as const;
+export type KillSignal = (typeof KILL_SIGNALS)[number];
+
+/**
+ * An open menu: F6's sort orders of the current view, F9's signals for one process (by key: pid and start time, so
+ * a reused pid is never hit), then the yes/no for the chosen signal.
+ */
+export type Menu =
+  | { readonly kind: 'sort'; readonly index: number }
+  | { readonly kind: 'signal'; readonly index: number; readonly processKey: string }
+  | { readonly kind: 'confirm'; readonly processKey: string; readonly signal: KillSignal };
+
+/** A side effect the App carries out once (the reducer stays pure): `id` tells one request from the next. */
+export interface KillRequest {
+  readonly id: number;
+  readonly processKey: string;
+  readonly signal: KillSignal;
+}
 
 export const FOCUS_ORDER = ['processes', 'files', 'network'] as const;
 export type Focus = (typeof FOCUS_ORDER)[number];
@@ -46,10 +67,26 @@ export interface State {
   readonly network: ListState;
   readonly containerSort: ContainerSort;
   readonly processSort: ProcessSort;
+  /** Each view's sort order inverted (`I`). */
+  readonly containerReverse: boolean;
+  readonly processReverse: boolean;
+  /** Exited containers listed after the running ones (`a`). */
+  readonly showExited: boolean;
+  readonly menu?: Menu;
+  /** F9 may signal processes (live data; not replay). */
+  readonly signals: boolean;
+  /** The newest kill the App is to send; its result comes back as a notice. */
+  readonly kill?: KillRequest;
+  /** One line for the status line (a kill's result); the next key clears it. */
+  readonly notice?: string;
   readonly containerFilter: string;
   readonly processFilter: string;
   /** `/` was pressed: typed characters go to the current view's filter. */
   readonly editingFilter: boolean;
+  /** What the typed text is for: the filter (`/`, F4: rows that do not match go) or a search (F3: the selection jumps). */
+  readonly prompt: 'filter' | 'search';
+  /** The F3 search text; it hides nothing. */
+  readonly search: string;
   readonly tree: boolean;
   /** Processes whose children are folded away (tree mode). */
   readonly collapsed: ReadonlySet<string>;
@@ -70,6 +107,9 @@ export interface State {
 export interface Lists {
   readonly containers: readonly string[];
   readonly processes: readonly string[];
+  /** What F3 searches in, row by row (name and id; pid and command); absent: search finds nothing. */
+  readonly containerTexts?: readonly string[];
+  readonly processTexts?: readonly string[];
   /** Processes that have children in the current tree (what "fold all" folds). */
   readonly parents: readonly string[];
   readonly files: number;
@@ -83,8 +123,10 @@ export type Action =
   /** New data arrived (a live tick); `range` is what the source now holds. */
   | { readonly type: 'data'; readonly range: TimeRange | undefined }
   | { readonly type: 'resize'; readonly columns: number; readonly rows: number }
-  /** Typed (or pasted) text for the filter being edited. */
-  | { readonly type: 'filter.input'; readonly text: string };
+  /** Typed (or pasted) text for the filter or search being edited (a search needs the rows to jump in). */
+  | { readonly type: 'filter.input'; readonly text: string; readonly lists?: Lists }
+  /** What happened (a signal sent or refused). */
+  | { readonly type: 'notice'; readonly text: string };
 
 export interface InitOptions {
   readonly columns: number;
@@ -95,6 +137,11 @@ export interface InitOptions {
   readonly atMs?: number;
   readonly tier?: Tier;
   readonly range?: TimeRange;
+  /** Replay: processes are of the past, F9 signals nothing. @default true */
+  readonly signals?: boolean;
+  /** Start sorted by these (the config file's `sort`). */
+  readonly containerSort?: ContainerSort;
+  readonly processSort?: ProcessSort;
 }
 
 const TOP: ListState = { index: 0, top: 0 };
@@ -109,11 +156,17 @@ export function initialState(options: InitOptions): State {
     processes: TOP,
     files: TOP,
     network: TOP,
-    containerSort: 'cpu',
-    processSort: 'cpu',
+    containerSort: options.containerSort ?? 'cpu',
+    processSort: options.processSort ?? 'cpu',
+    containerReverse: false,
+    processReverse: false,
+    showExited: false,
+    signals: options.signals ?? true,
     containerFilter: '',
     processFilter: '',
     editingFilter: false,
+    prompt: 'filter',
+    search: '',
     tree: true,
     collapsed: new Set(),
     kernelThreads: false,
@@ -219,7 +272,58 @@ function filterKey(state: State): 'containerFilter' | 'processFilter' {
   return state.view === 'containers' ? 'containerFilter' : 'processFilter';
 }
 
+/** The sort orders the current view offers (F6's menu). */
+export function sortChoices(state: State): readonly string[] {
+  return state.view === 'containers' ? CONTAINER_SORTS : PROCESS_SORTS;
+}
+
+function withSort(state: State, sort: string): State {
+  if (state.view === 'containers') {
+    return (CONTAINER_SORTS as readonly string[]).includes(sort) ? { ...state, containerSort: sort as ContainerSort } : state;
+  }
+  return (PROCESS_SORTS as readonly string[]).includes(sort) ? { ...state, processSort: sort as ProcessSort } : state;
+}
+
+/** `<` / `>`: the sortable column left or right of the current sort's (from the first column when it has none). */
+function stepColumn(state: State, direction: -1 | 1): State {
+  const columns: readonly string[] = state.view === 'containers' ? CONTAINER_SORT_COLUMNS : PROCESS_SORT_COLUMNS;
+  const current = state.view === 'containers' ? state.containerSort : state.processSort;
+  const i = columns.indexOf(current);
+  const next = i < 0 ? columns[0]! : columns[Math.min(Math.max(0, i + direction), columns.length - 1)]!;
+  return withSort(state, next);
+}
+
+function onMenu(state: State, menu: Menu, command: Command): State {
+  const { menu: _, ...closed } = state;
+  if (command === 'menu.cancel') return closed;
+  if (command === 'quit') return { ...closed, quit: true };
+  if (menu.kind === 'confirm') {
+    if (command !== 'menu.select') return state;
+    return { ...closed, kill: { id: (state.kill?.id ?? 0) + 1, processKey: menu.processKey, signal: menu.signal } };
+  }
+  const count = menu.kind === 'sort' ? sortChoices(state).length : KILL_SIGNALS.length;
+  const moveTo = (index: number): State => ({ ...state, menu: { ...menu, index: Math.min(Math.max(0, index), count - 1) } });
+  switch (command) {
+    case 'cursor.up':
+      return moveTo(menu.index - 1);
+    case 'cursor.down':
+      return moveTo(menu.index + 1);
+    case 'cursor.home':
+    case 'cursor.pageUp':
+      return moveTo(0);
+    case 'cursor.end':
+    case 'cursor.pageDown':
+      return moveTo(count - 1);
+    case 'menu.select':
+      if (menu.kind === 'sort') return withSort(closed, sortChoices(state)[menu.index]!);
+      return { ...state, menu: { kind: 'confirm', processKey: menu.processKey, signal: KILL_SIGNALS[menu.index]! } };
+    default:
+      return state;
+  }
+}
+
 function onCommand(state: State, command: Command, lists: Lists): State {
+  if (state.menu !== undefined) return onMenu(state, state.menu, command);
   // Help is an overlay: it closes with ?, Esc or Backspace, and q still quits.
   if (state.help) {
     if (command === 'help' || command === 'back') return { ...state, help: false };
@@ -280,13 +384,49 @@ function onCommand(state: State, command: Command, lists: Lists): State {
       return state.view === 'containers'
         ? { ...state, containerSort: cycle(CONTAINER_SORTS, state.containerSort) }
         : { ...state, processSort: cycle(PROCESS_SORTS, state.processSort) };
+    case 'sort.menu': {
+      const current = state.view === 'containers' ? state.containerSort : state.processSort;
+      return { ...state, menu: { kind: 'sort', index: Math.max(0, sortChoices(state).indexOf(current)) } };
+    }
+    case 'sort.prevColumn':
+      return stepColumn(state, -1);
+    case 'sort.nextColumn':
+      return stepColumn(state, 1);
+    case 'sort.invert':
+      return state.view === 'containers' ? { ...state, containerReverse: !state.containerReverse } : { ...state, processReverse: !state.processReverse };
+    case 'sort.cpu':
+      return withSort(state, 'cpu');
+    case 'sort.mem':
+      return withSort(state, 'mem');
+    case 'sort.time':
+      // Containers have no CPU-time column: T is a process sort, as in htop.
+      return withSort(state, 'time');
+    case 'view.exited':
+      // Said on the status line too: with none exited, the list would not change and the key would seem dead.
+      return {
+        ...state,
+        showExited: !state.showExited,
+        notice: state.showExited ? 'exited containers hidden (a shows them)' : 'exited containers listed after the running ones (a hides them)',
+      };
+    case 'kill': {
+      if (state.view !== 'container' || state.focus !== 'processes') return state;
+      if (!state.signals) return { ...state, notice: 'replay shows the past: there is no process to signal' };
+      const { index } = resolveList(state.processes, lists.processes, listHeight(state, 'processes'));
+      const processKey = lists.processes[index];
+      return processKey === undefined ? state : { ...state, menu: { kind: 'signal', index: 0, processKey } };
+    }
     case 'filter.start':
-      return { ...state, editingFilter: true };
+      return { ...state, editingFilter: true, prompt: 'filter' };
+    case 'search.start':
+      // F3 while a search is typed finds the next match, as in htop.
+      if (state.editingFilter && state.prompt === 'search') return searchFrom(state, lists, 1);
+      return { ...state, editingFilter: true, prompt: 'search', search: '' };
     case 'filter.commit':
       return { ...state, editingFilter: false };
     case 'filter.cancel':
-      return { ...state, editingFilter: false, [filterKey(state)]: '' };
+      return state.prompt === 'search' ? { ...state, editingFilter: false, search: '' } : { ...state, editingFilter: false, [filterKey(state)]: '' };
     case 'filter.erase': {
+      if (state.prompt === 'search') return { ...state, search: [...state.search].slice(0, -1).join('') };
       const filter = filterKey(state);
       return { ...state, [filter]: [...state[filter]].slice(0, -1).join('') };
     }
@@ -323,7 +463,31 @@ function onCommand(state: State, command: Command, lists: Lists): State {
       return { ...state, help: true, editingFilter: false };
     case 'quit':
       return { ...state, quit: true };
+    case 'menu.select':
+    case 'menu.cancel':
+      return state;
   }
+}
+
+/**
+ * F3: selects the first row from the selection on (`skip` 1: after it) whose text holds the search, case-insensitive,
+ * wrapping at the end; leaves the selection where it is when no row matches.
+ */
+function searchFrom(state: State, lists: Lists, skip: 0 | 1): State {
+  const name = state.view === 'containers' ? 'containers' : 'processes';
+  const texts = name === 'containers' ? lists.containerTexts : lists.processTexts;
+  const rows = lists[name];
+  const needle = state.search.toLowerCase();
+  if (needle === '' || texts === undefined || rows.length === 0) return state;
+  const height = listHeight(state, name);
+  const { index, top } = resolveList(state[name], rows, height);
+  for (let n = 0; n < rows.length; n++) {
+    const i = (index + skip + n) % rows.length;
+    if (texts[i]?.toLowerCase().includes(needle)) {
+      return withList(state, name, { index: i, top: scrollWindow(i, top, rows.length, height), key: rows[i]! });
+    }
+  }
+  return state;
 }
 
 /** Folds or unfolds the selected process, when it has children. */
@@ -340,14 +504,21 @@ function toggleFold(state: State, lists: Lists): State {
 
 export function reduce(state: State, action: Action): State {
   switch (action.type) {
-    case 'command':
-      return onCommand(state, action.command, action.lists);
+    case 'command': {
+      // A notice stays until the next key.
+      if (state.notice === undefined) return onCommand(state, action.command, action.lists);
+      const { notice: _, ...rest } = state;
+      return onCommand(rest, action.command, action.lists);
+    }
+    case 'notice':
+      return { ...state, notice: action.text };
     case 'data':
       return { ...state, dataVersion: state.dataVersion + 1, ...(action.range !== undefined && { range: action.range }) };
     case 'resize':
       return action.columns === state.columns && action.rows === state.rows ? state : { ...state, columns: action.columns, rows: action.rows };
     case 'filter.input': {
       if (!state.editingFilter) return state;
+      if (state.prompt === 'search') return searchFrom({ ...state, search: state.search + action.text }, action.lists ?? EMPTY_LISTS, 0);
       const filter = filterKey(state);
       return { ...state, [filter]: state[filter] + action.text };
     }

@@ -166,6 +166,8 @@ export function flattenTree(forest: Forest, collapsed: ReadonlySet<string>, keep
 export interface ProcessListOptions {
   readonly tree: boolean;
   readonly sort: ProcessSort;
+  /** The sort's order turned around (`I`). */
+  readonly reverse?: boolean;
   readonly filter: string;
   readonly collapsed: ReadonlySet<string>;
   readonly kernelThreads: boolean;
@@ -188,7 +190,7 @@ export function processList(snapshot: Snapshot | undefined, containerKey: string
   if (snapshot === undefined || containerKey === undefined) return EMPTY_PROCESS_LIST;
   const all = processesOf(snapshot, containerKey);
   const visible = options.kernelThreads ? all : all.filter((p) => !p.kernelThread);
-  const sorted = sortProcesses(visible, options.sort);
+  const sorted = sortProcesses(visible, options.sort, options.reverse);
   const filter = options.filter;
   let rows: ProcessRow[];
   const parents: string[] = [];
@@ -205,11 +207,24 @@ export function processList(snapshot: Snapshot | undefined, containerKey: string
   return { rows, keys: rows.map((r) => r.process.key), parents, total: visible.length };
 }
 
-/** Containers in sort order (`host` last), filtered by name or id. */
-export function containerList(snapshot: Snapshot | undefined, sort: ContainerSort, filter: string): readonly ContainerView[] {
-  if (snapshot === undefined) return [];
-  const sorted = sortContainers(snapshot.containers, sort);
-  return filter === '' ? sorted : sorted.filter((c) => matches(filter, c.name, c.id));
+export interface ContainerListOptions {
+  readonly reverse?: boolean;
+  /** Exited containers to list after the running ones (ctop's `a`), newest exit first; none that is running. */
+  readonly exited?: readonly ContainerView[];
+}
+
+/** Containers in sort order (`host` last), then the exited ones asked for, filtered by name or id. */
+export function containerList(
+  snapshot: Snapshot | undefined,
+  sort: ContainerSort,
+  filter: string,
+  options: ContainerListOptions = {},
+): readonly ContainerView[] {
+  const running = snapshot === undefined ? [] : sortContainers(snapshot.containers, sort, options.reverse);
+  const live = new Set(running.map((c) => c.key));
+  const exited = (options.exited ?? []).filter((c) => !live.has(c.key));
+  const all = exited.length === 0 ? running : [...running, ...exited];
+  return filter === '' ? all : all.filter((c) => matches(filter, c.name, c.id));
 }
 
 /** The rows of a window: only these are ever formatted. */

@@ -99,6 +99,6 @@ describe('container names with ESC and BEL in error messages', () => {
     const run = await bubble(['clean', '--container', lxcName, '--db', db]);
     expect(run.status, run.stderr).toBe(0);
     expect(run.stderr).not.toMatch(RAW);
-    expect(run.stderr).toMatch(/removed 1 containers, .*\("esc[0-9a-f]{6}\\e\]0;pwned\\x07L"\)/);
+    expect(run.stderr).toMatch(/removed 1 container, .*\("esc[0-9a-f]{6}\\e\]0;pwned\\x07L"\)/);
   });
 });

@@ -69,3 +69,17 @@ export const BYTES = {
   shiftTab: '\u001b[Z',
   ctrlC: '\u0003',
 } as const;
+
+/** Function keys as tmux and xterm send them (TERM=screen/xterm: SS3 for F1-F4, CSI n~ after). */
+export const FKEY_BYTES: Readonly<Record<string, string>> = {
+  f1: '\u001bOP',
+  f2: '\u001bOQ',
+  f3: '\u001bOR',
+  f4: '\u001bOS',
+  f5: '\u001b[15~',
+  f6: '\u001b[17~',
+  f7: '\u001b[18~',
+  f8: '\u001b[19~',
+  f9: '\u001b[20~',
+  f10: '\u001b[21~',
+};

@@ -366,14 +366,23 @@ describe('loadConfig', () => {
     });
   });
 
-  it('refuses malformed JSON, unknown keys and tiers, and non-strings, in one line naming the path', () => {
+  it('refuses malformed JSON, unknown keys and tiers, and non-strings, in one line naming the path and line', () => {
     const cases: [string, string][] = [
-      ['{"keep": {"second": "2h",}}', 'is not valid JSON'],
+      ['{"keep": {"second": "2h",}}', 'line 1: is not valid JSON'],
+      ['{\n  "keep": {\n    "second": "2h",\n  }\n}', 'line 4: is not valid JSON'],
+      ['{\n  "keep": {}\n', 'line 3: is not valid JSON (it ends too early)'],
+      ['{\n  "sort": {"containers": "name"},\n  "tier": minute\n}', 'line 3: is not valid JSON (stops at: minute)'],
+      ['{"interval": "2s" "tier": "hour"}', 'line 1: is not valid JSON (stops at: "tier": "hour"})'],
       ['[]', 'must hold a JSON object'],
-      ['{"kep": {}}', 'has an unknown key "kep" (known: keep)'],
-      ['{"keep": {"seconds": "2h"}}', 'has an unknown tier "keep.seconds" (known: second, minute, hour, day)'],
-      ['{"keep": {"day": 365}}', 'has "keep.day" that is not a duration string like "30d"'],
-      ['{"keep": "1y"}', 'has "keep" that is not an object'],
+      ['{"kep": {}}', 'line 1: has an unknown key "kep" (known: keep, interval, tier, sort, color)'],
+      ['{\n  "interval": "2s",\n  "keep": {"seconds": "2h"}\n}', 'line 3: has an unknown tier "keep.seconds" (known: second, minute, hour, day)'],
+      ['{"keep": {"day": 365}}', 'line 1: has "keep.day" that is not a duration string like "30d"'],
+      ['{"keep": "1y"}', 'line 1: has "keep" that is not an object'],
+      ['{\n"interval": "soon"}', 'line 2: has "interval" that is not a duration between 1ms and 1h'],
+      ['{"tier": "week"}', 'line 1: has "tier" that is not one of second, minute, hour, day'],
+      ['{\n\n"sort": {"processes": "rss"}}', 'line 3: has "sort.processes" that is not one of cpu, mem, io, pid, read, write, time, command'],
+      ['{"sort": {"jobs": "cpu"}}', 'line 1: has an unknown list "sort.jobs" (known: containers, processes)'],
+      ['{"color": "no"}', 'line 1: has "color" that is not true or false'],
     ];
     for (const [text, what] of cases) {
       const file = write(text);
@@ -383,6 +392,20 @@ describe('loadConfig', () => {
       expect(error.message).not.toContain('\n');
       expect(error.exitCode).toBe(1);
     }
+  });
+
+  it('reads the interval, tier, sort and colour beside keep', () => {
+    const file = write(
+      JSON.stringify({ keep: { day: '2y' }, interval: '2s', tier: 'minute', sort: { containers: 'pids', processes: 'write' }, color: false }, null, 2),
+    );
+    expect(loadConfig(file)).toEqual({
+      path: file,
+      keep: { day: '2y' },
+      interval: '2s',
+      tier: 'minute',
+      sort: { containers: 'pids', processes: 'write' },
+      color: false,
+    });
   });
 
   it('says so when the file cannot be read', () => {
