@@ -54,6 +54,8 @@ export function runtimeExitCodes(docker: DockerWatcher | undefined, slurm: Slurm
             exitCode: meta.exitCode,
             ...(meta.finishedAtMs !== undefined && { finishedAtMs: meta.finishedAtMs }),
             ...(meta.oomKilled === true && { oomKilled: true }),
+            // A container that ran and exited before Docker's event named it was recorded under its short id.
+            ...(meta.name !== undefined && { name: meta.name }),
           };
     },
   };

@@ -51,7 +51,7 @@ export interface RecorderEvents {
 
 export interface ExitCodeSource {
   /** The runtime's exit code (Docker's, or slurmctld's for a job) and finish time for a container id, when known. */
-  exitOf(id: string, kind: ContainerKind): { exitCode: number; finishedAtMs?: number; oomKilled?: boolean } | undefined;
+  exitOf(id: string, kind: ContainerKind): { exitCode: number; finishedAtMs?: number; oomKilled?: boolean; name?: string } | undefined;
 }
 
 export class Recorder {
@@ -199,7 +199,7 @@ export class Recorder {
       const exit = this.exitCodes.exitOf(id, kind);
       if (exit !== undefined) {
         try {
-          this.writer.noteContainerExit(key, exit.exitCode, exit.finishedAtMs, exit.oomKilled === true);
+          this.writer.noteContainerExit(key, exit.exitCode, exit.finishedAtMs, exit.oomKilled === true, exit.name);
         } catch {
           continue; // retried next tick
         }

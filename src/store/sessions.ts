@@ -103,11 +103,11 @@ export function aliveUntilSql(alias: string): string {
  * Shown as alive in [@from, @to): seen before @to, its life (aliveUntilSql) reaches @from, and a session was
  * recording then: between sessions nothing was seen, so nothing is carried across the gap (a process that exited
  * while nothing recorded does not reappear, and one that lived on shows again from the next session's ticks).
- * Times before the first session (a store recorded before sessions existed) count as recorded.
+ * Times before the first session (a store recorded before sessions existed, or one without any) count as recorded.
  */
 export function aliveDuringSql(alias: string): string {
   return `${alias}.first_seen < @to AND ${aliveUntilSql(alias)} >= @from AND ${RECORDING}`;
 }
 
 const RECORDING =
-  '(EXISTS (SELECT 1 FROM sessions rs WHERE rs.started < @to AND rs.last_tick >= @from) OR @from < coalesce((SELECT min(started) FROM sessions), 0))';
+  '(EXISTS (SELECT 1 FROM sessions rs WHERE rs.started < @to AND rs.last_tick >= @from) OR @from < coalesce((SELECT min(started) FROM sessions), 9007199254740991))';

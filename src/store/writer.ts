@@ -151,7 +151,8 @@ export class StoreWriter {
     );
     this.containerExitCode = db.prepare(
       `UPDATE containers SET exit_code = @code, exit_time = coalesce(exit_time, @time),
-              oom_kills = CASE WHEN @oom THEN max(coalesce(oom_kills, 0), 1) ELSE oom_kills END WHERE key = @key`,
+              oom_kills = CASE WHEN @oom THEN max(coalesce(oom_kills, 0), 1) ELSE oom_kills END,
+              name = coalesce(@name, name) WHERE key = @key`,
     );
     this.touchProcess = db.prepare(`UPDATE processes SET last_seen = ? WHERE id = ?`);
     this.touchContainer = db.prepare(`UPDATE containers SET last_seen = ? WHERE id = ?`);
@@ -269,8 +270,8 @@ export class StoreWriter {
    * Docker's exit code, which can arrive after the container's cgroup (and so its exit time) is gone; `oomKilled`
    * (Docker's State.OOMKilled) counts one OOM kill when no tick saw the cgroup's counter before it went.
    */
-  noteContainerExit(key: string, exitCode: number, finishedAtMs: number | undefined, oomKilled = false): void {
-    this.containerExitCode.run({ key, code: exitCode, time: finishedAtMs ?? null, oom: oomKilled ? 1 : 0 });
+  noteContainerExit(key: string, exitCode: number, finishedAtMs: number | undefined, oomKilled = false, name?: string): void {
+    this.containerExitCode.run({ key, code: exitCode, time: finishedAtMs ?? null, oom: oomKilled ? 1 : 0, name: name ?? null });
   }
 
   private containerId(c: ContainerView, time: number): number {

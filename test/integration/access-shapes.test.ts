@@ -63,16 +63,17 @@ describe('open files and sockets: one shape from live to the store and back', ()
 
     // The same reading through the store: every file and socket comes back as live showed it, descriptor included.
     const store = openStore(path.join(tmp, 'access.db'));
+    const at = 1_800_000_000_000;
     try {
       const db = store.db;
       const cid = db.prepare(`INSERT INTO containers (key, kind, cid, name, cgroup, first_seen, last_seen) VALUES ('host', 'host', 'host', 'host', '/', 0, 0)`).run().lastInsertRowid;
       const [pid, start] = key.split(':').map(Number);
       const rowId = Number(
-        db.prepare(`INSERT INTO processes (container_id, pid, start_time, ppid, comm, exe, cmdline, uid, user, first_seen, last_seen) VALUES (?, ?, ?, 1, 'node', '', '', 0, 'root', 0, 0)`)
-          .run(cid, pid, start).lastInsertRowid,
+        // Seen from `at` to `at + 1000`: the panes show a process's files only while the store's alive rule has it.
+        db.prepare(`INSERT INTO processes (container_id, pid, start_time, ppid, comm, exe, cmdline, uid, user, first_seen, last_seen) VALUES (?, ?, ?, 1, 'node', '', '', 0, 'root', ?, ?)`)
+          .run(cid, pid, start, at, at + 1000).lastInsertRowid,
       );
       const writer = new AccessWriter(db);
-      const at = 1_800_000_000_000;
       db.transaction(() => writer.write(at, observationsFromFds(key, raw), true, (k) => (k === key ? rowId : undefined)))();
       db.transaction(() => writer.write(at + 1000, observationsFromFds(key, raw), true, (k) => (k === key ? rowId : undefined)))();
       writer.flush();

@@ -160,7 +160,7 @@ describe('recorder safety', () => {
     needReal(ctx, 'root', isRoot, 'mounting a small tmpfs needs root');
     const dir = fs.mkdtempSync(path.join(tmp, 'full-'));
     try {
-      execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=192k', 'none', dir]);
+      execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=256k', 'none', dir]);
     } catch (error) {
       needReal(ctx, 'tmpfs mounts', false, `mount failed: ${(error as Error).message}`);
     }
@@ -186,7 +186,7 @@ describe('recorder safety', () => {
     needReal(ctx, 'root', isRoot, 'mounting a small tmpfs needs root');
     const dir = fs.mkdtempSync(path.join(tmp, 'full-stop-'));
     try {
-      execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=192k', 'none', dir]);
+      execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=256k', 'none', dir]);
     } catch (error) {
       needReal(ctx, 'tmpfs mounts', false, `mount failed: ${(error as Error).message}`);
     }
