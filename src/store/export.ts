@@ -121,7 +121,7 @@ const LAYOUTS: Readonly<Record<'containers' | 'processes', Layout>> = {
     after: ['exit_time', 'exit_code'],
     seriesSql: (filtered) =>
       `SELECT s.bucket, s.process_id, s.cpu_ns, s.rss_avg, s.rss_max, s.read_bytes, s.write_bytes, s.threads_max,
-              coalesce(nullif(s.sampled_ms, 0), ${sampledMsSql('cs')}), pc.comm, pc.exe, pc.cmdline
+              coalesce(nullif(s.sampled_ms, 0), ${sampledMsSql('cs')}), s.net_rx_bytes, s.net_tx_bytes, pc.comm, pc.exe, pc.cmdline
        FROM process_series s
        LEFT JOIN processes p ON p.id = s.process_id
        LEFT JOIN container_series cs ON cs.tier = s.tier AND cs.bucket = s.bucket AND cs.container_id = p.container_id
@@ -163,7 +163,8 @@ const LAYOUTS: Readonly<Record<'containers' | 'processes', Layout>> = {
       [iso(opt(r[10])), opt(r[11])],
     ],
     // A process that exec'd shows the command it had in each bucket (the newest before the bucket's end).
-    command: { row: 9, before: 6 },
+    // Where the series row holds the command of its bucket (pc.comm, exe, cmdline), and where it goes in the entity part.
+    command: { row: 11, before: 6 },
   },
 };
 

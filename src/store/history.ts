@@ -99,10 +99,12 @@ export function snapshotFromStore(db: Database, tier: Tier, atMs: number, option
   const processRows = processesAt(db, params, options.containerKey);
   // Exited before this moment: listed in `exited` only. A second bucket is what live showed at its tick, and live lists
   // a process that tick found gone in `exited`; a coarser bucket still lists what exited within it, with its exit.
-  const gone = tier === 'second' ? to : from;
+  // One that has a row in the bucket was seen alive at a tick of it (several ticks a second): listed, with its exit.
+  const goneBy = (exitTime: number | null, hasRow: boolean): boolean =>
+    exitTime !== null && exitTime < (tier === 'second' && !hasRow ? to : from);
   const processCounts = new Map<string, number>();
   for (const p of processRows) {
-    if (p.exit_time === null || p.exit_time >= gone) processCounts.set(p.container_key, (processCounts.get(p.container_key) ?? 0) + 1);
+    if (!goneBy(p.exit_time, p.cpu_ns !== null)) processCounts.set(p.container_key, (processCounts.get(p.container_key) ?? 0) + 1);
   }
 
   const memTotal = options.memTotalBytes ?? 0;
@@ -143,7 +145,7 @@ export function snapshotFromStore(db: Database, tier: Tier, atMs: number, option
     const seconds = r.sampled_ms / 1000;
     if (r.memory_limit !== null) containerLimits.set(r.key, r.memory_limit);
     const view = containerView(identity, r.key, meta, gauges, interval, seconds, memTotal, exitedBy ? r.exit_time! : undefined);
-    (r.exit_time !== null && r.exit_time < gone ? exitedContainers : containers).push(view);
+    (goneBy(r.exit_time, r.cpu_ns !== null) ? exitedContainers : containers).push(view);
   }
 
   const processes: ProcessView[] = [];
@@ -175,7 +177,7 @@ export function snapshotFromStore(db: Database, tier: Tier, atMs: number, option
     const seconds = p.sampled_ms / 1000;
     const base = containerLimits.get(p.container_key) ?? memTotal;
     const view = processView(facts, interval, seconds, base, exited ? p.exit_time! : undefined);
-    (p.exit_time !== null && p.exit_time < gone ? exitedProcesses : processes).push(view);
+    (goneBy(p.exit_time, p.cpu_ns !== null) ? exitedProcesses : processes).push(view);
   }
 
   return {

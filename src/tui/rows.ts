@@ -81,8 +81,8 @@ export const CONTAINER_SORT_COLUMNS = CONTAINER_COLS.flatMap((c) => (c.sort === 
 
 /** CPU efficiency against the CPU limit (a Slurm job's too); '-' for an unlimited container. */
 const EFFICIENCY_COL: Col<ContainerView> = { header: 'EFF%', width: 5, align: 'right', value: (c) => formatPercent(cpuEfficiencyPercent(c.cpuPercent, c)) };
-/** From this width on the list has room for EFF% without cutting names (at 80 the NAME column would lose 6). */
-const EFFICIENCY_MIN_WIDTH = 100;
+/** From this width on the list has room for EFF% without cutting names (at 80 NAME would lose 6, at 100 it cuts a long Docker name). */
+const EFFICIENCY_MIN_WIDTH = 120;
 
 function containerCols(width: number): readonly Col<ContainerView>[] {
   return width < EFFICIENCY_MIN_WIDTH ? CONTAINER_COLS : [...CONTAINER_COLS.slice(0, 3), EFFICIENCY_COL, ...CONTAINER_COLS.slice(3)];

@@ -55,7 +55,7 @@ describe('containers view', () => {
     expectFits(r.lastFrame(), 120, 40);
     expect(ls[0]).toMatch(/^ bubble  host vm .* {20,}\? help$/);
     expect(ls[0]).toHaveLength(120);
-    // From 100 columns the list has EFF%: web-1's 120% CPU of its 2-core limit is 60%; the unlimited db has none.
+    // From 120 columns the list has EFF%: web-1's 120% CPU of its 2-core limit is 60%; the unlimited db has none.
     expect(ls[1]!.indexOf('KIND')).toBe(1 + 51 + 1);
     expect(ls[1]).toMatch(/ CPU%▼  EFF% {4}MEM/);
     expect(ls[2]).toMatch(/^>web-1 {47}docker {6}120\.0  60\.0 /);
