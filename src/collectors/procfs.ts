@@ -31,6 +31,13 @@ export interface ProcStat {
   flags: number;
   utimeTicks: number;
   stimeTicks: number;
+  /**
+   * CPU time of the children it waited for (fields 16-17), and their minor faults (field 10): they grow when it
+   * reaps a child, which also adds the child's /proc/PID/io to its own.
+   */
+  cutimeTicks: number;
+  cstimeTicks: number;
+  cminflt: number;
   numThreads: number;
   startTicks: number;
   vsizeBytes: number;
@@ -121,6 +128,9 @@ function emptyStat(): ProcStat {
     flags: 0,
     utimeTicks: 0,
     stimeTicks: 0,
+    cutimeTicks: 0,
+    cstimeTicks: 0,
+    cminflt: 0,
     numThreads: 0,
     startTicks: 0,
     vsizeBytes: 0,
@@ -187,8 +197,11 @@ function parseStatBytes(b: Buffer, len: number, out: ProcStat): boolean {
     switch (field) {
       case 4: out.ppid = value; break;
       case 9: out.flags = value; break;
+      case 11: out.cminflt = value; break;
       case 14: out.utimeTicks = value; break;
       case 15: out.stimeTicks = value; break;
+      case 16: out.cutimeTicks = value; break;
+      case 17: out.cstimeTicks = value; break;
       case 20: out.numThreads = value; break;
       case 22: out.startTicks = value; break;
       case 23: out.vsizeBytes = value; break;
@@ -712,7 +725,7 @@ interface Entry {
   /** io does not exist for this process; not asked again either. */
   ioAbsent: boolean;
   seenTick: number;
-  /** utime + stime when io was last read, and what it said (see IO_REREAD_TICKS). */
+  /** utime + stime + cutime + cstime + cminflt when io was last read, and what it said (see IO_REREAD_TICKS). */
   ioCpuTicks: number;
   ioTick: number;
   lastIo: ProcIo | undefined;
@@ -728,9 +741,10 @@ interface Entry {
 }
 
 /**
- * /proc/PID/io is re-read when the process used CPU since the last read, and at least every IO_REREAD_TICKS ticks:
- * a process that ran no instruction did no read or write, and the counters are cumulative, so a byte a process
- * moved without its CPU ticking over is credited at the next read, never lost. Most processes are idle: this halves
+ * /proc/PID/io is re-read when the process used CPU or reaped a child since the last read (a reaped child's bytes are
+ * added to its parent's io: a shell that waits uses no CPU tick but its children's cutime or cminflt move), and at
+ * least every IO_REREAD_TICKS ticks: a process that ran no instruction did no read or write, and the counters are
+ * cumulative, so a byte a process moved without its CPU ticking over is credited at the next read, never lost. Most processes are idle: this halves
  * the reads of a tick. Kernel threads have no io worth reading.
  */
 const IO_REREAD_TICKS = 10;
@@ -766,6 +780,7 @@ function sameSample(a: ProcessSample, b: ProcessSample): boolean {
     a.user === b.user &&
     a.state === b.state &&
     a.cpuNs === b.cpuNs &&
+    a.childCpuNs === b.childCpuNs &&
     a.rssBytes === b.rssBytes &&
     a.vsizeBytes === b.vsizeBytes &&
     a.threads === b.threads &&
@@ -871,7 +886,9 @@ export class ProcfsCollector {
 
       const kernelThread = (st.flags & PF_KTHREAD) !== 0 || st.ppid === 2 || pid === 2;
       if (this.schedstat && !schedRead && this.notScheduled(entry, st.numThreads, tick)) idle.add(entry.key);
-      const cpuTicks = st.utimeTicks + st.stimeTicks;
+      const childTicks = st.cutimeTicks + st.cstimeTicks;
+      // Monotonic counters: their sum changes when any of them does.
+      const cpuTicks = st.utimeTicks + st.stimeTicks + childTicks + st.cminflt;
       let ioState: 'ok' | 'gone' | 'denied' = entry.ioDenied ? 'denied' : 'gone';
       let ioNow: ProcIo | undefined;
       if (kernelThread) {
@@ -911,6 +928,7 @@ export class ProcfsCollector {
         user: entry.user,
         state: st.state,
         cpuNs: (st.utimeTicks + st.stimeTicks) * nsPerTick,
+        childCpuNs: childTicks * nsPerTick,
         rssBytes: st.rssPages * pageSize,
         vsizeBytes: st.vsizeBytes,
         threads: st.numThreads,

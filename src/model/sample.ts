@@ -26,6 +26,12 @@ export interface ProcessSample {
   readonly state: string;
   /** utime + stime of all threads, nanoseconds. */
   readonly cpuNs: number;
+  /**
+   * cutime + cstime (stat fields 16-17), nanoseconds: the whole CPU time of the children it reaped, theirs included.
+   * Set by the procfs collector only: where it is set, readBytes/writeBytes also include the reaped children's bytes
+   * (the kernel adds them to the parent's io), which toSnapshot takes out again (see reapedByParent there).
+   */
+  readonly childCpuNs?: number;
   readonly rssBytes: number;
   readonly vsizeBytes: number;
   readonly threads: number;
