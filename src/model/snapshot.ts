@@ -170,6 +170,9 @@ const PICK_READ = (p: ProcessSample): number | undefined => p.readBytes;
 const PICK_WRITE = (p: ProcessSample): number | undefined => p.writeBytes;
 const PICK_CHILD_CPU = (p: ProcessSample): number | undefined => p.childCpuNs;
 
+/** How early a startTimeMs may read: btime's lost fraction of a second, plus one clock tick. */
+const START_SLACK_MS = 1010;
+
 function processDelta(
   proc: ProcessSample,
   prev: ProcessSample | undefined,
@@ -182,8 +185,11 @@ function processDelta(
     const before = pick(prev);
     return before === undefined || now < before ? undefined : now - before;
   }
-  // Started during the interval: everything it did, it did since the previous sample.
-  if (previousTimeMs !== undefined && proc.startTimeMs >= previousTimeMs) return now;
+  // Started during the interval: everything it did, it did since the previous sample. startTimeMs counts from btime,
+  // which /proc/stat gives in whole seconds, so it reads up to a second early: without the slack most processes first
+  // seen a moment after they started were taken for old ones and their first counts lost (and, once their parent
+  // reaped them, subtracted from the parent's without ever having been added: see Reaped).
+  if (previousTimeMs !== undefined && proc.startTimeMs + START_SLACK_MS >= previousTimeMs) return now;
   return undefined;
 }
 
