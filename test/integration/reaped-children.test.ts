@@ -12,7 +12,6 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, describe, expect, it } from 'vitest';
-import { parseStat } from '../../src/collectors/procfs.js';
 import { Sampler } from '../../src/collectors/sampler.js';
 import { toSnapshot, type Snapshot } from '../../src/model/snapshot.js';
 import type { Sample } from '../../src/model/sample.js';
@@ -40,10 +39,13 @@ function start(script: string, env?: NodeJS.ProcessEnv): ChildProcess {
 
 const clkTck = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100;
 
-/** utime + stime + cutime + cstime of one process, from /proc, ns. */
+/** utime + stime + cutime + cstime (fields 14-17) of one process, from /proc, ns; parsed here, not by the code under test. */
 function cpuWithChildren(pid: number): number {
-  const st = parseStat(readFileSync(`/proc/${pid}/stat`, 'utf8'))!;
-  return ((st.utimeTicks + st.stimeTicks + st.cutimeTicks + st.cstimeTicks) * 1e9) / clkTck;
+  const text = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  // Fields after comm, which ends at the last ')': field 3 (state) is the first.
+  const fields = text.slice(text.lastIndexOf(')') + 2).split(' ');
+  const ticks = [14, 15, 16, 17].reduce((sum, f) => sum + Number(fields[f - 3]), 0);
+  return (ticks * 1e9) / clkTck;
 }
 
 /** Samples every `everyMs` until `done()` (checked after each tick), calling `each` with each tick's snapshot. */
