@@ -75,6 +75,13 @@ const COLUMNS: readonly Column<ProcessView>[] = [
   { header: 'COMMAND', align: 'left', value: (p) => p.cmdline || `[${p.comm}]` },
 ];
 
+/** A Slurm job's processes also say their step, before the command. */
+const SLURM_COLUMNS: readonly Column<ProcessView>[] = [
+  ...COLUMNS.slice(0, -1),
+  { header: 'STEP', align: 'left', value: (p) => p.step ?? '-' },
+  COLUMNS[COLUMNS.length - 1]!,
+];
+
 export async function runPs(options: PsOptions, output: Output): Promise<void> {
   const snapshot = await liveSnapshot({ ...options.live, intervalMs: options.intervalMs });
   const container = matchContainer(options.container, snapshot.containers);
@@ -106,7 +113,7 @@ export async function runPs(options: PsOptions, output: Output): Promise<void> {
       `cpu ${formatPercent(container.cpuPercent)}%  mem ${formatBytes(container.memoryBytes)}${limit}  ` +
       `processes ${container.processCount}  pids ${container.pids ?? '-'}\n`,
   );
-  output.out(formatTable(shown, COLUMNS, output.columns));
+  output.out(formatTable(shown, container.kind === 'slurm' ? SLURM_COLUMNS : COLUMNS, output.columns));
   if (options.files === true) {
     output.out(`\nfiles (${descriptors!.files.length}):\n`);
     output.out(formatTable(descriptors!.files, FILE_COLUMNS, output.columns));

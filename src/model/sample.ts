@@ -45,6 +45,8 @@ export interface ProcessSample {
   readonly nspid?: number;
   /** The key of the container this process belongs to (containerKey()). */
   readonly containerKey: string;
+  /** Slurm: the step whose cgroup holds it (`batch`, `extern`, `0`, ...). */
+  readonly step?: string;
   readonly kernelThread: boolean;
 }
 
@@ -103,6 +105,8 @@ export interface ContainerMeta {
   /** Slurm: job name and user from the task environment. */
   readonly jobName?: string;
   readonly jobUser?: string;
+  /** Slurm: whether the job has a memory request (SLURM_MEM_PER_NODE/CPU/GPU in a task's environment). */
+  readonly memoryRequested?: boolean;
 }
 
 export interface ContainerSample {

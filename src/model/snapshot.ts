@@ -34,6 +34,8 @@ export interface ProcessView {
   readonly user: string;
   readonly state: string;
   readonly containerKey: string;
+  /** Slurm: the step it runs in (`batch`, `extern`, `0`, ...); absent where steps are not known (replay, other kinds). */
+  readonly step?: string;
   readonly kernelThread: boolean;
   readonly startTimeMs: number;
   /** 100 = one core busy over the interval; undefined on the first sight of a process older than the interval. */
@@ -368,7 +370,7 @@ function liveContainerView(
   const txDelta = known ? delta(container.netTxBytes, prev?.netTxBytes) : undefined;
 
   const memoryBytes = cg.memoryWorkingSetBytes ?? cg.memoryUsageBytes ?? (totals.count > 0 ? totals.rssBytes : undefined);
-  const limit = cg.memoryLimitBytes !== undefined && cg.memoryLimitBytes < hostMemory ? cg.memoryLimitBytes : undefined;
+  const limit = shownMemoryLimit(container, hostMemory);
 
   const gauges: ContainerGauges = {
     cpuSource: cpuFromCgroup ? 'cgroup' : 'processes',
@@ -399,6 +401,24 @@ function liveContainerView(
   };
   const span = interval({ cpuNs: cpuDelta, readBytes: readDelta, writeBytes: writeDelta, netRxBytes: rxDelta, netTxBytes: txDelta });
   return containerView(container.identity, container.key, container.meta, gauges, span, containerSeconds, hostMemory, exitedAtMs);
+}
+
+/** Share of the host's memory at or above which a Slurm job's limit with no known request is the node's, not the job's. */
+const NODE_MEMORY_SHARE = 0.9;
+
+/**
+ * The memory limit a container shows: none when unlimited or not below the host's memory. A Slurm job without a
+ * memory request gets the node's memory (RealMemory, a bit under MemTotal) as its cgroup limit: no limit either, as
+ * for a Docker container without one. Its task environment says whether it asked (meta.memoryRequested); where no
+ * environment was readable, a limit near the host's memory is taken for the node's.
+ */
+function shownMemoryLimit(container: ContainerSample, hostMemory: number): number | undefined {
+  const limit = container.cgroup.memoryLimitBytes;
+  if (limit === undefined || limit >= hostMemory) return undefined;
+  if (container.identity.kind !== 'slurm') return limit;
+  const requested = container.meta.memoryRequested;
+  if (requested === false || (requested === undefined && limit >= NODE_MEMORY_SHARE * hostMemory)) return undefined;
+  return limit;
 }
 
 /** `{stall}` when any resource has PSI totals (cgroup v2), `{}` otherwise. */
