@@ -62,12 +62,26 @@ async function tickUntil(sampler: Sampler, everyMs: number, done: () => boolean,
   }
 }
 
-/** MAJ:MIN of the whole disk holding `dir` (blkio throttles disks, not partitions). */
-function diskOf(dir: string): string {
+/** MAJ:MIN of the whole disk holding `dir` (blkio throttles disks, not partitions); undefined off a block device (tmpfs). */
+function diskOf(dir: string): string | undefined {
   const dev = statSync(dir).dev;
   const id = `${Math.floor(dev / 256) & 0xfff}:${(dev & 0xff) | ((dev >> 12) & 0xfff00)}`;
+  if (!existsSync(`/sys/dev/block/${id}`)) return undefined;
   const sys = realpathSync(`/sys/dev/block/${id}`);
   return existsSync(`${sys}/partition`) ? readFileSync(`${path.dirname(sys)}/dev`, 'utf8').trim() : id;
+}
+
+/** A fresh directory on a disk (the dd loop's bytes must reach a block device), with that disk's MAJ:MIN. */
+function diskDir(): { dir: string; disk: string } | undefined {
+  for (const parent of [tmpdir(), '/var/tmp']) {
+    if (!existsSync(parent)) continue;
+    const disk = diskOf(parent);
+    if (disk === undefined) continue;
+    const dir = mkdtempSync(path.join(parent, 'bubble-reaped-'));
+    dirs.push(dir);
+    return { dir, disk };
+  }
+  return undefined;
 }
 
 describe('processes that come and go', () => {
@@ -110,8 +124,9 @@ describe('processes that come and go', () => {
 
   it('a shell running dd children shows its own write bytes (about none); the dd processes add up to the cgroup blkio', { timeout: 90_000 }, async (ctx) => {
     needReal(ctx, 'cgroups', writable.ok, writable.why);
-    const dir = mkdtempSync(path.join(tmpdir(), 'bubble-reaped-'));
-    dirs.push(dir);
+    const where = diskDir();
+    needReal(ctx, 'a directory on a block device', where !== undefined, 'neither the temp dir nor /var/tmp is on a block device');
+    const { dir, disk } = where!;
     const dockerId = randomBytes(32).toString('hex');
     const group = makeTestCgroup(`/bubble-test-${tag}/docker/${dockerId}`, { controllers: ['blkio', 'memory', 'pids'], v2: false });
     groups.push(group);
@@ -119,7 +134,7 @@ describe('processes that come and go', () => {
     needReal(ctx, 'v1 blkio', blkio !== undefined, 'no v1 blkio hierarchy');
     // 40 MB/s: each 20 MiB dd spends ~0.5 s in fsync, so a 150 ms tick sees it with its bytes counted (write_bytes
     // grows when pages are dirtied, before fsync) and the bookkeeping knows what the shell's io will absorb.
-    writeFileSync(`${blkio}/blkio.throttle.write_bps_device`, `${diskOf(dir)} 40000000`);
+    writeFileSync(`${blkio}/blkio.throttle.write_bps_device`, `${disk} 40000000`);
     const file = path.join(dir, 'out');
     const done = path.join(dir, 'done');
     const loop = start(
