@@ -194,6 +194,24 @@ describe('toSnapshot', () => {
     expect(s.exited.containers[0]!.exitedAtMs).toBe(b.timeMs);
   });
 
+  it("shows a Slurm job's memory limit only when the job asked for memory, or when it is well below the node's", () => {
+    const job = (memoryLimitBytes: number, memoryRequested?: boolean): ContainerSample => ({
+      ...slurm(['20:100']),
+      cgroup: { memoryUsageBytes: GiB, memoryLimitBytes },
+      meta: { jobName: 'sim', ...(memoryRequested !== undefined && { memoryRequested }) },
+    });
+    const limitOf = (c: ContainerSample): number | undefined => toSnapshot(sample(0, [proc(20, 'slurm:4242')], [c])).containers[0]!.memoryLimitBytes;
+    const node = 7.6 * GiB; // RealMemory, under the 8 GiB MemTotal
+    expect(limitOf(job(node, false))).toBeUndefined();
+    expect(limitOf(job(node, true))).toBe(node);
+    // No readable task environment: near the host's memory is the node's, a small limit is the job's.
+    expect(limitOf(job(node))).toBeUndefined();
+    expect(limitOf(job(2 * GiB))).toBe(2 * GiB);
+    expect(limitOf(job(2 * GiB, false))).toBeUndefined();
+    // A Docker container's limit near the host's memory stays: only Slurm gives jobs the node's memory.
+    expect(toSnapshot(sample(0, [], [docker(0, [], { cgroup: { memoryLimitBytes: node } })])).containers[0]!.memoryLimitBytes).toBe(node);
+  });
+
   it('treats a counter that went backwards as unknown, not negative', () => {
     const a = sample(0, [], [docker(5e9, [])]);
     const b = sample(1, [], [docker(1e9, [])]);
