@@ -38,6 +38,7 @@ export function processRecord(p: ProcessView): JsonRecord {
     read_bytes_per_sec: round(p.readBytesPerSec, 0),
     write_bytes_per_sec: round(p.writeBytesPerSec, 0),
     container: p.containerKey,
+    step: p.step ?? null,
     exit_time: iso(p.exitedAtMs),
   };
 }

@@ -31,6 +31,13 @@ export interface ProcStat {
   flags: number;
   utimeTicks: number;
   stimeTicks: number;
+  /**
+   * CPU time of the children it waited for (fields 16-17), and their minor faults (field 10): they grow when it
+   * reaps a child, which also adds the child's /proc/PID/io to its own.
+   */
+  cutimeTicks: number;
+  cstimeTicks: number;
+  cminflt: number;
   numThreads: number;
   startTicks: number;
   vsizeBytes: number;
@@ -121,6 +128,9 @@ function emptyStat(): ProcStat {
     flags: 0,
     utimeTicks: 0,
     stimeTicks: 0,
+    cutimeTicks: 0,
+    cstimeTicks: 0,
+    cminflt: 0,
     numThreads: 0,
     startTicks: 0,
     vsizeBytes: 0,
@@ -187,8 +197,11 @@ function parseStatBytes(b: Buffer, len: number, out: ProcStat): boolean {
     switch (field) {
       case 4: out.ppid = value; break;
       case 9: out.flags = value; break;
+      case 11: out.cminflt = value; break;
       case 14: out.utimeTicks = value; break;
       case 15: out.stimeTicks = value; break;
+      case 16: out.cutimeTicks = value; break;
+      case 17: out.cstimeTicks = value; break;
       case 20: out.numThreads = value; break;
       case 22: out.startTicks = value; break;
       case 23: out.vsizeBytes = value; break;
@@ -712,7 +725,7 @@ interface Entry {
   /** io does not exist for this process; not asked again either. */
   ioAbsent: boolean;
   seenTick: number;
-  /** utime + stime when io was last read, and what it said (see IO_REREAD_TICKS). */
+  /** utime + stime + cutime + cstime + cminflt when io was last read, and what it said (see IO_REREAD_TICKS). */
   ioCpuTicks: number;
   ioTick: number;
   lastIo: ProcIo | undefined;
@@ -728,12 +741,18 @@ interface Entry {
 }
 
 /**
- * /proc/PID/io is re-read when the process used CPU since the last read, and at least every IO_REREAD_TICKS ticks:
- * a process that ran no instruction did no read or write, and the counters are cumulative, so a byte a process
- * moved without its CPU ticking over is credited at the next read, never lost. Most processes are idle: this halves
+ * /proc/PID/io is re-read when the process ran (schedstat, where it is read) or used CPU or reaped a child since the last read (a reaped child's bytes are
+ * added to its parent's io: a shell that waits uses no CPU tick but its children's cutime or cminflt move), and at
+ * least every IO_REREAD_TICKS ticks: a process that ran no instruction did no read or write, and the counters are
+ * cumulative, so a byte a process moved without its CPU ticking over is credited at the next read, never lost. Most processes are idle: this halves
  * the reads of a tick. Kernel threads have no io worth reading.
  */
 const IO_REREAD_TICKS = 10;
+
+/** What moves when a process ran or reaped a child (monotonic counters: their sum changes when any of them does). */
+function ioKey(st: ProcStat): number {
+  return st.utimeTicks + st.stimeTicks + st.cutimeTicks + st.cstimeTicks + st.cminflt;
+}
 
 /**
  * With `schedstat`, a process that was not scheduled since the last tick is not asked for stat: its CPU time, state,
@@ -766,6 +785,7 @@ function sameSample(a: ProcessSample, b: ProcessSample): boolean {
     a.user === b.user &&
     a.state === b.state &&
     a.cpuNs === b.cpuNs &&
+    a.childCpuNs === b.childCpuNs &&
     a.rssBytes === b.rssBytes &&
     a.vsizeBytes === b.vsizeBytes &&
     a.threads === b.threads &&
@@ -828,6 +848,7 @@ export class ProcfsCollector {
     const idle = new Set<string>();
     let ioDenied = 0;
     let staticDenied = 0;
+    let vanished: Set<number> | undefined;
 
     for (const pid of reader.listPids()) {
       let entry = this.cache.get(pid);
@@ -852,6 +873,8 @@ export class ProcfsCollector {
         this.holdFds(entry);
         // ESRCH on a held fd, or another start time: the remembered process is gone (maybe its pid reused).
         if (!reader.statInto(pid, entry.statFd, st) || st.startTicks !== entry.startTicks) {
+          // Reaped during this pass, maybe after its parent was read: see rereadParent().
+          if (entry.lastSample !== undefined) (vanished ??= new Set()).add(entry.lastSample.ppid);
           this.forget(entry);
           entry = undefined;
         } else if (st.comm !== entry.comm || execedBetween(entry, st) || this.execedHidden(entry, st, schedRead)) {
@@ -871,12 +894,13 @@ export class ProcfsCollector {
 
       const kernelThread = (st.flags & PF_KTHREAD) !== 0 || st.ppid === 2 || pid === 2;
       if (this.schedstat && !schedRead && this.notScheduled(entry, st.numThreads, tick)) idle.add(entry.key);
-      const cpuTicks = st.utimeTicks + st.stimeTicks;
+      const childTicks = st.cutimeTicks + st.cstimeTicks;
+      const ioTicks = ioKey(st);
       let ioState: 'ok' | 'gone' | 'denied' = entry.ioDenied ? 'denied' : 'gone';
       let ioNow: ProcIo | undefined;
       if (kernelThread) {
         ioState = 'gone';
-      } else if (entry.lastIo !== undefined && cpuTicks === entry.ioCpuTicks && tick - entry.ioTick < IO_REREAD_TICKS) {
+      } else if (entry.lastIo !== undefined && ioTicks === entry.ioCpuTicks && tick - entry.ioTick < IO_REREAD_TICKS && !this.ranThisTick(entry, idle, tick)) {
         ioState = 'ok';
         ioNow = entry.lastIo;
       } else if (!entry.ioDenied && !entry.ioAbsent) {
@@ -888,7 +912,7 @@ export class ProcfsCollector {
           ioNow.readBytes = io.readBytes;
           ioNow.writeBytes = io.writeBytes;
           entry.lastIo = ioNow;
-          entry.ioCpuTicks = cpuTicks;
+          entry.ioCpuTicks = ioTicks;
           entry.ioTick = tick;
         } else this.dropIo(entry, ioState);
       }
@@ -911,6 +935,7 @@ export class ProcfsCollector {
         user: entry.user,
         state: st.state,
         cpuNs: (st.utimeTicks + st.stimeTicks) * nsPerTick,
+        childCpuNs: childTicks * nsPerTick,
         rssBytes: st.rssPages * pageSize,
         vsizeBytes: st.vsizeBytes,
         threads: st.numThreads,
@@ -931,6 +956,12 @@ export class ProcfsCollector {
       entry.lastSample = sample;
     }
 
+    if (vanished !== undefined) {
+      for (const ppid of vanished) {
+        const parent = this.cache.get(ppid);
+        if (parent !== undefined && parent.seenTick === tick) this.rereadParent(parent, processes, nsPerTick, pageSize);
+      }
+    }
     // Whatever was not listed this tick has left: close its fds and drop its static info.
     for (const entry of this.cache.values()) {
       if (entry.seenTick !== tick) this.forget(entry);
@@ -992,6 +1023,45 @@ export class ProcfsCollector {
     if (!ran && last.cpuNs === (st.utimeTicks + st.stimeTicks) * (1e9 / this.reader.clkTck)) return false;
     const cmdline = this.reader.readCmdline(entry.pid);
     return cmdline !== undefined && cmdline !== entry.info.cmdline;
+  }
+
+  /**
+   * schedstat was read this tick and says the process ran since the last (or cannot say: no earlier read to compare):
+   * its io may have moved without a CPU tick (a dd writing 10 MiB to the page cache in 5 ms), and a process about to
+   * exit has no next read to credit it at, so its io is read again (see IO_REREAD_TICKS).
+   */
+  private ranThisTick(entry: Entry, idle: ReadonlySet<string>, tick: number): boolean {
+    return this.schedstat && entry.schedTick === tick && !idle.has(entry.key);
+  }
+
+  /**
+   * A child that was listed this pass but gone when its stat was read was reaped during the pass, maybe after its
+   * parent was read: reaping added its CPU (cutime/cstime) and io to the parent's counters. The parent's CPU and io
+   * are read again so this tick's sample holds them in the tick the child is missed: toSnapshot takes the child's last
+   * counts out of its parent's deltas then (snapshot.ts, Reaped), which would otherwise come one tick late.
+   */
+  private rereadParent(entry: Entry, processes: Map<string, ProcessSample>, nsPerTick: number, pageSize: number): void {
+    const last = processes.get(entry.key);
+    const st = this.stat;
+    if (last === undefined || last.kernelThread || !this.reader.statInto(entry.pid, entry.statFd, st) || st.startTicks !== entry.startTicks) return;
+    let io = entry.lastIo;
+    if (!entry.ioDenied && !entry.ioAbsent && this.reader.ioInto(entry.pid, entry.ioFd, this.io) === 'ok') {
+      io = { ...this.io };
+      entry.lastIo = io;
+      entry.ioCpuTicks = ioKey(st);
+      entry.ioTick = this.tick;
+    }
+    const sample: ProcessSample = {
+      ...last,
+      state: st.state,
+      cpuNs: (st.utimeTicks + st.stimeTicks) * nsPerTick,
+      childCpuNs: (st.cutimeTicks + st.cstimeTicks) * nsPerTick,
+      rssBytes: st.rssPages * pageSize,
+      threads: st.numThreads,
+      ...(last.readBytes !== undefined && io !== undefined && { readBytes: io.readBytes, writeBytes: io.writeBytes, rchar: io.rchar, wchar: io.wchar }),
+    };
+    processes.set(entry.key, sample);
+    entry.lastSample = sample;
   }
 
   /** A pid not in the cache (or whose process changed): read stat into `st`, then the static info once. */

@@ -220,10 +220,14 @@ export class Sampler {
       const facts = resolution?.identity.kind === 'slurm' && info !== undefined ? this.factsOf(resolution.identity, proc, info) : undefined;
       if (facts !== undefined && resolution !== undefined) {
         key = this.slurmKey(resolution.identity);
-        if (key !== proc.containerKey) {
-          // procfs hands out the same sample while a process sleeps: so does this, re-keyed once.
+        const step = resolution.identity.step;
+        if (key !== proc.containerKey || step !== undefined) {
+          // procfs hands out the same sample while a process sleeps: so does this, re-keyed (and given its step) once.
           const known = this.rekeyed.get(proc);
-          sample = known !== undefined && known.containerKey === key ? known : { ...proc, containerKey: key };
+          sample =
+            known !== undefined && known.containerKey === key && known.step === step
+              ? known
+              : { ...proc, containerKey: key, ...(step !== undefined && { step }) };
           this.rekeyed.set(proc, sample);
         }
       }

@@ -13,7 +13,14 @@ export const SLURM_ENV_KEYS = [
   'SLURM_JOB_USER',
   'SLURM_JOB_SLUID',
   'SLURM_STEP_ID',
+  // Set when the job has a memory request (its own or a configured default): without one, the memory cgroup's limit
+  // is the node's memory (ConstrainRAMSpace), not a limit of the job's.
+  'SLURM_MEM_PER_NODE',
+  'SLURM_MEM_PER_CPU',
+  'SLURM_MEM_PER_GPU',
 ] as const;
+
+const MEMORY_KEYS = ['SLURM_MEM_PER_NODE', 'SLURM_MEM_PER_CPU', 'SLURM_MEM_PER_GPU'] as const;
 
 const PROCTITLE = /^slurmstepd: \[(\d+)\.([^\]\s]+)\]/;
 
@@ -27,6 +34,8 @@ export interface SlurmFacts {
   readonly jobName?: string;
   readonly jobUser?: string;
   readonly sluid?: string;
+  /** Whether the job has a memory request; known from a task's environment only. */
+  readonly memoryRequested?: boolean;
 }
 
 /** What one process tells about its job, from its environment (task processes) or proctitle (slurmstepd). */
@@ -40,18 +49,22 @@ export function slurmFacts(comm: string, cmdline: string, env: Readonly<Record<s
   if (env['SLURM_JOB_NAME']) facts.jobName = env['SLURM_JOB_NAME'];
   if (env['SLURM_JOB_USER']) facts.jobUser = env['SLURM_JOB_USER'];
   if (env['SLURM_JOB_SLUID']) facts.sluid = env['SLURM_JOB_SLUID'];
+  // Only an environment that was read (it names the job) tells that no memory was requested.
+  if (facts.jobId !== undefined) facts.memoryRequested = MEMORY_KEYS.some((k) => env[k] !== undefined && env[k] !== '');
   return facts;
 }
 
 /** Folds what processes tell into one job's metadata; the first value seen wins (environments do not change). */
 export function mergeSlurmMeta(meta: ContainerMeta, facts: SlurmFacts): ContainerMeta {
-  if ((meta.jobName !== undefined || facts.jobName === undefined) && (meta.jobUser !== undefined || facts.jobUser === undefined)) {
-    return meta;
-  }
+  const name = meta.jobName === undefined && facts.jobName !== undefined;
+  const user = meta.jobUser === undefined && facts.jobUser !== undefined;
+  const memory = meta.memoryRequested === undefined && facts.memoryRequested !== undefined;
+  if (!name && !user && !memory) return meta;
   return {
     ...meta,
-    ...(meta.jobName === undefined && facts.jobName !== undefined && { jobName: facts.jobName }),
-    ...(meta.jobUser === undefined && facts.jobUser !== undefined && { jobUser: facts.jobUser }),
+    ...(name && { jobName: facts.jobName }),
+    ...(user && { jobUser: facts.jobUser }),
+    ...(memory && { memoryRequested: facts.memoryRequested }),
   };
 }
 

@@ -81,6 +81,13 @@ const COLUMNS: readonly Column<ProcessView>[] = [
   { header: 'COMMAND', align: 'left', value: (p) => p.cmdline || `[${p.comm}]` },
 ];
 
+/** A Slurm job's processes also say their step, before the command. */
+const SLURM_COLUMNS: readonly Column<ProcessView>[] = [
+  ...COLUMNS.slice(0, -1),
+  { header: 'STEP', align: 'left', value: (p) => p.step ?? '-' },
+  COLUMNS[COLUMNS.length - 1]!,
+];
+
 /**
  * Why a name may not match: Docker gives container names, and without its socket (not root, not in the docker group)
  * there are none, only ids. Undefined when Docker answered or was not asked.
@@ -130,7 +137,7 @@ export async function runPs(options: PsOptions, output: Output): Promise<void> {
       `cpu ${formatPercent(container.cpuPercent)}%  mem ${formatBytes(container.memoryBytes)}${limit}  ` +
       `processes ${container.processCount}  pids ${container.pids ?? '-'}\n`,
   );
-  output.out(formatTable(shown, COLUMNS, output.columns));
+  output.out(formatTable(shown, container.kind === 'slurm' ? SLURM_COLUMNS : COLUMNS, output.columns));
   if (hidden > 0) output.out(`(${count(hidden, 'more process', 'more processes')} not shown: --limit ${options.limit})\n`);
   // The lists are of the shown processes: with --limit, say so, as the lines above do.
   const of = hidden > 0 ? ` of the ${count(shown.length, 'process', 'processes')} shown` : '';

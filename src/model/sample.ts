@@ -26,6 +26,12 @@ export interface ProcessSample {
   readonly state: string;
   /** utime + stime of all threads, nanoseconds. */
   readonly cpuNs: number;
+  /**
+   * cutime + cstime (stat fields 16-17), nanoseconds: the whole CPU time of the children it reaped, theirs included.
+   * Set by the procfs collector only: where it is set, readBytes/writeBytes also include the reaped children's bytes
+   * (the kernel adds them to the parent's io), which toSnapshot takes out again (see reapedByParent there).
+   */
+  readonly childCpuNs?: number;
   readonly rssBytes: number;
   readonly vsizeBytes: number;
   readonly threads: number;
@@ -39,6 +45,8 @@ export interface ProcessSample {
   readonly nspid?: number;
   /** The key of the container this process belongs to (containerKey()). */
   readonly containerKey: string;
+  /** Slurm: the step whose cgroup holds it (`batch`, `extern`, `0`, ...). */
+  readonly step?: string;
   readonly kernelThread: boolean;
 }
 
@@ -101,6 +109,8 @@ export interface ContainerMeta {
   /** Slurm: job name and user from the task environment. */
   readonly jobName?: string;
   readonly jobUser?: string;
+  /** Slurm: whether the job has a memory request (SLURM_MEM_PER_NODE/CPU/GPU in a task's environment). */
+  readonly memoryRequested?: boolean;
 }
 
 export interface ContainerSample {

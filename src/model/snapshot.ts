@@ -34,6 +34,8 @@ export interface ProcessView {
   readonly user: string;
   readonly state: string;
   readonly containerKey: string;
+  /** Slurm: the step it runs in (`batch`, `extern`, `0`, ...); absent where steps are not known (replay, other kinds). */
+  readonly step?: string;
   readonly kernelThread: boolean;
   readonly startTimeMs: number;
   /** 100 = one core busy over the interval; undefined on the first sight of a process older than the interval. */
@@ -170,6 +172,10 @@ function interval(fields: { [K in keyof Interval]: number | undefined }): Interv
 const PICK_CPU = (p: ProcessSample): number | undefined => p.cpuNs;
 const PICK_READ = (p: ProcessSample): number | undefined => p.readBytes;
 const PICK_WRITE = (p: ProcessSample): number | undefined => p.writeBytes;
+const PICK_CHILD_CPU = (p: ProcessSample): number | undefined => p.childCpuNs;
+
+/** How early a startTimeMs may read: btime's lost fraction of a second, plus one clock tick. */
+const START_SLACK_MS = 1010;
 
 function processDelta(
   proc: ProcessSample,
@@ -183,9 +189,51 @@ function processDelta(
     const before = pick(prev);
     return before === undefined || now < before ? undefined : now - before;
   }
-  // Started during the interval: everything it did, it did since the previous sample.
-  if (previousTimeMs !== undefined && proc.startTimeMs >= previousTimeMs) return now;
+  // Started during the interval: everything it did, it did since the previous sample. startTimeMs counts from btime,
+  // which /proc/stat gives in whole seconds, so it reads up to a second early: without the slack most processes first
+  // seen a moment after they started were taken for old ones and their first counts lost (and, once their parent
+  // reaped them, subtracted from the parent's without ever having been added: see Reaped).
+  if (previousTimeMs !== undefined && proc.startTimeMs + START_SLACK_MS >= previousTimeMs) return now;
   return undefined;
+}
+
+/**
+ * What the children that disappeared in the interval had done when last seen: CPU (their own and their reaped
+ * children's) and storage bytes. Reaping adds a child's whole CPU to its parent's cutime/cstime and its io to the
+ * parent's io, so the parent's deltas hold what the child did while it was seen (already counted as the child's) plus
+ * what it did after: subtracting this leaves the parent's own bytes and, summed over a container, counts each child's
+ * work once. A child born and reaped between two samples was never seen: its work stays in the parent's figures.
+ */
+interface Reaped {
+  cpuNs: number;
+  readBytes: number;
+  writeBytes: number;
+}
+
+/**
+ * Processes of `previous` gone from `sample`, and what they had done by the key of their parent, when the parent is
+ * in `sample` and its counters include its reaped children (childCpuNs is set: procfs). A parent started after the
+ * child is a reused pid, not the parent.
+ */
+function goneProcesses(sample: Sample, previous: Sample | undefined): { gone: ProcessSample[]; reaped: Map<string, Reaped> | undefined } {
+  const gone: ProcessSample[] = [];
+  if (previous === undefined) return { gone, reaped: undefined };
+  for (const proc of previous.processes.values()) if (!sample.processes.has(proc.key)) gone.push(proc);
+  if (gone.length === 0) return { gone, reaped: undefined };
+  const byPid = new Map<number, ProcessSample>();
+  for (const p of sample.processes.values()) byPid.set(p.pid, p);
+  let reaped: Map<string, Reaped> | undefined;
+  for (const child of gone) {
+    const parent = byPid.get(child.ppid);
+    if (parent === undefined || parent.childCpuNs === undefined || parent.startTicks > child.startTicks) continue;
+    reaped ??= new Map();
+    const sum = reaped.get(parent.key) ?? { cpuNs: 0, readBytes: 0, writeBytes: 0 };
+    sum.cpuNs += child.cpuNs + (child.childCpuNs ?? 0);
+    sum.readBytes += child.readBytes ?? 0;
+    sum.writeBytes += child.writeBytes ?? 0;
+    reaped.set(parent.key, sum);
+  }
+  return { gone, reaped };
 }
 
 /** The process's deltas over the interval (none without an interval), then the one view builder. */
@@ -196,16 +244,19 @@ function liveProcessView(
   seconds: number,
   memoryBase: number,
   exitedAtMs?: number,
+  reaped?: Reaped,
 ): ProcessView {
   const span: { -readonly [K in keyof Interval]?: number } = {};
   if (seconds > 0) {
     const prevTime = previous?.timeMs;
     const cpu = processDelta(proc, prev, prevTime, PICK_CPU);
     if (cpu !== undefined) span.cpuNs = cpu;
+    // Its own bytes: not those of the children it reaped (a child reaped in the very pass that read the parent shows
+    // in the parent's io one tick late: the difference is clamped at 0 here and the container's sum stays exact).
     const read = processDelta(proc, prev, prevTime, PICK_READ);
-    if (read !== undefined) span.readBytes = read;
+    if (read !== undefined) span.readBytes = Math.max(0, read - (reaped?.readBytes ?? 0));
     const write = processDelta(proc, prev, prevTime, PICK_WRITE);
-    if (write !== undefined) span.writeBytes = write;
+    if (write !== undefined) span.writeBytes = Math.max(0, write - (reaped?.writeBytes ?? 0));
   }
   return processView(proc, span, seconds, memoryBase, exitedAtMs);
 }
@@ -232,7 +283,12 @@ interface ProcessTotals {
   count: number;
 }
 
-function sumProcesses(container: ContainerSample, sample: Sample, previous: Sample | undefined): ProcessTotals {
+/**
+ * Gauges and deltas summed over a container's processes. The CPU delta counts what processes that came and went did
+ * (job CPU without cpuacct): each process's utime+stime delta plus its cutime+cstime delta (the children it reaped),
+ * minus what those children had when last seen (counted as theirs then). The bytes likewise (see Reaped).
+ */
+function sumProcesses(container: ContainerSample, sample: Sample, previous: Sample | undefined, reaped: ReadonlyMap<string, Reaped> | undefined): ProcessTotals {
   const totals: ProcessTotals = {
     cpuDeltaNs: 0,
     cpuNs: 0,
@@ -253,16 +309,25 @@ function sumProcesses(container: ContainerSample, sample: Sample, previous: Samp
     totals.cpuNs += proc.cpuNs;
     totals.rssBytes += proc.rssBytes;
     totals.threads += proc.threads;
+    const children = reaped?.get(key);
     const cpu = processDelta(proc, prev, previous?.timeMs, PICK_CPU);
-    if (cpu !== undefined) totals.cpuDeltaNs += cpu;
+    if (cpu !== undefined) {
+      totals.cpuDeltaNs += cpu + (processDelta(proc, prev, previous?.timeMs, PICK_CHILD_CPU) ?? 0) - (children?.cpuNs ?? 0);
+    }
     if (proc.readBytes !== undefined && proc.writeBytes !== undefined) {
       totals.ioKnown = true;
       totals.readBytes += proc.readBytes;
       totals.writeBytes += proc.writeBytes;
-      totals.readDelta += processDelta(proc, prev, previous?.timeMs, PICK_READ) ?? 0;
-      totals.writeDelta += processDelta(proc, prev, previous?.timeMs, PICK_WRITE) ?? 0;
+      const read = processDelta(proc, prev, previous?.timeMs, PICK_READ);
+      if (read !== undefined) totals.readDelta += read - (children?.readBytes ?? 0);
+      const write = processDelta(proc, prev, previous?.timeMs, PICK_WRITE);
+      if (write !== undefined) totals.writeDelta += write - (children?.writeBytes ?? 0);
     }
   }
+  // Unclamped per process so a child reaped mid-pass evens out over two ticks; a sum is never negative.
+  totals.cpuDeltaNs = Math.max(0, totals.cpuDeltaNs);
+  totals.readDelta = Math.max(0, totals.readDelta);
+  totals.writeDelta = Math.max(0, totals.writeDelta);
   return totals;
 }
 
@@ -273,11 +338,12 @@ function liveContainerView(
   previous: Sample | undefined,
   seconds: number,
   exitedAtMs?: number,
+  reaped?: ReadonlyMap<string, Reaped>,
 ): ContainerView {
   const prev = previous?.containers.get(container.key);
   const cg = container.cgroup;
   const pcg = prev?.cgroup;
-  const totals = sumProcesses(container, sample, previous);
+  const totals = sumProcesses(container, sample, previous, reaped);
   const hostMemory = sample.host.memTotalBytes;
 
   const cpuFromCgroup = cg.cpuUsageNs !== undefined;
@@ -306,7 +372,7 @@ function liveContainerView(
   const txDelta = known ? delta(container.netTxBytes, prev?.netTxBytes) : undefined;
 
   const memoryBytes = cg.memoryWorkingSetBytes ?? cg.memoryUsageBytes ?? (totals.count > 0 ? totals.rssBytes : undefined);
-  const limit = cg.memoryLimitBytes !== undefined && cg.memoryLimitBytes < hostMemory ? cg.memoryLimitBytes : undefined;
+  const limit = shownMemoryLimit(container, hostMemory);
 
   const gauges: ContainerGauges = {
     cpuSource: cpuFromCgroup ? 'cgroup' : 'processes',
@@ -341,6 +407,24 @@ function liveContainerView(
   return containerView(container.identity, container.key, container.meta, gauges, span, containerSeconds, hostMemory, exitedAtMs);
 }
 
+/** Share of the host's memory at or above which a Slurm job's limit with no known request is the node's, not the job's. */
+const NODE_MEMORY_SHARE = 0.9;
+
+/**
+ * The memory limit a container shows: none when unlimited or not below the host's memory. A Slurm job without a
+ * memory request gets the node's memory (RealMemory, a bit under MemTotal) as its cgroup limit: no limit either, as
+ * for a Docker container without one. Its task environment says whether it asked (meta.memoryRequested); where no
+ * environment was readable, a limit near the host's memory is taken for the node's.
+ */
+function shownMemoryLimit(container: ContainerSample, hostMemory: number): number | undefined {
+  const limit = container.cgroup.memoryLimitBytes;
+  if (limit === undefined || limit >= hostMemory) return undefined;
+  if (container.identity.kind !== 'slurm') return limit;
+  const requested = container.meta.memoryRequested;
+  if (requested === false || (requested === undefined && limit >= NODE_MEMORY_SHARE * hostMemory)) return undefined;
+  return limit;
+}
+
 /** `{stall}` when any resource has PSI totals (cgroup v2), `{}` otherwise. */
 function stall(cpu: Pressure | undefined, memory: Pressure | undefined, io: Pressure | undefined): Pick<ContainerView, 'stall'> {
   const totals = { ...optional('cpu', stallTotals(cpu)), ...optional('memory', stallTotals(memory)), ...optional('io', stallTotals(io)) };
@@ -359,10 +443,12 @@ export function toSnapshot(sample: Sample, previous?: Sample, last?: Snapshot): 
   const seconds = previous === undefined ? 0 : readSeconds(sample.processesMonoNs, previous.processesMonoNs, sample.monoNs, previous.monoNs);
   const hostMemory = sample.host.memTotalBytes;
 
+  const { gone, reaped } = goneProcesses(sample, previous);
+
   const limits = new Map<string, number>();
   const containers: ContainerView[] = [];
   for (const container of sample.containers.values()) {
-    const view = liveContainerView(container, sample, previous, seconds);
+    const view = liveContainerView(container, sample, previous, seconds, undefined, reaped);
     containers.push(view);
     if (view.memoryLimitBytes !== undefined) limits.set(view.key, view.memoryLimitBytes);
   }
@@ -373,7 +459,8 @@ export function toSnapshot(sample: Sample, previous?: Sample, last?: Snapshot): 
   const processes: ProcessView[] = [];
   for (const proc of sample.processes.values()) {
     const base = limits.get(proc.containerKey) ?? hostMemory;
-    if (lastViews !== undefined && unchanged!.has(proc.key)) {
+    const children = reaped?.get(proc.key);
+    if (lastViews !== undefined && children === undefined && unchanged!.has(proc.key)) {
       // Not changed since `previous`: every delta is zero, so the view depends on nothing but the sample and the
       // memory base. Views are read-only: sharing one is safe. Its interval must say zero, not unknown.
       const reused = lastViews.get(proc.key);
@@ -382,14 +469,13 @@ export function toSnapshot(sample: Sample, previous?: Sample, last?: Snapshot): 
         continue;
       }
     }
-    processes.push(liveProcessView(proc, previous?.processes.get(proc.key), previous, seconds, base));
+    processes.push(liveProcessView(proc, previous?.processes.get(proc.key), previous, seconds, base, undefined, children));
   }
 
   const exitedProcesses: ProcessView[] = [];
   const exitedContainers: ContainerView[] = [];
   if (previous !== undefined) {
-    for (const proc of previous.processes.values()) {
-      if (sample.processes.has(proc.key)) continue;
+    for (const proc of gone) {
       const base = limits.get(proc.containerKey) ?? hostMemory;
       exitedProcesses.push(liveProcessView(proc, proc, previous, 0, base, sample.timeMs));
     }

@@ -31,6 +31,7 @@ export interface ProcessFacts {
   readonly user: string;
   readonly state: string;
   readonly containerKey: string;
+  readonly step?: string;
   readonly kernelThread: boolean;
   readonly startTimeMs: number;
   /** Cumulative CPU time, nanoseconds (0 when the source cannot know it, as in replay). */
@@ -69,6 +70,7 @@ export function processView(p: ProcessFacts, interval: Interval, seconds: number
     interval,
   };
   if (p.nspid !== undefined) view.nspid = p.nspid;
+  if (p.step !== undefined) view.step = p.step;
   if (p.readBytes !== undefined) view.readBytes = p.readBytes;
   if (p.writeBytes !== undefined) view.writeBytes = p.writeBytes;
   const cpu = cpuPercentOf(interval.cpuNs, seconds);

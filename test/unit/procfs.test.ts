@@ -39,7 +39,8 @@ const IO_TEXT =
 
 describe('parseStat', () => {
   it('reads the kept fields of a plain line', () => {
-    expect(parseStat(statLine(4242, 'sleep'))).toEqual({
+    // Fields 11, 16, 17: cminflt, cutime, cstime (the children it reaped).
+    expect(parseStat(statLine(4242, 'sleep', { 11: 7, 16: 30, 17: 12 }))).toEqual({
       pid: 4242,
       comm: 'sleep',
       state: 'S',
@@ -47,6 +48,9 @@ describe('parseStat', () => {
       flags: 4194304,
       utimeTicks: 250,
       stimeTicks: 50,
+      cutimeTicks: 30,
+      cstimeTicks: 12,
+      cminflt: 7,
       numThreads: 1,
       startTicks: 5000,
       vsizeBytes: 10_485_760,
@@ -398,6 +402,7 @@ describe.each([
       user: 'alice',
       state: 'S',
       cpuNs: 4e9,
+      childCpuNs: 0,
       rssBytes: 256 * 4096,
       vsizeBytes: 10_485_760,
       threads: 4,

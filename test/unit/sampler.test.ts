@@ -167,7 +167,7 @@ describe('Sampler on a cgroup v2 host (fixture)', () => {
     // It shares the host's network namespace: no figure rather than the host's.
     expect(jobs[0]!.netRxBytes).toBeUndefined();
     const task = snapshot.processes.find((p) => p.pid === 201);
-    expect(task).toMatchObject({ containerKey: 'slurm:3385', user: 'bob', cmdline: './train --epochs 3' });
+    expect(task).toMatchObject({ containerKey: 'slurm:3385', user: 'bob', cmdline: './train --epochs 3', step: '0' });
     expect(task!.cpuPercent).toBeCloseTo(100);
     expect(task!.writeBytesPerSec).toBeCloseTo(1000);
     expect(snapshot.processes.find((p) => p.pid === 200)!.containerKey).toBe('slurm:3385');

@@ -152,6 +152,38 @@ describe('toSnapshot', () => {
     expect(c.memoryBytes).toBe(GiB / 2);
   });
 
+  it('counts the children a job process reaped once: its cutime/cstime delta minus what they had when last seen', () => {
+    // Shell 20 runs children: 30 was seen at 0 with 0.2 s (and 0.05 s of its own reaped children) and 1 MB written,
+    // then ran 0.1 s more and wrote 1 MB more before 20 reaped it; a child 31 was born and reaped unseen (0.3 s, 2 MB).
+    const a = sample(
+      0,
+      [
+        proc(20, 'slurm:4242', { cpuNs: 1e9, childCpuNs: 5e9, writeBytes: 50e6 }),
+        proc(30, 'slurm:4242', { key: '30:200', startTicks: 200, ppid: 20, cpuNs: 0.2e9, childCpuNs: 0.05e9, writeBytes: 1e6 }),
+      ],
+      [slurm(['20:100', '30:200'])],
+    );
+    const b = sample(1, [proc(20, 'slurm:4242', { cpuNs: 1.01e9, childCpuNs: 5e9 + 0.35e9 + 0.3e9, writeBytes: 50e6 + 2e6 + 2e6 })], [slurm(['20:100'])]);
+    const s = toSnapshot(b, a);
+    const c = s.containers[0]!;
+    // 0.01 (shell) + 0.65 (reaped) - 0.25 (30's, counted at 0) = 0.41 s in 1 s
+    expect(c.interval.cpuNs).toBeCloseTo(0.41e9, -3);
+    expect(c.cpuPercent).toBeCloseTo(41);
+    // Bytes: the shell's own are what the kernel added minus 30's last sight: 30's last 1 MB and 31's 2 MB (unseen).
+    const shell = s.processes.find((p) => p.pid === 20)!;
+    expect(shell.interval.writeBytes).toBe(3e6);
+    expect(shell.interval.cpuNs).toBeCloseTo(0.01e9, -3);
+    expect(c.interval.writeBytes).toBe(3e6);
+    // Without childCpuNs (a source whose counters leave children out) nothing is subtracted.
+    const plain = (p: ProcessSample): ProcessSample => {
+      const { childCpuNs: _drop, ...rest } = p;
+      return rest;
+    };
+    const a2 = { ...a, processes: new Map([...a.processes].map(([k, p]) => [k, plain(p)])) };
+    const b2 = { ...b, processes: new Map([...b.processes].map(([k, p]) => [k, plain(p)])) };
+    expect(toSnapshot(b2, a2).processes.find((p) => p.pid === 20)!.interval.writeBytes).toBe(4e6);
+  });
+
   it('reports what disappeared as exited, with the time it was missed', () => {
     const a = sample(0, [proc(10, `docker:${dockerId}`), proc(11, 'host')], [docker(0, ['10:100'])]);
     const b = sample(1, [proc(11, 'host')], []);
@@ -160,6 +192,24 @@ describe('toSnapshot', () => {
     expect(s.exited.processes[0]!.exitedAtMs).toBe(b.timeMs);
     expect(s.exited.containers.map((c) => c.name)).toEqual(['web-1']);
     expect(s.exited.containers[0]!.exitedAtMs).toBe(b.timeMs);
+  });
+
+  it("shows a Slurm job's memory limit only when the job asked for memory, or when it is well below the node's", () => {
+    const job = (memoryLimitBytes: number, memoryRequested?: boolean): ContainerSample => ({
+      ...slurm(['20:100']),
+      cgroup: { memoryUsageBytes: GiB, memoryLimitBytes },
+      meta: { jobName: 'sim', ...(memoryRequested !== undefined && { memoryRequested }) },
+    });
+    const limitOf = (c: ContainerSample): number | undefined => toSnapshot(sample(0, [proc(20, 'slurm:4242')], [c])).containers[0]!.memoryLimitBytes;
+    const node = 7.6 * GiB; // RealMemory, under the 8 GiB MemTotal
+    expect(limitOf(job(node, false))).toBeUndefined();
+    expect(limitOf(job(node, true))).toBe(node);
+    // No readable task environment: near the host's memory is the node's, a small limit is the job's.
+    expect(limitOf(job(node))).toBeUndefined();
+    expect(limitOf(job(2 * GiB))).toBe(2 * GiB);
+    expect(limitOf(job(2 * GiB, false))).toBeUndefined();
+    // A Docker container's limit near the host's memory stays: only Slurm gives jobs the node's memory.
+    expect(toSnapshot(sample(0, [], [docker(0, [], { cgroup: { memoryLimitBytes: node } })])).containers[0]!.memoryLimitBytes).toBe(node);
   });
 
   it('treats a counter that went backwards as unknown, not negative', () => {
