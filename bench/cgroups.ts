@@ -155,7 +155,9 @@ function enableV2Controllers(dir: string, wanted: ReadonlySet<string>): void {
 function drain(dir: string, mount: string): void {
   let pids: string[];
   try {
-    pids = readFileSync(`${dir}/cgroup.procs`, 'utf8').split('\n').filter((l) => l !== '');
+    pids = readFileSync(`${dir}/cgroup.procs`, 'utf8')
+      .split('\n')
+      .filter((l) => l !== '');
   } catch {
     return;
   }

@@ -197,13 +197,11 @@ export const collectorSection: Section = {
       ];
 
       notes.push(
-        `processes per tick: ${procs} (Sampler, kernel threads included); ps listed ${psProcs}; ` +
-          `containers in the last sample: ${sample.containers.size}`,
+        `processes per tick: ${procs} (Sampler, kernel threads included); ps listed ${psProcs}; ` + `containers in the last sample: ${sample.containers.size}`,
       );
       const busy = `${(Math.max(0, otherBusy) * 100).toFixed(0)}%`;
       notes.push(
-        `other processes kept the host ${busy} busy during the rounds` +
-          (otherBusy > 0.1 ? ': wall times are inflated, the CPU figures hold better' : ''),
+        `other processes kept the host ${busy} busy during the rounds` + (otherBusy > 0.1 ? ': wall times are inflated, the CPU figures hold better' : ''),
       );
       const cls = classification(ctx, sample);
       if (cls !== undefined) notes.push(`classified by the Sampler: ${cls.line}${cls.ok ? '' : '  <- MISCLASSIFIED'}`);

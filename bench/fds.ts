@@ -91,7 +91,14 @@ async function startLoad(ctx: BenchContext, holders: number): Promise<Load> {
     load.fds.push(fd);
     return fd;
   };
-  const files = [file('data 1.log', 'a'), file('data 2.log', 'a'), file('config.json', 'r'), file('state.db', 'r+'), file('lib.so', 'r'), file('cache.bin', 'r+')];
+  const files = [
+    file('data 1.log', 'a'),
+    file('data 2.log', 'a'),
+    file('config.json', 'r'),
+    file('state.db', 'r+'),
+    file('lib.so', 'r'),
+    file('cache.bin', 'r+'),
+  ];
   const deleted = file('scratch', 'w');
   unlinkSync(path.join(dir, 'scratch'));
 
@@ -162,9 +169,7 @@ function stopLoadSync(load: Load): void {
 }
 
 async function stopLoad(load: Load): Promise<void> {
-  const exits = [...load.holders, ...load.namespaced]
-    .filter((c) => c.exitCode === null && c.signalCode === null)
-    .map((c) => once(c, 'exit'));
+  const exits = [...load.holders, ...load.namespaced].filter((c) => c.exitCode === null && c.signalCode === null).map((c) => once(c, 'exit'));
   stopLoadSync(load);
   await Promise.all(exits);
 }
@@ -352,19 +357,41 @@ export const fdsSection: Section = {
         },
       ];
       if (lsof !== undefined) {
-        rows.push({ label: 'lsof -n -P', note: 'via sh', n: lsof.n, medianMs: lsof.medianMs, bestMs: lsof.bestMs, cpuMs: lsof.cpuMeanMs, perItemUs: (lsof.medianMs * 1000) / fds, ratio: lsof.medianMs / lsMedian });
+        rows.push({
+          label: 'lsof -n -P',
+          note: 'via sh',
+          n: lsof.n,
+          medianMs: lsof.medianMs,
+          bestMs: lsof.bestMs,
+          cpuMs: lsof.cpuMeanMs,
+          perItemUs: (lsof.medianMs * 1000) / fds,
+          ratio: lsof.medianMs / lsMedian,
+        });
       } else {
         notes.push('lsof is not installed: no lsof row (apt-get install lsof)');
       }
       if (ss !== undefined) {
-        rows.push({ label: 'ss -anp', note: 'own netns only', n: ss.n, medianMs: ss.medianMs, bestMs: ss.bestMs, cpuMs: ss.cpuMeanMs, ratio: ss.medianMs / lsMedian });
+        rows.push({
+          label: 'ss -anp',
+          note: 'own netns only',
+          n: ss.n,
+          medianMs: ss.medianMs,
+          bestMs: ss.bestMs,
+          cpuMs: ss.cpuMeanMs,
+          ratio: ss.medianMs / lsMedian,
+        });
       } else {
         notes.push('ss is not installed: no ss row');
       }
 
       const checks: Check[] = [
         { name: 'steady pass per fd, wall (median)', measured: median(perFd), limit: PER_FD_BUDGET_US, unit: 'µs' },
-        { name: `steady pass, socketTablesEvery ${RELAXED_EVERY} / ls -l run, wall`, measured: relaxedPass.medianMs / lsMedian, limit: LS_RATIO_BUDGET, unit: '×' },
+        {
+          name: `steady pass, socketTablesEvery ${RELAXED_EVERY} / ls -l run, wall`,
+          measured: relaxedPass.medianMs / lsMedian,
+          limit: LS_RATIO_BUDGET,
+          unit: '×',
+        },
       ];
 
       const tcpReadMs = timeTcpRead();
@@ -382,7 +409,9 @@ export const fdsSection: Section = {
       );
       notes.push(
         `load: ${load.holders.length} sleeps holding ${load.perHolder} fds each` +
-          (load.netnsSkip === undefined ? `, ${load.namespaced.length} busybox nc listeners in their own netns` : `; no namespaced listeners (${load.netnsSkip})`),
+          (load.netnsSkip === undefined
+            ? `, ${load.namespaced.length} busybox nc listeners in their own netns`
+            : `; no namespaced listeners (${load.netnsSkip})`),
       );
       notes.push(
         'each read of tcp or tcp6 makes the kernel walk its whole TCP established hash (every bucket, per read, per ' +

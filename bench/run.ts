@@ -38,8 +38,7 @@ function header(facts: HostFacts, workload: Workload | undefined): string[] {
     `bubble benchmarks  ${new Date().toISOString()}`,
     ` host     kernel ${facts.kernel}, ${facts.cpus} cpus (${facts.cpuModel}), ${gib(facts.memBytes)}, node ${facts.node}, ` +
       `${facts.root ? 'root' : 'not root'}, cgroups ${facts.cgroups}`,
-    ` load     ${facts.processes} processes (${facts.threads} threads) in /proc` +
-      (workload === undefined ? '' : `; ${workload.describe()}`),
+    ` load     ${facts.processes} processes (${facts.threads} threads) in /proc` + (workload === undefined ? '' : `; ${workload.describe()}`),
   ];
 }
 
@@ -88,7 +87,11 @@ async function main(): Promise<number> {
     log('stopping the workload and removing its cgroups');
     await workload.stop();
   };
-  for (const [signal, code] of [['SIGINT', 130], ['SIGTERM', 143], ['SIGHUP', 129]] as const) {
+  for (const [signal, code] of [
+    ['SIGINT', 130],
+    ['SIGTERM', 143],
+    ['SIGHUP', 129],
+  ] as const) {
     process.once(signal, () => {
       log(`${signal}: cleaning up`);
       cleanUp().then(
@@ -126,12 +129,16 @@ async function main(): Promise<number> {
     const checks = results.flatMap((r) => r.result.checks);
     const over = checks.filter((c) => !passes(c));
     if (values.json === true) {
-      const out = { host: facts, workload: workload?.describe(), elapsedS, sections: results.map((r) => ({ name: r.name, ...r.result, checks: r.result.checks.map((c) => ({ ...c, pass: passes(c) })) })) };
+      const out = {
+        host: facts,
+        workload: workload?.describe(),
+        elapsedS,
+        sections: results.map((r) => ({ name: r.name, ...r.result, checks: r.result.checks.map((c) => ({ ...c, pass: passes(c) })) })),
+      };
       process.stdout.write(`${JSON.stringify(out, null, 2)}\n`);
     } else {
       process.stdout.write(
-        `\nbudgets: ${checks.length - over.length} PASS, ${over.length} OVER` +
-          `  (${rounds} rounds, ${gapMs} ms apart; ${elapsedS.toFixed(1)} s in all)\n`,
+        `\nbudgets: ${checks.length - over.length} PASS, ${over.length} OVER` + `  (${rounds} rounds, ${gapMs} ms apart; ${elapsedS.toFixed(1)} s in all)\n`,
       );
     }
     return values.strict === true && over.length > 0 ? 1 : 0;

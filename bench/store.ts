@@ -114,7 +114,9 @@ function findAtop(ctx: BenchContext): { path?: string; installed: boolean; why?:
   const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
   const install = (): boolean => {
     ctx.log('store: atop is missing; apt-get install -y atop (root)');
-    return spawnSync('apt-get', ['install', '-y', '--no-install-recommends', 'atop'], { env, stdio: ['ignore', 'ignore', 'pipe'], timeout: 300_000 }).status === 0;
+    return (
+      spawnSync('apt-get', ['install', '-y', '--no-install-recommends', 'atop'], { env, stdio: ['ignore', 'ignore', 'pipe'], timeout: 300_000 }).status === 0
+    );
   };
   if (!install()) {
     ctx.log('store: apt-get install failed; apt-get update, then again');
@@ -213,12 +215,17 @@ function readStore(file: string, idlePids: readonly number[], busyPids: readonly
     const processes = count('processes');
     const containers = count('containers');
     const ps = stat.find((s) => s.name === 'process_series');
-    const span = db.prepare(`SELECT min(bucket) AS lo, max(bucket) AS hi FROM container_series WHERE tier = 0`).get() as { lo: number | null; hi: number | null };
+    const span = db.prepare(`SELECT min(bucket) AS lo, max(bucket) AS hi FROM container_series WHERE tier = 0`).get() as {
+      lo: number | null;
+      hi: number | null;
+    };
     const spanS = span.lo === null || span.hi === null ? Number.NaN : (span.hi - span.lo) / 1000 + 1;
     // Second-tier rows per process, and whether each is the process's first bucket.
-    const secondRows = db.prepare(`
+    const secondRows = db
+      .prepare(`
       SELECT s.*, p.pid, s.bucket = min(s.bucket) OVER (PARTITION BY s.process_id) AS first
-      FROM process_series s JOIN processes p ON p.id = s.process_id WHERE s.tier = 0`).all() as (SeriesRow & { pid: number; first: number })[];
+      FROM process_series s JOIN processes p ON p.id = s.process_id WHERE s.tier = 0`)
+      .all() as (SeriesRow & { pid: number; first: number })[];
     const group = (pids: readonly number[]): Group => {
       const want = new Set(pids);
       const rows = secondRows.filter((r) => want.has(r.pid));
@@ -247,7 +254,10 @@ function readStore(file: string, idlePids: readonly number[], busyPids: readonly
       containerEntityBytes: bytes('containers', 'sqlite_autoindex_containers_1', 'containers_last_seen') / containers,
       accessBytes: bytes('file_access', 'file_access_process', 'file_access_last_seen', 'net_access', 'net_access_process', 'net_access_last_seen'),
       fileAccessRows: count('file_access'),
-      ownFileAccessRows: db.prepare(`SELECT count(*) FROM file_access f JOIN processes p ON p.id = f.process_id WHERE p.pid = ?`).pluck().get(recorderPid) as number,
+      ownFileAccessRows: db
+        .prepare(`SELECT count(*) FROM file_access f JOIN processes p ON p.id = f.process_id WHERE p.pid = ?`)
+        .pluck()
+        .get(recorderPid) as number,
       netAccessRows: count('net_access'),
       processFill: ps === undefined ? Number.NaN : 1 - ps.unused / ps.bytes,
       processes,
@@ -354,7 +364,9 @@ export const storeSection: Section = {
       children.push(burner);
       await once(burner, 'spawn');
 
-      ctx.log(`store: bubble record --interval 1s --duration ${DURATION_S}s${atop.path === undefined ? '' : ', atop -w FILE 1 alongside'} (~${DURATION_S + 2} s)`);
+      ctx.log(
+        `store: bubble record --interval 1s --duration ${DURATION_S}s${atop.path === undefined ? '' : ', atop -w FILE 1 alongside'} (~${DURATION_S + 2} s)`,
+      );
       const cpu0 = childCpuTicks();
       const t0 = now();
       // Run as users run it: the file itself, so its #! line's node flags apply.
@@ -451,7 +463,13 @@ export const storeSection: Section = {
       if (atopChild !== undefined && atopTotal !== undefined) {
         rows.push(
           { label: `atop -w FILE 1, steady (same window)`, n: ticks, cpuMs: atopMsPerS, perItemUs: (atopMsPerS * 1000) / procsPerTick, ratio: 1 },
-          { label: 'atop -w FILE 1, whole run', note: 'startup included', n: Math.round(atopTotal.wallMs / 1000), cpuMs: atopTotal.ms / (atopTotal.wallMs / 1000), ratio: 1 },
+          {
+            label: 'atop -w FILE 1, whole run',
+            note: 'startup included',
+            n: Math.round(atopTotal.wallMs / 1000),
+            cpuMs: atopTotal.ms / (atopTotal.wallMs / 1000),
+            ratio: 1,
+          },
         );
       }
 
@@ -538,10 +556,18 @@ export const storeSection: Section = {
         },
       );
 
-      const checks: Check[] = [{ name: 'bubble record CPU per second, steady (1.5% of a core = 15 ms)', measured: recMsPerS, limit: CPU_BUDGET_MS_PER_S, unit: 'ms' }];
-      if (atopChild !== undefined) checks.push({ name: 'bubble record CPU / atop -w CPU, steady', measured: recMsPerS / atopMsPerS, limit: ATOP_RATIO_BUDGET, unit: '×' });
+      const checks: Check[] = [
+        { name: 'bubble record CPU per second, steady (1.5% of a core = 15 ms)', measured: recMsPerS, limit: CPU_BUDGET_MS_PER_S, unit: 'ms' },
+      ];
+      if (atopChild !== undefined)
+        checks.push({ name: 'bubble record CPU / atop -w CPU, steady', measured: recMsPerS / atopMsPerS, limit: ATOP_RATIO_BUDGET, unit: '×' });
       checks.push(
-        { name: `one hour of ${facts.processes} processes, projected (${kb(hourBytes)}) / 10 MB`, measured: hourBytes / HOUR_BUDGET_BYTES, limit: 1, unit: '×' },
+        {
+          name: `one hour of ${facts.processes} processes, projected (${kb(hourBytes)}) / 10 MB`,
+          measured: hourBytes / HOUR_BUDGET_BYTES,
+          limit: 1,
+          unit: '×',
+        },
         { name: `one simulated hour of ${sim.processes} processes (${kb(sim.bytes)}) / 10 MB`, measured: sim.bytes / HOUR_BUDGET_BYTES, limit: 1, unit: '×' },
       );
 
@@ -573,11 +599,16 @@ export const storeSection: Section = {
       const hostTicks = host1.cpuTotalTicks - host0.cpuTotalTicks;
       const ours = rec1 - rec0 + (atop1 - atop0) + (burn1 - burn0) + ((selfW.user + selfW.system) / 1e6) * reader.clkTck;
       const otherBusy = (hostTicks - (host1.cpuIdleTicks - host0.cpuIdleTicks) - ours) / Math.max(1, hostTicks);
-      notes.push(`other processes kept the host ${(Math.max(0, otherBusy) * 100).toFixed(0)}% busy during the window; the burner used ${pct(((burn1 - burn0) * msPerTick) / windowS)}`);
+      notes.push(
+        `other processes kept the host ${(Math.max(0, otherBusy) * 100).toFixed(0)}% busy during the window; the burner used ${pct(((burn1 - burn0) * msPerTick) / windowS)}`,
+      );
       notes.push(
         `file after ${DURATION_S} s: ${kb(liveBytes)} (db + -wal, live), ${kb(finalBytes)} after the clean close; ` +
           `${facts.processes} processes, ${facts.containers} containers, second tier spans ${spanS} s; ` +
-          `pages: ${facts.pages.slice(0, 4).map((p) => `${p.name} ${kb(p.bytes)}`).join(', ')}`,
+          `pages: ${facts.pages
+            .slice(0, 4)
+            .map((p) => `${p.name} ${kb(p.bytes)}`)
+            .join(', ')}`,
       );
       notes.push(
         `bytes per row = dbstat page bytes / rows: process_series ${B.toFixed(1)} B (pages ${(facts.processFill * 100).toFixed(0)}% full), ` +

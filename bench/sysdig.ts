@@ -43,7 +43,11 @@ function realLines(ctx: BenchContext): Source {
   const root = projectRoot();
   const scapDir = path.resolve(root, '../shared/fixtures/scap');
   const sysdig = which('sysdig');
-  const captures = existsSync(scapDir) ? readdirSync(scapDir).filter((f) => f.endsWith('.scap')).sort() : [];
+  const captures = existsSync(scapDir)
+    ? readdirSync(scapDir)
+        .filter((f) => f.endsWith('.scap'))
+        .sort()
+    : [];
   if (sysdig !== undefined && captures.length > 0) {
     const lines: string[] = [];
     const runsMs: number[] = [];
@@ -66,7 +70,11 @@ function realLines(ctx: BenchContext): Source {
   const lines = readdirSync(dir)
     .filter((f) => f.endsWith('.jsonl'))
     .sort()
-    .flatMap((f) => readFileSync(path.join(dir, f), 'utf8').split('\n').filter((l) => l !== ''));
+    .flatMap((f) =>
+      readFileSync(path.join(dir, f), 'utf8')
+        .split('\n')
+        .filter((l) => l !== ''),
+    );
   return { lines, from: `saved bridge output in ${dir}`, sysdigRunsMs: [], sysdigEvents: 0 };
 }
 

@@ -121,8 +121,17 @@ export function writeHistoryStore(path: string, spec: HistorySpec = DEFAULT_HIST
         const key = `docker:${cid}`;
         const labels = JSON.stringify({ 'com.docker.compose.project': 'shop', 'com.docker.compose.service': `svc${i}` });
         const row = insertContainer.get(
-          key, 'docker', cid, `shop-svc${i}-1`, `registry.example.com/shop/svc${i}:1.${i}.0`, labels, `/docker/${cid}`,
-          (1 + (i % 4)) * 2 ** 30, i % 3 === 0 ? 2 : null, startMs, lastSeen,
+          key,
+          'docker',
+          cid,
+          `shop-svc${i}-1`,
+          `registry.example.com/shop/svc${i}:1.${i}.0`,
+          labels,
+          `/docker/${cid}`,
+          (1 + (i % 4)) * 2 ** 30,
+          i % 3 === 0 ? 2 : null,
+          startMs,
+          lastSeen,
         ) as { id: number };
         containerIds.push(row.id);
         containerKeys.push(key);
@@ -131,9 +140,19 @@ export function writeHistoryStore(path: string, spec: HistorySpec = DEFAULT_HIST
         const [comm, exe, cmdline] = COMMANDS[Math.floor(rand() * COMMANDS.length)]!;
         const pid = nextPid++;
         const row = insertProcess.get(
-          containerIds[container]!, pid, firstSeen - Math.floor(rand() * 86_400_000), 1 + Math.floor(rand() * 1000),
-          container === 0 ? null : 1 + Math.floor(rand() * 200), comm, exe, cmdline, 0, 'root', firstSeen,
-          exit ?? lastSeen, exit ?? null,
+          containerIds[container]!,
+          pid,
+          firstSeen - Math.floor(rand() * 86_400_000),
+          1 + Math.floor(rand() * 1000),
+          container === 0 ? null : 1 + Math.floor(rand() * 200),
+          comm,
+          exe,
+          cmdline,
+          0,
+          'root',
+          firstSeen,
+          exit ?? lastSeen,
+          exit ?? null,
         ) as { id: number };
         procs.push({
           id: row.id,
@@ -176,8 +195,18 @@ export function writeHistoryStore(path: string, spec: HistorySpec = DEFAULT_HIST
         for (let c = 0; c < containerIds.length; c++) {
           const net = c === 0 ? null : Math.floor(rand() * 200_000 * seconds);
           containerRow.run(
-            tier, at, containerIds[c]!, cpu[c]!, mem[c]!, Math.floor(mem[c]! * 1.1), Math.floor(rand() * 100_000 * seconds),
-            Math.floor(rand() * 400_000 * seconds), net, net === null ? null : net >> 2, pids[c]!, seconds,
+            tier,
+            at,
+            containerIds[c]!,
+            cpu[c]!,
+            mem[c]!,
+            Math.floor(mem[c]! * 1.1),
+            Math.floor(rand() * 100_000 * seconds),
+            Math.floor(rand() * 400_000 * seconds),
+            net,
+            net === null ? null : net >> 2,
+            pids[c]!,
+            seconds,
           );
         }
       };
@@ -188,8 +217,7 @@ export function writeHistoryStore(path: string, spec: HistorySpec = DEFAULT_HIST
     });
     write();
 
-    const count = (table: string, tier: number): number =>
-      db.prepare(`SELECT count(*) FROM ${table} WHERE tier = ?`).pluck().get(tier) as number;
+    const count = (table: string, tier: number): number => db.prepare(`SELECT count(*) FROM ${table} WHERE tier = ?`).pluck().get(tier) as number;
     const rows = {
       second: count('container_series', 0) + count('process_series', 0),
       minute: count('container_series', 1) + count('process_series', 1),

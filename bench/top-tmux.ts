@@ -54,8 +54,20 @@ export class TmuxServer {
   open(name: string, argv: readonly string[], env: Readonly<Record<string, string>> = {}): number {
     const envArgs = Object.entries(env).flatMap(([k, v]) => ['-e', `${k}=${v}`]);
     const out = this.must([
-      'new-session', '-d', '-P', '-F', '#{pane_pid}', '-s', name, '-x', String(this.columns), '-y', String(this.rows),
-      ...envArgs, '--', ...argv,
+      'new-session',
+      '-d',
+      '-P',
+      '-F',
+      '#{pane_pid}',
+      '-s',
+      name,
+      '-x',
+      String(this.columns),
+      '-y',
+      String(this.rows),
+      ...envArgs,
+      '--',
+      ...argv,
     ]);
     return Number(out.trim());
   }

@@ -357,7 +357,14 @@ export const topSection: Section = {
         }
       }
       for (const s of scrubs) {
-        rows.push({ label: s.label, note: `max ${s.maxMs.toFixed(1)} ms`, n: s.series.n, medianMs: s.series.medianMs, bestMs: s.series.bestMs, cpuMs: s.series.cpuMedianMs });
+        rows.push({
+          label: s.label,
+          note: `max ${s.maxMs.toFixed(1)} ms`,
+          n: s.series.n,
+          medianMs: s.series.medianMs,
+          bestMs: s.series.bestMs,
+          cpuMs: s.series.cpuMedianMs,
+        });
       }
       for (const tier of ['minute', 'second'] as const) {
         const worst = Math.max(...scrubs.filter((s) => s.tier === tier).map((s) => s.series.medianMs));
@@ -376,21 +383,39 @@ export const topSection: Section = {
           scrubs.map((s) => `${s.tier}/${s.label.includes('(all)') ? 'all' : 'one'} ${s.processes}`).join(', ') +
           (capped.length > 0 ? `; stopped early after ${SCRUB_ROW_CAP_MS / 1000} s: ${capped.map((s) => s.label).join('; ')}` : ''),
       );
-      notes.push('App.tsx asks the Source for the snapshot without the container key in both views, so today a container-view step costs the all-processes snapshot');
+      notes.push(
+        'App.tsx asks the Source for the snapshot without the container key in both views, so today a container-view step costs the all-processes snapshot',
+      );
 
       // 3. CPU over 30 s at 1 s refresh, beside htop in the same window.
       if (tmux !== undefined) {
         const htopHome = path.join(tmp, 'htop-home');
         const runs: CpuRun[] = [
-          { label: 'bubble top --no-record --interval 1s', name: 'cpu-top', argv: [BUBBLE, 'top', '--no-record', '--db', noStore, '--interval', '1s'], ready: bubbleReady },
-          { label: 'bubble top --interval 1s, recording', name: 'cpu-record', argv: [BUBBLE, 'top', '--interval', '1s', '--db', path.join(tmp, 'record.db')], ready: bubbleReady },
+          {
+            label: 'bubble top --no-record --interval 1s',
+            name: 'cpu-top',
+            argv: [BUBBLE, 'top', '--no-record', '--db', noStore, '--interval', '1s'],
+            ready: bubbleReady,
+          },
+          {
+            label: 'bubble top --interval 1s, recording',
+            name: 'cpu-record',
+            argv: [BUBBLE, 'top', '--interval', '1s', '--db', path.join(tmp, 'record.db')],
+            ready: bubbleReady,
+          },
         ];
         if (tools.htop) {
           // Its default settings: no htoprc of this user's changes what it draws.
-          runs.push({ label: 'htop -d 10', name: 'cpu-htop', argv: ['htop', '-d', '10'], env: { HOME: htopHome, XDG_CONFIG_HOME: path.join(htopHome, '.config') }, ready: htopReady });
+          runs.push({
+            label: 'htop -d 10',
+            name: 'cpu-htop',
+            argv: ['htop', '-d', '10'],
+            env: { HOME: htopHome, XDG_CONFIG_HOME: path.join(htopHome, '.config') },
+            ready: htopReady,
+          });
         }
         const { windowMs, otherBusy, processes } = await cpuWindow(ctx, tmux, runs, reader);
-        const cpuMsPerSec = (r: CpuRun): number => (((r.ticks1! - r.ticks0!) * 1000) / reader.clkTck) / (windowMs / 1000);
+        const cpuMsPerSec = (r: CpuRun): number => ((r.ticks1! - r.ticks0!) * 1000) / reader.clkTck / (windowMs / 1000);
         const htop = runs.find((r) => r.name === 'cpu-htop');
         const htopCpu = htop === undefined ? Number.NaN : cpuMsPerSec(htop);
         for (const r of runs) {
@@ -405,8 +430,18 @@ export const topSection: Section = {
         }
         if (htop !== undefined) {
           // The budget is on `bubble top` as users run it: recording into the store (issue 5); --no-record is shown beside.
-          checks.push({ name: 'bubble top (recording) CPU / htop CPU, 30 s at 1 s', measured: cpuMsPerSec(runs[1]!) / htopCpu, limit: CPU_RATIO_BUDGET, unit: '×' });
-          checks.push({ name: 'bubble top --no-record CPU / htop CPU, 30 s at 1 s', measured: cpuMsPerSec(runs[0]!) / htopCpu, limit: CPU_RATIO_BUDGET, unit: '×' });
+          checks.push({
+            name: 'bubble top (recording) CPU / htop CPU, 30 s at 1 s',
+            measured: cpuMsPerSec(runs[1]!) / htopCpu,
+            limit: CPU_RATIO_BUDGET,
+            unit: '×',
+          });
+          checks.push({
+            name: 'bubble top --no-record CPU / htop CPU, 30 s at 1 s',
+            measured: cpuMsPerSec(runs[0]!) / htopCpu,
+            limit: CPU_RATIO_BUDGET,
+            unit: '×',
+          });
         } else {
           notes.push('htop missing: no CPU comparison');
         }

@@ -132,9 +132,7 @@ export interface Column<Row> {
  */
 export function formatTable<Row>(rows: readonly Row[], columns: readonly Column<Row>[], maxWidth = Infinity): string {
   const cells = rows.map((row) => columns.map((c) => safeText(c.value(row))));
-  const widths = columns.map((c, i) =>
-    c.width ?? Math.max(displayWidth(c.header), ...cells.map((r) => displayWidth(r[i] ?? ''))),
-  );
+  const widths = columns.map((c, i) => c.width ?? Math.max(displayWidth(c.header), ...cells.map((r) => displayWidth(r[i] ?? ''))));
   const flex = columns.findIndex((c) => c.width === undefined && c === columns[columns.length - 1]);
   if (flex >= 0 && Number.isFinite(maxWidth)) {
     const fixed = widths.reduce((a, w, i) => (i === flex ? a : a + w + 1), 0);

@@ -54,7 +54,7 @@ export const PS = {
       name: 'sort',
       type: 'string',
       value: 'cpu|mem|io|pid|read|write|time|command',
-      help: ['order: cpu (default, or the config file\'s sort.processes), mem, io, pid, read, write, time, command'],
+      help: ["order: cpu (default, or the config file's sort.processes), mem, io, pid, read, write, time, command"],
     },
     { name: 'limit', type: 'string', value: 'N', help: ['show the first N processes'] },
     { name: 'interval', type: 'string', value: 'S', help: ['seconds between the two samples that give rates (default 1; "500ms" works)'] },
@@ -188,7 +188,7 @@ export const RECORD = {
 
 export const SERVE = {
   name: 'serve',
-  summary: 'record like record and serve /metrics, cadvisor-companion\'s API and the store API over HTTP',
+  summary: "record like record and serve /metrics, cadvisor-companion's API and the store API over HTTP",
   about: [
     "Records like bubble record and serves, read-only: GET /metrics (Prometheus, cAdvisor's metric names),\n/api/v1.0/<container>/processes (cadvisor-companion's API) and /api/v1/containers... (the store). docs/serve.md.",
   ],

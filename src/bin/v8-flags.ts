@@ -17,11 +17,7 @@ export interface CheckedFlags {
 
 /** The flag's name as `node --v8-options` lists it: without `--`, a `no-` negation and `=value`; `_` is `-` to V8. */
 export function flagName(flag: string): string {
-  return flag
-    .replace(/^--?/, '')
-    .replace(/=.*$/, '')
-    .replace(/_/g, '-')
-    .replace(/^no-/, '');
+  return flag.replace(/^--?/, '').replace(/=.*$/, '').replace(/_/g, '-').replace(/^no-/, '');
 }
 
 /** The names `node --v8-options` lists: each option's line starts with two spaces and `--name`. */

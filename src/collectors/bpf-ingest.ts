@@ -467,7 +467,11 @@ export class BpfTickSource implements TickSource {
 
   private start(): void {
     const run = runBpftrace(
-      { intervalMs: Math.max(10, Math.round(this.options.intervalMs)), ...(this.options.errors !== undefined && { errors: this.options.errors }), ...(this.options.bin !== undefined && { bin: this.options.bin }) },
+      {
+        intervalMs: Math.max(10, Math.round(this.options.intervalMs)),
+        ...(this.options.errors !== undefined && { errors: this.options.errors }),
+        ...(this.options.bin !== undefined && { bin: this.options.bin }),
+      },
       (events) => {
         this.ingest.push(events);
         if (events.some((e) => e.t === 'hello')) {

@@ -110,8 +110,7 @@ const INT = /^-?\d{1,16}$/;
 const MAX_U32 = 0xffff_ffff;
 
 /** A whole number the store can hold within [min, max]. */
-const whole = (v: unknown, min: number, max = Number.MAX_SAFE_INTEGER): v is number =>
-  typeof v === 'number' && Number.isSafeInteger(v) && v >= min && v <= max;
+const whole = (v: unknown, min: number, max = Number.MAX_SAFE_INTEGER): v is number => typeof v === 'number' && Number.isSafeInteger(v) && v >= min && v <= max;
 
 /** `"1234"` or `"1234,5,-6"` -> the numbers, each within its [min, max]; undefined when any is not. */
 function intKey(key: string, bounds: readonly (readonly [number, number])[]): number[] | undefined {
@@ -444,11 +443,13 @@ export type BpfAvailability = { readonly ok: true; readonly bin: string } | { re
 export function bpfAvailability(options: { readonly bin?: string; readonly root?: boolean } = {}): BpfAvailability {
   const root = options.root ?? process.getuid?.() === 0;
   const bin = options.bin ?? findOnPath('bpftrace');
-  if (bin === undefined || !existsSync(bin)) return { ok: false, why: `bpftrace is not installed: install it with ${BPFTRACE_INSTALL_HINT} for short-lived processes` };
+  if (bin === undefined || !existsSync(bin))
+    return { ok: false, why: `bpftrace is not installed: install it with ${BPFTRACE_INSTALL_HINT} for short-lived processes` };
   if (!root) return { ok: false, why: 'bpftrace needs root: run as root (sudo) for short-lived processes' };
   if (!tracefsMounted()) {
     const r = spawnSync('mount', ['-t', 'tracefs', 'nodev', TRACEFS], { stdio: 'ignore', timeout: 5000 });
-    if (r.status !== 0 || !tracefsMounted()) return { ok: false, why: `tracefs is not mounted at ${TRACEFS} and mounting it failed: mount -t tracefs nodev ${TRACEFS}` };
+    if (r.status !== 0 || !tracefsMounted())
+      return { ok: false, why: `tracefs is not mounted at ${TRACEFS} and mounting it failed: mount -t tracefs nodev ${TRACEFS}` };
   }
   return { ok: true, bin };
 }

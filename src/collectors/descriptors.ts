@@ -18,7 +18,13 @@ export function fileAccess(f: OpenFile): FileAccess {
 export function socketAccess(s: OpenSocket): SocketAccess {
   return s.protocol === 'unix'
     ? { fd: s.fd, protocol: 'unix', local: s.path, remote: '', state: s.state }
-    : { fd: s.fd, protocol: s.protocol, local: formatEndpoint(s.localAddress, s.localPort), remote: formatEndpoint(s.remoteAddress, s.remotePort), state: s.state };
+    : {
+        fd: s.fd,
+        protocol: s.protocol,
+        local: formatEndpoint(s.localAddress, s.localPort),
+        remote: formatEndpoint(s.remoteAddress, s.remotePort),
+        state: s.state,
+      };
 }
 
 /** One process's open descriptors as observations: one per descriptor, each counting as one open. */

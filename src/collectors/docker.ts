@@ -135,12 +135,7 @@ export function parseEvent(raw: unknown): DockerEvent | undefined {
   if (id === undefined || id === '' || typeof actionRaw !== 'string') return undefined;
   const action = (actionRaw.split(':')[0] ?? '').trim();
   // timeNano exceeds 2^53, but the lost nanoseconds do not matter at millisecond resolution.
-  const timeMs =
-    typeof raw['timeNano'] === 'number'
-      ? Math.floor(raw['timeNano'] / 1e6)
-      : typeof raw['time'] === 'number'
-        ? raw['time'] * 1000
-        : Date.now();
+  const timeMs = typeof raw['timeNano'] === 'number' ? Math.floor(raw['timeNano'] / 1e6) : typeof raw['time'] === 'number' ? raw['time'] * 1000 : Date.now();
   return { id, action, attributes: stringRecord(actor['Attributes']), timeMs };
 }
 
@@ -154,8 +149,7 @@ export interface EventEffect {
 /** What one event does to what the watcher knew of its container. Pure, so every action is testable. */
 export function applyEvent(prev: ContainerMeta | undefined, ev: DockerEvent): EventEffect {
   // A container first seen through an event (created while the stream was down, or before the listing answered).
-  const base: ContainerMeta =
-    prev ?? prune({ name: containerName(ev.attributes['name']), image: ev.attributes['image'] });
+  const base: ContainerMeta = prev ?? prune({ name: containerName(ev.attributes['name']), image: ev.attributes['image'] });
   switch (ev.action) {
     case 'create': {
       // A create event's attributes are the container's labels plus name and image: good until inspect answers.
@@ -482,7 +476,9 @@ export class DockerWatcher {
   /** Lists all containers, then inspects each for times and exit code. Throws when dockerd cannot be reached. */
   private async list(): Promise<void> {
     const issuedAt = this.seq;
-    const entries = (await (await this.docker()).listContainers({
+    const entries = (await (
+      await this.docker()
+    ).listContainers({
       all: true,
       abortSignal: this.abort.signal,
     } as Docker.ContainerListOptions)) as unknown;

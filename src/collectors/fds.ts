@@ -414,7 +414,14 @@ export class FdCollector {
    * through `paths`), sockets filed for joining. undefined when a check fails (the process is exiting, or an fd was
    * closed after all): the caller then reads the process in full.
    */
-  private reuse(pid: number, state: ProcState, pass: number, stats: FdPassStats, groups: Map<string, NsGroup>, paths: Map<string, string>): ProcessFds | undefined {
+  private reuse(
+    pid: number,
+    state: ProcState,
+    pass: number,
+    stats: FdPassStats,
+    groups: Map<string, NsGroup>,
+    paths: Map<string, string>,
+  ): ProcessFds | undefined {
     const last = state.last!;
     let files = last.result.files;
     let cached = last.files;

@@ -127,9 +127,7 @@ export function unescapeUnitName(s: string): string {
 }
 
 function runtimeIdentity(kind: 'docker' | 'podman' | 'containerd' | 'crio', id: string, cgroup: string, parent?: string): Identity {
-  return parent === undefined
-    ? { kind, id, name: shortId(id), cgroup }
-    : { kind, id, name: shortId(id), parent, cgroup };
+  return parent === undefined ? { kind, id, name: shortId(id), cgroup } : { kind, id, name: shortId(id), parent, cgroup };
 }
 
 /** Slurm v1: `<slurm|slurm_node>/uid_<uid>/job_<id>[/step_<s>[+het][/task_<n>]]` starting at segs[i]. */

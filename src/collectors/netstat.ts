@@ -151,9 +151,7 @@ function isSlot(text: string, s: number, e: number, hex: boolean): boolean {
 // Addresses
 
 function ipv4FromWord(v: number, littleEndian: boolean): string {
-  return littleEndian
-    ? `${v & 255}.${(v >>> 8) & 255}.${(v >>> 16) & 255}.${v >>> 24}`
-    : `${v >>> 24}.${(v >>> 16) & 255}.${(v >>> 8) & 255}.${v & 255}`;
+  return littleEndian ? `${v & 255}.${(v >>> 8) & 255}.${(v >>> 16) & 255}.${v >>> 24}` : `${v >>> 24}.${(v >>> 16) & 255}.${(v >>> 8) & 255}.${v & 255}`;
 }
 
 /**
@@ -181,7 +179,11 @@ export function formatIpv6(bytes: ArrayLike<number>): string {
     }
     i = j;
   }
-  const hex = (from: number, to: number): string => g.slice(from, to).map((x) => x.toString(16)).join(':');
+  const hex = (from: number, to: number): string =>
+    g
+      .slice(from, to)
+      .map((x) => x.toString(16))
+      .join(':');
   if (bestStart < 0) return hex(0, 8);
   return `${hex(0, bestStart)}::${hex(bestStart + bestLen, 8)}`;
 }
@@ -271,10 +273,14 @@ export function parseInetTable(text: string, protocol: InetProtocol, opts: Parse
 
 function unixType(code: number): UnixSocket['type'] | undefined {
   switch (code) {
-    case 1: return 'stream';
-    case 2: return 'dgram';
-    case 5: return 'seqpacket';
-    default: return undefined;
+    case 1:
+      return 'stream';
+    case 2:
+      return 'dgram';
+    case 5:
+      return 'seqpacket';
+    default:
+      return undefined;
   }
 }
 

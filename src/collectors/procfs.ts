@@ -195,21 +195,50 @@ function parseStatBytes(b: Buffer, len: number, out: ProcStat): boolean {
     if (i === start || (i < len && b[i] !== 0x20 && b[i] !== 0x0a)) return false;
     if (negative) value = -value;
     switch (field) {
-      case 4: out.ppid = value; break;
-      case 9: out.flags = value; break;
-      case 11: out.cminflt = value; break;
-      case 14: out.utimeTicks = value; break;
-      case 15: out.stimeTicks = value; break;
-      case 16: out.cutimeTicks = value; break;
-      case 17: out.cstimeTicks = value; break;
-      case 20: out.numThreads = value; break;
-      case 22: out.startTicks = value; break;
-      case 23: out.vsizeBytes = value; break;
-      case 24: out.rssPages = value; break;
-      case 26: out.startCode = value; break;
-      case 27: out.endCode = value; break;
-      case 28: out.startStack = value; break;
-      default: break;
+      case 4:
+        out.ppid = value;
+        break;
+      case 9:
+        out.flags = value;
+        break;
+      case 11:
+        out.cminflt = value;
+        break;
+      case 14:
+        out.utimeTicks = value;
+        break;
+      case 15:
+        out.stimeTicks = value;
+        break;
+      case 16:
+        out.cutimeTicks = value;
+        break;
+      case 17:
+        out.cstimeTicks = value;
+        break;
+      case 20:
+        out.numThreads = value;
+        break;
+      case 22:
+        out.startTicks = value;
+        break;
+      case 23:
+        out.vsizeBytes = value;
+        break;
+      case 24:
+        out.rssPages = value;
+        break;
+      case 26:
+        out.startCode = value;
+        break;
+      case 27:
+        out.endCode = value;
+        break;
+      case 28:
+        out.startStack = value;
+        break;
+      default:
+        break;
     }
   }
   out.pid = pid;
@@ -342,7 +371,11 @@ export function parseHostStat(text: string): HostCounters {
     if (end < 0) end = text.length;
     if (text.startsWith('cpu', pos)) {
       if (text.charCodeAt(pos + 3) === 0x20) {
-        const fields = text.slice(pos + 3, end).trim().split(/\s+/).map(Number);
+        const fields = text
+          .slice(pos + 3, end)
+          .trim()
+          .split(/\s+/)
+          .map(Number);
         for (let f = 0; f < 8 && f < fields.length; f++) cpuTotalTicks += fields[f] || 0;
         cpuIdleTicks = (fields[3] || 0) + (fields[4] || 0);
       } else {
@@ -363,8 +396,7 @@ export function parseMeminfo(text: string): { memTotalBytes: number; memAvailabl
     const colon = line.indexOf(':');
     if (colon > 0) kb.set(line.slice(0, colon), Number.parseInt(line.slice(colon + 1).trim(), 10) || 0);
   }
-  const available =
-    kb.get('MemAvailable') ?? (kb.get('MemFree') ?? 0) + (kb.get('Buffers') ?? 0) + (kb.get('Cached') ?? 0);
+  const available = kb.get('MemAvailable') ?? (kb.get('MemFree') ?? 0) + (kb.get('Buffers') ?? 0) + (kb.get('Cached') ?? 0);
   return { memTotalBytes: (kb.get('MemTotal') ?? 0) * 1024, memAvailableBytes: available * 1024 };
 }
 
@@ -378,7 +410,10 @@ export function parseNetDev(text: string): { rxBytes: number; txBytes: number } 
     if (colon < 0) continue;
     const name = line.slice(0, colon).trim();
     if (name === 'lo' || name === '' || name.includes('|')) continue;
-    const fields = line.slice(colon + 1).trim().split(/\s+/);
+    const fields = line
+      .slice(colon + 1)
+      .trim()
+      .split(/\s+/);
     if (fields.length < 9) continue;
     rxBytes += Number(fields[0]) || 0;
     txBytes += Number(fields[8]) || 0;
@@ -421,7 +456,6 @@ function sysconf(): { clkTck: number; pageSize: number } {
   sysconfCache = { clkTck: ask('CLK_TCK', 100), pageSize: ask('PAGESIZE', 4096) };
   return sysconfCache;
 }
-
 
 export class ProcReader {
   readonly root: string;
@@ -661,13 +695,7 @@ export class ProcReader {
 // ---------------------------------------------------------------------------------------------------------------
 // Collector
 
-export const DEFAULT_ENV_KEYS: readonly string[] = [
-  'SLURM_JOB_ID',
-  'SLURM_JOB_NAME',
-  'SLURM_JOB_USER',
-  'SLURM_JOB_SLUID',
-  'SLURM_STEP_ID',
-];
+export const DEFAULT_ENV_KEYS: readonly string[] = ['SLURM_JOB_ID', 'SLURM_JOB_NAME', 'SLURM_JOB_USER', 'SLURM_JOB_SLUID', 'SLURM_STEP_ID'];
 
 export interface ProcfsCollectorOptions {
   reader: ProcReader;

@@ -143,10 +143,7 @@ export class Sampler {
     // With a cadence N > 1, socket tables (a read costs the kernel a walk of its whole TCP hash, ~1 ms on this host)
     // are re-read every Nth pass too; a new socket is always looked up at once, only states of known ones lag.
     this.descriptorsEvery = Math.max(1, Math.floor(options.descriptorsEvery ?? 1));
-    this.fds =
-      options.descriptors === true
-        ? new FdCollector({ root: options.procRoot ?? '/proc', socketTablesEvery: this.descriptorsEvery })
-        : undefined;
+    this.fds = options.descriptors === true ? new FdCollector({ root: options.procRoot ?? '/proc', socketTablesEvery: this.descriptorsEvery }) : undefined;
   }
 
   private resolve(cgroupText: string): Resolution {
@@ -432,9 +429,7 @@ export class Sampler {
         // The cheaper cadence: a process that did not run (or no CPU tick and no byte moved, when schedstat is not
         // there) keeps what it was last seen with, paths and socket states included, for up to N ticks.
         const before = previous?.get(p.key);
-        const idle =
-          idleKeys.has(p.key) ||
-          (before !== undefined && before.cpuNs === p.cpuNs && before.rchar === p.rchar && before.wchar === p.wchar);
+        const idle = idleKeys.has(p.key) || (before !== undefined && before.cpuNs === p.cpuNs && before.rchar === p.rchar && before.wchar === p.wchar);
         if (idle) {
           for (const o of cached.observations) access.push(o);
           continue;

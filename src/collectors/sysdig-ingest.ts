@@ -26,15 +26,7 @@ import type { ContainerMeta } from '../model/sample.js';
 import type { ContainerView, Interval, ProcessView, Snapshot } from '../model/snapshot.js';
 import { containerView as buildContainerView, processView, type ContainerGauges, type ProcessFacts } from '../model/view.js';
 import { resolveMembership } from './identity.js';
-import {
-  bridgeMembership,
-  bridgeProcessKey,
-  describeParseStats,
-  type BridgeRecord,
-  type IdentityFields,
-  type IoRecord,
-  type ParseStats,
-} from './sysdig.js';
+import { bridgeMembership, bridgeProcessKey, describeParseStats, type BridgeRecord, type IdentityFields, type IoRecord, type ParseStats } from './sysdig.js';
 
 // ---- options and counts -------------------------------------------------------------------------------------------
 
@@ -747,7 +739,8 @@ function indexAccess(observations: readonly AccessObservation[]): Map<string, Ac
   const index = new Map<string, AccessObservation>();
   for (const o of observations) {
     if (o.source !== 'procfs') continue;
-    const key = o.kind === 'file' ? `f\u0000${o.processKey}\u0000${o.path}` : `n\u0000${o.processKey}\u0000${plainEndpoint(o.local)}\u0000${plainEndpoint(o.remote)}`;
+    const key =
+      o.kind === 'file' ? `f\u0000${o.processKey}\u0000${o.path}` : `n\u0000${o.processKey}\u0000${plainEndpoint(o.local)}\u0000${plainEndpoint(o.remote)}`;
     if (!index.has(key)) index.set(key, o);
   }
   return index;
@@ -764,7 +757,9 @@ function adopt(o: AccessObservation, procfs: ReadonlyMap<string, AccessObservati
     return twin?.kind === 'file' ? { ...o, ...(twin.fd !== undefined && { fd: twin.fd }), mode: twin.mode, deleted: twin.deleted } : o;
   }
   const twin = procfs.get(`n\u0000${o.processKey}\u0000${plainEndpoint(o.local)}\u0000${plainEndpoint(o.remote)}`);
-  return twin?.kind === 'net' ? { ...o, ...(twin.fd !== undefined && { fd: twin.fd }), protocol: twin.protocol, local: twin.local, remote: twin.remote, state: twin.state } : o;
+  return twin?.kind === 'net'
+    ? { ...o, ...(twin.fd !== undefined && { fd: twin.fd }), protocol: twin.protocol, local: twin.local, remote: twin.remote, state: twin.state }
+    : o;
 }
 
 /**

@@ -137,16 +137,7 @@ export interface EndRecord extends RecordBase {
   readonly records: number;
 }
 
-export type BridgeRecord =
-  | HelloRecord
-  | ProcRecord
-  | ExecRecord
-  | ExitRecord
-  | CpuRecord
-  | IoRecord
-  | ErrRecord
-  | TickRecord
-  | EndRecord;
+export type BridgeRecord = HelloRecord | ProcRecord | ExecRecord | ExitRecord | CpuRecord | IoRecord | ErrRecord | TickRecord | EndRecord;
 
 // ---- one line -------------------------------------------------------------------------------------------------
 
@@ -560,8 +551,7 @@ function firstLine(text: string): string {
 /** The one-line error for a sysdig that could not be started at all. */
 export function sysdigMissingError(bin: string, cause: unknown): BubbleError {
   const code = (cause as NodeJS.ErrnoException | undefined)?.code;
-  const why =
-    code === 'ENOENT' ? 'not found' : code === 'EACCES' ? 'not executable' : `could not start (${String(code ?? cause)})`;
+  const why = code === 'ENOENT' ? 'not found' : code === 'EACCES' ? 'not executable' : `could not start (${String(code ?? cause)})`;
   return new BubbleError(`sysdig ${why} at ${bin}: install it with ${INSTALL_HINT}; ${CAPTURE_HINT}`, { cause });
 }
 

@@ -22,15 +22,16 @@ export interface ExportCommandOptions {
 export function runExport(options: ExportCommandOptions, output: Output): void {
   const store = openStore(options.dbPath, { readonly: true });
   try {
-    const containerKeys =
-      options.container === undefined ? undefined : [matchContainer(options.container, findStoredContainers(store.db)).key];
+    const containerKeys = options.container === undefined ? undefined : [matchContainer(options.container, findStoredContainers(store.db)).key];
     let fd: number | undefined;
     if (options.outPath !== undefined) {
       try {
         // 0600: exported command lines are as sensitive as the store.
         fd = fs.openSync(options.outPath, 'w', 0o600);
       } catch (error) {
-        throw new BubbleError(`cannot write ${options.outPath}: ${(error as NodeJS.ErrnoException).code ?? String(error)}; pick another --out`, { cause: error });
+        throw new BubbleError(`cannot write ${options.outPath}: ${(error as NodeJS.ErrnoException).code ?? String(error)}; pick another --out`, {
+          cause: error,
+        });
       }
     }
     try {

@@ -114,8 +114,7 @@ export function exitedContainers(
   return [...exited.values()].sort((a, b) => when(b) - when(a) || (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
 }
 
-const pair = (a: number | undefined, b: number | undefined): string =>
-  a === undefined && b === undefined ? '-' : `${formatBytes(a)}/${formatBytes(b)}`;
+const pair = (a: number | undefined, b: number | undefined): string => (a === undefined && b === undefined ? '-' : `${formatBytes(a)}/${formatBytes(b)}`);
 
 const COLUMNS: readonly Column<ContainerView>[] = [
   { header: 'NAME', align: 'left', value: (c) => c.name },

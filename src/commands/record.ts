@@ -227,8 +227,11 @@ async function recordSysdig(
   };
 
   run = runBridge(bridgeOptions(options), onRecords);
-  const status = new BridgeStatus(output, options, () => (run === undefined ? undefined : bridgeStatusLine(run.stats, ingest.stats)), () =>
-    run === undefined ? 0 : skippedLines(run.stats),
+  const status = new BridgeStatus(
+    output,
+    options,
+    () => (run === undefined ? undefined : bridgeStatusLine(run.stats, ingest.stats)),
+    () => (run === undefined ? 0 : skippedLines(run.stats)),
   );
   status.start();
   const stop = (): void => run?.stop();
@@ -346,7 +349,12 @@ async function recordProcfs(
   const cancelExitHook = onExitFinish(() => monitor.detach());
   try {
     if (sysdig !== undefined) {
-      status = new BridgeStatus(output, options, () => bridgeStatusLine(sysdig.stats, sysdig.ingest.stats), () => skippedLines(sysdig.stats));
+      status = new BridgeStatus(
+        output,
+        options,
+        () => bridgeStatusLine(sysdig.stats, sysdig.ingest.stats),
+        () => skippedLines(sysdig.stats),
+      );
       status.start();
     }
     if (!options.quiet) {
@@ -396,7 +404,9 @@ function finishRecording(monitor: Monitor, path: string): void {
     monitor.detach();
   } catch (error) {
     const why = describeError(lastWriteError.error ?? error);
-    throw new BubbleError(`could not write the last ${plural(pending, 'tick')} to ${safeText(path)}: ${why}; what was written before is kept`, { cause: error });
+    throw new BubbleError(`could not write the last ${plural(pending, 'tick')} to ${safeText(path)}: ${why}; what was written before is kept`, {
+      cause: error,
+    });
   }
 }
 

@@ -115,9 +115,7 @@ const BARS = '▁▂▃▄▅▆▇█';
 /** One character per point, scaled to `top` (the largest point when not given); blank for a zero point. */
 export function sparkline(points: readonly number[], top?: number): string {
   const max = top ?? Math.max(0, ...points);
-  return points
-    .map((v) => (v <= 0 || max <= 0 ? ' ' : BARS[Math.min(BARS.length - 1, Math.max(0, Math.ceil((v / max) * BARS.length) - 1))]!))
-    .join('');
+  return points.map((v) => (v <= 0 || max <= 0 ? ' ' : BARS[Math.min(BARS.length - 1, Math.max(0, Math.ceil((v / max) * BARS.length) - 1))]!)).join('');
 }
 
 /** Words into lines of at most `width` columns (a word longer than that is cut by the final truncate). */
@@ -140,7 +138,9 @@ const seconds = (ns: number): string => (ns >= 60e9 ? formatDuration(ns / 1e9) :
 export function reportText(r: ContainerReport): string {
   const lines: string[] = [];
   const what = r.kind === 'slurm' ? `Slurm job ${r.id}` : r.kind === 'host' ? 'the host' : `${r.kind} ${r.id.slice(0, 12)}`;
-  lines.push(`${safeText(r.name)} (${what})${r.image !== undefined ? `, image ${safeText(r.image)}` : ''}${r.user !== undefined ? `, user ${safeText(r.user)}` : ''}`);
+  lines.push(
+    `${safeText(r.name)} (${what})${r.image !== undefined ? `, image ${safeText(r.image)}` : ''}${r.user !== undefined ? `, user ${safeText(r.user)}` : ''}`,
+  );
   if (r.steps !== undefined && r.steps.length > 0) lines.push(...wrap(`Steps: ${r.steps.map(safeText).join(', ')}.`, REPORT_WIDTH));
   const end = r.running ? 'still running' : r.exitTimeMs !== undefined ? `exited ${formatTime(r.exitTimeMs)}` : `last seen ${formatTime(r.lastSeenMs)}`;
   const code = r.exitCode !== undefined ? ` with code ${r.exitCode}` : '';
@@ -155,7 +155,9 @@ export function reportText(r: ContainerReport): string {
   if (r.cpuEfficiencyPercent !== undefined) lines.push(`         efficiency ${r.cpuEfficiencyPercent.toFixed(1)}% of the allocation`);
   const memLimit = r.memLimitBytes !== undefined ? ` of ${formatBytes(r.memLimitBytes)}` : '';
   const memPct = r.memLimitBytes !== undefined && r.memPeakBytes !== undefined ? ` (${((r.memPeakBytes / r.memLimitBytes) * 100).toFixed(0)}% at peak)` : '';
-  lines.push(`Memory   peak ${formatBytes(r.memPeakBytes)}${memLimit}${memPct}, average ${formatBytes(r.memAvgBytes)}${r.oomKills !== undefined ? `; OOM kills ${r.oomKills}` : ''}`);
+  lines.push(
+    `Memory   peak ${formatBytes(r.memPeakBytes)}${memLimit}${memPct}, average ${formatBytes(r.memAvgBytes)}${r.oomKills !== undefined ? `; OOM kills ${r.oomKills}` : ''}`,
+  );
   lines.push(`Disk     read ${formatBytes(r.readBytes)}, wrote ${formatBytes(r.writeBytes)}; peak ${formatBytes(r.peakIoBytesPerSec)}/s`);
   lines.push(
     r.netRxBytes === undefined

@@ -4,16 +4,7 @@
  */
 
 /** The runtimes bubble tells apart. `host` is the pseudo-container for everything that matches no pattern. */
-export type ContainerKind =
-  | 'docker'
-  | 'podman'
-  | 'kubernetes'
-  | 'containerd'
-  | 'crio'
-  | 'lxc'
-  | 'nspawn'
-  | 'slurm'
-  | 'host';
+export type ContainerKind = 'docker' | 'podman' | 'kubernetes' | 'containerd' | 'crio' | 'lxc' | 'nspawn' | 'slurm' | 'host';
 
 export interface Identity {
   readonly kind: ContainerKind;

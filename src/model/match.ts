@@ -57,18 +57,11 @@ export function matchContainer<T extends Matchable>(query: string, containers: r
   if (candidates.length === 1 && exact.length === 0 && HEX.test(trimmed)) return candidates[0]!;
   if (candidates.length > 1) {
     const names = candidates.map(describe);
-    throw new ContainerNotFoundError(
-      query,
-      names,
-      `"${safeText(query)}" is ambiguous: it matches ${names.join(', ')}; give more of the id or the full name`,
-    );
+    throw new ContainerNotFoundError(query, names, `"${safeText(query)}" is ambiguous: it matches ${names.join(', ')}; give more of the id or the full name`);
   }
   const known = containers.filter((c) => c.kind !== 'host').map(describe);
   const seen = context.seen ?? 'running';
-  const none =
-    seen === 'running'
-      ? 'no containers or jobs are running (`bubble ls --all` lists what is seen)'
-      : 'it records no containers or jobs';
+  const none = seen === 'running' ? 'no containers or jobs are running (`bubble ls --all` lists what is seen)' : 'it records no containers or jobs';
   const hint =
     candidates.length === 1
       ? `did you mean ${describe(candidates[0]!)}?`

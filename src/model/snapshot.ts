@@ -288,7 +288,12 @@ interface ProcessTotals {
  * (job CPU without cpuacct): each process's utime+stime delta plus its cutime+cstime delta (the children it reaped),
  * minus what those children had when last seen (counted as theirs then). The bytes likewise (see Reaped).
  */
-function sumProcesses(container: ContainerSample, sample: Sample, previous: Sample | undefined, reaped: ReadonlyMap<string, Reaped> | undefined): ProcessTotals {
+function sumProcesses(
+  container: ContainerSample,
+  sample: Sample,
+  previous: Sample | undefined,
+  reaped: ReadonlyMap<string, Reaped> | undefined,
+): ProcessTotals {
   const totals: ProcessTotals = {
     cpuDeltaNs: 0,
     cpuNs: 0,
@@ -366,8 +371,20 @@ function liveContainerView(
   const throttledPercent = periods !== undefined && throttled !== undefined && periods > 0 ? (throttled / periods) * 100 : undefined;
 
   const blkFromCgroup = cg.ioReadBytes !== undefined && cg.ioWriteBytes !== undefined;
-  const readDelta = !known ? undefined : blkFromCgroup ? delta(cg.ioReadBytes, pcg?.ioReadBytes ?? base(cg.ioReadBytes)) : totals.ioKnown ? totals.readDelta : undefined;
-  const writeDelta = !known ? undefined : blkFromCgroup ? delta(cg.ioWriteBytes, pcg?.ioWriteBytes ?? base(cg.ioWriteBytes)) : totals.ioKnown ? totals.writeDelta : undefined;
+  const readDelta = !known
+    ? undefined
+    : blkFromCgroup
+      ? delta(cg.ioReadBytes, pcg?.ioReadBytes ?? base(cg.ioReadBytes))
+      : totals.ioKnown
+        ? totals.readDelta
+        : undefined;
+  const writeDelta = !known
+    ? undefined
+    : blkFromCgroup
+      ? delta(cg.ioWriteBytes, pcg?.ioWriteBytes ?? base(cg.ioWriteBytes))
+      : totals.ioKnown
+        ? totals.writeDelta
+        : undefined;
   const rxDelta = known ? delta(container.netRxBytes, prev?.netRxBytes) : undefined;
   const txDelta = known ? delta(container.netTxBytes, prev?.netTxBytes) : undefined;
 

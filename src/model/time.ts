@@ -39,8 +39,7 @@ const PART = /(\d+(?:\.\d+)?|\.\d+)\s*([a-z]+)/gy;
 const RELATIVE = /^-?\s*(?:(?:\d+(?:\.\d+)?|\.\d+)\s*[a-z]+\s*)+(?:ago)?$/;
 
 // 2026-11-21, 2026-11-21T21:23, 2026-11-21 21:23:04.5, 2026-11-21T21:23:04Z, ...+01:00, +0100, +01
-const ISO =
-  /^(\d{4})-(\d{2})-(\d{2})(?:[t ](\d{2}):(\d{2})(?::(\d{2})(?:[.,](\d+))?)?\s*(z|[+-]\d{2}(?::?\d{2})?)?)?$/;
+const ISO = /^(\d{4})-(\d{2})-(\d{2})(?:[t ](\d{2}):(\d{2})(?::(\d{2})(?:[.,](\d+))?)?\s*(z|[+-]\d{2}(?::?\d{2})?)?)?$/;
 // 21:23 or 21:23:04: its latest occurrence, local time (today, or yesterday when that is still to come)
 const CLOCK = /^(\d{2}):(\d{2})(?::(\d{2}))?$/;
 // Epoch: 9 to 11 integer digits are seconds (1973-5138), 13 are milliseconds (2001-2286), and 0 is the epoch. Other
@@ -109,8 +108,7 @@ function parseClock(text: string, nowMs: number): number | undefined {
   const [hour, minute, second] = [Number(m[1]), Number(m[2]), Number(m[3] ?? 0)];
   if (hour > 23 || minute > 59 || second > 59) return undefined;
   const d = new Date(nowMs);
-  const on = (daysBack: number): number =>
-    new Date(d.getFullYear(), d.getMonth(), d.getDate() - daysBack, hour, minute, second).getTime();
+  const on = (daysBack: number): number => new Date(d.getFullYear(), d.getMonth(), d.getDate() - daysBack, hour, minute, second).getTime();
   // At 02:50, `--since 21:00` means last evening: nothing is recorded in the future.
   return on(0) <= nowMs ? on(0) : on(1);
 }
@@ -145,7 +143,5 @@ function parse(text: string, nowMs: number): number | undefined {
 export function parseTime(text: string, nowMs: number, flag: string): number {
   const ms = parse(text, nowMs);
   if (ms !== undefined && Number.isFinite(ms) && Math.abs(ms) <= 8.64e15) return ms;
-  throw new UsageError(
-    `${flag}: "${safeText(text)}" is not a time (try ISO 8601 like 2026-11-21T21:00, epoch seconds, or "10 min ago")`,
-  );
+  throw new UsageError(`${flag}: "${safeText(text)}" is not a time (try ISO 8601 like 2026-11-21T21:00, epoch seconds, or "10 min ago")`);
 }

@@ -146,12 +146,15 @@ export class Monitor {
     const now = Date.now();
     // Behind (a long tick, a suspended machine, a clock step): the next tick is on the next multiple from now.
     if (this.nextAt < now || this.nextAt - now > this.intervalMs * 2) this.nextAt = now + (this.intervalMs - ((now - this.nextAt) % this.intervalMs));
-    this.timer = setTimeout(() => {
-      this.timer = undefined;
-      if (!this.running) return;
-      this.tick();
-      if (this.running) this.schedule();
-    }, Math.max(0, this.nextAt - now));
+    this.timer = setTimeout(
+      () => {
+        this.timer = undefined;
+        if (!this.running) return;
+        this.tick();
+        if (this.running) this.schedule();
+      },
+      Math.max(0, this.nextAt - now),
+    );
   }
 
   stop(): void {

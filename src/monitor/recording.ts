@@ -9,15 +9,7 @@ import { SlurmExitCodes } from '../collectors/slurm.js';
 import { isStoreError, StoreError } from '../errors/store-error.js';
 import { safeText } from '../format.js';
 import { openStore, type Store } from '../store/database.js';
-import {
-  acquireRecorderLock,
-  handoverRequest,
-  holderAlive,
-  readRecorderLock,
-  requestHandover,
-  type LockRole,
-  type RecorderLock,
-} from '../store/lock.js';
+import { acquireRecorderLock, handoverRequest, holderAlive, readRecorderLock, requestHandover, type LockRole, type RecorderLock } from '../store/lock.js';
 import { Recorder, type ExitCodeSource, type RecorderEvents } from '../store/recorder.js';
 import { StoreReader } from '../store/reader.js';
 import type { Retention } from '../store/tiers.js';

@@ -29,9 +29,7 @@ function processRowId(db: Database, processKey: string): number | undefined {
   const [pid, start] = processKey.split(':').map(Number);
   if (!Number.isInteger(pid) || !Number.isInteger(start)) return undefined;
   // Either form names one process: start ticks since boot and epoch milliseconds are far apart.
-  const row = statement(db, 'SELECT id FROM processes WHERE pid = ? AND (key = ? OR start_time = ?)').get(pid, processKey, start) as
-    | { id: number }
-    | undefined;
+  const row = statement(db, 'SELECT id FROM processes WHERE pid = ? AND (key = ? OR start_time = ?)').get(pid, processKey, start) as { id: number } | undefined;
   return row?.id;
 }
 
@@ -55,11 +53,10 @@ export function filesFromStore(db: Database, processKey: string, atMs: number): 
   const id = processRowId(db, processKey);
   if (id === undefined) return [];
   const rows = statement(
-      db,
-      `SELECT a.fd, a.path, a.mode, a.deleted, a.bytes_in, a.bytes_out FROM file_access a JOIN processes p ON p.id = a.process_id
+    db,
+    `SELECT a.fd, a.path, a.mode, a.deleted, a.bytes_in, a.bytes_out FROM file_access a JOIN processes p ON p.id = a.process_id
         WHERE ${COVERS} ORDER BY a.fd IS NULL, a.fd, a.path`,
-    )
-    .all(coverParams(id, atMs)) as ({ path: string; mode: string; deleted: number } & Known)[];
+  ).all(coverParams(id, atMs)) as ({ path: string; mode: string; deleted: number } & Known)[];
   return rows.map((r) => ({ ...known(r), path: r.path, mode: r.mode, deleted: r.deleted === 1 }));
 }
 
@@ -67,10 +64,9 @@ export function netFromStore(db: Database, processKey: string, atMs: number): So
   const id = processRowId(db, processKey);
   if (id === undefined) return [];
   const rows = statement(
-      db,
-      `SELECT a.fd, a.protocol, a.local, a.remote, a.state, a.bytes_in, a.bytes_out FROM net_access a JOIN processes p ON p.id = a.process_id
+    db,
+    `SELECT a.fd, a.protocol, a.local, a.remote, a.state, a.bytes_in, a.bytes_out FROM net_access a JOIN processes p ON p.id = a.process_id
         WHERE ${COVERS} ORDER BY a.fd IS NULL, a.fd, a.protocol, a.local, a.remote`,
-    )
-    .all(coverParams(id, atMs)) as ({ protocol: string; local: string; remote: string; state: string } & Known)[];
+  ).all(coverParams(id, atMs)) as ({ protocol: string; local: string; remote: string; state: string } & Known)[];
   return rows.map((r) => ({ ...known(r), protocol: r.protocol, local: r.local, remote: r.remote, state: r.state }));
 }

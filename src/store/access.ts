@@ -83,8 +83,20 @@ export class AccessWriter {
         o.kind === 'file'
           ? this.insertFile.run(pid, o.fd ?? null, o.path, o.mode, o.deleted ? 1 : 0, timeMs, timeMs, o.opens, o.bytesIn ?? null, o.bytesOut ?? null, o.source)
               .lastInsertRowid
-          : this.insertNet.run(pid, o.fd ?? null, o.protocol, o.local, o.remote, o.state, timeMs, timeMs, o.opens, o.bytesIn ?? null, o.bytesOut ?? null, o.source)
-              .lastInsertRowid;
+          : this.insertNet.run(
+              pid,
+              o.fd ?? null,
+              o.protocol,
+              o.local,
+              o.remote,
+              o.state,
+              timeMs,
+              timeMs,
+              o.opens,
+              o.bytesIn ?? null,
+              o.bytesOut ?? null,
+              o.source,
+            ).lastInsertRowid;
       undo?.push(() => this.open.delete(key));
       this.open.set(key, {
         rowId: Number(rowId),

@@ -107,17 +107,7 @@ const LAYOUTS: Readonly<Record<'containers' | 'processes', Layout>> = {
   },
   processes: {
     before: ['container', 'container_name', 'pid', 'nspid', 'ppid', 'start_time', 'comm', 'exe', 'cmdline', 'user'],
-    series: [
-      'cpu_seconds',
-      'cpu_percent',
-      'rss_avg_bytes',
-      'rss_max_bytes',
-      'read_bytes',
-      'write_bytes',
-      'threads_max',
-      'net_rx_bytes',
-      'net_tx_bytes',
-    ],
+    series: ['cpu_seconds', 'cpu_percent', 'rss_avg_bytes', 'rss_max_bytes', 'read_bytes', 'write_bytes', 'threads_max', 'net_rx_bytes', 'net_tx_bytes'],
     after: ['exit_time', 'exit_code'],
     seriesSql: (filtered) =>
       `SELECT s.bucket, s.process_id, s.cpu_ns, s.rss_avg, s.rss_max, s.read_bytes, s.write_bytes, s.threads_max,
@@ -136,30 +126,9 @@ const LAYOUTS: Readonly<Record<'containers' | 'processes', Layout>> = {
     entitySql: `SELECT c.key, c.name, p.pid, p.nspid, p.ppid, p.start_time, p.comm, p.exe, p.cmdline, p.user,
                        p.exit_time, p.exit_code
                 FROM processes p JOIN containers c ON c.id = p.container_id WHERE p.id = ?`,
-    seriesValues: (r) => [
-      num(r[2]) / 1e9,
-      cpuPercent(num(r[2]), num(r[8])),
-      num(r[3]),
-      num(r[4]),
-      num(r[5]),
-      num(r[6]),
-      num(r[7]),
-      opt(r[9]),
-      opt(r[10]),
-    ],
+    seriesValues: (r) => [num(r[2]) / 1e9, cpuPercent(num(r[2]), num(r[8])), num(r[3]), num(r[4]), num(r[5]), num(r[6]), num(r[7]), opt(r[9]), opt(r[10])],
     entityValues: (r) => [
-      [
-        str(r[0]),
-        str(r[1]),
-        num(r[2]),
-        opt(r[3]),
-        num(r[4]),
-        iso(num(r[5])),
-        str(r[6]),
-        str(r[7]),
-        str(r[8]),
-        str(r[9]),
-      ],
+      [str(r[0]), str(r[1]), num(r[2]), opt(r[3]), num(r[4]), iso(num(r[5])), str(r[6]), str(r[7]), str(r[8]), str(r[9])],
       [iso(opt(r[10])), opt(r[11])],
     ],
     // A process that exec'd shows the command it had in each bucket (the newest before the bucket's end).
@@ -207,8 +176,7 @@ export const EXPORT_FIELDS: Readonly<Record<ExportWhat, readonly string[]>> = {
 // them as \uXXXX keeps the value exact for a parser and inert on a terminal.
 // eslint-disable-next-line no-control-regex
 const JSON_UNSAFE = /[\u007f-\u009f\u202a-\u202e\u2066-\u2069\u2028\u2029]/g;
-const escapeJson = (text: string): string =>
-  text.replace(JSON_UNSAFE, (ch) => `\\u${ch.charCodeAt(0).toString(16).padStart(4, '0')}`);
+const escapeJson = (text: string): string => text.replace(JSON_UNSAFE, (ch) => `\\u${ch.charCodeAt(0).toString(16).padStart(4, '0')}`);
 
 /** JSON.stringify, with what a terminal could act on escaped as above (`serve`'s JSON answers use it too). */
 export const safeJson = (value: unknown): string => escapeJson(JSON.stringify(value));
@@ -253,9 +221,7 @@ export function exportRows(db: Database, options: ExportOptions, write: (chunk: 
   const since = options.sinceMs ?? Number.MIN_SAFE_INTEGER;
   const until = options.untilMs ?? Number.MAX_SAFE_INTEGER;
   if (since >= until) {
-    throw new UsageError(
-      `--since (${new Date(since).toISOString()}) is not before --until (${new Date(until).toISOString()})`,
-    );
+    throw new UsageError(`--since (${new Date(since).toISOString()}) is not before --until (${new Date(until).toISOString()})`);
   }
   if (what === 'files' || what === 'network') return exportAccess(db, what, options, since, until, write);
   const tier = options.tier ?? finestTierCovering(db, options.sinceMs ?? Number.NEGATIVE_INFINITY);
@@ -318,14 +284,7 @@ export function exportRows(db: Database, options: ExportOptions, write: (chunk: 
  * File or network access intervals that overlap [since, until), ordered by first sight. `--tier` does not apply:
  * intervals are not bucketed.
  */
-function exportAccess(
-  db: Database,
-  what: 'files' | 'network',
-  options: ExportOptions,
-  since: number,
-  until: number,
-  write: (chunk: string) => void,
-): number {
+function exportAccess(db: Database, what: 'files' | 'network', options: ExportOptions, since: number, until: number, write: (chunk: string) => void): number {
   const filtered = options.containerKeys !== undefined;
   const sql = `SELECT c.key, c.name, p.pid, p.start_time, p.comm, ${ACCESS_SQL[what]},
                       a.first_seen, a.last_seen, a.opens, a.bytes_in, a.bytes_out, a.source

@@ -61,7 +61,6 @@ interface ProcessRowDb {
   sampled_ms: number;
 }
 
-
 /** The command a process had at the bucket's end (commands.ts), or its row's. */
 const COMMAND_AT_TO = 'coalesce(pc.comm, p.comm) AS comm, coalesce(pc.exe, p.exe) AS exe, coalesce(pc.cmdline, p.cmdline) AS cmdline';
 
@@ -85,23 +84,21 @@ export function snapshotFromStore(db: Database, tier: Tier, atMs: number, option
   const params = { tier: TIER_ID[tier], from, to, size };
 
   const containerRows = statement(
-      db,
-      `SELECT c.id, c.key, c.kind, c.cid, c.name, c.image, c.labels, c.cgroup, c.parent, c.user, c.memory_limit, c.cpu_limit, c.cpu_source, c.first_seen, c.last_seen,
+    db,
+    `SELECT c.id, c.key, c.kind, c.cid, c.name, c.image, c.labels, c.cgroup, c.parent, c.user, c.memory_limit, c.cpu_limit, c.cpu_source, c.first_seen, c.last_seen,
               c.exit_time, c.exit_code, s.cpu_ns, s.mem_avg, s.mem_max, s.read_bytes, s.write_bytes, s.net_rx_bytes,
               s.net_tx_bytes, s.pids_max, ${sampledMsSql('s')} AS sampled_ms
          FROM containers c
          LEFT JOIN container_series s ON s.tier = @tier AND s.bucket = @from AND s.container_id = c.id
         WHERE s.container_id IS NOT NULL OR (${aliveDuringSql('c')})`,
-    )
-    .all(params) as ContainerRowDb[];
+  ).all(params) as ContainerRowDb[];
   if (containerRows.length === 0) return undefined;
 
   const processRows = processesAt(db, params, options.containerKey);
   // Exited before this moment: listed in `exited` only. A second bucket is what live showed at its tick, and live lists
   // a process that tick found gone in `exited`; a coarser bucket still lists what exited within it, with its exit.
   // One that has a row in the bucket was seen alive at a tick of it (several ticks a second): listed, with its exit.
-  const goneBy = (exitTime: number | null, hasRow: boolean): boolean =>
-    exitTime !== null && exitTime < (tier === 'second' && !hasRow ? to : from);
+  const goneBy = (exitTime: number | null, hasRow: boolean): boolean => exitTime !== null && exitTime < (tier === 'second' && !hasRow ? to : from);
   const processCounts = new Map<string, number>();
   for (const p of processRows) {
     if (!goneBy(p.exit_time, p.cpu_ns !== null)) processCounts.set(p.container_key, (processCounts.get(p.container_key) ?? 0) + 1);
@@ -206,8 +203,8 @@ export function snapshotFromStore(db: Database, tier: Tier, atMs: number, option
 function processesAt(db: Database, params: { tier: number; from: number; to: number; size: number }, containerKey: string | undefined): ProcessRowDb[] {
   const containerFilter = containerKey === undefined ? '' : 'AND c.key = @key';
   const rows = statement(
-      db,
-      `SELECT p.id, c.key AS container_key, p.pid, p.start_time, p.key, p.ppid, p.nspid, ${COMMAND_AT_TO}, p.uid, p.user,
+    db,
+    `SELECT p.id, c.key AS container_key, p.pid, p.start_time, p.key, p.ppid, p.nspid, ${COMMAND_AT_TO}, p.uid, p.user,
               p.first_seen, p.last_seen, p.exit_time, s.cpu_ns, s.rss_avg, s.read_bytes, s.write_bytes, s.threads_max,
               coalesce(nullif(s.sampled_ms, 0), ${sampledMsSql('cs')}) AS sampled_ms
          FROM processes p
@@ -216,8 +213,7 @@ function processesAt(db: Database, params: { tier: number; from: number; to: num
          LEFT JOIN container_series cs ON cs.tier = @tier AND cs.bucket = @from AND cs.container_id = p.container_id
          ${commandJoinSql('p.id', '@to')}
         WHERE (s.process_id IS NOT NULL OR (${aliveDuringSql('p')})) ${containerFilter}`,
-    )
-    .all({ ...params, ...(containerKey !== undefined && { key: containerKey }) }) as ProcessRowDb[];
+  ).all({ ...params, ...(containerKey !== undefined && { key: containerKey }) }) as ProcessRowDb[];
   if (!rows.some((r) => r.rss_avg === null)) return rows;
 
   const carried = new Map<number, { bucket: number; rss: number; threads: number }>();
@@ -244,22 +240,15 @@ function processesAt(db: Database, params: { tier: number; from: number; to: num
 }
 
 /** One sparkline point per bucket of `tier` in [fromMs, toMs): CPU% and memory of a container, or of all of them. */
-export function seriesFromStore(
-  db: Database,
-  tier: Tier,
-  fromMs: number,
-  toMs: number,
-  containerKey?: string,
-): SeriesPoint[] {
+export function seriesFromStore(db: Database, tier: Tier, fromMs: number, toMs: number, containerKey?: string): SeriesPoint[] {
   const rows = statement(
-      db,
-      // Each container's CPU over its own sampled time, summed: CPU% adds up across containers like live.
-      `SELECT s.bucket, sum(s.cpu_ns * 1.0 / ${sampledMsSql('s')}) AS cpu, sum(coalesce(s.mem_avg, 0)) AS mem
+    db,
+    // Each container's CPU over its own sampled time, summed: CPU% adds up across containers like live.
+    `SELECT s.bucket, sum(s.cpu_ns * 1.0 / ${sampledMsSql('s')}) AS cpu, sum(coalesce(s.mem_avg, 0)) AS mem
          FROM container_series s ${containerKey === undefined ? '' : 'JOIN containers c ON c.id = s.container_id AND c.key = @key'}
         WHERE s.tier = @tier AND s.bucket >= @from AND s.bucket < @to
         GROUP BY s.bucket ORDER BY s.bucket`,
-    )
-    .all({ tier: TIER_ID[tier], size: TIER_MS[tier], from: bucketStart(tier, fromMs), to: toMs, ...(containerKey !== undefined && { key: containerKey }) }) as {
+  ).all({ tier: TIER_ID[tier], size: TIER_MS[tier], from: bucketStart(tier, fromMs), to: toMs, ...(containerKey !== undefined && { key: containerKey }) }) as {
     bucket: number;
     cpu: number;
     mem: number;

@@ -76,9 +76,10 @@ export function processStart(pid: number, procRoot = '/proc'): { startTicks: num
 
 /** The current holder as stored, or undefined when the store holds no lock (whether or not the holder lives). */
 export function readRecorderLock(store: Store): LockHolder | undefined {
-  const rows = store.db
-    .prepare(`SELECT key, value FROM meta WHERE key IN (?, ?, ?, ?, ?)`)
-    .all(KEYS.pid, KEYS.start, KEYS.host, KEYS.since, KEYS.role) as { key: string; value: string }[];
+  const rows = store.db.prepare(`SELECT key, value FROM meta WHERE key IN (?, ?, ?, ?, ?)`).all(KEYS.pid, KEYS.start, KEYS.host, KEYS.since, KEYS.role) as {
+    key: string;
+    value: string;
+  }[];
   const map = new Map(rows.map((r) => [r.key, r.value]));
   const pid = Number(map.get(KEYS.pid));
   if (!map.has(KEYS.pid) || !Number.isInteger(pid) || pid <= 0) return undefined;
@@ -166,9 +167,7 @@ export function acquireRecorderLock(store: Store, options: LockOptions = {}): Re
  */
 export function requestHandover(store: Store, pid = process.pid): void {
   try {
-    store.db
-      .prepare(`INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value`)
-      .run(KEYS.handover, String(pid));
+    store.db.prepare(`INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value`).run(KEYS.handover, String(pid));
   } catch (error) {
     throw storeErrorFrom(error, store.path, 'write');
   }

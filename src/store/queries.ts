@@ -43,8 +43,7 @@ export interface ContainerDbRow {
   exit_code: number | null;
 }
 
-const CONTAINER_COLUMNS =
-  'key, kind, cid, name, image, labels, cgroup, parent, user, first_seen, last_seen, exit_time, exit_code';
+const CONTAINER_COLUMNS = 'key, kind, cid, name, image, labels, cgroup, parent, user, first_seen, last_seen, exit_time, exit_code';
 
 /** Labels are a JSON object written by the recorder; anything else (a hand-edited file) reads as no labels. */
 export function parseLabels(text: string | null): Record<string, string> | undefined {
@@ -84,17 +83,11 @@ function toStored(row: ContainerDbRow): StoredContainer {
  * Recorded containers, most recently seen first. The pseudo-container `host` is left out unless `includeHost`;
  * `exitedOnly` keeps those with an exit time (what `ls` adds to the live list).
  */
-export function listStoredContainers(
-  db: Database,
-  opts: { includeHost?: boolean; exitedOnly?: boolean } = {},
-): StoredContainer[] {
+export function listStoredContainers(db: Database, opts: { includeHost?: boolean; exitedOnly?: boolean } = {}): StoredContainer[] {
   const where: string[] = [];
   if (opts.includeHost !== true) where.push("kind <> 'host'");
   if (opts.exitedOnly === true) where.push('exit_time IS NOT NULL');
-  const sql =
-    `SELECT ${CONTAINER_COLUMNS} FROM containers` +
-    (where.length > 0 ? ` WHERE ${where.join(' AND ')}` : '') +
-    ' ORDER BY last_seen DESC, key';
+  const sql = `SELECT ${CONTAINER_COLUMNS} FROM containers` + (where.length > 0 ? ` WHERE ${where.join(' AND ')}` : '') + ' ORDER BY last_seen DESC, key';
   return (statement(db, sql).all() as ContainerDbRow[]).map(toStored);
 }
 
@@ -106,11 +99,10 @@ export function findStoredContainers(db: Database): StoredContainer[] {
 /** The oldest and newest bucket start of one container in one tier; undefined when it has none there. */
 export function containerBuckets(db: Database, key: string, tier: Tier): { oldestMs: number; newestMs: number } | undefined {
   const row = statement(
-      db,
-      `SELECT min(s.bucket) AS lo, max(s.bucket) AS hi FROM container_series s JOIN containers c ON c.id = s.container_id
+    db,
+    `SELECT min(s.bucket) AS lo, max(s.bucket) AS hi FROM container_series s JOIN containers c ON c.id = s.container_id
         WHERE c.key = ? AND s.tier = ?`,
-    )
-    .get(key, TIER_ID[tier]) as MinMax;
+  ).get(key, TIER_ID[tier]) as MinMax;
   return row.lo === null || row.hi === null ? undefined : { oldestMs: row.lo, newestMs: row.hi };
 }
 

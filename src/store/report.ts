@@ -196,9 +196,7 @@ export function containerReport(db: Database, key: string, range: { sinceMs?: nu
   const name = safeText(c.name);
   if (fromMs >= toMs || rows.length === 0) {
     const when = `recorded ${new Date(life.from).toISOString()} to ${new Date(life.to - 1).toISOString()}`;
-    throw new BubbleError(
-      fromMs >= toMs ? `${name} did not live in the range asked (${when})` : `no recorded data of ${name} in the range asked (${when})`,
-    );
+    throw new BubbleError(fromMs >= toMs ? `${name} did not live in the range asked (${when})` : `no recorded data of ${name} in the range asked (${when})`);
   }
 
   const sampledMs = rows.reduce((a, r) => a + r.sampled, 0);

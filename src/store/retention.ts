@@ -46,12 +46,7 @@ function minBucket(db: Database.Database, table: string, tier: Tier): number | n
  * Deletes expired series rows, at most `maxBucketsPerStep` buckets per tier and table per call. Call it once per
  * tick (inside or outside the tick's transaction: it nests as a savepoint) until `done`.
  */
-export function pruneStep(
-  db: Database.Database,
-  nowMs: number,
-  retention: Retention,
-  opts: { maxBucketsPerStep?: number } = {},
-): PruneResult {
+export function pruneStep(db: Database.Database, nowMs: number, retention: Retention, opts: { maxBucketsPerStep?: number } = {}): PruneResult {
   const maxBuckets = Math.max(1, Math.floor(opts.maxBucketsPerStep ?? DEFAULT_MAX_BUCKETS_PER_STEP));
   return db.transaction((): PruneResult => {
     let deletedRows = 0;
@@ -133,9 +128,7 @@ export function pruneEntities(db: Database.Database, nowMs: number, retention: R
     unlinkParents(db, ids);
     const containerFloor = Math.min(cutoff, earliestRow(db, 'container_series'));
     const containers = db
-      .prepare(
-        `DELETE FROM containers WHERE ${END} < ? AND NOT EXISTS (SELECT 1 FROM processes WHERE processes.container_id = containers.id)`,
-      )
+      .prepare(`DELETE FROM containers WHERE ${END} < ? AND NOT EXISTS (SELECT 1 FROM processes WHERE processes.container_id = containers.id)`)
       .run(containerFloor).changes;
     return { containers, processes };
   })();
@@ -175,13 +168,13 @@ export function deleteContainers(db: Database.Database, where: DeleteWhere): Del
       conditions.push(`key IN (SELECT value FROM json_each(?))`);
       params.push(JSON.stringify(where.keys));
     }
-    const containerIds = db.prepare(`SELECT id FROM containers WHERE ${conditions.join(' AND ')}`).pluck().all(...params) as number[];
+    const containerIds = db
+      .prepare(`SELECT id FROM containers WHERE ${conditions.join(' AND ')}`)
+      .pluck()
+      .all(...params) as number[];
     if (containerIds.length === 0) return { containers: 0, processes: 0, rows: 0 };
     const cJson = JSON.stringify(containerIds);
-    const processIds = db
-      .prepare(`SELECT id FROM processes WHERE container_id IN (SELECT value FROM json_each(?))`)
-      .pluck()
-      .all(cJson) as number[];
+    const processIds = db.prepare(`SELECT id FROM processes WHERE container_id IN (SELECT value FROM json_each(?))`).pluck().all(cJson) as number[];
     const pJson = JSON.stringify(processIds);
     let rows = 0;
     if (processIds.length > 0) {
@@ -417,7 +410,9 @@ export function parseRetention(flags: RetentionFlags = {}, config?: BubbleConfig
     if (text === undefined) continue;
     const where = flagText !== undefined ? `--keep-${tier} ${safeText(text)}` : `keep.${tier} "${safeText(text)}" in ${safeText(config!.path)}`;
     const fail = (why: string): BubbleError =>
-      flagText !== undefined ? new UsageError(`${where}: ${why}`) : configError(config!.path, `has ${where.replace(` in ${safeText(config!.path)}`, '')}: ${why}`);
+      flagText !== undefined
+        ? new UsageError(`${where}: ${why}`)
+        : configError(config!.path, `has ${where.replace(` in ${safeText(config!.path)}`, '')}: ${why}`);
     const ms = /[a-z]\s*$/i.test(text) ? parseDuration(text) : undefined;
     if (ms === undefined) throw fail('not a duration; give a positive number with a unit, like 2h, 30d, 52w or 1y');
     if (ms < TIER_MS[tier]) throw fail(`shorter than one ${tier} bucket; keep at least 1 ${tier}`);

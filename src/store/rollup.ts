@@ -227,14 +227,7 @@ export class Rollup {
     this.#closeAll(dirty.processes, 'process', tier, bucket, containers, processes);
   }
 
-  #closeAll(
-    list: Entity[],
-    kind: Kind,
-    tier: number,
-    bucket: number,
-    containers: ContainerRow[],
-    processes: ProcessRow[],
-  ): void {
+  #closeAll(list: Entity[], kind: Kind, tier: number, bucket: number, containers: ContainerRow[], processes: ProcessRow[]): void {
     const emit = this.#emit[tier] === true;
     const coarser = tier < this.#acc ? (this.#dirty[tier + 1] as { containers: Entity[]; processes: Entity[] }) : undefined;
     // The coarsest accumulated bucket is also each coarser produced tier's part: the writer merges the parts.
@@ -288,7 +281,8 @@ export class Rollup {
     acc.samples++;
     // Only an interval that gave the container figures was sampled (not its first sight).
     // Over the time its own counters were read apart (view.intervalMs), as live divided by.
-    if (d.cpuNs !== undefined || d.readBytes !== undefined || d.netRxBytes !== undefined) acc.sampledMs += view.intervalMs === undefined ? intervalMs : Math.round(view.intervalMs);
+    if (d.cpuNs !== undefined || d.readBytes !== undefined || d.netRxBytes !== undefined)
+      acc.sampledMs += view.intervalMs === undefined ? intervalMs : Math.round(view.intervalMs);
     acc.cpuNs += d.cpuNs ?? 0;
     acc.readBytes += d.readBytes ?? 0;
     acc.writeBytes += d.writeBytes ?? 0;

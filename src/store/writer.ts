@@ -55,13 +55,11 @@ interface ProcessState {
   readonly cmdline: string;
 }
 
-
 /** `pid:startTicks`: tells a process key from a container key ('host', 'docker:<id>', 'slurm:<jobid>'). */
 const PROCESS_KEY = /^\d+:\d+$/;
 
 /** SQLite's word for a row that points at a row someone else deleted (`bubble clean` while recording). */
-const isForeignKeyFailure = (error: unknown): boolean =>
-  (error as { code?: unknown } | null)?.code === 'SQLITE_CONSTRAINT_FOREIGNKEY';
+const isForeignKeyFailure = (error: unknown): boolean => (error as { code?: unknown } | null)?.code === 'SQLITE_CONSTRAINT_FOREIGNKEY';
 
 const labelsJson = (c: ContainerView): string | null => (c.labels === undefined ? null : JSON.stringify(c.labels));
 const stepsJson = (c: ContainerView): string | null => (c.steps === undefined || c.steps.length === 0 ? null : JSON.stringify(c.steps));
@@ -146,9 +144,7 @@ export class StoreWriter {
     this.cachedContainerKeys = db.prepare(`SELECT id, key FROM containers WHERE id IN (SELECT value FROM json_each(?))`);
     this.processExit = db.prepare(`UPDATE processes SET exit_time = @time, last_seen = @time, exit_code = @code WHERE id = @id`);
     this.processExitCode = db.prepare(`UPDATE processes SET exit_code = @code WHERE id = @id`);
-    this.containerExit = db.prepare(
-      `UPDATE containers SET exit_time = @time, last_seen = @time, exit_code = coalesce(@code, exit_code) WHERE id = @id`,
-    );
+    this.containerExit = db.prepare(`UPDATE containers SET exit_time = @time, last_seen = @time, exit_code = coalesce(@code, exit_code) WHERE id = @id`);
     this.containerExitCode = db.prepare(
       `UPDATE containers SET exit_code = @code, exit_time = coalesce(exit_time, @time),
               oom_kills = CASE WHEN @oom THEN max(coalesce(oom_kills, 0), 1) ELSE oom_kills END,

@@ -16,16 +16,7 @@ import { useApp, useInput, useStdin, useStdout, type Key } from 'ink';
 import { useCallback, useEffect, useLayoutEffect, useMemo, useReducer, useRef } from 'react';
 import { formatDuration, formatTime, safeText } from '../format.js';
 import { bucketStart, TIER_MS, type Tier } from '../store/tiers.js';
-import {
-  commandFor,
-  commandForName,
-  filterInputFor,
-  functionKeyIn,
-  keyName,
-  menuCommandFor,
-  splitInput,
-  type Command,
-} from './keymap.js';
+import { commandFor, commandForName, filterInputFor, functionKeyIn, keyName, menuCommandFor, splitInput, type Command } from './keymap.js';
 import { sendSignal } from './kill.js';
 import { menuLines } from './menu.js';
 import { layout, MIN_COLUMNS, MIN_ROWS } from './layout.js';

@@ -159,7 +159,9 @@ export class LiveSource implements Source {
   status(): readonly StatusItem[] {
     const items: StatusItem[] = [];
     const isRoot = process.getuid?.() === 0;
-    items.push(isRoot ? { name: 'root', level: 'ok', text: 'root' } : { name: 'root', level: 'warn', text: 'not root: other users\' I/O and files hidden (sudo)' });
+    items.push(
+      isRoot ? { name: 'root', level: 'ok', text: 'root' } : { name: 'root', level: 'warn', text: "not root: other users' I/O and files hidden (sudo)" },
+    );
     const docker = this.monitor.docker;
     if (docker === undefined) items.push({ name: 'docker', level: 'off', text: 'docker off' });
     else if (docker.status.ok) items.push({ name: 'docker', level: 'ok', text: 'docker ok' });

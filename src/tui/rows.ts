@@ -39,13 +39,7 @@ function sortMark(reverse: boolean): string {
   return reverse ? '▲' : '▼';
 }
 
-function headerOf<R>(
-  cols: readonly Col<R>[],
-  widths: readonly number[],
-  sort: string,
-  reverse: boolean,
-  extra: (c: Col<R>) => string = () => '',
-): string {
+function headerOf<R>(cols: readonly Col<R>[], widths: readonly number[], sort: string, reverse: boolean, extra: (c: Col<R>) => string = () => ''): string {
   // A sort without a column of its own (processes by CPU time, by read+write) is named on the flex column.
   const shown = cols.some((c) => c.sort === sort);
   return renderLine(
@@ -62,7 +56,7 @@ function pair(a: number | undefined, b: number | undefined, format: (n: number |
 
 /** An exited container (listed with `a`) says so where its kind would be: `exit 137`. */
 function exitLabel(c: ContainerView): string {
-  return c.exitCode === undefined ? c.state ?? 'exited' : `exit ${c.exitCode}`;
+  return c.exitCode === undefined ? (c.state ?? 'exited') : `exit ${c.exitCode}`;
 }
 
 const CONTAINER_COLS: readonly Col<ContainerView>[] = [
@@ -96,7 +90,12 @@ export function containerHeader(width: number, sort: ContainerSort, reverse = fa
 export function containerLine(c: ContainerView, width: number, selected: boolean): string {
   const cols = containerCols(width);
   const widths = widthsFor(cols as readonly Col<never>[], width);
-  return renderLine(selected ? '>' : ' ', cols.map((col) => col.value(c)), cols as readonly Col<never>[], widths);
+  return renderLine(
+    selected ? '>' : ' ',
+    cols.map((col) => col.value(c)),
+    cols as readonly Col<never>[],
+    widths,
+  );
 }
 
 /** The tree's indent and fold marker in front of a command: `▾ `, `▸[+12] `, or spaces for a leaf. */

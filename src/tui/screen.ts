@@ -62,7 +62,13 @@ export function containersLines(p: ContainersBody): ScreenLine[] {
   const visible = visibleSlice(p.rows, p.top, p.height);
   const out: ScreenLine[] = [line(containerHeader(p.width, p.sort, p.reverse), { bold: true })];
   if (visible.length === 0) out.push(line(` ${p.empty}`, { dim: true }));
-  out.push(...block(visible.map((c, i) => containerLine(c, p.width, p.top + i === p.index)), p.index - p.top, { inverse: true }));
+  out.push(
+    ...block(
+      visible.map((c, i) => containerLine(c, p.width, p.top + i === p.index)),
+      p.index - p.top,
+      { inverse: true },
+    ),
+  );
   return out;
 }
 

@@ -65,7 +65,6 @@ export function paintLine(spans: readonly Span[], width: number, color: boolean)
     .join('');
 }
 
-
 /** One screen line. */
 export type ScreenLine = readonly Span[];
 

@@ -253,9 +253,7 @@ export class FixedSource implements Source {
       acc.n++;
       buckets.set(b, acc);
     }
-    return [...buckets.entries()]
-      .sort((a, b) => a[0] - b[0])
-      .map(([timeMs, a]) => ({ timeMs, cpuPercent: a.cpu / a.n, memoryBytes: a.mem / a.n }));
+    return [...buckets.entries()].sort((a, b) => a[0] - b[0]).map(([timeMs, a]) => ({ timeMs, cpuPercent: a.cpu / a.n, memoryBytes: a.mem / a.n }));
   }
 
   /** Like the real sources: lastMs is exclusive, one past the newest recorded moment. */

@@ -23,7 +23,17 @@ export class Tmux {
       .map(([k, v]) => `${k}=${JSON.stringify(v)}`)
       .join(' ');
     // `; echo EXIT=$?; sleep` keeps the pane after the program ends, so the test can read how it left.
-    execFileSync('tmux', ['new-session', '-d', '-s', this.session, '-x', String(columns), '-y', String(rows), `env ${exports} ${command}; echo EXIT=$?; sleep 600`]);
+    execFileSync('tmux', [
+      'new-session',
+      '-d',
+      '-s',
+      this.session,
+      '-x',
+      String(columns),
+      '-y',
+      String(rows),
+      `env ${exports} ${command}; echo EXIT=$?; sleep 600`,
+    ]);
   }
 
   capture(): string {

@@ -66,11 +66,16 @@ describe('open files and sockets: one shape from live to the store and back', ()
     const at = 1_800_000_000_000;
     try {
       const db = store.db;
-      const cid = db.prepare(`INSERT INTO containers (key, kind, cid, name, cgroup, first_seen, last_seen) VALUES ('host', 'host', 'host', 'host', '/', 0, 0)`).run().lastInsertRowid;
+      const cid = db
+        .prepare(`INSERT INTO containers (key, kind, cid, name, cgroup, first_seen, last_seen) VALUES ('host', 'host', 'host', 'host', '/', 0, 0)`)
+        .run().lastInsertRowid;
       const [pid, start] = key.split(':').map(Number);
       const rowId = Number(
         // Seen from `at` to `at + 1000`: the panes show a process's files only while the store's alive rule has it.
-        db.prepare(`INSERT INTO processes (container_id, pid, start_time, ppid, comm, exe, cmdline, uid, user, first_seen, last_seen) VALUES (?, ?, ?, 1, 'node', '', '', 0, 'root', ?, ?)`)
+        db
+          .prepare(
+            `INSERT INTO processes (container_id, pid, start_time, ppid, comm, exe, cmdline, uid, user, first_seen, last_seen) VALUES (?, ?, ?, 1, 'node', '', '', 0, 'root', ?, ?)`,
+          )
           .run(cid, pid, start, at, at + 1000).lastInsertRowid,
       );
       const writer = new AccessWriter(db);
@@ -83,7 +88,7 @@ describe('open files and sockets: one shape from live to the store and back', ()
       const stored = filesFromStore(db, key, at).find((f) => f.fd === h.fds[0])!;
       expect(fileLine(stored, 200, false)).toBe(line);
       // Two descriptors on one file are two intervals, as live lists them.
-      expect((db.prepare('SELECT count(*) FROM file_access WHERE path = ?').pluck().get(file) as number)).toBe(2);
+      expect(db.prepare('SELECT count(*) FROM file_access WHERE path = ?').pluck().get(file) as number).toBe(2);
     } finally {
       store.close();
     }

@@ -105,7 +105,11 @@ async function withCgroup(opts: Parameters<typeof makeTestCgroup>[1], body: (cg:
 }
 
 /** CPU time over wall time between two reads, in cores. */
-async function cpuCores(reader: CgroupReader, paths: ContainerCgroupPaths, ms: number): Promise<{ cores: number; before: CgroupCounters; after: CgroupCounters }> {
+async function cpuCores(
+  reader: CgroupReader,
+  paths: ContainerCgroupPaths,
+  ms: number,
+): Promise<{ cores: number; before: CgroupCounters; after: CgroupCounters }> {
   const before = reader.read(paths);
   const t0 = process.hrtime.bigint();
   await sleep(ms);
@@ -171,7 +175,7 @@ describe('CgroupReader on real cgroups', () => {
     });
     // Removed (withCgroup checked every dir is gone, so the held fds did not keep it): no stale numbers, no fds.
     expect(reader!.read(paths!)).toEqual({});
-    expect(heldInto(relPath), "fds still held after removal").toEqual([]);
+    expect(heldInto(relPath), 'fds still held after removal').toEqual([]);
     reader!.close();
   });
 

@@ -95,7 +95,10 @@ describe('without root', () => {
     const rootOwned = result.processes.filter((p) => p.user === 'root');
     expect(rootOwned.length).toBeGreaterThan(0);
     expect(rootOwned.every((p) => p.read_bytes === null)).toBe(true);
-    const gapLines = run.stderr.trimEnd().split('\n').filter((l) => l.includes('not root'));
+    const gapLines = run.stderr
+      .trimEnd()
+      .split('\n')
+      .filter((l) => l.includes('not root'));
     expect(gapLines).toHaveLength(1);
     expect(gapLines[0]).toMatch(/run with sudo/);
   });

@@ -120,13 +120,15 @@ describe('bubble with a real Docker engine', () => {
 });
 
 describe('bubble ps --files --net in a container with its own network namespace', () => {
-  it('lists the appended log file and the listening socket from the container\'s netns', async (ctx) => {
+  it("lists the appended log file and the listening socket from the container's netns", async (ctx) => {
     needReal(ctx, 'Docker', available.ok, available.why);
     const run = await bubble(['ps', netName, '--files', '--net', '--json', '--interval', '0.3']);
     expect(run.status).toBe(0);
     const result = JSON.parse(run.stdout) as { files: Json[]; network: Json[] };
     expect(result.files).toContainEqual(expect.objectContaining({ pid: net.pid, fd: 3, path: '/tmp/app.log', mode: 'wa', deleted: false }));
-    expect(result.network).toContainEqual(expect.objectContaining({ protocol: expect.stringMatching(/^tcp6?$/), state: 'LISTEN', local: expect.stringMatching(/:8080$/) }));
+    expect(result.network).toContainEqual(
+      expect.objectContaining({ protocol: expect.stringMatching(/^tcp6?$/), state: 'LISTEN', local: expect.stringMatching(/:8080$/) }),
+    );
     // Not the host's: nothing listens on 8080 in the host's network namespace.
     const hostTcp = readFileSync('/proc/net/tcp', 'utf8') + readFileSync('/proc/net/tcp6', 'utf8');
     expect(hostTcp).not.toMatch(/:1F90 [0-9A-F:]+ 0A /);

@@ -11,17 +11,8 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { DockerWatcher, parseDockerTime } from '../../src/collectors/docker.js';
-import {
-  TEST_IMAGE,
-  docker,
-  dockerAvailable,
-  ensureTestImage,
-  removeContainer,
-  runContainer,
-  uniqueName,
-} from '../helpers/docker.js';
+import { TEST_IMAGE, docker, dockerAvailable, ensureTestImage, removeContainer, runContainer, uniqueName } from '../helpers/docker.js';
 import { needReal } from '../helpers/real.js';
-
 
 const avail = dockerAvailable();
 const created: string[] = [];
@@ -133,9 +124,7 @@ describe('DockerWatcher with real dockerd', () => {
     await w.start({ timeoutMs: 5000 });
     expect(Date.now() - t0).toBeLessThan(1000);
     expect(w.status.ok).toBe(false);
-    expect(w.status.message).toBe(
-      `no Docker socket at ${path}: container names show as short ids (start dockerd or set DOCKER_HOST)`,
-    );
+    expect(w.status.message).toBe(`no Docker socket at ${path}: container names show as short ids (start dockerd or set DOCKER_HOST)`);
     expect(w.all().size).toBe(0);
   });
 

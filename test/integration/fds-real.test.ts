@@ -27,9 +27,7 @@ const tmpDirs: string[] = [];
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
 function exited(child: ChildProcess): Promise<void> {
-  return child.exitCode !== null || child.signalCode !== null
-    ? Promise.resolve()
-    : new Promise((resolve) => child.once('exit', () => resolve()));
+  return child.exitCode !== null || child.signalCode !== null ? Promise.resolve() : new Promise((resolve) => child.once('exit', () => resolve()));
 }
 
 afterAll(async () => {
@@ -61,7 +59,9 @@ const unix = (fds: ProcessFds): (OpenSocket & UnixSocket)[] => fds.sockets.filte
 /** Whether this host has IPv6 loopback (::1 on lo): the child then also listens on it. */
 const hasIpv6Loopback = ((): boolean => {
   try {
-    return readFileSync('/proc/net/if_inet6', 'utf8').split('\n').some((l) => l.startsWith('00000000000000000000000000000001 '));
+    return readFileSync('/proc/net/if_inet6', 'utf8')
+      .split('\n')
+      .some((l) => l.startsWith('00000000000000000000000000000001 '));
   } catch {
     return false;
   }
@@ -205,7 +205,15 @@ describe('a real process in a test cgroup', () => {
     expect(tcp).toHaveLength(3);
     expect(tcp).toEqual(
       expect.arrayContaining([
-        expect.objectContaining({ fd: info.tcpListenFd, protocol: 'tcp', localAddress: '127.0.0.1', localPort: info.tcpPort, remoteAddress: '0.0.0.0', remotePort: 0, state: 'LISTEN' }),
+        expect.objectContaining({
+          fd: info.tcpListenFd,
+          protocol: 'tcp',
+          localAddress: '127.0.0.1',
+          localPort: info.tcpPort,
+          remoteAddress: '0.0.0.0',
+          remotePort: 0,
+          state: 'LISTEN',
+        }),
         expect.objectContaining({ ...base, fd: info.clientFd, localPort: info.clientPort, remotePort: info.tcpPort, state: 'ESTABLISHED' }),
         expect.objectContaining({ ...base, localPort: info.tcpPort, remotePort: info.clientPort, state: 'ESTABLISHED' }),
       ]),
@@ -215,7 +223,13 @@ describe('a real process in a test cgroup', () => {
     expect(udp).toEqual(
       expect.arrayContaining([
         expect.objectContaining({ localAddress: '127.0.0.1', localPort: info.udpPort, remoteAddress: '0.0.0.0', remotePort: 0, state: 'UNCONN' }),
-        expect.objectContaining({ localAddress: '127.0.0.1', localPort: info.udpClientPort, remoteAddress: '127.0.0.1', remotePort: info.udpPort, state: 'ESTABLISHED' }),
+        expect.objectContaining({
+          localAddress: '127.0.0.1',
+          localPort: info.udpClientPort,
+          remoteAddress: '127.0.0.1',
+          remotePort: info.udpPort,
+          state: 'ESTABLISHED',
+        }),
       ]),
     );
     if (hasIpv6Loopback) {
@@ -459,7 +473,11 @@ const server = net.createServer().listen(0, '127.0.0.1', () => {
     const dir = tempDir('bubble-fds-churn-');
     const churner = spawn(
       process.execPath,
-      ['-e', `const fs = require('fs'); const f = process.argv[1]; for (;;) { const a = fs.openSync(f, 'a'); const b = fs.openSync(f, 'r'); fs.closeSync(a); fs.closeSync(b); }`, path.join(dir, 'churn')],
+      [
+        '-e',
+        `const fs = require('fs'); const f = process.argv[1]; for (;;) { const a = fs.openSync(f, 'a'); const b = fs.openSync(f, 'r'); fs.closeSync(a); fs.closeSync(b); }`,
+        path.join(dir, 'churn'),
+      ],
       { stdio: 'ignore' },
     );
     children.push(churner);
@@ -476,7 +494,10 @@ const server = net.createServer().listen(0, '127.0.0.1', () => {
         seenChurn++;
         expect(f.path).toBe(path.join(dir, 'churn'));
         // fd numbers are reused every round: each must keep the mode of the open that owns that number.
-        expect([{ mode: 'w', append: true }, { mode: 'r', append: false }]).toContainEqual({ mode: f.mode, append: f.append });
+        expect([
+          { mode: 'w', append: true },
+          { mode: 'r', append: false },
+        ]).toContainEqual({ mode: f.mode, append: f.append });
       }
     }
     churner.kill('SIGKILL');

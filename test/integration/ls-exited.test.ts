@@ -74,7 +74,7 @@ describe('bubble ls and exited containers', () => {
     expect(times).toEqual([...times].sort((a, b) => b - a));
   });
 
-  it('plain ls leaves out what was never recorded, and lists it with Docker\'s exit once a store recorded it', async (ctx) => {
+  it("plain ls leaves out what was never recorded, and lists it with Docker's exit once a store recorded it", async (ctx) => {
     needReal(ctx, 'Docker', available.ok, available.why);
     expect((await ls([])).some((r) => r['id'] === exitedId)).toBe(false);
     // Recorded while it ran, then it stopped while nothing recorded: the store has no exit, Docker has.
@@ -85,7 +85,7 @@ describe('bubble ls and exited containers', () => {
     expect(mine!['exit_time']).not.toBeNull();
   });
 
-  it('reads the default store only where BUBBLE_DB says (the suite\'s private path), never another one', async (ctx) => {
+  it("reads the default store only where BUBBLE_DB says (the suite's private path), never another one", async (ctx) => {
     needReal(ctx, 'Docker', available.ok, available.why);
     const ghost = `docker:${'e'.repeat(64)}`;
     const db = path.join(tmp, 'default.db');

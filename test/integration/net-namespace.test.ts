@@ -24,7 +24,11 @@ beforeAll(async () => {
   ensureTestImage();
   runContainer(serverName, ['sh', '-c', 'mkdir -p /www && dd if=/dev/zero of=/www/f bs=1k count=32 2>/dev/null && exec httpd -f -p 8080 -h /www']);
   const ip = docker(['inspect', '--format', '{{range .NetworkSettings.Networks}}{{.IPAddress}}{{end}}', serverName]);
-  client = runContainer(clientName, ['sh', '-c', `while true; do wget -q -O /dev/null http://${ip}:8080/f; for i in 1 2 3 4 5 6; do /bin/echo >/dev/null; done; done`]);
+  client = runContainer(clientName, [
+    'sh',
+    '-c',
+    `while true; do wget -q -O /dev/null http://${ip}:8080/f; for i in 1 2 3 4 5 6; do /bin/echo >/dev/null; done; done`,
+  ]);
   // The next pids go below the client's shell, as after a wrap: the wget children are now the container's lowest.
   writeFileSync('/proc/sys/kernel/ns_last_pid', '300');
   await sleep(500);

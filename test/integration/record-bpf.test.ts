@@ -38,7 +38,12 @@ afterAll(async () => {
   fs.rmSync(tmp, { recursive: true, force: true });
 });
 
-const jsonLines = (text: string): Json[] => text.trim().split('\n').filter(Boolean).map((l) => JSON.parse(l) as Json);
+const jsonLines = (text: string): Json[] =>
+  text
+    .trim()
+    .split('\n')
+    .filter(Boolean)
+    .map((l) => JSON.parse(l) as Json);
 const ready = (): boolean => bpf.ok && writable.ok && docker.ok;
 
 describe('record --source bpf: short-lived processes in a container and a Slurm job', () => {
@@ -97,7 +102,9 @@ describe('record --source bpf: short-lived processes in a container and a Slurm 
     const rows = jsonLines(processes.stdout);
     const inRange = (r: Json): boolean => Date.parse(r['time'] as string) >= from && Date.parse(r['time'] as string) < to;
     const started = (r: Json): number => Date.parse(r['start_time'] as string);
-    const md5 = new Set(rows.filter((r) => r['comm'] === 'md5sum' && started(r) >= from && started(r) < to - 1000).map((r) => `${r['pid']}:${r['start_time']}`));
+    const md5 = new Set(
+      rows.filter((r) => r['comm'] === 'md5sum' && started(r) >= from && started(r) < to - 1000).map((r) => `${r['pid']}:${r['start_time']}`),
+    );
     const printed = md5Lines.filter((t) => t >= from && t < to - 1000).length;
     expect(printed).toBeGreaterThan(100);
     expect(md5.size).toBeGreaterThanOrEqual(Math.floor(printed * 0.9));
@@ -129,7 +136,9 @@ describe('record --source bpf: short-lived processes in a container and a Slurm 
     for (const x of rows) expect(x['container']).toBe(`slurm:${jobId}`);
     // Processes that lived while bpftrace ran (exits before it attached have no code).
     const traced = (comm: string): Json[] =>
-      rows.filter((x) => x['comm'] === comm && Date.parse(x['start_time'] as string) > attachedAt + 1000 && Date.parse(x['exit_time'] as string) < endedAt - 3000);
+      rows.filter(
+        (x) => x['comm'] === comm && Date.parse(x['start_time'] as string) > attachedAt + 1000 && Date.parse(x['exit_time'] as string) < endedAt - 3000,
+      );
     const falses = traced('false');
     // ~16 loops a second (false + sleep 0.05) for the attached part; far more than procfs alone could catch.
     expect(new Set(falses.map((x) => `${x['pid']}:${x['start_time']}`)).size).toBeGreaterThan(50);
@@ -206,29 +215,30 @@ describe('record --source bpf: per-process network bytes', () => {
 });
 
 describe('the bpftrace program on this kernel', () => {
-  for (const errors of [false, true]) it(`attaches and gives intervals, the syscall-error probe ${errors ? 'on' : 'off'}`, async (ctx) => {
-    needReal(ctx, 'bpftrace as root', bpf.ok, bpfWhy);
-    const intervals: BpfInterval[] = [];
-    const run = runBpftrace({ intervalMs: 200, errors }, (events) => {
-      for (const e of events) if (e.t === 'tick') intervals.push(e.interval);
-    });
-    const started = Date.now();
-    while (intervals.length < 3 && Date.now() - started < 40_000) {
-      await sleep(100);
-      // A failed start settles done: say why instead of waiting.
-      await Promise.race([run.done, sleep(0)]);
-    }
-    // cat of a missing file: an error on openat (257) with ENOENT (2) when the probe is there, none without it.
-    execFileSync('sh', ['-c', 'cat /nonexistent-bubble-bpf 2>/dev/null; true']);
-    await sleep(700);
-    run.stop();
-    await run.done;
-    expect(intervals.length).toBeGreaterThanOrEqual(3);
-    const enoent = intervals.flatMap((i) => i.errors).filter((e) => e.syscall === 257 && e.errno === 2);
-    if (errors) expect(enoent.length).toBeGreaterThan(0);
-    else expect(intervals.flatMap((i) => i.errors)).toEqual([]);
-    expect(run.stats.malformed + run.stats.outOfRange + run.stats.unknownType).toBe(0);
-  }, 60_000);
+  for (const errors of [false, true])
+    it(`attaches and gives intervals, the syscall-error probe ${errors ? 'on' : 'off'}`, async (ctx) => {
+      needReal(ctx, 'bpftrace as root', bpf.ok, bpfWhy);
+      const intervals: BpfInterval[] = [];
+      const run = runBpftrace({ intervalMs: 200, errors }, (events) => {
+        for (const e of events) if (e.t === 'tick') intervals.push(e.interval);
+      });
+      const started = Date.now();
+      while (intervals.length < 3 && Date.now() - started < 40_000) {
+        await sleep(100);
+        // A failed start settles done: say why instead of waiting.
+        await Promise.race([run.done, sleep(0)]);
+      }
+      // cat of a missing file: an error on openat (257) with ENOENT (2) when the probe is there, none without it.
+      execFileSync('sh', ['-c', 'cat /nonexistent-bubble-bpf 2>/dev/null; true']);
+      await sleep(700);
+      run.stop();
+      await run.done;
+      expect(intervals.length).toBeGreaterThanOrEqual(3);
+      const enoent = intervals.flatMap((i) => i.errors).filter((e) => e.syscall === 257 && e.errno === 2);
+      if (errors) expect(enoent.length).toBeGreaterThan(0);
+      else expect(intervals.flatMap((i) => i.errors)).toEqual([]);
+      expect(run.stats.malformed + run.stats.outOfRange + run.stats.unknownType).toBe(0);
+    }, 60_000);
 });
 
 describe('record --source bpf when bpftrace is killed', () => {
@@ -260,7 +270,17 @@ describe('record --source bpf when bpftrace is killed', () => {
 
   it('without bpftrace, --source bpf is one line saying what to install', async (ctx) => {
     needReal(ctx, 'bpftrace as root', bpf.ok, bpfWhy);
-    const r = await bubble(['record', '--db', path.join(tmp, 'none', 'bubble.db'), '--source', 'bpf', '--duration', '1s', '--bpftrace-bin', '/nonexistent/bpftrace']);
+    const r = await bubble([
+      'record',
+      '--db',
+      path.join(tmp, 'none', 'bubble.db'),
+      '--source',
+      'bpf',
+      '--duration',
+      '1s',
+      '--bpftrace-bin',
+      '/nonexistent/bpftrace',
+    ]);
     expect(r.status).toBe(1);
     expect(r.stderr.trim()).toBe('bubble: --source bpf: bpftrace is not installed: install it with `apt-get install bpftrace` for short-lived processes');
   });

@@ -22,7 +22,12 @@ afterAll(() => {
 });
 
 type Json = Record<string, unknown>;
-const jsonLines = (text: string): Json[] => text.trim().split('\n').filter(Boolean).map((l) => JSON.parse(l) as Json);
+const jsonLines = (text: string): Json[] =>
+  text
+    .trim()
+    .split('\n')
+    .filter(Boolean)
+    .map((l) => JSON.parse(l) as Json);
 
 /** Runs one recorder for `ms` after it announced itself, then stops it with `signal`; resolves with its exit status. */
 async function runSession(db: string, signal: NodeJS.Signals, ms: number): Promise<number> {
@@ -106,6 +111,6 @@ describe('bubble record sessions on one store', () => {
     const cpu = seconds.reduce((a, r) => a + (r.cpu_seconds as number), 0);
     const sampled = seconds.reduce((a, r) => a + ((r.cpu_seconds as number) / (r.cpu_percent as number)) * 100, 0);
     expect(shared.cpu_percent as number).toBeCloseTo((cpu / sampled) * 100, 0);
-    expect(shared.cpu_percent as number).toBeGreaterThan(3 * (shared.cpu_seconds as number / 60) * 100);
+    expect(shared.cpu_percent as number).toBeGreaterThan(3 * ((shared.cpu_seconds as number) / 60) * 100);
   }, 150_000);
 });

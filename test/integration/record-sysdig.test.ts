@@ -102,7 +102,8 @@ describe('bubble record --sysdig-capture over the real captures', () => {
     expect(python[0]).toMatchObject({ pid: 16569, ppid: 2089, cmdline: 'python open.py', exit_time: '2017-02-04T01:22:15.289Z' });
     const falco = processes.filter((r) => r['comm'] === 'falco');
     expect(falco.length).toBeGreaterThan(0);
-    for (const r of falco) expect(r).toMatchObject({ container: `docker:${FALCO_ID}`, container_name: FALCO_ID.slice(0, 12), nspid: 1, cmdline: '/usr/bin/falco' });
+    for (const r of falco)
+      expect(r).toMatchObject({ container: `docker:${FALCO_ID}`, container_name: FALCO_ID.slice(0, 12), nspid: 1, cmdline: '/usr/bin/falco' });
     // Its 2 × 10 ms of procinfo CPU, and nothing else, in its rows.
     expect(falco.reduce((a, r) => a + (r['cpu_seconds'] as number), 0)).toBeCloseTo(0.02, 9);
     const containers = await exported(dbOf('open-multiple-files'), 'containers');
@@ -259,7 +260,9 @@ describe('live sysdig that cannot run', () => {
     expect(r.status).toBe(1);
     const lines = r.stderr.trimEnd().split('\n');
     expect(lines).toHaveLength(1);
-    expect(lines[0]).toMatch(/^bubble: sysdig could not open its kernel driver \(.+\): run as root with the driver installed .*apt-get install sysdig.*; capture files \(--sysdig-capture FILE\) still work/);
+    expect(lines[0]).toMatch(
+      /^bubble: sysdig could not open its kernel driver \(.+\): run as root with the driver installed .*apt-get install sysdig.*; capture files \(--sysdig-capture FILE\) still work/,
+    );
     expect(Date.now() - started).toBeLessThan(30_000);
   });
 

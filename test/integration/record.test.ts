@@ -32,7 +32,12 @@ afterAll(async () => {
   fs.rmSync(tmp, { recursive: true, force: true });
 });
 
-const jsonLines = (text: string): Json[] => text.trim().split('\n').filter(Boolean).map((l) => JSON.parse(l) as Json);
+const jsonLines = (text: string): Json[] =>
+  text
+    .trim()
+    .split('\n')
+    .filter(Boolean)
+    .map((l) => JSON.parse(l) as Json);
 const sum = (rows: Json[], field: string): number => rows.reduce((a, r) => a + ((r[field] as number | null) ?? 0), 0);
 
 describe('bubble record with a real cgroup and a real Docker container', () => {
@@ -173,7 +178,10 @@ describe('recorder safety', () => {
       await rec.waitFor('again', 20_000);
       rec.child.kill('SIGINT');
       expect(await rec.exited()).toBe(0);
-      const failures = rec.stderr().split('\n').filter((l) => l.includes('the disk is full'));
+      const failures = rec
+        .stderr()
+        .split('\n')
+        .filter((l) => l.includes('the disk is full'));
       expect(failures).toHaveLength(1);
       const after = await bubble(['export', '--json', '--db', db, '--tier', 'second']);
       expect(after.status).toBe(0);

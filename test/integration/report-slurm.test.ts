@@ -31,9 +31,13 @@ beforeAll(async () => {
   startedSlurm = setup.stdout.trim() === 'started';
   const recorder = startBubble(['record', '--db', db, '--interval', '0.5s', '--duration', '34s']);
   await recorder.waitFor('recording to');
-  const sbatch = spawnSync('sbatch', ['--parsable', '-c', '2', '-J', 'bubble-yes', '-o', '/dev/null', '--wrap', 'srun sleep 2; timeout 20 yes > /dev/null; exit 3'], {
-    encoding: 'utf8',
-  });
+  const sbatch = spawnSync(
+    'sbatch',
+    ['--parsable', '-c', '2', '-J', 'bubble-yes', '-o', '/dev/null', '--wrap', 'srun sleep 2; timeout 20 yes > /dev/null; exit 3'],
+    {
+      encoding: 'utf8',
+    },
+  );
   jobId = sbatch.stdout.trim().split(';')[0] ?? '';
   // While it runs, `ls --json` rates it against its cpuset through the same efficiency function.
   await sleep(8000);

@@ -45,7 +45,12 @@ beforeAll(async () => {
   // Slurm's RealMemory: a little under MemTotal, page-aligned.
   const nodeMemory = Math.floor((memTotal * 0.95) / 4096) * 4096;
 
-  const env = (jobId: string, over: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv => ({ SLURM_JOB_ID: jobId, SLURM_JOB_NAME: 'mem', SLURM_JOB_USER: 'alice', ...over });
+  const env = (jobId: string, over: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv => ({
+    SLURM_JOB_ID: jobId,
+    SLURM_JOB_NAME: 'mem',
+    SLURM_JOB_USER: 'alice',
+    ...over,
+  });
   const batch = jobCgroup(jobs.unrequested, 'batch');
   const step0 = jobCgroup(jobs.unrequested, '0');
   limitJob(batch, jobs.unrequested, nodeMemory);
@@ -110,7 +115,11 @@ describe('a Slurm job on real cgroups', () => {
     const header = lines[1]!;
     expect(header).toMatch(/\bSTEP\s+COMMAND$/);
     const at = header.indexOf('STEP');
-    const cell = (pid: number): string | undefined => lines.find((l) => new RegExp(`^\\s*${pid}\\s`).test(l))?.slice(at).split(/\s+/)[0];
+    const cell = (pid: number): string | undefined =>
+      lines
+        .find((l) => new RegExp(`^\\s*${pid}\\s`).test(l))
+        ?.slice(at)
+        .split(/\s+/)[0];
     expect(cell(pids['batch']!)).toBe('batch');
     expect(cell(pids['step0']!)).toBe('0');
   });

@@ -61,8 +61,7 @@ function lockError(store: Store, options?: Parameters<typeof acquireRecorderLock
   throw new Error('the lock was taken, a StoreError was expected');
 }
 
-const lockedMessage = (pid: number): string =>
-  `another bubble record (pid ${pid}) is writing ${file}; stop it first or pass another --db`;
+const lockedMessage = (pid: number): string => `another bubble record (pid ${pid}) is writing ${file}; stop it first or pass another --db`;
 
 describe('acquireRecorderLock', () => {
   it('stores pid, start time, host and since; the same holder may take it again', () => {

@@ -110,13 +110,7 @@ describe.each(CAPTURES)('%s through the real bridge', (capture) => {
     const run = await bridgeOver(capture);
     const own = spawnSync(
       sysdig,
-      [
-        '-r',
-        capturePath(capture),
-        '-p',
-        '%proc.pid %evt.is_io_read %evt.rawres',
-        'evt.dir=< and evt.is_io=true and evt.rawres>=0',
-      ],
+      ['-r', capturePath(capture), '-p', '%proc.pid %evt.is_io_read %evt.rawres', 'evt.dir=< and evt.is_io=true and evt.rawres>=0'],
       { encoding: 'utf8' },
     );
     expect(own.status).toBe(0);
@@ -166,7 +160,14 @@ describe('what each capture holds arrives in the records', () => {
     const paths = new Set(files.map((r) => r.path));
     // The capture's script opened file-1..file-13 (not file-0..9): 13 distinct paths.
     expect([...paths].sort()).toEqual(Array.from({ length: 13 }, (_, i) => `/tmp/file-${i + 1}`).sort());
-    for (const p of paths) expect(sum(files.filter((r) => r.path === p), (r) => r.opens), p).toBe(1);
+    for (const p of paths)
+      expect(
+        sum(
+          files.filter((r) => r.path === p),
+          (r) => r.opens,
+        ),
+        p,
+      ).toBe(1);
     // Two fds alternate: each open is recorded on the fd it got.
     expect(files.find((r) => r.path === '/tmp/file-1')?.fd).toBe(3);
     expect(files.find((r) => r.path === '/tmp/file-2')?.fd).toBe(4);
@@ -189,9 +190,7 @@ describe('what each capture holds arrives in the records', () => {
     const io = ios(run, 20072);
     expect(io.find((r) => r.path === '/dev/null')).toMatchObject({ kind: 'file', opens: 1, ops: 1, bytes_in: 0, bytes_out: 0 });
     expect(io.find((r) => r.path === '/lib/x86_64-linux-gnu/libc.so.6')).toMatchObject({ opens: 1, bytes_in: 832 });
-    expect(io.map((r) => r.path).sort()).toEqual(
-      ['/dev/null', '/etc/ld.so.cache', '/lib/x86_64-linux-gnu/libc.so.6', '/usr/lib/locale/locale-archive'].sort(),
-    );
+    expect(io.map((r) => r.path).sort()).toEqual(['/dev/null', '/etc/ld.so.cache', '/lib/x86_64-linux-gnu/libc.so.6', '/usr/lib/locale/locale-archive'].sort());
     // Despite its name the capture holds no write event: cat copied an empty /dev/null. Nothing is invented.
     expect(sum(io, (r) => r.bytes_out)).toBe(0);
     expect(errs(run, 20072)).toEqual([expect.objectContaining({ syscall: 'access', errno: 'ENOENT', count: 3 })]);
@@ -286,11 +285,7 @@ describe('what each capture holds arrives in the records', () => {
 describe('the bridge’s JSON encoder inside sysdig’s LuaJIT', () => {
   it('escapes controls and quotes and replaces bytes that are not UTF-8', (ctx) => {
     const sysdig = needSysdig(ctx);
-    const r = spawnSync(
-      sysdig,
-      ['-r', capturePath('syscall'), '-c', path.join(FIXTURES, 'json-selftest.lua'), bridgePath()],
-      { encoding: 'utf8' },
-    );
+    const r = spawnSync(sysdig, ['-r', capturePath('syscall'), '-c', path.join(FIXTURES, 'json-selftest.lua'), bridgePath()], { encoding: 'utf8' });
     expect(r.status, r.stderr).toBe(0);
     const got = Object.fromEntries(
       r.stdout
@@ -403,9 +398,7 @@ describe('runBridge', () => {
       expect(isBubbleError(err)).toBe(true);
       return (err as Error).message;
     };
-    expect(await failure({ capture: '/nonexistent.scap' })).toMatch(
-      /^sysdig failed on \/nonexistent\.scap \(exit 1\): can't open file \/nonexistent\.scap$/,
-    );
+    expect(await failure({ capture: '/nonexistent.scap' })).toMatch(/^sysdig failed on \/nonexistent\.scap \(exit 1\): can't open file \/nonexistent\.scap$/);
     const notScap = path.join(ROOT, 'package.json');
     expect(await failure({ capture: notScap })).toMatch(/^sysdig failed on .*package\.json \(exit 1\): \S/);
     expect(await failure({ capture: capturePath('syscall'), intervalMs: 5 })).toMatch(/interval .* >= 10, not 5$/);

@@ -22,8 +22,7 @@ async function keys(r: Rendered, ...seq: string[]): Promise<void> {
 
 const frame = (r: Rendered): string => r.lastFrame() ?? '';
 const lines = (r: Rendered): string[] => frame(r).split('\n');
-const at80 = (s: FixedSource, over: Partial<Parameters<typeof App>[0]> = {}) =>
-  render(<App source={s} columns={80} rows={24} color={false} {...over} />);
+const at80 = (s: FixedSource, over: Partial<Parameters<typeof App>[0]> = {}) => render(<App source={s} columns={80} rows={24} color={false} {...over} />);
 
 /** Every line fits, and the frame is one line shorter than the terminal. */
 function expectFits(text: string, columns: number, rows: number): void {
@@ -69,10 +68,18 @@ describe('containers view', () => {
     await keys(r, 's');
     expect(lines(r)[1]).toContain('MEM▼');
     expect(lines(r)[1]).not.toContain('CPU%▼');
-    expect(lines(r).slice(2, 6).map((l) => l.slice(1, 14).trim())).toEqual(['job 4242 sim', 'db', 'web-1', 'host']);
+    expect(
+      lines(r)
+        .slice(2, 6)
+        .map((l) => l.slice(1, 14).trim()),
+    ).toEqual(['job 4242 sim', 'db', 'web-1', 'host']);
     await keys(r, 's', 's', 's');
     expect(lines(r)[1]).toContain('NAME▼');
-    expect(lines(r).slice(2, 6).map((l) => l.slice(1, 14).trim())).toEqual(['db', 'job 4242 sim', 'web-1', 'host']);
+    expect(
+      lines(r)
+        .slice(2, 6)
+        .map((l) => l.slice(1, 14).trim()),
+    ).toEqual(['db', 'job 4242 sim', 'web-1', 'host']);
   });
 
   it('filters by name with /, keeps it with Enter and clears it with Esc', async () => {
@@ -157,7 +164,11 @@ describe('container view', () => {
     expect(lines(r)[5]).toMatch(/^ {4}4300 /);
     await keys(r, '+', 't');
     expect(lines(r)[3]).toContain('COMMAND (flat)');
-    expect(lines(r).slice(4, 9).map((l) => Number(l.slice(1, 8)))).toEqual([4243, 4244, 4242, 4250, 4300]);
+    expect(
+      lines(r)
+        .slice(4, 9)
+        .map((l) => Number(l.slice(1, 8))),
+    ).toEqual([4243, 4244, 4242, 4250, 4300]);
     // The selection stayed on 4242, now third.
     expect(lines(r)[6]).toMatch(/^> {3}4242 /);
     expect(frame(r)).not.toContain('▾');
@@ -165,7 +176,11 @@ describe('container view', () => {
     expect(lines(r)[3]).toContain('RSS▼');
     await keys(r, 's', 's');
     expect(lines(r)[3]).toContain('PID▼');
-    expect(lines(r).slice(4, 9).map((l) => Number(l.slice(1, 8)))).toEqual([4242, 4243, 4244, 4250, 4300]);
+    expect(
+      lines(r)
+        .slice(4, 9)
+        .map((l) => Number(l.slice(1, 8))),
+    ).toEqual([4242, 4243, 4244, 4250, 4300]);
   });
 
   it('shows the selected process files and sockets, and Tab moves the focus between panes', async () => {

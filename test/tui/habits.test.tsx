@@ -64,7 +64,7 @@ describe('htop and ctop keys', () => {
     expect(run(processView(), 'sort.time', 'sort.nextColumn').processSort).toBe('pid');
   });
 
-  it('I inverts the current view\'s order only, and the header turns ▼ into ▲', () => {
+  it("I inverts the current view's order only, and the header turns ▼ into ▲", () => {
     const s = run(processView(), 'sort.invert');
     expect(s.processReverse).toBe(true);
     expect(s.containerReverse).toBe(false);
@@ -75,7 +75,7 @@ describe('htop and ctop keys', () => {
     expect(processHeader(80, 'time', false)).toContain('COMMAND (flat) ▼time');
   });
 
-  it('F6 opens a menu of the view\'s sort orders at the current one; Enter picks, Esc leaves the sort alone', () => {
+  it("F6 opens a menu of the view's sort orders at the current one; Enter picks, Esc leaves the sort alone", () => {
     let s = run(processView(), 'sort.menu');
     expect(s.menu).toEqual({ kind: 'sort', index: PROCESS_SORTS.indexOf('cpu') });
     s = run(s, 'cursor.down', 'menu.select');
@@ -137,7 +137,7 @@ describe('htop and ctop keys', () => {
     expect(cmd(dropped, 'filter.start').prompt).toBe('filter');
   });
 
-  it('a notice (the kill\'s result) stays until the next key', () => {
+  it("a notice (the kill's result) stays until the next key", () => {
     const s = reduce(processView(), { type: 'notice', text: 'SIGTERM sent to 4243 (nginx)' });
     expect(s.notice).toBe('SIGTERM sent to 4243 (nginx)');
     expect(run(s, 'cursor.down').notice).toBeUndefined();
@@ -171,7 +171,11 @@ describe('sorting', () => {
   });
 
   it('sorts containers by PIDS and reversed, with host last either way', () => {
-    expect(sortContainers(snap.containers, 'pids').map((c) => c.key).slice(0, 2)).toEqual([WEB_KEY, DB_KEY]);
+    expect(
+      sortContainers(snap.containers, 'pids')
+        .map((c) => c.key)
+        .slice(0, 2),
+    ).toEqual([WEB_KEY, DB_KEY]);
     const reversed = sortContainers(snap.containers, 'pids', true).map((c) => c.key);
     expect(reversed.at(-1)).toBe('host');
     expect(reversed.indexOf(JOB_KEY)).toBeLessThan(reversed.indexOf(WEB_KEY));
@@ -209,7 +213,10 @@ describe('the keys on screen', () => {
     const r = render(<App source={source()} columns={80} rows={24} color={false} containerKey={WEB_KEY} />);
     await keys(r, FKEY_BYTES.f3!, 'work');
     expect(frame(r)).toContain('search: work█');
-    const selectedLine = (): string => frame(r).split('\n').find((l) => l.startsWith('>')) ?? '';
+    const selectedLine = (): string =>
+      frame(r)
+        .split('\n')
+        .find((l) => l.startsWith('>')) ?? '';
     expect(selectedLine()).toMatch(/^>\s+4243 .*nginx: worker process/);
     await keys(r, FKEY_BYTES.f3!);
     expect(selectedLine()).toMatch(/^>\s+4244 .*nginx: worker process/);
@@ -263,7 +270,7 @@ describe('without root', () => {
 });
 
 describe('sendSignal', () => {
-  it('sends the signal to the real process, and refuses a key whose start time is not the process\'s', async () => {
+  it("sends the signal to the real process, and refuses a key whose start time is not the process's", async () => {
     const child = spawn('sleep', ['600'], { stdio: 'ignore' });
     await once(child, 'spawn');
     const startTicks = parseStat(fs.readFileSync(`/proc/${child.pid}/stat`, 'utf8'))!.startTicks;

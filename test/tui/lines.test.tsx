@@ -54,7 +54,9 @@ describe('Line and Block', () => {
   });
 
   it('styles as Ink nests them: dim inside colour inside bold inside inverse', () => {
-    expect(styled('x', { inverse: true, bold: true, color: 'green', dim: true })).toBe('\u001b[7m\u001b[1m\u001b[32m\u001b[2mx\u001b[22m\u001b[39m\u001b[22m\u001b[27m');
+    expect(styled('x', { inverse: true, bold: true, color: 'green', dim: true })).toBe(
+      '\u001b[7m\u001b[1m\u001b[32m\u001b[2mx\u001b[22m\u001b[39m\u001b[22m\u001b[27m',
+    );
     expect(paintLine([{ text: 'ok', style: { color: 'green' } }], 10, false)).toBe('ok');
     expect(paintLine([{ text: 'ok', style: { color: 'green' } }], 10, true)).toBe('\u001b[32mok\u001b[39m');
   });
@@ -97,5 +99,4 @@ describe('Line and Block', () => {
     expect(a).toBe(b);
     expect(a).toBe(`${' '.repeat(80)}\n${' '.repeat(80)}`);
   });
-
 });

@@ -67,7 +67,15 @@ function sample(t: number, extra: ProcessSample[] = []): Sample {
   return {
     timeMs: T + t * 1000,
     monoNs: t * 1e9,
-    host: { hostname: 'vm', ncpu: 2, cpuTotalTicks: t * 200, cpuIdleTicks: t * 100, memTotalBytes: 8192 * MiB, memAvailableBytes: 4096 * MiB, bootTimeMs: BOOT },
+    host: {
+      hostname: 'vm',
+      ncpu: 2,
+      cpuTotalTicks: t * 200,
+      cpuIdleTicks: t * 100,
+      memTotalBytes: 8192 * MiB,
+      memAvailableBytes: 4096 * MiB,
+      bootTimeMs: BOOT,
+    },
     processes: new Map(processes.map((p) => [p.key, p])),
     containers: new Map([
       ['host', host],
@@ -81,7 +89,18 @@ function sample(t: number, extra: ProcessSample[] = []): Sample {
 const bootNs = (ms: number): number => (ms - BOOT) * 1e6;
 
 function exit(pid: number, startMs: number, over: Partial<BpfExit> = {}): BpfExit {
-  return { pid, ppid: 300, uid: 0, comm: 'md5sum', code: 0, cpuNs: 4_000_000, startBootNs: bootNs(startMs) + 3_000_000, exitMonoNs: 0, cgroupId: CONTAINER_CG, ...over };
+  return {
+    pid,
+    ppid: 300,
+    uid: 0,
+    comm: 'md5sum',
+    code: 0,
+    cpuNs: 4_000_000,
+    startBootNs: bootNs(startMs) + 3_000_000,
+    exitMonoNs: 0,
+    cgroupId: CONTAINER_CG,
+    ...over,
+  };
 }
 
 function interval(monoNs: number, over: Partial<BpfInterval> = {}): BpfInterval {
@@ -145,7 +164,15 @@ describe('BpfIngest', () => {
     const s0 = sample(0, [lived]);
     bpf.complete(toSnapshot(s0));
     bpf.push([{ t: 'hello', monoNs: 0 }]);
-    bpf.push([{ t: 'tick', interval: interval(900e6, { exits: [exit(310, T + 200, { exitMonoNs: 500e6, cpuNs: 9_000_000 })], opens: [{ pid: 310, path: '/etc/hosts', count: 2 }] }) }]);
+    bpf.push([
+      {
+        t: 'tick',
+        interval: interval(900e6, {
+          exits: [exit(310, T + 200, { exitMonoNs: 500e6, cpuNs: 9_000_000 })],
+          opens: [{ pid: 310, path: '/etc/hosts', count: 2 }],
+        }),
+      },
+    ]);
     const s1 = sample(1);
     const plain = toSnapshot(s1, s0);
     const done = bpf.complete(plain);
@@ -159,7 +186,17 @@ describe('BpfIngest', () => {
     const bpf = ingest({ 500: job });
     bpf.complete(toSnapshot(sample(0)));
     bpf.push([{ t: 'hello', monoNs: 0 }]);
-    bpf.push([{ t: 'tick', interval: interval(900e6, { exits: [exit(501, T + 100, { ppid: 500, cgroupId: SLURMD_CG, exitMonoNs: 500e6 }), exit(502, T + 100, { ppid: 1, cgroupId: 1234567, exitMonoNs: 500e6 })] }) }]);
+    bpf.push([
+      {
+        t: 'tick',
+        interval: interval(900e6, {
+          exits: [
+            exit(501, T + 100, { ppid: 500, cgroupId: SLURMD_CG, exitMonoNs: 500e6 }),
+            exit(502, T + 100, { ppid: 1, cgroupId: 1234567, exitMonoNs: 500e6 }),
+          ],
+        }),
+      },
+    ]);
     const done = bpf.complete(toSnapshot(sample(1), sample(0)));
     const added = done.processes.filter((p) => p.pid === 501 || p.pid === 502);
     expect(added.map((p) => [p.pid, p.containerKey])).toEqual([
@@ -207,7 +244,9 @@ describe('exit codes', () => {
     const first = bpf.complete(toSnapshot(s1, s0));
     expect(first.exited.processes.map((p) => [p.key, p.exitCode])).toEqual([[lived.key, undefined]]);
     bpf.push([{ t: 'hello', monoNs: 0 }]);
-    bpf.push([{ t: 'tick', interval: interval(900e6, { exits: [exit(310, T - 30_000, { startBootNs: bootNs(T - 30_000), code: 3 << 8, exitMonoNs: 500e6 })] }) }]);
+    bpf.push([
+      { t: 'tick', interval: interval(900e6, { exits: [exit(310, T - 30_000, { startBootNs: bootNs(T - 30_000), code: 3 << 8, exitMonoNs: 500e6 })] }) },
+    ]);
     const next = bpf.complete(toSnapshot(sample(2), s1));
     expect(next.exited.processes.map((p) => [p.key, p.exitCode])).toEqual([[lived.key, 3]]);
     expect(next.processes.find((p) => p.pid === 310)).toBeUndefined();
@@ -268,7 +307,7 @@ describe('per-process socket bytes', () => {
     expect(bpf.stats.netBytesDropped).toBe(42);
   });
 
-  it("the last bytes of a process procfs saw exit are a row of their own in the next tick (they are not lost)", () => {
+  it('the last bytes of a process procfs saw exit are a row of their own in the next tick (they are not lost)', () => {
     const bpf = ingest();
     const lived = procfsProcess(310, T - 30_000, 2_000_000, CKEY);
     const s0 = sample(0, [lived]);

@@ -127,7 +127,14 @@ describe('BpfParser on bad input', () => {
   });
 
   it('takes both generations of a map into the interval they are printed in', () => {
-    const lines = [printf('hello', 1), map('tx0', { '100,2,6': 10 }), printf('tick', 2e9), map('tx1', { '100,2,6': 20 }), map('exit1', { '100': exitValue() }), printf('tick', 3e9)];
+    const lines = [
+      printf('hello', 1),
+      map('tx0', { '100,2,6': 10 }),
+      printf('tick', 2e9),
+      map('tx1', { '100,2,6': 20 }),
+      map('exit1', { '100': exitValue() }),
+      printf('tick', 3e9),
+    ];
     const [first, second] = ticks(parseAll(lines.join('\n') + '\n').events);
     expect(first!.net).toEqual([{ pid: 100, family: 2, protocol: 6, rxBytes: 0, txBytes: 10 }]);
     expect(second!.net).toEqual([{ pid: 100, family: 2, protocol: 6, rxBytes: 0, txBytes: 20 }]);

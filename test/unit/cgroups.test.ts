@@ -95,7 +95,12 @@ const V1_MEMORY_STAT =
   'total_inactive_file 41943040\ntotal_active_file 10485760\n';
 
 /** A v1 tree with cpu,cpuacct co-mounted (one dir, two keys) and memory, blkio, pids on their own. */
-function v1Tree(files: { cpu?: Record<string, string>; memory?: Record<string, string>; blkio?: Record<string, string>; pids?: Record<string, string> }): CgroupMounts {
+function v1Tree(files: {
+  cpu?: Record<string, string>;
+  memory?: Record<string, string>;
+  blkio?: Record<string, string>;
+  pids?: Record<string, string>;
+}): CgroupMounts {
   const cpu = tree(inContainer(files.cpu ?? {}));
   return {
     v1: {
@@ -469,7 +474,13 @@ describe('CgroupReader with missing, malformed and truncated files', () => {
     expect(reader.read({ v2: REL, v1: {} })).toEqual({});
     const v1 = v1Tree({
       cpu: { 'cpuacct.usage': 'x', 'cpuacct.stat': 'user\nsystem ', 'cpu.stat': '', 'cpu.cfs_quota_us': '', 'cpu.cfs_period_us': '0' },
-      memory: { 'memory.usage_in_bytes': '1e9', 'memory.stat': '', 'memory.limit_in_bytes': '-', 'memory.max_usage_in_bytes': ' ', 'memory.oom_control': 'oom_kill' },
+      memory: {
+        'memory.usage_in_bytes': '1e9',
+        'memory.stat': '',
+        'memory.limit_in_bytes': '-',
+        'memory.max_usage_in_bytes': ' ',
+        'memory.oom_control': 'oom_kill',
+      },
       blkio: { 'blkio.throttle.io_service_bytes_recursive': '', 'blkio.throttle.io_service_bytes': '8:0 Read' },
       pids: { 'pids.current': '3 4\n', 'pids.max': '' },
     });
@@ -477,7 +488,9 @@ describe('CgroupReader with missing, malformed and truncated files', () => {
   });
 
   it('keeps what precedes a cut-off last line', () => {
-    const mount = tree(inContainer({ 'cpu.stat': 'usage_usec 100\nuser_usec 60\nsystem_u', 'memory.current': '5000', 'memory.stat': 'anon 1\ninactive_file 1000\nactive_fi' }));
+    const mount = tree(
+      inContainer({ 'cpu.stat': 'usage_usec 100\nuser_usec 60\nsystem_u', 'memory.current': '5000', 'memory.stat': 'anon 1\ninactive_file 1000\nactive_fi' }),
+    );
     expect(new CgroupReader({ v2: mount, v1: {} }, host).read({ v2: REL, v1: {} })).toEqual({
       cpuUsageNs: 100_000,
       cpuUserNs: 60_000,

@@ -82,12 +82,7 @@ describe('csvRow', () => {
       [-1, '-bash', '=2+3\n@x'],
     ];
     const text = csvRow(header) + rows.map(csvRow).join('');
-    expect(readCsv(text)).toEqual([
-      header,
-      ['1', 'init', '/sbin/init splash'],
-      ['42', 'sh', 'sh -c "echo a,b; echo \'c\'"'],
-      ['-1', "'-bash", "'=2+3\\n@x"],
-    ]);
+    expect(readCsv(text)).toEqual([header, ['1', 'init', '/sbin/init splash'], ['42', 'sh', 'sh -c "echo a,b; echo \'c\'"'], ['-1', "'-bash", "'=2+3\\n@x"]]);
     // columns: true maps the header, as pandas or a spreadsheet import would
     const objects = parse(text, { columns: true }) as Record<string, string>[];
     expect(objects.map((o) => o['comm'])).toEqual(['init', 'sh', "'-bash"]);

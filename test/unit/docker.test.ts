@@ -76,15 +76,13 @@ describe('docker event parsing', () => {
 
   test('error messages name the socket and say what to do, on one line', () => {
     const eacces = Object.assign(new Error('connect EACCES /var/run/docker.sock'), { code: 'EACCES' });
-    expect(describeDockerError(eacces, '/var/run/docker.sock')).toBe(
-      'permission denied on /var/run/docker.sock: run with sudo or join the docker group',
-    );
+    expect(describeDockerError(eacces, '/var/run/docker.sock')).toBe('permission denied on /var/run/docker.sock: run with sudo or join the docker group');
     const multi = describeDockerError(new Error('line one\nline two'), '/s');
     expect(multi).not.toContain('\n');
     expect(multi).toContain('/s');
   });
 
-  test('listing: a stopped container\'s exit code from its Status text, none for a running one', () => {
+  test("listing: a stopped container's exit code from its Status text, none for a running one", () => {
     // Verbatim (trimmed) from `GET /containers/json?all=1` on dockerd 20.10.24.
     const exited = JSON.parse(
       `{"Id":"1838984b8d4cd5e448599225cbe3944943ee96102bd38dec095fc83504e91664","Names":["/shapes-listing"],"Image":"${TEST_IMAGE}","Command":"sh -c 'exit 5'","Created":1796523707,"Labels":{},"State":"exited","Status":"Exited (5) Less than a second ago"}`,

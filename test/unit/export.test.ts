@@ -7,12 +7,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { UsageError } from '../../src/errors/usage-error.js';
 import { matchContainer } from '../../src/model/match.js';
 import { EXPORT_FIELDS, exportRows, type ExportOptions } from '../../src/store/export.js';
-import {
-  findStoredContainers,
-  finestTierCovering,
-  listStoredContainers,
-  storedRange,
-} from '../../src/store/queries.js';
+import { findStoredContainers, finestTierCovering, listStoredContainers, storedRange } from '../../src/store/queries.js';
 import { MIGRATIONS } from '../../src/store/schema.js';
 import { TIER_ID, type Tier } from '../../src/store/tiers.js';
 
@@ -94,21 +89,7 @@ function addProcess(db: Db, p: ProcessIn): number {
                               last_seen, exit_time)
        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     )
-    .run(
-      p.containerId,
-      p.pid,
-      p.startTime,
-      p.ppid,
-      p.nspid ?? null,
-      p.comm,
-      p.exe,
-      p.cmdline,
-      p.uid,
-      p.user,
-      p.firstSeen,
-      p.lastSeen,
-      p.exitTime ?? null,
-    );
+    .run(p.containerId, p.pid, p.startTime, p.ppid, p.nspid ?? null, p.comm, p.exe, p.cmdline, p.uid, p.user, p.firstSeen, p.lastSeen, p.exitTime ?? null);
   return Number(info.lastInsertRowid);
 }
 
@@ -246,7 +227,7 @@ beforeEach(() => {
     pid: 4300,
     startTime: T0 - 50 * S,
     ppid: 4242,
-    comm: '=cmd|\' /c calc\'!A1',
+    comm: "=cmd|' /c calc'!A1",
     exe: '/tmp/x',
     cmdline: '-2+3,"quoted"\n\u001b]0;pwned\u0007\u009b31m',
     uid: 101,
@@ -312,11 +293,7 @@ describe('queries', () => {
   it('lists recorded containers, most recent first, host and exited on request', () => {
     expect(listStoredContainers(db).map((c) => c.name)).toEqual(['web-1', 'db']);
     // web-1 and host were last seen together: key order breaks the tie
-    expect(listStoredContainers(db, { includeHost: true }).map((c) => c.key)).toEqual([
-      `docker:${WEB_ID}`,
-      'host',
-      `docker:${DB_ID}`,
-    ]);
+    expect(listStoredContainers(db, { includeHost: true }).map((c) => c.key)).toEqual([`docker:${WEB_ID}`, 'host', `docker:${DB_ID}`]);
     const exited = listStoredContainers(db, { exitedOnly: true });
     expect(exited).toEqual([
       {
@@ -482,11 +459,7 @@ describe('exportRows: containers', () => {
 
   it('keeps only the containers asked for, and nothing for an empty list', () => {
     const one = jsonLines(run(db, { what: 'containers', format: 'json', tier: 'second', containerKeys: [`docker:${DB_ID}`] }).text);
-    expect(one.map((r) => r['time'])).toEqual([
-      '2026-11-21T21:23:00.000Z',
-      '2026-11-21T21:23:01.000Z',
-      '2026-11-21T21:23:02.000Z',
-    ]);
+    expect(one.map((r) => r['time'])).toEqual(['2026-11-21T21:23:00.000Z', '2026-11-21T21:23:01.000Z', '2026-11-21T21:23:02.000Z']);
     expect(new Set(one.map((r) => r['name']))).toEqual(new Set(['db']));
     expect(run(db, { what: 'containers', format: 'json', tier: 'second', containerKeys: [] }).count).toBe(0);
     const header = run(db, { what: 'containers', format: 'csv', tier: 'second', containerKeys: ['docker:nope'] });
@@ -573,9 +546,7 @@ describe('exportRows: processes', () => {
 
   it('defaults to the minute tier for a range the second tier does not reach', () => {
     const rows = jsonLines(run(db, { what: 'processes', format: 'json', sinceMs: T0 - 60 * S, untilMs: T0 }).text);
-    expect(rows).toEqual([
-      expect.objectContaining({ tier: 'minute', bucket_seconds: 60, pid: 4242, cpu_seconds: 6, cpu_percent: 10, threads_max: 3 }),
-    ]);
+    expect(rows).toEqual([expect.objectContaining({ tier: 'minute', bucket_seconds: 60, pid: 4242, cpu_seconds: 6, cpu_percent: 10, threads_max: 3 })]);
   });
 });
 

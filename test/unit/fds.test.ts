@@ -201,7 +201,10 @@ describe('FdCollector socket table reads', () => {
     const steady = collector.collect([p900]);
     // Steady: unix only. 777 is not searched for again every pass (netlink sockets are everywhere)...
     expect(collector.lastPass.tableReads).toBe(1);
-    expect(steady.get('900:9000')).toMatchObject({ sockets: [expect.objectContaining({ fd: 3, path: '/run/dbus/system_bus_socket', state: 'LISTEN' })], otherSockets: 1 });
+    expect(steady.get('900:9000')).toMatchObject({
+      sockets: [expect.objectContaining({ fd: 3, path: '/run/dbus/system_bus_socket', state: 'LISTEN' })],
+      otherSockets: 1,
+    });
     // ...but every 10 passes, in case it was bound meanwhile.
     const reads: number[] = [];
     for (let i = 0; i < 10; i++) {
@@ -272,7 +275,12 @@ describe('FdCollector socket table reads', () => {
       collector.collect([p900]);
       stats.push([collector.lastPass.tableReads, collector.lastPass.netnsReused]);
     }
-    expect(stats).toEqual([[0, 1], [0, 1], [1, 0], [0, 1]]);
+    expect(stats).toEqual([
+      [0, 1],
+      [0, 1],
+      [1, 0],
+      [0, 1],
+    ]);
     // A new socket is looked up at once, whatever N.
     fdLink(900, 5, 'socket:[2001]');
     const grown = collector.collect([p900]);

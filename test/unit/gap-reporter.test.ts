@@ -1,8 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { GapReporter } from '../../src/commands/record.js';
 
-const notRoot = (n: number): string =>
-  `not root: I/O bytes, executables and environments of ${n} processes are unreadable; run with sudo for the full picture`;
+const notRoot = (n: number): string => `not root: I/O bytes, executables and environments of ${n} processes are unreadable; run with sudo for the full picture`;
 
 describe('GapReporter', () => {
   it('says a permission line once while only its count changes, again when what is missing changes in kind', () => {

@@ -6,13 +6,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import {
-  identifyPath,
-  parseProcCgroup,
-  resolveMembership,
-  unescapeUnitName,
-  type CgroupMembership,
-} from '../../src/collectors/identity.js';
+import { identifyPath, parseProcCgroup, resolveMembership, unescapeUnitName, type CgroupMembership } from '../../src/collectors/identity.js';
 import { HOST_IDENTITY, type Identity } from '../../src/model/identity.js';
 
 const ID = '3f4c9a1b2d8e7f60a5b4c3d2e1f0a9b8c7d6e5f4a3b2c1d0e9f8a7b6c5d4e3f2';
@@ -34,9 +28,7 @@ const k8sPod = (cgroup: string): Identity => ({
   cgroup,
 });
 const podman = (cgroup: string, parent?: string): Identity =>
-  parent === undefined
-    ? { kind: 'podman', id: ID, name: SHORT, cgroup }
-    : { kind: 'podman', id: ID, name: SHORT, parent, cgroup };
+  parent === undefined ? { kind: 'podman', id: ID, name: SHORT, cgroup } : { kind: 'podman', id: ID, name: SHORT, parent, cgroup };
 const lxc = (name: string, cgroup: string): Identity => ({ kind: 'lxc', id: name, name, cgroup });
 const nspawn = (name: string, cgroup: string): Identity => ({ kind: 'nspawn', id: name, name, cgroup });
 const slurm = (id: string, cgroup: string, extra: Partial<Identity> = {}): Identity => ({
@@ -98,7 +90,11 @@ const TABLE: ReadonlyArray<readonly [string, string, Identity]> = [
   ['kubepods slices without a pod are host', `${KP_SD}/kubepods-burstable.slice`, host],
 
   // containerd and CRI-O outside Kubernetes
-  ['containerd outside k8s', `/system.slice/cri-containerd-${ID}.scope`, { kind: 'containerd', id: ID, name: SHORT, cgroup: `/system.slice/cri-containerd-${ID}.scope` }],
+  [
+    'containerd outside k8s',
+    `/system.slice/cri-containerd-${ID}.scope`,
+    { kind: 'containerd', id: ID, name: SHORT, cgroup: `/system.slice/cri-containerd-${ID}.scope` },
+  ],
   [
     'containerd outside k8s, crun /container leaf',
     `/system.slice/cri-containerd-${ID}.scope/container`,
@@ -151,10 +147,18 @@ const TABLE: ReadonlyArray<readonly [string, string, Identity]> = [
   // systemd-nspawn / machined
   ['nspawn machine', '/machine.slice/machine-debian.scope', nspawn('debian', '/machine.slice/machine-debian.scope')],
   ['nspawn escaped name', '/machine.slice/machine-my\\x2dvm.scope', nspawn('my-vm', '/machine.slice/machine-my\\x2dvm.scope')],
-  ['nspawn /payload leaf', '/machine.slice/machine-my\\x2dvm.scope/payload/system.slice/cron.service', nspawn('my-vm', '/machine.slice/machine-my\\x2dvm.scope')],
+  [
+    'nspawn /payload leaf',
+    '/machine.slice/machine-my\\x2dvm.scope/payload/system.slice/cron.service',
+    nspawn('my-vm', '/machine.slice/machine-my\\x2dvm.scope'),
+  ],
   ['nspawn /supervisor leaf', '/machine.slice/machine-my\\x2dvm.scope/supervisor', nspawn('my-vm', '/machine.slice/machine-my\\x2dvm.scope')],
   ['nspawn UTF-8 escaped name', '/machine.slice/machine-caf\\xc3\\xa9.scope', nspawn('café', '/machine.slice/machine-caf\\xc3\\xa9.scope')],
-  ['libvirt VM scope', '/machine.slice/machine-qemu\\x2d1\\x2dvm1.scope/libvirt/vcpu0', nspawn('qemu-1-vm1', '/machine.slice/machine-qemu\\x2d1\\x2dvm1.scope')],
+  [
+    'libvirt VM scope',
+    '/machine.slice/machine-qemu\\x2d1\\x2dvm1.scope/libvirt/vcpu0',
+    nspawn('qemu-1-vm1', '/machine.slice/machine-qemu\\x2d1\\x2dvm1.scope'),
+  ],
   [
     'nspawn --keep-unit service',
     '/system.slice/system-systemd\\x2dnspawn.slice/systemd-nspawn@box.service/payload',
@@ -256,14 +260,9 @@ describe('unescapeUnitName', () => {
 });
 
 describe('parseProcCgroup', () => {
-  const HYBRID = [
-    '12:name=systemd:/system.slice/docker-x.scope',
-    '11:net_cls,net_prio:/docker/a',
-    '4:memory:/docker/a',
-    '2:cpu,cpuacct:/',
-    '0::/',
-    '',
-  ].join('\n');
+  const HYBRID = ['12:name=systemd:/system.slice/docker-x.scope', '11:net_cls,net_prio:/docker/a', '4:memory:/docker/a', '2:cpu,cpuacct:/', '0::/', ''].join(
+    '\n',
+  );
 
   it('splits v1 controller lists into one key per controller and keeps the v2 line apart', () => {
     expect(parseProcCgroup(HYBRID)).toStrictEqual({
@@ -337,13 +336,7 @@ describe('parseProcCgroup', () => {
 describe('resolveMembership', () => {
   it('hybrid host: v1 memory names the container while 0:: is /', () => {
     const m = parseProcCgroup(
-      [
-        `9:name=systemd:/docker/${ID}`,
-        `8:pids:/docker/${ID}`,
-        `4:memory:/docker/${ID}`,
-        `2:cpu,cpuacct:/docker/${ID}`,
-        '0::/',
-      ].join('\n'),
+      [`9:name=systemd:/docker/${ID}`, `8:pids:/docker/${ID}`, `4:memory:/docker/${ID}`, `2:cpu,cpuacct:/docker/${ID}`, '0::/'].join('\n'),
     );
     const r = resolveMembership(m);
     expect(r.identity).toStrictEqual(docker(`/docker/${ID}`));

@@ -15,9 +15,9 @@ const FORBIDDEN: Readonly<Record<string, readonly string[]>> = {
 };
 
 function sources(dir: string): string[] {
-  return fs.readdirSync(dir, { withFileTypes: true, recursive: true }).flatMap((e) =>
-    e.isFile() && /\.tsx?$/.test(e.name) ? [path.join(e.parentPath, e.name)] : [],
-  );
+  return fs
+    .readdirSync(dir, { withFileTypes: true, recursive: true })
+    .flatMap((e) => (e.isFile() && /\.tsx?$/.test(e.name) ? [path.join(e.parentPath, e.name)] : []));
 }
 
 /** The src/ top-level directory each relative import of a file lands in. */
@@ -44,6 +44,9 @@ describe('import direction', () => {
 
   it('finds an import that breaks the rule (the check itself can fail)', () => {
     const probe = path.join(ROOT, 'src', 'model', 'probe.ts');
-    expect(importedLayers(probe, "import type {\n  ProcessFds,\n} from '../collectors/fds.js';\nimport { x } from './y.js';\n")).toEqual(['collectors', 'model']);
+    expect(importedLayers(probe, "import type {\n  ProcessFds,\n} from '../collectors/fds.js';\nimport { x } from './y.js';\n")).toEqual([
+      'collectors',
+      'model',
+    ]);
   });
 });

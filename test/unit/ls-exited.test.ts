@@ -28,7 +28,7 @@ describe('exitedContainers', () => {
   ]);
   const live = new Set([`docker:${id('c')}`]);
 
-  it('lists the recorded ones, with Docker\'s exit when the store has none, newest exit first', () => {
+  it("lists the recorded ones, with Docker's exit when the store has none, newest exit first", () => {
     const got = exitedContainers(store, docker, live, false);
     expect(got.map((c) => [c.name, c.exitTimeMs, c.exitCode])).toEqual([
       ['rec-b', 600, 2],

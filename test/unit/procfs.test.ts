@@ -34,8 +34,7 @@ function freshDir(): string {
   return dir;
 }
 
-const IO_TEXT =
-  'rchar: 323934931\nwchar: 323929600\nsyscr: 632687\nsyscw: 632675\nread_bytes: 4096\nwrite_bytes: 323932160\ncancelled_write_bytes: 0\n';
+const IO_TEXT = 'rchar: 323934931\nwchar: 323929600\nsyscr: 632687\nsyscw: 632675\nread_bytes: 4096\nwrite_bytes: 323932160\ncancelled_write_bytes: 0\n';
 
 describe('parseStat', () => {
   it('reads the kept fields of a plain line', () => {
@@ -124,8 +123,7 @@ describe('parseIo', () => {
 });
 
 describe('parseStatus', () => {
-  const status = (extra: string): string =>
-    `Name:\tsleep\nUmask:\t0022\nState:\tS (sleeping)\nTgid:\t4242\nPid:\t4242\nPPid:\t1\n${extra}Threads:\t1\n`;
+  const status = (extra: string): string => `Name:\tsleep\nUmask:\t0022\nState:\tS (sleeping)\nTgid:\t4242\nPid:\t4242\nPPid:\t1\n${extra}Threads:\t1\n`;
 
   it('takes the effective uid and the nested NSpid list', () => {
     expect(parseStatus(status('Uid:\t1000\t1001\t1000\t1000\nGid:\t100\t100\t100\t100\nNSpid:\t4242\t7\t1\n'))).toEqual({
@@ -195,7 +193,9 @@ describe('parseEnviron', () => {
 
 describe('UserNames', () => {
   it('parses passwd, first line per uid wins, skipping NIS and comment lines', () => {
-    const names = parsePasswd('root:x:0:0:root:/root:/bin/bash\n+nis::::::\n#c:x:5:5\nalice:x:1000:1000::/home/alice:/bin/sh\ntoor:x:0:0::/:/bin/sh\nbad:x:abc:1\n');
+    const names = parsePasswd(
+      'root:x:0:0:root:/root:/bin/bash\n+nis::::::\n#c:x:5:5\nalice:x:1000:1000::/home/alice:/bin/sh\ntoor:x:0:0::/:/bin/sh\nbad:x:abc:1\n',
+    );
     expect([...names]).toEqual([
       [0, 'root'],
       [1000, 'alice'],
@@ -433,7 +433,8 @@ describe.each([
     const root = fixtureTree();
     const { c, calls } = collector(root, maxHeldFds);
     c.collect(0);
-    if (maxHeldFds === undefined) expect(c.openFds).toBe(9); // stat for 5 processes, io for 4 (200 has none)
+    if (maxHeldFds === undefined)
+      expect(c.openFds).toBe(9); // stat for 5 processes, io for 4 (200 has none)
     else expect(c.openFds).toBe(0);
     // Static files change on disk; a steady process must not reread them. stat changes must show.
     writeFileSync(path.join(root, '100', 'cmdline'), 'changed\0');

@@ -38,7 +38,9 @@ function fillStore(store: Db, extra: Record<string, unknown> = {}): number {
   const names = Object.keys(columns);
   const id = Number(
     store
-      .prepare(`INSERT INTO containers (${names.join(', ')}, first_seen, last_seen, exit_time, exit_code) VALUES (${names.map(() => '?').join(', ')}, ?, ?, ?, ?)`)
+      .prepare(
+        `INSERT INTO containers (${names.join(', ')}, first_seen, last_seen, exit_time, exit_code) VALUES (${names.map(() => '?').join(', ')}, ?, ?, ?, ?)`,
+      )
       .run(...Object.values(columns), T0, T0 + 9_000, T0 + 9_000, 137).lastInsertRowid,
   );
   const proc = store.prepare(
@@ -142,7 +144,7 @@ describe('containerReport', () => {
     expect(containerReport(db, 'docker:abc').missing).toEqual(['56% of the span is sampled (no recorder ran the rest)']);
   });
 
-  it('reports a running container up to the open session\'s last tick, its open bucket not counted as a gap', () => {
+  it("reports a running container up to the open session's last tick, its open bucket not counted as a gap", () => {
     fillStore(db);
     db.prepare('UPDATE containers SET exit_time = NULL, exit_code = NULL').run();
     db.prepare('UPDATE sessions SET ended = NULL, last_tick = ?').run(T0 + 10_500);
@@ -169,7 +171,7 @@ describe('containerReport', () => {
 describe('report text', () => {
   it('fits 80 columns with a long command and path, escapes what the container controls, and draws sparklines', () => {
     fillStore(db, { oom_kills: 1, name: 'evil\u001b[2Jname' });
-    db.prepare("UPDATE processes SET cmdline = ? WHERE pid = 10").run(`yes ${'x'.repeat(200)}`);
+    db.prepare('UPDATE processes SET cmdline = ? WHERE pid = 10').run(`yes ${'x'.repeat(200)}`);
     db.prepare("UPDATE file_access SET path = ? WHERE path = '/data/out.csv'").run(`/data/${'d/'.repeat(60)}out.csv`);
     const text = reportText(containerReport(db, 'docker:abc'));
     for (const line of text.trimEnd().split('\n')) expect([...line].length, line).toBeLessThanOrEqual(80);

@@ -234,11 +234,24 @@ describe('Rollup conservation', () => {
       for (const tier of TIERS) {
         const rows = byKey.get(`${key}/${tier}`) ?? [];
         expect(rows.length, `${key} ${tier}`).toBeGreaterThan(0);
-        expect(sum(rows, (r) => r.cpuNs), `${key} ${tier} cpu`).toBe(f.cpu);
-        expect(sum(rows, (r) => r.readBytes), `${key} ${tier} read`).toBe(f.read);
-        expect(sum(rows, (r) => r.writeBytes), `${key} ${tier} write`).toBe(f.write);
+        expect(
+          sum(rows, (r) => r.cpuNs),
+          `${key} ${tier} cpu`,
+        ).toBe(f.cpu);
+        expect(
+          sum(rows, (r) => r.readBytes),
+          `${key} ${tier} read`,
+        ).toBe(f.read);
+        expect(
+          sum(rows, (r) => r.writeBytes),
+          `${key} ${tier} write`,
+        ).toBe(f.write);
         // Change-only second rows leave samples out; coarser tiers count every one.
-        if (isContainer || tier !== 'second') expect(sum(rows, (r) => r.samples), `${key} ${tier} samples`).toBe(f.samples);
+        if (isContainer || tier !== 'second')
+          expect(
+            sum(rows, (r) => r.samples),
+            `${key} ${tier} samples`,
+          ).toBe(f.samples);
         for (const r of rows) expect(r.bucket).toBe(bucketStart(tier, r.bucket));
         if (isContainer) {
           const crows = rows as ContainerRow[];
@@ -298,9 +311,7 @@ describe('Rollup max and average', () => {
       fedRss.set(minute, [...(fedRss.get(minute) ?? []), rss]);
       fedPids.set(minute, [...(fedPids.get(minute) ?? []), pids]);
       sink.take(
-        rollup.add(
-          snap(t, [container('c', { cpuNs: 1 }, { ...(known && { memoryBytes: mem }), pids })], [proc('p', { cpuNs: 1 }, rss, 1 + (pids % 7))]),
-        ),
+        rollup.add(snap(t, [container('c', { cpuNs: 1 }, { ...(known && { memoryBytes: mem }), pids })], [proc('p', { cpuNs: 1 }, rss, 1 + (pids % 7))])),
       );
       // Uneven samples per second (1 to 4), so a mean of means would differ from the sample-weighted mean.
       t += 250 * (1 + rand(4));
@@ -371,7 +382,19 @@ describe('Rollup change-only second rows', () => {
     sink.take(rollup.add(snap(T0 + 2 * HOUR, [container('c', {})], [idle()])));
 
     expect(sink.p('idle', 'second')).toEqual([
-      { tier: 'second', bucket: T0, processKey: 'idle', cpuNs: 0, rssAvg: 4096, rssMax: 4096, readBytes: 0, writeBytes: 0, threadsMax: 2, samples: 1, sampledMs: 1000 },
+      {
+        tier: 'second',
+        bucket: T0,
+        processKey: 'idle',
+        cpuNs: 0,
+        rssAvg: 4096,
+        rssMax: 4096,
+        readBytes: 0,
+        writeBytes: 0,
+        threadsMax: 2,
+        samples: 1,
+        sampledMs: 1000,
+      },
     ]);
     const minutes = sink.p('idle', 'minute');
     expect(minutes).toHaveLength(120);
@@ -469,7 +492,11 @@ describe('Rollup exits and forgetting', () => {
     for (let t = T0 + 12 * HOUR; t < T0 + 4 * DAY + HOUR; t += 30_000) {
       // Every 10 minutes, all processes exit and 30 new ones start.
       if (t % (10 * MINUTE) === 0) live = Array.from({ length: 30 }, () => `p${next++}`);
-      const snapshot = snap(t, [container('c', { cpuNs: 1 })], live.map((k) => proc(k, { cpuNs: 1 }, 10)));
+      const snapshot = snap(
+        t,
+        [container('c', { cpuNs: 1 })],
+        live.map((k) => proc(k, { cpuNs: 1 }, 10)),
+      );
       sink.take(rollup.add(snapshot));
       if (t % DAY === 0) {
         sizesAfterMidnight.push(rollup.tracked.processes);
@@ -539,9 +566,7 @@ describe('Rollup clock steps', () => {
       ['day', T0, 1],
     ]);
     sink.take(rollup.flush());
-    expect(sink.containers.slice(4).map((r) => [r.tier, r.bucket, r.cpuNs])).toEqual(
-      TIERS.map((tier) => [tier, bucketStart(tier, T0 + 3 * DAY), 2]),
-    );
+    expect(sink.containers.slice(4).map((r) => [r.tier, r.bucket, r.cpuNs])).toEqual(TIERS.map((tier) => [tier, bucketStart(tier, T0 + 3 * DAY), 2]));
   });
 });
 

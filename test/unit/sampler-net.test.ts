@@ -26,16 +26,42 @@ describe('Sampler: container network bytes per namespace', () => {
     mkdirSync(proc, { recursive: true });
     writeFileSync(path.join(proc, 'stat'), 'cpu  1 0 1 1 0 0 0 0 0 0\ncpu0 1 0 0 0 0 0 0 0 0 0\nbtime 1700000000\n');
     writeFileSync(path.join(proc, 'meminfo'), 'MemTotal: 8388608 kB\nMemAvailable: 6291456 kB\n');
-    writeProc(proc, 1, { stat: statLine(1, 'systemd', { 4: 0, 22: 1 }), status: status(1), cmdline: '/sbin/init\0', cgroup: '0::/init.scope\n', netns: 'net:[4026531840]' });
+    writeProc(proc, 1, {
+      stat: statLine(1, 'systemd', { 4: 0, 22: 1 }),
+      status: status(1),
+      cmdline: '/sbin/init\0',
+      cgroup: '0::/init.scope\n',
+      netns: 'net:[4026531840]',
+    });
     const cgroup = `0::/system.slice/docker-${CID}.scope\n`;
     // The container's shell started first (tick 5000) but has the higher pid; pid 50 is a wget started after a wrap.
     const shell = (rx: number | undefined): void =>
-      writeProc(proc, 900, { stat: statLine(900, 'sh', { 4: 1, 22: 5000 }), status: status(900), cmdline: 'sh\0', cgroup, netns: 'net:[4026532100]', ...(rx !== undefined && { netdev: netdev(rx, rx / 2) }) });
+      writeProc(proc, 900, {
+        stat: statLine(900, 'sh', { 4: 1, 22: 5000 }),
+        status: status(900),
+        cmdline: 'sh\0',
+        cgroup,
+        netns: 'net:[4026532100]',
+        ...(rx !== undefined && { netdev: netdev(rx, rx / 2) }),
+      });
     const wget = (rx: number | undefined): void =>
-      writeProc(proc, 50, { stat: statLine(50, 'wget', { 4: 900, 22: 9000 }), status: status(50), cmdline: 'wget\0x\0', cgroup, netns: 'net:[4026532100]', ...(rx !== undefined && { netdev: netdev(rx, rx / 2) }) });
+      writeProc(proc, 50, {
+        stat: statLine(50, 'wget', { 4: 900, 22: 9000 }),
+        status: status(50),
+        cmdline: 'wget\0x\0',
+        cgroup,
+        netns: 'net:[4026532100]',
+        ...(rx !== undefined && { netdev: netdev(rx, rx / 2) }),
+      });
     const gone = (pid: number): void => rmSync(path.join(proc, String(pid), 'net'), { recursive: true, force: true });
     let mono = 0;
-    const sampler = new Sampler({ procRoot: proc, cgroupMounts: { v1: {} }, passwdPath: '/dev/null', now: () => 1_800_000_000_000 + mono / 1e6, monoNs: () => mono });
+    const sampler = new Sampler({
+      procRoot: proc,
+      cgroupMounts: { v1: {} },
+      passwdPath: '/dev/null',
+      now: () => 1_800_000_000_000 + mono / 1e6,
+      monoNs: () => mono,
+    });
     const net = (): { rx?: number; tx?: number; at?: number } => {
       const c = sampler.sample().containers.get(`docker:${CID}`)!;
       return { rx: c.netRxBytes, tx: c.netTxBytes, at: c.netMonoNs };

@@ -27,7 +27,10 @@ const JOB_DIR = `/system.slice/slurmstepd.scope/${SLUID}`;
 const PODMAN_ID = 'd'.repeat(64);
 const MiB = 1024 * 1024;
 
-const env = (vars: Record<string, string>): string => Object.entries(vars).map(([k, v]) => `${k}=${v}\0`).join('');
+const env = (vars: Record<string, string>): string =>
+  Object.entries(vars)
+    .map(([k, v]) => `${k}=${v}\0`)
+    .join('');
 const status = (uid: number, nspid: string): string => `Name:\tx\nUid:\t${uid}\t${uid}\t${uid}\t${uid}\nNSpid:\t${nspid}\n`;
 const io = (read: number, write: number): string =>
   `rchar: ${read}\nwchar: ${write}\nsyscr: 1\nsyscw: 1\nread_bytes: ${read}\nwrite_bytes: ${write}\ncancelled_write_bytes: 0\n`;
@@ -43,10 +46,20 @@ function writeCgroup(dir: string, files: Record<string, string>): void {
 
 /** One tick's worth of counters: `t` seconds into the test. */
 function writeTick(t: number): void {
-  writeFileSync(path.join(proc, 'stat'), `cpu  ${1000 + t * 100} 0 ${500 + t * 50} ${8000 + t * 50} 0 0 0 0 0 0\ncpu0 1 0 0 0 0 0 0 0 0 0\ncpu1 1 0 0 0 0 0 0 0 0 0\nbtime 1700000000\n`);
+  writeFileSync(
+    path.join(proc, 'stat'),
+    `cpu  ${1000 + t * 100} 0 ${500 + t * 50} ${8000 + t * 50} 0 0 0 0 0 0\ncpu0 1 0 0 0 0 0 0 0 0 0\ncpu1 1 0 0 0 0 0 0 0 0 0\nbtime 1700000000\n`,
+  );
   writeFileSync(path.join(proc, 'meminfo'), `MemTotal: ${8 * 1024 * 1024} kB\nMemAvailable: ${6 * 1024 * 1024} kB\n`);
   // utime ticks (field 14) grow 100 per second for the k8s worker and the Slurm task: one core each.
-  writeProc(proc, 1, { stat: statLine(1, 'systemd', { 4: 0, 22: 1 }), status: status(0, '1'), cmdline: '/sbin/init\0', cgroup: '0::/init.scope\n', io: io(0, 0), netns: 'net:[4026531840]' });
+  writeProc(proc, 1, {
+    stat: statLine(1, 'systemd', { 4: 0, 22: 1 }),
+    status: status(0, '1'),
+    cmdline: '/sbin/init\0',
+    cgroup: '0::/init.scope\n',
+    io: io(0, 0),
+    netns: 'net:[4026531840]',
+  });
   writeProc(proc, 100, {
     stat: statLine(100, 'worker', { 4: 1, 14: 1000 + t * 100, 22: 500, 24: 2048 }),
     status: status(1000, '100\t7'),

@@ -55,9 +55,7 @@ function mode(file: string): number {
 function fillStore(file: string, containers: number, processes: number, seconds: number): void {
   const store = openStore(file);
   const { db } = store;
-  const insC = db.prepare(
-    `INSERT INTO containers (key, kind, cid, name, cgroup, first_seen, last_seen) VALUES (?, 'docker', ?, ?, ?, 0, ?)`,
-  );
+  const insC = db.prepare(`INSERT INTO containers (key, kind, cid, name, cgroup, first_seen, last_seen) VALUES (?, 'docker', ?, ?, ?, 0, ?)`);
   const insP = db.prepare(
     `INSERT INTO processes (container_id, pid, start_time, ppid, comm, exe, cmdline, uid, user, first_seen, last_seen)
      VALUES (?, ?, ?, 1, 'worker', '/usr/bin/worker', ?, 0, 'root', 0, ?)`,
@@ -183,10 +181,20 @@ describe('openStore: creating and reopening', () => {
     expect(db.pragma('application_id', { simple: true })).toBe(APPLICATION_ID);
     expect(db.pragma('user_version', { simple: true })).toBe(SCHEMA_VERSION);
     const tables = db.prepare(`SELECT name FROM sqlite_schema WHERE type = 'table' ORDER BY name`).pluck().all();
-    expect(tables).toEqual(['container_series', 'containers', 'file_access', 'meta', 'net_access', 'process_commands', 'process_series', 'processes', 'sessions']);
+    expect(tables).toEqual([
+      'container_series',
+      'containers',
+      'file_access',
+      'meta',
+      'net_access',
+      'process_commands',
+      'process_series',
+      'processes',
+      'sessions',
+    ]);
   });
 
-  it('upgrades a schema-1 store: access rows get an unknown fd, deleted paths lose the kernel\'s suffix', () => {
+  it("upgrades a schema-1 store: access rows get an unknown fd, deleted paths lose the kernel's suffix", () => {
     const file = path.join(tmp, 'v1.db');
     const raw = new Database(file);
     raw.pragma(`application_id = ${APPLICATION_ID}`);
@@ -262,13 +270,11 @@ describe('openStore: refusing what it must not use', () => {
       expect(error.reason).toBe('newer');
       expect(error.path).toBe(file);
       expect(error.exitCode).toBe(1);
-      expect(error.message).toBe(
-        `${file} was written by a newer bubble (schema 7, this one knows ${SCHEMA_VERSION}): upgrade bubble or use another --db`,
-      );
+      expect(error.message).toBe(`${file} was written by a newer bubble (schema 7, this one knows ${SCHEMA_VERSION}): upgrade bubble or use another --db`);
     }
   });
 
-  it('refuses another application\'s SQLite file without touching it', () => {
+  it("refuses another application's SQLite file without touching it", () => {
     const file = path.join(tmp, 'notes.db');
     const raw = new Database(file);
     raw.exec(`CREATE TABLE notes (id INTEGER PRIMARY KEY, body TEXT); INSERT INTO notes (body) VALUES ('keep me')`);
@@ -282,7 +288,7 @@ describe('openStore: refusing what it must not use', () => {
     expect(refusal(file, { readonly: true }).reason).toBe('foreign');
   });
 
-  it('refuses another application\'s SQLite file that sets its own application_id, even without tables', () => {
+  it("refuses another application's SQLite file that sets its own application_id, even without tables", () => {
     const file = path.join(tmp, 'other.db');
     const raw = new Database(file);
     raw.pragma('application_id = 1234');

@@ -11,14 +11,7 @@ import { BubbleError } from '../../src/errors/bubble-error.js';
 import { UsageError } from '../../src/errors/usage-error.js';
 import { parseDuration } from '../../src/model/duration.js';
 import { openStore, type Store } from '../../src/store/database.js';
-import {
-  deleteContainers,
-  keepFrom,
-  loadConfig,
-  parseRetention,
-  pruneEntities,
-  pruneStep,
-} from '../../src/store/retention.js';
+import { deleteContainers, keepFrom, loadConfig, parseRetention, pruneEntities, pruneStep } from '../../src/store/retention.js';
 import { bucketStart, DEFAULT_RETENTION, type Retention, type Tier, TIER_ID, TIER_MS, TIERS } from '../../src/store/tiers.js';
 
 const NOW = Date.UTC(2030, 0, 15, 12, 0, 0, 500); // mid-bucket on purpose
@@ -65,9 +58,11 @@ function addProcess(container: Entity, lastSeen: number, exitTime: number | null
 }
 
 function addContainerRow(tier: Tier, bucket: number, container: Entity): void {
-  db.prepare(
-    `INSERT INTO container_series (tier, bucket, container_id, cpu_ns, read_bytes, write_bytes, samples) VALUES (?, ?, ?, 1, 0, 0, 1)`,
-  ).run(TIER_ID[tier], bucket, container.id);
+  db.prepare(`INSERT INTO container_series (tier, bucket, container_id, cpu_ns, read_bytes, write_bytes, samples) VALUES (?, ?, ?, 1, 0, 0, 1)`).run(
+    TIER_ID[tier],
+    bucket,
+    container.id,
+  );
 }
 
 function addProcessRow(tier: Tier, bucket: number, process: Entity): void {
@@ -82,7 +77,10 @@ function buckets(table: 'container_series' | 'process_series', tier: Tier): numb
 }
 
 function count(sql: string, ...params: unknown[]): number {
-  return db.prepare(sql).pluck().get(...params) as number;
+  return db
+    .prepare(sql)
+    .pluck()
+    .get(...params) as number;
 }
 
 /** Every tier holds one bucket per bucket-width from now - 2 x retention up to now, for 2 containers x 2 processes. */
@@ -100,7 +98,7 @@ function fillTiers(): { containers: Entity[]; processes: Entity[] } {
 }
 
 describe('pruneStep', () => {
-  it('removes each tier\'s rows older than its retention, keeps newer rows and the coarser tiers', () => {
+  it("removes each tier's rows older than its retention, keeps newer rows and the coarser tiers", () => {
     fillTiers();
     const before = Object.fromEntries(TIERS.map((t) => [t, buckets('process_series', t)]));
     let calls = 0;
@@ -161,7 +159,7 @@ describe('pruneStep', () => {
     expect(calls).toBeLessThan(1000);
   });
 
-  it('nests inside the tick\'s own transaction and rolls back with it', () => {
+  it("nests inside the tick's own transaction and rolls back with it", () => {
     fillTiers();
     const rows = count(`SELECT count(*) FROM process_series`);
     expect(() =>
@@ -299,9 +297,7 @@ describe('parseRetention', () => {
       }
       expect(error, bad).toBeInstanceOf(UsageError);
       expect((error as UsageError).exitCode).toBe(2);
-      expect((error as UsageError).message).toBe(
-        `--keep-day ${bad}: not a duration; give a positive number with a unit, like 2h, 30d, 52w or 1y`,
-      );
+      expect((error as UsageError).message).toBe(`--keep-day ${bad}: not a duration; give a positive number with a unit, like 2h, 30d, 52w or 1y`);
     }
   });
 

@@ -78,7 +78,15 @@ function sample(timeMs: number, bornMs: number, withSleeper = true): Sample {
   return {
     timeMs,
     monoNs: timeMs * 1e6,
-    host: { hostname: 'vm', ncpu: 2, cpuTotalTicks: timeMs / 5, cpuIdleTicks: timeMs / 10, memTotalBytes: 8192 * MiB, memAvailableBytes: 4096 * MiB, bootTimeMs: 0 },
+    host: {
+      hostname: 'vm',
+      ncpu: 2,
+      cpuTotalTicks: timeMs / 5,
+      cpuIdleTicks: timeMs / 10,
+      memTotalBytes: 8192 * MiB,
+      memAvailableBytes: 4096 * MiB,
+      bootTimeMs: 0,
+    },
     processes: new Map(processes.map((p) => [p.key, p])),
     containers: new Map([[KEY, container]]),
     gaps: [],
@@ -91,7 +99,12 @@ function sample(timeMs: number, bornMs: number, withSleeper = true): Sample {
  * One session: a Recorder records ticks every `stepMs` in [from, to]; it finishes cleanly unless `crash` (the
  * Recorder is dropped without finish(), as kill -9 leaves it: what its ticks wrote stays, its open buckets are lost).
  */
-function session(store: Store, from: number, to: number, opts: { stepMs?: number; crash?: boolean; bornMs?: number; sleeper?: (t: number) => boolean } = {}): Recorder {
+function session(
+  store: Store,
+  from: number,
+  to: number,
+  opts: { stepMs?: number; crash?: boolean; bornMs?: number; sleeper?: (t: number) => boolean } = {},
+): Recorder {
   const recorder = new Recorder(store, DEFAULT_RETENTION);
   let previous: Sample | undefined;
   let last: Snapshot | undefined;
@@ -229,7 +242,7 @@ describe('sessions: rates over sampled seconds', () => {
       const snap = snapshotFromStore(store.db, 'minute', m)!;
       const c = snap.containers.find((x) => x.key === KEY)!;
       expect(c.cpuPercent).toBeCloseTo(50, 6);
-      expect(c.netRxBytesPerSec).toBeCloseTo(0.5e6 * 1000 / 10, 3);
+      expect(c.netRxBytesPerSec).toBeCloseTo((0.5e6 * 1000) / 10, 3);
       const busy = snap.processes.find((p) => p.pid === 10)!;
       expect(busy.cpuPercent).toBeCloseTo(50, 6);
       const [point] = seriesFromStore(store.db, 'minute', m, m + 60_000, KEY);
@@ -237,11 +250,18 @@ describe('sessions: rates over sampled seconds', () => {
 
       let out = '';
       exportRows(store.db, { what: 'containers', format: 'json', tier: 'hour' }, (text) => (out += text));
-      const [row] = out.trim().split('\n').map((l) => JSON.parse(l) as { cpu_percent: number });
+      const [row] = out
+        .trim()
+        .split('\n')
+        .map((l) => JSON.parse(l) as { cpu_percent: number });
       expect(row!.cpu_percent).toBeCloseTo(50, 2);
       out = '';
       exportRows(store.db, { what: 'processes', format: 'json', tier: 'minute' }, (text) => (out += text));
-      const busyRow = out.trim().split('\n').map((l) => JSON.parse(l) as { pid: number; cpu_percent: number }).find((r) => r.pid === 10);
+      const busyRow = out
+        .trim()
+        .split('\n')
+        .map((l) => JSON.parse(l) as { pid: number; cpu_percent: number })
+        .find((r) => r.pid === 10);
       expect(busyRow!.cpu_percent).toBeCloseTo(50, 2);
     } finally {
       store.close();

@@ -65,7 +65,9 @@ describe('snapshots from real bridge output (sysdig alone)', () => {
     expect(python.containerKey).toBe('host');
     expect(python.exitedAtMs).toBe(1486171335289);
     expect(s.exited.processes.map((p) => p.key)).toEqual([python.key]);
-    const paths = files(s).filter((o) => o.processKey === python.key).map((o) => o.path);
+    const paths = files(s)
+      .filter((o) => o.processKey === python.key)
+      .map((o) => o.path);
     expect(paths).toEqual(Array.from({ length: 13 }, (_, i) => `/tmp/file-${i + 1}`));
     for (const o of files(s)) expect(o).toMatchObject({ opens: 1, mode: '', source: 'sysdig', bytesIn: 0, bytesOut: 0 });
     // Gone after the interval of its exit.
@@ -80,7 +82,14 @@ describe('snapshots from real bridge output (sysdig alone)', () => {
     const falco = last.processes.find((p) => p.comm === 'falco')!;
     expect(falco).toMatchObject({ containerKey: key, nspid: 1, kernelThread: false, rssBytes: 0 });
     const container = last.containers.find((c) => c.key === key)!;
-    expect(container).toMatchObject({ kind: 'docker', id: FALCO_ID, name: FALCO_ID.slice(0, 12), cgroup: `/docker/${FALCO_ID}`, cpuSource: 'processes', processCount: 1 });
+    expect(container).toMatchObject({
+      kind: 'docker',
+      id: FALCO_ID,
+      name: FALCO_ID.slice(0, 12),
+      cgroup: `/docker/${FALCO_ID}`,
+      cpuSource: 'processes',
+      processCount: 1,
+    });
     // falco's cpu records: 10 ms at ...327999.999 and 10 ms at ...335999.999.
     const cpuTicks = snapshots.filter((s) => (s.containers.find((c) => c.key === key)?.interval.cpuNs ?? 0) > 0);
     expect(cpuTicks.map((s) => s.timeMs)).toEqual([1486171327999, 1486171335999]);
@@ -170,7 +179,15 @@ function ident(t: 'proc' | 'exec', pid: number, start: number, over: Partial<Ide
     ...over,
   } as BridgeRecord;
 }
-const cpu = (pid: number, start: number, ts: number, cpuNs: number, runNs = 0): BridgeRecord => ({ v: 1, t: 'cpu', ts, pid, start, cpu_ns: cpuNs, run_ns: runNs });
+const cpu = (pid: number, start: number, ts: number, cpuNs: number, runNs = 0): BridgeRecord => ({
+  v: 1,
+  t: 'cpu',
+  ts,
+  pid,
+  start,
+  cpu_ns: cpuNs,
+  run_ns: runNs,
+});
 const exit = (pid: number, start: number, ts: number): BridgeRecord => ({ v: 1, t: 'exit', ts, pid, start, status: 0 });
 const tick = (ts: number, dt = 1000): BridgeRecord => ({ v: 1, t: 'tick', ts, dt_ms: dt, events: ++seq });
 function io(pid: number, start: number, ts: number, over: Partial<IoRecord>): BridgeRecord {
@@ -209,12 +226,34 @@ describe('SysdigIngest on hand-made records', () => {
     expect(bridgeProtocol({ l4proto: 'udp', cip: '::1', sip: '::1' })).toBe('udp6');
     expect(bridgeProtocol({ cip: '0.0.0.0', sip: '1.2.3.4' })).toBe('ip');
     const server = observationFromIo(
-      { v: 1, t: 'io', ts: T, pid: 1, start: T, fd: 5, kind: 'net', l4proto: 'tcp', cip: '10.0.0.9', cport: 5555, sip: '10.0.0.1', sport: 443, server: true, bytes_in: 1, bytes_out: 2, opens: 1, ops: 2 },
+      {
+        v: 1,
+        t: 'io',
+        ts: T,
+        pid: 1,
+        start: T,
+        fd: 5,
+        kind: 'net',
+        l4proto: 'tcp',
+        cip: '10.0.0.9',
+        cport: 5555,
+        sip: '10.0.0.1',
+        sport: 443,
+        server: true,
+        bytes_in: 1,
+        bytes_out: 2,
+        opens: 1,
+        ops: 2,
+      },
       'k',
     );
     expect(server).toMatchObject({ local: '10.0.0.1:443', remote: '10.0.0.9:5555', state: 'accept' });
-    expect(observationFromIo({ v: 1, t: 'io', ts: T, pid: 1, start: T, fd: 0, kind: 'pipe', path: '', bytes_in: 5, bytes_out: 0, opens: 0, ops: 1 })).toBeUndefined();
-    expect(observationFromIo({ v: 1, t: 'io', ts: T, pid: 1, start: T, fd: 7, kind: 'unix', path: '/run/x.sock', bytes_in: 5, bytes_out: 0, opens: 1, ops: 1 })).toMatchObject({
+    expect(
+      observationFromIo({ v: 1, t: 'io', ts: T, pid: 1, start: T, fd: 0, kind: 'pipe', path: '', bytes_in: 5, bytes_out: 0, opens: 0, ops: 1 }),
+    ).toBeUndefined();
+    expect(
+      observationFromIo({ v: 1, t: 'io', ts: T, pid: 1, start: T, fd: 7, kind: 'unix', path: '/run/x.sock', bytes_in: 5, bytes_out: 0, opens: 1, ops: 1 }),
+    ).toMatchObject({
       protocol: 'unix',
       local: '/run/x.sock',
     });
@@ -246,9 +285,12 @@ describe('SysdigIngest on hand-made records', () => {
     expect(files(s1!)).toEqual([expect.objectContaining({ processKey: `40:${T}`, path: '/data/a', mode: 'w', bytesOut: 100 })]);
     expect(s2!.processes.some((p) => p.pid === 41)).toBe(false);
     expect(ingest.stats).toMatchObject({ orphans: 1, late: 1 });
-    expect(bridgeStatusLine({ lines: 6, records: 6, malformed: 0, unknownVersion: 0, unknownType: 0, truncated: 0, tooLong: 0, outOfRange: 0, empty: 0 }, ingest.stats)).toBe(
-      'sysdig bridge: skipped 0 of 6 lines; 1 records of processes whose identity line was lost; 1 late records of exited processes dropped',
-    );
+    expect(
+      bridgeStatusLine(
+        { lines: 6, records: 6, malformed: 0, unknownVersion: 0, unknownType: 0, truncated: 0, tooLong: 0, outOfRange: 0, empty: 0 },
+        ingest.stats,
+      ),
+    ).toBe('sysdig bridge: skipped 0 of 6 lines; 1 records of processes whose identity line was lost; 1 late records of exited processes dropped');
   });
 
   it('reports a container as exited a minute after its last process exited, and closes a cut stream at finish()', () => {
@@ -301,7 +343,9 @@ describe('malformed bridge output', () => {
         '1 records of processes whose identity line was lost',
     );
     const snapshots = ingest.takeSnapshots();
-    expect(snapshots[0]!.gaps).toEqual(['sysdig bridge: skipped 4 of ' + `${lines.length + 3} lines (2 malformed, 1 of an unknown protocol version, 1 truncated)`]);
+    expect(snapshots[0]!.gaps).toEqual([
+      'sysdig bridge: skipped 4 of ' + `${lines.length + 3} lines (2 malformed, 1 of an unknown protocol version, 1 truncated)`,
+    ]);
     // The python process and its 13 files made it; emacs is a placeholder (its identity line was cut).
     expect(snapshots.flatMap(files).filter((o) => o.path.startsWith('/tmp/file-'))).toHaveLength(13);
     const last = snapshots.at(-1)!;
@@ -348,7 +392,13 @@ function procfsSample(t: number, extra: ProcessSample[] = []): Sample {
   const main = procfsProcess(100, T - 60_000, 1e9 + t * 0.5e9);
   const inside = procfsProcess(300, T - 60_000, 1e9 + t * 1e9, CKEY);
   const processes = [main, inside, ...extra];
-  const host: ContainerSample = { key: 'host', identity: { kind: 'host', id: 'host', name: 'host', cgroup: '/' }, meta: {}, cgroup: {}, processKeys: [main.key, ...extra.map((p) => p.key)] };
+  const host: ContainerSample = {
+    key: 'host',
+    identity: { kind: 'host', id: 'host', name: 'host', cgroup: '/' },
+    meta: {},
+    cgroup: {},
+    processKeys: [main.key, ...extra.map((p) => p.key)],
+  };
   const container: ContainerSample = {
     key: CKEY,
     identity: { kind: 'docker', id: CID, name: CID.slice(0, 12), cgroup: `/docker/${CID}` },
@@ -359,7 +409,15 @@ function procfsSample(t: number, extra: ProcessSample[] = []): Sample {
   return {
     timeMs: T + t * 1000,
     monoNs: t * 1e9,
-    host: { hostname: 'vm', ncpu: 2, cpuTotalTicks: t * 200, cpuIdleTicks: t * 100, memTotalBytes: 8192 * MiB, memAvailableBytes: 4096 * MiB, bootTimeMs: BOOT },
+    host: {
+      hostname: 'vm',
+      ncpu: 2,
+      cpuTotalTicks: t * 200,
+      cpuIdleTicks: t * 100,
+      memTotalBytes: 8192 * MiB,
+      memAvailableBytes: 4096 * MiB,
+      bootTimeMs: BOOT,
+    },
     processes: new Map(processes.map((p) => [p.key, p])),
     containers: new Map([
       ['host', host],
@@ -394,7 +452,19 @@ describe('completeSnapshot (procfs + sysdig)', () => {
       cpu(400, T + 300, T + 900, 70_000_000),
       io(100, start100, T + 900, { path: '/var/log/app.log', bytes_out: 4096, ops: 4 }),
       io(100, start100, T + 900, { fd: 4, path: '/etc/hosts', bytes_in: 200, opens: 1, ops: 1 }),
-      io(200, T + 200, T + 900, { fd: 3, kind: 'net', l4proto: 'tcp', cip: '10.0.0.5', cport: 40000, sip: '10.0.0.1', sport: 80, server: false, bytes_out: 10, opens: 1, ops: 1 }),
+      io(200, T + 200, T + 900, {
+        fd: 3,
+        kind: 'net',
+        l4proto: 'tcp',
+        cip: '10.0.0.5',
+        cport: 40000,
+        sip: '10.0.0.1',
+        sport: 80,
+        server: false,
+        bytes_out: 10,
+        opens: 1,
+        ops: 1,
+      }),
       tick(T + 900),
     ]);
     const plain = toSnapshot(s1, s0);
@@ -477,7 +547,9 @@ describe('completeSnapshot (procfs + sysdig)', () => {
     const late = procfsProcess(500, T + 950 - 900, 0);
     const s2 = procfsSample(2, [late]);
     const second = completeSnapshot(toSnapshot(s2, s1), ingest);
-    expect((second.access ?? []).filter((o) => o.source === 'sysdig')).toEqual([expect.objectContaining({ processKey: late.key, path: '/tmp/new', bytesOut: 7 })]);
+    expect((second.access ?? []).filter((o) => o.source === 'sysdig')).toEqual([
+      expect.objectContaining({ processKey: late.key, path: '/tmp/new', bytesOut: 7 }),
+    ]);
     expect(second.processes.filter((p) => p.pid === 500)).toHaveLength(1);
   });
 

@@ -55,14 +55,7 @@ function parseAll(chunks: readonly (string | Buffer)[]): { records: BridgeRecord
 
 describe('real bridge output', () => {
   it('has a sample of every capture', () => {
-    expect(SAMPLES.map((s) => s.name)).toEqual([
-      'cat_write',
-      'connect_localhost',
-      'curl_google',
-      'open-multiple-files',
-      'ping_sendto',
-      'syscall',
-    ]);
+    expect(SAMPLES.map((s) => s.name)).toEqual(['cat_write', 'connect_localhost', 'curl_google', 'open-multiple-files', 'ping_sendto', 'syscall']);
   });
 
   for (const sample of SAMPLES) {
@@ -232,9 +225,7 @@ describe('corrupted lines are counted and skipped', () => {
 
   it('the count is visible as one status line', () => {
     const { parser } = parseAll([`${io}\n{oops\n${io.replace('"v":1', '"v":9')}\n${io.slice(0, 20)}`]);
-    expect(describeParseStats(parser.stats)).toBe(
-      'sysdig bridge: skipped 3 of 4 lines (1 malformed, 1 of an unknown protocol version, 1 truncated)',
-    );
+    expect(describeParseStats(parser.stats)).toBe('sysdig bridge: skipped 3 of 4 lines (1 malformed, 1 of an unknown protocol version, 1 truncated)');
   });
 });
 
@@ -267,18 +258,14 @@ describe('bridgeMembership', () => {
   const ID = 'a41c19d070f84f4678ae0bd24213556fa7aa0ce082f8092367bb5ebf2de76729';
 
   it('a Docker container (cgroupfs driver)', () => {
-    const m = bridgeMembership(
-      `cpuset=/docker/${ID} cpu=/docker/${ID} cpuacct=/docker/${ID} memory=/docker/${ID} name=systemd=/docker/${ID}`,
-    );
+    const m = bridgeMembership(`cpuset=/docker/${ID} cpu=/docker/${ID} cpuacct=/docker/${ID} memory=/docker/${ID} name=systemd=/docker/${ID}`);
     expect(m.v1['name=systemd']).toBe(`/docker/${ID}`);
     const { identity } = resolveMembership(m);
     expect(identity).toMatchObject({ kind: 'docker', id: ID });
   });
 
   it('a Slurm v1 job that leaves cpu at the root', () => {
-    const m = bridgeMembership(
-      'cpu=/ cpuacct=/ memory=/slurm/uid_1000/job_4242/step_batch/task_0 pids=/slurm/uid_1000/job_4242/step_batch',
-    );
+    const m = bridgeMembership('cpu=/ cpuacct=/ memory=/slurm/uid_1000/job_4242/step_batch/task_0 pids=/slurm/uid_1000/job_4242/step_batch');
     expect(resolveMembership(m).identity).toMatchObject({ kind: 'slurm', id: '4242', step: 'batch' });
   });
 

@@ -99,9 +99,7 @@ describe('parseTime', () => {
     }
     expect(error).toBeInstanceOf(UsageError);
     const message = (error as UsageError).message;
-    expect(message).toBe(
-      `--until: "${text}" is not a time (try ISO 8601 like 2026-11-21T21:00, epoch seconds, or "10 min ago")`,
-    );
+    expect(message).toBe(`--until: "${text}" is not a time (try ISO 8601 like 2026-11-21T21:00, epoch seconds, or "10 min ago")`);
     expect((error as UsageError).exitCode).toBe(2);
   });
 
