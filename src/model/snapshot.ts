@@ -222,9 +222,18 @@ function goneProcesses(sample: Sample, previous: Sample | undefined): { gone: Pr
   if (gone.length === 0) return { gone, reaped: undefined };
   const byPid = new Map<number, ProcessSample>();
   for (const p of sample.processes.values()) byPid.set(p.pid, p);
+  // A gone process whose parent went too (sh -> timeout -> yes, all reaped in one interval) hands its counts up the
+  // chain: they land in the nearest ancestor still alive, so they are taken off that one's delta.
+  const previousByPid = new Map<number, ProcessSample>();
+  for (const p of gone) previousByPid.set(p.pid, p);
   let reaped: Map<string, Reaped> | undefined;
   for (const child of gone) {
-    const parent = byPid.get(child.ppid);
+    let parent = byPid.get(child.ppid);
+    let up = previousByPid.get(child.ppid);
+    for (let hops = 0; parent === undefined && up !== undefined && hops < 32; hops++) {
+      parent = byPid.get(up.ppid);
+      up = previousByPid.get(up.ppid);
+    }
     if (parent === undefined || parent.childCpuNs === undefined || parent.startTicks > child.startTicks) continue;
     reaped ??= new Map();
     const sum = reaped.get(parent.key) ?? { cpuNs: 0, readBytes: 0, writeBytes: 0 };

@@ -115,14 +115,14 @@ export class StoreWriter {
       ON CONFLICT (key) DO UPDATE SET
         name = excluded.name, image = coalesce(excluded.image, image), labels = coalesce(excluded.labels, labels),
         cgroup = excluded.cgroup, parent = coalesce(excluded.parent, parent), user = coalesce(excluded.user, user),
-        memory_limit = excluded.memory_limit, cpu_limit = excluded.cpu_limit, cpu_source = excluded.cpu_source,
+        memory_limit = coalesce(excluded.memory_limit, memory_limit), cpu_limit = coalesce(excluded.cpu_limit, cpu_limit), cpu_source = excluded.cpu_source,
         oom_kills = coalesce(excluded.oom_kills, oom_kills), cpuset_cpus = coalesce(excluded.cpuset_cpus, cpuset_cpus),
         steps = ${STEPS_UNION('excluded.steps')},
         last_seen = excluded.last_seen, exit_time = NULL, exit_code = NULL
       RETURNING id`);
     this.updateContainerMeta = db.prepare(
       `UPDATE containers SET name = @name, image = @image, labels = @labels, user = @user, parent = @parent,
-              memory_limit = @memoryLimit, cpu_limit = @cpuLimit, cpu_source = @cpuSource, oom_kills = coalesce(@oomKills, oom_kills),
+              memory_limit = coalesce(@memoryLimit, memory_limit), cpu_limit = coalesce(@cpuLimit, cpu_limit), cpu_source = @cpuSource, oom_kills = coalesce(@oomKills, oom_kills),
               cpuset_cpus = coalesce(@cpusetCpus, cpuset_cpus), steps = ${STEPS_UNION('@steps')}, last_seen = @time
         WHERE id = @id`,
     );

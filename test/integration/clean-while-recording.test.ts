@@ -67,7 +67,7 @@ describe('bubble clean --container under a running recorder', () => {
     expect(before.processes).toBe(1);
 
     const clean = await bubble(['clean', '--db', db, '--container', dockerId.slice(0, 12)]);
-    expect(clean.stderr).toMatch(/removed 1 containers, 1 processes/);
+    expect(clean.stderr).toMatch(/removed 1 container, 1 process/);
     expect(clean.status).toBe(0);
     const cleanedAt = Date.now();
     expect(counts(0).container).toBeUndefined();

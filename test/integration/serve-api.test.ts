@@ -104,6 +104,29 @@ describe("cadvisor-companion's API", () => {
     expect(top!.relativecpuusage).toBeLessThanOrEqual(100);
   });
 
+  it("answers its Nagios plugin's request as the plugin reads it (check_cadvisor.py -U: sort, limit=5, interval=30)", async (ctx) => {
+    needReal(ctx, 'Docker', available.ok, available.why);
+    // The plugin asks companion_url + "/api/v1.0" + <cAdvisor's container name> + "/processes" and reads, of the last
+    // entry's processes: status.RealUid, stat.pid, relativecpuusage, status.VmRSS, status.VmSize, stat.state, cmdline.
+    for (const sort of ['cpu', 'mem']) {
+      const entries = await processes(`/docker/${app.id}`, new URLSearchParams({ sort, limit: '5', interval: '30' }).toString());
+      const procs = entries.at(-1)!.processes;
+      expect(procs.length).toBeGreaterThan(0);
+      expect(procs.length).toBeLessThanOrEqual(5);
+      for (const proc of procs) {
+        expect(proc.status['RealUid']).toEqual(expect.any(Number));
+        expect(proc.stat['pid']).toEqual(expect.any(Number));
+        expect(proc.relativecpuusage).toEqual(expect.any(Number));
+        expect(proc.status['VmRSS']).toEqual(expect.any(Number));
+        expect(proc.status['VmSize']).toEqual(expect.any(Number));
+        expect(proc.stat['state']).toEqual(expect.any(String));
+        expect(proc.cmdline).toEqual(expect.any(String));
+      }
+      // Its ps-like line: "%(user)5d %(pid)5d %(cpu)5.1f %(mem)5.1f %(vsz)8d %(rss)8d %(state)6s %(command)s".
+      if (sort === 'cpu') expect(procs[0]!.stat['pid']).toBe(burnerPid);
+    }
+  });
+
   it('sorts by memory and honours limit', async (ctx) => {
     needReal(ctx, 'Docker', available.ok, available.why);
     const [entry] = await processes(`/docker/${app.id}`, 'sort=mem&limit=3');

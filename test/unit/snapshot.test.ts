@@ -184,6 +184,23 @@ describe('toSnapshot', () => {
     expect(toSnapshot(b2, a2).processes.find((p) => p.pid === 20)!.interval.writeBytes).toBe(4e6);
   });
 
+  it('hands a gone chain up to the nearest live ancestor: sh -> timeout -> yes all reaped in one interval count once', () => {
+    // yes (40) was seen with 2 s under timeout (35); both went in the interval; sh (20) reaped timeout, whose cutime
+    // held yes's whole 2.5 s: sh's cutime grows by 2.5 + timeout's own 0.01. Counted already: yes's 2 s.
+    const a = sample(
+      0,
+      [
+        proc(20, 'slurm:4242', { cpuNs: 1e9, childCpuNs: 0 }),
+        proc(35, 'slurm:4242', { key: '35:200', startTicks: 200, ppid: 20, cpuNs: 0.01e9, childCpuNs: 0 }),
+        proc(40, 'slurm:4242', { key: '40:210', startTicks: 210, ppid: 35, cpuNs: 2e9, childCpuNs: 0 }),
+      ],
+      [slurm(['20:100', '35:200', '40:210'])],
+    );
+    const b = sample(1, [proc(20, 'slurm:4242', { cpuNs: 1e9, childCpuNs: 2.51e9 })], [slurm(['20:100'])]);
+    // Only what nobody saw: yes's last 0.5 s.
+    expect(toSnapshot(b, a).containers[0]!.interval.cpuNs).toBeCloseTo(0.5e9, -3);
+  });
+
   it('reports what disappeared as exited, with the time it was missed', () => {
     const a = sample(0, [proc(10, `docker:${dockerId}`), proc(11, 'host')], [docker(0, ['10:100'])]);
     const b = sample(1, [proc(11, 'host')], []);

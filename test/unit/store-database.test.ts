@@ -263,14 +263,15 @@ describe('openStore: refusing what it must not use', () => {
     const file = path.join(tmp, 'bubble.db');
     open(file).close();
     const raw = new Database(file);
-    raw.pragma('user_version = 7');
+    const newer = SCHEMA_VERSION + 1;
+    raw.pragma(`user_version = ${newer}`);
     raw.close();
     for (const readonly of [false, true]) {
       const error = refusal(file, { readonly });
       expect(error.reason).toBe('newer');
       expect(error.path).toBe(file);
       expect(error.exitCode).toBe(1);
-      expect(error.message).toBe(`${file} was written by a newer bubble (schema 7, this one knows ${SCHEMA_VERSION}): upgrade bubble or use another --db`);
+      expect(error.message).toBe(`${file} was written by a newer bubble (schema ${newer}, this one knows ${SCHEMA_VERSION}): upgrade bubble or use another --db`);
     }
   });
 
