@@ -271,7 +271,9 @@ describe('openStore: refusing what it must not use', () => {
       expect(error.reason).toBe('newer');
       expect(error.path).toBe(file);
       expect(error.exitCode).toBe(1);
-      expect(error.message).toBe(`${file} was written by a newer bubble (schema ${newer}, this one knows ${SCHEMA_VERSION}): upgrade bubble or use another --db`);
+      expect(error.message).toBe(
+        `${file} was written by a newer bubble (schema ${newer}, this one knows ${SCHEMA_VERSION}): upgrade bubble or use another --db`,
+      );
     }
   });
 
