@@ -250,13 +250,14 @@ function randomHex(rand: () => number, length: number): string {
 /** Buckets of `size` ending by `closedBefore`, from the minute rows: sums summed, averages averaged, maxima kept. */
 function rollUp(db: Database.Database, tier: number, size: number, closedBefore: number): void {
   db.prepare(
-    `INSERT INTO container_series
+    `INSERT INTO container_series (tier, bucket, container_id, cpu_ns, mem_avg, mem_max, read_bytes, write_bytes, net_rx_bytes, net_tx_bytes,
+                                   pids_max, samples)
        SELECT ?, bucket / ${size} * ${size} AS b, container_id, sum(cpu_ns), CAST(avg(mem_avg) AS INTEGER), max(mem_max),
               sum(read_bytes), sum(write_bytes), sum(net_rx_bytes), sum(net_tx_bytes), max(pids_max), sum(samples)
          FROM container_series WHERE tier = ${TIER_ID.minute} AND bucket < ? GROUP BY b, container_id`,
   ).run(tier, closedBefore);
   db.prepare(
-    `INSERT INTO process_series
+    `INSERT INTO process_series (tier, bucket, process_id, cpu_ns, rss_avg, rss_max, read_bytes, write_bytes, threads_max, samples)
        SELECT ?, bucket / ${size} * ${size} AS b, process_id, sum(cpu_ns), CAST(avg(rss_avg) AS INTEGER), max(rss_max),
               sum(read_bytes), sum(write_bytes), max(threads_max), sum(samples)
          FROM process_series WHERE tier = ${TIER_ID.minute} AND bucket < ? GROUP BY b, process_id`,
