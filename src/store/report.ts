@@ -113,6 +113,8 @@ interface ContainerRow {
   memory_limit: number | null;
   cpu_limit: number | null;
   oom_kills: number | null;
+  /** The cgroup's own peak counter, the highest read. */
+  memory_peak: number | null;
   cpuset_cpus: number | null;
   steps: string | null;
   first_seen: number;
@@ -172,7 +174,7 @@ function sparks(rows: readonly SeriesRow[], fromMs: number, toMs: number): Spark
 export function containerReport(db: Database, key: string, range: { sinceMs?: number; untilMs?: number } = {}): ContainerReport {
   // A store written before migration 4 opens read-only without its columns.
   const newer = hasColumn(db, 'containers', 'oom_kills');
-  const added = newer ? 'c.oom_kills, c.cpuset_cpus, c.steps' : 'NULL AS oom_kills, NULL AS cpuset_cpus, NULL AS steps';
+  const added = newer ? 'c.oom_kills, c.cpuset_cpus, c.steps, c.memory_peak' : 'NULL AS oom_kills, NULL AS cpuset_cpus, NULL AS steps, NULL AS memory_peak';
   const c = statement(
     db,
     `SELECT c.id, c.key, c.kind, c.cid, c.name, c.image, c.user, c.memory_limit, c.cpu_limit, ${added},
@@ -250,7 +252,10 @@ export function containerReport(db: Database, key: string, range: { sinceMs?: nu
     ...(present(c.cpuset_cpus) && { cpusetCpus: c.cpuset_cpus }),
     ...(cpuAllocatedCores !== undefined && { cpuAllocatedCores }),
     ...(efficiency !== undefined && { cpuEfficiencyPercent: efficiency }),
-    ...(rows.some((r) => r.mem_max !== null) && { memPeakBytes: maxOf(rows.map((r) => r.mem_max).filter(present)) }),
+    // The sampled maxima, or the cgroup's own peak counter when higher (an OOM kill's climb is faster than a tick).
+    ...((rows.some((r) => r.mem_max !== null) || present(c.memory_peak)) && {
+      memPeakBytes: maxOf([...rows.map((r) => r.mem_max).filter(present), ...(present(c.memory_peak) ? [c.memory_peak] : [])]),
+    }),
     ...(memAvg !== undefined && { memAvgBytes: memAvg }),
     ...(present(c.memory_limit) && { memLimitBytes: c.memory_limit }),
     ...(present(c.oom_kills) && { oomKills: c.oom_kills }),

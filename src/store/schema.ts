@@ -191,6 +191,8 @@ export const MIGRATIONS: readonly string[] = [
   ALTER TABLE containers ADD COLUMN oom_kills INTEGER;    -- NULL when never read
   ALTER TABLE containers ADD COLUMN cpuset_cpus INTEGER;  -- CPUs of a cpuset narrower than the host, as last seen
   ALTER TABLE containers ADD COLUMN steps TEXT;           -- Slurm: JSON array of every step seen, sorted
+  -- The cgroup's own peak (memory.max_usage_in_bytes, memory.peak), the highest read: ticks can miss a peak between them.
+  ALTER TABLE containers ADD COLUMN memory_peak INTEGER;
   `,
 ];
 

@@ -43,6 +43,7 @@ function containerSignature(c: ContainerView): string {
     c.oomKills ?? null,
     c.cpusetCpus ?? null,
     c.steps ?? null,
+    c.memoryPeakBytes ?? null,
   ]);
 }
 
@@ -62,6 +63,8 @@ const PROCESS_KEY = /^\d+:\d+$/;
 const isForeignKeyFailure = (error: unknown): boolean => (error as { code?: unknown } | null)?.code === 'SQLITE_CONSTRAINT_FOREIGNKEY';
 
 const labelsJson = (c: ContainerView): string | null => (c.labels === undefined ? null : JSON.stringify(c.labels));
+/** The highest peak read (the counter is cumulative; a tick that could not read it keeps the last). */
+const PEAK = (value: string): string => `CASE WHEN ${value} IS NULL THEN memory_peak ELSE max(coalesce(memory_peak, 0), ${value}) END`;
 const stepsJson = (c: ContainerView): string | null => (c.steps === undefined || c.steps.length === 0 ? null : JSON.stringify(c.steps));
 /** A job's steps come and go: the row keeps every step it was seen with, sorted (SQLite's JSON1). */
 const STEPS_UNION = (value: string): string =>
@@ -110,20 +113,21 @@ export class StoreWriter {
     this.db = db;
     this.upsertContainer = db.prepare(`
       INSERT INTO containers (key, kind, cid, name, image, labels, cgroup, parent, user, memory_limit, cpu_limit, cpu_source, oom_kills, cpuset_cpus, steps,
-                              first_seen, last_seen)
-      VALUES (@key, @kind, @cid, @name, @image, @labels, @cgroup, @parent, @user, @memoryLimit, @cpuLimit, @cpuSource, @oomKills, @cpusetCpus, @steps, @time, @time)
+                              memory_peak, first_seen, last_seen)
+      VALUES (@key, @kind, @cid, @name, @image, @labels, @cgroup, @parent, @user, @memoryLimit, @cpuLimit, @cpuSource, @oomKills, @cpusetCpus, @steps, @memoryPeak, @time, @time)
       ON CONFLICT (key) DO UPDATE SET
         name = excluded.name, image = coalesce(excluded.image, image), labels = coalesce(excluded.labels, labels),
         cgroup = excluded.cgroup, parent = coalesce(excluded.parent, parent), user = coalesce(excluded.user, user),
         memory_limit = coalesce(excluded.memory_limit, memory_limit), cpu_limit = coalesce(excluded.cpu_limit, cpu_limit), cpu_source = excluded.cpu_source,
         oom_kills = coalesce(excluded.oom_kills, oom_kills), cpuset_cpus = coalesce(excluded.cpuset_cpus, cpuset_cpus),
-        steps = ${STEPS_UNION('excluded.steps')},
+        steps = ${STEPS_UNION('excluded.steps')}, memory_peak = ${PEAK('excluded.memory_peak')},
         last_seen = excluded.last_seen, exit_time = NULL, exit_code = NULL
       RETURNING id`);
     this.updateContainerMeta = db.prepare(
       `UPDATE containers SET name = @name, image = @image, labels = @labels, user = @user, parent = @parent,
               memory_limit = coalesce(@memoryLimit, memory_limit), cpu_limit = coalesce(@cpuLimit, cpu_limit), cpu_source = @cpuSource, oom_kills = coalesce(@oomKills, oom_kills),
-              cpuset_cpus = coalesce(@cpusetCpus, cpuset_cpus), steps = ${STEPS_UNION('@steps')}, last_seen = @time
+              cpuset_cpus = coalesce(@cpusetCpus, cpuset_cpus), steps = ${STEPS_UNION('@steps')}, memory_peak = ${PEAK('@memoryPeak')},
+              last_seen = @time
         WHERE id = @id`,
     );
     this.insertProcess = db.prepare(`
@@ -288,6 +292,7 @@ export class StoreWriter {
           oomKills: c.oomKills ?? null,
           cpusetCpus: c.cpusetCpus ?? null,
           steps: stepsJson(c),
+          memoryPeak: c.memoryPeakBytes ?? null,
           time,
         });
         this.setCached(this.containers, c.key, { id: known.id, signature });
@@ -310,6 +315,7 @@ export class StoreWriter {
       oomKills: c.oomKills ?? null,
       cpusetCpus: c.cpusetCpus ?? null,
       steps: stepsJson(c),
+      memoryPeak: c.memoryPeakBytes ?? null,
       time,
     }) as { id: number };
     this.setCached(this.containers, c.key, { id: row.id, signature });
