@@ -11,8 +11,8 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { accessSync, constants, existsSync, readFileSync, statfsSync } from 'node:fs';
 import { delimiter, join } from 'node:path';
-import { StringDecoder } from 'node:string_decoder';
 import { BubbleError } from '../errors/bubble-error.js';
+import { LineSplitter } from './line-splitter.js';
 import { emptyParseStats, nativeFile, skippedLines, type ParseStats } from './sysdig.js';
 
 export const BPF_PROTOCOL_VERSION = 1;
@@ -274,16 +274,18 @@ function takePrintf(data: unknown): keyof ParseStats | { t: 'hello' | 'tick'; mo
  */
 export class BpfParser {
   private readonly counts: BpfStats = emptyBpfStats();
-  private readonly decoder = new StringDecoder('utf8');
   private readonly maxLine: number;
-  private pending = '';
-  private skipping = false;
+  private readonly lines: LineSplitter;
   private open = new OpenInterval();
   /** True once the program's hello came: maps before it belong to no interval of this program. */
   private greeted = false;
 
   constructor(options?: { maxLineLength?: number }) {
     this.maxLine = options?.maxLineLength ?? MAX_BPF_LINE;
+    this.lines = new LineSplitter(this.maxLine, () => {
+      this.counts.lines++;
+      this.counts.tooLong++;
+    });
   }
 
   get stats(): Readonly<BpfStats> {
@@ -291,44 +293,17 @@ export class BpfParser {
   }
 
   push(chunk: string | Buffer): BpfEvent[] {
-    const text = typeof chunk === 'string' ? chunk : this.decoder.write(chunk);
     const out: BpfEvent[] = [];
-    let from = 0;
-    let nl = text.indexOf('\n');
-    while (nl !== -1) {
-      if (this.skipping) {
-        this.skipping = false;
-        this.pending = '';
-      } else {
-        const line = this.pending === '' ? text.slice(from, nl) : this.pending + text.slice(from, nl);
-        this.pending = '';
-        this.take(line, out);
-      }
-      from = nl + 1;
-      nl = text.indexOf('\n', from);
-    }
-    if (from < text.length && !this.skipping) {
-      this.pending += from === 0 ? text : text.slice(from);
-      if (this.pending.length > this.maxLine) {
-        this.counts.lines++;
-        this.counts.tooLong++;
-        this.pending = '';
-        this.skipping = true;
-      }
-    }
+    this.lines.push(chunk, (line) => this.take(line, out));
     return out;
   }
 
   /** The stream ended: a partial last line is truncated; maps after the last tick are dropped (no interval end). */
   end(): void {
-    const rest = this.decoder.end();
-    if (rest !== '' && !this.skipping) this.pending += rest;
-    if (this.pending !== '' && !this.skipping) {
+    if (this.lines.end()) {
       this.counts.lines++;
       this.counts.truncated++;
     }
-    this.pending = '';
-    this.skipping = false;
     this.open = new OpenInterval();
   }
 

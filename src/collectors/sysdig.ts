@@ -9,10 +9,10 @@
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
-import { StringDecoder } from 'node:string_decoder';
 import { fileURLToPath } from 'node:url';
 import { BubbleError } from '../errors/bubble-error.js';
 import type { CgroupMembership } from './identity.js';
+import { LineSplitter } from './line-splitter.js';
 
 export const BRIDGE_PROTOCOL_VERSION = 1;
 
@@ -364,14 +364,15 @@ export function describeParseStats(s: Readonly<ParseStats>): string | undefined 
  */
 export class BridgeParser {
   private readonly counts: ParseStats = emptyParseStats();
-  private readonly decoder = new StringDecoder('utf8');
   private readonly maxLine: number;
-  private pending = '';
-  /** Inside a line that grew past maxLine: its rest is dropped up to the next newline. */
-  private skipping = false;
+  private readonly lines: LineSplitter;
 
   constructor(options?: { maxLineLength?: number }) {
     this.maxLine = options?.maxLineLength ?? MAX_LINE_LENGTH;
+    this.lines = new LineSplitter(this.maxLine, () => {
+      this.counts.lines++;
+      this.counts.tooLong++;
+    });
   }
 
   get stats(): Readonly<ParseStats> {
@@ -379,44 +380,17 @@ export class BridgeParser {
   }
 
   push(chunk: string | Buffer): BridgeRecord[] {
-    const text = typeof chunk === 'string' ? chunk : this.decoder.write(chunk);
     const out: BridgeRecord[] = [];
-    let from = 0;
-    let nl = text.indexOf('\n');
-    while (nl !== -1) {
-      if (this.skipping) {
-        this.skipping = false;
-        this.pending = '';
-      } else {
-        const line = this.pending === '' ? text.slice(from, nl) : this.pending + text.slice(from, nl);
-        this.pending = '';
-        this.take(line, out);
-      }
-      from = nl + 1;
-      nl = text.indexOf('\n', from);
-    }
-    if (from < text.length && !this.skipping) {
-      this.pending = from === 0 ? this.pending + text : this.pending + text.slice(from);
-      if (this.pending.length > this.maxLine) {
-        this.counts.lines++;
-        this.counts.tooLong++;
-        this.pending = '';
-        this.skipping = true;
-      }
-    }
+    this.lines.push(chunk, (line) => this.take(line, out));
     return out;
   }
 
   /** The stream ended: a partial last line is counted as truncated (never parsed: its end is missing). */
   end(): BridgeRecord[] {
-    const rest = this.decoder.end();
-    if (rest !== '' && !this.skipping) this.pending += rest;
-    if (this.pending !== '' && !this.skipping) {
+    if (this.lines.end()) {
       this.counts.lines++;
       this.counts.truncated++;
     }
-    this.pending = '';
-    this.skipping = false;
     return [];
   }
 

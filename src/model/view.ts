@@ -18,30 +18,34 @@ export function cpuPercentOf(cpuNs: number | undefined, seconds: number): number
   return cpuNs === undefined || seconds <= 0 ? undefined : (cpuNs / 1e9 / seconds) * 100;
 }
 
-/** What a process is and holds at the end of the interval (a ProcessSample is one; replay and sysdig build their own). */
-export interface ProcessFacts {
-  readonly key: string;
-  readonly pid: number;
-  readonly nspid?: number;
-  readonly ppid: number;
-  readonly comm: string;
-  readonly cmdline: string;
-  readonly exe: string;
-  readonly uid: number;
-  readonly user: string;
-  readonly state: string;
-  readonly containerKey: string;
-  readonly step?: string;
-  readonly kernelThread: boolean;
-  readonly startTimeMs: number;
-  /** Cumulative CPU time, nanoseconds (0 when the source cannot know it, as in replay). */
-  readonly cpuNs: number;
-  readonly rssBytes: number;
-  readonly vsizeBytes: number;
-  readonly threads: number;
-  readonly readBytes?: number;
-  readonly writeBytes?: number;
-}
+/**
+ * What a process is and holds at the end of the interval (a ProcessSample is one; replay and sysdig build their own):
+ * the view's own fields, without what the builder derives (rates, the interval, memory percent, the exit time).
+ * cpuNs is cumulative (0 when the source cannot know it, as in replay).
+ */
+export type ProcessFacts = Pick<
+  ProcessView,
+  | 'key'
+  | 'pid'
+  | 'nspid'
+  | 'ppid'
+  | 'comm'
+  | 'cmdline'
+  | 'exe'
+  | 'uid'
+  | 'user'
+  | 'state'
+  | 'containerKey'
+  | 'step'
+  | 'kernelThread'
+  | 'startTimeMs'
+  | 'cpuNs'
+  | 'rssBytes'
+  | 'vsizeBytes'
+  | 'threads'
+  | 'readBytes'
+  | 'writeBytes'
+>;
 
 /**
  * A process's view. `interval` holds the deltas known for the interval (it becomes the view's interval as is);

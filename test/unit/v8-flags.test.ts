@@ -37,7 +37,8 @@ describe('V8 flags', () => {
     expect(flagsToSet(checked, checked.v8)).toEqual(['--always-sparkplug']);
   });
 
-  it.skipIf(!binBuilt())('the shipped bundle carries the flags checked against the V8 it was built with', () => {
+  it('the shipped bundle carries the flags checked against the V8 it was built with', () => {
+    expect(binBuilt(), `${BIN} is missing: npm run build (npm test does it first)`).toBe(true);
     const m = /JSON\.parse\('(\{"v8":[^']*)'\)/.exec(readFileSync(BIN, 'utf8'));
     expect(m, 'BUBBLE_V8_FLAGS in the bundle').not.toBeNull();
     const checked = JSON.parse(m![1]!) as CheckedFlags;
@@ -46,7 +47,8 @@ describe('V8 flags', () => {
     expect(setFlags(checked.flags)).toBe('');
   });
 
-  it.skipIf(!binBuilt())('a long-running command of the bundle starts without a word on stderr', () => {
+  it('a long-running command of the bundle starts without a word on stderr', () => {
+    expect(binBuilt(), `${BIN} is missing: npm run build (npm test does it first)`).toBe(true);
     const r = spawnSync(process.execPath, [BIN, 'replay', '--help'], { encoding: 'utf8', env: { ...process.env, NO_COLOR: '1' } });
     expect(r.stderr).not.toMatch(/flag/i);
   });
