@@ -41,6 +41,26 @@ export function formatDuration(seconds: number): string {
   return `${Math.floor(s / 86400)}d${String(Math.floor((s % 86400) / 3600)).padStart(2, '0')}h`;
 }
 
+/** CPU time as htop's TIME+: "0:07.52" (minutes:seconds.hundredths), "2h05:09" from an hour, "3d04h" from 100 hours. */
+export function formatCpuTime(ns: number | undefined): string {
+  if (ns === undefined || !Number.isFinite(ns) || ns < 0) return '-';
+  const hundredths = Math.floor(ns / 1e7);
+  const s = Math.floor(hundredths / 100);
+  const p = (n: number): string => String(n).padStart(2, '0');
+  if (s < 3600) return `${Math.floor(s / 60)}:${p(s % 60)}.${p(hundredths % 100)}`;
+  if (s < 360_000) return `${Math.floor(s / 3600)}h${p(Math.floor((s % 3600) / 60))}:${p(s % 60)}`;
+  return formatDuration(s);
+}
+
+/** When something started, as ps's START: "21:23" the same day as `nowMs` (local time), else "11-20". */
+export function formatStart(ms: number, nowMs: number): string {
+  const d = new Date(ms);
+  const now = new Date(nowMs);
+  const p = (n: number): string => String(n).padStart(2, '0');
+  const sameDay = d.getFullYear() === now.getFullYear() && d.getMonth() === now.getMonth() && d.getDate() === now.getDate();
+  return sameDay ? `${p(d.getHours())}:${p(d.getMinutes())}` : `${p(d.getMonth() + 1)}-${p(d.getDate())}`;
+}
+
 /** Epoch ms -> "2026-11-21 21:23:04" in local time. */
 export function formatTime(ms: number): string {
   const d = new Date(ms);

@@ -97,6 +97,7 @@ async function main(argv: readonly string[]): Promise<void> {
         ...(tier !== undefined && { tier }),
         ...(config.sort !== undefined && { sort: config.sort }),
         ...(config.color === false && { color: false }),
+        ...(config.columns !== undefined && { columns: config.columns }),
       });
       return;
     }

@@ -124,8 +124,8 @@ const COLUMNS: readonly Column<ContainerView>[] = [
   { header: 'EFF%', align: 'right', value: (c) => formatPercent(cpuEfficiencyPercent(c.cpuPercent, c)) },
   { header: 'MEM', align: 'right', value: (c) => formatBytes(c.memoryBytes) },
   { header: 'LIMIT', align: 'right', value: (c) => formatBytes(c.memoryLimitBytes) },
-  { header: 'NET rx/tx', align: 'right', value: (c) => pair(c.netRxBytes, c.netTxBytes) },
-  { header: 'BLK r/w', align: 'right', value: (c) => pair(c.blkReadBytes, c.blkWriteBytes) },
+  { header: 'NET total rx/tx', align: 'right', value: (c) => pair(c.netRxBytes, c.netTxBytes) },
+  { header: 'BLK total r/w', align: 'right', value: (c) => pair(c.blkReadBytes, c.blkWriteBytes) },
   { header: 'PIDS', align: 'right', value: (c) => (c.pids === undefined ? '-' : String(c.pids)) },
 ];
 

@@ -13,7 +13,7 @@ import { onExitFinish } from '../monitor/stop.js';
 import type { ContainerSort, ProcessSort } from '../model/sort.js';
 import { DEFAULT_RETENTION, type Retention, type Tier } from '../store/tiers.js';
 import { LiveSource } from '../tui/live-source.js';
-import { runTui } from '../tui/run.js';
+import { runTui, type RunOptions } from '../tui/run.js';
 
 export interface TopOptions {
   readonly container?: string;
@@ -30,6 +30,8 @@ export interface TopOptions {
   readonly sort?: { readonly containers?: ContainerSort; readonly processes?: ProcessSort };
   /** false: no colour (the config file's "color"); NO_COLOR still turns it off when this is absent. */
   readonly color?: boolean;
+  /** The lists' columns and order (the config file's "columns"). */
+  readonly columns?: RunOptions['listColumns'];
 }
 
 export async function runTop(options: TopOptions): Promise<void> {
@@ -66,6 +68,7 @@ export async function runTop(options: TopOptions): Promise<void> {
         ...(options.tier !== undefined && { tier: options.tier }),
         ...(options.sort !== undefined && { sort: options.sort }),
         ...(options.color === false && { color: false }),
+        ...(options.columns !== undefined && { listColumns: options.columns }),
       });
     } finally {
       source.close();

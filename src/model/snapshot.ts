@@ -83,6 +83,8 @@ export interface ContainerView {
   readonly labels?: Readonly<Record<string, string>>;
   readonly state?: string;
   readonly exitCode?: number;
+  /** When its runtime says it started (Docker's StartedAt); absent where no runtime says (Slurm, replay). */
+  readonly startedAtMs?: number;
   /** Pod UID (kubernetes) or pod id (podman). */
   readonly parent?: string;
   /** Slurm: steps seen, and the job's user. */

@@ -152,6 +152,7 @@ export function containerView(
     ...(meta.labels !== undefined && { labels: meta.labels }),
     ...(meta.state !== undefined && { state: meta.state }),
     ...(meta.exitCode !== undefined && { exitCode: meta.exitCode }),
+    ...(meta.startedAtMs !== undefined && { startedAtMs: meta.startedAtMs }),
     ...(identity.parent !== undefined && { parent: identity.parent }),
     ...(g.steps !== undefined && g.steps.length > 0 && { steps: g.steps }),
     ...(meta.jobUser !== undefined && { user: meta.jobUser }),

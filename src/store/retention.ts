@@ -14,6 +14,7 @@ import { UsageError } from '../errors/usage-error.js';
 import { formatDuration, safeText } from '../format.js';
 import { parseDuration } from '../model/duration.js';
 import { CONTAINER_SORTS, PROCESS_SORTS, type ContainerSort, type ProcessSort } from '../model/sort.js';
+import { CONTAINER_COLUMNS, CONTAINER_NAME_COLUMN, PROCESS_COLUMNS, PROCESS_NAME_COLUMN, type ContainerColumn, type ProcessColumn } from '../model/columns.js';
 import { defaultConfigPath } from './paths.js';
 import { bucketStart, DEFAULT_RETENTION, type Retention, type Tier, TIER_ID, TIER_MS, TIERS } from './tiers.js';
 import { statement } from './statements.js';
@@ -213,10 +214,12 @@ export interface BubbleConfig {
   readonly sort?: { readonly containers?: ContainerSort; readonly processes?: ProcessSort };
   /** `"color": false`: top without colour; NO_COLOR in the environment turns it off whatever this says. */
   readonly color?: boolean;
+  /** `"columns": {"containers": ["name", "cpu", "mem"]}`: top's columns and their order (narrow terminals still drop some). */
+  readonly columns?: { readonly containers?: readonly ContainerColumn[]; readonly processes?: readonly ProcessColumn[] };
 }
 
 /** The keys a config file may hold. */
-export const CONFIG_KEYS = ['keep', 'interval', 'tier', 'sort', 'color'] as const;
+export const CONFIG_KEYS = ['keep', 'interval', 'tier', 'sort', 'color', 'columns'] as const;
 
 function configError(path: string, what: string, cause?: unknown, line?: number): BubbleError {
   const where = line === undefined ? safeText(path) : `${safeText(path)} line ${line}:`;
@@ -228,6 +231,12 @@ function lineAt(text: string, offset: number): number {
   let line = 1;
   for (let i = 0; i < offset && i < text.length; i++) if (text.charCodeAt(i) === 10) line++;
   return line;
+}
+
+/** The line where the string `"value"` first appears after `from` (an offset), for messages about an array's element. */
+function lineOfString(text: string, value: string, from: number): number | undefined {
+  const i = text.indexOf(JSON.stringify(value), from);
+  return i < 0 ? undefined : lineAt(text, i);
 }
 
 /** The line where `"key"` first appears as a key, for messages about its value; undefined when not found. */
@@ -382,6 +391,33 @@ export function loadConfig(path: string = defaultConfigPath()): BubbleConfig {
         if (typeof value !== 'boolean') throw fail(key, 'has "color" that is not true or false');
         config = { ...config, color: value };
         break;
+      case 'columns': {
+        if (!isObject(value)) throw fail(key, 'has "columns" that is not an object like {"containers": ["name", "cpu", "mem"]}');
+        const columns: { containers?: readonly ContainerColumn[]; processes?: readonly ProcessColumn[] } = {};
+        for (const [list, names] of Object.entries(value)) {
+          const known: readonly string[] | undefined = list === 'containers' ? CONTAINER_COLUMNS : list === 'processes' ? PROCESS_COLUMNS : undefined;
+          if (known === undefined) throw fail(list, `has an unknown list "columns.${safeText(list)}" (known: containers, processes)`);
+          if (!Array.isArray(names) || names.length === 0) throw fail(list, `has "columns.${list}" that is not a list of column names like ["${known.slice(0, 3).join('", "')}"]`);
+          // Where this list's names are, so a bad one is found on its own line.
+          const from = text.search(new RegExp(`"${list}"\\s*:\\s*\\[`));
+          const required = list === 'containers' ? CONTAINER_NAME_COLUMN : PROCESS_NAME_COLUMN;
+          for (const name of names) {
+            if (typeof name !== 'string' || !known.includes(name)) {
+              const shown = typeof name === 'string' ? `"${safeText(name)}"` : safeText(JSON.stringify(name) ?? String(name));
+              const line = typeof name === 'string' ? lineOfString(text, name, Math.max(0, from)) : lineOfKey(text, list);
+              throw configError(path, `has ${shown} in "columns.${list}", which is not one of ${known.join(', ')}`, undefined, line);
+            }
+            if (names.indexOf(name) !== names.lastIndexOf(name)) {
+              throw configError(path, `has "${name}" twice in "columns.${list}"`, undefined, lineOfString(text, name, Math.max(0, from)));
+            }
+          }
+          if (!names.includes(required)) throw fail(list, `has "columns.${list}" without "${required}" (the column that names each row)`);
+          if (list === 'containers') columns.containers = names as ContainerColumn[];
+          else columns.processes = names as ProcessColumn[];
+        }
+        config = { ...config, columns };
+        break;
+      }
       default:
         throw fail(key, `has an unknown key "${safeText(key)}" (known: ${CONFIG_KEYS.join(', ')})`);
     }

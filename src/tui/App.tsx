@@ -5,7 +5,7 @@
  *
  * ```
  *  bubble  host vm  2 cpu  23.5G  21 containers  live 1s                      ? help
- *  NAME              KIND    CPU%    MEM   LIMIT   NET rx/tx     BLK r/w   PIDS
+ *  NAME              KIND    CPU%    MEM   LIMIT  NET/s rx/tx  BLK/s r/w   PIDS
  * >web-1             docker  102.3  412M    2.0G   1.2M/340K      0/4.1M     25
  *  ...
  *  cpu ▁▂▃▅▇█▇▅▃▂▁ mem ▃▃▃▄▄▄▄▄▄▄▄  second ◀ 21:23:04 ▶ live
@@ -13,15 +13,17 @@
  * ```
  */
 import { useApp, useInput, useStdin, useStdout, type Key } from 'ink';
-import { useCallback, useEffect, useLayoutEffect, useMemo, useReducer, useRef } from 'react';
+import { useCallback, useEffect, useLayoutEffect, useMemo, useReducer, useRef, useState } from 'react';
 import { formatDuration, formatTime, safeText } from '../format.js';
 import { bucketStart, TIER_MS, type Tier } from '../store/tiers.js';
 import { commandFor, commandForName, filterInputFor, functionKeyIn, keyName, menuCommandFor, splitInput, type Command } from './keymap.js';
 import { sendSignal } from './kill.js';
 import { menuLines } from './menu.js';
 import { layout, MIN_COLUMNS, MIN_ROWS } from './layout.js';
-import { containerInfo, scrubberRight, sparkline, sparkWidth, statusSegments } from './rows.js';
+import { containerInfo, scrubberRight, sparkline, sparkWidth, statusPages, type CellContext } from './rows.js';
 import type { FileAccess, SocketAccess } from '../model/access.js';
+import type { ContainerColumn, ProcessColumn } from '../model/columns.js';
+import type { ContainerView } from '../model/snapshot.js';
 import type { ContainerSort, ProcessSort } from '../model/sort.js';
 import type { Source } from './source.js';
 import { initialState, reduce, resolveList, type Action, type Lists } from './state.js';
@@ -51,7 +53,14 @@ export interface AppProps {
   readonly writer?: LineWriter;
   /** The lists' first sort orders (the config file's `sort`). @default cpu */
   readonly sort?: { readonly containers?: ContainerSort; readonly processes?: ProcessSort };
+  /** The lists' columns and their order (the config file's `columns`). @default all, dropped by priority as the width needs */
+  readonly listColumns?: { readonly containers?: readonly ContainerColumn[]; readonly processes?: readonly ProcessColumn[] };
+  /** How long each page of a status line too long for one line stays. @default 4000 */
+  readonly statusCycleMs?: number;
 }
+
+/** Seconds to read a page of the status line: a few words of warning, read twice. */
+const STATUS_CYCLE_MS = 4000;
 
 /** NO_COLOR (no-color.org): present and not empty turns colour off. */
 export function colorFromEnv(env: NodeJS.ProcessEnv = process.env): boolean {
@@ -282,7 +291,29 @@ export function App(props: AppProps) {
   const status = useMemo(() => source.status(), [source, state.dataVersion]);
   const filter = state.view === 'containers' ? state.containerFilter : state.processFilter;
   const searching = state.editingFilter && state.prompt === 'search';
-  const segments = statusSegments(status, searching ? state.search : filter, state.editingFilter, lay.columns, state.notice, searching ? 'search' : 'filter');
+  const pages = statusPages(status, searching ? state.search : filter, state.editingFilter, lay.columns, state.notice, searching ? 'search' : 'filter');
+  // More than one page: the line turns to the next every few seconds, whether or not data ticks (a paused replay).
+  const cycleMs = props.statusCycleMs ?? STATUS_CYCLE_MS;
+  const [statusPage, setStatusPage] = useState(0);
+  const paged = pages.length > 1;
+  useEffect(() => {
+    if (!paged) return;
+    const timer = setInterval(() => setStatusPage((n) => n + 1), cycleMs);
+    return () => clearInterval(timer);
+  }, [paged, cycleMs]);
+  const segments = pages[statusPage % pages.length]!;
+
+  // Cells that need the moment shown (uptime, process start) or containers' oldest processes (an uptime no runtime gives).
+  const nowMs = shownTime ?? Date.now();
+  const oldest = useMemo(() => {
+    const starts = new Map<string, number>();
+    for (const p of snapshot?.processes ?? []) {
+      const known = starts.get(p.containerKey);
+      if (known === undefined || p.startTimeMs < known) starts.set(p.containerKey, p.startTimeMs);
+    }
+    return starts;
+  }, [snapshot]);
+  const ctx: CellContext = useMemo(() => ({ nowMs, startOf: (c: ContainerView) => oldest.get(c.key) }), [nowMs, oldest]);
 
   const atText = shownTime === undefined ? 'now' : `at ${formatTime(shownTime)}`;
   let body: ScreenLine[];
@@ -312,6 +343,8 @@ export function App(props: AppProps) {
       sort: state.containerSort,
       reverse: state.containerReverse,
       empty,
+      ctx,
+      ...(props.listColumns?.containers !== undefined && { columns: props.listColumns.containers }),
     });
   } else {
     const key = state.containerKey ?? '';
@@ -344,6 +377,8 @@ export function App(props: AppProps) {
       networkTitle: `network (${network.length})`,
       focus: state.focus,
       layout: lay,
+      ctx,
+      ...(props.listColumns?.processes !== undefined && { columns: props.listColumns.processes }),
     });
   }
 

@@ -3,7 +3,20 @@
  * (few Yoga nodes, fast frames), and tests can check a line without Ink. Units come from src/format.ts; anything a
  * container controls (names, command lines, paths, users, addresses) goes through safeText() here, before any Text.
  */
-import { displayWidth, fitColumns, formatBytes, formatPercent, formatRate, safeText, truncate, type Align } from '../format.js';
+import {
+  displayWidth,
+  fitColumns,
+  formatBytes,
+  formatCpuTime,
+  formatDuration,
+  formatPercent,
+  formatRate,
+  formatStart,
+  safeText,
+  truncate,
+  type Align,
+} from '../format.js';
+import { CONTAINER_COLUMNS, PROCESS_COLUMNS, type ContainerColumn, type ProcessColumn } from '../model/columns.js';
 import { cpuEfficiencyPercent } from '../model/efficiency.js';
 import type { ContainerView } from '../model/snapshot.js';
 import type { ContainerSort, ProcessSort } from '../model/sort.js';
@@ -13,25 +26,70 @@ import { shownPath, type FileAccess, type SocketAccess } from '../model/access.j
 import type { StatusItem, StatusLevel } from './source.js';
 import type { ProcessRow } from './tree.js';
 
-/** A column of a list; one column per table is `flex` and takes what the terminal width leaves. */
+/** What a cell may need besides its row: the moment shown (uptime, start times), and containers' start times. */
+export interface CellContext {
+  readonly nowMs: number;
+  /** A container's start when its runtime does not say (Slurm, replay): its oldest process's. */
+  readonly startOf?: (c: ContainerView) => number | undefined;
+}
+
+/**
+ * A column of a list. As the terminal narrows, columns go by priority (the highest number first; 0 never goes) until
+ * the line fits with the flex column at its `width`; `wide` columns (the extras of a wide terminal) go first, as soon
+ * as the flex column would get less than its `room`. The flex column takes what the others leave.
+ */
 interface Col<R> {
   readonly header: string;
-  readonly width: number | 'flex';
+  /** Its width; the flex column's least width. */
+  readonly width: number;
   readonly align: Align;
-  readonly value: (row: R) => string;
+  readonly priority: number;
+  readonly value: (row: R, ctx: CellContext) => string;
+  /** The column that names the row and takes the rest of the line. */
+  readonly flex?: true;
+  /** The flex column's width before `wide` columns take any of it. */
+  readonly room?: number;
+  readonly wide?: true;
   /** The sort order this column shows (its header gets ▼). */
   readonly sort?: string;
 }
 
-/** Column widths for a line of `total` columns: a marker column, then the columns separated by one space. */
-function widthsFor(cols: readonly Col<never>[], total: number): number[] {
-  const fixed = cols.reduce((sum, c) => sum + (c.width === 'flex' ? 0 : c.width), 0);
-  const flex = Math.max(4, total - 1 - fixed - (cols.length - 1));
-  return cols.map((c) => (c.width === 'flex' ? flex : c.width));
+/** The columns of a line `total` wide, in the order given, and their widths: a marker column, then one space between. */
+export interface FittedColumns<R> {
+  readonly cols: readonly Col<R>[];
+  readonly widths: readonly number[];
 }
 
-function renderLine(marker: string, cells: readonly string[], cols: readonly Col<never>[], widths: readonly number[]): string {
-  return (marker + cells.map((v, i) => fitColumns(v, widths[i]!, cols[i]!.align)).join(' ')).trimEnd();
+function fitTable<R>(table: Readonly<Record<string, Col<R>>>, names: readonly string[], total: number): FittedColumns<R> {
+  const cols = names.map((n) => table[n]!);
+  const flex = cols.find((c) => c.flex === true);
+  const needed = (cs: readonly Col<R>[]): number => {
+    const flexWidth = flex === undefined ? 0 : cs.some((c) => c.wide === true) ? (flex.room ?? flex.width) : flex.width;
+    return 1 + cs.reduce((sum, c) => sum + (c === flex ? flexWidth : c.width), 0) + cs.length - 1;
+  };
+  // The least important goes first; among equals the rightmost.
+  const dropOrder = cols.filter((c) => c.priority > 0).sort((a, b) => b.priority - a.priority || cols.indexOf(b) - cols.indexOf(a));
+  let kept = cols;
+  for (const c of dropOrder) {
+    if (needed(kept) <= total) break;
+    kept = kept.filter((k) => k !== c);
+  }
+  const fixed = kept.reduce((sum, c) => sum + (c === flex ? 0 : c.width), 0);
+  const rest = Math.max(flex?.width ?? 0, total - 1 - fixed - (kept.length - 1));
+  return { cols: kept, widths: kept.map((c) => (c === flex ? rest : c.width)) };
+}
+
+/** Fitting once per width and column list, not once per line. */
+function memoFit<R>(table: Readonly<Record<string, Col<R>>>): (names: readonly string[], total: number) => FittedColumns<R> {
+  let last: { names: readonly string[]; total: number; fitted: FittedColumns<R> } | undefined;
+  return (names, total) => {
+    if (last?.names !== names || last.total !== total) last = { names, total, fitted: fitTable(table, names, total) };
+    return last.fitted;
+  };
+}
+
+function renderLine<R>(marker: string, cells: readonly string[], fitted: FittedColumns<R>, total: number): string {
+  return truncate(marker + cells.map((v, i) => fitColumns(v, fitted.widths[i]!, fitted.cols[i]!.align)).join(' '), total).trimEnd();
 }
 
 /** ▼ in the sort's own direction (highest first; names A-Z), ▲ inverted (`I`). */
@@ -39,14 +97,14 @@ function sortMark(reverse: boolean): string {
   return reverse ? '▲' : '▼';
 }
 
-function headerOf<R>(cols: readonly Col<R>[], widths: readonly number[], sort: string, reverse: boolean, extra: (c: Col<R>) => string = () => ''): string {
-  // A sort without a column of its own (processes by CPU time, by read+write) is named on the flex column.
-  const shown = cols.some((c) => c.sort === sort);
+function headerOf<R>(fitted: FittedColumns<R>, total: number, sort: string, reverse: boolean, extra: (c: Col<R>) => string = () => ''): string {
+  // A sort without a column on screen (processes by CPU time; a column the width dropped) is named on the flex column.
+  const shown = fitted.cols.some((c) => c.sort === sort);
   return renderLine(
     ' ',
-    cols.map((c) => c.header + (c.sort === sort ? sortMark(reverse) : '') + extra(c) + (!shown && c.width === 'flex' ? ` ${sortMark(reverse)}${sort}` : '')),
-    cols as readonly Col<never>[],
-    widths,
+    fitted.cols.map((c) => c.header + (c.sort === sort ? sortMark(reverse) : '') + extra(c) + (!shown && c.flex === true ? ` ${sortMark(reverse)}${sort}` : '')),
+    fitted,
+    total,
   );
 }
 
@@ -59,42 +117,71 @@ function exitLabel(c: ContainerView): string {
   return c.exitCode === undefined ? (c.state ?? 'exited') : `exit ${c.exitCode}`;
 }
 
-const CONTAINER_COLS: readonly Col<ContainerView>[] = [
-  { header: 'NAME', width: 'flex', align: 'left', value: (c) => safeText(c.name), sort: 'name' },
-  { header: 'KIND', width: 10, align: 'left', value: (c) => (c.state === 'exited' || c.state === 'dead' ? exitLabel(c) : c.kind) },
-  { header: 'CPU%', width: 6, align: 'right', value: (c) => formatPercent(c.cpuPercent), sort: 'cpu' },
-  { header: 'MEM', width: 6, align: 'right', value: (c) => formatBytes(c.memoryBytes), sort: 'mem' },
-  { header: 'LIMIT', width: 6, align: 'right', value: (c) => formatBytes(c.memoryLimitBytes) },
-  { header: 'NET rx/tx', width: 11, align: 'right', value: (c) => pair(c.netRxBytesPerSec, c.netTxBytesPerSec, formatRate), sort: 'net' },
-  { header: 'BLK r/w', width: 11, align: 'right', value: (c) => pair(c.blkReadBytesPerSec, c.blkWriteBytesPerSec, formatRate), sort: 'io' },
-  { header: 'PIDS', width: 5, align: 'right', value: (c) => String(c.pids ?? c.processCount), sort: 'pids' },
-];
+function uptime(c: ContainerView, ctx: CellContext): string {
+  if (c.exitedAtMs !== undefined) return '-';
+  const start = c.startedAtMs ?? ctx.startOf?.(c);
+  return start === undefined || start > ctx.nowMs ? '-' : formatDuration((ctx.nowMs - start) / 1000);
+}
+
+/** The containers list's columns, by their config names (src/model/columns.ts); rates say `/s`. */
+const CONTAINER_TABLE: Readonly<Record<ContainerColumn, Col<ContainerView>>> = {
+  name: { header: 'NAME', width: 12, room: 24, flex: true, priority: 0, align: 'left', value: (c) => safeText(c.name), sort: 'name' },
+  kind: { header: 'KIND', width: 10, priority: 8, align: 'left', value: (c) => (c.state === 'exited' || c.state === 'dead' ? exitLabel(c) : c.kind) },
+  cpu: { header: 'CPU%', width: 6, priority: 1, align: 'right', value: (c) => formatPercent(c.cpuPercent), sort: 'cpu' },
+  // CPU efficiency against the CPU limit (a Slurm job's too); '-' for an unlimited container.
+  eff: { header: 'EFF%', width: 5, priority: 10, wide: true, align: 'right', value: (c) => formatPercent(cpuEfficiencyPercent(c.cpuPercent, c)) },
+  mem: { header: 'MEM', width: 6, priority: 2, align: 'right', value: (c) => formatBytes(c.memoryBytes), sort: 'mem' },
+  limit: { header: 'LIMIT', width: 6, priority: 5, align: 'right', value: (c) => formatBytes(c.memoryLimitBytes) },
+  net: {
+    header: 'NET/s rx/tx',
+    // Room for its sort mark too.
+    width: 12,
+    priority: 6,
+    align: 'right',
+    value: (c) => pair(c.netRxBytesPerSec, c.netTxBytesPerSec, formatRate),
+    sort: 'net',
+  },
+  blk: {
+    header: 'BLK/s r/w',
+    width: 11,
+    priority: 7,
+    align: 'right',
+    value: (c) => pair(c.blkReadBytesPerSec, c.blkWriteBytesPerSec, formatRate),
+    sort: 'io',
+  },
+  pids: { header: 'PIDS', width: 5, priority: 3, align: 'right', value: (c) => String(c.pids ?? c.processCount), sort: 'pids' },
+  uptime: { header: 'UPTIME', width: 6, priority: 11, wide: true, align: 'right', value: uptime },
+  // Docker's state, a Slurm job's when known.
+  status: { header: 'STATUS', width: 10, priority: 12, wide: true, align: 'left', value: (c) => safeText(c.state ?? '-') },
+  image: { header: 'IMAGE', width: 24, priority: 13, wide: true, align: 'left', value: (c) => safeText(c.image ?? '-') },
+};
 
 /** The sort of each sortable column, left to right: what `<` and `>` step through. */
-export const CONTAINER_SORT_COLUMNS = CONTAINER_COLS.flatMap((c) => (c.sort === undefined ? [] : [c.sort as ContainerSort]));
+export const CONTAINER_SORT_COLUMNS = CONTAINER_COLUMNS.flatMap((n) => {
+  const sort = CONTAINER_TABLE[n].sort;
+  return sort === undefined ? [] : [sort as ContainerSort];
+});
 
-/** CPU efficiency against the CPU limit (a Slurm job's too); '-' for an unlimited container. */
-const EFFICIENCY_COL: Col<ContainerView> = { header: 'EFF%', width: 5, align: 'right', value: (c) => formatPercent(cpuEfficiencyPercent(c.cpuPercent, c)) };
-/** From this width on the list has room for EFF% without cutting names (at 80 NAME would lose 6, at 100 it cuts a long Docker name). */
-const EFFICIENCY_MIN_WIDTH = 120;
+const fitContainers = memoFit(CONTAINER_TABLE);
 
-function containerCols(width: number): readonly Col<ContainerView>[] {
-  return width < EFFICIENCY_MIN_WIDTH ? CONTAINER_COLS : [...CONTAINER_COLS.slice(0, 3), EFFICIENCY_COL, ...CONTAINER_COLS.slice(3)];
+/** Which columns the containers list draws at `width`, from `names` (the config file's, or all in their order). */
+export function containerColumns(width: number, names: readonly ContainerColumn[] = CONTAINER_COLUMNS): FittedColumns<ContainerView> {
+  return fitContainers(names, width);
 }
 
-export function containerHeader(width: number, sort: ContainerSort, reverse = false): string {
-  const cols = containerCols(width);
-  return headerOf(cols, widthsFor(cols as readonly Col<never>[], width), sort, reverse);
+export function containerHeader(width: number, sort: ContainerSort, reverse = false, names?: readonly ContainerColumn[]): string {
+  return headerOf(containerColumns(width, names), width, sort, reverse);
 }
 
-export function containerLine(c: ContainerView, width: number, selected: boolean): string {
-  const cols = containerCols(width);
-  const widths = widthsFor(cols as readonly Col<never>[], width);
+const NO_CONTEXT: CellContext = { nowMs: 0 };
+
+export function containerLine(c: ContainerView, width: number, selected: boolean, ctx: CellContext = NO_CONTEXT, names?: readonly ContainerColumn[]): string {
+  const fitted = containerColumns(width, names);
   return renderLine(
     selected ? '>' : ' ',
-    cols.map((col) => col.value(c)),
-    cols as readonly Col<never>[],
-    widths,
+    fitted.cols.map((col) => col.value(c, ctx)),
+    fitted,
+    width,
   );
 }
 
@@ -110,32 +197,48 @@ function command(p: ProcessRow['process']): string {
   return safeText(p.cmdline !== '' ? p.cmdline : `[${p.comm}]`);
 }
 
-const PROCESS_COLS: readonly Col<ProcessRow>[] = [
-  { header: 'PID', width: 7, align: 'right', value: (r) => String(r.process.pid), sort: 'pid' },
-  { header: 'NSPID', width: 5, align: 'right', value: (r) => (r.process.nspid === undefined ? '-' : String(r.process.nspid)) },
-  { header: 'USER', width: 7, align: 'left', value: (r) => safeText(r.process.user) },
-  { header: 'CPU%', width: 6, align: 'right', value: (r) => formatPercent(r.process.cpuPercent), sort: 'cpu' },
-  { header: 'RSS', width: 5, align: 'right', value: (r) => formatBytes(r.process.rssBytes), sort: 'mem' },
-  { header: 'RD/s', width: 5, align: 'right', value: (r) => formatRate(r.process.readBytesPerSec), sort: 'read' },
-  { header: 'WR/s', width: 5, align: 'right', value: (r) => formatRate(r.process.writeBytesPerSec), sort: 'write' },
-  { header: 'THR', width: 4, align: 'right', value: (r) => String(r.process.threads) },
-  { header: 'COMMAND', width: 'flex', align: 'left', value: (r) => command(r.process), sort: 'command' },
-];
+/** The process list's columns, by their config names (src/model/columns.ts). */
+const PROCESS_TABLE: Readonly<Record<ProcessColumn, Col<ProcessRow>>> = {
+  pid: { header: 'PID', width: 7, priority: 0, align: 'right', value: (r) => String(r.process.pid), sort: 'pid' },
+  nspid: { header: 'NSPID', width: 5, priority: 7, align: 'right', value: (r) => (r.process.nspid === undefined ? '-' : String(r.process.nspid)) },
+  user: { header: 'USER', width: 7, priority: 3, align: 'left', value: (r) => safeText(r.process.user) },
+  state: { header: 'S', width: 1, priority: 10, wide: true, align: 'left', value: (r) => safeText(r.process.state) },
+  cpu: { header: 'CPU%', width: 6, priority: 1, align: 'right', value: (r) => formatPercent(r.process.cpuPercent), sort: 'cpu' },
+  mem: { header: 'MEM%', width: 5, priority: 11, wide: true, align: 'right', value: (r) => formatPercent(r.process.memPercent) },
+  rss: { header: 'RSS', width: 5, priority: 2, align: 'right', value: (r) => formatBytes(r.process.rssBytes), sort: 'mem' },
+  virt: { header: 'VIRT', width: 5, priority: 13, wide: true, align: 'right', value: (r) => formatBytes(r.process.vsizeBytes) },
+  read: { header: 'RD/s', width: 5, priority: 5, align: 'right', value: (r) => formatRate(r.process.readBytesPerSec), sort: 'read' },
+  write: { header: 'WR/s', width: 5, priority: 4, align: 'right', value: (r) => formatRate(r.process.writeBytesPerSec), sort: 'write' },
+  threads: { header: 'THR', width: 4, priority: 6, align: 'right', value: (r) => String(r.process.threads) },
+  start: { header: 'START', width: 5, priority: 14, wide: true, align: 'right', value: (r, ctx) => formatStart(r.process.startTimeMs, ctx.nowMs) },
+  time: { header: 'TIME+', width: 8, priority: 12, wide: true, align: 'right', value: (r) => formatCpuTime(r.process.cpuNs), sort: 'time' },
+  command: { header: 'COMMAND', width: 16, room: 40, flex: true, priority: 0, align: 'left', value: (r) => command(r.process), sort: 'command' },
+};
 
 /** The sort of each sortable process column, left to right: what `<` and `>` step through. */
-export const PROCESS_SORT_COLUMNS = PROCESS_COLS.flatMap((c) => (c.sort === undefined ? [] : [c.sort as ProcessSort]));
+export const PROCESS_SORT_COLUMNS = PROCESS_COLUMNS.flatMap((n) => {
+  const sort = PROCESS_TABLE[n].sort;
+  return sort === undefined ? [] : [sort as ProcessSort];
+});
 
-export function processHeader(width: number, sort: ProcessSort, tree: boolean, reverse = false): string {
-  const widths = widthsFor(PROCESS_COLS as readonly Col<never>[], width);
-  return headerOf(PROCESS_COLS, widths, sort, reverse, (c) => (c.width === 'flex' ? (tree ? ' (tree)' : ' (flat)') : ''));
+const fitProcesses = memoFit(PROCESS_TABLE);
+
+/** Which columns the process list draws at `width`, from `names` (the config file's, or all in their order). */
+export function processColumns(width: number, names: readonly ProcessColumn[] = PROCESS_COLUMNS): FittedColumns<ProcessRow> {
+  return fitProcesses(names, width);
 }
 
-export function processLine(row: ProcessRow, width: number, selected: boolean, tree: boolean): string {
-  const widths = widthsFor(PROCESS_COLS as readonly Col<never>[], width);
-  const commandWidth = widths[widths.length - 1]!;
-  const cells = PROCESS_COLS.map((col) => col.value(row));
-  if (tree) cells[cells.length - 1] = treePrefix(row, commandWidth) + cells[cells.length - 1]!;
-  return renderLine(selected ? '>' : ' ', cells, PROCESS_COLS as readonly Col<never>[], widths);
+export function processHeader(width: number, sort: ProcessSort, tree: boolean, reverse = false, names?: readonly ProcessColumn[]): string {
+  return headerOf(processColumns(width, names), width, sort, reverse, (c) => (c.flex === true ? (tree ? ' (tree)' : ' (flat)') : ''));
+}
+
+export function processLine(row: ProcessRow, width: number, selected: boolean, tree: boolean, ctx: CellContext = NO_CONTEXT, names?: readonly ProcessColumn[]): string {
+  const fitted = processColumns(width, names);
+  const cells = fitted.cols.map((col) => {
+    const text = col.value(row, ctx);
+    return tree && col.flex === true ? treePrefix(row, fitted.widths[fitted.cols.indexOf(col)]!) + text : text;
+  });
+  return renderLine(selected ? '>' : ' ', cells, fitted, width);
 }
 
 /** A pane line: marker, then text cut to the pane's width. */
@@ -291,32 +394,87 @@ export interface Segment {
 
 const LEVEL_ORDER: Readonly<Record<StatusLevel, number>> = { warn: 0, off: 1, ok: 2 };
 
+/** Pieces of at most `room` columns, cut between words where it can; a piece that goes on ends with `…`. */
+function chunks(text: string, room: number): string[] {
+  if (displayWidth(text) <= room) return [text];
+  const out: string[] = [];
+  let current = '';
+  for (const word of text.split(' ')) {
+    const next = current === '' ? word : `${current} ${word}`;
+    if (displayWidth(next) <= room - 1) {
+      current = next;
+      continue;
+    }
+    if (current !== '') out.push(`${current}…`);
+    // A word longer than the room is cut where it must be.
+    let rest = word;
+    while (displayWidth(rest) > room - 1) {
+      const head = truncate(rest, room - 1);
+      out.push(head);
+      rest = rest.slice(head.length - 1);
+    }
+    current = rest;
+  }
+  if (current !== '') out.push(current);
+  return out;
+}
+
 /**
- * The status line: the filter being typed (or the one in force), then what is missing and why. Warnings come first
- * so that an 80-column line cuts the good news, not the bad.
+ * The status line: the filter being typed (or the one in force), then what is missing and why. Warnings come first.
+ * When the parts do not fit one line they are shown in pages (`status 1/3: ...`) that the screen cycles through: the
+ * layout keeps its one status line (the lists do not jump when a status changes), and every part is read whole, a part
+ * longer than the line over several pages. Each page starts with the prompt.
  */
-export function statusSegments(
+export function statusPages(
   items: readonly StatusItem[],
   filter: string,
   editing: boolean,
   width: number,
   notice?: string,
   prompt: 'filter' | 'search' = 'filter',
-): Segment[] {
-  const out: Segment[] = [];
+): Segment[][] {
+  const lead: Segment[] = [];
   // A key's result (a signal sent) first: it answers what the user just did.
-  if (notice !== undefined) out.push({ text: ` ${safeText(notice)}  `, level: 'prompt' });
-  if (editing && prompt === 'search') out.push({ text: ` search: ${safeText(filter)}█  F3 next, Enter keeps, Esc drops  `, level: 'prompt' });
-  else if (editing) out.push({ text: ` /${safeText(filter)}█  Enter keeps, Esc drops  `, level: 'prompt' });
-  else if (filter !== '') out.push({ text: ` filter "${safeText(filter)}" (Esc clears)  `, level: 'prompt' });
-  else out.push({ text: ' ' });
+  if (notice !== undefined) lead.push({ text: ` ${safeText(notice)}  `, level: 'prompt' });
+  if (editing && prompt === 'search') lead.push({ text: ` search: ${safeText(filter)}█  F3 next, Enter keeps, Esc drops  `, level: 'prompt' });
+  else if (editing) lead.push({ text: ` /${safeText(filter)}█  Enter keeps, Esc drops  `, level: 'prompt' });
+  else if (filter !== '') lead.push({ text: ` filter "${safeText(filter)}" (Esc clears)  `, level: 'prompt' });
+  else lead.push({ text: ' ' });
   const sorted = [...items].sort((a, b) => LEVEL_ORDER[a.level] - LEVEL_ORDER[b.level]);
-  if (sorted.length > 0) out.push({ text: 'status: ' });
-  sorted.forEach((item, i) => out.push({ text: safeText(item.text) + (i < sorted.length - 1 ? ', ' : ''), level: item.level }));
-  // Cut to the width, segment by segment.
+  const parts: Segment[] = sorted.map((item) => ({ text: safeText(item.text), level: item.level }));
+  const leadWidth = lead.reduce((sum, s) => sum + displayWidth(s.text), 0);
+  const oneLine = displayWidth('status: ') + parts.reduce((sum, s, i) => sum + displayWidth(s.text) + (i > 0 ? 2 : 0), 0);
+  // Only the prompt, or everything on one line, or a line too narrow to page: one line, cut to the width.
+  const room = width - leadWidth - displayWidth('status 99/99: ');
+  if (parts.length === 0 || leadWidth + oneLine <= width || room < 8) {
+    const out = [...lead, ...(parts.length > 0 ? [{ text: 'status: ' }] : []), ...parts.map((p, i) => ({ ...p, text: p.text + (i < parts.length - 1 ? ', ' : '') }))];
+    return [cutSegments(out, width)];
+  }
+  const pieces = parts.flatMap((p) => chunks(p.text, room).map((text) => ({ ...p, text })));
+  const pages: Segment[][] = [];
+  let page: Segment[] = [];
+  let used = 0;
+  for (const piece of pieces) {
+    const w = displayWidth(piece.text);
+    if (page.length > 0 && used + 2 + w > room) {
+      pages.push(page);
+      page = [];
+      used = 0;
+    }
+    page.push(piece);
+    used += (page.length > 1 ? 2 : 0) + w;
+  }
+  pages.push(page);
+  return pages.map((p, n) =>
+    cutSegments([...lead, { text: `status ${n + 1}/${pages.length}: ` }, ...p.map((s, i) => ({ ...s, text: s.text + (i < p.length - 1 ? ', ' : '') }))], width),
+  );
+}
+
+/** Segments cut to the width, segment by segment. */
+function cutSegments(segments: readonly Segment[], width: number): Segment[] {
   let room = width;
   const cut: Segment[] = [];
-  for (const s of out) {
+  for (const s of segments) {
     if (room <= 0) break;
     const text = truncate(s.text, room);
     cut.push({ ...s, text });

@@ -42,6 +42,8 @@ export interface RunOptions {
   readonly color?: boolean;
   /** The lists' first sort orders (the config file's). @default cpu */
   readonly sort?: AppProps['sort'];
+  /** The lists' columns (the config file's). @default all that fit */
+  readonly listColumns?: AppProps['listColumns'];
 }
 
 /** Waits for the source's next data tick, or `ms`. */
@@ -132,6 +134,7 @@ export async function runTui(source: Source, options: RunOptions = {}): Promise<
         {...(options.color !== undefined && { color: options.color })}
         writer={writer}
         {...(options.sort !== undefined && { sort: options.sort })}
+        {...(options.listColumns !== undefined && { listColumns: options.listColumns })}
       />,
       // Ctrl-C is a key of the keymap (quit), so it leaves the same way `q` does.
       { stdout, stdin, exitOnCtrlC: false, patchConsole: stdout === process.stdout },

@@ -5,7 +5,7 @@
  *
  * ```
  *  bubble  host vm  2 cpu  23.5G  21 containers  live 1s                      ? help      <- header
- *  NAME              KIND    CPU%    MEM   LIMIT   NET rx/tx     BLK r/w   PIDS           <- body (lay.body lines)
+ *  NAME              KIND    CPU%    MEM   LIMIT  NET/s rx/tx  BLK/s r/w   PIDS          <- body (lay.body lines)
  * >web-1             docker  102.3  412M    2.0G   1.2M/340K      0/4.1M     25
  *  cpu ▁▂▃▅▇█▇▅▃▂▁ mem ▃▃▃▄▄▄▄▄▄▄▄  second ◀ 21:23:04 ▶ live                            <- scrubber
  *  status: no root: I/O hidden, sysdig off, docker ok                                     <- status
@@ -13,6 +13,7 @@
  */
 import type { FileAccess, SocketAccess } from '../model/access.js';
 import type { ContainerView } from '../model/snapshot.js';
+import type { ContainerColumn, ProcessColumn } from '../model/columns.js';
 import type { ContainerSort, ProcessSort } from '../model/sort.js';
 import type { Layout } from './layout.js';
 import type { MenuLines } from './menu.js';
@@ -27,6 +28,7 @@ import {
   processHeader,
   processLine,
   scrubberLine,
+  type CellContext,
   type HeaderFacts,
   type Segment,
 } from './rows.js';
@@ -55,16 +57,19 @@ export interface ContainersBody {
   readonly reverse?: boolean;
   /** Shown instead of rows when there are none. */
   readonly empty: string;
+  readonly ctx?: CellContext;
+  /** The config file's columns; all by default. */
+  readonly columns?: readonly ContainerColumn[];
 }
 
 /** The containers list: one line per container, `host` last. */
 export function containersLines(p: ContainersBody): ScreenLine[] {
   const visible = visibleSlice(p.rows, p.top, p.height);
-  const out: ScreenLine[] = [line(containerHeader(p.width, p.sort, p.reverse), { bold: true })];
+  const out: ScreenLine[] = [line(containerHeader(p.width, p.sort, p.reverse, p.columns), { bold: true })];
   if (visible.length === 0) out.push(line(` ${p.empty}`, { dim: true }));
   out.push(
     ...block(
-      visible.map((c, i) => containerLine(c, p.width, p.top + i === p.index)),
+      visible.map((c, i) => containerLine(c, p.width, p.top + i === p.index, p.ctx, p.columns)),
       p.index - p.top,
       { inverse: true },
     ),
@@ -112,6 +117,9 @@ export interface ContainerBody {
   readonly networkEmpty: string;
   readonly focus: Focus;
   readonly layout: Layout;
+  readonly ctx?: CellContext;
+  /** The config file's columns; all by default. */
+  readonly columns?: readonly ProcessColumn[];
 }
 
 /**
@@ -126,9 +134,9 @@ export interface ContainerBody {
 export function containerLines(p: ContainerBody): ScreenLine[] {
   const l = p.layout;
   const visible = visibleSlice(p.rows, p.processes.top, l.processRows);
-  const out: ScreenLine[] = [line(p.info[0], { bold: true }), line(p.info[1]), line(processHeader(l.columns, p.sort, p.tree, p.reverse), { bold: true })];
+  const out: ScreenLine[] = [line(p.info[0], { bold: true }), line(p.info[1]), line(processHeader(l.columns, p.sort, p.tree, p.reverse, p.columns), { bold: true })];
   if (visible.length === 0) out.push(line(` ${p.empty}`, { dim: true }));
-  const texts = visible.map((row, i) => processLine(row, l.columns, p.processes.top + i === p.processes.index, p.tree));
+  const texts = visible.map((row, i) => processLine(row, l.columns, p.processes.top + i === p.processes.index, p.tree, p.ctx, p.columns));
   out.push(...block(texts, p.processes.index - p.processes.top, p.focus === 'processes' ? { inverse: true } : { bold: true }));
   const filler = Math.max(0, l.processRows - Math.max(1, visible.length));
   for (let i = 0; i < filler; i++) out.push([]);
