@@ -445,11 +445,20 @@ export function statusPages(
   const leadWidth = lead.reduce((sum, s) => sum + displayWidth(s.text), 0);
   const oneLine = displayWidth('status: ') + parts.reduce((sum, s, i) => sum + displayWidth(s.text) + (i > 0 ? 2 : 0), 0);
   // Only the prompt, or everything on one line, or a line too narrow to page: one line, cut to the width.
-  const room = width - leadWidth - displayWidth('status 99/99: ');
-  if (parts.length === 0 || leadWidth + oneLine <= width || room < 8) {
+  if (parts.length === 0 || leadWidth + oneLine <= width || width - leadWidth < 24) {
     const out = [...lead, ...(parts.length > 0 ? [{ text: 'status: ' }] : []), ...parts.map((p, i) => ({ ...p, text: p.text + (i < parts.length - 1 ? ', ' : '') }))];
     return [cutSegments(out, width)];
   }
+  // Room for `status 1/3: ` first; with ten pages or more the label is longer, and the parts are paged again.
+  let pages = paginate(parts, width - leadWidth - displayWidth('status 9/9: '));
+  if (pages.length > 9) pages = paginate(parts, width - leadWidth - displayWidth('status 99/99: '));
+  return pages.map((p, n) =>
+    cutSegments([...lead, { text: `status ${n + 1}/${pages.length}: ` }, ...p.map((s, i) => ({ ...s, text: s.text + (i < p.length - 1 ? ', ' : '') }))], width),
+  );
+}
+
+/** Parts on pages of `room` columns, `, ` between two on a page; a part longer than the room over several. */
+function paginate(parts: readonly Segment[], room: number): Segment[][] {
   const pieces = parts.flatMap((p) => chunks(p.text, room).map((text) => ({ ...p, text })));
   const pages: Segment[][] = [];
   let page: Segment[] = [];
@@ -465,9 +474,7 @@ export function statusPages(
     used += (page.length > 1 ? 2 : 0) + w;
   }
   pages.push(page);
-  return pages.map((p, n) =>
-    cutSegments([...lead, { text: `status ${n + 1}/${pages.length}: ` }, ...p.map((s, i) => ({ ...s, text: s.text + (i < p.length - 1 ? ', ' : '') }))], width),
-  );
+  return pages;
 }
 
 /** Segments cut to the width, segment by segment. */

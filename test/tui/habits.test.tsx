@@ -50,7 +50,7 @@ describe('htop and ctop keys', () => {
   });
 
   it('< and > step through the sortable columns left to right, stopping at the ends', () => {
-    expect(PROCESS_SORT_COLUMNS).toEqual(['pid', 'cpu', 'mem', 'read', 'write', 'command']);
+    expect(PROCESS_SORT_COLUMNS).toEqual(['pid', 'cpu', 'mem', 'read', 'write', 'time', 'command']);
     expect(CONTAINER_SORT_COLUMNS).toEqual(['name', 'cpu', 'mem', 'net', 'io', 'pids']);
     let s = processView();
     s = run(s, 'sort.nextColumn');
@@ -58,10 +58,10 @@ describe('htop and ctop keys', () => {
     s = run(s, 'sort.nextColumn', 'sort.nextColumn', 'sort.nextColumn', 'sort.nextColumn', 'sort.nextColumn');
     expect(s.processSort).toBe('command');
     s = run(s, 'sort.prevColumn');
-    expect(s.processSort).toBe('write');
+    expect(s.processSort).toBe('time');
     expect(run(containersView(), 'sort.nextColumn', 'sort.nextColumn', 'sort.nextColumn', 'sort.nextColumn', 'sort.nextColumn').containerSort).toBe('pids');
-    // From a sort without a column (CPU time), > starts at the first column.
-    expect(run(processView(), 'sort.time', 'sort.nextColumn').processSort).toBe('pid');
+    // From a sort without a column (read + write), > starts at the first column.
+    expect(run({ ...processView(), processSort: 'io' }, 'sort.nextColumn').processSort).toBe('pid');
   });
 
   it("I inverts the current view's order only, and the header turns ▼ into ▲", () => {
@@ -71,8 +71,9 @@ describe('htop and ctop keys', () => {
     expect(run(s, 'sort.invert').processReverse).toBe(false);
     expect(processHeader(80, 'cpu', true, true)).toContain('CPU%▲');
     expect(containerHeader(80, 'pids', false)).toContain('PIDS▼');
-    // A sort with no column of its own is named on the command column.
+    // A sort with no column on screen is named on the command column: TIME+ shows from 120 columns.
     expect(processHeader(80, 'time', false)).toContain('COMMAND (flat) ▼time');
+    expect(processHeader(120, 'time', false)).toContain('TIME+▼ COMMAND (flat)');
   });
 
   it("F6 opens a menu of the view's sort orders at the current one; Enter picks, Esc leaves the sort alone", () => {
