@@ -397,7 +397,8 @@ export function loadConfig(path: string = defaultConfigPath()): BubbleConfig {
         for (const [list, names] of Object.entries(value)) {
           const known: readonly string[] | undefined = list === 'containers' ? CONTAINER_COLUMNS : list === 'processes' ? PROCESS_COLUMNS : undefined;
           if (known === undefined) throw fail(list, `has an unknown list "columns.${safeText(list)}" (known: containers, processes)`);
-          if (!Array.isArray(names) || names.length === 0) throw fail(list, `has "columns.${list}" that is not a list of column names like ["${known.slice(0, 3).join('", "')}"]`);
+          if (!Array.isArray(names) || names.length === 0)
+            throw fail(list, `has "columns.${list}" that is not a list of column names like ["${known.slice(0, 3).join('", "')}"]`);
           // Where this list's names are, so a bad one is found on its own line.
           const from = text.search(new RegExp(`"${list}"\\s*:\\s*\\[`));
           const required = list === 'containers' ? CONTAINER_NAME_COLUMN : PROCESS_NAME_COLUMN;

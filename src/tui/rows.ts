@@ -102,7 +102,9 @@ function headerOf<R>(fitted: FittedColumns<R>, total: number, sort: string, reve
   const shown = fitted.cols.some((c) => c.sort === sort);
   return renderLine(
     ' ',
-    fitted.cols.map((c) => c.header + (c.sort === sort ? sortMark(reverse) : '') + extra(c) + (!shown && c.flex === true ? ` ${sortMark(reverse)}${sort}` : '')),
+    fitted.cols.map(
+      (c) => c.header + (c.sort === sort ? sortMark(reverse) : '') + extra(c) + (!shown && c.flex === true ? ` ${sortMark(reverse)}${sort}` : ''),
+    ),
     fitted,
     total,
   );
@@ -232,7 +234,14 @@ export function processHeader(width: number, sort: ProcessSort, tree: boolean, r
   return headerOf(processColumns(width, names), width, sort, reverse, (c) => (c.flex === true ? (tree ? ' (tree)' : ' (flat)') : ''));
 }
 
-export function processLine(row: ProcessRow, width: number, selected: boolean, tree: boolean, ctx: CellContext = NO_CONTEXT, names?: readonly ProcessColumn[]): string {
+export function processLine(
+  row: ProcessRow,
+  width: number,
+  selected: boolean,
+  tree: boolean,
+  ctx: CellContext = NO_CONTEXT,
+  names?: readonly ProcessColumn[],
+): string {
   const fitted = processColumns(width, names);
   const cells = fitted.cols.map((col) => {
     const text = col.value(row, ctx);
@@ -446,7 +455,11 @@ export function statusPages(
   const oneLine = displayWidth('status: ') + parts.reduce((sum, s, i) => sum + displayWidth(s.text) + (i > 0 ? 2 : 0), 0);
   // Only the prompt, or everything on one line, or a line too narrow to page: one line, cut to the width.
   if (parts.length === 0 || leadWidth + oneLine <= width || width - leadWidth < 24) {
-    const out = [...lead, ...(parts.length > 0 ? [{ text: 'status: ' }] : []), ...parts.map((p, i) => ({ ...p, text: p.text + (i < parts.length - 1 ? ', ' : '') }))];
+    const out = [
+      ...lead,
+      ...(parts.length > 0 ? [{ text: 'status: ' }] : []),
+      ...parts.map((p, i) => ({ ...p, text: p.text + (i < parts.length - 1 ? ', ' : '') })),
+    ];
     return [cutSegments(out, width)];
   }
   // Room for `status 1/3: ` first; with ten pages or more the label is longer, and the parts are paged again.

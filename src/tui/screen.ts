@@ -134,7 +134,11 @@ export interface ContainerBody {
 export function containerLines(p: ContainerBody): ScreenLine[] {
   const l = p.layout;
   const visible = visibleSlice(p.rows, p.processes.top, l.processRows);
-  const out: ScreenLine[] = [line(p.info[0], { bold: true }), line(p.info[1]), line(processHeader(l.columns, p.sort, p.tree, p.reverse, p.columns), { bold: true })];
+  const out: ScreenLine[] = [
+    line(p.info[0], { bold: true }),
+    line(p.info[1]),
+    line(processHeader(l.columns, p.sort, p.tree, p.reverse, p.columns), { bold: true }),
+  ];
   if (visible.length === 0) out.push(line(` ${p.empty}`, { dim: true }));
   const texts = visible.map((row, i) => processLine(row, l.columns, p.processes.top + i === p.processes.index, p.tree, p.ctx, p.columns));
   out.push(...block(texts, p.processes.index - p.processes.top, p.focus === 'processes' ? { inverse: true } : { bold: true }));

@@ -370,7 +370,7 @@ describe('loadConfig', () => {
       ['{\n  "sort": {"containers": "name"},\n  "tier": minute\n}', 'line 3: is not valid JSON (stops at: minute)'],
       ['{"interval": "2s" "tier": "hour"}', 'line 1: is not valid JSON (stops at: "tier": "hour"})'],
       ['[]', 'must hold a JSON object'],
-      ['{"kep": {}}', 'line 1: has an unknown key "kep" (known: keep, interval, tier, sort, color)'],
+      ['{"kep": {}}', 'line 1: has an unknown key "kep" (known: keep, interval, tier, sort, color, columns)'],
       ['{\n  "interval": "2s",\n  "keep": {"seconds": "2h"}\n}', 'line 3: has an unknown tier "keep.seconds" (known: second, minute, hour, day)'],
       ['{"keep": {"day": 365}}', 'line 1: has "keep.day" that is not a duration string like "30d"'],
       ['{"keep": "1y"}', 'line 1: has "keep" that is not an object'],
@@ -402,6 +402,35 @@ describe('loadConfig', () => {
       sort: { containers: 'pids', processes: 'write' },
       color: false,
     });
+  });
+
+  it("reads the columns of each list, in their order, and refuses a name it does not know on that name's line", () => {
+    const file = write(
+      JSON.stringify({ sort: { containers: 'mem' }, columns: { containers: ['name', 'mem', 'cpu'], processes: ['pid', 'time', 'command'] } }, null, 2),
+    );
+    expect(loadConfig(file).columns).toEqual({ containers: ['name', 'mem', 'cpu'], processes: ['pid', 'time', 'command'] });
+    const cases: [string, string][] = [
+      [
+        '{\n  "columns": {\n    "containers": [\n      "name",\n      "cpu",\n      "memory"\n    ]\n  }\n}',
+        'line 6: has "memory" in "columns.containers", which is not one of name, kind, cpu, eff, mem, limit, net, blk, pids, uptime, status, image',
+      ],
+      // "uptime" is a container column: the line is the one in the processes' list, not the first "uptime".
+      [
+        '{"columns": {\n"containers": ["name", "uptime"],\n"processes": ["command",\n "uptime"]}}',
+        'line 4: has "uptime" in "columns.processes", which is not one of pid,',
+      ],
+      ['{"columns": {"processes": [3]}}', 'line 1: has 3 in "columns.processes", which is not one of'],
+      ['{"columns": {"jobs": ["name"]}}', 'line 1: has an unknown list "columns.jobs" (known: containers, processes)'],
+      ['{"columns": {"containers": "name,cpu"}}', 'line 1: has "columns.containers" that is not a list of column names like ["name", "kind", "cpu"]'],
+      ['{"columns": {"containers": ["cpu", "mem"]}}', 'line 1: has "columns.containers" without "name" (the column that names each row)'],
+      ['{"columns": {"processes": ["command", "pid", "pid"]}}', 'line 1: has "pid" twice in "columns.processes"'],
+      ['{"columns": ["name"]}', 'line 1: has "columns" that is not an object'],
+    ];
+    for (const [text, what] of cases) {
+      const error = failure(write(text));
+      expect(error.message.startsWith(`${path.join(tmp, 'config.json')} ${what}`), error.message).toBe(true);
+      expect(error.message).not.toContain('\n');
+    }
   });
 
   it('says so when the file cannot be read', () => {
