@@ -1,5 +1,6 @@
 /**
- * `bubble ls`: containers and jobs with their CPU, memory, network, block I/O and pids.
+ * `bubble ls`: containers and jobs with their CPU, memory, network, block I/O and pids. CPU% is over the sampling
+ * interval; network and block I/O are totals since the container started (the headers say `total`; top shows rates).
  *
  * Order (table and JSON alike): running containers and jobs by CPU, then `host` (with --all), then exited containers,
  * most recent exit first. Exited ones are those recorded in the store (its exit time, or Docker saying it exited

@@ -144,7 +144,8 @@ describe('bubble ls on real cgroups', () => {
     const run = await bubble(['ls', '--interval', '0.3']);
     expect(run.status).toBe(0);
     const lines = run.stdout.trimEnd().split('\n');
-    expect(lines[0]).toMatch(/^NAME\s+KIND\s+ID\s+CPU%\s+EFF%\s+MEM\s+LIMIT\s+NET rx\/tx\s+BLK r\/w\s+PIDS$/);
+    // Totals since start, not rates: the headers say so.
+    expect(lines[0]).toMatch(/^NAME\s+KIND\s+ID\s+CPU%\s+EFF%\s+MEM\s+LIMIT\s+NET total rx\/tx\s+BLK total r\/w\s+PIDS$/);
     expect(lines.some((l) => l.startsWith(`job ${jobId} sim`) && /\bslurm\b/.test(l))).toBe(true);
     expect(lines.some((l) => l.includes(dockerId.slice(0, 12)) && /\bdocker\b/.test(l))).toBe(true);
   });
