@@ -127,7 +127,7 @@ function uptime(c: ContainerView, ctx: CellContext): string {
 
 /** The containers list's columns, by their config names (src/model/columns.ts); rates say `/s`. */
 const CONTAINER_TABLE: Readonly<Record<ContainerColumn, Col<ContainerView>>> = {
-  name: { header: 'NAME', width: 12, room: 24, flex: true, priority: 0, align: 'left', value: (c) => safeText(c.name), sort: 'name' },
+  name: { header: 'NAME', width: 12, room: 32, flex: true, priority: 0, align: 'left', value: (c) => safeText(c.name), sort: 'name' },
   kind: { header: 'KIND', width: 10, priority: 8, align: 'left', value: (c) => (c.state === 'exited' || c.state === 'dead' ? exitLabel(c) : c.kind) },
   cpu: { header: 'CPU%', width: 6, priority: 1, align: 'right', value: (c) => formatPercent(c.cpuPercent), sort: 'cpu' },
   // CPU efficiency against the CPU limit (a Slurm job's too); '-' for an unlimited container.

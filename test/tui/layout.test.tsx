@@ -79,6 +79,9 @@ describe('containers list', () => {
     const procs = (w: number): string[] => processColumns(w).cols.map((c) => c.header);
     expect(names(40)).toEqual(['NAME', 'CPU%', 'MEM', 'LIMIT', 'PIDS']);
     expect(names(70)).toEqual(['NAME', 'CPU%', 'MEM', 'LIMIT', 'NET/s rx/tx', 'BLK/s r/w', 'PIDS']);
+    // At 100 NAME keeps 36 columns and no extra yet; at 120 three of them.
+    expect(names(100)).toEqual(['NAME', 'KIND', 'CPU%', 'MEM', 'LIMIT', 'NET/s rx/tx', 'BLK/s r/w', 'PIDS']);
+    expect(names(120)).toEqual(['NAME', 'KIND', 'CPU%', 'EFF%', 'MEM', 'LIMIT', 'NET/s rx/tx', 'BLK/s r/w', 'PIDS', 'UPTIME', 'STATUS']);
     expect(procs(40)).toEqual(['PID', 'CPU%', 'RSS', 'COMMAND']);
     expect(procs(60)).toEqual(['PID', 'USER', 'CPU%', 'RSS', 'RD/s', 'WR/s', 'COMMAND']);
     for (let w = 40; w <= 220; w++) {
@@ -88,6 +91,8 @@ describe('containers list', () => {
         // The flex column never below its least width (12 for NAME, 16 for COMMAND).
         const flex = fitted.cols.findIndex((c) => c.header === 'NAME' || c.header === 'COMMAND');
         expect(fitted.widths[flex]).toBeGreaterThanOrEqual(fitted.cols[flex]!.header === 'NAME' ? 12 : 16);
+        // The extras never squeeze the names: with any of them, NAME keeps 32 columns (a compose name), COMMAND 40.
+        if (fitted.cols.some((c) => c.wide === true)) expect(fitted.widths[flex]).toBeGreaterThanOrEqual(fitted.cols[flex]!.header === 'NAME' ? 32 : 40);
       }
     }
   });
