@@ -6,7 +6,7 @@ import { KILL_SIGNALS, sortChoices, type Menu, type State } from './state.js';
 const SORT_LABELS: Readonly<Record<string, string>> = {
   cpu: 'CPU%',
   mem: 'memory (MEM / RSS)',
-  net: 'network rate (NET rx+tx)',
+  net: 'network rate (NET/s rx+tx)',
   io: 'disk rate (read + write)',
   pids: 'PIDS',
   name: 'NAME',

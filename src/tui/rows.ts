@@ -98,7 +98,7 @@ function sortMark(reverse: boolean): string {
 }
 
 function headerOf<R>(fitted: FittedColumns<R>, total: number, sort: string, reverse: boolean, extra: (c: Col<R>) => string = () => ''): string {
-  // A sort without a column on screen (processes by CPU time; a column the width dropped) is named on the flex column.
+  // A sort without a column on screen (processes by read + write; a column the width dropped) is named on the flex column.
   const shown = fitted.cols.some((c) => c.sort === sort);
   return renderLine(
     ' ',
