@@ -403,29 +403,17 @@ export interface Segment {
 
 const LEVEL_ORDER: Readonly<Record<StatusLevel, number>> = { warn: 0, off: 1, ok: 2 };
 
-/** Pieces of at most `room` columns, cut between words where it can; a piece that goes on ends with `…`. */
-function chunks(text: string, room: number): string[] {
-  if (displayWidth(text) <= room) return [text];
-  const out: string[] = [];
-  let current = '';
-  for (const word of text.split(' ')) {
-    const next = current === '' ? word : `${current} ${word}`;
-    if (displayWidth(next) <= room - 1) {
-      current = next;
-      continue;
-    }
-    if (current !== '') out.push(`${current}…`);
-    // A word longer than the room is cut where it must be.
-    let rest = word;
-    while (displayWidth(rest) > room - 1) {
-      const head = truncate(rest, room - 1);
-      out.push(head);
-      rest = rest.slice(head.length - 1);
-    }
-    current = rest;
+/** `text` cut to at most `room` columns, between words where it can: the head (ending in `…`) and the rest. */
+function splitAt(text: string, room: number): [string, string] {
+  let cut = -1;
+  for (let i = text.indexOf(' '); i >= 0; i = text.indexOf(' ', i + 1)) {
+    if (displayWidth(text.slice(0, i)) + 1 > room) break;
+    cut = i;
   }
-  if (current !== '') out.push(current);
-  return out;
+  if (cut > 0) return [`${text.slice(0, cut)}…`, text.slice(cut + 1)];
+  // One word longer than the room: cut inside it.
+  const head = truncate(text, room);
+  return [head, text.slice(head.length - 1)];
 }
 
 /**
@@ -470,23 +458,36 @@ export function statusPages(
   );
 }
 
-/** Parts on pages of `room` columns, `, ` between two on a page; a part longer than the room over several. */
+/**
+ * Parts on pages of `room` columns, `, ` between two on a page. A part goes whole to the next page when it fits one;
+ * a longer part fills what is left of the page (a few words at least) and goes on over the next.
+ */
 function paginate(parts: readonly Segment[], room: number): Segment[][] {
-  const pieces = parts.flatMap((p) => chunks(p.text, room).map((text) => ({ ...p, text })));
   const pages: Segment[][] = [];
   let page: Segment[] = [];
   let used = 0;
-  for (const piece of pieces) {
-    const w = displayWidth(piece.text);
-    if (page.length > 0 && used + 2 + w > room) {
+  for (const part of parts) {
+    let text = part.text;
+    for (;;) {
+      const sep = page.length > 0 ? 2 : 0;
+      const left = room - used - sep;
+      const w = displayWidth(text);
+      if (w <= left) {
+        page.push({ ...part, text });
+        used += sep + w;
+        break;
+      }
+      if (w > room && left >= 12) {
+        const [head, rest] = splitAt(text, left);
+        page.push({ ...part, text: head });
+        text = rest;
+      }
       pages.push(page);
       page = [];
       used = 0;
     }
-    page.push(piece);
-    used += (page.length > 1 ? 2 : 0) + w;
   }
-  pages.push(page);
+  if (page.length > 0) pages.push(page);
   return pages;
 }
 

@@ -164,20 +164,23 @@ describe('status line', () => {
     text: 'open files of 14 processes unreadable: /proc/4243/fd: permission denied (run as root or give CAP_SYS_PTRACE to read them)',
   };
 
-  /** The status lines seen while the line turns its pages (every 40 ms here), until they repeat. */
+  /** The status line's pages, in order, read while the line turns them (every 40 ms here); a page missed comes round again. */
   async function statusPagesSeen(columns: number, status: typeof STATUS): Promise<string[]> {
     const r = renderSized(<App source={source({ status })} color={false} statusCycleMs={40} />, columns, 24);
     open = r;
     await settle();
-    const seen: string[] = [];
-    for (let i = 0; i < 40; i++) {
+    const pages = new Map<number, string>();
+    let count = 1;
+    for (let i = 0; i < 300 && pages.size < count; i++) {
       const line = r.lastFrame().split('\n')[22]!;
       expect(displayWidth(line), line).toBeLessThanOrEqual(columns);
-      if (seen.at(-1) !== line) seen.push(line);
-      if (seen.length > 1 && line === seen[0]) break;
+      const m = /^ status (\d+)\/(\d+): /.exec(line);
+      count = m === null ? 1 : Number(m[2]);
+      pages.set(m === null ? 1 : Number(m[1]), line);
       await settle(15);
     }
-    return [...new Set(seen)];
+    expect(pages.size).toBe(count);
+    return [...pages.entries()].sort((a, b) => a[0] - b[0]).map(([, line]) => line);
   }
 
   /** The text of the pages read one after the other: labels off, a part cut over two pages joined again. */
