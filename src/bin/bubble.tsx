@@ -12,6 +12,7 @@ import { OutputClosedError, processOutput } from '../commands/output.js';
 import { isBubbleError } from '../errors/bubble-error.js';
 import { safeText } from '../format.js';
 import { UsageError } from '../errors/usage-error.js';
+import { columnsError, type ColumnList, type ContainerColumn, type ProcessColumn } from '../model/columns.js';
 import { parseDuration } from '../model/duration.js';
 import { PROCESS_SORTS, type ProcessSort } from '../model/sort.js';
 import { parseTime } from '../model/time.js';
@@ -19,6 +20,15 @@ import type { ExportWhat } from '../store/export.js';
 import { defaultDbPath } from '../store/paths.js';
 import { loadConfig, parseRetention } from '../store/retention.js';
 import { TIERS, type Tier } from '../store/tiers.js';
+
+/** `--columns name,cpu,mem`: the names, checked as the config file's are; undefined without the flag. */
+function columnsFlag<C extends string>(flag: string, list: ColumnList, text: string | undefined): C[] | undefined {
+  if (text === undefined) return undefined;
+  const names = text.split(',').map((n) => n.trim());
+  const error = columnsError(list, names);
+  if (error !== undefined) throw new UsageError(`--${flag}: ${safeText(error.what)}`);
+  return names as C[];
+}
 
 function intervalMs(text: string | undefined): number {
   if (text === undefined) return 1000;
@@ -88,6 +98,8 @@ async function main(argv: readonly string[]): Promise<void> {
       // Flags win over the config file, which wins over the defaults; NO_COLOR wins over "color": true.
       const config = loadConfig(cli.flags.config);
       const tier = (cli.flags.tier as Tier | undefined) ?? config.tier;
+      const containerColumns = columnsFlag<ContainerColumn>('columns', 'containers', cli.flags.columns) ?? config.columns?.containers;
+      const processColumns = columnsFlag<ProcessColumn>('process-columns', 'processes', cli.flags.processColumns) ?? config.columns?.processes;
       const { runTop } = await import('../commands/top.js');
       await runTop({
         ...(cli.input[0] !== undefined && { container: cli.input[0] }),
@@ -97,7 +109,10 @@ async function main(argv: readonly string[]): Promise<void> {
         ...(tier !== undefined && { tier }),
         ...(config.sort !== undefined && { sort: config.sort }),
         ...(config.color === false && { color: false }),
-        ...(config.columns !== undefined && { columns: config.columns }),
+        columns: {
+          ...(containerColumns !== undefined && { containers: containerColumns }),
+          ...(processColumns !== undefined && { processes: processColumns }),
+        },
       });
       return;
     }

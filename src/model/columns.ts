@@ -11,3 +11,26 @@ export type ProcessColumn = (typeof PROCESS_COLUMNS)[number];
 /** The column a list cannot do without: it names the row, and takes the width the others leave. */
 export const CONTAINER_NAME_COLUMN: ContainerColumn = 'name';
 export const PROCESS_NAME_COLUMN: ProcessColumn = 'command';
+
+export type ColumnList = 'containers' | 'processes';
+
+const KNOWN: Readonly<Record<ColumnList, readonly string[]>> = { containers: CONTAINER_COLUMNS, processes: PROCESS_COLUMNS };
+const NAMING: Readonly<Record<ColumnList, string>> = { containers: CONTAINER_NAME_COLUMN, processes: PROCESS_NAME_COLUMN };
+
+/**
+ * The first thing wrong with `names` as the columns of `list` (the config file's `columns`, top's --columns), or
+ * undefined: `bad` is the element at fault, for finding its line; `what` says it, e.g. `"memory" is not a column
+ * (known: ...)`.
+ */
+export function columnsError(list: ColumnList, names: readonly unknown[]): { readonly bad?: unknown; readonly what: string } | undefined {
+  const known = KNOWN[list];
+  for (const [i, name] of names.entries()) {
+    if (typeof name !== 'string' || !known.includes(name)) {
+      const shown = typeof name === 'string' ? JSON.stringify(name) : String(JSON.stringify(name));
+      return { bad: name, what: `${shown} is not a column (known: ${known.join(', ')})` };
+    }
+    if (names.indexOf(name) !== i) return { bad: name, what: `"${name}" is named twice` };
+  }
+  if (!names.includes(NAMING[list])) return { what: `"${NAMING[list]}" is missing (the column that names each row)` };
+  return undefined;
+}

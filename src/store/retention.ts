@@ -14,7 +14,7 @@ import { UsageError } from '../errors/usage-error.js';
 import { formatDuration, safeText } from '../format.js';
 import { parseDuration } from '../model/duration.js';
 import { CONTAINER_SORTS, PROCESS_SORTS, type ContainerSort, type ProcessSort } from '../model/sort.js';
-import { CONTAINER_COLUMNS, CONTAINER_NAME_COLUMN, PROCESS_COLUMNS, PROCESS_NAME_COLUMN, type ContainerColumn, type ProcessColumn } from '../model/columns.js';
+import { CONTAINER_COLUMNS, columnsError, PROCESS_COLUMNS, type ColumnList, type ContainerColumn, type ProcessColumn } from '../model/columns.js';
 import { defaultConfigPath } from './paths.js';
 import { bucketStart, DEFAULT_RETENTION, type Retention, type Tier, TIER_ID, TIER_MS, TIERS } from './tiers.js';
 import { statement } from './statements.js';
@@ -399,20 +399,13 @@ export function loadConfig(path: string = defaultConfigPath()): BubbleConfig {
           if (known === undefined) throw fail(list, `has an unknown list "columns.${safeText(list)}" (known: containers, processes)`);
           if (!Array.isArray(names) || names.length === 0)
             throw fail(list, `has "columns.${list}" that is not a list of column names like ["${known.slice(0, 3).join('", "')}"]`);
-          // Where this list's names are, so a bad one is found on its own line.
-          const from = text.search(new RegExp(`"${list}"\\s*:\\s*\\[`));
-          const required = list === 'containers' ? CONTAINER_NAME_COLUMN : PROCESS_NAME_COLUMN;
-          for (const name of names) {
-            if (typeof name !== 'string' || !known.includes(name)) {
-              const shown = typeof name === 'string' ? `"${safeText(name)}"` : safeText(JSON.stringify(name) ?? String(name));
-              const line = typeof name === 'string' ? lineOfString(text, name, Math.max(0, from)) : lineOfKey(text, list);
-              throw configError(path, `has ${shown} in "columns.${list}", which is not one of ${known.join(', ')}`, undefined, line);
-            }
-            if (names.indexOf(name) !== names.lastIndexOf(name)) {
-              throw configError(path, `has "${name}" twice in "columns.${list}"`, undefined, lineOfString(text, name, Math.max(0, from)));
-            }
+          const error = columnsError(list as ColumnList, names);
+          if (error !== undefined) {
+            // The bad name is found on its own line, looked for from where this list starts.
+            const from = Math.max(0, text.search(new RegExp(`"${list}"\\s*:\\s*\\[`)));
+            const line = typeof error.bad === 'string' ? lineOfString(text, error.bad, from) : lineOfKey(text, list);
+            throw configError(path, `has "columns.${list}" where ${safeText(error.what)}`, undefined, line);
           }
-          if (!names.includes(required)) throw fail(list, `has "columns.${list}" without "${required}" (the column that names each row)`);
           if (list === 'containers') columns.containers = names as ContainerColumn[];
           else columns.processes = names as ProcessColumn[];
         }

@@ -412,18 +412,18 @@ describe('loadConfig', () => {
     const cases: [string, string][] = [
       [
         '{\n  "columns": {\n    "containers": [\n      "name",\n      "cpu",\n      "memory"\n    ]\n  }\n}',
-        'line 6: has "memory" in "columns.containers", which is not one of name, kind, cpu, eff, mem, limit, net, blk, pids, uptime, status, image',
+        'line 6: has "columns.containers" where "memory" is not a column (known: name, kind, cpu, eff, mem, limit, net, blk, pids, uptime, status, image)',
       ],
       // "uptime" is a container column: the line is the one in the processes' list, not the first "uptime".
       [
         '{"columns": {\n"containers": ["name", "uptime"],\n"processes": ["command",\n "uptime"]}}',
-        'line 4: has "uptime" in "columns.processes", which is not one of pid,',
+        'line 4: has "columns.processes" where "uptime" is not a column (known: pid,',
       ],
-      ['{"columns": {"processes": [3]}}', 'line 1: has 3 in "columns.processes", which is not one of'],
+      ['{"columns": {"processes": [3]}}', 'line 1: has "columns.processes" where 3 is not a column (known: pid,'],
       ['{"columns": {"jobs": ["name"]}}', 'line 1: has an unknown list "columns.jobs" (known: containers, processes)'],
       ['{"columns": {"containers": "name,cpu"}}', 'line 1: has "columns.containers" that is not a list of column names like ["name", "kind", "cpu"]'],
-      ['{"columns": {"containers": ["cpu", "mem"]}}', 'line 1: has "columns.containers" without "name" (the column that names each row)'],
-      ['{"columns": {"processes": ["command", "pid", "pid"]}}', 'line 1: has "pid" twice in "columns.processes"'],
+      ['{"columns": {"containers": ["cpu", "mem"]}}', 'line 1: has "columns.containers" where "name" is missing (the column that names each row)'],
+      ['{"columns": {"processes": ["command", "pid", "pid"]}}', 'line 1: has "columns.processes" where "pid" is named twice'],
       ['{"columns": ["name"]}', 'line 1: has "columns" that is not an object'],
     ];
     for (const [text, what] of cases) {
