@@ -1,6 +1,17 @@
 import { describe, expect, it } from 'vitest';
 import stringWidth from 'string-width';
-import { displayWidth, fitColumns, formatBytes, formatDuration, formatPercent, formatTable, safeText, truncate } from '../../src/format.js';
+import {
+  displayWidth,
+  fitColumns,
+  formatBytes,
+  formatCpuTime,
+  formatDuration,
+  formatPercent,
+  formatStart,
+  formatTable,
+  safeText,
+  truncate,
+} from '../../src/format.js';
 import type { ContainerView } from '../../src/model/snapshot.js';
 import { containerLine, fileLine } from '../../src/tui/rows.js';
 
@@ -24,6 +35,23 @@ describe('formatPercent and formatDuration', () => {
     expect(formatDuration(245)).toBe('4m05s');
     expect(formatDuration(7380)).toBe('2h03m');
     expect(formatDuration(3 * 86400 + 4 * 3600)).toBe('3d04h');
+  });
+});
+
+describe('formatCpuTime and formatStart', () => {
+  it("CPU time as htop's TIME+: minutes:seconds.hundredths, then hours, then days", () => {
+    expect(formatCpuTime(7.52e9)).toBe('0:07.52');
+    expect(formatCpuTime(610.6e9)).toBe('10:10.60');
+    expect(formatCpuTime(3599.999e9)).toBe('59:59.99');
+    expect(formatCpuTime(7509e9)).toBe('2h05:09');
+    expect(formatCpuTime(360_000e9)).toBe('4d04h');
+    expect(formatCpuTime(undefined)).toBe('-');
+  });
+
+  it("a start as ps's START: the time the same local day, else the date", () => {
+    const now = new Date(2026, 10, 21, 21, 23, 4).getTime();
+    expect(formatStart(new Date(2026, 10, 21, 0, 5).getTime(), now)).toBe('00:05');
+    expect(formatStart(new Date(2026, 10, 20, 23, 59).getTime(), now)).toBe('11-20');
   });
 });
 
