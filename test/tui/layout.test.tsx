@@ -9,7 +9,8 @@ import { displayWidth } from '../../src/format.js';
 import { App } from '../../src/tui/App.js';
 import { containerColumns, processColumns } from '../../src/tui/rows.js';
 import { renderSized, settle, type Sized } from './harness.js';
-import { source, STATUS, WEB_KEY } from './world.js';
+import { FixedSource, T0, timeline, type World } from '../helpers/fixed-source.js';
+import { source, STATUS, WEB, WEB_KEY, world } from './world.js';
 
 const SIZES = [
   [60, 24],
@@ -72,6 +73,20 @@ describe('containers list', () => {
       // NAME gets what the columns leave, not all of it.
       expect(header.indexOf('KIND') - header.indexOf('NAME')).toBe(48);
     }
+  });
+
+  it("UPTIME counts from Docker's StartedAt where Docker gives it, else from the oldest process", async () => {
+    const started = (i: number): World => {
+      const w = world(i);
+      return { ...w, containers: w.containers.map((c) => (c.id === WEB.id ? { ...c, meta: { ...c.meta, startedAtMs: T0 - 2 * 86_400_000 } } : c)) };
+    };
+    const s = new FixedSource({ snapshots: timeline(120, started), mode: 'live', status: STATUS });
+    const r = renderSized(<App source={s} color={false} />, 160, 48);
+    open = r;
+    await settle();
+    const ls = r.lastFrame().split('\n');
+    expect(ls[2]).toMatch(/^>web-1 .* 2d00h running /);
+    expect(ls[4]).toMatch(/^ db .* 1h00m running /);
   });
 
   it('drops columns by priority, one mechanism for both lists: the least important first, the named ones last', () => {
