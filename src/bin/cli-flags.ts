@@ -100,7 +100,7 @@ export const TOP = {
     { name: 'tier', type: 'string', value: TIER_VALUES, help: ['the tier the scrubber starts on (default second)'] },
     { name: 'columns', type: 'string', value: 'LIST', help: ["the container list's columns, in order: name,cpu,mem,... (docs/config.md)"] },
     { name: 'process-columns', type: 'string', value: 'LIST', help: ["the process list's columns, in order: pid,cpu,rss,command,..."] },
-    { name: 'config', type: 'string', value: 'FILE', help: ['config file (default sort, interval, tier, colour; docs/config.md); flags override it'] },
+    { name: 'config', type: 'string', value: 'FILE', help: ['config file (sort, interval, tier, colour, columns; docs/config.md); flags override it'] },
   ],
 } as const satisfies CommandSpec;
 
