@@ -21,6 +21,7 @@ import { statement } from './statements.js';
 const SERIES = [
   { table: 'container_series', entity: 'container_id' },
   { table: 'process_series', entity: 'process_id' },
+  { table: 'syscall_errors', entity: 'process_id' },
 ] as const;
 
 /** Default bound per pruneStep call: 10 buckets per tier and table (10 s of second rows, 10 min of minute rows). */
@@ -83,10 +84,10 @@ const ACCESS_TABLES = ['file_access', 'net_access'] as const;
 /** Access rows deleted per table per step: bounded like the series buckets, so a backlog never stalls a tick. */
 const ACCESS_ROWS_PER_STEP = 2000;
 
-/** Deletes the access intervals of these processes (they are being deleted). */
+/** Deletes the access intervals and failed-syscall rows of these processes (they are being deleted). */
 function deleteAccess(db: Database.Database, processIdsJson: string): number {
   let rows = 0;
-  for (const table of ACCESS_TABLES) {
+  for (const table of [...ACCESS_TABLES, 'syscall_errors']) {
     rows += db.prepare(`DELETE FROM ${table} WHERE process_id IN (SELECT value FROM json_each(?))`).run(processIdsJson).changes;
   }
   return rows;
@@ -121,7 +122,7 @@ function unlinkParents(db: Database.Database, ids: readonly number[]): void {
 export function pruneEntities(db: Database.Database, nowMs: number, retention: Retention): { containers: number; processes: number } {
   return db.transaction(() => {
     const cutoff = nowMs - retention.day;
-    const processFloor = Math.min(cutoff, earliestRow(db, 'process_series'));
+    const processFloor = Math.min(cutoff, earliestRow(db, 'process_series'), earliestRow(db, 'syscall_errors'));
     const ids = db.prepare(`SELECT id FROM processes WHERE ${END} < ?`).pluck().all(processFloor) as number[];
     if (ids.length > 0) deleteAccess(db, JSON.stringify(ids));
     const processes = ids.length === 0 ? 0 : db.prepare(`DELETE FROM processes WHERE id IN (SELECT value FROM json_each(?))`).run(JSON.stringify(ids)).changes;
