@@ -174,7 +174,7 @@ async function main(argv: readonly string[]): Promise<void> {
           ...(durationMs !== undefined && { durationMs }),
           quiet: cli.flags.quiet,
           ...(capture !== undefined ? { source: 'sysdig' as const } : source !== undefined && { source: source as RecordSource }),
-          ...(bpfErrors !== undefined && { bpfErrors: bpfErrors === 'on' }),
+          bpfErrors: bpfErrors === undefined ? config.bpf?.errors !== false : bpfErrors === 'on',
           ...(bpftraceBin !== undefined && bpftraceBin !== '' && { bpftraceBin }),
           ...(stdinPipe && { sysdigStdin: process.stdin }),
           ...(capture !== undefined && { sysdigCapture: capture }),

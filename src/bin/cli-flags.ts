@@ -159,7 +159,11 @@ export const RECORD = {
       name: 'bpf-errors',
       type: 'string',
       value: 'on|off',
-      help: ["on: bpftrace's syscall-error probe too (it runs on every syscall; default off, as", 'nothing stores its counts yet)'],
+      help: [
+        "off: bpftrace without its syscall-error probe (default on: failed syscalls per process,",
+        'syscall and errno; it runs on every syscall, so a syscall-heavy host may want it off;',
+        'the config file\'s "bpf": {"errors": false} does the same)',
+      ],
     },
     // Another bpftrace binary (tests); BUBBLE_BPFTRACE does the same.
     { name: 'bpftrace-bin', type: 'string', hidden: true, help: [] },

@@ -214,10 +214,12 @@ export interface BubbleConfig {
   readonly sort?: { readonly containers?: ContainerSort; readonly processes?: ProcessSort };
   /** `"color": false`: top without colour; NO_COLOR in the environment turns it off whatever this says. */
   readonly color?: boolean;
+  /** `"bpf": {"errors": false}`: the bpftrace source without its syscall-error probe; --bpf-errors overrides it. */
+  readonly bpf?: { readonly errors?: boolean };
 }
 
 /** The keys a config file may hold. */
-export const CONFIG_KEYS = ['keep', 'interval', 'tier', 'sort', 'color'] as const;
+export const CONFIG_KEYS = ['keep', 'interval', 'tier', 'sort', 'color', 'bpf'] as const;
 
 function configError(path: string, what: string, cause?: unknown, line?: number): BubbleError {
   const where = line === undefined ? safeText(path) : `${safeText(path)} line ${line}:`;
@@ -383,6 +385,17 @@ export function loadConfig(path: string = defaultConfigPath()): BubbleConfig {
         if (typeof value !== 'boolean') throw fail(key, 'has "color" that is not true or false');
         config = { ...config, color: value };
         break;
+      case 'bpf': {
+        if (!isObject(value)) throw fail(key, 'has "bpf" that is not an object like {"errors": false}');
+        const bpf: { errors?: boolean } = {};
+        for (const [name, on] of Object.entries(value)) {
+          if (name !== 'errors') throw fail(name, `has an unknown key "bpf.${safeText(name)}" (known: errors)`);
+          if (typeof on !== 'boolean') throw fail(name, 'has "bpf.errors" that is not true or false');
+          bpf.errors = on;
+        }
+        config = { ...config, bpf };
+        break;
+      }
       default:
         throw fail(key, `has an unknown key "${safeText(key)}" (known: ${CONFIG_KEYS.join(', ')})`);
     }
