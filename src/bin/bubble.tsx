@@ -236,7 +236,7 @@ async function main(argv: readonly string[]): Promise<void> {
       const cli = parseCommand(EXPORT, rest, importMeta);
       if (cli.input.length > 0) throw new UsageError(`bubble export takes no arguments (got "${cli.input.join(' ')}"); see --help`);
       if (cli.flags.csv === cli.flags.json) throw new UsageError('bubble export needs exactly one of --csv or --json');
-      const whats = ['containers', 'processes', 'files', 'network'];
+      const whats = ['containers', 'processes', 'files', 'network', 'errors'];
       if (!whats.includes(cli.flags.what)) throw new UsageError(`--what: "${cli.flags.what}" is not one of ${whats.join(', ')}`);
       if (cli.flags.tier !== undefined && !(TIERS as readonly string[]).includes(cli.flags.tier)) {
         throw new UsageError(`--tier: "${cli.flags.tier}" is not one of ${TIERS.join(', ')}`);
