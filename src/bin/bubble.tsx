@@ -59,6 +59,8 @@ async function main(argv: readonly string[]): Promise<void> {
           json: cli.flags.json,
           files: cli.flags.files,
           net: cli.flags.net,
+          errors: cli.flags.errors,
+          ...(process.env['BUBBLE_BPFTRACE'] !== undefined && process.env['BUBBLE_BPFTRACE'] !== '' && { bpftraceBin: process.env['BUBBLE_BPFTRACE'] }),
         },
         output,
       );

@@ -61,6 +61,14 @@ export const PS = {
     { name: 'files', type: 'boolean', help: ["also list the processes' open files (path, read/write/append mode, deleted ones too)"] },
     { name: 'config', type: 'string', value: 'FILE', help: ['config file (default sort, interval, tier, colour; docs/config.md); flags override it'] },
     { name: 'net', type: 'boolean', help: ['also list their sockets (protocol, local and remote address, state; unix paths)'] },
+    {
+      name: 'errors',
+      type: 'boolean',
+      help: [
+        'also list failed syscalls in the interval per process, syscall and errno, processes that',
+        'exited meanwhile included (needs bpftrace and root; attaching takes a few seconds)',
+      ],
+    },
     { name: 'json', type: 'boolean', help: ['one JSON object: container, timestamp, processes (fields in docs/fields.md)'] },
   ],
   examples: ['sudo bubble ps web-1 --sort mem --limit 5', 'sudo bubble ps /system.slice/docker-3f2a.scope --json'],

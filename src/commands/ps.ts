@@ -2,16 +2,20 @@
  * `bubble ps <container>`: one cgroup-aware snapshot of a container's processes, like `ps aux --sort` but per
  * container (the cadvisor-companion use: enrich an alert with the top processes).
  */
+import { setTimeout as sleep } from 'node:timers/promises';
+import { bpfAvailability, BpfTickSource } from '../collectors/bpf-ingest.js';
 import { fileAccess, socketAccess } from '../collectors/descriptors.js';
 import { FdCollector } from '../collectors/fds.js';
 import { DockerWatcher } from '../collectors/docker.js';
 import { count, formatBytes, formatPercent, formatRate, formatTable, type Column } from '../format.js';
 import { shownPath, type FileAccess, type SocketAccess } from '../model/access.js';
 import { matchContainer } from '../model/match.js';
-import type { ProcessView } from '../model/snapshot.js';
+import type { ProcessView, Snapshot } from '../model/snapshot.js';
+import { sumSyscallErrors } from '../model/syscall-errors.js';
 import { sortProcesses, type ProcessSort } from '../model/sort.js';
 import { containerRecord, processRecord } from '../records.js';
 import { liveSnapshot, type OneShotOptions as LiveOptions } from '../monitor/one-shot.js';
+import { BubbleError } from '../errors/bubble-error.js';
 import { reportGaps, type Output } from './output.js';
 
 export interface PsOptions {
@@ -23,6 +27,10 @@ export interface PsOptions {
   /** Also list the processes' open files (`--files`) and sockets (`--net`). */
   readonly files?: boolean;
   readonly net?: boolean;
+  /** Also list the failed syscalls of the interval per process, syscall and errno (`--errors`; needs bpftrace). */
+  readonly errors?: boolean;
+  /** The bpftrace binary for `--errors`. @default from PATH */
+  readonly bpftraceBin?: string;
   readonly live?: Omit<LiveOptions, 'intervalMs'>;
 }
 
@@ -45,6 +53,81 @@ const NET_COLUMNS: readonly Column<NetLine>[] = [
   { header: 'LOCAL', align: 'left', value: (n) => n.local },
   { header: 'REMOTE', align: 'left', value: (n) => n.remote },
 ];
+
+/**
+ * Failed syscalls of one process in the interval, or of the processes with one command that exited in it (a loop's
+ * short-lived children: one line, not one per child). The JSON records are these objects as they are.
+ */
+interface ErrorLine {
+  /** null for several exited processes. */
+  readonly pid: number | null;
+  readonly processes: number;
+  readonly comm: string;
+  readonly syscall: string;
+  readonly errno: string;
+  readonly count: number;
+  readonly per_second: number;
+}
+
+const ERROR_COLUMNS: readonly Column<ErrorLine>[] = [
+  { header: 'PID', align: 'right', value: (e) => (e.pid === null ? `${e.processes}x` : String(e.pid)) },
+  { header: 'COUNT', align: 'right', value: (e) => String(e.count) },
+  { header: 'PER_S', align: 'right', value: (e) => e.per_second.toFixed(1) },
+  { header: 'SYSCALL', align: 'left', value: (e) => e.syscall },
+  { header: 'ERRNO', align: 'left', value: (e) => e.errno },
+  { header: 'COMMAND', align: 'left', value: (e) => e.comm },
+];
+
+/** The interval's failed syscalls of the container's processes (those that exited in it too), most frequent first. */
+function errorLines(snapshot: Snapshot, containerKey: string): ErrorLine[] {
+  const mine = new Map<string, ProcessView>();
+  for (const p of snapshot.processes) if (p.containerKey === containerKey) mine.set(p.key, p);
+  const seconds = snapshot.intervalMs / 1000;
+  const lines = new Map<string, { pids: Set<number>; comm: string; syscall: string; errno: string; count: number }>();
+  for (const e of sumSyscallErrors((snapshot.syscallErrors ?? []).filter((x) => mine.has(x.processKey)))) {
+    const p = mine.get(e.processKey)!;
+    const who = p.exitedAtMs === undefined ? `p${p.key}` : `c${p.comm}`;
+    const key = `${who}\u0000${e.syscall}\u0000${e.errno}`;
+    const line = lines.get(key);
+    if (line === undefined) lines.set(key, { pids: new Set([p.pid]), comm: p.comm, syscall: e.syscall, errno: e.errno, count: e.count });
+    else {
+      line.pids.add(p.pid);
+      line.count += e.count;
+    }
+  }
+  return [...lines.values()]
+    .map((l) => ({
+      pid: l.pids.size === 1 ? [...l.pids][0]! : null,
+      processes: l.pids.size,
+      comm: l.comm,
+      syscall: l.syscall,
+      errno: l.errno,
+      count: l.count,
+      per_second: seconds > 0 ? Math.round((l.count / seconds) * 1000) / 1000 : 0,
+    }))
+    .sort((a, b) => b.count - a.count || a.comm.localeCompare(b.comm) || a.syscall.localeCompare(b.syscall));
+}
+
+/** How long `--errors` waits for bpftrace to compile and attach its probes. */
+const ATTACH_TIMEOUT_MS = 60_000;
+
+/** bpftrace running with its syscall-error probe, attached; or why it cannot run. */
+async function attachedBpf(bin: string | undefined): Promise<BpfTickSource> {
+  const can = bpfAvailability(bin === undefined ? {} : { bin });
+  if (!can.ok) throw new BubbleError(`--errors: ${can.why}`);
+  const source = new BpfTickSource({ intervalMs: 100, bin: can.bin, errors: true });
+  const deadline = Date.now() + ATTACH_TIMEOUT_MS;
+  while (!source.started) {
+    // gap() says why when it ended before attaching.
+    const why = source.gap() ?? (Date.now() > deadline ? `bpftrace did not attach within ${ATTACH_TIMEOUT_MS / 1000} s` : undefined);
+    if (why !== undefined) {
+      await source.stop();
+      throw new BubbleError(`--errors: ${why}`);
+    }
+    await sleep(100);
+  }
+  return source;
+}
 
 function descriptorLines(processes: readonly ProcessView[]): { files: FileLine[]; net: NetLine[]; denied: number } {
   const byKey = new FdCollector().collect(processes.map((p) => ({ key: p.key, pid: p.pid })));
@@ -102,14 +185,24 @@ export async function runPs(options: PsOptions, output: Output): Promise<void> {
   // Our own watcher, so its status says after the snapshot whether names could be known.
   const given = options.live?.docker;
   const docker = given instanceof DockerWatcher ? given : given === false ? undefined : new DockerWatcher();
-  const snapshot = await liveSnapshot({ ...options.live, intervalMs: options.intervalMs, docker: docker ?? false }).finally(() => {
+  const bpf = options.errors === true ? await attachedBpf(options.bpftraceBin) : undefined;
+  const snapshot = await liveSnapshot({
+    ...options.live,
+    intervalMs: options.intervalMs,
+    docker: docker ?? false,
+    ...(bpf !== undefined && { sources: [bpf] }),
+  }).finally(async () => {
     if (docker !== given) docker?.stop();
+    await bpf?.stop();
   });
   // What could not be read (Docker's socket, other users' I/O) comes first: it may be why the name does not match.
   reportGaps(output, snapshot.gaps);
   const missing = namesMissing(docker);
   const container = matchContainer(options.container, snapshot.containers, missing === undefined ? {} : { missing });
-  const mine = snapshot.processes.filter((p) => p.containerKey === container.key && (!p.kernelThread || container.kind !== 'host'));
+  // Processes that lived between the two ticks (bpftrace's, with --errors) are in the errors list, not the table.
+  const mine = snapshot.processes.filter(
+    (p) => p.containerKey === container.key && (!p.kernelThread || container.kind !== 'host') && (bpf === undefined || p.exitedAtMs === undefined),
+  );
   const sorted = sortProcesses(mine, options.sort);
   const shown = options.limit === undefined ? sorted : sorted.slice(0, options.limit);
   const hidden = sorted.length - shown.length;
@@ -127,6 +220,7 @@ export async function runPs(options: PsOptions, output: Output): Promise<void> {
         processes: shown.map(processRecord),
         ...(options.files === true && { files: descriptors!.files }),
         ...(options.net === true && { network: descriptors!.net }),
+        ...(options.errors === true && { errors: errorLines(snapshot, container.key) }),
       }) + '\n',
     );
     return;
@@ -150,5 +244,11 @@ export async function runPs(options: PsOptions, output: Output): Promise<void> {
     const net = descriptors!.net;
     output.out(`\nnetwork (${net.length}${of}):\n`);
     output.out(net.length === 0 ? `${noneOpen('sockets', descriptors!.denied)}\n` : formatTable(net, NET_COLUMNS, output.columns));
+  }
+  if (options.errors === true) {
+    const errors = errorLines(snapshot, container.key);
+    const total = errors.reduce((a, e) => a + e.count, 0);
+    output.out(`\nsyscall errors (${total} in ${(snapshot.intervalMs / 1000).toFixed(1)} s, processes that exited meanwhile included):\n`);
+    output.out(errors.length === 0 ? 'no failed syscalls\n' : formatTable(errors, ERROR_COLUMNS, output.columns));
   }
 }
