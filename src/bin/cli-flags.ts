@@ -168,7 +168,7 @@ export const RECORD = {
       type: 'string',
       value: 'on|off',
       help: [
-        "off: bpftrace without its syscall-error probe (default on: failed syscalls per process,",
+        'off: bpftrace without its syscall-error probe (default on: failed syscalls per process,',
         'syscall and errno; it runs on every syscall, so a syscall-heavy host may want it off;',
         'the config file\'s "bpf": {"errors": false} does the same)',
       ],

@@ -182,19 +182,18 @@ export function namesMissing(docker: DockerWatcher | undefined): string | undefi
 }
 
 export async function runPs(options: PsOptions, output: Output): Promise<void> {
+  // bpftrace first: when it cannot run, nothing else was started.
+  const bpf = options.errors === true ? await attachedBpf(options.bpftraceBin) : undefined;
   // Our own watcher, so its status says after the snapshot whether names could be known.
   const given = options.live?.docker;
   const docker = given instanceof DockerWatcher ? given : given === false ? undefined : new DockerWatcher();
-  const bpf = options.errors === true ? await attachedBpf(options.bpftraceBin) : undefined;
-  const snapshot = await liveSnapshot({
-    ...options.live,
-    intervalMs: options.intervalMs,
-    docker: docker ?? false,
-    ...(bpf !== undefined && { sources: [bpf] }),
-  }).finally(async () => {
+  let snapshot: Snapshot;
+  try {
+    snapshot = await liveSnapshot({ ...options.live, intervalMs: options.intervalMs, docker: docker ?? false, ...(bpf !== undefined && { sources: [bpf] }) });
+  } finally {
     if (docker !== given) docker?.stop();
     await bpf?.stop();
-  });
+  }
   // What could not be read (Docker's socket, other users' I/O) comes first: it may be why the name does not match.
   reportGaps(output, snapshot.gaps);
   const missing = namesMissing(docker);

@@ -101,7 +101,9 @@ export function reportRecord(r: ContainerReport): JsonRecord {
     files_read: r.filesRead.map((f) => ({ path: f.path, opens: f.opens, bytes: f.bytes ?? null })),
     endpoints: r.endpoints.map((e) => ({ protocol: e.protocol, remote: e.remote, opens: e.opens, bytes_in: e.bytesIn ?? null, bytes_out: e.bytesOut ?? null })),
     syscall_errors:
-      r.syscallErrors === undefined ? null : r.syscallErrors.map((e) => ({ syscall: e.syscall, errno: e.errno, count: e.count, processes: e.processes, comm: e.comm })),
+      r.syscallErrors === undefined
+        ? null
+        : r.syscallErrors.map((e) => ({ syscall: e.syscall, errno: e.errno, count: e.count, processes: e.processes, comm: e.comm })),
     sparklines: {
       cpu_cores: r.sparks.cpuCores.map((v) => round(v, 3)),
       memory_bytes: r.sparks.memBytes.map((v) => Math.round(v)),

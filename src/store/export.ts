@@ -312,7 +312,20 @@ function exportErrors(db: Database, options: ExportOptions, since: number, until
   let count = 0;
   for (const r of db.prepare(sql).raw().iterate(params) as IterableIterator<unknown[]>) {
     const perSecond = Math.round((num(r[8]) / (num(r[9]) / 1000)) * 1000) / 1000;
-    const values: Value[] = [iso(num(r[0])), tier, bucketMs / 1000, str(r[1]), str(r[2]), num(r[3]), iso(num(r[4])), str(r[5]), str(r[6]), str(r[7]), num(r[8]), perSecond];
+    const values: Value[] = [
+      iso(num(r[0])),
+      tier,
+      bucketMs / 1000,
+      str(r[1]),
+      str(r[2]),
+      num(r[3]),
+      iso(num(r[4])),
+      str(r[5]),
+      str(r[6]),
+      str(r[7]),
+      num(r[8]),
+      perSecond,
+    ];
     buffer += encoder.line([encoder.piece(fields, values)]);
     count++;
     if (buffer.length >= CHUNK) {
