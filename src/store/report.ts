@@ -49,7 +49,7 @@ export interface ReportSyscallError {
   readonly syscall: string;
   readonly errno: string;
   readonly count: number;
-  /** Processes it failed in, and the command of the one it failed most in. */
+  /** Processes it failed in, and the command whose processes it failed most in (a loop's 300 cats: cat). */
   readonly processes: number;
   readonly comm: string;
 }
@@ -444,7 +444,7 @@ function syscallErrorsOf(db: Database, containerId: number, tier: Tier, fromMs: 
         GROUP BY s.syscall, s.errno, s.process_id)
      SELECT e.syscall, e.errno, sum(e.count) AS count, count(*) AS processes,
             (SELECT p.comm FROM e e2 JOIN processes p ON p.id = e2.process_id WHERE e2.syscall = e.syscall AND e2.errno = e.errno
-              ORDER BY e2.count DESC LIMIT 1) AS comm
+              GROUP BY p.comm ORDER BY sum(e2.count) DESC, count(*) DESC, p.comm LIMIT 1) AS comm
        FROM e GROUP BY e.syscall, e.errno ORDER BY sum(e.count) DESC, e.syscall, e.errno LIMIT ${TOP_N}`,
   ).all({ tier: TIER_ID[tier], id: containerId, from: bucketStart(tier, fromMs), to: toMs }) as SyscallErrorRow[];
   return rows.length === 0 ? {} : { syscallErrors: rows.map((r) => ({ ...r })) };
