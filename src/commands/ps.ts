@@ -11,9 +11,9 @@ import { count, formatBytes, formatPercent, formatRate, formatTable, type Column
 import { shownPath, type FileAccess, type SocketAccess } from '../model/access.js';
 import { matchContainer } from '../model/match.js';
 import type { ProcessView, Snapshot } from '../model/snapshot.js';
-import { sumSyscallErrors } from '../model/syscall-errors.js';
+import { containerErrorLines, type ErrorLine } from '../model/syscall-errors.js';
 import { sortProcesses, type ProcessSort } from '../model/sort.js';
-import { containerRecord, processRecord } from '../records.js';
+import { containerRecord, processRecord, type JsonRecord } from '../records.js';
 import { liveSnapshot, type OneShotOptions as LiveOptions } from '../monitor/one-shot.js';
 import { BubbleError } from '../errors/bubble-error.js';
 import { reportGaps, type Output } from './output.js';
@@ -54,59 +54,25 @@ const NET_COLUMNS: readonly Column<NetLine>[] = [
   { header: 'REMOTE', align: 'left', value: (n) => n.remote },
 ];
 
-/**
- * Failed syscalls of one process in the interval, or of the processes with one command that exited in it (a loop's
- * short-lived children: one line, not one per child). The JSON records are these objects as they are.
- */
-interface ErrorLine {
-  /** null for several exited processes. */
-  readonly pid: number | null;
-  readonly processes: number;
-  readonly comm: string;
-  readonly syscall: string;
-  readonly errno: string;
-  readonly count: number;
-  readonly per_second: number;
-}
-
 const ERROR_COLUMNS: readonly Column<ErrorLine>[] = [
-  { header: 'PID', align: 'right', value: (e) => (e.pid === null ? `${e.processes}x` : String(e.pid)) },
+  { header: 'PID', align: 'right', value: (e) => (e.pid === undefined ? `${e.processes}x` : String(e.pid)) },
   { header: 'COUNT', align: 'right', value: (e) => String(e.count) },
-  { header: 'PER_S', align: 'right', value: (e) => e.per_second.toFixed(1) },
+  { header: 'PER_S', align: 'right', value: (e) => e.perSecond.toFixed(1) },
   { header: 'SYSCALL', align: 'left', value: (e) => e.syscall },
   { header: 'ERRNO', align: 'left', value: (e) => e.errno },
   { header: 'COMMAND', align: 'left', value: (e) => e.comm },
 ];
 
-/** The interval's failed syscalls of the container's processes (those that exited in it too), most frequent first. */
-function errorLines(snapshot: Snapshot, containerKey: string): ErrorLine[] {
-  const mine = new Map<string, ProcessView>();
-  for (const p of snapshot.processes) if (p.containerKey === containerKey) mine.set(p.key, p);
-  const seconds = snapshot.intervalMs / 1000;
-  const lines = new Map<string, { pids: Set<number>; comm: string; syscall: string; errno: string; count: number }>();
-  for (const e of sumSyscallErrors((snapshot.syscallErrors ?? []).filter((x) => mine.has(x.processKey)))) {
-    const p = mine.get(e.processKey)!;
-    const who = p.exitedAtMs === undefined ? `p${p.key}` : `c${p.comm}`;
-    const key = `${who}\u0000${e.syscall}\u0000${e.errno}`;
-    const line = lines.get(key);
-    if (line === undefined) lines.set(key, { pids: new Set([p.pid]), comm: p.comm, syscall: e.syscall, errno: e.errno, count: e.count });
-    else {
-      line.pids.add(p.pid);
-      line.count += e.count;
-    }
-  }
-  return [...lines.values()]
-    .map((l) => ({
-      pid: l.pids.size === 1 ? [...l.pids][0]! : null,
-      processes: l.pids.size,
-      comm: l.comm,
-      syscall: l.syscall,
-      errno: l.errno,
-      count: l.count,
-      per_second: seconds > 0 ? Math.round((l.count / seconds) * 1000) / 1000 : 0,
-    }))
-    .sort((a, b) => b.count - a.count || a.comm.localeCompare(b.comm) || a.syscall.localeCompare(b.syscall));
-}
+/** An error line as `ps --json` writes it (docs/fields.md). */
+const errorRecord = (e: ErrorLine): JsonRecord => ({
+  pid: e.pid ?? null,
+  processes: e.processes,
+  comm: e.comm,
+  syscall: e.syscall,
+  errno: e.errno,
+  count: e.count,
+  per_second: Math.round(e.perSecond * 1000) / 1000,
+});
 
 /** How long `--errors` waits for bpftrace to compile and attach its probes. */
 const ATTACH_TIMEOUT_MS = 60_000;
@@ -219,7 +185,7 @@ export async function runPs(options: PsOptions, output: Output): Promise<void> {
         processes: shown.map(processRecord),
         ...(options.files === true && { files: descriptors!.files }),
         ...(options.net === true && { network: descriptors!.net }),
-        ...(options.errors === true && { errors: errorLines(snapshot, container.key) }),
+        ...(options.errors === true && { errors: containerErrorLines(snapshot, container.key).map(errorRecord) }),
       }) + '\n',
     );
     return;
@@ -245,7 +211,7 @@ export async function runPs(options: PsOptions, output: Output): Promise<void> {
     output.out(net.length === 0 ? `${noneOpen('sockets', descriptors!.denied)}\n` : formatTable(net, NET_COLUMNS, output.columns));
   }
   if (options.errors === true) {
-    const errors = errorLines(snapshot, container.key);
+    const errors = containerErrorLines(snapshot, container.key);
     const total = errors.reduce((a, e) => a + e.count, 0);
     output.out(`\nsyscall errors (${total} in ${(snapshot.intervalMs / 1000).toFixed(1)} s, processes that exited meanwhile included):\n`);
     output.out(errors.length === 0 ? 'no failed syscalls\n' : formatTable(errors, ERROR_COLUMNS, output.columns));

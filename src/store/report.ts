@@ -11,6 +11,7 @@ import { allocatedCores, cpuEfficiencyPercent } from '../model/efficiency.js';
 import { finestTierCovering } from './queries.js';
 import { aliveUntilSql } from './sessions.js';
 import { statement } from './statements.js';
+import { hasSyscallErrors } from './syscall-errors.js';
 import { bucketStart, sampledMsSql, TIER_ID, TIER_MS, type Tier } from './tiers.js';
 
 /** Points per sparkline: fits 80 columns with a label and a figure. */
@@ -434,8 +435,7 @@ interface SyscallErrorRow {
  * nothing when no row of the container is in the span (no source counted them, or none failed).
  */
 function syscallErrorsOf(db: Database, containerId: number, tier: Tier, fromMs: number, toMs: number): { syscallErrors?: ReportSyscallError[] } {
-  // A store from before migration 8, opened read-only, has no table.
-  if (statement(db, "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'syscall_errors'").get() === undefined) return {};
+  if (!hasSyscallErrors(db)) return {};
   const rows = statement(
     db,
     `WITH e AS (

@@ -54,7 +54,8 @@ async function until(what: string, check: () => boolean, timeoutMs: number): Pro
 }
 
 async function exportErrors(db: string, container?: string): Promise<Json[]> {
-  const r = await bubble(['export', '--json', '--what', 'errors', '--tier', 'second', '--db', db, ...(container === undefined ? [] : ['--container', container])]);
+  const only = container === undefined ? [] : ['--container', container];
+  const r = await bubble(['export', '--json', '--what', 'errors', '--tier', 'second', '--db', db, ...only]);
   expect(r.status, r.stderr).toBe(0);
   return jsonLines(r.stdout);
 }
@@ -171,7 +172,9 @@ describe('ps --errors', () => {
 
     const text = await bubble(['ps', name, '--errors']);
     expect(text.status, text.stderr).toBe(0);
-    expect(text.stdout).toMatch(/\nsyscall errors \(\d+ in \d+\.\d s, processes that exited meanwhile included\):\n\s*PID\s+COUNT\s+PER_S\s+SYSCALL\s+ERRNO\s+COMMAND\n/);
+    expect(text.stdout).toMatch(
+      /\nsyscall errors \(\d+ in \d+\.\d s, processes that exited meanwhile included\):\n\s*PID\s+COUNT\s+PER_S\s+SYSCALL\s+ERRNO\s+COMMAND\n/,
+    );
     expect(text.stdout).toMatch(/\n\s*\d+x\s+\d+\s+[\d.]+\s+openat\s+ENOENT\s+cat\n/);
   });
 

@@ -12,6 +12,8 @@ import type { ContainerView, ProcessView, Snapshot } from '../../src/model/snaps
 import type { SyscallErrorCount } from '../../src/model/syscall-errors.js';
 import { openStore, type Store } from '../../src/store/database.js';
 import { EXPORT_FIELDS, exportRows } from '../../src/store/export.js';
+import { containerErrorLines } from '../../src/model/syscall-errors.js';
+import { snapshotFromStore } from '../../src/store/history.js';
 import { Recorder } from '../../src/store/recorder.js';
 import { containerReport } from '../../src/store/report.js';
 import { deleteContainers, pruneEntities, pruneStep } from '../../src/store/retention.js';
@@ -204,6 +206,19 @@ describe('syscall_errors: read back', () => {
       // A whole minute sampled: the rate is the count over 60 s.
       expect(full['per_second']).toBeCloseTo((full['count'] as number) / 60, 2);
     }
+  });
+
+  it("replay's snapshot of a bucket carries its failed syscalls under the processes' keys, so the TUI's pane shows the past", () => {
+    const minute = bucketStart('minute', from + 60_000);
+    const snapshot = snapshotFromStore(store.db, 'minute', minute)!;
+    const lines = containerErrorLines(snapshot, KEY);
+    const stored = store.db
+      .prepare(`SELECT sum(count) FROM syscall_errors e JOIN processes p ON p.id = e.process_id WHERE e.tier = 1 AND e.bucket = ? AND p.pid = 10`)
+      .pluck()
+      .get(minute) as number;
+    expect(stored).toBeGreaterThan(0);
+    expect(lines.find((l) => l.comm === 'sh')).toMatchObject({ pid: 10, processes: 1, syscall: 'wait4', errno: 'ECHILD', count: stored });
+    expect(lines.find((l) => l.comm === 'sh')!.perSecond).toBeCloseTo(stored / 60, 6);
   });
 
   it('report: the top failed syscalls of the container, most frequent first, with their processes and command', () => {
