@@ -69,6 +69,8 @@ async function main(argv: readonly string[]): Promise<void> {
           json: cli.flags.json,
           files: cli.flags.files,
           net: cli.flags.net,
+          errors: cli.flags.errors,
+          ...(process.env['BUBBLE_BPFTRACE'] !== undefined && process.env['BUBBLE_BPFTRACE'] !== '' && { bpftraceBin: process.env['BUBBLE_BPFTRACE'] }),
         },
         output,
       );
@@ -190,7 +192,7 @@ async function main(argv: readonly string[]): Promise<void> {
           ...(durationMs !== undefined && { durationMs }),
           quiet: cli.flags.quiet,
           ...(capture !== undefined ? { source: 'sysdig' as const } : source !== undefined && { source: source as RecordSource }),
-          ...(bpfErrors !== undefined && { bpfErrors: bpfErrors === 'on' }),
+          bpfErrors: bpfErrors === undefined ? config.bpf?.errors !== false : bpfErrors === 'on',
           ...(bpftraceBin !== undefined && bpftraceBin !== '' && { bpftraceBin }),
           ...(stdinPipe && { sysdigStdin: process.stdin }),
           ...(capture !== undefined && { sysdigCapture: capture }),
@@ -252,7 +254,7 @@ async function main(argv: readonly string[]): Promise<void> {
       const cli = parseCommand(EXPORT, rest, importMeta);
       if (cli.input.length > 0) throw new UsageError(`bubble export takes no arguments (got "${cli.input.join(' ')}"); see --help`);
       if (cli.flags.csv === cli.flags.json) throw new UsageError('bubble export needs exactly one of --csv or --json');
-      const whats = ['containers', 'processes', 'files', 'network'];
+      const whats = ['containers', 'processes', 'files', 'network', 'errors'];
       if (!whats.includes(cli.flags.what)) throw new UsageError(`--what: "${cli.flags.what}" is not one of ${whats.join(', ')}`);
       if (cli.flags.tier !== undefined && !(TIERS as readonly string[]).includes(cli.flags.tier)) {
         throw new UsageError(`--tier: "${cli.flags.tier}" is not one of ${TIERS.join(', ')}`);

@@ -61,6 +61,14 @@ export const PS = {
     { name: 'files', type: 'boolean', help: ["also list the processes' open files (path, read/write/append mode, deleted ones too)"] },
     { name: 'config', type: 'string', value: 'FILE', help: ['config file (default sort, interval, tier, colour; docs/config.md); flags override it'] },
     { name: 'net', type: 'boolean', help: ['also list their sockets (protocol, local and remote address, state; unix paths)'] },
+    {
+      name: 'errors',
+      type: 'boolean',
+      help: [
+        'also list failed syscalls in the interval per process, syscall and errno, processes that',
+        'exited meanwhile included (needs bpftrace and root; attaching takes a few seconds)',
+      ],
+    },
     { name: 'json', type: 'boolean', help: ['one JSON object: container, timestamp, processes (fields in docs/fields.md)'] },
   ],
   examples: ['sudo bubble ps web-1 --sort mem --limit 5', 'sudo bubble ps /system.slice/docker-3f2a.scope --json'],
@@ -161,7 +169,11 @@ export const RECORD = {
       name: 'bpf-errors',
       type: 'string',
       value: 'on|off',
-      help: ["on: bpftrace's syscall-error probe too (it runs on every syscall; default off, as", 'nothing stores its counts yet)'],
+      help: [
+        'off: bpftrace without its syscall-error probe (default on: failed syscalls per process,',
+        'syscall and errno; it runs on every syscall, so a syscall-heavy host may want it off;',
+        'the config file\'s "bpf": {"errors": false} does the same)',
+      ],
     },
     // Another bpftrace binary (tests); BUBBLE_BPFTRACE does the same.
     { name: 'bpftrace-bin', type: 'string', hidden: true, help: [] },
@@ -230,8 +242,8 @@ export const EXPORT = {
       name: 'what',
       type: 'string',
       default: 'containers',
-      value: 'containers|processes|files|network',
-      help: ['containers (default), processes, files or network (access intervals)'],
+      value: 'containers|processes|files|network|errors',
+      help: ['containers (default), processes, files or network (access intervals), or errors (failed', 'syscalls per process, syscall and errno per bucket)'],
     },
     { name: 'out', type: 'string', value: 'FILE', help: ['write to FILE (created 0600) instead of stdout'] },
     { name: 'db', type: 'string', value: 'PATH', help: [`the store (default ${DB})`] },

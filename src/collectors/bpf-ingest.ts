@@ -19,17 +19,23 @@
  *   tick go to that tick's process on the pid (procfs's, or a short-lived one just added) as `interval.netRxBytes`
  *   and `netTxBytes`. Bytes of a pid no process holds wait one more tick (its exit may come with the next interval),
  *   then are dropped and counted.
+ * - Syscall errors: counted per pid, syscall number and errno in the kernel, named here (syscall-names.ts). Those of a
+ *   pid that exits in the interval go with its exit as bridge `err` records, so they follow the process the
+ *   completion adds (or its procfs twin); the others go to the tick's process on the pid like socket bytes, waiting
+ *   NET_WAIT ticks for one, then dropped and counted.
  */
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import type { TickSource } from '../model/tick-source.js';
 import type { Interval, ProcessView, Snapshot } from '../model/snapshot.js';
+import type { SyscallErrorCount } from '../model/syscall-errors.js';
 import { bpfAvailability, describeBpfStats, runBpftrace, type BpfEvent, type BpfInterval, type BpfRun, type BpfStats } from './bpf.js';
 import { readCgroupMounts } from './cgroups.js';
 import { parseHostStat } from './procfs.js';
 import { parseProcCgroup, resolveMembership, type CgroupMembership } from './identity.js';
 import { SysdigIngest } from './sysdig-ingest.js';
 import { BRIDGE_PROTOCOL_VERSION, type BridgeRecord } from './sysdig.js';
+import { errnoName, syscallName } from './syscall-names.js';
 
 /** /proc/PID/stat counts start times in USER_HZ ticks (nsec_to_clock_t), whatever the kernel's HZ. */
 const USER_HZ = 100;
@@ -145,12 +151,14 @@ export interface BpfIngestStats {
   opensDropped: number;
   /** Socket bytes whose pid no process of the snapshot held (a process bpftrace saw and the completion did not add). */
   netBytesDropped: number;
+  /** Failed syscalls whose pid no process of the snapshot held in time. */
+  errorsDropped: number;
 }
 
 /** Folds bpftrace intervals into a SysdigIngest in 'complete' mode (see the module comment). */
 export class BpfIngest {
   readonly sysdig = new SysdigIngest({ mode: 'complete' });
-  readonly stats: BpfIngestStats = { intervals: 0, exits: 0, byParent: 0, opensDropped: 0, netBytesDropped: 0 };
+  readonly stats: BpfIngestStats = { intervals: 0, exits: 0, byParent: 0, opensDropped: 0, netBytesDropped: 0, errorsDropped: 0 };
   private readonly bootTimeMs: number;
   private readonly ids: CgroupIds;
   private readonly now: () => number;
@@ -161,6 +169,8 @@ export class BpfIngest {
   private execs = new Map<number, { file: string; interval: number }>();
   /** Socket bytes per pid not yet given to a snapshot; `waited` counts the snapshots that had no process on it. */
   private net = new Map<number, { rx: number; tx: number; waited: number }>();
+  /** Failed syscalls per pid not yet given to a snapshot: `syscall\0errno` (names) -> count; `waited` as for `net`. */
+  private errs = new Map<number, { counts: Map<string, number>; waited: number }>();
   /** Exit codes of recent exits, by procfs's process key and by the completion's (bridge) key. */
   private readonly codes = new Map<string, number>();
   /** procfs's exits whose code had not come yet, by key. */
@@ -206,7 +216,28 @@ export class BpfIngest {
       const before = new Set(snapshot.access ?? []);
       done = { ...done, access: done.access.map((o) => (before.has(o) ? o : { ...o, source: 'bpf' as const })) };
     }
-    return this.addExitCodes(this.addNet(done, netMeasured));
+    return this.addExitCodes(this.addErrors(this.addNet(done, netMeasured)));
+  }
+
+  /**
+   * Failed syscalls of pids that did not exit in bpftrace's intervals go to the tick's process on the pid (a live
+   * holder first), or to one procfs reported exited in the last ticks; others wait NET_WAIT ticks, then are dropped.
+   */
+  private addErrors(snapshot: Snapshot): Snapshot {
+    if (this.errs.size === 0) return snapshot;
+    const holder = new Map<number, ProcessView>();
+    for (const p of snapshot.processes) {
+      if (!p.kernelThread && (!holder.has(p.pid) || p.exitedAtMs === undefined)) holder.set(p.pid, p);
+    }
+    const errors: SyscallErrorCount[] = [];
+    for (const [pid, held] of this.errs) {
+      const p = holder.get(pid) ?? this.procfsExits.get(pid)?.view;
+      if (p === undefined && ++held.waited <= NET_WAIT) continue;
+      if (p === undefined) for (const n of held.counts.values()) this.stats.errorsDropped += n;
+      else errors.push(...errorCounts(p.key, held.counts));
+      this.errs.delete(pid);
+    }
+    return errors.length === 0 ? snapshot : { ...snapshot, syscallErrors: [...(snapshot.syscallErrors ?? []), ...errors] };
   }
 
   /**
@@ -305,6 +336,12 @@ export class BpfIngest {
         held.tx += b.txBytes;
       }
     }
+    for (const e of i.errors) {
+      let held = this.errs.get(e.pid);
+      if (held === undefined) this.errs.set(e.pid, (held = { counts: new Map(), waited: 0 }));
+      const key = `${syscallName(e.syscall)}\u0000${errnoName(e.errno)}`;
+      held.counts.set(key, (held.counts.get(key) ?? 0) + e.count);
+    }
     for (const o of i.opens) {
       let list = this.opens.get(o.pid);
       if (list === undefined) this.opens.set(o.pid, (list = []));
@@ -341,6 +378,10 @@ export class BpfIngest {
         out.push({ ...ref, t: 'io', ts: at, fd: 0, kind: 'file', path: o.path, bytes_in: 0, bytes_out: 0, opens: o.count, ops: 0 });
       }
       this.opens.delete(e.pid);
+      for (const err of errorCounts('', this.errs.get(e.pid)?.counts)) {
+        out.push({ ...ref, t: 'err', ts: at, syscall: err.syscall, errno: err.errno, count: err.count });
+      }
+      this.errs.delete(e.pid);
       out.push({ ...ref, t: 'exit', ts: at, status: e.code });
     }
     this.expire(n);
@@ -391,6 +432,16 @@ export class BpfIngest {
   }
 }
 
+/** Held counts (`syscall\0errno` -> count) as the model's shape. */
+function errorCounts(processKey: string, counts: ReadonlyMap<string, number> | undefined): SyscallErrorCount[] {
+  const out: SyscallErrorCount[] = [];
+  for (const [key, count] of counts ?? []) {
+    const [syscall, errno] = key.split('\u0000') as [string, string];
+    out.push({ processKey, syscall, errno, count });
+  }
+  return out;
+}
+
 /** A raw wait status as a shell's `$?`: the exit status, or 128 + the signal number that killed it. */
 export function exitCode(status: number): number {
   const signal = status & 0x7f;
@@ -410,7 +461,7 @@ function withNet(p: ProcessView, b: { rx: number; tx: number }, seconds: number,
 
 export interface BpfSourceOptions {
   readonly intervalMs: number;
-  /** The syscall-error probe. @default false (see BpfRunOptions.errors) */
+  /** The syscall-error probe. @default true (see BpfRunOptions.errors) */
   readonly errors?: boolean;
   /** The bpftrace binary. @default from PATH */
   readonly bin?: string;

@@ -437,8 +437,8 @@ export interface BpfRunOptions {
   /** The bpftrace binary. @default `bpftrace` from PATH */
   readonly bin?: string;
   /**
-   * The syscall-error probe (raw_syscalls:sys_exit, which fires on every syscall). @default false: nothing stores
-   * syscall errors yet, so the probe would cost every syscall for nothing.
+   * The syscall-error probe (raw_syscalls:sys_exit, which fires on every syscall). @default true; false leaves it out
+   * where its cost on syscall-heavy work matters (`--bpf-errors off`).
    */
   readonly errors?: boolean;
   /** Another program file (tests). @default native/bpf/bubble.bt */
@@ -456,10 +456,10 @@ export interface BpfRun {
   stop(): void;
 }
 
-/** The program text: bubble.bt, without its syscall-error probe unless `errors` is true. */
+/** The program text: bubble.bt, without its syscall-error probe when `errors` is false. */
 export function bpfProgram(options: Pick<BpfRunOptions, 'errors' | 'program'> = {}): string {
   const text = readFileSync(options.program ?? nativeFile(join('native', 'bpf', 'bubble.bt')), 'utf8');
-  if (options.errors === true) return text;
+  if (options.errors !== false) return text;
   // The probe, and the interval probe's print and clear of its maps (an undefined map does not compile).
   return text.replace(/\/\* errors:begin[\s\S]*?errors:end \*\//, '').replace(/ ?(?:print|clear)\(@err[01]\);/g, '');
 }

@@ -24,6 +24,7 @@ import { accessKey, formatEndpoint, type AccessObservation } from '../model/acce
 import { containerKey, HOST_IDENTITY, type Identity } from '../model/identity.js';
 import type { ContainerMeta } from '../model/sample.js';
 import type { ContainerView, Interval, ProcessView, Snapshot } from '../model/snapshot.js';
+import type { SyscallErrorCount } from '../model/syscall-errors.js';
 import { containerView as buildContainerView, processView, type ContainerGauges, type ProcessFacts } from '../model/view.js';
 import { resolveMembership } from './identity.js';
 import { bridgeMembership, bridgeProcessKey, describeParseStats, type BridgeRecord, type IdentityFields, type IoRecord, type ParseStats } from './sysdig.js';
@@ -131,6 +132,8 @@ export interface SysdigInterval {
   readonly exitedContainers: readonly ContainerView[];
   /** Keyed by bridge process keys. */
   readonly access: readonly AccessObservation[];
+  /** Failed syscalls (`err` records) of the interval, keyed by bridge process keys. */
+  readonly errors: readonly SyscallErrorCount[];
 }
 
 // ---- pure helpers ---------------------------------------------------------------------------------------------------
@@ -228,6 +231,7 @@ export class SysdigIngest {
   // The open interval.
   private activity = new Map<string, Activity>();
   private access = new Map<string, Mutable<AccessObservation>>();
+  private errors: SyscallErrorCount[] = [];
   private exitedNow: string[] = [];
   private lastTs: number | undefined;
   private openRecords = 0;
@@ -278,11 +282,15 @@ export class SysdigIngest {
           this.note(r.ts);
           break;
         }
-        case 'err':
-          // Syscall errors have no place in the store yet; the record still proves the process exists.
-          this.lookup(r);
+        case 'err': {
+          const p = this.lookup(r);
+          if (p !== undefined && r.count > 0) {
+            this.act(p);
+            this.errors.push({ processKey: p.key, syscall: r.syscall, errno: r.errno, count: r.count });
+          }
           this.note(r.ts);
           break;
+        }
         case 'tick':
           this.close(r.ts, r.dt_ms);
           break;
@@ -319,6 +327,7 @@ export class SysdigIngest {
       exited: { containers: i.exitedContainers, processes: i.exited },
       gaps,
       access: i.access,
+      ...(i.errors.length > 0 && { syscallErrors: i.errors }),
     };
   }
 
@@ -590,10 +599,11 @@ export class SysdigIngest {
       }
     }
 
-    this.queue.push({ timeMs, dtMs, processes, exited, exact, containers, exitedContainers, access: [...this.access.values()] });
+    this.queue.push({ timeMs, dtMs, processes, exited, exact, containers, exitedContainers, access: [...this.access.values()], errors: this.errors });
     this.stats.ticks++;
     this.activity = new Map();
     this.access = new Map();
+    this.errors = [];
     this.exitedNow = [];
     this.openRecords = 0;
   }
@@ -613,6 +623,7 @@ interface Pending {
   exact: boolean;
   cpuNs: number;
   access: AccessObservation[];
+  errors: SyscallErrorCount[];
   attempts: number;
 }
 
@@ -629,6 +640,7 @@ class Completion {
     for (const i of intervals) this.gather(i);
 
     const access: AccessObservation[] = [];
+    const errors: SyscallErrorCount[] = [];
     const added: ProcessView[] = [];
     const addedContainers = new Map<string, ContainerView>();
     const known = new Set(snapshot.containers.map((c) => c.key));
@@ -639,6 +651,7 @@ class Completion {
       const twin = this.match(p.view.pid, p.view.startTimeMs, p.exact);
       if (twin !== undefined) {
         for (const o of p.access) access.push(adopt({ ...o, processKey: twin }, procfsAccess));
+        for (const e of p.errors) errors.push({ ...e, processKey: twin });
         continue;
       }
       if (p.view.exitedAtMs !== undefined) {
@@ -649,6 +662,7 @@ class Completion {
         const view = processView(facts, { cpuNs: p.cpuNs }, snapshot.intervalMs / 1000, 0, p.view.exitedAtMs);
         added.push(view);
         access.push(...p.access);
+        errors.push(...p.errors);
         if (!known.has(view.containerKey) && !addedContainers.has(view.containerKey)) {
           const c = ingest.bareContainerView(view.containerKey);
           if (c !== undefined) addedContainers.set(c.key, c);
@@ -663,7 +677,7 @@ class Completion {
     }
     this.pending = next;
 
-    if (added.length === 0 && access.length === 0) return snapshot;
+    if (added.length === 0 && access.length === 0 && errors.length === 0) return snapshot;
     const newContainers = [...addedContainers.values()];
     return {
       ...snapshot,
@@ -677,7 +691,9 @@ class Completion {
             : [...snapshot.exited.containers, ...newContainers.map((c) => ({ ...c, exitedAtMs: snapshot.timeMs }))],
         processes: added.length === 0 ? snapshot.exited.processes : [...snapshot.exited.processes, ...added],
       },
-      access: [...(snapshot.access ?? []), ...access],
+      // Only failed syscalls: the access list stays as procfs made it.
+      ...((added.length > 0 || access.length > 0) && { access: [...(snapshot.access ?? []), ...access] }),
+      ...(errors.length > 0 && { syscallErrors: [...(snapshot.syscallErrors ?? []), ...errors] }),
     };
   }
 
@@ -707,7 +723,7 @@ class Completion {
     for (const view of i.processes) {
       let p = this.pending.get(view.key);
       if (p === undefined) {
-        p = { view, exact: i.exact.has(view.key), cpuNs: 0, access: [], attempts: 0 };
+        p = { view, exact: i.exact.has(view.key), cpuNs: 0, access: [], errors: [], attempts: 0 };
         this.pending.set(view.key, p);
       }
       p.view = view;
@@ -715,6 +731,7 @@ class Completion {
       p.cpuNs += view.interval.cpuNs ?? 0;
     }
     for (const o of i.access) this.pending.get(o.processKey)?.access.push(o);
+    for (const e of i.errors) this.pending.get(e.processKey)?.errors.push(e);
   }
 
   /**

@@ -2,16 +2,20 @@
  * `bubble ps <container>`: one cgroup-aware snapshot of a container's processes, like `ps aux --sort` but per
  * container (the cadvisor-companion use: enrich an alert with the top processes).
  */
+import { setTimeout as sleep } from 'node:timers/promises';
+import { bpfAvailability, BpfTickSource } from '../collectors/bpf-ingest.js';
 import { fileAccess, socketAccess } from '../collectors/descriptors.js';
 import { FdCollector } from '../collectors/fds.js';
 import { DockerWatcher } from '../collectors/docker.js';
 import { count, formatBytes, formatPercent, formatRate, formatTable, type Column } from '../format.js';
 import { shownPath, type FileAccess, type SocketAccess } from '../model/access.js';
 import { matchContainer } from '../model/match.js';
-import type { ProcessView } from '../model/snapshot.js';
+import type { ProcessView, Snapshot } from '../model/snapshot.js';
+import { containerErrorLines, type ErrorLine } from '../model/syscall-errors.js';
 import { sortProcesses, type ProcessSort } from '../model/sort.js';
-import { containerRecord, processRecord } from '../records.js';
+import { containerRecord, processRecord, type JsonRecord } from '../records.js';
 import { liveSnapshot, type OneShotOptions as LiveOptions } from '../monitor/one-shot.js';
+import { BubbleError } from '../errors/bubble-error.js';
 import { reportGaps, type Output } from './output.js';
 
 export interface PsOptions {
@@ -23,6 +27,10 @@ export interface PsOptions {
   /** Also list the processes' open files (`--files`) and sockets (`--net`). */
   readonly files?: boolean;
   readonly net?: boolean;
+  /** Also list the failed syscalls of the interval per process, syscall and errno (`--errors`; needs bpftrace). */
+  readonly errors?: boolean;
+  /** The bpftrace binary for `--errors`. @default from PATH */
+  readonly bpftraceBin?: string;
   readonly live?: Omit<LiveOptions, 'intervalMs'>;
 }
 
@@ -45,6 +53,47 @@ const NET_COLUMNS: readonly Column<NetLine>[] = [
   { header: 'LOCAL', align: 'left', value: (n) => n.local },
   { header: 'REMOTE', align: 'left', value: (n) => n.remote },
 ];
+
+const ERROR_COLUMNS: readonly Column<ErrorLine>[] = [
+  { header: 'PID', align: 'right', value: (e) => (e.pid === undefined ? `${e.processes}x` : String(e.pid)) },
+  { header: 'COUNT', align: 'right', value: (e) => String(e.count) },
+  { header: 'PER_S', align: 'right', value: (e) => e.perSecond.toFixed(1) },
+  { header: 'SYSCALL', align: 'left', value: (e) => e.syscall },
+  { header: 'ERRNO', align: 'left', value: (e) => e.errno },
+  { header: 'COMMAND', align: 'left', value: (e) => e.comm },
+];
+
+/** An error line as `ps --json` writes it (docs/fields.md). */
+const errorRecord = (e: ErrorLine): JsonRecord => ({
+  pid: e.pid ?? null,
+  processes: e.processes,
+  comm: e.comm,
+  syscall: e.syscall,
+  errno: e.errno,
+  count: e.count,
+  per_second: Math.round(e.perSecond * 1000) / 1000,
+});
+
+/** How long `--errors` waits for bpftrace to compile and attach its probes. */
+const ATTACH_TIMEOUT_MS = 60_000;
+
+/** bpftrace running with its syscall-error probe, attached; or why it cannot run. */
+async function attachedBpf(bin: string | undefined): Promise<BpfTickSource> {
+  const can = bpfAvailability(bin === undefined ? {} : { bin });
+  if (!can.ok) throw new BubbleError(`--errors: ${can.why}`);
+  const source = new BpfTickSource({ intervalMs: 100, bin: can.bin, errors: true });
+  const deadline = Date.now() + ATTACH_TIMEOUT_MS;
+  while (!source.started) {
+    // gap() says why when it ended before attaching.
+    const why = source.gap() ?? (Date.now() > deadline ? `bpftrace did not attach within ${ATTACH_TIMEOUT_MS / 1000} s` : undefined);
+    if (why !== undefined) {
+      await source.stop();
+      throw new BubbleError(`--errors: ${why}`);
+    }
+    await sleep(100);
+  }
+  return source;
+}
 
 function descriptorLines(processes: readonly ProcessView[]): { files: FileLine[]; net: NetLine[]; denied: number } {
   const byKey = new FdCollector().collect(processes.map((p) => ({ key: p.key, pid: p.pid })));
@@ -99,17 +148,26 @@ export function namesMissing(docker: DockerWatcher | undefined): string | undefi
 }
 
 export async function runPs(options: PsOptions, output: Output): Promise<void> {
+  // bpftrace first: when it cannot run, nothing else was started.
+  const bpf = options.errors === true ? await attachedBpf(options.bpftraceBin) : undefined;
   // Our own watcher, so its status says after the snapshot whether names could be known.
   const given = options.live?.docker;
   const docker = given instanceof DockerWatcher ? given : given === false ? undefined : new DockerWatcher();
-  const snapshot = await liveSnapshot({ ...options.live, intervalMs: options.intervalMs, docker: docker ?? false }).finally(() => {
+  let snapshot: Snapshot;
+  try {
+    snapshot = await liveSnapshot({ ...options.live, intervalMs: options.intervalMs, docker: docker ?? false, ...(bpf !== undefined && { sources: [bpf] }) });
+  } finally {
     if (docker !== given) docker?.stop();
-  });
+    await bpf?.stop();
+  }
   // What could not be read (Docker's socket, other users' I/O) comes first: it may be why the name does not match.
   reportGaps(output, snapshot.gaps);
   const missing = namesMissing(docker);
   const container = matchContainer(options.container, snapshot.containers, missing === undefined ? {} : { missing });
-  const mine = snapshot.processes.filter((p) => p.containerKey === container.key && (!p.kernelThread || container.kind !== 'host'));
+  // Processes that lived between the two ticks (bpftrace's, with --errors) are in the errors list, not the table.
+  const mine = snapshot.processes.filter(
+    (p) => p.containerKey === container.key && (!p.kernelThread || container.kind !== 'host') && (bpf === undefined || p.exitedAtMs === undefined),
+  );
   const sorted = sortProcesses(mine, options.sort);
   const shown = options.limit === undefined ? sorted : sorted.slice(0, options.limit);
   const hidden = sorted.length - shown.length;
@@ -127,6 +185,7 @@ export async function runPs(options: PsOptions, output: Output): Promise<void> {
         processes: shown.map(processRecord),
         ...(options.files === true && { files: descriptors!.files }),
         ...(options.net === true && { network: descriptors!.net }),
+        ...(options.errors === true && { errors: containerErrorLines(snapshot, container.key).map(errorRecord) }),
       }) + '\n',
     );
     return;
@@ -150,5 +209,11 @@ export async function runPs(options: PsOptions, output: Output): Promise<void> {
     const net = descriptors!.net;
     output.out(`\nnetwork (${net.length}${of}):\n`);
     output.out(net.length === 0 ? `${noneOpen('sockets', descriptors!.denied)}\n` : formatTable(net, NET_COLUMNS, output.columns));
+  }
+  if (options.errors === true) {
+    const errors = containerErrorLines(snapshot, container.key);
+    const total = errors.reduce((a, e) => a + e.count, 0);
+    output.out(`\nsyscall errors (${total} in ${(snapshot.intervalMs / 1000).toFixed(1)} s, processes that exited meanwhile included):\n`);
+    output.out(errors.length === 0 ? 'no failed syscalls\n' : formatTable(errors, ERROR_COLUMNS, output.columns));
   }
 }

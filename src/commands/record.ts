@@ -43,7 +43,7 @@ export interface RecordOptions {
   readonly docker?: boolean;
   /** @default 'procfs+bpf' when bpftrace can run here, else 'procfs' */
   readonly source?: RecordSource;
-  /** The bpftrace source's syscall-error probe (`--bpf-errors on`; nothing stores its counts yet). @default false */
+  /** The bpftrace source's syscall-error probe (`--bpf-errors off` leaves it out). @default true */
   readonly bpfErrors?: boolean;
   /** The bpftrace binary. @default `bpftrace` from PATH */
   readonly bpftraceBin?: string;
@@ -382,7 +382,7 @@ async function recordProcfs(
       const unmatched = bpftrace.ingest.sysdig.stats.unmatched;
       output.err(
         `bubble: bpftrace: ${b.intervals} intervals, ${b.exits} exits (${b.byParent} filed by their parent's cgroups), ` +
-          `${unmatched} processes never matched, ${b.opensDropped} opens and ${b.netBytesDropped} socket bytes without a process\n`,
+          `${unmatched} processes never matched, ${b.opensDropped} opens, ${b.netBytesDropped} socket bytes and ${b.errorsDropped} failed syscalls without a process\n`,
       );
     }
     cancelExitHook();

@@ -100,6 +100,10 @@ export function reportRecord(r: ContainerReport): JsonRecord {
     files_written: r.filesWritten.map((f) => ({ path: f.path, opens: f.opens, bytes: f.bytes ?? null })),
     files_read: r.filesRead.map((f) => ({ path: f.path, opens: f.opens, bytes: f.bytes ?? null })),
     endpoints: r.endpoints.map((e) => ({ protocol: e.protocol, remote: e.remote, opens: e.opens, bytes_in: e.bytesIn ?? null, bytes_out: e.bytesOut ?? null })),
+    syscall_errors:
+      r.syscallErrors === undefined
+        ? null
+        : r.syscallErrors.map((e) => ({ syscall: e.syscall, errno: e.errno, count: e.count, processes: e.processes, comm: e.comm })),
     sparklines: {
       cpu_cores: r.sparks.cpuCores.map((v) => round(v, 3)),
       memory_bytes: r.sparks.memBytes.map((v) => Math.round(v)),
@@ -201,6 +205,13 @@ export function reportText(r: ContainerReport): string {
     for (const e of r.endpoints) {
       const bytes = e.bytesIn !== undefined || e.bytesOut !== undefined ? `, in ${formatBytes(e.bytesIn)} out ${formatBytes(e.bytesOut)}` : '';
       lines.push(truncate(`  ${e.protocol} ${safeText(e.remote)}, ${e.opens} connection${e.opens === 1 ? '' : 's'}${bytes}`, REPORT_WIDTH));
+    }
+  }
+  if (r.syscallErrors !== undefined) {
+    lines.push('', 'Failed syscalls:', '      COUNT  SYSCALL           ERRNO            PROCESSES  COMMAND');
+    for (const e of r.syscallErrors) {
+      const head = `  ${String(e.count).padStart(9)}  ${safeText(e.syscall).padEnd(16)}  ${safeText(e.errno).padEnd(15)}  ${String(e.processes).padStart(9)}  `;
+      lines.push(head + truncate(safeText(e.comm), REPORT_WIDTH - head.length));
     }
   }
   return lines.map((l) => truncate(l, REPORT_WIDTH)).join('\n') + '\n';

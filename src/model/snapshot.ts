@@ -6,6 +6,7 @@
 import type { AccessObservation } from './access.js';
 import type { ContainerKind } from './identity.js';
 import type { ContainerSample, Pressure, PressureLine, ProcessSample, Sample } from './sample.js';
+import type { SyscallErrorCount } from './syscall-errors.js';
 import { readSeconds } from './read-time.js';
 import { containerView, optional, processView, type ContainerGauges } from './view.js';
 
@@ -155,6 +156,8 @@ export interface Snapshot {
    * sent and received nothing. Without it, per-process network is not measured.
    */
   readonly processNetMeasured?: boolean;
+  /** Failed syscalls per process in the interval, when a source counts them (bpftrace's error probe, sysdig). */
+  readonly syscallErrors?: readonly SyscallErrorCount[];
 }
 
 /** current - previous; undefined when either side is missing or the counter went backwards (reset). */

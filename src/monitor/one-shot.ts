@@ -6,6 +6,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { DockerWatcher } from '../collectors/docker.js';
 import type { SamplerOptions } from '../collectors/sampler.js';
 import type { Snapshot } from '../model/snapshot.js';
+import type { TickSource } from '../model/tick-source.js';
 import { Monitor } from './monitor.js';
 
 export interface OneShotOptions {
@@ -16,6 +17,8 @@ export interface OneShotOptions {
    */
   readonly docker?: boolean | DockerWatcher;
   readonly sampler?: SamplerOptions;
+  /** Sources that complete both ticks (bpftrace for `ps --errors`); closed with the monitor. */
+  readonly sources?: readonly TickSource[];
 }
 
 export async function liveSnapshot(options: OneShotOptions): Promise<Snapshot> {
@@ -27,6 +30,7 @@ export async function liveSnapshot(options: OneShotOptions): Promise<Snapshot> {
       intervalMs: options.intervalMs,
       ...(docker !== undefined && { docker }),
       ...(options.sampler !== undefined && { sampler: options.sampler }),
+      ...(options.sources !== undefined && { sources: options.sources }),
     });
     try {
       monitor.tick();

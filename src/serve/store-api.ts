@@ -85,7 +85,7 @@ export interface StoreApiSources {
   readonly maxBytes?: number;
 }
 
-const ROW_KINDS: Readonly<Record<string, ExportWhat>> = { series: 'containers', processes: 'processes', files: 'files', network: 'network' };
+const ROW_KINDS: Readonly<Record<string, ExportWhat>> = { series: 'containers', processes: 'processes', files: 'files', network: 'network', errors: 'errors' };
 
 const json = (value: unknown, status = 200): ApiResponse => ({ status, contentType: 'application/json', body: safeJson(value) + '\n' });
 

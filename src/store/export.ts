@@ -14,7 +14,7 @@ import { cpuPercentOf } from '../model/view.js';
 import { finestTierCovering } from './queries.js';
 import { sampledMsSql, TIER_ID, TIER_MS, type Tier } from './tiers.js';
 
-export type ExportWhat = 'containers' | 'processes' | 'files' | 'network';
+export type ExportWhat = 'containers' | 'processes' | 'files' | 'network' | 'errors';
 export type ExportFormat = 'csv' | 'json';
 
 export interface ExportOptions {
@@ -170,6 +170,7 @@ export const EXPORT_FIELDS: Readonly<Record<ExportWhat, readonly string[]>> = {
   processes: fieldsOf(LAYOUTS.processes),
   files: ACCESS_HEAD.concat(['fd', 'path', 'mode', 'deleted'], ACCESS_TAIL),
   network: ACCESS_HEAD.concat(['fd', 'protocol', 'local', 'remote', 'state'], ACCESS_TAIL),
+  errors: [...HEAD, 'container', 'container_name', 'pid', 'start_time', 'comm', 'syscall', 'errno', 'count', 'per_second'],
 };
 
 // JSON.stringify leaves DEL, C1 controls (0x9b is CSI on some terminals), bidi overrides and U+2028/9 raw; escaping
@@ -224,6 +225,7 @@ export function exportRows(db: Database, options: ExportOptions, write: (chunk: 
     throw new UsageError(`--since (${new Date(since).toISOString()}) is not before --until (${new Date(until).toISOString()})`);
   }
   if (what === 'files' || what === 'network') return exportAccess(db, what, options, since, until, write);
+  if (what === 'errors') return exportErrors(db, options, since, until, write);
   const tier = options.tier ?? finestTierCovering(db, options.sinceMs ?? Number.NEGATIVE_INFINITY);
   const bucketMs = TIER_MS[tier];
   const layout = LAYOUTS[what];
@@ -270,6 +272,61 @@ export function exportRows(db: Database, options: ExportOptions, write: (chunk: 
     }
     const series = encoder.piece(layout.series, layout.seriesValues(row));
     buffer += encoder.line([head, commandAt(layout, encoder, encoded, row), series, encoded.pieces[1]]);
+    count++;
+    if (buffer.length >= CHUNK) {
+      write(buffer);
+      buffer = '';
+    }
+  }
+  if (buffer.length > 0) write(buffer);
+  return count;
+}
+
+/**
+ * Failed syscalls: one row per process, syscall and errno per bucket of the tier, ordered by bucket, then by process in
+ * the order the store first saw it, then by count (highest first). `per_second` is the count over the time the
+ * bucket sampled (its container's sampled_ms), as every rate.
+ */
+function exportErrors(db: Database, options: ExportOptions, since: number, until: number, write: (chunk: string) => void): number {
+  const tier = options.tier ?? finestTierCovering(db, options.sinceMs ?? Number.NEGATIVE_INFINITY);
+  const bucketMs = TIER_MS[tier];
+  const filtered = options.containerKeys !== undefined;
+  const sql = `SELECT s.bucket, c.key, c.name, p.pid, p.start_time, coalesce(pc.comm, p.comm), s.syscall, s.errno, s.count, ${sampledMsSql('cs')}
+                 FROM syscall_errors s
+                 JOIN processes p ON p.id = s.process_id
+                 JOIN containers c ON c.id = p.container_id
+                 LEFT JOIN container_series cs ON cs.tier = s.tier AND cs.bucket = s.bucket AND cs.container_id = p.container_id
+                 ${commandJoinSql('s.process_id', 's.bucket + @size')}
+                WHERE ${RANGE} ${filtered ? `AND c.key IN (${KEYS})` : ''}
+                ORDER BY s.bucket, s.process_id, s.count DESC, s.syscall, s.errno`;
+  const params = {
+    tier: TIER_ID[tier],
+    size: bucketMs,
+    since: Math.ceil(since),
+    until: Math.ceil(until),
+    ...(filtered && { keys: JSON.stringify(options.containerKeys) }),
+  };
+  const encoder = ENCODERS[options.format];
+  const fields = EXPORT_FIELDS.errors;
+  let buffer = encoder.header(fields);
+  let count = 0;
+  for (const r of db.prepare(sql).raw().iterate(params) as IterableIterator<unknown[]>) {
+    const perSecond = Math.round((num(r[8]) / (num(r[9]) / 1000)) * 1000) / 1000;
+    const values: Value[] = [
+      iso(num(r[0])),
+      tier,
+      bucketMs / 1000,
+      str(r[1]),
+      str(r[2]),
+      num(r[3]),
+      iso(num(r[4])),
+      str(r[5]),
+      str(r[6]),
+      str(r[7]),
+      num(r[8]),
+      perSecond,
+    ];
+    buffer += encoder.line([encoder.piece(fields, values)]);
     count++;
     if (buffer.length >= CHUNK) {
       write(buffer);

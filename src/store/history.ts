@@ -19,6 +19,7 @@ import { parseLabels, type ContainerDbRow } from './queries.js';
 import { aliveDuringSql } from './sessions.js';
 import { bucketStart, sampledMsSql, TIER_ID, TIER_MS, type Tier } from './tiers.js';
 import { statement } from './statements.js';
+import { syscallErrorsAt } from './syscall-errors.js';
 
 /** A container with its limits and its series row in the bucket (all null when it has none). */
 interface ContainerRowDb extends ContainerDbRow {
@@ -177,6 +178,7 @@ export function snapshotFromStore(db: Database, tier: Tier, atMs: number, option
     (goneBy(p.exit_time, p.cpu_ns !== null) ? exitedProcesses : processes).push(view);
   }
 
+  const errors = syscallErrorsAt(db, tier, from, options.containerKey);
   return {
     timeMs: from,
     intervalMs: size,
@@ -191,6 +193,7 @@ export function snapshotFromStore(db: Database, tier: Tier, atMs: number, option
     processes,
     exited: { containers: exitedContainers, processes: exitedProcesses },
     gaps: [],
+    ...(errors.length > 0 && { syscallErrors: errors }),
   };
 }
 

@@ -41,3 +41,6 @@ export const MERGE_PROCESS_SERIES = [
   `sampled_ms = ${add('sampled_ms')}`,
   `samples = ${add('samples')}`,
 ].join(',\n        ');
+
+/** SET list for `ON CONFLICT (tier, bucket, process_id, syscall, errno) DO UPDATE SET ...`: counts add. */
+export const MERGE_SYSCALL_ERRORS = `count = ${add('count')}`;

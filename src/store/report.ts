@@ -11,6 +11,7 @@ import { allocatedCores, cpuEfficiencyPercent } from '../model/efficiency.js';
 import { finestTierCovering } from './queries.js';
 import { aliveUntilSql } from './sessions.js';
 import { statement } from './statements.js';
+import { hasSyscallErrors } from './syscall-errors.js';
 import { bucketStart, sampledMsSql, TIER_ID, TIER_MS, type Tier } from './tiers.js';
 
 /** Points per sparkline: fits 80 columns with a label and a figure. */
@@ -42,6 +43,16 @@ export interface ReportEndpoint {
   readonly opens: number;
   readonly bytesIn?: number;
   readonly bytesOut?: number;
+}
+
+/** A syscall failing with one errno in the container, over the span. */
+export interface ReportSyscallError {
+  readonly syscall: string;
+  readonly errno: string;
+  readonly count: number;
+  /** Processes it failed in, and the command whose processes it failed most in (a loop's 300 cats: cat). */
+  readonly processes: number;
+  readonly comm: string;
 }
 
 /** One resource over the lifetime: per point, the rate or level (cores, bytes, bytes/s). */
@@ -97,6 +108,8 @@ export interface ContainerReport {
   readonly filesWritten: readonly ReportFile[];
   readonly filesRead: readonly ReportFile[];
   readonly endpoints: readonly ReportEndpoint[];
+  /** Top failed syscalls, where a source counted them (bpftrace's error probe, sysdig); undefined where none did. */
+  readonly syscallErrors?: readonly ReportSyscallError[];
   readonly sparks: Sparks;
   /** What the recording missed, one sentence each. */
   readonly missing: readonly string[];
@@ -276,6 +289,7 @@ export function containerReport(db: Database, key: string, range: { sinceMs?: nu
     topByMemory: processes.byMemory,
     ...filesOf(db, c.id, fromMs, toMs),
     endpoints: endpointsOf(db, c.id, fromMs, toMs),
+    ...syscallErrorsOf(db, c.id, tier, fromMs, toMs),
     sparks: sparks(rows, fromMs, toMs),
     missing,
   };
@@ -406,4 +420,32 @@ function endpointsOf(db: Database, containerId: number, fromMs: number, toMs: nu
     ...(r.bytes_in !== null && { bytesIn: r.bytes_in }),
     ...(r.bytes_out !== null && { bytesOut: r.bytes_out }),
   }));
+}
+
+interface SyscallErrorRow {
+  syscall: string;
+  errno: string;
+  count: number;
+  processes: number;
+  comm: string;
+}
+
+/**
+ * The TOP_N syscall/errno pairs that failed most in the container's processes over the span, from the report's tier;
+ * nothing when no row of the container is in the span (no source counted them, or none failed).
+ */
+function syscallErrorsOf(db: Database, containerId: number, tier: Tier, fromMs: number, toMs: number): { syscallErrors?: ReportSyscallError[] } {
+  if (!hasSyscallErrors(db)) return {};
+  const rows = statement(
+    db,
+    `WITH e AS (
+       SELECT s.syscall, s.errno, s.process_id, sum(s.count) AS count FROM syscall_errors s
+        WHERE s.tier = @tier AND s.bucket >= @from AND s.bucket < @to AND s.process_id IN (SELECT id FROM processes WHERE container_id = @id)
+        GROUP BY s.syscall, s.errno, s.process_id)
+     SELECT e.syscall, e.errno, sum(e.count) AS count, count(*) AS processes,
+            (SELECT p.comm FROM e e2 JOIN processes p ON p.id = e2.process_id WHERE e2.syscall = e.syscall AND e2.errno = e.errno
+              GROUP BY p.comm ORDER BY sum(e2.count) DESC, count(*) DESC, p.comm LIMIT 1) AS comm
+       FROM e GROUP BY e.syscall, e.errno ORDER BY sum(e.count) DESC, e.syscall, e.errno LIMIT ${TOP_N}`,
+  ).all({ tier: TIER_ID[tier], id: containerId, from: bucketStart(tier, fromMs), to: toMs }) as SyscallErrorRow[];
+  return rows.length === 0 ? {} : { syscallErrors: rows.map((r) => ({ ...r })) };
 }

@@ -22,6 +22,7 @@ import { statement } from './statements.js';
 const SERIES = [
   { table: 'container_series', entity: 'container_id' },
   { table: 'process_series', entity: 'process_id' },
+  { table: 'syscall_errors', entity: 'process_id' },
 ] as const;
 
 /** Default bound per pruneStep call: 10 buckets per tier and table (10 s of second rows, 10 min of minute rows). */
@@ -84,10 +85,10 @@ const ACCESS_TABLES = ['file_access', 'net_access'] as const;
 /** Access rows deleted per table per step: bounded like the series buckets, so a backlog never stalls a tick. */
 const ACCESS_ROWS_PER_STEP = 2000;
 
-/** Deletes the access intervals of these processes (they are being deleted). */
+/** Deletes the access intervals and failed-syscall rows of these processes (they are being deleted). */
 function deleteAccess(db: Database.Database, processIdsJson: string): number {
   let rows = 0;
-  for (const table of ACCESS_TABLES) {
+  for (const table of [...ACCESS_TABLES, 'syscall_errors']) {
     rows += db.prepare(`DELETE FROM ${table} WHERE process_id IN (SELECT value FROM json_each(?))`).run(processIdsJson).changes;
   }
   return rows;
@@ -122,7 +123,7 @@ function unlinkParents(db: Database.Database, ids: readonly number[]): void {
 export function pruneEntities(db: Database.Database, nowMs: number, retention: Retention): { containers: number; processes: number } {
   return db.transaction(() => {
     const cutoff = nowMs - retention.day;
-    const processFloor = Math.min(cutoff, earliestRow(db, 'process_series'));
+    const processFloor = Math.min(cutoff, earliestRow(db, 'process_series'), earliestRow(db, 'syscall_errors'));
     const ids = db.prepare(`SELECT id FROM processes WHERE ${END} < ?`).pluck().all(processFloor) as number[];
     if (ids.length > 0) deleteAccess(db, JSON.stringify(ids));
     const processes = ids.length === 0 ? 0 : db.prepare(`DELETE FROM processes WHERE id IN (SELECT value FROM json_each(?))`).run(JSON.stringify(ids)).changes;
@@ -216,10 +217,12 @@ export interface BubbleConfig {
   readonly color?: boolean;
   /** `"columns": {"containers": ["name", "cpu", "mem"]}`: top's columns and their order (narrow terminals still drop some). */
   readonly columns?: { readonly containers?: readonly ContainerColumn[]; readonly processes?: readonly ProcessColumn[] };
+  /** `"bpf": {"errors": false}`: the bpftrace source without its syscall-error probe; --bpf-errors overrides it. */
+  readonly bpf?: { readonly errors?: boolean };
 }
 
 /** The keys a config file may hold. */
-export const CONFIG_KEYS = ['keep', 'interval', 'tier', 'sort', 'color', 'columns'] as const;
+export const CONFIG_KEYS = ['keep', 'interval', 'tier', 'sort', 'color', 'columns', 'bpf'] as const;
 
 function configError(path: string, what: string, cause?: unknown, line?: number): BubbleError {
   const where = line === undefined ? safeText(path) : `${safeText(path)} line ${line}:`;
@@ -410,6 +413,17 @@ export function loadConfig(path: string = defaultConfigPath()): BubbleConfig {
           else columns.processes = names as ProcessColumn[];
         }
         config = { ...config, columns };
+        break;
+      }
+      case 'bpf': {
+        if (!isObject(value)) throw fail(key, 'has "bpf" that is not an object like {"errors": false}');
+        const bpf: { errors?: boolean } = {};
+        for (const [name, on] of Object.entries(value)) {
+          if (name !== 'errors') throw fail(name, `has an unknown key "bpf.${safeText(name)}" (known: errors)`);
+          if (typeof on !== 'boolean') throw fail(name, 'has "bpf.errors" that is not true or false');
+          bpf.errors = on;
+        }
+        config = { ...config, bpf };
         break;
       }
       default:

@@ -41,12 +41,16 @@
  * Forgetting. When the coarsest accumulated tier (the minute, by default) closes, entities not in that snapshot are
  * dropped with their change-only state, so a long recorder holds only what it saw in the current minute.
  *
+ * Syscall errors. A snapshot's `syscallErrors` counts are added per (process, syscall, errno) to the open second
+ * and fold into the minute, hour and day like the sums above: a second row is emitted only for a pair that failed in
+ * that second (a count is never 0), and the counts of every tier add up to the same total.
+ *
  * flush() closes the open second and minute (shutdown: the partial minute goes to the minute, hour and day rows) and
  * empties the rollup. Adding snapshots of already flushed buckets afterwards emits parts of those buckets again,
  * which the writer merges.
  */
 import type { ContainerView, ProcessView, Snapshot } from '../model/snapshot.js';
-import type { ContainerRow, ProcessRow, SeriesRows } from './rows.js';
+import type { ContainerRow, ProcessRow, SeriesRows, SyscallErrorRow } from './rows.js';
 import { bucketStart, TIERS, type Tier } from './tiers.js';
 
 export interface RollupOptions {
@@ -141,6 +145,8 @@ export class Rollup {
   readonly #open: number[];
   /** Per tier, the entities with samples in their open bucket: closing touches only those, not every known entity. */
   readonly #dirty: { containers: Entity[]; processes: Entity[] }[];
+  /** Per accumulated tier, failed syscalls in the open bucket: `process\0syscall\0errno` -> count. */
+  readonly #errors: Map<string, number>[];
 
   constructor(options: RollupOptions = {}) {
     const wanted = options.tiers ?? TIERS;
@@ -151,6 +157,7 @@ export class Rollup {
     this.#emit = TIERS.slice(0, this.#top + 1).map((t) => wanted.includes(t));
     this.#open = TIERS.slice(0, this.#acc + 1).map(() => Number.NaN);
     this.#dirty = this.#open.map(() => ({ containers: [], processes: [] }));
+    this.#errors = this.#open.map(() => new Map());
   }
 
   /**
@@ -170,6 +177,7 @@ export class Rollup {
   add(snapshot: Snapshot): SeriesRows {
     const containers: ContainerRow[] = [];
     const processes: ProcessRow[] = [];
+    const errors: SyscallErrorRow[] = [];
     let time = snapshot.timeMs;
     const openSecond = this.#open[0] ?? Number.NaN;
     let topClosed = false;
@@ -178,7 +186,7 @@ export class Rollup {
     } else {
       // A step back lands in the open bucket: closed buckets are never reopened.
       if (time < openSecond) time = openSecond;
-      topClosed = this.#advance(time, containers, processes);
+      topClosed = this.#advance(time, containers, processes, errors);
     }
 
     const second = this.#open[0] as number;
@@ -187,44 +195,69 @@ export class Rollup {
     for (const view of snapshot.containers) this.#addContainer(view, second, intervalMs);
     const net = snapshot.processNetMeasured === true;
     for (const view of snapshot.processes) if (!view.kernelThread) this.#addProcess(view, second, net, intervalMs);
+    if (snapshot.syscallErrors !== undefined) {
+      const open = this.#errors[0] as Map<string, number>;
+      for (const e of snapshot.syscallErrors) {
+        if (!(e.count > 0)) continue;
+        const key = `${e.processKey}\u0000${e.syscall}\u0000${e.errno}`;
+        open.set(key, (open.get(key) ?? 0) + e.count);
+      }
+    }
 
     if (topClosed) {
       this.#forget(this.#containers, second);
       this.#forget(this.#processes, second);
     }
-    return { containers, processes };
+    return errors.length === 0 ? { containers, processes } : { containers, processes, errors };
   }
 
   /** Closes every open bucket (shutdown) and returns their rows. After flush the rollup is empty. */
   flush(): SeriesRows {
     const containers: ContainerRow[] = [];
     const processes: ProcessRow[] = [];
+    const errors: SyscallErrorRow[] = [];
     if (!Number.isNaN(this.#open[0] ?? Number.NaN)) {
-      for (let i = 0; i <= this.#acc; i++) this.#close(i, containers, processes);
+      for (let i = 0; i <= this.#acc; i++) this.#close(i, containers, processes, errors);
     }
     this.#containers.clear();
     this.#processes.clear();
+    for (const m of this.#errors) m.clear();
     this.#open.fill(Number.NaN);
-    return { containers, processes };
+    return errors.length === 0 ? { containers, processes } : { containers, processes, errors };
   }
 
   /** Closes, finest first, every tier whose open bucket is before `time`. True when the coarsest one closed. */
-  #advance(time: number, containers: ContainerRow[], processes: ProcessRow[]): boolean {
+  #advance(time: number, containers: ContainerRow[], processes: ProcessRow[], errors: SyscallErrorRow[]): boolean {
     for (let i = 0; i <= this.#acc; i++) {
       const start = bucketStart(TIERS[i] as Tier, time);
       // Buckets nest, so when this tier's bucket is unchanged no coarser one changed either.
       if (start === this.#open[i]) return false;
-      this.#close(i, containers, processes);
+      this.#close(i, containers, processes, errors);
       this.#open[i] = start;
     }
     return true;
   }
 
-  #close(tier: number, containers: ContainerRow[], processes: ProcessRow[]): void {
+  #close(tier: number, containers: ContainerRow[], processes: ProcessRow[], errors: SyscallErrorRow[]): void {
     const dirty = this.#dirty[tier] as { containers: Entity[]; processes: Entity[] };
     const bucket = this.#open[tier] as number;
     this.#closeAll(dirty.containers, 'container', tier, bucket, containers, processes);
     this.#closeAll(dirty.processes, 'process', tier, bucket, containers, processes);
+    this.#closeErrors(tier, bucket, errors);
+  }
+
+  /** The tier's failed-syscall counts as rows (and as parts of the coarser tiers), folded into the next tier. */
+  #closeErrors(tier: number, bucket: number, errors: SyscallErrorRow[]): void {
+    const open = this.#errors[tier] as Map<string, number>;
+    if (open.size === 0) return;
+    const tiers = this.#emit.flatMap((on, i) => (on && (i === tier || (tier === this.#acc && i > tier)) ? [TIERS[i] as Tier] : []));
+    const up = tier < this.#acc ? this.#errors[tier + 1] : undefined;
+    for (const [key, count] of open) {
+      const [processKey, syscall, errno] = key.split('\u0000') as [string, string, string];
+      for (const t of tiers) errors.push({ tier: t, bucket: bucketStart(t, bucket), processKey, syscall, errno, count });
+      up?.set(key, (up.get(key) ?? 0) + count);
+    }
+    open.clear();
   }
 
   #closeAll(list: Entity[], kind: Kind, tier: number, bucket: number, containers: ContainerRow[], processes: ProcessRow[]): void {

@@ -44,7 +44,19 @@ export interface ProcessRow {
   readonly sampledMs: number;
 }
 
+/** Failed syscalls of one process in a bucket (syscall_errors). */
+export interface SyscallErrorRow {
+  readonly tier: Tier;
+  readonly bucket: number;
+  readonly processKey: string;
+  readonly syscall: string;
+  readonly errno: string;
+  readonly count: number;
+}
+
 export interface SeriesRows {
   readonly containers: readonly ContainerRow[];
   readonly processes: readonly ProcessRow[];
+  /** Absent when nothing counted failed syscalls. */
+  readonly errors?: readonly SyscallErrorRow[];
 }

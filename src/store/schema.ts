@@ -194,6 +194,19 @@ export const MIGRATIONS: readonly string[] = [
   -- The cgroup's own peak (memory.max_usage_in_bytes, memory.peak), the highest read: ticks can miss a peak between them.
   ALTER TABLE containers ADD COLUMN memory_peak INTEGER;
   `,
+  // 8: failed syscalls per process, syscall and errno, from bpftrace's error probe or the sysdig bridge. Counts are
+  // summed per bucket through the tiers like the other series (conserved), pruned with them, merged on conflict.
+  `
+  CREATE TABLE syscall_errors (
+    tier       INTEGER NOT NULL,
+    bucket     INTEGER NOT NULL,
+    process_id INTEGER NOT NULL,
+    syscall    TEXT NOT NULL,          -- 'openat'; the number as text when the source had no name for it
+    errno      TEXT NOT NULL,          -- 'ENOENT'; the number as text likewise
+    count      INTEGER NOT NULL,
+    PRIMARY KEY (tier, bucket, process_id, syscall, errno)
+  ) STRICT, WITHOUT ROWID;
+  `,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

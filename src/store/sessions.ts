@@ -7,7 +7,7 @@
  * alive gets `last_seen` = its last tick. Callers hold the recorder lock and run these inside the tick's transaction.
  */
 import type Database from 'better-sqlite3';
-import { MERGE_CONTAINER_SERIES, MERGE_PROCESS_SERIES } from './merge.js';
+import { MERGE_CONTAINER_SERIES, MERGE_PROCESS_SERIES, MERGE_SYSCALL_ERRORS } from './merge.js';
 import { statement } from './statements.js';
 import { TIER_ID, TIER_MS, type Tier } from './tiers.js';
 
@@ -49,6 +49,15 @@ function fold(db: Database.Database, tier: Tier, from: number, through: number):
       GROUP BY b, process_id
      ON CONFLICT (tier, bucket, process_id) DO UPDATE SET
         ${MERGE_PROCESS_SERIES}`,
+  ).run(params);
+  statement(
+    db,
+    `INSERT INTO syscall_errors (tier, bucket, process_id, syscall, errno, count)
+     SELECT @tier, bucket - bucket % @size AS b, process_id, syscall, errno, sum(count)
+       FROM syscall_errors
+      WHERE tier = 0 AND bucket >= @from AND bucket <= @through
+      GROUP BY b, process_id, syscall, errno
+     ON CONFLICT (tier, bucket, process_id, syscall, errno) DO UPDATE SET ${MERGE_SYSCALL_ERRORS}`,
   ).run(params);
 }
 

@@ -8,7 +8,7 @@ import type Database from 'better-sqlite3';
 import type { ContainerView, ProcessView, Snapshot } from '../model/snapshot.js';
 import type { SeriesRows } from './rows.js';
 import { AccessWriter } from './access.js';
-import { MERGE_CONTAINER_SERIES, MERGE_PROCESS_SERIES } from './merge.js';
+import { MERGE_CONTAINER_SERIES, MERGE_PROCESS_SERIES, MERGE_SYSCALL_ERRORS } from './merge.js';
 import { openSession, recoverSessions } from './sessions.js';
 import { TIER_ID } from './tiers.js';
 
@@ -95,6 +95,7 @@ export class StoreWriter {
   private readonly touchContainer: Database.Statement;
   private readonly insertContainerRow: Database.Statement;
   private readonly insertProcessRow: Database.Statement;
+  private readonly insertErrorRow: Database.Statement;
   private readonly tick: (snapshot: Snapshot, rows: SeriesRows, book: TickBookkeeping) => void;
   private readonly db: Database.Database;
   private readonly insertCommand: Database.Statement;
@@ -169,6 +170,9 @@ export class StoreWriter {
       VALUES (@tier, @bucket, @id, @cpu, @rssAvg, @rssMax, @read, @write, @threads, @samples, @rx, @tx, @sampledMs)
       ON CONFLICT (tier, bucket, process_id) DO UPDATE SET
         ${MERGE_PROCESS_SERIES}`);
+    this.insertErrorRow = db.prepare(`
+      INSERT INTO syscall_errors (tier, bucket, process_id, syscall, errno, count) VALUES (@tier, @bucket, @id, @syscall, @errno, @count)
+      ON CONFLICT (tier, bucket, process_id, syscall, errno) DO UPDATE SET ${MERGE_SYSCALL_ERRORS}`);
     // max(): folded_through never goes below the session's first second; the rollup's open minute can start earlier,
     // and those seconds belong to earlier sessions, which folded them themselves.
     this.updateSession = db.prepare(
@@ -458,6 +462,11 @@ export class StoreWriter {
         tx: r.netTxBytes ?? null,
         sampledMs: r.sampledMs,
       });
+    }
+    for (const r of rows.errors ?? []) {
+      const id = this.processes.get(r.processKey)?.id ?? this.retired.get(r.processKey)?.id;
+      if (id === undefined) continue;
+      this.insertErrorRow.run({ tier: TIER_ID[r.tier], bucket: r.bucket, id, syscall: r.syscall, errno: r.errno, count: r.count });
     }
   }
 }

@@ -25,6 +25,7 @@ import type { FileAccess, SocketAccess } from '../model/access.js';
 import type { ContainerColumn, ProcessColumn } from '../model/columns.js';
 import type { ContainerView } from '../model/snapshot.js';
 import type { ContainerSort, ProcessSort } from '../model/sort.js';
+import { containerErrorLines, type ErrorLine } from '../model/syscall-errors.js';
 import type { Source } from './source.js';
 import { initialState, reduce, resolveList, type Action, type Lists } from './state.js';
 import { containerList, EMPTY_PROCESS_LIST, processList } from './tree.js';
@@ -76,6 +77,7 @@ function clock(tier: Tier, ms: number): string {
 
 const NO_FILES: readonly FileAccess[] = [];
 const NO_NET: readonly SocketAccess[] = [];
+const NO_ERRORS: readonly ErrorLine[] = [];
 
 export function App(props: AppProps) {
   const { source } = props;
@@ -160,6 +162,12 @@ export function App(props: AppProps) {
     [source, inContainer, selectedKey, paneAt, liveKey],
   );
 
+  // `e`: the network pane shows the container's failed syscalls in the interval (bpftrace's or sysdig's counts).
+  const errorLines = useMemo(
+    () => (inContainer && state.errorsPane && snapshot !== undefined ? containerErrorLines(snapshot, state.containerKey!) : NO_ERRORS),
+    [inContainer, state.errorsPane, snapshot, state.containerKey],
+  );
+
   // Without root another user's descriptors cannot be read: the panes say so instead of "none known".
   const hidden = inContainer && selectedKey !== undefined && source.descriptorsHidden?.(selectedKey, paneAt) === true;
   const lists: Lists = useMemo(
@@ -168,12 +176,12 @@ export function App(props: AppProps) {
       processes: procs.keys,
       parents: procs.parents,
       files: files.length,
-      network: network.length,
+      network: state.errorsPane ? errorLines.length : network.length,
       // What F3 searches: what the rows show of each (escaped text is what the user sees and types).
       containerTexts: containers.map((c) => `${safeText(c.name)} ${c.id}`),
       processTexts: procs.rows.map((r) => `${r.process.pid} ${safeText(r.process.cmdline || r.process.comm)}`),
     }),
-    [containerKeys, containers, procs, files, network],
+    [containerKeys, containers, procs, files, network, state.errorsPane, errorLines],
   );
   // The input handler reads the newest state and rows without being re-subscribed on every frame.
   const listsRef = useRef(lists);
@@ -375,6 +383,13 @@ export function App(props: AppProps) {
       network,
       networkWindow: resolveList(state.network, network.length, lay.paneRows),
       networkTitle: `network (${network.length})`,
+      ...(state.errorsPane && {
+        errors: {
+          lines: errorLines,
+          title: `syscall errors of the container (${errorLines.reduce((a, e) => a + e.count, 0)}; e: network)`,
+          empty: snapshot?.syscallErrors === undefined ? 'not counted here (record --source bpf counts them)' : 'no failed syscalls',
+        },
+      }),
       focus: state.focus,
       layout: lay,
       ctx,

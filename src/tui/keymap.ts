@@ -47,6 +47,7 @@ export const KEYMAP = [
   { command: 'kill', keys: ['f9'], help: 'signal the process (kill)' },
   { command: 'focus.next', keys: ['tab'], help: 'next pane (files, net)' },
   { command: 'focus.prev', keys: ['shift-tab'], help: 'previous pane' },
+  { command: 'pane.errors', keys: ['e'], help: 'net pane: syscall errors' },
   { command: 'time.back', keys: ['left'], help: 'one bucket back in time' },
   { command: 'time.forward', keys: ['right'], help: 'one bucket on; past: live' },
   { command: 'tier.finer', keys: ['['], help: 'finer tier (zoom in)' },

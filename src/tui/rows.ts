@@ -23,6 +23,7 @@ import type { ContainerSort, ProcessSort } from '../model/sort.js';
 import type { Tier } from '../store/tiers.js';
 import { FILTER_KEYMAP, KEYMAP, keyLabel, MENU_KEYMAP, type Binding } from './keymap.js';
 import { shownPath, type FileAccess, type SocketAccess } from '../model/access.js';
+import type { ErrorLine } from '../model/syscall-errors.js';
 import type { StatusItem, StatusLevel } from './source.js';
 import type { ProcessRow } from './tree.js';
 
@@ -281,6 +282,17 @@ export function netLine(n: SocketAccess, width: number, selected: boolean): stri
   const state = safeText(SHORT_STATE[n.state] ?? n.state);
   const ends = n.remote === '' ? safeText(n.local) : `${safeText(n.local)} → ${safeText(n.remote)}`;
   return paneLine(`${safeText(n.protocol).padEnd(5)} ${state.padEnd(6)} ${ends}`, width, selected);
+}
+
+/** `  1234  41.2/s openat   ENOENT   88x cat`: a failed syscall's count and rate, then who (a pid, or how many exited). */
+export function errorLine(e: ErrorLine, width: number, selected: boolean): string {
+  const who = e.pid === undefined ? `${e.processes}x` : String(e.pid);
+  const rate = `${e.perSecond >= 100 ? e.perSecond.toFixed(0) : e.perSecond.toFixed(1)}/s`;
+  return paneLine(
+    `${String(e.count).padStart(6)} ${rate.padStart(8)} ${safeText(e.syscall).padEnd(10)} ${safeText(e.errno).padEnd(9)} ${who.padStart(6)} ${safeText(e.comm)}`,
+    width,
+    selected,
+  );
 }
 
 /** The title above a pane; `▸` marks the focused one. */

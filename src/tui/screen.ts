@@ -15,11 +15,13 @@ import type { FileAccess, SocketAccess } from '../model/access.js';
 import type { ContainerView } from '../model/snapshot.js';
 import type { ContainerColumn, ProcessColumn } from '../model/columns.js';
 import type { ContainerSort, ProcessSort } from '../model/sort.js';
+import type { ErrorLine } from '../model/syscall-errors.js';
 import type { Layout } from './layout.js';
 import type { MenuLines } from './menu.js';
 import {
   containerHeader,
   containerLine,
+  errorLine,
   fileLine,
   headerLine,
   helpLines,
@@ -115,6 +117,8 @@ export interface ContainerBody {
   readonly networkWindow: Window;
   readonly networkTitle: string;
   readonly networkEmpty: string;
+  /** Shown in the network pane's place (`e`): the container's failed syscalls, with their title and empty line. */
+  readonly errors?: { readonly lines: readonly ErrorLine[]; readonly title: string; readonly empty: string };
   readonly focus: Focus;
   readonly layout: Layout;
   readonly ctx?: CellContext;
@@ -154,16 +158,11 @@ export function containerLines(p: ContainerBody): ScreenLine[] {
     focused: p.focus === 'files',
     empty: p.filesEmpty,
   });
-  const network = paneLines({
-    title: p.networkTitle,
-    rows: p.network,
-    format: netLine,
-    window: p.networkWindow,
-    height: l.paneRows,
-    width: l.networkWidth,
-    focused: p.focus === 'network',
-    empty: p.networkEmpty,
-  });
+  const pane = { window: p.networkWindow, height: l.paneRows, width: l.networkWidth, focused: p.focus === 'network' };
+  const network =
+    p.errors === undefined
+      ? paneLines({ ...pane, title: p.networkTitle, rows: p.network, format: netLine, empty: p.networkEmpty })
+      : paneLines({ ...pane, title: p.errors.title, rows: p.errors.lines, format: errorLine, empty: p.errors.empty });
   // Side by side: the files pane padded to its width, one column between, then the network pane.
   for (let i = 0; i < Math.max(files.length, network.length); i++) {
     out.push([...padSpans(files[i] ?? [], l.filesWidth), { text: ' ' }, ...(network[i] ?? [])]);

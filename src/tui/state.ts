@@ -92,6 +92,8 @@ export interface State {
   readonly collapsed: ReadonlySet<string>;
   readonly kernelThreads: boolean;
   readonly focus: Focus;
+  /** The network pane shows the container's failed syscalls instead (`e`). */
+  readonly errorsPane: boolean;
   readonly cursor: Cursor;
   readonly tier: Tier;
   /** What the source has recorded; bounds the cursor. */
@@ -171,6 +173,7 @@ export function initialState(options: InitOptions): State {
     collapsed: new Set(),
     kernelThreads: false,
     focus: 'processes',
+    errorsPane: false,
     cursor: options.atMs === undefined ? { live: true } : { live: false, atMs: options.atMs },
     tier: options.tier ?? 'second',
     ...(options.range !== undefined && { range: options.range }),
@@ -440,6 +443,8 @@ function onCommand(state: State, command: Command, lists: Lists): State {
       return state.view === 'container' && state.tree ? { ...state, collapsed: new Set() } : state;
     case 'view.kernel':
       return { ...state, kernelThreads: !state.kernelThreads };
+    case 'pane.errors':
+      return state.view === 'container' ? { ...state, errorsPane: !state.errorsPane, network: TOP } : state;
     case 'focus.next':
     case 'focus.prev':
       return state.view === 'container' ? { ...state, focus: cycle(FOCUS_ORDER, state.focus, command === 'focus.next' ? 1 : -1) } : state;

@@ -63,7 +63,9 @@ describe('record --source bpf: short-lived processes in a container and a Slurm 
     job = makeTestCgroup(`/slurm_bt${tag}/uid_0/job_${jobId}/step_0/task_0`, { controllers: ['memory', 'pids'], v2: false });
     const loop = children.start('sh', ['-c', 'while :; do /bin/false; sleep 0.05; done'], { SLURM_JOB_ID: jobId, SLURM_JOB_NAME: 'short' });
     job.addPid(loop.pid!);
-    const recorder = startBubble(['record', '--db', db, '--source', 'bpf', '--duration', '16s']);
+    // bpftrace takes seconds to compile and attach (more with the syscall-error probe, on by default, and on a loaded
+    // host): the duration leaves at least 8 s attached.
+    const recorder = startBubble(['record', '--db', db, '--source', 'bpf', '--duration', '20s']);
     await recorder.waitFor('bpftrace attached', 40_000);
     attachedAt = Date.now();
     status = await recorder.exited();

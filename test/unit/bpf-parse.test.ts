@@ -163,9 +163,10 @@ describe('BpfParser on bad input', () => {
 });
 
 describe('the program and its stderr', () => {
-  it('leaves out the syscall-error probe unless asked for it, and nothing else', () => {
-    const all = bpfProgram({ errors: true });
-    const without = bpfProgram();
+  it('has the syscall-error probe by default, and leaves it out (and nothing else) when switched off', () => {
+    const all = bpfProgram();
+    expect(bpfProgram({ errors: true })).toBe(all);
+    const without = bpfProgram({ errors: false });
     expect(all).toContain('raw_syscalls:sys_exit');
     expect(without).not.toContain('raw_syscalls:sys_exit');
     expect(without).not.toMatch(/@err/);

@@ -191,6 +191,7 @@ describe('openStore: creating and reopening', () => {
       'process_series',
       'processes',
       'sessions',
+      'syscall_errors',
     ]);
   });
 

@@ -370,7 +370,7 @@ describe('loadConfig', () => {
       ['{\n  "sort": {"containers": "name"},\n  "tier": minute\n}', 'line 3: is not valid JSON (stops at: minute)'],
       ['{"interval": "2s" "tier": "hour"}', 'line 1: is not valid JSON (stops at: "tier": "hour"})'],
       ['[]', 'must hold a JSON object'],
-      ['{"kep": {}}', 'line 1: has an unknown key "kep" (known: keep, interval, tier, sort, color, columns)'],
+      ['{"kep": {}}', 'line 1: has an unknown key "kep" (known: keep, interval, tier, sort, color, columns, bpf)'],
       ['{\n  "interval": "2s",\n  "keep": {"seconds": "2h"}\n}', 'line 3: has an unknown tier "keep.seconds" (known: second, minute, hour, day)'],
       ['{"keep": {"day": 365}}', 'line 1: has "keep.day" that is not a duration string like "30d"'],
       ['{"keep": "1y"}', 'line 1: has "keep" that is not an object'],
@@ -379,6 +379,9 @@ describe('loadConfig', () => {
       ['{\n\n"sort": {"processes": "rss"}}', 'line 3: has "sort.processes" that is not one of cpu, mem, io, pid, read, write, time, command'],
       ['{"sort": {"jobs": "cpu"}}', 'line 1: has an unknown list "sort.jobs" (known: containers, processes)'],
       ['{"color": "no"}', 'line 1: has "color" that is not true or false'],
+      ['{"bpf": {"errors": "off"}}', 'line 1: has "bpf.errors" that is not true or false'],
+      ['{"bpf": {\n"net": false}}', 'line 2: has an unknown key "bpf.net" (known: errors)'],
+      ['{"bpf": true}', 'line 1: has "bpf" that is not an object like {"errors": false}'],
     ];
     for (const [text, what] of cases) {
       const file = write(text);
@@ -390,9 +393,13 @@ describe('loadConfig', () => {
     }
   });
 
-  it('reads the interval, tier, sort and colour beside keep', () => {
+  it('reads the interval, tier, sort, colour and the bpftrace error probe beside keep', () => {
     const file = write(
-      JSON.stringify({ keep: { day: '2y' }, interval: '2s', tier: 'minute', sort: { containers: 'pids', processes: 'write' }, color: false }, null, 2),
+      JSON.stringify(
+        { keep: { day: '2y' }, interval: '2s', tier: 'minute', sort: { containers: 'pids', processes: 'write' }, color: false, bpf: { errors: false } },
+        null,
+        2,
+      ),
     );
     expect(loadConfig(file)).toEqual({
       path: file,
@@ -401,6 +408,7 @@ describe('loadConfig', () => {
       tier: 'minute',
       sort: { containers: 'pids', processes: 'write' },
       color: false,
+      bpf: { errors: false },
     });
   });
 
