@@ -21,7 +21,7 @@ import { sendSignal } from './kill.js';
 import { menuLines } from './menu.js';
 import { layout, MIN_COLUMNS, MIN_ROWS } from './layout.js';
 import { containerInfo, scrubberRight, sparkline, sparkWidth, statusSegments } from './rows.js';
-import type { FileAccess, SocketAccess } from '../model/access.js';
+import type { FileAccess, SocketRow } from '../model/access.js';
 import type { ContainerSort, ProcessSort } from '../model/sort.js';
 import type { Source } from './source.js';
 import { initialState, reduce, resolveList, type Action, type Lists } from './state.js';
@@ -66,7 +66,7 @@ function clock(tier: Tier, ms: number): string {
 }
 
 const NO_FILES: readonly FileAccess[] = [];
-const NO_NET: readonly SocketAccess[] = [];
+const NO_NET: readonly SocketRow[] = [];
 
 export function App(props: AppProps) {
   const { source } = props;

@@ -9,7 +9,7 @@ import type { ContainerView } from '../model/snapshot.js';
 import type { ContainerSort, ProcessSort } from '../model/sort.js';
 import type { Tier } from '../store/tiers.js';
 import { FILTER_KEYMAP, KEYMAP, keyLabel, MENU_KEYMAP, type Binding } from './keymap.js';
-import { shownPath, type FileAccess, type SocketAccess } from '../model/access.js';
+import { shownPath, type FileAccess, type SocketRow } from '../model/access.js';
 import type { StatusItem, StatusLevel } from './source.js';
 import type { ProcessRow } from './tree.js';
 
@@ -143,10 +143,22 @@ function paneLine(text: string, width: number, selected: boolean): string {
   return truncate((selected ? '>' : ' ') + text, width).trimEnd();
 }
 
+/** The panes' FD column: wide enough for fd 255 and for two folded fds (`0,1`), so paths and protocols line up. */
+const FD_WIDTH = 4;
+
+/**
+ * The FD cell: the descriptor, `-` where the source did not know it (sysdig's per-file sums), the fds holding one
+ * socket (`0,1`), or the first and how many more (`3+2`) when they do not fit.
+ */
+export function fdCell(fds: readonly number[]): string {
+  if (fds.length === 0) return '-'.padStart(FD_WIDTH);
+  const all = fds.join(',');
+  return (all.length <= FD_WIDTH ? all : `${fds[0]}+${fds.length - 1}`).padStart(FD_WIDTH);
+}
+
 export function fileLine(f: FileAccess, width: number, selected: boolean): string {
-  const fd = f.fd === undefined ? '' : `${f.fd} `;
   const bytes = f.bytesIn === undefined && f.bytesOut === undefined ? '' : `  ${pair(f.bytesIn, f.bytesOut, formatBytes)}`;
-  return paneLine(`${fd}${f.mode.padEnd(3)} ${safeText(shownPath(f))}${bytes}`, width, selected);
+  return paneLine(`${fdCell(f.fd === undefined ? [] : [f.fd])} ${f.mode.padEnd(3)} ${safeText(shownPath(f))}${bytes}`, width, selected);
 }
 
 /** ss's short names for the long socket states, so an address keeps the room. */
@@ -165,10 +177,36 @@ const SHORT_STATE: Readonly<Record<string, string>> = {
   LAST_ACK: 'LAST-A',
 };
 
-export function netLine(n: SocketAccess, width: number, selected: boolean): string {
+/** The end of a text that fits `width` columns, `…` in front when cut (a local endpoint keeps its port). */
+function keepEnd(text: string, width: number): string {
+  if (displayWidth(text) <= width) return text;
+  if (width <= 1) return '…'.slice(0, width);
+  const chars = [...text];
+  let out = '';
+  for (let i = chars.length - 1; i >= 0 && displayWidth(chars[i] + out) <= width - 1; i--) out = chars[i] + out;
+  return `…${out}`;
+}
+
+/** Below this many columns a local end says nothing (`…:80` at best): it is left out and the remote keeps the room. */
+const MIN_LOCAL = 6;
+
+/**
+ * `   0,1 tcp   ESTAB  …0.3:41234 → web-1:8080`: fds, protocol, state, then the ends. The remote end is what one
+ * looks for, so on a narrow pane the local end is cut first (from the left: its port stays), then left out. A remote
+ * address another container on this host has is shown by that container's name.
+ */
+export function netLine(n: SocketRow, width: number, selected: boolean): string {
   const state = safeText(SHORT_STATE[n.state] ?? n.state);
-  const ends = n.remote === '' ? safeText(n.local) : `${safeText(n.local)} → ${safeText(n.remote)}`;
-  return paneLine(`${safeText(n.protocol).padEnd(5)} ${state.padEnd(6)} ${ends}`, width, selected);
+  const head = `${fdCell(n.fds)} ${safeText(n.protocol).padEnd(5)} ${state.padEnd(6)} `;
+  const local = safeText(n.local);
+  if (n.remote === '') return paneLine(head + local, width, selected);
+  const remote = n.peer === undefined ? safeText(n.remote) : `${safeText(n.peer)}:${safeText(n.remote.slice(n.remote.lastIndexOf(':') + 1))}`;
+  // The room after the marker and the head.
+  const room = width - 1 - displayWidth(head);
+  const localRoom = room - ' → '.length - displayWidth(remote);
+  const ends =
+    displayWidth(local) <= localRoom ? `${local} → ${remote}` : localRoom >= MIN_LOCAL ? `${keepEnd(local, localRoom)} → ${remote}` : `→ ${remote}`;
+  return paneLine(head + ends, width, selected);
 }
 
 /** The title above a pane; `▸` marks the focused one. */

@@ -11,7 +11,7 @@
  *  status: no root: I/O hidden, sysdig off, docker ok                                     <- status
  * ```
  */
-import type { FileAccess, SocketAccess } from '../model/access.js';
+import type { FileAccess, SocketRow } from '../model/access.js';
 import type { ContainerView } from '../model/snapshot.js';
 import type { ContainerSort, ProcessSort } from '../model/sort.js';
 import type { Layout } from './layout.js';
@@ -106,7 +106,7 @@ export interface ContainerBody {
   readonly filesWindow: Window;
   readonly filesTitle: string;
   readonly filesEmpty: string;
-  readonly network: readonly SocketAccess[];
+  readonly network: readonly SocketRow[];
   readonly networkWindow: Window;
   readonly networkTitle: string;
   readonly networkEmpty: string;
