@@ -1,5 +1,5 @@
 /**
- * `bubble ls`: containers and jobs with their CPU, memory, network, block I/O and pids.
+ * `bubble ls`: containers and jobs with their CPU, memory, network, block I/O, processes and threads.
  *
  * Order (table and JSON alike): running containers and jobs by CPU, then `host` (with --all), then exited containers,
  * most recent exit first. Exited ones are those recorded in the store (its exit time, or Docker saying it exited
@@ -126,7 +126,9 @@ const COLUMNS: readonly Column<ContainerView>[] = [
   { header: 'LIMIT', align: 'right', value: (c) => formatBytes(c.memoryLimitBytes) },
   { header: 'NET rx/tx', align: 'right', value: (c) => pair(c.netRxBytes, c.netTxBytes) },
   { header: 'BLK r/w', align: 'right', value: (c) => pair(c.blkReadBytes, c.blkWriteBytes) },
-  { header: 'PIDS', align: 'right', value: (c) => (c.pids === undefined ? '-' : String(c.pids)) },
+  // Processes as the TUI counts them, and threads (the cgroup's tasks: docker stats' PIDS) where the pids controller counts them.
+  { header: 'PROCS', align: 'right', value: (c) => String(c.processCount) },
+  { header: 'THR', align: 'right', value: (c) => (c.pids === undefined ? '-' : String(c.pids)) },
 ];
 
 export async function runLs(options: LsOptions, output: Output): Promise<void> {

@@ -67,7 +67,8 @@ const CONTAINER_COLS: readonly Col<ContainerView>[] = [
   { header: 'LIMIT', width: 6, align: 'right', value: (c) => formatBytes(c.memoryLimitBytes) },
   { header: 'NET rx/tx', width: 11, align: 'right', value: (c) => pair(c.netRxBytesPerSec, c.netTxBytesPerSec, formatRate), sort: 'net' },
   { header: 'BLK r/w', width: 11, align: 'right', value: (c) => pair(c.blkReadBytesPerSec, c.blkWriteBytesPerSec, formatRate), sort: 'io' },
-  { header: 'PIDS', width: 5, align: 'right', value: (c) => String(c.pids ?? c.processCount), sort: 'pids' },
+  // Processes, as the container view counts them (its info line adds the threads).
+  { header: 'PROCS', width: 5, align: 'right', value: (c) => String(c.processCount), sort: 'pids' },
 ];
 
 /** The sort of each sortable column, left to right: what `<` and `>` step through. */
@@ -255,14 +256,20 @@ export function containerInfo(c: ContainerView | undefined, key: string, atText:
     p.memory === undefined ? undefined : `mem ${formatPercent(p.memory)}`,
     p.io === undefined ? undefined : `io ${formatPercent(p.io)}`,
   ].filter((x) => x !== undefined);
-  const count = `${c.processCount} process${c.processCount === 1 ? '' : 'es'}`;
+  // Processes as the list's PROCS counts them; threads (the cgroup's tasks, docker stats' PIDS) where the pids
+  // controller counts them.
+  const count = `${c.processCount} process${c.processCount === 1 ? '' : 'es'}${c.pids === undefined ? '' : `, ${c.pids} thread${c.pids === 1 ? '' : 's'}`}`;
+  // Neither CPU nor memory: no tick was recorded at this moment (a gap in the recording). Said once, in words; its
+  // processes show `-`, not 0.0.
+  const noData = c.cpuPercent === undefined && c.memoryBytes === undefined;
   // [text, preferred line], most important first; undefined = unknown, left out.
   const parts: [string | undefined, 0 | 1][] = [
     [safeText(c.name), 0],
     [c.kind, 0],
     [notRoot && c.kind === 'slurm' && c.name === `job ${c.id}` ? "name hidden: it is in the job's environment (sudo)" : undefined, 0],
-    [`cpu ${formatPercent(c.cpuPercent)}%${c.cpuLimitCores === undefined ? '' : ` of ${c.cpuLimitCores.toFixed(1)} cores`}`, 1],
-    [`mem ${formatBytes(c.memoryBytes)}${c.memoryLimitBytes === undefined ? '' : ` / ${formatBytes(c.memoryLimitBytes)}`}`, 1],
+    [noData ? `no data ${atText} (not recorded)` : undefined, 1],
+    [noData ? undefined : `cpu ${formatPercent(c.cpuPercent)}%${c.cpuLimitCores === undefined ? '' : ` of ${c.cpuLimitCores.toFixed(1)} cores`}`, 1],
+    [noData ? undefined : `mem ${formatBytes(c.memoryBytes)}${c.memoryLimitBytes === undefined ? '' : ` / ${formatBytes(c.memoryLimitBytes)}`}`, 1],
     [c.throttledPercent === undefined ? undefined : `throttled ${formatPercent(c.throttledPercent)}%`, 1],
     [c.oomKills === undefined ? undefined : `oom kills ${c.oomKills}`, 1],
     [count, 0],
@@ -312,13 +319,56 @@ export function scrubberRight(tier: Tier, time: string, label: string): string {
   return `  ${tier} ◀ ${time} ▶ ${label.padEnd(6)}`;
 }
 
-/** Room for each of the two sparklines (cpu and mem) on a line of `width` next to `right`. */
-export function sparkWidth(width: number, right: string): number {
-  return Math.max(0, Math.floor((width - right.length - ' cpu '.length - ' mem '.length) / 2));
+/** What the sparklines are drawn against: the top of each scale. */
+export interface SparkScale {
+  /** CPU% at the top: 100 per core. */
+  readonly cpuMax: number;
+  readonly memMax: number;
+  /** The memory scale is the container's limit, or the host's memory (the host, or a container without a limit). */
+  readonly memOf: 'limit' | 'RAM';
 }
 
-export function scrubberLine(cpu: string, mem: string, right: string, width: number): string {
-  return truncate(` cpu ${cpu} mem ${mem}${right}`, width).trimEnd();
+/**
+ * The CPU scale: the CPU limit where there is one (a full bar is the limit), else the peak shown rounded up to whole
+ * cores (at least one), so the label moves in steps, not every tick.
+ */
+export function cpuScale(peakPercent: number, limitCores?: number): number {
+  if (limitCores !== undefined && limitCores > 0) return limitCores * 100;
+  return Math.max(1, Math.ceil(peakPercent / 100 - 1e-9)) * 100;
+}
+
+/** Sparklines narrower than this get the short labels (`cpu/200%`, `mem/512M`). */
+const SPARK_MIN = 10;
+
+/** The two labels that say each sparkline's scale: `cpu 0-200%` and `mem of 512M limit` (or `of 23G RAM`), or short. */
+export function sparkLabels(scale: SparkScale, short: boolean): { readonly cpu: string; readonly mem: string } {
+  const cpu = `${Math.round(scale.cpuMax)}%`;
+  const mem = formatBytes(scale.memMax);
+  return short ? { cpu: `cpu/${cpu}`, mem: `mem/${mem}` } : { cpu: `cpu 0-${cpu}`, mem: `mem of ${mem} ${scale.memOf}` };
+}
+
+/** Room for each of the two sparklines on a line of `width` next to `right` and the two labels. */
+function roomFor(width: number, right: string, labels: { readonly cpu: string; readonly mem: string }): number {
+  return Math.max(0, Math.floor((width - right.length - labels.cpu.length - labels.mem.length - 4) / 2));
+}
+
+/** The labels and the room of each sparkline: the long labels where they leave SPARK_MIN columns, else the short ones. */
+export function sparkLayout(width: number, right: string, scale: SparkScale): { readonly labels: { readonly cpu: string; readonly mem: string }; readonly width: number } {
+  const long = sparkLabels(scale, false);
+  const room = roomFor(width, right, long);
+  if (room >= SPARK_MIN) return { labels: long, width: room };
+  const short = sparkLabels(scale, true);
+  return { labels: short, width: roomFor(width, right, short) };
+}
+
+/** Room for each sparkline (bench/top.ts asks it for the buckets a screen shows); the scale only sets the labels' length. */
+export function sparkWidth(width: number, right: string, scale: SparkScale = { cpuMax: 200, memMax: 512 * 1024 ** 2, memOf: 'limit' }): number {
+  return sparkLayout(width, right, scale).width;
+}
+
+/** ` cpu 0-200% ▁▂▃▅▇█ mem of 512M limit ▃▃▃▄▄▄  second ◀ 21:23:04 ▶ live` */
+export function scrubberLine(cpu: string, mem: string, right: string, width: number, labels: { readonly cpu: string; readonly mem: string }): string {
+  return truncate(` ${labels.cpu} ${cpu} ${labels.mem} ${mem}${right}`, width).trimEnd();
 }
 
 /** A part of the status line, with the level that colours it. */

@@ -5,7 +5,7 @@
  *
  * ```
  *  bubble  host vm  2 cpu  23.5G  21 containers  live 1s                      ? help      <- header
- *  NAME              KIND    CPU%    MEM   LIMIT   NET rx/tx     BLK r/w   PIDS           <- body (lay.body lines)
+ *  NAME              KIND    CPU%    MEM   LIMIT   NET rx/tx     BLK r/w  PROCS           <- body (lay.body lines)
  * >web-1             docker  102.3  412M    2.0G   1.2M/340K      0/4.1M     25
  *  cpu ▁▂▃▅▇█▇▅▃▂▁ mem ▃▃▃▄▄▄▄▄▄▄▄  second ◀ 21:23:04 ▶ live                            <- scrubber
  *  status: no root: I/O hidden, sysdig off, docker ok                                     <- status
@@ -169,14 +169,21 @@ export function menuScreenLines(menu: MenuLines): ScreenLine[] {
   return block(menu.lines, menu.selected, { inverse: true });
 }
 
-/** ` cpu ▁▂▃▅▇█ mem ▃▃▃▄▄▄  second ◀ 21:23:04 ▶ live` */
-export function scrubberLines(cpu: string, mem: string, right: string, width: number, color: boolean): ScreenLine {
-  const fits = ` cpu ${cpu} mem ${mem}${right}`.length <= width;
-  if (!color || !fits) return line(scrubberLine(cpu, mem, right, width));
+/** ` cpu 0-200% ▁▂▃▅▇█ mem of 512M limit ▃▃▃▄▄▄  second ◀ 21:23:04 ▶ live` */
+export function scrubberLines(
+  cpu: string,
+  mem: string,
+  right: string,
+  width: number,
+  color: boolean,
+  labels: { readonly cpu: string; readonly mem: string },
+): ScreenLine {
+  const fits = ` ${labels.cpu} ${cpu} ${labels.mem} ${mem}${right}`.length <= width;
+  if (!color || !fits) return line(scrubberLine(cpu, mem, right, width, labels));
   return [
-    { text: ' cpu ' },
+    { text: ` ${labels.cpu} ` },
     { text: cpu, style: { color: 'green' } },
-    { text: ' mem ' },
+    { text: ` ${labels.mem} ` },
     { text: mem, style: { color: 'blue' } },
     { text: right.trimEnd(), style: { bold: true } },
   ];
