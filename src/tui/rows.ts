@@ -68,7 +68,7 @@ const CONTAINER_COLS: readonly Col<ContainerView>[] = [
   { header: 'NET rx/tx', width: 11, align: 'right', value: (c) => pair(c.netRxBytesPerSec, c.netTxBytesPerSec, formatRate), sort: 'net' },
   { header: 'BLK r/w', width: 11, align: 'right', value: (c) => pair(c.blkReadBytesPerSec, c.blkWriteBytesPerSec, formatRate), sort: 'io' },
   // Processes, as the container view counts them (its info line adds the threads).
-  { header: 'PROCS', width: 5, align: 'right', value: (c) => String(c.processCount), sort: 'pids' },
+  { header: 'PROCS', width: 6, align: 'right', value: (c) => String(c.processCount), sort: 'pids' },
 ];
 
 /** The sort of each sortable column, left to right: what `<` and `>` step through. */
@@ -145,7 +145,7 @@ function paneLine(text: string, width: number, selected: boolean): string {
 }
 
 /** The panes' FD column: wide enough for fd 255 and for two folded fds (`0,1`), so paths and protocols line up. */
-const FD_WIDTH = 4;
+const FD_WIDTH = 3;
 
 /**
  * The FD cell: the descriptor, `-` where the source did not know it (sysdig's per-file sums), the fds holding one
@@ -200,7 +200,8 @@ export function netLine(n: SocketRow, width: number, selected: boolean): string 
   const state = safeText(SHORT_STATE[n.state] ?? n.state);
   const head = `${fdCell(n.fds)} ${safeText(n.protocol).padEnd(5)} ${state.padEnd(6)} `;
   const local = safeText(n.local);
-  if (n.remote === '') return paneLine(head + local, width, selected);
+  // Port 0 at the other end: a listener or an unconnected socket, which has no peer to show.
+  if (n.remote === '' || n.remote.endsWith(':0')) return paneLine(head + local, width, selected);
   const remote = n.peer === undefined ? safeText(n.remote) : `${safeText(n.peer)}:${safeText(n.remote.slice(n.remote.lastIndexOf(':') + 1))}`;
   // The room after the marker and the head.
   const room = width - 1 - displayWidth(head);
