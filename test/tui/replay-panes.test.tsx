@@ -1,0 +1,135 @@
+/**
+ * Replay's container view from a real SQLite store written by the real Recorder: the files pane keeps the FD column
+ * (fd 255 aligned with fd 3), and in a gap of the recording neither the container nor its processes claim figures.
+ */
+process.env.TZ = 'UTC';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { cleanup, render } from 'ink-testing-library';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import type { AccessObservation } from '../../src/model/access.js';
+import type { ContainerSample, ProcessSample, Sample } from '../../src/model/sample.js';
+import { toSnapshot } from '../../src/model/snapshot.js';
+import { openStore, type Store } from '../../src/store/database.js';
+import { snapshotFromStore } from '../../src/store/history.js';
+import { StoreReader } from '../../src/store/reader.js';
+import { Recorder } from '../../src/store/recorder.js';
+import { DEFAULT_RETENTION } from '../../src/store/tiers.js';
+import { App } from '../../src/tui/App.js';
+import { ReplaySource } from '../../src/tui/replay-source.js';
+
+const MiB = 1024 * 1024;
+const T0 = Date.UTC(2026, 10, 21, 21, 0, 0);
+const ID = 'c'.repeat(64);
+const KEY = `docker:${ID}`;
+/** Seconds with no tick: the recorder was stalled (same session), so the store has no rows there. */
+const GAP = { from: 100, to: 104 };
+const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'bubble-replay-panes-'));
+let store: Store;
+
+function proc(pid: number, t: number, cpuPerSec: number): ProcessSample {
+  return {
+    key: `${pid}:50`,
+    pid,
+    startTicks: 50,
+    startTimeMs: T0 - 10_000,
+    ppid: pid === 10 ? 1 : 10,
+    comm: `p${pid}`,
+    cmdline: `p${pid} --run`,
+    exe: `/bin/p${pid}`,
+    uid: 0,
+    user: 'root',
+    state: 'S',
+    cpuNs: t * cpuPerSec,
+    rssBytes: 10 * MiB,
+    vsizeBytes: 20 * MiB,
+    threads: 1,
+    readBytes: 0,
+    writeBytes: 0,
+    containerKey: KEY,
+    kernelThread: false,
+  };
+}
+
+function sample(t: number): Sample {
+  // pid 10 busy (half a core), pid 11 idle.
+  const processes = [proc(10, t, 0.5e9), proc(11, t, 0)];
+  const container: ContainerSample = {
+    key: KEY,
+    identity: { kind: 'docker', id: ID, name: ID.slice(0, 12), cgroup: `/docker/${ID}` },
+    meta: { name: 'web-1', image: 'busybox' },
+    cgroup: { cpuUsageNs: t * 0.5e9, memoryWorkingSetBytes: 70 * MiB, memoryLimitBytes: 512 * MiB, pids: 2 },
+    processKeys: processes.map((p) => p.key),
+  };
+  return {
+    timeMs: T0 + t * 1000,
+    monoNs: t * 1e9,
+    host: { hostname: 'vm', ncpu: 2, cpuTotalTicks: t * 200, cpuIdleTicks: t * 100, memTotalBytes: 8192 * MiB, memAvailableBytes: 4096 * MiB, bootTimeMs: 0 },
+    processes: new Map(processes.map((p) => [p.key, p])),
+    containers: new Map([[KEY, container]]),
+    gaps: [],
+  };
+}
+
+/** What procfs reports open for pid 10 every tick: fd 3 and fd 255 (a shell's script fd). */
+const OPEN: AccessObservation[] = [
+  { kind: 'file', processKey: '10:50', fd: 3, path: '/var/log/app.log', mode: 'w', deleted: false, opens: 1, source: 'procfs' },
+  { kind: 'file', processKey: '10:50', fd: 255, path: '/app/run.sh', mode: 'r', deleted: false, opens: 1, source: 'procfs' },
+];
+
+beforeAll(() => {
+  store = openStore(path.join(tmp, 'bubble.db'));
+  const recorder = new Recorder(store, DEFAULT_RETENTION);
+  let previous: Sample | undefined;
+  for (let t = 0; t <= 120; t++) {
+    if (t >= GAP.from && t <= GAP.to) continue;
+    const s = sample(t);
+    recorder.record({ ...toSnapshot(s, previous), access: OPEN });
+    previous = s;
+  }
+  recorder.finish();
+});
+
+afterAll(() => {
+  store.close();
+  fs.rmSync(tmp, { recursive: true, force: true });
+});
+
+afterEach(() => cleanup());
+
+const settle = (): Promise<void> => new Promise((r) => setTimeout(r, 20));
+
+describe('replay panes from a real store', () => {
+  it('the files pane has the FD column, fd 255 aligned with fd 3', () => {
+    const r = render(<App source={new ReplaySource(new StoreReader(store))} containerKey={KEY} atMs={T0 + 50_000} columns={80} rows={24} color={false} />);
+    const ls = (r.lastFrame() ?? '').split('\n');
+    const title = ls.findIndex((l) => l.startsWith('  files of 10 p10 (2)'));
+    expect(title).toBeGreaterThan(0);
+    expect(ls[title + 1]).toMatch(/^ {3}3 w {3}\/var\/log\/app\.log/);
+    expect(ls[title + 2]).toMatch(/^ 255 r {3}\/app\/run\.sh/);
+    expect(ls[title + 1]!.indexOf('/var')).toBe(ls[title + 2]!.indexOf('/app'));
+  });
+
+  it('a second with no tick: no figures for the container, none for its processes', async () => {
+    const at = T0 + 102_000;
+    const snap = snapshotFromStore(store.db, 'second', at, { containerKey: KEY })!;
+    const container = snap.containers.find((c) => c.key === KEY)!;
+    expect(container.cpuPercent).toBeUndefined();
+    const processes = snap.processes.filter((p) => p.containerKey === KEY);
+    expect(processes.map((p) => p.pid).sort()).toEqual([10, 11]);
+    for (const p of processes) expect(p.cpuPercent, `pid ${p.pid}`).toBeUndefined();
+    // The control: a recorded second has the busy one at 50% and the idle one (no row of its own) at 0.
+    const recorded = snapshotFromStore(store.db, 'second', T0 + 50_000, { containerKey: KEY })!;
+    expect(recorded.processes.find((p) => p.pid === 10)!.cpuPercent).toBeCloseTo(50, 5);
+    expect(recorded.processes.find((p) => p.pid === 11)!.cpuPercent).toBe(0);
+
+    const r = render(<App source={new ReplaySource(new StoreReader(store))} containerKey={KEY} atMs={at} columns={80} rows={24} color={false} />);
+    await settle();
+    const ls = (r.lastFrame() ?? '').split('\n');
+    // Said once in words for the container; its processes show `-`, as the header does, not 0.0.
+    expect(ls[2]).toBe(' no data at 2026-11-21 21:01:42 (not recorded)');
+    expect(ls[4]).toMatch(/^> {5}10 {5}- root {9}- {3}10M {5}- {5}- {4}1 /);
+    expect(ls[5]).toMatch(/^ {6}11 {5}- root {9}- {3}10M {5}- {5}- {4}1 /);
+  });
+});
