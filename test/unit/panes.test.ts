@@ -133,7 +133,8 @@ describe('netLine', () => {
     expect(netLine(conn, 40, false)).toBe(' 0,1 tcp6  ESTAB  ….3:41234 → web-1:8080');
     expect(netLine(conn, 34, false)).toBe(' 0,1 tcp6  ESTAB  → web-1:8080');
     const unnamed = socketRows([{ fd: 3, protocol: 'tcp', local: '10.0.0.3:41234', remote: '10.0.0.2:5432', state: 'ESTABLISHED' }])[0]!;
-    expect(netLine(unnamed, 40, false)).toBe('   3 tcp   ESTAB  → 10.0.0.2:5432');
+    expect(netLine(unnamed, 40, false)).toBe('   3 tcp   ESTAB  …41234 → 10.0.0.2:5432');
+    expect(netLine(unnamed, 38, false)).toBe('   3 tcp   ESTAB  → 10.0.0.2:5432');
     expect(netLine(unnamed, 50, false)).toBe('   3 tcp   ESTAB  10.0.0.3:41234 → 10.0.0.2:5432');
   });
 
