@@ -144,9 +144,18 @@ describe('bubble ls on real cgroups', () => {
     const run = await bubble(['ls', '--interval', '0.3']);
     expect(run.status).toBe(0);
     const lines = run.stdout.trimEnd().split('\n');
-    expect(lines[0]).toMatch(/^NAME\s+KIND\s+ID\s+CPU%\s+EFF%\s+MEM\s+LIMIT\s+NET rx\/tx\s+BLK r\/w\s+PIDS$/);
+    expect(lines[0]).toMatch(/^NAME\s+KIND\s+ID\s+CPU%\s+EFF%\s+MEM\s+LIMIT\s+NET rx\/tx\s+BLK r\/w\s+PROCS\s+THR$/);
     expect(lines.some((l) => l.startsWith(`job ${jobId} sim`) && /\bslurm\b/.test(l))).toBe(true);
     expect(lines.some((l) => l.includes(dockerId.slice(0, 12)) && /\bdocker\b/.test(l))).toBe(true);
+    // Processes as the TUI counts them (its PROCS column and its container view), threads beside them.
+    const [procs, threads] = lines
+      .find((l) => l.includes(dockerId.slice(0, 12)))!
+      .trim()
+      .split(/\s+/)
+      .slice(-2)
+      .map(Number);
+    expect(procs).toBe(2);
+    expect(threads).toBeGreaterThanOrEqual(2);
   });
 });
 
