@@ -96,7 +96,9 @@ export type PeerNames = ReadonlyMap<string, string>;
  * Who has which address: every address of each running container, by name. An address two containers claim (the
  * same subnet on two networks) names neither: the pane would guess.
  */
-export function peerNames(containers: Iterable<{ readonly name?: string; readonly state?: string; readonly addresses?: readonly string[] }>): Map<string, string> {
+export function peerNames(
+  containers: Iterable<{ readonly name?: string; readonly state?: string; readonly addresses?: readonly string[] }>,
+): Map<string, string> {
   const out = new Map<string, string>();
   const ambiguous = new Set<string>();
   for (const c of containers) {

@@ -206,8 +206,7 @@ export function netLine(n: SocketRow, width: number, selected: boolean): string 
   // The room after the marker and the head.
   const room = width - 1 - displayWidth(head);
   const localRoom = room - ' → '.length - displayWidth(remote);
-  const ends =
-    displayWidth(local) <= localRoom ? `${local} → ${remote}` : localRoom >= MIN_LOCAL ? `${keepEnd(local, localRoom)} → ${remote}` : `→ ${remote}`;
+  const ends = displayWidth(local) <= localRoom ? `${local} → ${remote}` : localRoom >= MIN_LOCAL ? `${keepEnd(local, localRoom)} → ${remote}` : `→ ${remote}`;
   return paneLine(head + ends, width, selected);
 }
 
@@ -354,7 +353,11 @@ function roomFor(width: number, right: string, labels: { readonly cpu: string; r
 }
 
 /** The labels and the room of each sparkline: the long labels where they leave SPARK_MIN columns, else the short ones. */
-export function sparkLayout(width: number, right: string, scale: SparkScale): { readonly labels: { readonly cpu: string; readonly mem: string }; readonly width: number } {
+export function sparkLayout(
+  width: number,
+  right: string,
+  scale: SparkScale,
+): { readonly labels: { readonly cpu: string; readonly mem: string }; readonly width: number } {
   const long = sparkLabels(scale, false);
   const room = roomFor(width, right, long);
   if (room >= SPARK_MIN) return { labels: long, width: room };

@@ -82,13 +82,15 @@ beforeAll(() => {
   store = openStore(path.join(tmp, 'bubble.db'));
   const recorder = new Recorder(store, DEFAULT_RETENTION);
   let previous: Sample | undefined;
+  let last;
   for (let t = 0; t <= 120; t++) {
     if (t >= GAP.from && t <= GAP.to) continue;
     const s = sample(t);
-    recorder.record({ ...toSnapshot(s, previous), access: OPEN });
+    last = { ...toSnapshot(s, previous), access: OPEN };
+    recorder.record(last);
     previous = s;
   }
-  recorder.finish();
+  recorder.finish(last);
 });
 
 afterAll(() => {

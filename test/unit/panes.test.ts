@@ -139,7 +139,10 @@ describe('netLine', () => {
   });
 
   it('escapes what a container controls: its name as a peer', () => {
-    const evil = socketRows([{ fd: 3, protocol: 'tcp', local: '10.0.0.3:1', remote: '10.0.0.2:80', state: 'ESTABLISHED' }], new Map([['10.0.0.2', 'x\u001b[2J']]))[0]!;
+    const evil = socketRows(
+      [{ fd: 3, protocol: 'tcp', local: '10.0.0.3:1', remote: '10.0.0.2:80', state: 'ESTABLISHED' }],
+      new Map([['10.0.0.2', 'x\u001b[2J']]),
+    )[0]!;
     expect(netLine(evil, 80, false)).toBe('   3 tcp   ESTAB  10.0.0.3:1 → x\\e[2J:80');
   });
 });
