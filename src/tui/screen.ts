@@ -6,8 +6,8 @@
  * ```
  *  bubble  host vm  2 cpu  23.5G  21 containers  live 1s                      ? help      <- header
  *  NAME              KIND    CPU%    MEM   LIMIT   NET rx/tx     BLK r/w  PROCS           <- body (lay.body lines)
- * >web-1             docker  102.3  412M    2.0G   1.2M/340K      0/4.1M     25
- *  cpu ▁▂▃▅▇█▇▅▃▂▁ mem ▃▃▃▄▄▄▄▄▄▄▄  second ◀ 21:23:04 ▶ live                            <- scrubber
+ * >web-1             docker  102.3  412M    2.0G   1.2M/340K      0/4.1M      5
+ *  cpu 0-200% ▁▂▃▅▇█▇▅▃▂▁ mem of 2.0G limit ▃▃▃▄▄▄▄▄▄▄▄  second ◀ 21:23:04 ▶ live      <- scrubber
  *  status: no root: I/O hidden, sysdig off, docker ok                                     <- status
  * ```
  */
