@@ -194,6 +194,11 @@ export const MIGRATIONS: readonly string[] = [
   -- The cgroup's own peak (memory.max_usage_in_bytes, memory.peak), the highest read: ticks can miss a peak between them.
   ALTER TABLE containers ADD COLUMN memory_peak INTEGER;
   `,
+  // 8: a container's IP addresses, so replay's network pane and `export --what network` name the container at the
+  // other end of a socket, as live does.
+  `
+  ALTER TABLE containers ADD COLUMN addresses TEXT;       -- JSON array of its addresses (Docker), as last seen
+  `,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

@@ -142,7 +142,8 @@ export class LiveSource implements Source {
   }
 
   netOf(processKey: string, atMs: number | undefined): readonly SocketRow[] {
-    if (atMs !== undefined) return socketRows(this.reader?.netOf(processKey, atMs) ?? []);
+    const reader = this.reader;
+    if (atMs !== undefined) return reader === undefined ? [] : socketRows(reader.netOf(processKey, atMs), reader.peersAt(atMs));
     const sockets = this.liveFds(processKey)?.sockets ?? [];
     // Live, the inode says which fds hold one socket; the peers are the containers running now.
     return socketRows(

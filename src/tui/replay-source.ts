@@ -46,8 +46,7 @@ export class ReplaySource implements Source {
   }
 
   netOf(processKey: string, atMs: number | undefined): readonly SocketRow[] {
-    // The store keeps no addresses of containers: replay names no peers.
-    return atMs === undefined ? [] : socketRows(this.reader.netOf(processKey, atMs));
+    return atMs === undefined ? [] : socketRows(this.reader.netOf(processKey, atMs), this.reader.peersAt(atMs));
   }
 
   status(): readonly StatusItem[] {

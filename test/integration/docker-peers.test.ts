@@ -3,9 +3,16 @@
  * connected to the other, sampled by the real Monitor (procfs sockets) with the real DockerWatcher (NetworkSettings),
  * read through the LiveSource the TUI reads.
  */
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DockerWatcher } from '../../src/collectors/docker.js';
 import { Monitor } from '../../src/monitor/monitor.js';
+import { openStore } from '../../src/store/database.js';
+import { StoreReader } from '../../src/store/reader.js';
+import { Recorder } from '../../src/store/recorder.js';
+import { DEFAULT_RETENTION } from '../../src/store/tiers.js';
 import { LiveSource } from '../../src/tui/live-source.js';
 import { netLine } from '../../src/tui/rows.js';
 import { docker, dockerAvailable, ensureTestImage, removeContainer, runContainer, uniqueName } from '../helpers/docker.js';
@@ -74,6 +81,21 @@ describe('peer naming in the network pane', () => {
         return nc === undefined ? undefined : source.netOf(nc.key, undefined).find((s) => s.state === 'ESTABLISHED');
       })();
       expect(serverRow).toMatchObject({ local: `${serverIp}:8080`, peer: client });
+
+      // Recorded, the addresses name the peer in the past too (replay, export).
+      const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'bubble-peers-'));
+      const store = openStore(path.join(tmp, 'bubble.db'));
+      try {
+        const recorder = new Recorder(store, DEFAULT_RETENTION);
+        const snapshot = monitor.tick();
+        recorder.record(snapshot);
+        recorder.finish(snapshot);
+        const peers = new StoreReader(store).peersAt(snapshot.timeMs);
+        expect(peers.get(serverIp)).toBe(server);
+      } finally {
+        store.close();
+        fs.rmSync(tmp, { recursive: true, force: true });
+      }
     } finally {
       source.close();
       monitor.close();

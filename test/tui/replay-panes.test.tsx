@@ -12,6 +12,8 @@ import type { AccessObservation } from '../../src/model/access.js';
 import type { ContainerSample, ProcessSample, Sample } from '../../src/model/sample.js';
 import { toSnapshot } from '../../src/model/snapshot.js';
 import { openStore, type Store } from '../../src/store/database.js';
+import { addressedContainers, peersDuring } from '../../src/store/access-queries.js';
+import { exportRows } from '../../src/store/export.js';
 import { snapshotFromStore } from '../../src/store/history.js';
 import { StoreReader } from '../../src/store/reader.js';
 import { Recorder } from '../../src/store/recorder.js';
@@ -23,6 +25,8 @@ const MiB = 1024 * 1024;
 const T0 = Date.UTC(2026, 10, 21, 21, 0, 0);
 const ID = 'c'.repeat(64);
 const KEY = `docker:${ID}`;
+/** Another container on this host, at the other end of pid 10's connection. */
+const DB_ID = 'd'.repeat(64);
 /** Seconds with no tick: the recorder was stalled (same session), so the store has no rows there. */
 const GAP = { from: 100, to: 104 };
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'bubble-replay-panes-'));
@@ -62,12 +66,22 @@ function sample(t: number): Sample {
     cgroup: { cpuUsageNs: t * 0.5e9, memoryWorkingSetBytes: 70 * MiB, memoryLimitBytes: 512 * MiB, pids: 2 },
     processKeys: processes.map((p) => p.key),
   };
+  const db: ContainerSample = {
+    key: `docker:${DB_ID}`,
+    identity: { kind: 'docker', id: DB_ID, name: DB_ID.slice(0, 12), cgroup: `/docker/${DB_ID}` },
+    meta: { name: 'db-1', image: 'postgres', state: 'running', addresses: ['172.18.0.2', 'fd00:18::2'] },
+    cgroup: { cpuUsageNs: 0, memoryWorkingSetBytes: 10 * MiB },
+    processKeys: [],
+  };
   return {
     timeMs: T0 + t * 1000,
     monoNs: t * 1e9,
     host: { hostname: 'vm', ncpu: 2, cpuTotalTicks: t * 200, cpuIdleTicks: t * 100, memTotalBytes: 8192 * MiB, memAvailableBytes: 4096 * MiB, bootTimeMs: 0 },
     processes: new Map(processes.map((p) => [p.key, p])),
-    containers: new Map([[KEY, container]]),
+    containers: new Map([
+      [KEY, container],
+      [db.key, db],
+    ]),
     gaps: [],
   };
 }
@@ -76,6 +90,20 @@ function sample(t: number): Sample {
 const OPEN: AccessObservation[] = [
   { kind: 'file', processKey: '10:50', fd: 3, path: '/var/log/app.log', mode: 'w', deleted: false, opens: 1, source: 'procfs' },
   { kind: 'file', processKey: '10:50', fd: 255, path: '/app/run.sh', mode: 'r', deleted: false, opens: 1, source: 'procfs' },
+  // A connection to db-1 on fd 0 and fd 1, written the way stores before IPv4-mapped addresses were unmapped kept it.
+  ...[0, 1].map(
+    (fd): AccessObservation => ({
+      kind: 'net',
+      processKey: '10:50',
+      fd,
+      protocol: 'tcp6',
+      local: '[::ffff:172.18.0.3]:41234',
+      remote: '[::ffff:172.18.0.2]:5432',
+      state: 'ESTABLISHED',
+      opens: 1,
+      source: 'procfs',
+    }),
+  ),
 ];
 
 beforeAll(() => {
@@ -111,6 +139,38 @@ describe('replay panes from a real store', () => {
     expect(ls[title + 1]).toMatch(/^ {3}3 w {3}\/var\/log\/app\.log/);
     expect(ls[title + 2]).toMatch(/^ 255 r {3}\/app\/run\.sh/);
     expect(ls[title + 1]!.indexOf('/var')).toBe(ls[title + 2]!.indexOf('/app'));
+  });
+
+  it('the network pane folds the two fds, shows IPv4 and names the peer from the recorded addresses', () => {
+    const source = new ReplaySource(new StoreReader(store));
+    expect(source.netOf('10:50', T0 + 50_000)).toEqual([
+      {
+        fd: 0,
+        fds: [0, 1],
+        protocol: 'tcp6',
+        local: '172.18.0.3:41234',
+        remote: '172.18.0.2:5432',
+        state: 'ESTABLISHED',
+        peer: 'db-1',
+      },
+    ]);
+    const r = render(<App source={source} containerKey={KEY} atMs={T0 + 50_000} columns={120} rows={24} color={false} />);
+    expect(r.lastFrame()).toContain('network (1)');
+    expect(r.lastFrame()).toContain(' 0,1 tcp6  ESTAB  172.18.0.3:41234 → db-1:5432');
+  });
+
+  it('export --what network names the peer of each interval', () => {
+    let out = '';
+    exportRows(store.db, { what: 'network', format: 'json' }, (chunk) => (out += chunk));
+    const rows = out
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as Record<string, unknown>);
+    expect(rows).toHaveLength(2);
+    for (const row of rows) expect(row).toMatchObject({ remote: '[::ffff:172.18.0.2]:5432', peer: 'db-1' });
+    // After db-1's life (its last sight plus the minute its last_seen may lag) nobody had the address: no peer.
+    const later = peersDuring(addressedContainers(store.db), T0 + 10 * 60_000, T0 + 11 * 60_000);
+    expect(later.size).toBe(0);
   });
 
   it('a second with no tick: no figures for the container, none for its processes', async () => {
