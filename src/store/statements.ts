@@ -16,5 +16,5 @@ export function statement(db: Database.Database, sql: string): Database.Statemen
 
 /** Whether `table` has `column`: a store of an older schema opens read-only without the newer columns. */
 export function hasColumn(db: Database.Database, table: string, column: string): boolean {
-  return (db.prepare(`SELECT 1 FROM pragma_table_info('${table}') WHERE name = ?`).pluck().get(column) as number | undefined) !== undefined;
+  return (statement(db, `SELECT 1 FROM pragma_table_info('${table}') WHERE name = ?`).pluck().get(column) as number | undefined) !== undefined;
 }
