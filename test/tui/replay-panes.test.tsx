@@ -6,6 +6,7 @@ process.env.TZ = 'UTC';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import Database from 'better-sqlite3';
 import { cleanup, render } from 'ink-testing-library';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { AccessObservation } from '../../src/model/access.js';
@@ -17,6 +18,7 @@ import { exportRows } from '../../src/store/export.js';
 import { snapshotFromStore } from '../../src/store/history.js';
 import { StoreReader } from '../../src/store/reader.js';
 import { Recorder } from '../../src/store/recorder.js';
+import { MIGRATIONS } from '../../src/store/schema.js';
 import { DEFAULT_RETENTION } from '../../src/store/tiers.js';
 import { App } from '../../src/tui/App.js';
 import { ReplaySource } from '../../src/tui/replay-source.js';
@@ -171,6 +173,22 @@ describe('replay panes from a real store', () => {
     // After db-1's life (its last sight plus the minute its last_seen may lag) nobody had the address: no peer.
     const later = peersDuring(addressedContainers(store.db), T0 + 10 * 60_000, T0 + 11 * 60_000);
     expect(later.size).toBe(0);
+  });
+
+  it('a store from before addresses were kept names no peers, and exports network rows with peer null', () => {
+    const db = new Database(path.join(tmp, 'old.db'));
+    try {
+      // Every migration but the one that added containers.addresses.
+      const upTo = MIGRATIONS.findIndex((sql) => sql.includes('ADD COLUMN addresses'));
+      expect(upTo).toBeGreaterThan(0);
+      for (const sql of MIGRATIONS.slice(0, upTo)) db.exec(sql);
+      expect(addressedContainers(db)).toEqual([]);
+      let out = '';
+      expect(exportRows(db, { what: 'network', format: 'csv' }, (chunk) => (out += chunk))).toBe(0);
+      expect(out.trimEnd().endsWith(',source,peer')).toBe(true);
+    } finally {
+      db.close();
+    }
   });
 
   it('a second with no tick: no figures for the container, none for its processes', async () => {
