@@ -192,7 +192,7 @@ function keepEnd(text: string, width: number): string {
 const MIN_LOCAL = 6;
 
 /**
- * `   0,1 tcp   ESTAB  …0.3:41234 → web-1:8080`: fds, protocol, state, then the ends. The remote end is what one
+ * ` 0,1 tcp6  ESTAB  …0.3:41234 → web-1:8080`: fds, protocol, state, then the ends. The remote end is what one
  * looks for, so on a narrow pane the local end is cut first (from the left: its port stays), then left out. A remote
  * address another container on this host has is shown by that container's name.
  */
@@ -337,27 +337,29 @@ export function cpuScale(peakPercent: number, limitCores?: number): number {
   return Math.max(1, Math.ceil(peakPercent / 100 - 1e-9)) * 100;
 }
 
+/** What each sparkline is labelled with: its scale. */
+export interface SparkLabels {
+  readonly cpu: string;
+  readonly mem: string;
+}
+
 /** Sparklines narrower than this get the short labels (`cpu/200%`, `mem/512M`). */
 const SPARK_MIN = 10;
 
 /** The two labels that say each sparkline's scale: `cpu 0-200%` and `mem of 512M limit` (or `of 23G RAM`), or short. */
-export function sparkLabels(scale: SparkScale, short: boolean): { readonly cpu: string; readonly mem: string } {
+export function sparkLabels(scale: SparkScale, short: boolean): SparkLabels {
   const cpu = `${Math.round(scale.cpuMax)}%`;
   const mem = formatBytes(scale.memMax);
   return short ? { cpu: `cpu/${cpu}`, mem: `mem/${mem}` } : { cpu: `cpu 0-${cpu}`, mem: `mem of ${mem} ${scale.memOf}` };
 }
 
 /** Room for each of the two sparklines on a line of `width` next to `right` and the two labels. */
-function roomFor(width: number, right: string, labels: { readonly cpu: string; readonly mem: string }): number {
+function roomFor(width: number, right: string, labels: SparkLabels): number {
   return Math.max(0, Math.floor((width - right.length - labels.cpu.length - labels.mem.length - 4) / 2));
 }
 
 /** The labels and the room of each sparkline: the long labels where they leave SPARK_MIN columns, else the short ones. */
-export function sparkLayout(
-  width: number,
-  right: string,
-  scale: SparkScale,
-): { readonly labels: { readonly cpu: string; readonly mem: string }; readonly width: number } {
+export function sparkLayout(width: number, right: string, scale: SparkScale): { readonly labels: SparkLabels; readonly width: number } {
   const long = sparkLabels(scale, false);
   const room = roomFor(width, right, long);
   if (room >= SPARK_MIN) return { labels: long, width: room };
@@ -371,7 +373,7 @@ export function sparkWidth(width: number, right: string, scale: SparkScale = { c
 }
 
 /** ` cpu 0-200% ▁▂▃▅▇█ mem of 512M limit ▃▃▃▄▄▄  second ◀ 21:23:04 ▶ live` */
-export function scrubberLine(cpu: string, mem: string, right: string, width: number, labels: { readonly cpu: string; readonly mem: string }): string {
+export function scrubberLine(cpu: string, mem: string, right: string, width: number, labels: SparkLabels): string {
   return truncate(` ${labels.cpu} ${cpu} ${labels.mem} ${mem}${right}`, width).trimEnd();
 }
 

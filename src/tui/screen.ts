@@ -29,6 +29,7 @@ import {
   scrubberLine,
   type HeaderFacts,
   type Segment,
+  type SparkLabels,
 } from './rows.js';
 import { line, padSpans, type ScreenLine, type Span, type Style } from './spans.js';
 import type { Focus } from './state.js';
@@ -170,14 +171,7 @@ export function menuScreenLines(menu: MenuLines): ScreenLine[] {
 }
 
 /** ` cpu 0-200% ▁▂▃▅▇█ mem of 512M limit ▃▃▃▄▄▄  second ◀ 21:23:04 ▶ live` */
-export function scrubberLines(
-  cpu: string,
-  mem: string,
-  right: string,
-  width: number,
-  color: boolean,
-  labels: { readonly cpu: string; readonly mem: string },
-): ScreenLine {
+export function scrubberLines(cpu: string, mem: string, right: string, width: number, color: boolean, labels: SparkLabels): ScreenLine {
   const fits = ` ${labels.cpu} ${cpu} ${labels.mem} ${mem}${right}`.length <= width;
   if (!color || !fits) return line(scrubberLine(cpu, mem, right, width, labels));
   return [
