@@ -71,6 +71,25 @@ function isRecord(value: unknown): value is Record<string, unknown> {
   return value !== null && typeof value === 'object' && !Array.isArray(value);
 }
 
+/**
+ * The addresses in a NetworkSettings object (inspect's and the listing's have the same `Networks` map; inspect adds the
+ * default bridge's at the top level): IPv4 and global IPv6, each once. Undefined when it has none (not started, or
+ * `--network none`/`host`): a listing entry then does not erase what an inspect knew.
+ */
+export function networkAddresses(settings: unknown): string[] | undefined {
+  if (!isRecord(settings)) return undefined;
+  const out = new Set<string>();
+  const add = (n: Record<string, unknown>): void => {
+    for (const field of ['IPAddress', 'GlobalIPv6Address']) {
+      const a = n[field];
+      if (typeof a === 'string' && a !== '') out.add(a);
+    }
+  };
+  add(settings);
+  if (isRecord(settings['Networks'])) for (const n of Object.values(settings['Networks'])) if (isRecord(n)) add(n);
+  return out.size === 0 ? undefined : [...out];
+}
+
 /** Meta from one `GET /containers/{id}/json` answer. */
 export function metaFromInspect(info: unknown): ContainerMeta {
   const i = isRecord(info) ? info : {};
@@ -86,6 +105,7 @@ export function metaFromInspect(info: unknown): ContainerMeta {
     finishedAtMs: parseDockerTime(state['FinishedAt']),
     exitCode: typeof state['ExitCode'] === 'number' ? state['ExitCode'] : undefined,
     oomKilled: state['OOMKilled'] === true ? true : undefined,
+    addresses: networkAddresses(i['NetworkSettings']),
   };
   return prune(status !== undefined && STOPPED_STATES.has(status) ? meta : withoutExit(meta));
 }
@@ -105,6 +125,7 @@ export function metaFromListing(entry: unknown): ContainerMeta {
     labels: stringRecord(e['Labels']),
     state,
     exitCode: code === undefined ? undefined : Number(code),
+    addresses: networkAddresses(e['NetworkSettings']),
   });
 }
 

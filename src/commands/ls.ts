@@ -1,6 +1,6 @@
 /**
- * `bubble ls`: containers and jobs with their CPU, memory, network, block I/O and pids. CPU% is over the sampling
- * interval; network and block I/O are totals since the container started (the headers say `total`; top shows rates).
+ * `bubble ls`: containers and jobs with their CPU, memory, network, block I/O, processes and threads. CPU% is over
+ * the sampling interval; network and block I/O are totals since the container started (the headers say `total`; top shows rates).
  *
  * Order (table and JSON alike): running containers and jobs by CPU, then `host` (with --all), then exited containers,
  * most recent exit first. Exited ones are those recorded in the store (its exit time, or Docker saying it exited
@@ -127,7 +127,9 @@ const COLUMNS: readonly Column<ContainerView>[] = [
   { header: 'LIMIT', align: 'right', value: (c) => formatBytes(c.memoryLimitBytes) },
   { header: 'NET total rx/tx', align: 'right', value: (c) => pair(c.netRxBytes, c.netTxBytes) },
   { header: 'BLK total r/w', align: 'right', value: (c) => pair(c.blkReadBytes, c.blkWriteBytes) },
-  { header: 'PIDS', align: 'right', value: (c) => (c.pids === undefined ? '-' : String(c.pids)) },
+  // Processes as the TUI counts them, and threads (the cgroup's tasks: docker stats' PIDS) where the pids controller counts them.
+  { header: 'PROCS', align: 'right', value: (c) => String(c.processCount) },
+  { header: 'THR', align: 'right', value: (c) => (c.pids === undefined ? '-' : String(c.pids)) },
 ];
 
 export async function runLs(options: LsOptions, output: Output): Promise<void> {

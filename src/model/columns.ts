@@ -2,7 +2,7 @@
  * The columns of top's two lists, by the names the config file's `columns` uses; src/tui/rows.ts draws each (one
  * table entry per name). In the order they are drawn when the config file does not say.
  */
-export const CONTAINER_COLUMNS = ['name', 'kind', 'cpu', 'eff', 'mem', 'limit', 'net', 'blk', 'pids', 'uptime', 'status', 'image'] as const;
+export const CONTAINER_COLUMNS = ['name', 'kind', 'cpu', 'eff', 'mem', 'limit', 'net', 'blk', 'procs', 'threads', 'uptime', 'status', 'image'] as const;
 export type ContainerColumn = (typeof CONTAINER_COLUMNS)[number];
 
 export const PROCESS_COLUMNS = ['pid', 'nspid', 'user', 'state', 'cpu', 'mem', 'rss', 'virt', 'read', 'write', 'threads', 'start', 'time', 'command'] as const;

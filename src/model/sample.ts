@@ -106,6 +106,8 @@ export interface ContainerMeta {
   readonly exitCode?: number;
   /** Docker: the kernel OOM-killed a process of the container in its last run (State.OOMKilled, or an `oom` event). */
   readonly oomKilled?: boolean;
+  /** Docker: the container's IP addresses on its networks (NetworkSettings), to name it at the other end of a socket. */
+  readonly addresses?: readonly string[];
   /** Slurm: job name and user from the task environment. */
   readonly jobName?: string;
   readonly jobUser?: string;

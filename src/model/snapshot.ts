@@ -129,6 +129,8 @@ export interface ContainerView {
    */
   readonly intervalMs?: number;
   readonly exitedAtMs?: number;
+  /** Docker: its IP addresses on its networks, which name it at the other end of a socket (model/access.ts peerNames). */
+  readonly addresses?: readonly string[];
 }
 
 export interface HostView {

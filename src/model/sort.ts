@@ -35,8 +35,8 @@ const CONTAINER_KEYS: Readonly<Record<Exclude<ContainerSort, 'name'>, (c: Contai
   mem: (c) => c.memoryBytes ?? 0,
   net: (c) => (c.netRxBytesPerSec ?? 0) + (c.netTxBytesPerSec ?? 0),
   io: (c) => (c.blkReadBytesPerSec ?? 0) + (c.blkWriteBytesPerSec ?? 0),
-  // The figure the PIDS column shows: tasks when the pids controller counts them, else processes.
-  pids: (c) => c.pids ?? c.processCount,
+  // The figure the PROCS column shows (`pids` is the sort's name in the config file and on the command line).
+  pids: (c) => c.processCount,
 };
 
 /**

@@ -156,6 +156,7 @@ export function containerView(
     ...(identity.parent !== undefined && { parent: identity.parent }),
     ...(g.steps !== undefined && g.steps.length > 0 && { steps: g.steps }),
     ...(meta.jobUser !== undefined && { user: meta.jobUser }),
+    ...(meta.addresses !== undefined && { addresses: meta.addresses }),
     ...(cpuPercent !== undefined && { cpuPercent }),
     ...(g.cpuNs !== undefined && { cpuNs: g.cpuNs }),
     cpuSource: g.cpuSource,

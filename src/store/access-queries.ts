@@ -4,9 +4,9 @@
  * (epoch ms; rows written before the key was stored).
  */
 import type { Database } from 'better-sqlite3';
-import type { FileAccess, SocketAccess } from '../model/access.js';
+import { endpointAddress, peerNames, shownEndpoint, type FileAccess, type SocketAccess } from '../model/access.js';
 import { aliveDuringSql } from './sessions.js';
-import { statement } from './statements.js';
+import { hasColumn, statement } from './statements.js';
 
 /**
  * Intervals that cover `atMs` give the panes of a past moment, only while the process itself is shown alive then (the
@@ -69,4 +69,55 @@ export function netFromStore(db: Database, processKey: string, atMs: number): So
         WHERE ${COVERS} ORDER BY a.fd IS NULL, a.fd, a.protocol, a.local, a.remote`,
   ).all(coverParams(id, atMs)) as ({ protocol: string; local: string; remote: string; state: string } & Known)[];
   return rows.map((r) => ({ ...known(r), protocol: r.protocol, local: r.local, remote: r.remote, state: r.state }));
+}
+
+/** A container whose addresses the store knows (migration 9), with its life: first sight to its exit or last sight. */
+export interface AddressedContainer {
+  readonly name: string;
+  readonly addresses: readonly string[];
+  readonly fromMs: number;
+  readonly toMs: number;
+}
+
+/** Every container the store knows addresses of; none in a store written before addresses were kept. */
+export function addressedContainers(db: Database): AddressedContainer[] {
+  if (!hasColumn(db, 'containers', 'addresses')) return [];
+  const rows = statement(
+    db,
+    'SELECT name, addresses, first_seen, coalesce(exit_time, last_seen) AS until FROM containers WHERE addresses IS NOT NULL',
+  ).all() as { name: string; addresses: string; first_seen: number; until: number }[];
+  const out: AddressedContainer[] = [];
+  for (const r of rows) {
+    let addresses: unknown;
+    try {
+      addresses = JSON.parse(r.addresses);
+    } catch {
+      continue;
+    }
+    if (!Array.isArray(addresses)) continue;
+    out.push({ name: r.name, addresses: addresses.filter((a): a is string => typeof a === 'string'), fromMs: r.first_seen, toMs: r.until });
+  }
+  return out;
+}
+
+/**
+ * Who had which address over [fromMs, toMs] (peerNames: an address two containers claimed then names neither). A
+ * container's last_seen is refreshed once a minute while it runs, so its life is taken to reach COVER_SLACK_MS on.
+ */
+export function peersDuring(containers: readonly AddressedContainer[], fromMs: number, toMs: number): Map<string, string> {
+  return peerNames(containers.filter((c) => c.fromMs <= toMs && c.toMs + COVER_SLACK_MS >= fromMs));
+}
+
+/** The container alive over [fromMs, toMs] that had the remote address of `remote` (an endpoint), if one did. */
+export function peerOf(byAddress: ReadonlyMap<string, readonly AddressedContainer[]>, remote: string, fromMs: number, toMs: number): string | undefined {
+  const address = endpointAddress(shownEndpoint(remote));
+  const candidates = byAddress.get(address);
+  return candidates === undefined ? undefined : peersDuring(candidates, fromMs, toMs).get(address);
+}
+
+/** The containers by each of their addresses, for peerOf(). */
+export function byAddress(containers: readonly AddressedContainer[]): Map<string, AddressedContainer[]> {
+  const out = new Map<string, AddressedContainer[]>();
+  for (const c of containers) for (const a of c.addresses) out.set(a, [...(out.get(a) ?? []), c]);
+  return out;
 }

@@ -8,6 +8,7 @@
  */
 import type { Database } from 'better-sqlite3';
 import { UsageError } from '../errors/usage-error.js';
+import { addressedContainers, byAddress, peerOf } from './access-queries.js';
 import { commandJoinSql } from './commands.js';
 import { CSV_EOL, csvField, csvRow } from './csv.js';
 import { cpuPercentOf } from '../model/view.js';
@@ -169,7 +170,8 @@ export const EXPORT_FIELDS: Readonly<Record<ExportWhat, readonly string[]>> = {
   containers: fieldsOf(LAYOUTS.containers),
   processes: fieldsOf(LAYOUTS.processes),
   files: ACCESS_HEAD.concat(['fd', 'path', 'mode', 'deleted'], ACCESS_TAIL),
-  network: ACCESS_HEAD.concat(['fd', 'protocol', 'local', 'remote', 'state'], ACCESS_TAIL),
+  // `peer`: the container on this host that had the remote address then (as the network pane names it), else null.
+  network: ACCESS_HEAD.concat(['fd', 'protocol', 'local', 'remote', 'state'], ACCESS_TAIL, ['peer']),
   errors: [...HEAD, 'container', 'container_name', 'pid', 'start_time', 'comm', 'syscall', 'errno', 'count', 'per_second'],
 };
 
@@ -352,13 +354,19 @@ function exportAccess(db: Database, what: 'files' | 'network', options: ExportOp
                 ORDER BY a.first_seen, a.id`;
   const encoder = ENCODERS[options.format];
   const fields = EXPORT_FIELDS[what];
-  const timeColumns = new Set([3, fields.length - 6, fields.length - 5]);
+  const timeColumns = new Set([3, fields.indexOf('first_seen'), fields.indexOf('last_seen')]);
   const deletedColumn = what === 'files' ? fields.indexOf('deleted') : -1;
+  // Network rows name their peer from the containers' recorded addresses (read once).
+  const peers = what === 'network' ? byAddress(addressedContainers(db)) : undefined;
+  const remoteColumn = fields.indexOf('remote');
+  const firstColumn = fields.indexOf('first_seen');
+  const lastColumn = fields.indexOf('last_seen');
   let buffer = encoder.header(fields);
   let count = 0;
   const params = { since: Math.ceil(since), until: Math.ceil(until), ...(filtered && { keys: JSON.stringify(options.containerKeys) }) };
   for (const row of db.prepare(sql).raw().iterate(params) as IterableIterator<Value[]>) {
     const values = row.map((v, i) => (timeColumns.has(i) ? iso(v as number) : i === deletedColumn ? v === 1 : v)) as Value[];
+    if (peers !== undefined) values.push(peerOf(peers, String(row[remoteColumn]), row[firstColumn] as number, row[lastColumn] as number) ?? null);
     buffer += encoder.line([encoder.piece(fields, values)]);
     count++;
     if (buffer.length >= CHUNK) {

@@ -60,6 +60,8 @@ interface ProcessRowDb {
   write_bytes: number | null;
   threads_max: number | null;
   sampled_ms: number;
+  /** 1 when its container has a row in the bucket: a tick was recorded, so a process without one was idle. */
+  container_sampled: number;
 }
 
 /** The command a process had at the bucket's end (commands.ts), or its row's. */
@@ -170,7 +172,10 @@ export function snapshotFromStore(db: Database, tier: Tier, atMs: number, option
       vsizeBytes: 0,
       threads: p.threads_max ?? 0,
     };
-    const interval = { cpuNs: p.cpu_ns ?? 0, readBytes: p.read_bytes ?? 0, writeBytes: p.write_bytes ?? 0 };
+    // No row of its own: idle (0) when its container was sampled in the bucket; in a gap of the recording (no tick in
+    // the bucket, the container's figures are unknown too) nothing is known: no 0.0 beside the container's "no data".
+    const interval =
+      p.cpu_ns === null && p.container_sampled === 0 ? {} : { cpuNs: p.cpu_ns ?? 0, readBytes: p.read_bytes ?? 0, writeBytes: p.write_bytes ?? 0 };
     // Over the time its own CPU deltas were over (its container's on rows from before that was stored).
     const seconds = p.sampled_ms / 1000;
     const base = containerLimits.get(p.container_key) ?? memTotal;
@@ -209,7 +214,7 @@ function processesAt(db: Database, params: { tier: number; from: number; to: num
     db,
     `SELECT p.id, c.key AS container_key, p.pid, p.start_time, p.key, p.ppid, p.nspid, ${COMMAND_AT_TO}, p.uid, p.user,
               p.first_seen, p.last_seen, p.exit_time, s.cpu_ns, s.rss_avg, s.read_bytes, s.write_bytes, s.threads_max,
-              coalesce(nullif(s.sampled_ms, 0), ${sampledMsSql('cs')}) AS sampled_ms
+              coalesce(nullif(s.sampled_ms, 0), ${sampledMsSql('cs')}) AS sampled_ms, cs.container_id IS NOT NULL AS container_sampled
          FROM processes p
          JOIN containers c ON c.id = p.container_id
          LEFT JOIN process_series s ON s.tier = @tier AND s.bucket = @from AND s.process_id = p.id

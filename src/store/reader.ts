@@ -6,7 +6,7 @@ import os from 'node:os';
 import type { FileAccess, SocketAccess } from '../model/access.js';
 import type { SeriesPoint } from '../model/series.js';
 import type { Snapshot } from '../model/snapshot.js';
-import { filesFromStore, netFromStore } from './access-queries.js';
+import { addressedContainers, filesFromStore, netFromStore, peersDuring } from './access-queries.js';
 import type { Store } from './database.js';
 import { seriesFromStore, snapshotFromStore } from './history.js';
 import { storedRange } from './queries.js';
@@ -38,6 +38,11 @@ export class StoreReader {
 
   netOf(processKey: string, atMs: number): SocketAccess[] {
     return netFromStore(this.store.db, processKey, atMs);
+  }
+
+  /** The containers alive at `atMs` by address, to name the remote end of a past socket as live names it. */
+  peersAt(atMs: number): Map<string, string> {
+    return peersDuring(addressedContainers(this.store.db), atMs, atMs + 999);
   }
 
   host(): { hostname: string; ncpu: number; memTotalBytes: number } {

@@ -10,7 +10,7 @@ import { safeText } from '../format.js';
 import { allocatedCores, cpuEfficiencyPercent } from '../model/efficiency.js';
 import { finestTierCovering } from './queries.js';
 import { aliveUntilSql } from './sessions.js';
-import { statement } from './statements.js';
+import { hasColumn, statement } from './statements.js';
 import { hasSyscallErrors } from './syscall-errors.js';
 import { bucketStart, sampledMsSql, TIER_ID, TIER_MS, type Tier } from './tiers.js';
 
@@ -150,9 +150,6 @@ interface SeriesRow {
   samples: number;
   sampled: number;
 }
-
-const hasColumn = (db: Database, table: string, column: string): boolean =>
-  (db.prepare(`SELECT 1 FROM pragma_table_info('${table}') WHERE name = ?`).pluck().get(column) as number | undefined) !== undefined;
 
 const present = <T>(value: T | null | undefined): value is T => value !== null && value !== undefined;
 const maxOf = (values: readonly number[]): number | undefined => (values.length === 0 ? undefined : values.reduce((a, b) => Math.max(a, b)));

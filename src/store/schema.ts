@@ -207,6 +207,11 @@ export const MIGRATIONS: readonly string[] = [
     PRIMARY KEY (tier, bucket, process_id, syscall, errno)
   ) STRICT, WITHOUT ROWID;
   `,
+  // 9: a container's IP addresses, so replay's network pane and `export --what network` name the container at the
+  // other end of a socket, as live does.
+  `
+  ALTER TABLE containers ADD COLUMN addresses TEXT;       -- JSON array of its addresses (Docker), as last seen
+  `,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

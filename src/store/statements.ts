@@ -13,3 +13,8 @@ export function statement(db: Database.Database, sql: string): Database.Statemen
   if (prepared === undefined) byText.set(sql, (prepared = db.prepare(sql)));
   return prepared;
 }
+
+/** Whether `table` has `column`: a store of an older schema opens read-only without the newer columns. */
+export function hasColumn(db: Database.Database, table: string, column: string): boolean {
+  return (statement(db, `SELECT 1 FROM pragma_table_info('${table}') WHERE name = ?`).pluck().get(column) as number | undefined) !== undefined;
+}

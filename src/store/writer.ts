@@ -44,7 +44,13 @@ function containerSignature(c: ContainerView): string {
     c.cpusetCpus ?? null,
     c.steps ?? null,
     c.memoryPeakBytes ?? null,
+    c.addresses ?? null,
   ]);
+}
+
+/** The container's addresses as stored: a JSON array, NULL when none are known. */
+function addressesJson(c: ContainerView): string | null {
+  return c.addresses === undefined || c.addresses.length === 0 ? null : JSON.stringify(c.addresses);
 }
 
 /** A recorded process: its row id and the command its row holds (the newest the writer wrote). */
@@ -114,21 +120,22 @@ export class StoreWriter {
     this.db = db;
     this.upsertContainer = db.prepare(`
       INSERT INTO containers (key, kind, cid, name, image, labels, cgroup, parent, user, memory_limit, cpu_limit, cpu_source, oom_kills, cpuset_cpus, steps,
-                              memory_peak, first_seen, last_seen)
-      VALUES (@key, @kind, @cid, @name, @image, @labels, @cgroup, @parent, @user, @memoryLimit, @cpuLimit, @cpuSource, @oomKills, @cpusetCpus, @steps, @memoryPeak, @time, @time)
+                              memory_peak, addresses, first_seen, last_seen)
+      VALUES (@key, @kind, @cid, @name, @image, @labels, @cgroup, @parent, @user, @memoryLimit, @cpuLimit, @cpuSource, @oomKills, @cpusetCpus, @steps, @memoryPeak,
+              @addresses, @time, @time)
       ON CONFLICT (key) DO UPDATE SET
         name = excluded.name, image = coalesce(excluded.image, image), labels = coalesce(excluded.labels, labels),
         cgroup = excluded.cgroup, parent = coalesce(excluded.parent, parent), user = coalesce(excluded.user, user),
         memory_limit = coalesce(excluded.memory_limit, memory_limit), cpu_limit = coalesce(excluded.cpu_limit, cpu_limit), cpu_source = excluded.cpu_source,
         oom_kills = coalesce(excluded.oom_kills, oom_kills), cpuset_cpus = coalesce(excluded.cpuset_cpus, cpuset_cpus),
-        steps = ${STEPS_UNION('excluded.steps')}, memory_peak = ${PEAK('excluded.memory_peak')},
+        steps = ${STEPS_UNION('excluded.steps')}, memory_peak = ${PEAK('excluded.memory_peak')}, addresses = coalesce(excluded.addresses, addresses),
         last_seen = excluded.last_seen, exit_time = NULL, exit_code = NULL
       RETURNING id`);
     this.updateContainerMeta = db.prepare(
       `UPDATE containers SET name = @name, image = @image, labels = @labels, user = @user, parent = @parent,
               memory_limit = coalesce(@memoryLimit, memory_limit), cpu_limit = coalesce(@cpuLimit, cpu_limit), cpu_source = @cpuSource, oom_kills = coalesce(@oomKills, oom_kills),
               cpuset_cpus = coalesce(@cpusetCpus, cpuset_cpus), steps = ${STEPS_UNION('@steps')}, memory_peak = ${PEAK('@memoryPeak')},
-              last_seen = @time
+              addresses = coalesce(@addresses, addresses), last_seen = @time
         WHERE id = @id`,
     );
     this.insertProcess = db.prepare(`
@@ -297,6 +304,7 @@ export class StoreWriter {
           cpusetCpus: c.cpusetCpus ?? null,
           steps: stepsJson(c),
           memoryPeak: c.memoryPeakBytes ?? null,
+          addresses: addressesJson(c),
           time,
         });
         this.setCached(this.containers, c.key, { id: known.id, signature });
@@ -320,6 +328,7 @@ export class StoreWriter {
       cpusetCpus: c.cpusetCpus ?? null,
       steps: stepsJson(c),
       memoryPeak: c.memoryPeakBytes ?? null,
+      addresses: addressesJson(c),
       time,
     }) as { id: number };
     this.setCached(this.containers, c.key, { id: row.id, signature });

@@ -5,10 +5,10 @@
  *
  * ```
  *  bubble  host vm  2 cpu  23.5G  21 containers  live 1s                      ? help
- *  NAME              KIND    CPU%    MEM   LIMIT  NET/s rx/tx  BLK/s r/w   PIDS
- * >web-1             docker  102.3  412M    2.0G   1.2M/340K      0/4.1M     25
+ *  NAME              KIND    CPU%    MEM   LIMIT  NET/s rx/tx  BLK/s r/w  PROCS
+ * >web-1             docker  102.3  412M    2.0G   1.2M/340K      0/4.1M      5
  *  ...
- *  cpu ▁▂▃▅▇█▇▅▃▂▁ mem ▃▃▃▄▄▄▄▄▄▄▄  second ◀ 21:23:04 ▶ live
+ *  cpu 0-200% ▁▂▃▅▇█▇▅▃▂▁ mem of 2.0G limit ▃▃▃▄▄▄▄▄▄▄▄  second ◀ 21:23:04 ▶ live
  *  status: no root: I/O hidden, sysdig off, docker ok
  * ```
  */
@@ -20,8 +20,8 @@ import { commandFor, commandForName, filterInputFor, functionKeyIn, keyName, men
 import { sendSignal } from './kill.js';
 import { menuLines } from './menu.js';
 import { layout, MIN_COLUMNS, MIN_ROWS } from './layout.js';
-import { containerInfo, scrubberRight, sparkline, sparkWidth, statusPages, type CellContext } from './rows.js';
-import type { FileAccess, SocketAccess } from '../model/access.js';
+import { containerInfo, cpuScale, scrubberRight, sparkLayout, sparkline, statusPages, type CellContext } from './rows.js';
+import type { FileAccess, SocketRow } from '../model/access.js';
 import type { ContainerColumn, ProcessColumn } from '../model/columns.js';
 import type { ContainerView } from '../model/snapshot.js';
 import type { ContainerSort, ProcessSort } from '../model/sort.js';
@@ -76,7 +76,7 @@ function clock(tier: Tier, ms: number): string {
 }
 
 const NO_FILES: readonly FileAccess[] = [];
-const NO_NET: readonly SocketAccess[] = [];
+const NO_NET: readonly SocketRow[] = [];
 const NO_ERRORS: readonly ErrorLine[] = [];
 
 export function App(props: AppProps) {
@@ -273,28 +273,40 @@ export function App(props: AppProps) {
   // Scrubber: the visible range of the tier, ending at the cursor.
   const label = source.mode === 'live' ? (state.cursor.live ? 'live' : 'paused') : state.cursor.live ? 'newest' : 'replay';
   const right = scrubberRight(state.tier, shownTime === undefined ? '--:--:--' : clock(state.tier, shownTime), label);
-  const width = sparkWidth(lay.columns, right);
-  const seriesKey = inContainer ? state.containerKey : undefined;
   const container = inContainer ? snapshot?.containers.find((c) => c.key === state.containerKey) : undefined;
+  // The list's selected row (the list's own window, as drawn below).
+  const containerWindow = resolveList(state.containers, containerKeys, lay.containerRows);
+  // The sparklines show the container on screen: the one viewed, or the list's selected row (the whole host when the
+  // list is empty).
+  const sparkOf = inContainer ? container : state.view === 'containers' ? containers[containerWindow.index] : undefined;
+  const seriesKey = inContainer ? state.containerKey : sparkOf?.key;
+  const cpuLimit = sparkOf?.cpuLimitCores;
+  const memLimit = sparkOf?.memoryLimitBytes;
   const spark = useMemo(() => {
-    const blank = ' '.repeat(width);
-    if (shownTime === undefined || width === 0) return { cpu: blank, mem: blank };
     const size = TIER_MS[state.tier];
-    const end = bucketStart(state.tier, shownTime);
+    // Memory against the limit, or the host's memory: a flat 316K draws a flat low line, not a full bar.
+    const memScale = { memMax: memLimit ?? facts.memTotalBytes, memOf: memLimit === undefined ? 'RAM' : 'limit' } as const;
+    // The CPU scale needs the points, the points the room, the room the labels: the room is taken with the scale at
+    // its least, and the peak of what fits then sets the label.
+    const room = sparkLayout(lay.columns, right, { ...memScale, cpuMax: cpuScale(0, cpuLimit) }).width;
+    const end = shownTime === undefined ? 0 : bucketStart(state.tier, shownTime);
+    const points = shownTime === undefined || room === 0 ? [] : source.series(state.tier, end - (room - 1) * size, end + size, seriesKey);
+    const peak = points.reduce((m, p) => Math.max(m, p.cpuPercent ?? 0), 0);
+    const scale = { ...memScale, cpuMax: cpuScale(peak, cpuLimit) };
+    const { labels, width } = sparkLayout(lay.columns, right, scale);
+    const blank = ' '.repeat(width);
+    if (shownTime === undefined || width === 0) return { cpu: blank, mem: blank, labels };
     const from = end - (width - 1) * size;
     const cpu: (number | undefined)[] = new Array(width).fill(undefined);
     const mem: (number | undefined)[] = new Array(width).fill(undefined);
-    for (const p of source.series(state.tier, from, end + size, seriesKey)) {
+    for (const p of points) {
       const i = Math.floor((bucketStart(state.tier, p.timeMs) - from) / size);
       if (i < 0 || i >= width) continue;
       cpu[i] = p.cpuPercent;
       mem[i] = p.memoryBytes;
     }
-    const most = (xs: readonly (number | undefined)[]): number => xs.reduce<number>((m, x) => (x !== undefined && x > m ? x : m), 0);
-    // CPU on a scale of at least one core; memory against the limit (host: its memory) when there is one.
-    const memMax = seriesKey === undefined ? facts.memTotalBytes : (container?.memoryLimitBytes ?? most(mem));
-    return { cpu: sparkline(cpu, Math.max(100, most(cpu))), mem: sparkline(mem, memMax) };
-  }, [source, state.tier, shownTime, width, seriesKey, container?.memoryLimitBytes, facts.memTotalBytes, liveKey]);
+    return { cpu: sparkline(cpu, scale.cpuMax), mem: sparkline(mem, scale.memMax), labels };
+  }, [source, state.tier, shownTime, lay.columns, right, seriesKey, cpuLimit, memLimit, facts.memTotalBytes, liveKey]);
 
   const status = useMemo(() => source.status(), [source, state.dataVersion]);
   const filter = state.view === 'containers' ? state.containerFilter : state.processFilter;
@@ -333,7 +345,7 @@ export function App(props: AppProps) {
   } else if (state.help) {
     body = helpScreenLines(lay.columns, lay.body);
   } else if (state.view === 'containers') {
-    const w = resolveList(state.containers, containerKeys, lay.containerRows);
+    const w = containerWindow;
     const empty =
       snapshot === undefined
         ? state.cursor.live && source.mode === 'live'
@@ -403,7 +415,7 @@ export function App(props: AppProps) {
     : frameLines({
         header: facts,
         body,
-        scrubber: scrubberLines(spark.cpu, spark.mem, right, lay.columns, color),
+        scrubber: scrubberLines(spark.cpu, spark.mem, right, lay.columns, color, spark.labels),
         status: statusLines(segments),
         layout: lay,
       });

@@ -6,7 +6,7 @@
 import os from 'node:os';
 import type { ProcessFds } from '../collectors/fds.js';
 import { fileAccess, socketAccess } from '../collectors/descriptors.js';
-import type { FileAccess, SocketAccess } from '../model/access.js';
+import { peerNames, socketRows, type FileAccess, type SocketRow } from '../model/access.js';
 import { containerKey } from '../model/identity.js';
 import type { ContainerMeta } from '../model/sample.js';
 import type { ContainerView, Snapshot } from '../model/snapshot.js';
@@ -141,10 +141,16 @@ export class LiveSource implements Source {
     return (fds?.files ?? []).map(fileAccess);
   }
 
-  netOf(processKey: string, atMs: number | undefined): readonly SocketAccess[] {
-    if (atMs !== undefined) return this.reader?.netOf(processKey, atMs) ?? [];
-    const fds = this.liveFds(processKey);
-    return (fds?.sockets ?? []).map(socketAccess);
+  netOf(processKey: string, atMs: number | undefined): readonly SocketRow[] {
+    const reader = this.reader;
+    if (atMs !== undefined) return reader === undefined ? [] : socketRows(reader.netOf(processKey, atMs), reader.peersAt(atMs));
+    const sockets = this.liveFds(processKey)?.sockets ?? [];
+    // Live, the inode says which fds hold one socket; the peers are the containers running now.
+    return socketRows(
+      sockets.map(socketAccess),
+      peerNames(this.monitor.docker?.all().values() ?? []),
+      sockets.map((s) => s.inode),
+    );
   }
 
   descriptorsHidden(processKey: string, atMs: number | undefined): boolean {

@@ -8,7 +8,7 @@ const SORT_LABELS: Readonly<Record<string, string>> = {
   mem: 'memory (MEM / RSS)',
   net: 'network rate (NET/s rx+tx)',
   io: 'disk rate (read + write)',
-  pids: 'PIDS',
+  pids: 'PROCS',
   name: 'NAME',
   read: 'RD/s',
   write: 'WR/s',

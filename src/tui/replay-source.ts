@@ -1,7 +1,7 @@
 /**
  * The store as a Source: `bubble replay` shows what was recorded, read-only, with the same screens as live.
  */
-import type { FileAccess, SocketAccess } from '../model/access.js';
+import { socketRows, type FileAccess, type SocketRow } from '../model/access.js';
 import type { Snapshot } from '../model/snapshot.js';
 import type { StoreReader } from '../store/reader.js';
 import type { Tier } from '../store/tiers.js';
@@ -45,8 +45,8 @@ export class ReplaySource implements Source {
     return atMs === undefined ? [] : this.reader.filesOf(processKey, atMs);
   }
 
-  netOf(processKey: string, atMs: number | undefined): readonly SocketAccess[] {
-    return atMs === undefined ? [] : this.reader.netOf(processKey, atMs);
+  netOf(processKey: string, atMs: number | undefined): readonly SocketRow[] {
+    return atMs === undefined ? [] : socketRows(this.reader.netOf(processKey, atMs), this.reader.peersAt(atMs));
   }
 
   status(): readonly StatusItem[] {

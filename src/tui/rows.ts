@@ -22,7 +22,7 @@ import type { ContainerView } from '../model/snapshot.js';
 import type { ContainerSort, ProcessSort } from '../model/sort.js';
 import type { Tier } from '../store/tiers.js';
 import { FILTER_KEYMAP, KEYMAP, keyLabel, MENU_KEYMAP, type Binding } from './keymap.js';
-import { shownPath, type FileAccess, type SocketAccess } from '../model/access.js';
+import { shownPath, type FileAccess, type SocketRow } from '../model/access.js';
 import type { ErrorLine } from '../model/syscall-errors.js';
 import type { StatusItem, StatusLevel } from './source.js';
 import type { ProcessRow } from './tree.js';
@@ -152,7 +152,10 @@ const CONTAINER_TABLE: Readonly<Record<ContainerColumn, Col<ContainerView>>> = {
     value: (c) => pair(c.blkReadBytesPerSec, c.blkWriteBytesPerSec, formatRate),
     sort: 'io',
   },
-  pids: { header: 'PIDS', width: 5, priority: 3, align: 'right', value: (c) => String(c.pids ?? c.processCount), sort: 'pids' },
+  // Processes, as the container view counts them (its info line adds the threads).
+  procs: { header: 'PROCS', width: 6, priority: 3, align: 'right', value: (c) => String(c.processCount), sort: 'pids' },
+  // Threads: the cgroup's tasks (docker stats' PIDS), where the pids controller counts them.
+  threads: { header: 'THR', width: 5, priority: 9, wide: true, align: 'right', value: (c) => (c.pids === undefined ? '-' : String(c.pids)) },
   uptime: { header: 'UPTIME', width: 6, priority: 11, wide: true, align: 'right', value: uptime },
   // Docker's state, a Slurm job's when known.
   status: { header: 'STATUS', width: 10, priority: 12, wide: true, align: 'left', value: (c) => safeText(c.state ?? '-') },
@@ -256,10 +259,22 @@ function paneLine(text: string, width: number, selected: boolean): string {
   return truncate((selected ? '>' : ' ') + text, width).trimEnd();
 }
 
+/** The panes' FD column: wide enough for fd 255 and for two folded fds (`0,1`), so paths and protocols line up. */
+const FD_WIDTH = 3;
+
+/**
+ * The FD cell: the descriptor, `-` where the source did not know it (sysdig's per-file sums), the fds holding one
+ * socket (`0,1`), or the first and how many more (`3+2`) when they do not fit.
+ */
+export function fdCell(fds: readonly number[]): string {
+  if (fds.length === 0) return '-'.padStart(FD_WIDTH);
+  const all = fds.join(',');
+  return (all.length <= FD_WIDTH ? all : `${fds[0]}+${fds.length - 1}`).padStart(FD_WIDTH);
+}
+
 export function fileLine(f: FileAccess, width: number, selected: boolean): string {
-  const fd = f.fd === undefined ? '' : `${f.fd} `;
   const bytes = f.bytesIn === undefined && f.bytesOut === undefined ? '' : `  ${pair(f.bytesIn, f.bytesOut, formatBytes)}`;
-  return paneLine(`${fd}${f.mode.padEnd(3)} ${safeText(shownPath(f))}${bytes}`, width, selected);
+  return paneLine(`${fdCell(f.fd === undefined ? [] : [f.fd])} ${f.mode.padEnd(3)} ${safeText(shownPath(f))}${bytes}`, width, selected);
 }
 
 /** ss's short names for the long socket states, so an address keeps the room. */
@@ -278,10 +293,36 @@ const SHORT_STATE: Readonly<Record<string, string>> = {
   LAST_ACK: 'LAST-A',
 };
 
-export function netLine(n: SocketAccess, width: number, selected: boolean): string {
+/** The end of a text that fits `width` columns, `…` in front when cut (a local endpoint keeps its port). */
+function keepEnd(text: string, width: number): string {
+  if (displayWidth(text) <= width) return text;
+  if (width <= 1) return '…'.slice(0, width);
+  const chars = [...text];
+  let out = '';
+  for (let i = chars.length - 1; i >= 0 && displayWidth(chars[i] + out) <= width - 1; i--) out = chars[i] + out;
+  return `…${out}`;
+}
+
+/** Below this many columns a local end says nothing (`…:80` at best): it is left out and the remote keeps the room. */
+const MIN_LOCAL = 6;
+
+/**
+ * ` 0,1 tcp6  ESTAB  …0.3:41234 → web-1:8080`: fds, protocol, state, then the ends. The remote end is what one
+ * looks for, so on a narrow pane the local end is cut first (from the left: its port stays), then left out. A remote
+ * address another container on this host has is shown by that container's name.
+ */
+export function netLine(n: SocketRow, width: number, selected: boolean): string {
   const state = safeText(SHORT_STATE[n.state] ?? n.state);
-  const ends = n.remote === '' ? safeText(n.local) : `${safeText(n.local)} → ${safeText(n.remote)}`;
-  return paneLine(`${safeText(n.protocol).padEnd(5)} ${state.padEnd(6)} ${ends}`, width, selected);
+  const head = `${fdCell(n.fds)} ${safeText(n.protocol).padEnd(5)} ${state.padEnd(6)} `;
+  const local = safeText(n.local);
+  // Port 0 at the other end: a listener or an unconnected socket, which has no peer to show.
+  if (n.remote === '' || n.remote.endsWith(':0')) return paneLine(head + local, width, selected);
+  const remote = n.peer === undefined ? safeText(n.remote) : `${safeText(n.peer)}:${safeText(n.remote.slice(n.remote.lastIndexOf(':') + 1))}`;
+  // The room after the marker and the head.
+  const room = width - 1 - displayWidth(head);
+  const localRoom = room - ' → '.length - displayWidth(remote);
+  const ends = displayWidth(local) <= localRoom ? `${local} → ${remote}` : localRoom >= MIN_LOCAL ? `${keepEnd(local, localRoom)} → ${remote}` : `→ ${remote}`;
+  return paneLine(head + ends, width, selected);
 }
 
 /** `  1234  41.2/s openat   ENOENT   88x cat`: a failed syscall's count and rate, then who (a pid, or how many exited). */
@@ -341,14 +382,20 @@ export function containerInfo(c: ContainerView | undefined, key: string, atText:
     p.memory === undefined ? undefined : `mem ${formatPercent(p.memory)}`,
     p.io === undefined ? undefined : `io ${formatPercent(p.io)}`,
   ].filter((x) => x !== undefined);
-  const count = `${c.processCount} process${c.processCount === 1 ? '' : 'es'}`;
+  // Processes as the list's PROCS counts them; threads (the cgroup's tasks, docker stats' PIDS) where the pids
+  // controller counts them.
+  const count = `${c.processCount} process${c.processCount === 1 ? '' : 'es'}${c.pids === undefined ? '' : `, ${c.pids} thread${c.pids === 1 ? '' : 's'}`}`;
+  // Neither CPU nor memory: no tick was recorded at this moment (a gap in the recording). Said once, in words; its
+  // processes show `-`, not 0.0.
+  const noData = c.cpuPercent === undefined && c.memoryBytes === undefined;
   // [text, preferred line], most important first; undefined = unknown, left out.
   const parts: [string | undefined, 0 | 1][] = [
     [safeText(c.name), 0],
     [c.kind, 0],
     [notRoot && c.kind === 'slurm' && c.name === `job ${c.id}` ? "name hidden: it is in the job's environment (sudo)" : undefined, 0],
-    [`cpu ${formatPercent(c.cpuPercent)}%${c.cpuLimitCores === undefined ? '' : ` of ${c.cpuLimitCores.toFixed(1)} cores`}`, 1],
-    [`mem ${formatBytes(c.memoryBytes)}${c.memoryLimitBytes === undefined ? '' : ` / ${formatBytes(c.memoryLimitBytes)}`}`, 1],
+    [noData ? `no data ${atText} (not recorded)` : undefined, 1],
+    [noData ? undefined : `cpu ${formatPercent(c.cpuPercent)}%${c.cpuLimitCores === undefined ? '' : ` of ${c.cpuLimitCores.toFixed(1)} cores`}`, 1],
+    [noData ? undefined : `mem ${formatBytes(c.memoryBytes)}${c.memoryLimitBytes === undefined ? '' : ` / ${formatBytes(c.memoryLimitBytes)}`}`, 1],
     [c.throttledPercent === undefined ? undefined : `throttled ${formatPercent(c.throttledPercent)}%`, 1],
     [c.oomKills === undefined ? undefined : `oom kills ${c.oomKills}`, 1],
     [count, 0],
@@ -398,13 +445,62 @@ export function scrubberRight(tier: Tier, time: string, label: string): string {
   return `  ${tier} ◀ ${time} ▶ ${label.padEnd(6)}`;
 }
 
-/** Room for each of the two sparklines (cpu and mem) on a line of `width` next to `right`. */
-export function sparkWidth(width: number, right: string): number {
-  return Math.max(0, Math.floor((width - right.length - ' cpu '.length - ' mem '.length) / 2));
+/** What the sparklines are drawn against: the top of each scale. */
+export interface SparkScale {
+  /** CPU% at the top: 100 per core. */
+  readonly cpuMax: number;
+  readonly memMax: number;
+  /** The memory scale is the container's limit, or the host's memory (the host, or a container without a limit). */
+  readonly memOf: 'limit' | 'RAM';
 }
 
-export function scrubberLine(cpu: string, mem: string, right: string, width: number): string {
-  return truncate(` cpu ${cpu} mem ${mem}${right}`, width).trimEnd();
+/**
+ * The CPU scale: the CPU limit where there is one (a full bar is the limit), else the peak shown rounded up to whole
+ * cores (at least one), so the label moves in steps, not every tick.
+ */
+export function cpuScale(peakPercent: number, limitCores?: number): number {
+  if (limitCores !== undefined && limitCores > 0) return limitCores * 100;
+  return Math.max(1, Math.ceil(peakPercent / 100 - 1e-9)) * 100;
+}
+
+/** What each sparkline is labelled with: its scale. */
+export interface SparkLabels {
+  readonly cpu: string;
+  readonly mem: string;
+}
+
+/** Sparklines narrower than this get the short labels (`cpu/200%`, `mem/512M`). */
+const SPARK_MIN = 10;
+
+/** The two labels that say each sparkline's scale: `cpu 0-200%` and `mem of 512M limit` (or `of 23G RAM`), or short. */
+export function sparkLabels(scale: SparkScale, short: boolean): SparkLabels {
+  const cpu = `${Math.round(scale.cpuMax)}%`;
+  const mem = formatBytes(scale.memMax);
+  return short ? { cpu: `cpu/${cpu}`, mem: `mem/${mem}` } : { cpu: `cpu 0-${cpu}`, mem: `mem of ${mem} ${scale.memOf}` };
+}
+
+/** Room for each of the two sparklines on a line of `width` next to `right` and the two labels. */
+function roomFor(width: number, right: string, labels: SparkLabels): number {
+  return Math.max(0, Math.floor((width - right.length - labels.cpu.length - labels.mem.length - 4) / 2));
+}
+
+/** The labels and the room of each sparkline: the long labels where they leave SPARK_MIN columns, else the short ones. */
+export function sparkLayout(width: number, right: string, scale: SparkScale): { readonly labels: SparkLabels; readonly width: number } {
+  const long = sparkLabels(scale, false);
+  const room = roomFor(width, right, long);
+  if (room >= SPARK_MIN) return { labels: long, width: room };
+  const short = sparkLabels(scale, true);
+  return { labels: short, width: roomFor(width, right, short) };
+}
+
+/** Room for each sparkline (bench/top.ts asks it for the buckets a screen shows); the scale only sets the labels' length. */
+export function sparkWidth(width: number, right: string, scale: SparkScale = { cpuMax: 200, memMax: 512 * 1024 ** 2, memOf: 'limit' }): number {
+  return sparkLayout(width, right, scale).width;
+}
+
+/** ` cpu 0-200% ▁▂▃▅▇█ mem of 512M limit ▃▃▃▄▄▄  second ◀ 21:23:04 ▶ live` */
+export function scrubberLine(cpu: string, mem: string, right: string, width: number, labels: SparkLabels): string {
+  return truncate(` ${labels.cpu} ${cpu} ${labels.mem} ${mem}${right}`, width).trimEnd();
 }
 
 /** A part of the status line, with the level that colours it. */

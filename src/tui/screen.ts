@@ -5,13 +5,13 @@
  *
  * ```
  *  bubble  host vm  2 cpu  23.5G  21 containers  live 1s                      ? help      <- header
- *  NAME              KIND    CPU%    MEM   LIMIT  NET/s rx/tx  BLK/s r/w   PIDS          <- body (lay.body lines)
- * >web-1             docker  102.3  412M    2.0G   1.2M/340K      0/4.1M     25
- *  cpu ▁▂▃▅▇█▇▅▃▂▁ mem ▃▃▃▄▄▄▄▄▄▄▄  second ◀ 21:23:04 ▶ live                            <- scrubber
+ *  NAME              KIND    CPU%    MEM   LIMIT  NET/s rx/tx  BLK/s r/w  PROCS         <- body (lay.body lines)
+ * >web-1             docker  102.3  412M    2.0G   1.2M/340K      0/4.1M      5
+ *  cpu 0-200% ▁▂▃▅▇█▇▅▃▂▁ mem of 2.0G limit ▃▃▃▄▄▄▄▄▄▄▄  second ◀ 21:23:04 ▶ live      <- scrubber
  *  status: no root: I/O hidden, sysdig off, docker ok                                     <- status
  * ```
  */
-import type { FileAccess, SocketAccess } from '../model/access.js';
+import type { FileAccess, SocketRow } from '../model/access.js';
 import type { ContainerView } from '../model/snapshot.js';
 import type { ContainerColumn, ProcessColumn } from '../model/columns.js';
 import type { ContainerSort, ProcessSort } from '../model/sort.js';
@@ -33,6 +33,7 @@ import {
   type CellContext,
   type HeaderFacts,
   type Segment,
+  type SparkLabels,
 } from './rows.js';
 import { line, padSpans, type ScreenLine, type Span, type Style } from './spans.js';
 import type { Focus } from './state.js';
@@ -113,7 +114,7 @@ export interface ContainerBody {
   readonly filesWindow: Window;
   readonly filesTitle: string;
   readonly filesEmpty: string;
-  readonly network: readonly SocketAccess[];
+  readonly network: readonly SocketRow[];
   readonly networkWindow: Window;
   readonly networkTitle: string;
   readonly networkEmpty: string;
@@ -180,14 +181,14 @@ export function menuScreenLines(menu: MenuLines): ScreenLine[] {
   return block(menu.lines, menu.selected, { inverse: true });
 }
 
-/** ` cpu ▁▂▃▅▇█ mem ▃▃▃▄▄▄  second ◀ 21:23:04 ▶ live` */
-export function scrubberLines(cpu: string, mem: string, right: string, width: number, color: boolean): ScreenLine {
-  const fits = ` cpu ${cpu} mem ${mem}${right}`.length <= width;
-  if (!color || !fits) return line(scrubberLine(cpu, mem, right, width));
+/** ` cpu 0-200% ▁▂▃▅▇█ mem of 512M limit ▃▃▃▄▄▄  second ◀ 21:23:04 ▶ live` */
+export function scrubberLines(cpu: string, mem: string, right: string, width: number, color: boolean, labels: SparkLabels): ScreenLine {
+  const fits = ` ${labels.cpu} ${cpu} ${labels.mem} ${mem}${right}`.length <= width;
+  if (!color || !fits) return line(scrubberLine(cpu, mem, right, width, labels));
   return [
-    { text: ' cpu ' },
+    { text: ` ${labels.cpu} ` },
     { text: cpu, style: { color: 'green' } },
-    { text: ' mem ' },
+    { text: ` ${labels.mem} ` },
     { text: mem, style: { color: 'blue' } },
     { text: right.trimEnd(), style: { bold: true } },
   ];

@@ -3,7 +3,7 @@
  * store only). Both answer in Snapshots, so the views never know which one they show (design.md: "Live and replay
  * share the model").
  */
-import type { FileAccess, SocketAccess } from '../model/access.js';
+import type { FileAccess, SocketRow } from '../model/access.js';
 import type { SeriesPoint } from '../model/series.js';
 import type { ContainerView, Snapshot } from '../model/snapshot.js';
 import type { Tier } from '../store/tiers.js';
@@ -34,7 +34,8 @@ export interface Source {
   range(): { readonly firstMs: number; readonly lastMs: number } | undefined;
   /** Open files and sockets of one process at `atMs` (undefined = now). Empty when unknown. */
   filesOf(processKey: string, atMs: number | undefined): readonly FileAccess[];
-  netOf(processKey: string, atMs: number | undefined): readonly SocketAccess[];
+  /** Its sockets, one row each with every fd that holds it (model/access.ts socketRows), peers named where known. */
+  netOf(processKey: string, atMs: number | undefined): readonly SocketRow[];
   /** True when the process's descriptors could not be read (another user's process, without root): empty means hidden. */
   descriptorsHidden?(processKey: string, atMs: number | undefined): boolean;
   status(): readonly StatusItem[];

@@ -7,7 +7,7 @@ import { containerKey, HOST_IDENTITY, type ContainerKind, type Identity } from '
 import type { CgroupCounters, ContainerMeta, ContainerSample, HostSample, ProcessSample, Sample } from '../../src/model/sample.js';
 import { toSnapshot, type Snapshot } from '../../src/model/snapshot.js';
 import { bucketStart, TIER_MS, type Tier } from '../../src/store/tiers.js';
-import type { FileAccess, SocketAccess } from '../../src/model/access.js';
+import { socketRows, type FileAccess, type PeerNames, type SocketAccess, type SocketRow } from '../../src/model/access.js';
 import type { SeriesPoint, Source, StatusItem } from '../../src/tui/source.js';
 
 export const GiB = 1024 ** 3;
@@ -179,6 +179,8 @@ export interface FixedSourceOptions {
   readonly intervalMs?: number;
   readonly files?: Readonly<Record<string, readonly FileAccess[]>>;
   readonly net?: Readonly<Record<string, readonly SocketAccess[]>>;
+  /** Containers by address, as the live source names peers from Docker. */
+  readonly peers?: PeerNames;
   readonly status?: readonly StatusItem[];
 }
 
@@ -190,6 +192,7 @@ export class FixedSource implements Source {
   private readonly listeners = new Set<() => void>();
   private readonly files: Readonly<Record<string, readonly FileAccess[]>>;
   private readonly net: Readonly<Record<string, readonly SocketAccess[]>>;
+  private readonly peers: PeerNames;
   statusItems: readonly StatusItem[];
   /** What the views asked for, for tests: [process key, atMs]. */
   readonly filesCalls: [string, number | undefined][] = [];
@@ -203,6 +206,7 @@ export class FixedSource implements Source {
     if (interval !== undefined) this.intervalMs = interval;
     this.files = options.files ?? {};
     this.net = options.net ?? {};
+    this.peers = options.peers ?? new Map();
     this.statusItems = options.status ?? [];
   }
 
@@ -268,8 +272,8 @@ export class FixedSource implements Source {
     return this.files[processKey] ?? [];
   }
 
-  netOf(processKey: string, _atMs: number | undefined): readonly SocketAccess[] {
-    return this.net[processKey] ?? [];
+  netOf(processKey: string, _atMs: number | undefined): readonly SocketRow[] {
+    return socketRows(this.net[processKey] ?? [], this.peers);
   }
 
   status(): readonly StatusItem[] {

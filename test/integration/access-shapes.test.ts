@@ -55,7 +55,7 @@ describe('open files and sockets: one shape from live to the store and back', ()
       { fd: h.fds[1], path: file, mode: 'r', deleted: true },
     ]);
     const line = fileLine(files[0]!, 200, false);
-    expect(line).toBe(` ${h.fds[0]} w   ${file} (deleted)`);
+    expect(line).toBe(` ${String(h.fds[0]).padStart(3)} w   ${file} (deleted)`);
     expect(line.split(' (deleted)')).toHaveLength(2);
     const sockets = raw.sockets.map(socketAccess);
     expect(sockets).toContainEqual(expect.objectContaining({ protocol: 'tcp', local: `127.0.0.1:${h.port}`, remote: '0.0.0.0:0', state: 'LISTEN' }));

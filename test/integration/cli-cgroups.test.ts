@@ -145,9 +145,18 @@ describe('bubble ls on real cgroups', () => {
     expect(run.status).toBe(0);
     const lines = run.stdout.trimEnd().split('\n');
     // Totals since start, not rates: the headers say so.
-    expect(lines[0]).toMatch(/^NAME\s+KIND\s+ID\s+CPU%\s+EFF%\s+MEM\s+LIMIT\s+NET total rx\/tx\s+BLK total r\/w\s+PIDS$/);
+    expect(lines[0]).toMatch(/^NAME\s+KIND\s+ID\s+CPU%\s+EFF%\s+MEM\s+LIMIT\s+NET total rx\/tx\s+BLK total r\/w\s+PROCS\s+THR$/);
     expect(lines.some((l) => l.startsWith(`job ${jobId} sim`) && /\bslurm\b/.test(l))).toBe(true);
     expect(lines.some((l) => l.includes(dockerId.slice(0, 12)) && /\bdocker\b/.test(l))).toBe(true);
+    // Processes as the TUI counts them (its PROCS column and its container view), threads beside them.
+    const [procs, threads] = lines
+      .find((l) => l.includes(dockerId.slice(0, 12)))!
+      .trim()
+      .split(/\s+/)
+      .slice(-2)
+      .map(Number);
+    expect(procs).toBe(2);
+    expect(threads).toBeGreaterThanOrEqual(2);
   });
 });
 

@@ -38,13 +38,15 @@ describe('containers view', () => {
     expectFits(frame(r), 80, 24);
     expect(ls[0]).toBe(' bubble  host vm  2 cpu  24G  3 containers  live 1s' + ' '.repeat(23) + '? help');
     // Rates say so: NET/s, BLK/s.
-    expect(ls[1]).toBe(' NAME             KIND        CPU%▼    MEM  LIMIT  NET/s rx/tx   BLK/s r/w  PIDS');
-    expect(ls[2]).toBe('>web-1            docker      120.0   412M   2.0G    1.2M/340K      0/4.1M    25');
-    expect(ls[3]).toBe(' job 4242 sim     slurm        99.8   1.1G   4.0G            -         0/0     2');
-    expect(ls[4]).toBe(' db               docker        3.0   900M   4.0G            -         0/0    12');
-    expect(ls[5]).toMatch(/^ host {13}host {8}\s+\d+\.\d\s+\d+M\s+-\s+-\s+0\/0\s+3$/);
+    // PROCS: processes, as the container view counts them (db has one process of 12 threads).
+    expect(ls[1]).toBe(' NAME            KIND        CPU%▼    MEM  LIMIT  NET/s rx/tx   BLK/s r/w  PROCS');
+    expect(ls[2]).toBe('>web-1           docker      120.0   412M   2.0G    1.2M/340K      0/4.1M      5');
+    expect(ls[3]).toBe(' job 4242 sim    slurm        99.8   1.1G   4.0G            -         0/0      2');
+    expect(ls[4]).toBe(' db              docker        3.0   900M   4.0G            -         0/0      1');
+    expect(ls[5]).toMatch(/^ host {12}host {8}\s+\d+\.\d\s+\d+M\s+-\s+-\s+0\/0\s+3$/);
     // i = 112..119 of the timeline: host CPU 20 + (i % 10) * 10 on a 200% (two core) host.
-    expect(ls[21]).toMatch(/^ cpu [ ▁-█]{21} mem [ ▁-█]{21} {2}second ◀ 21:23:04 ▶ live$/);
+    // The sparklines follow the selected row (web-1: 2-core limit, 2.0G memory limit), their scales said.
+    expect(ls[21]).toMatch(/^ cpu 0-200% [ ▁-█]{10} mem of 2\.0G limit ▂{10} {2}second ◀ 21:23:04 ▶ live$/);
     expect(ls[22]).toBe(' status: no root: I/O hidden, sysdig off, docker ok');
   });
 
@@ -55,12 +57,12 @@ describe('containers view', () => {
     expectFits(r.lastFrame(), 120, 40);
     expect(ls[0]).toMatch(/^ bubble  host vm .* {20,}\? help$/);
     expect(ls[0]).toHaveLength(120);
-    // At 120 columns the list has EFF%, UPTIME and STATUS (IMAGE needs more): web-1's 120% CPU of its 2-core limit is
-    // 60% efficient; the unlimited db has none.
-    expect(ls[1]!.indexOf('KIND')).toBe(1 + 32 + 1);
+    // At 120 columns the list has EFF%, THR and UPTIME (STATUS and IMAGE need more): web-1's 120% CPU of its 2-core
+    // limit is 60% efficient; the unlimited db has none.
+    expect(ls[1]!.indexOf('KIND')).toBe(1 + 36 + 1);
     expect(ls[1]).toMatch(/ CPU%▼  EFF% {4}MEM/);
-    expect(ls[1]).toMatch(/ PIDS UPTIME STATUS$/);
-    expect(ls[2]).toMatch(/^>web-1 {28}docker {6}120\.0  60\.0 .* 1h00m running$/);
+    expect(ls[1]).toMatch(/ PROCS {3}THR UPTIME$/);
+    expect(ls[2]).toMatch(/^>web-1 {32}docker {6}120\.0  60\.0 .* 5 {4}25 {2}1h00m$/);
     expect(ls[4]).toMatch(/^ db .* 3\.0 {5}- /);
     expect(ls[37]).toMatch(/ second ◀ 21:23:04 ▶ live$/);
     r.instance.unmount();
@@ -145,7 +147,8 @@ describe('container view', () => {
     await keys(r, BYTES.enter);
     const ls = lines(r);
     expectFits(frame(r), 80, 24);
-    expect(ls[1]).toBe(' web-1  docker  5 processes  running  pressure cpu 1.5 mem 0.0 io 0.3  peak 500M');
+    // Processes as the list's PROCS counts them, and the cgroup's tasks as threads.
+    expect(ls[1]).toBe(' web-1  docker  5 processes, 25 threads  running  image nginx:1.27  peak 500M');
     expect(ls[2]).toBe(' cpu 120.0% of 2.0 cores  mem 412M / 2.0G  throttled 5.0%  oom kills 1');
     expect(ls[3]).toBe('     PID NSPID USER     CPU%▼   RSS  RD/s  WR/s  THR COMMAND (tree)');
     expect(ls[4]).toBe('>   4242     1 root       1.0   12M     0     0    1 ▾ nginx: master process');
@@ -154,7 +157,7 @@ describe('container view', () => {
     expect(ls[7]).toBe('    4244     8 www-da…   40.0  190M     0     0    1    nginx: worker process');
     expect(ls[8]).toBe('    4300    20 root       0.0   10M     0     0    1   cron -f');
     expect(ls[15]).toBe('  files of 4242 nginx (1)                 network (0)');
-    expect(ls[16]).toBe(' 3 w   /var/run/nginx.pid                 no sockets known');
+    expect(ls[16]).toBe('   3 w   /var/run/nginx.pid               no sockets known');
   });
 
   it('goes flat and sorted with t, folds with c / Enter, and sorts with s', async () => {
@@ -192,19 +195,21 @@ describe('container view', () => {
     await keys(r, BYTES.down);
     let ls = lines(r);
     expect(ls[15]).toBe('  files of 4243 nginx (3)                 network (2)');
-    expect(ls[16]).toBe(' 4 wa  /var/log/nginx/access.log         tcp   ESTAB  172.17.0.2:80 → 172.17.0.…');
-    expect(ls[17]).toBe(' 5 r   /etc/nginx/nginx.conf             tcp   LISTEN 0.0.0.0:80 → 0.0.0.0:0');
-    expect(ls[18]).toBe(' 9 rw  /tmp/old-cache (deleted)');
+    // The FD column in both panes; at 80 columns the remote end keeps its room (the local one goes first); a
+    // listener shows its local end only.
+    expect(ls[16]).toBe('   4 wa  /var/log/nginx/access.log         7 tcp   ESTAB  → 172.17.0.1:51234');
+    expect(ls[17]).toBe('   5 r   /etc/nginx/nginx.conf             6 tcp   LISTEN 0.0.0.0:80');
+    expect(ls[18]).toBe('   9 rw  /tmp/old-cache (deleted)');
     await keys(r, BYTES.tab, BYTES.down, BYTES.down);
     ls = lines(r);
     expect(ls[15]).toBe('▸ files of 4243 nginx (3)                 network (2)');
-    expect(ls[18]).toBe('>9 rw  /tmp/old-cache (deleted)');
+    expect(ls[18]).toBe('>  9 rw  /tmp/old-cache (deleted)');
     // The process list keeps its selection while another pane has the focus.
     expect(ls[5]).toMatch(/^> {3}4243 /);
     await keys(r, BYTES.tab);
     ls = lines(r);
     expect(ls[15]).toBe('  files of 4243 nginx (3)               ▸ network (2)');
-    expect(ls[16]).toMatch(/^ 4 wa .* >tcp   ESTAB /);
+    expect(ls[16]).toMatch(/^ {3}4 wa .* > {2}7 tcp   ESTAB /);
     await keys(r, BYTES.shiftTab, BYTES.shiftTab);
     expect(lines(r)[15]).toBe('  files of 4243 nginx (3)                 network (2)');
     await keys(r, BYTES.up);
@@ -224,7 +229,7 @@ describe('container view', () => {
 
   it('shows a Slurm job with its steps and user', () => {
     const r = at80(source(), { containerKey: JOB_KEY });
-    expect(lines(r)[1]).toBe(' job 4242 sim  slurm  2 processes  steps batch, 0  user alice');
+    expect(lines(r)[1]).toBe(' job 4242 sim  slurm  2 processes, 2 threads  steps batch, 0  user alice');
     expect(lines(r)[2]).toBe(' cpu 99.8%  mem 1.1G / 4.0G');
     expect(lines(r)[4]).toBe('>   6000     - alice     99.8  1.1G     0     0    1 ▾ /home/alice/sim --steps …');
     expect(lines(r)[5]).toBe('    6001     - alice      0.0   10M     0     0    1    /home/alice/sim-io');
@@ -248,7 +253,7 @@ describe('container view', () => {
     await keys(r, BYTES.left);
     expect(lines(r)[1]).toBe(' docker cccccccccccc: not present at 2026-11-21 21:23:03');
     expect(lines(r)[4]).toBe(' no processes at 2026-11-21 21:23:03');
-    expect(lines(r)[21]).toBe(' cpu                       mem                        second ◀ 21:23:03 ▶ paused');
+    expect(lines(r)[21]).toBe(' cpu 0-100%              mem of 24G RAM               second ◀ 21:23:03 ▶ paused');
   });
 
   it('hides kernel threads of the host until K', async () => {
@@ -263,17 +268,18 @@ describe('scrubber and time cursor', () => {
   it('steps back a bucket with ←: every pane shows that moment, the sparkline ends there', async () => {
     const s = source();
     const r = at80(s, { containerKey: WEB_KEY });
-    // web-1's CPU is 50 + (i % 8) * 10, i = 0..119; the newest eight buckets are 50..120, scaled to 120.
-    expect(lines(r)[21]).toMatch(/^ cpu [ ▁-█]{13}▄▅▅▆▆▇▇█ mem [▁-█]{21} {2}second ◀ 21:23:04 ▶ live$/);
+    // web-1's CPU is 50 + (i % 8) * 10, i = 0..119, on the scale of its 2-core limit: the newest ten buckets are
+    // 110, 120, 50..120.
+    expect(lines(r)[21]).toBe(' cpu 0-200% ▅▅▃▃▃▄▄▅▅▅ mem of 2.0G limit ▂▂▂▂▂▂▂▂▂▂  second ◀ 21:23:04 ▶ live');
     expect(s.filesCalls.at(-1)).toEqual(['4242:1000', undefined]);
     await keys(r, BYTES.left, BYTES.left);
     const ls = lines(r);
     expect(ls[0]).toContain('at 2026-11-21 21:23:02');
     expect(ls[2]).toMatch(/^ cpu 100\.0% of 2\.0 cores/);
-    expect(ls[21]).toMatch(/^ cpu [ ▁-█]{13}▇█▄▅▅▆▆▇ mem [▁-█]{21} {2}second ◀ 21:23:02 ▶ paused$/);
+    expect(ls[21]).toBe(' cpu 0-200% ▄▅▅▅▃▃▃▄▄▅ mem of 2.0G limit ▂▂▂▂▂▂▂▂▂▂  second ◀ 21:23:02 ▶ paused');
     expect(s.filesCalls.at(-1)).toEqual(['4242:1000', T0 - 2000]);
     const [tier, from, to, key] = s.seriesCalls.at(-1)!;
-    expect([tier, to - from, to, key]).toEqual(['second', 21_000, T0 - 1000, WEB_KEY]);
+    expect([tier, to - from, to, key]).toEqual(['second', 10_000, T0 - 1000, WEB_KEY]);
     await keys(r, BYTES.right);
     expect(lines(r)[21]).toContain('◀ 21:23:03 ▶ paused');
     await keys(r, BYTES.right, BYTES.right);
@@ -284,14 +290,15 @@ describe('scrubber and time cursor', () => {
     const r = at80(source());
     await keys(r, ']');
     // 120 seconds of data end at 21:23:04: three minute buckets, at the right end.
-    expect(lines(r)[21]).toMatch(/^ cpu {19}[▁-█]{3} mem {19}[▁-█]{3} {2}minute ◀ 21:23:04 ▶ live$/);
+    expect(lines(r)[21]).toMatch(/^ cpu 0-200% {8}[▁-█]{3} mem of 2\.0G limit {8}[▁-█]{3} {2}minute ◀ 21:23:04 ▶ live$/);
     // One minute back: the 21:22 bucket, shown by the newest moment it holds.
     await keys(r, BYTES.left);
-    expect(lines(r)[21]).toMatch(/^ cpu {20}[▁-█]{2} mem {20}[▁-█]{2} {2}minute ◀ 21:22:59 ▶ paused$/);
+    // (The list's order at that minute puts the job first: the sparklines follow the selected row.)
+    expect(lines(r)[21]).toMatch(/^ cpu 0-100% {9}[▁-█]{2} mem of 4\.0G limit {9}[▁-█]{2} {2}minute ◀ 21:22:59 ▶ paused$/);
     expect(lines(r)[0]).toContain('at 2026-11-21 21:22:59');
     // The hour bucket that holds 21:22 ends at 21:23:04.
     await keys(r, ']');
-    expect(lines(r)[21]).toMatch(/^ cpu {20}[▁-█] mem {20}[▁-█] {2}hour ◀ 11-21 21:23 ▶ paused$/);
+    expect(lines(r)[21]).toMatch(/^ cpu 0-200% {10}[▁-█] mem of 2\.0G limit {10}[▁-█] {2}hour ◀ 11-21 21:23 ▶ paused$/);
     // Back to seconds: the cursor is still at the start of the minute it stepped to.
     await keys(r, '[', '[');
     expect(lines(r)[21]).toMatch(/ second ◀ 21:22:00 ▶ paused$/);
@@ -396,12 +403,13 @@ describe('escaping', () => {
     new FixedSource({
       snapshots: [snapshotOf(badWorld)],
       files: { '666:1000': [{ path: `/tmp/${EVIL}`, mode: 'r', deleted: false }] },
-      net: { '666:1000': [{ protocol: 'tcp', local: `1.2.3.4:1${CLEAR}`, remote: '5.6.7.8:9', state: `X${EVIL}` }] },
+      net: { '666:1000': [{ protocol: 'tcp', local: '1.2.3.4:1', remote: `5.6.7.8:9${CLEAR}`, state: `X${EVIL}` }] },
       status: [{ name: 'x', level: 'warn', text: `warn${EVIL}` }],
     });
 
   it('a process named with escape sequences does not reach the terminal as such', async () => {
-    const r = at80(badSource());
+    // Wide enough for the whole socket line (at 80 columns its ends are cut).
+    const r = at80(badSource(), { columns: 120 });
     await keys(r, BYTES.enter);
     await keys(r, '/', EVIL);
     const all = frame(r);
@@ -409,7 +417,7 @@ describe('escaping', () => {
     expect(all).toContain('evil \\e[2J --x');
     expect(all).toContain('files of 666 \\e]0;pwned\\x07 (1)');
     expect(all).toContain('/tmp/\\e]0;pwned\\x07');
-    expect(all).toContain('1.2.3.4:1\\e[2J');
+    expect(all).toContain('5.6.7.8:9\\e[2J');
     expect(all).toContain('warn\\e]0;pwned\\x07');
     await keys(r, BYTES.enter, BYTES.escape, BYTES.escape);
     expect(frame(r)).toContain('>evil\\e[2J');

@@ -36,11 +36,11 @@ describe('columns in a real terminal', () => {
   it('the config file picks and orders the columns; --columns overrides it', async (ctx) => {
     needReal(ctx, 'tmux', tmux.ok, tmux.why);
     const config = path.join(tmp, 'config.json');
-    fs.writeFileSync(config, JSON.stringify({ columns: { containers: ['pids', 'name', 'cpu'] } }, null, 2));
+    fs.writeFileSync(config, JSON.stringify({ columns: { containers: ['procs', 'name', 'cpu'] } }, null, 2));
     const db = path.join(tmp, 'columns.db');
     const t = open(`top --no-record --db ${db}`, { BUBBLE_CONFIG: config });
     let screen = await t.waitFor((s) => header(s).includes('CPU%▼'));
-    expect(header(screen)).toMatch(/^ +PIDS NAME +CPU%▼$/);
+    expect(header(screen)).toMatch(/^ +PROCS NAME +CPU%▼$/);
     t.keys('q');
     await t.waitFor('EXIT=0');
     const flagged = open(`top --no-record --db ${db} --columns name,mem,kind`, { BUBBLE_CONFIG: config });
@@ -54,7 +54,7 @@ describe('columns in a real terminal', () => {
   it('a column name it does not know stops top with one line, before the screen opens', () => {
     const run = spawnSync(process.execPath, [BIN, 'top', '--columns', 'name,memory'], { encoding: 'utf8' });
     expect(run.status).toBe(2);
-    expect(run.stderr).toBe('bubble: --columns: "memory" is not a column (known: name, kind, cpu, eff, mem, limit, net, blk, pids, uptime, status, image)\n');
+    expect(run.stderr).toBe('bubble: --columns: "memory" is not a column (known: name, kind, cpu, eff, mem, limit, net, blk, procs, threads, uptime, status, image)\n');
     const noCommand = spawnSync(process.execPath, [BIN, 'top', '--process-columns', 'pid,cpu'], { encoding: 'utf8' });
     expect(noCommand.status).toBe(2);
     expect(noCommand.stderr).toBe('bubble: --process-columns: "command" is missing (the column that names each row)\n');

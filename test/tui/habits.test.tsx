@@ -70,7 +70,7 @@ describe('htop and ctop keys', () => {
     expect(s.containerReverse).toBe(false);
     expect(run(s, 'sort.invert').processReverse).toBe(false);
     expect(processHeader(80, 'cpu', true, true)).toContain('CPU%▲');
-    expect(containerHeader(80, 'pids', false)).toContain('PIDS▼');
+    expect(containerHeader(80, 'pids', false)).toContain('PROCS▼');
     // A sort with no column on screen is named on the command column: TIME+ shows from 120 columns.
     expect(processHeader(80, 'time', false)).toContain('COMMAND (flat) ▼time');
     expect(processHeader(120, 'time', false)).toContain('TIME+▼ COMMAND (flat)');
@@ -171,12 +171,13 @@ describe('sorting', () => {
     expect(sortProcesses(web, 'read').map((p) => p.pid)).toEqual([...web].map((p) => p.pid).sort((a, b) => a - b));
   });
 
-  it('sorts containers by PIDS and reversed, with host last either way', () => {
+  it('sorts containers by processes (PROCS) and reversed, with host last either way', () => {
+    // web-1 has 5 processes, the job 2, db 1 (of 12 threads: the threads do not count).
     expect(
       sortContainers(snap.containers, 'pids')
         .map((c) => c.key)
-        .slice(0, 2),
-    ).toEqual([WEB_KEY, DB_KEY]);
+        .slice(0, 3),
+    ).toEqual([WEB_KEY, JOB_KEY, DB_KEY]);
     const reversed = sortContainers(snap.containers, 'pids', true).map((c) => c.key);
     expect(reversed.at(-1)).toBe('host');
     expect(reversed.indexOf(JOB_KEY)).toBeLessThan(reversed.indexOf(WEB_KEY));

@@ -60,7 +60,7 @@ describe('containers list', () => {
     expect(ls[3]).toMatch(/^ job 4242 sim /);
     expect(ls[4]).toMatch(/^ db /);
     expect(ls[5]).toMatch(/^ host /);
-    headerHas(header, ['NAME', 'CPU%▼', 'MEM', 'PIDS', 'NET/s rx/tx']);
+    headerHas(header, ['NAME', 'CPU%▼', 'MEM', 'PROCS', 'NET/s rx/tx']);
     // NAME keeps at least its least width, whatever went.
     expect(header.indexOf('CPU%') - header.indexOf('NAME')).toBeGreaterThanOrEqual(12);
     if (columns >= 80) headerHas(header, ['KIND', 'LIMIT', 'BLK/s r/w']);
@@ -71,7 +71,7 @@ describe('containers list', () => {
       // web-1 started an hour before the moment shown (its oldest process: the fixture's start time), runs nginx:1.27.
       expect(ls[2]).toMatch(/ 1h00m running {4}nginx:1\.27$/);
       // NAME gets what the columns leave, not all of it.
-      expect(header.indexOf('KIND') - header.indexOf('NAME')).toBe(48);
+      expect(header.indexOf('KIND') - header.indexOf('NAME')).toBe(41);
     }
   });
 
@@ -92,11 +92,11 @@ describe('containers list', () => {
   it('drops columns by priority, one mechanism for both lists: the least important first, the named ones last', () => {
     const names = (w: number): string[] => containerColumns(w).cols.map((c) => c.header);
     const procs = (w: number): string[] => processColumns(w).cols.map((c) => c.header);
-    expect(names(40)).toEqual(['NAME', 'CPU%', 'MEM', 'LIMIT', 'PIDS']);
-    expect(names(70)).toEqual(['NAME', 'CPU%', 'MEM', 'LIMIT', 'NET/s rx/tx', 'BLK/s r/w', 'PIDS']);
+    expect(names(40)).toEqual(['NAME', 'CPU%', 'MEM', 'PROCS']);
+    expect(names(70)).toEqual(['NAME', 'CPU%', 'MEM', 'LIMIT', 'NET/s rx/tx', 'BLK/s r/w', 'PROCS']);
     // At 100 NAME keeps 36 columns and no extra yet; at 120 three of them.
-    expect(names(100)).toEqual(['NAME', 'KIND', 'CPU%', 'MEM', 'LIMIT', 'NET/s rx/tx', 'BLK/s r/w', 'PIDS']);
-    expect(names(120)).toEqual(['NAME', 'KIND', 'CPU%', 'EFF%', 'MEM', 'LIMIT', 'NET/s rx/tx', 'BLK/s r/w', 'PIDS', 'UPTIME', 'STATUS']);
+    expect(names(100)).toEqual(['NAME', 'KIND', 'CPU%', 'MEM', 'LIMIT', 'NET/s rx/tx', 'BLK/s r/w', 'PROCS']);
+    expect(names(120)).toEqual(['NAME', 'KIND', 'CPU%', 'EFF%', 'MEM', 'LIMIT', 'NET/s rx/tx', 'BLK/s r/w', 'PROCS', 'THR', 'UPTIME']);
     expect(procs(40)).toEqual(['PID', 'CPU%', 'RSS', 'COMMAND']);
     expect(procs(60)).toEqual(['PID', 'USER', 'CPU%', 'RSS', 'RD/s', 'WR/s', 'COMMAND']);
     for (let w = 40; w <= 220; w++) {
@@ -113,12 +113,12 @@ describe('containers list', () => {
   });
 
   it('the configured columns, in their order; a narrow terminal still drops by priority', async () => {
-    const listColumns = { containers: ['pids', 'name', 'image', 'cpu'] as const, processes: ['command', 'pid', 'time'] as const };
+    const listColumns = { containers: ['procs', 'name', 'image', 'cpu'] as const, processes: ['command', 'pid', 'time'] as const };
     const wide = await frameOf(160, 48, { listColumns });
-    expect(wide[1]).toMatch(/^ {2}PIDS NAME +IMAGE +CPU%▼$/);
-    expect(wide[2]).toMatch(/^> {3}25 web-1 +nginx:1\.27 +120\.0$/);
+    expect(wide[1]).toMatch(/^ {2}PROCS NAME +IMAGE +CPU%▼$/);
+    expect(wide[2]).toMatch(/^> {5}5 web-1 +nginx:1\.27 +120\.0$/);
     const narrow = await frameOf(60, 24, { listColumns });
-    expect(narrow[1]).toMatch(/^ {2}PIDS NAME +CPU%▼$/);
+    expect(narrow[1]).toMatch(/^ {2}PROCS NAME +CPU%▼$/);
     const procs = await frameOf(160, 48, { listColumns, containerKey: WEB_KEY });
     // CPU%, the sort, is not among them: the command column names it.
     expect(procs[3]).toMatch(/^ COMMAND \(tree\) ▼cpu +PID {4}TIME\+$/);

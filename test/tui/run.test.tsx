@@ -119,7 +119,7 @@ describe('runTui', () => {
     await settle(100);
     const after = t.stdout.writes.slice(before).join('');
     expect(after.startsWith('\u001b[2J')).toBe(true);
-    expect(after).toContain(' NAME             KIND');
+    expect(after).toContain(' NAME            KIND');
     t.stdin.write('q');
     await done;
   });

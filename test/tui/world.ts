@@ -99,8 +99,8 @@ export const FILES: Record<string, FileAccess[]> = {
 };
 export const NET: Record<string, SocketAccess[]> = {
   '4243:1000': [
-    { protocol: 'tcp', local: '172.17.0.2:80', remote: '172.17.0.1:51234', state: 'ESTABLISHED' },
-    { protocol: 'tcp', local: '0.0.0.0:80', remote: '0.0.0.0:0', state: 'LISTEN' },
+    { protocol: 'tcp', local: '172.17.0.2:80', remote: '172.17.0.1:51234', state: 'ESTABLISHED', fd: 7 },
+    { protocol: 'tcp', local: '0.0.0.0:80', remote: '0.0.0.0:0', state: 'LISTEN', fd: 6 },
   ],
 };
 export const STATUS: StatusItem[] = [

@@ -139,6 +139,6 @@ describe('wide characters (CJK, emoji) take the columns a terminal gives them', 
 
   it('the files pane shows " (deleted)" once for an unlinked file', () => {
     const line = fileLine({ fd: 4, path: '/tmp/日本.log', mode: 'w', deleted: true }, 80, false);
-    expect(line).toBe(' 4 w   /tmp/日本.log (deleted)');
+    expect(line).toBe('   4 w   /tmp/日本.log (deleted)');
   });
 });

@@ -160,9 +160,9 @@ describe('formatIpv6 and formatEndpoint', () => {
     expect(formatIpv6(bytes('0000000000000000ffff0000c0a80114'))).toBe('::ffff:0:c0a8:114');
   });
 
-  it('brackets IPv6 endpoints only', () => {
+  it('brackets IPv6 endpoints only, and writes an IPv4-mapped one as the IPv4 address', () => {
     expect(formatEndpoint('127.0.0.1', 80)).toBe('127.0.0.1:80');
     expect(formatEndpoint('::1', 443)).toBe('[::1]:443');
-    expect(formatEndpoint('::ffff:127.0.0.1', 8080)).toBe('[::ffff:127.0.0.1]:8080');
+    expect(formatEndpoint('::ffff:127.0.0.1', 8080)).toBe('127.0.0.1:8080');
   });
 });

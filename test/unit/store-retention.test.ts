@@ -420,7 +420,7 @@ describe('loadConfig', () => {
     const cases: [string, string][] = [
       [
         '{\n  "columns": {\n    "containers": [\n      "name",\n      "cpu",\n      "memory"\n    ]\n  }\n}',
-        'line 6: has "columns.containers" where "memory" is not a column (known: name, kind, cpu, eff, mem, limit, net, blk, pids, uptime, status, image)',
+        'line 6: has "columns.containers" where "memory" is not a column (known: name, kind, cpu, eff, mem, limit, net, blk, procs, threads, uptime, status, image)',
       ],
       // "uptime" is a container column: the line is the one in the processes' list, not the first "uptime".
       [
