@@ -3,14 +3,14 @@
  * (few Yoga nodes, fast frames), and tests can check a line without Ink. Units come from src/format.ts; anything a
  * container controls (names, command lines, paths, users, addresses) goes through safeText() here, before any Text.
  */
-import { displayWidth, fitColumns, formatBytes, formatPercent, formatRate, safeText, truncate, type Align } from '../format.js';
+import { displayWidth, fitColumns, formatBytes, formatPercent, formatRate, formatTime, safeText, truncate, type Align } from '../format.js';
 import { cpuEfficiencyPercent } from '../model/efficiency.js';
 import type { ContainerView } from '../model/snapshot.js';
 import type { ContainerSort, ProcessSort } from '../model/sort.js';
 import type { Tier } from '../store/tiers.js';
 import { FILTER_KEYMAP, KEYMAP, keyLabel, MENU_KEYMAP, type Binding } from './keymap.js';
 import { shownPath, type FileAccess, type SocketAccess } from '../model/access.js';
-import type { StatusItem, StatusLevel } from './source.js';
+import type { Ended, StatusItem, StatusLevel } from './source.js';
 import type { ProcessRow } from './tree.js';
 
 /** A column of a list; one column per table is `flex` and takes what the terminal width leaves. */
@@ -204,7 +204,15 @@ export function headerLine(h: HeaderFacts, width: number): string {
  * `notRoot`: this bubble cannot read other users' processes, so a Slurm job's name (only in its tasks' environment;
  * the cgroup path holds the job id and the user, not the name) may be missing: the line says why.
  */
-export function containerInfo(c: ContainerView | undefined, key: string, atText: string, width: number, notRoot = false): [string, string] {
+export function containerInfo(
+  c: ContainerView | undefined,
+  key: string,
+  atText: string,
+  width: number,
+  notRoot = false,
+  more: { readonly ended?: Ended } = {},
+): [string, string] {
+  if (c === undefined && more.ended !== undefined) return endedInfo(more.ended, width);
   if (c === undefined) {
     // Only the key is known here: `docker:<64 hex>` reads better as the short id Docker prints.
     const long = /^([a-z]+):([0-9a-f]{64})$/.exec(key);
@@ -254,6 +262,24 @@ export function containerInfo(c: ContainerView | undefined, key: string, atText:
     if (!put(line, text)) put(line === 0 ? 1 : 0, text);
   }
   return lines;
+}
+
+/**
+ * A container that ended while viewed (exit in place): its name, how and when it ended (the runtime's exit code and
+ * time), and the key that shows its last second.
+ */
+function endedInfo(ended: Ended, width: number): [string, string] {
+  const v = ended.view;
+  const how = v.exitCode === undefined ? 'exited' : `exited with code ${v.exitCode}`;
+  const when = v.exitedAtMs === undefined ? '' : ` at ${formatTime(v.exitedAtMs)}`;
+  const key = keyLabel(KEYMAP.find((b) => b.command === 'time.lastSeen')!.keys[0]);
+  const replay = ended.lastSeenMs === undefined ? '' : `${key}: its last second (${formatTime(ended.lastSeenMs).slice(11)})`;
+  // The name gives way first, down to 12 columns: how it ended is the news. The time moves down when it does not fit.
+  const tail = `  ${v.kind}  ${how}`;
+  const name = truncate(safeText(v.name), Math.max(12, width - 1 - displayWidth(tail)));
+  const first = ` ${name}${tail}`;
+  if (displayWidth(first + when) <= width) return [first + when, truncate(replay === '' ? '' : ` ${replay}`, width)];
+  return [truncate(first, width), truncate(` ${when.trim()}${replay === '' ? '' : `  ${replay}`}`, width).trimEnd()];
 }
 
 const BARS = '▁▂▃▄▅▆▇█';
