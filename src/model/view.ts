@@ -152,6 +152,8 @@ export function containerView(
     ...(meta.labels !== undefined && { labels: meta.labels }),
     ...(meta.state !== undefined && { state: meta.state }),
     ...(meta.exitCode !== undefined && { exitCode: meta.exitCode }),
+    ...(meta.startedAtMs !== undefined && { startedAtMs: meta.startedAtMs }),
+    ...(meta.partition !== undefined && { partition: meta.partition }),
     ...(identity.parent !== undefined && { parent: identity.parent }),
     ...(g.steps !== undefined && g.steps.length > 0 && { steps: g.steps }),
     ...(meta.jobUser !== undefined && { user: meta.jobUser }),

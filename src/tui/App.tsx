@@ -324,7 +324,10 @@ export function App(props: AppProps) {
   } else {
     const key = state.containerKey ?? '';
     const notRoot = status.some((item) => item.name === 'root' && item.level !== 'ok');
-    const info = containerInfo(container, key, atText, lay.columns, notRoot, { ...(ended !== undefined && { ended }) });
+    const info = containerInfo(container, key, atText, lay.columns, notRoot, {
+      ...(ended !== undefined && { ended }),
+      ...(shownTime !== undefined && { atMs: shownTime }),
+    });
     const empty =
       container === undefined
         ? `no processes ${atText}`
@@ -339,6 +342,7 @@ export function App(props: AppProps) {
       rows: procs.rows,
       processes: procWindow,
       tree: state.tree,
+      slurm: container?.kind === 'slurm',
       sort: state.processSort,
       reverse: state.processReverse,
       empty,

@@ -3,7 +3,7 @@
  * (few Yoga nodes, fast frames), and tests can check a line without Ink. Units come from src/format.ts; anything a
  * container controls (names, command lines, paths, users, addresses) goes through safeText() here, before any Text.
  */
-import { displayWidth, fitColumns, formatBytes, formatPercent, formatRate, formatTime, safeText, truncate, type Align } from '../format.js';
+import { displayWidth, fitColumns, formatBytes, formatDuration, formatPercent, formatRate, formatTime, safeText, truncate, type Align } from '../format.js';
 import { cpuEfficiencyPercent } from '../model/efficiency.js';
 import type { ContainerView } from '../model/snapshot.js';
 import type { ContainerSort, ProcessSort } from '../model/sort.js';
@@ -21,6 +21,8 @@ interface Col<R> {
   readonly value: (row: R) => string;
   /** The sort order this column shows (its header gets ▼). */
   readonly sort?: string;
+  /** Shown only in a Slurm job's view (elsewhere it would be a column of dashes). */
+  readonly slurm?: true;
 }
 
 /** Column widths for a line of `total` columns: a marker column, then the columns separated by one space. */
@@ -114,6 +116,8 @@ const PROCESS_COLS: readonly Col<ProcessRow>[] = [
   { header: 'PID', width: 7, align: 'right', value: (r) => String(r.process.pid), sort: 'pid' },
   { header: 'NSPID', width: 5, align: 'right', value: (r) => (r.process.nspid === undefined ? '-' : String(r.process.nspid)) },
   { header: 'USER', width: 7, align: 'left', value: (r) => safeText(r.process.user) },
+  // Slurm: the step whose cgroup holds the process (step_batch -> batch, step_0 -> 0, step_extern -> extern).
+  { header: 'STEP', width: 6, align: 'left', value: (r) => (r.process.step === undefined ? '-' : safeText(r.process.step)), slurm: true },
   { header: 'CPU%', width: 6, align: 'right', value: (r) => formatPercent(r.process.cpuPercent), sort: 'cpu' },
   { header: 'RSS', width: 5, align: 'right', value: (r) => formatBytes(r.process.rssBytes), sort: 'mem' },
   { header: 'RD/s', width: 5, align: 'right', value: (r) => formatRate(r.process.readBytesPerSec), sort: 'read' },
@@ -125,17 +129,26 @@ const PROCESS_COLS: readonly Col<ProcessRow>[] = [
 /** The sort of each sortable process column, left to right: what `<` and `>` step through. */
 export const PROCESS_SORT_COLUMNS = PROCESS_COLS.flatMap((c) => (c.sort === undefined ? [] : [c.sort as ProcessSort]));
 
-export function processHeader(width: number, sort: ProcessSort, tree: boolean, reverse = false): string {
-  const widths = widthsFor(PROCESS_COLS as readonly Col<never>[], width);
-  return headerOf(PROCESS_COLS, widths, sort, reverse, (c) => (c.width === 'flex' ? (tree ? ' (tree)' : ' (flat)') : ''));
+const NON_SLURM_PROCESS_COLS = PROCESS_COLS.filter((c) => c.slurm !== true);
+
+/** The process columns of a container's view; `slurm`: a Slurm job's (with STEP). */
+function processCols(slurm: boolean): readonly Col<ProcessRow>[] {
+  return slurm ? PROCESS_COLS : NON_SLURM_PROCESS_COLS;
 }
 
-export function processLine(row: ProcessRow, width: number, selected: boolean, tree: boolean): string {
-  const widths = widthsFor(PROCESS_COLS as readonly Col<never>[], width);
+export function processHeader(width: number, sort: ProcessSort, tree: boolean, reverse = false, slurm = false): string {
+  const cols = processCols(slurm);
+  const widths = widthsFor(cols as readonly Col<never>[], width);
+  return headerOf(cols, widths, sort, reverse, (c) => (c.width === 'flex' ? (tree ? ' (tree)' : ' (flat)') : ''));
+}
+
+export function processLine(row: ProcessRow, width: number, selected: boolean, tree: boolean, slurm = false): string {
+  const cols = processCols(slurm);
+  const widths = widthsFor(cols as readonly Col<never>[], width);
   const commandWidth = widths[widths.length - 1]!;
-  const cells = PROCESS_COLS.map((col) => col.value(row));
+  const cells = cols.map((col) => col.value(row));
   if (tree) cells[cells.length - 1] = treePrefix(row, commandWidth) + cells[cells.length - 1]!;
-  return renderLine(selected ? '>' : ' ', cells, PROCESS_COLS as readonly Col<never>[], widths);
+  return renderLine(selected ? '>' : ' ', cells, cols as readonly Col<never>[], widths);
 }
 
 /** A pane line: marker, then text cut to the pane's width. */
@@ -210,7 +223,7 @@ export function containerInfo(
   atText: string,
   width: number,
   notRoot = false,
-  more: { readonly ended?: Ended } = {},
+  more: { readonly ended?: Ended; readonly atMs?: number } = {},
 ): [string, string] {
   if (c === undefined && more.ended !== undefined) return endedInfo(more.ended, width);
   if (c === undefined) {
@@ -226,24 +239,33 @@ export function containerInfo(
     p.io === undefined ? undefined : `io ${formatPercent(p.io)}`,
   ].filter((x) => x !== undefined);
   const count = `${c.processCount} process${c.processCount === 1 ? '' : 'es'}`;
+  const eff = cpuEfficiencyPercent(c.cpuPercent, c);
+  // seff's figure: a Slurm job's news next to its CPU; a container's (against its limit) where room is left.
+  const efficiency = eff === undefined ? undefined : `efficiency ${formatPercent(eff)}%`;
+  // Elapsed since it started (a Slurm job's elapsed time, a container's uptime), at the moment shown.
+  const elapsed =
+    c.startedAtMs === undefined || more.atMs === undefined || more.atMs < c.startedAtMs ? '' : ` ${formatDuration((more.atMs - c.startedAtMs) / 1000)}`;
   // [text, preferred line], most important first; undefined = unknown, left out.
   const parts: [string | undefined, 0 | 1][] = [
     [safeText(c.name), 0],
     [c.kind, 0],
     [notRoot && c.kind === 'slurm' && c.name === `job ${c.id}` ? "name hidden: it is in the job's environment (sudo)" : undefined, 0],
     [`cpu ${formatPercent(c.cpuPercent)}%${c.cpuLimitCores === undefined ? '' : ` of ${c.cpuLimitCores.toFixed(1)} cores`}`, 1],
+    [c.kind === 'slurm' ? efficiency : undefined, 1],
     [`mem ${formatBytes(c.memoryBytes)}${c.memoryLimitBytes === undefined ? '' : ` / ${formatBytes(c.memoryLimitBytes)}`}`, 1],
     [c.throttledPercent === undefined ? undefined : `throttled ${formatPercent(c.throttledPercent)}%`, 1],
     [c.oomKills === undefined ? undefined : `oom kills ${c.oomKills}`, 1],
     [count, 0],
     [c.steps === undefined || c.steps.length === 0 ? undefined : `steps ${c.steps.map(safeText).join(', ')}`, 0],
     [c.user === undefined ? undefined : `user ${safeText(c.user)}`, 0],
-    [c.state === undefined ? undefined : safeText(c.state), 0],
+    [c.state === undefined ? undefined : safeText(c.state) + elapsed, 0],
+    [c.partition === undefined ? undefined : `partition ${safeText(c.partition)}`, 0],
     [c.exitCode === undefined ? undefined : `exit ${c.exitCode}`, 0],
     [psi.length === 0 ? undefined : `pressure ${psi.join(' ')}`, 1],
     [c.image === undefined ? undefined : `image ${safeText(c.image)}`, 0],
     [c.kind === 'host' || c.kind === 'slurm' ? undefined : `id ${safeText(c.id.slice(0, 12))}`, 0],
     [c.memoryPeakBytes === undefined ? undefined : `peak ${formatBytes(c.memoryPeakBytes)}`, 1],
+    [c.kind === 'slurm' ? undefined : efficiency, 1],
   ];
   const lines: [string, string] = ['', ''];
   const put = (line: 0 | 1, text: string): boolean => {

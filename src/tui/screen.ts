@@ -99,6 +99,8 @@ export interface ContainerBody {
   readonly rows: readonly ProcessRow[];
   readonly processes: Window;
   readonly tree: boolean;
+  /** A Slurm job's view: processes get the STEP column. */
+  readonly slurm?: boolean;
   readonly sort: ProcessSort;
   readonly reverse?: boolean;
   readonly empty: string;
@@ -126,9 +128,13 @@ export interface ContainerBody {
 export function containerLines(p: ContainerBody): ScreenLine[] {
   const l = p.layout;
   const visible = visibleSlice(p.rows, p.processes.top, l.processRows);
-  const out: ScreenLine[] = [line(p.info[0], { bold: true }), line(p.info[1]), line(processHeader(l.columns, p.sort, p.tree, p.reverse), { bold: true })];
+  const out: ScreenLine[] = [
+    line(p.info[0], { bold: true }),
+    line(p.info[1]),
+    line(processHeader(l.columns, p.sort, p.tree, p.reverse, p.slurm === true), { bold: true }),
+  ];
   if (visible.length === 0) out.push(line(` ${p.empty}`, { dim: true }));
-  const texts = visible.map((row, i) => processLine(row, l.columns, p.processes.top + i === p.processes.index, p.tree));
+  const texts = visible.map((row, i) => processLine(row, l.columns, p.processes.top + i === p.processes.index, p.tree, p.slurm === true));
   out.push(...block(texts, p.processes.index - p.processes.top, p.focus === 'processes' ? { inverse: true } : { bold: true }));
   const filler = Math.max(0, l.processRows - Math.max(1, visible.length));
   for (let i = 0; i < filler; i++) out.push([]);
