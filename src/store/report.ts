@@ -26,6 +26,8 @@ export interface ReportProcess {
   /** End of its life as far as the store knows (exit, or last sight). */
   readonly endMs: number;
   readonly exited: boolean;
+  /** How it exited, where a kernel-event source saw it: its exit status, or 128 + the signal that killed it. */
+  readonly exitCode?: number;
   readonly cpuNs: number;
   readonly rssMaxBytes?: number;
 }
@@ -299,6 +301,7 @@ interface ProcessRow {
   start_time: number;
   end: number;
   exited: number;
+  exit_code: number | null;
   cpu_ns: number | null;
   rss_max: number | null;
 }
@@ -312,9 +315,11 @@ function processesOf(
 ): { count: number; byCpu: ReportProcess[]; byMemory: ReportProcess[]; oldestStartMs?: number } {
   // Every process whose life overlaps the span, short-lived ones a kernel-event source saw included (no series rows).
   const params = { tier: TIER_ID[tier], id: containerId, from: fromMs, to: toMs, bucketFrom: bucketStart(tier, fromMs) };
+  // A store from before migration 4 has no exit codes.
+  const code = hasColumn(db, 'processes', 'exit_code') ? 'p.exit_code' : 'NULL AS exit_code';
   const lives = statement(
     db,
-    `SELECT p.id, p.pid, p.comm, p.cmdline, p.start_time, ${aliveUntilSql('p')} AS end, p.exit_time IS NOT NULL AS exited
+    `SELECT p.id, p.pid, p.comm, p.cmdline, p.start_time, ${aliveUntilSql('p')} AS end, p.exit_time IS NOT NULL AS exited, ${code}
        FROM processes p
       WHERE p.container_id = @id AND p.first_seen < @to AND ${aliveUntilSql('p')} >= @from`,
   ).all(params) as (Omit<ProcessRow, 'cpu_ns' | 'rss_max'> & { id: number })[];
@@ -336,6 +341,7 @@ function processesOf(
     startMs: r.start_time,
     endMs: Math.max(r.end, r.start_time),
     exited: r.exited === 1,
+    ...(r.exit_code !== null && { exitCode: r.exit_code }),
     cpuNs: r.cpu_ns ?? 0,
     ...(r.rss_max !== null && { rssMaxBytes: r.rss_max }),
   });
