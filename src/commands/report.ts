@@ -156,7 +156,11 @@ export function reportText(r: ContainerReport): string {
   if (r.cpuEfficiencyPercent !== undefined) lines.push(`         efficiency ${r.cpuEfficiencyPercent.toFixed(1)}% of the allocation`);
   // A Slurm job's limit is its request (the view keeps only a limit Slurm set for one); without one it has none.
   const memLimit =
-    r.memLimitBytes !== undefined ? ` of ${formatBytes(r.memLimitBytes)}${r.kind === 'slurm' ? ' requested' : ''}` : r.kind === 'slurm' ? ' (no memory request)' : '';
+    r.memLimitBytes !== undefined
+      ? ` of ${formatBytes(r.memLimitBytes)}${r.kind === 'slurm' ? ' requested' : ''}`
+      : r.kind === 'slurm'
+        ? ' (no memory request)'
+        : '';
   const memPct = r.memLimitBytes !== undefined && r.memPeakBytes !== undefined ? ` (${((r.memPeakBytes / r.memLimitBytes) * 100).toFixed(0)}% at peak)` : '';
   lines.push(
     `Memory   peak ${formatBytes(r.memPeakBytes)}${memLimit}${memPct}, average ${formatBytes(r.memAvgBytes)}${r.oomKills !== undefined ? `; OOM kills ${r.oomKills}` : ''}`,
