@@ -28,7 +28,7 @@ export function runReport(options: ReportOptions, output: Output): void {
   }
   const store = openStore(options.dbPath, { readonly: true });
   try {
-    const match = matchContainer(options.container, findStoredContainers(store.db));
+    const match = matchContainer(options.container, findStoredContainers(store.db), { seen: 'recorded', where: `in the store ${safeText(store.path)}` });
     const report = containerReport(store.db, match.key, {
       ...(options.sinceMs !== undefined && { sinceMs: options.sinceMs }),
       ...(options.untilMs !== undefined && { untilMs: options.untilMs }),
@@ -100,6 +100,7 @@ export function reportRecord(r: ContainerReport): JsonRecord {
     top_memory: r.topByMemory.map(processJson),
     files_written: r.filesWritten.map((f) => ({ path: f.path, opens: f.opens, bytes: f.bytes ?? null })),
     files_read: r.filesRead.map((f) => ({ path: f.path, opens: f.opens, bytes: f.bytes ?? null })),
+    files_opened: r.filesOpened.map((f) => ({ path: f.path, opens: f.opens, bytes: f.bytes ?? null })),
     endpoints: r.endpoints.map((e) => ({ protocol: e.protocol, remote: e.remote, opens: e.opens, bytes_in: e.bytesIn ?? null, bytes_out: e.bytesOut ?? null })),
     sparklines: {
       cpu_cores: r.sparks.cpuCores.map((v) => round(v, 3)),
@@ -205,6 +206,7 @@ export function reportText(r: ContainerReport): string {
   };
   files('Files written', r.filesWritten);
   files('Files read', r.filesRead);
+  files('Files opened by short-lived processes (read or write not recorded)', r.filesOpened);
   if (r.endpoints.length > 0) {
     lines.push('', 'Remote endpoints:');
     for (const e of r.endpoints) {

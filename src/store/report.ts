@@ -98,6 +98,8 @@ export interface ContainerReport {
   readonly topByMemory: readonly ReportProcess[];
   readonly filesWritten: readonly ReportFile[];
   readonly filesRead: readonly ReportFile[];
+  /** Files whose opens a kernel-event source saw without the open's flags (bpftrace): neither read nor written known. */
+  readonly filesOpened: readonly ReportFile[];
   readonly endpoints: readonly ReportEndpoint[];
   readonly sparks: Sparks;
   /** What the recording missed, one sentence each. */
@@ -368,7 +370,12 @@ interface FileRow {
  */
 const NOT_DATA = "(a.path LIKE '/dev/%' AND a.path NOT LIKE '/dev/shm/%') OR a.path LIKE '/proc/%' OR a.path LIKE '/sys/%'";
 
-function filesOf(db: Database, containerId: number, fromMs: number, toMs: number): { filesWritten: ReportFile[]; filesRead: ReportFile[] } {
+function filesOf(
+  db: Database,
+  containerId: number,
+  fromMs: number,
+  toMs: number,
+): { filesWritten: ReportFile[]; filesRead: ReportFile[]; filesOpened: ReportFile[] } {
   const query = (modeLike: string, bytes: string): ReportFile[] =>
     (
       statement(
@@ -383,7 +390,9 @@ function filesOf(db: Database, containerId: number, fromMs: number, toMs: number
   const written = [...query('%w%', 'bytes_out'), ...query('%a%', 'bytes_out')];
   const seen = new Set<string>();
   const filesWritten = written.filter((f) => !seen.has(f.path) && seen.add(f.path)).slice(0, TOP_N);
-  return { filesWritten, filesRead: query('%r%', 'bytes_in') };
+  // bpftrace sees a short-lived process's opens, not their flags: such a file is neither read nor written for sure,
+  // and without this list the files of processes too short for a tick would not show at all.
+  return { filesWritten, filesRead: query('%r%', 'bytes_in'), filesOpened: query('', 'bytes_in') };
 }
 
 interface EndpointRow {

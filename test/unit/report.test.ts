@@ -201,6 +201,20 @@ describe('report text', () => {
     expect(text).toMatch(/^ +10 .* - {2}yes$/m);
   });
 
+  it('lists files a kernel-event source saw opened without their flags apart: neither read nor written is known', () => {
+    fillStore(db);
+    const short = db.prepare('SELECT id FROM processes WHERE pid = 12').pluck().get() as number;
+    db.prepare(
+      `INSERT INTO file_access (process_id, path, mode, deleted, first_seen, last_seen, opens, bytes_in, bytes_out, source) VALUES (?, ?, '', 0, ?, ?, 1, NULL, NULL, 'bpf')`,
+    ).run(short, '/data/scratch.bin', T0 + 2_000, T0 + 2_000);
+    const r = containerReport(db, 'docker:abc');
+    expect(r.filesOpened).toEqual([{ path: '/data/scratch.bin', opens: 1 }]);
+    expect(r.filesWritten.map((f) => f.path)).not.toContain('/data/scratch.bin');
+    expect(r.filesRead.map((f) => f.path)).not.toContain('/data/scratch.bin');
+    expect(reportRecord(r)['files_opened']).toEqual([{ path: '/data/scratch.bin', opens: 1, bytes: null }]);
+    expect(reportText(r)).toContain('Files opened by short-lived processes (read or write not recorded):\n  /data/scratch.bin 1 open\n');
+  });
+
   it("shows a Slurm job's memory request only where Slurm set a limit, and says when it has none", () => {
     fillStore(db, { key: 'slurm:42', kind: 'slurm', cid: '42', name: 'job 42 sim', cpu_limit: null, cpuset_cpus: 4 });
     expect(reportText(containerReport(db, 'slurm:42'))).toMatch(/^Memory +peak 60M of 64M requested \(94% at peak\)/m);
