@@ -9,7 +9,7 @@ import type { Snapshot } from '../model/snapshot.js';
 import { filesFromStore, netFromStore } from './access-queries.js';
 import type { Store } from './database.js';
 import { seriesFromStore, snapshotFromStore } from './history.js';
-import { storedRange } from './queries.js';
+import { storedContainer, storedRange, type StoredContainer } from './queries.js';
 import type { Tier } from './tiers.js';
 
 export class StoreReader {
@@ -38,6 +38,11 @@ export class StoreReader {
 
   netOf(processKey: string, atMs: number): SocketAccess[] {
     return netFromStore(this.store.db, processKey, atMs);
+  }
+
+  /** Who a container was and how it ended, as recorded. */
+  container(key: string): StoredContainer | undefined {
+    return storedContainer(this.store.db, key);
   }
 
   host(): { hostname: string; ncpu: number; memTotalBytes: number } {

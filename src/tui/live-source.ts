@@ -14,6 +14,7 @@ import type { Monitor } from '../monitor/monitor.js';
 import { runtimeExitCodes, type StoreStatus } from '../monitor/recording.js';
 import type { StoreReader } from '../store/reader.js';
 import { bucketStart, TIER_MS, type Tier } from '../store/tiers.js';
+import { endedView } from './ended.js';
 import type { Ended, SeriesPoint, Source, StatusItem } from './source.js';
 
 /** Ticks kept in memory: the scrubber's second tier without a store, and the newest second with one. */
@@ -237,29 +238,6 @@ export class LiveSource implements Source {
 
 /** Exited containers kept from the session (Docker's listing is not counted: Docker keeps those itself). */
 const ENDED_KEPT = 100;
-
-/** A container that ended, as a row with no figures (they would be its last ones, shown as if now): who, how it ended. */
-type Who = 'key' | 'kind' | 'id' | 'name' | 'cgroup' | 'image' | 'state' | 'exitCode' | 'exitedAtMs' | 'user' | 'steps';
-
-function endedView(c: Pick<ContainerView, Who>): ContainerView {
-  return {
-    key: c.key,
-    kind: c.kind,
-    id: c.id,
-    name: c.name,
-    cgroup: c.cgroup,
-    ...(c.image !== undefined && { image: c.image }),
-    ...(c.state !== undefined && { state: c.state }),
-    ...(c.exitCode !== undefined && { exitCode: c.exitCode }),
-    ...(c.exitedAtMs !== undefined && { exitedAtMs: c.exitedAtMs }),
-    ...(c.user !== undefined && { user: c.user }),
-    ...(c.steps !== undefined && { steps: c.steps }),
-    cpuSource: 'processes',
-    processCount: 0,
-    pressure: {},
-    interval: {},
-  };
-}
 
 /** A container Docker lists as exited. */
 function exitedView(id: string, meta: ContainerMeta): ContainerView {

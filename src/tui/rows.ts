@@ -225,11 +225,15 @@ export function containerInfo(
   notRoot = false,
   more: { readonly ended?: Ended; readonly atMs?: number } = {},
 ): [string, string] {
-  if (c === undefined && more.ended !== undefined) return endedInfo(more.ended, width);
+  const ended = more.ended;
+  // Ended: from its last second on; before that moment (scrubbed back past its start) it is only not there yet.
+  if (c === undefined && ended !== undefined && (more.atMs === undefined || ended.lastSeenMs === undefined || more.atMs > ended.lastSeenMs)) {
+    return endedInfo(ended, width);
+  }
   if (c === undefined) {
-    // Only the key is known here: `docker:<64 hex>` reads better as the short id Docker prints.
+    // `docker:<64 hex>` reads better as the short id Docker prints, and the name better still where it is known.
     const long = /^([a-z]+):([0-9a-f]{64})$/.exec(key);
-    const who = long === null ? key : `${long[1]} ${long[2]!.slice(0, 12)}`;
+    const who = ended !== undefined ? `${ended.view.name}  ${ended.view.kind}` : long === null ? key : `${long[1]} ${long[2]!.slice(0, 12)}`;
     return [truncate(` ${safeText(who)}: not present ${atText}`, width), ''];
   }
   const p = c.pressure;
