@@ -196,7 +196,8 @@ export class LiveSource implements Source {
   exited(): readonly ContainerView[] {
     const running = new Set(this.ring.at(-1)?.containers.map((c) => c.key));
     const out = new Map<string, ContainerView>();
-    for (const [key, ended] of this.ended) if (!running.has(key)) out.set(key, ended.view);
+    // With the runtime's exit code and time once it told them (a Slurm job's code comes from scontrol only).
+    for (const key of this.ended.keys()) if (!running.has(key)) out.set(key, this.endedOf(key)!.view);
     // Docker's word on its own containers wins: it knows the exit code and those that ended before launch.
     for (const [id, meta] of this.monitor.docker?.all() ?? []) {
       if (meta.state !== 'exited' && meta.state !== 'dead') continue;
