@@ -208,8 +208,9 @@ export class LiveSource implements Source {
   }
 
   endedOf(containerKey: string): Ended | undefined {
+    if (this.ring.at(-1)?.containers.some((c) => c.key === containerKey)) return undefined;
     const ended = this.ended.get(containerKey);
-    if (ended === undefined || this.ring.at(-1)?.containers.some((c) => c.key === containerKey)) return undefined;
+    if (ended === undefined) return this.exitedBefore(containerKey);
     if (ended.settled === true) return ended;
     // Asked until the runtime answers (Docker's die event may come a tick after the cgroup went; scontrol answers in
     // the background), then kept: the exit time is the runtime's, not the tick that missed the container.
@@ -219,6 +220,15 @@ export class LiveSource implements Source {
     const known = { ...ended, view, settled: true };
     this.ended.set(containerKey, known);
     return known;
+  }
+
+  /** A Docker container that exited before this ran (opened from `a`'s list): Docker's word; its last tick, if recorded. */
+  private exitedBefore(containerKey: string): Ended | undefined {
+    const id = containerKey.startsWith('docker:') ? containerKey.slice('docker:'.length) : undefined;
+    const meta = id === undefined ? undefined : this.monitor.docker?.get(id);
+    if (id === undefined || meta === undefined || (meta.state !== 'exited' && meta.state !== 'dead')) return undefined;
+    const lastSeenMs = this.reader?.container(containerKey)?.lastSeenMs;
+    return { view: exitedView(id, meta), ...(lastSeenMs !== undefined && { lastSeenMs }) };
   }
 
   host(): { hostname: string; ncpu: number; memTotalBytes: number } {

@@ -76,4 +76,29 @@ describe('exit in place', () => {
     t.keys('q');
     await t.waitFor('EXIT=0');
   });
+
+  it('opens a container that exited before top started (from a) with its name and exit code', async (ctx) => {
+    needReal(ctx, 'tmux', tmux.ok, tmux.why);
+    needReal(ctx, 'Docker', docker.ok, docker.why);
+    const name = uniqueName('bubble-exit-before');
+    containers.push(name);
+    runContainer(name, ['sh', '-c', 'exit 4']);
+    for (let i = 0; i < 50 && inspect(name, '{{.State.Status}}') !== 'exited'; i++) await new Promise((r) => setTimeout(r, 100));
+    const t = new Tmux(`${process.execPath} ${BIN} top --no-record --db ${path.join(tmp, 'before.db')}`, 100, 30);
+    sessions.push(t);
+    await t.waitFor('NAME');
+    t.keys('a');
+    await t.waitFor(name);
+    // F3 finds it, Enter keeps the selection there, Enter opens it.
+    t.keys('F3');
+    t.type(name);
+    t.keys('Enter');
+    await t.waitFor((s) => (s.split('\n').find((l) => l.startsWith('>')) ?? '').includes(name));
+    t.keys('Enter');
+    const screen = await t.waitFor('exited with code 4');
+    expect(screen.split('\n').find((l) => l.includes('exited with code 4'))).toMatch(new RegExp(`^ ${name} +docker +exited with code 4 at `));
+    expect(screen).not.toMatch(/docker [0-9a-f]{12}: not present/);
+    t.keys('q');
+    await t.waitFor('EXIT=0');
+  });
 });
