@@ -243,6 +243,8 @@ export function containerInfo(
     p.io === undefined ? undefined : `io ${formatPercent(p.io)}`,
   ].filter((x) => x !== undefined);
   const count = `${c.processCount} process${c.processCount === 1 ? '' : 'es'}`;
+  // What the CPU figure is against: the limit, else the cpuset (a Slurm job's cores), as efficiency counts them.
+  const allotted = c.cpuLimitCores !== undefined ? ` of ${c.cpuLimitCores.toFixed(1)} cores` : c.cpusetCpus !== undefined ? ` of ${c.cpusetCpus} cpus` : '';
   const eff = cpuEfficiencyPercent(c.cpuPercent, c);
   // seff's figure: a Slurm job's news next to its CPU; a container's (against its limit) where room is left.
   const efficiency = eff === undefined ? undefined : `efficiency ${formatPercent(eff)}%`;
@@ -254,7 +256,7 @@ export function containerInfo(
     [safeText(c.name), 0],
     [c.kind, 0],
     [notRoot && c.kind === 'slurm' && c.name === `job ${c.id}` ? "name hidden: it is in the job's environment (sudo)" : undefined, 0],
-    [`cpu ${formatPercent(c.cpuPercent)}%${c.cpuLimitCores === undefined ? '' : ` of ${c.cpuLimitCores.toFixed(1)} cores`}`, 1],
+    [`cpu ${formatPercent(c.cpuPercent)}%${allotted}`, 1],
     [c.kind === 'slurm' ? efficiency : undefined, 1],
     [`mem ${formatBytes(c.memoryBytes)}${c.memoryLimitBytes === undefined ? '' : ` / ${formatBytes(c.memoryLimitBytes)}`}`, 1],
     [c.throttledPercent === undefined ? undefined : `throttled ${formatPercent(c.throttledPercent)}%`, 1],

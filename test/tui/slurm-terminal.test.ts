@@ -67,6 +67,7 @@ describe('a real Slurm job in bubble top', () => {
     expect(info).toContain('partition debug');
     expect(info).toContain('steps 0, batch');
     // One busy core (yes) of the two allocated (the job's cpuset): efficiency is the CPU figure over two cores.
+    expect(info).toMatch(/ cpu \d+\.\d% of 2 cpus {2}efficiency /);
     const cpu = Number(/ cpu (\d+\.\d)%/.exec(info)?.[1]);
     const efficiency = Number(/efficiency (\d+\.\d)%/.exec(info)?.[1]);
     expect(cpu).toBeGreaterThan(5);
