@@ -16,7 +16,7 @@ import type { AccessObservation } from '../model/access.js';
 import { observationsFromFds } from './descriptors.js';
 import { parseConmonArgs } from './podman.js';
 import { ProcfsCollector, ProcReader, type ProcStatic } from './procfs.js';
-import { mergeSlurmMeta, SLURM_ENV_KEYS, slurmFacts, type SlurmFacts } from './slurm.js';
+import { mergeSlurmMeta, SLURM_ENV_KEYS, slurmFacts, slurmJobState, type SlurmFacts } from './slurm.js';
 import { UserNames } from './users.js';
 
 export interface SamplerOptions {
@@ -58,6 +58,18 @@ interface Group {
 interface Resolution {
   readonly identity: Identity;
   readonly paths: ContainerCgroupPaths;
+}
+
+/**
+ * A job's start and state, kept in its metadata: it started with its oldest process (slurmstepd, placed in the job's
+ * cgroup when the job starts), and its state follows its steps. The same object while neither moves.
+ */
+function withJobProgress(meta: ContainerMeta, group: Group): ContainerMeta {
+  const oldest = group.oldest?.startTimeMs;
+  const startedAtMs = oldest !== undefined && (meta.startedAtMs === undefined || oldest < meta.startedAtMs) ? oldest : meta.startedAtMs;
+  const state = slurmJobState(group.steps);
+  if (startedAtMs === meta.startedAtMs && state === meta.state) return meta;
+  return { ...meta, state, ...(startedAtMs !== undefined && { startedAtMs }) };
 }
 
 interface KnownContainer {
@@ -250,6 +262,7 @@ export class Sampler {
     const containers = new Map<string, ContainerSample>();
     for (const [key, group] of groups) {
       const known = key === 'host' ? undefined : this.containers.get(key);
+      if (known?.identity.kind === 'slurm') known.meta = withJobProgress(known.meta, group);
       const identity = known?.identity ?? HOST_IDENTITY;
       const cgroupMonoNs = known === undefined ? undefined : this.monoNow();
       const cgroup: CgroupCounters = known === undefined ? {} : this.cgroups.read(known.paths);

@@ -13,6 +13,8 @@ export const SLURM_ENV_KEYS = [
   'SLURM_JOB_USER',
   'SLURM_JOB_SLUID',
   'SLURM_STEP_ID',
+  'SLURM_JOB_PARTITION',
+  'SLURM_CPUS_ON_NODE',
   // Set when the job has a memory request (its own or a configured default): without one, the memory cgroup's limit
   // is the node's memory (ConstrainRAMSpace), not a limit of the job's.
   'SLURM_MEM_PER_NODE',
@@ -36,6 +38,8 @@ export interface SlurmFacts {
   readonly sluid?: string;
   /** Whether the job has a memory request; known from a task's environment only. */
   readonly memoryRequested?: boolean;
+  readonly partition?: string;
+  readonly cpusOnNode?: number;
 }
 
 /** What one process tells about its job, from its environment (task processes) or proctitle (slurmstepd). */
@@ -49,6 +53,9 @@ export function slurmFacts(comm: string, cmdline: string, env: Readonly<Record<s
   if (env['SLURM_JOB_NAME']) facts.jobName = env['SLURM_JOB_NAME'];
   if (env['SLURM_JOB_USER']) facts.jobUser = env['SLURM_JOB_USER'];
   if (env['SLURM_JOB_SLUID']) facts.sluid = env['SLURM_JOB_SLUID'];
+  if (env['SLURM_JOB_PARTITION']) facts.partition = env['SLURM_JOB_PARTITION'];
+  const cpus = Number(env['SLURM_CPUS_ON_NODE']);
+  if (Number.isInteger(cpus) && cpus > 0) facts.cpusOnNode = cpus;
   // Only an environment that was read (it names the job) tells that no memory was requested.
   if (facts.jobId !== undefined) facts.memoryRequested = MEMORY_KEYS.some((k) => env[k] !== undefined && env[k] !== '');
   return facts;
@@ -59,13 +66,26 @@ export function mergeSlurmMeta(meta: ContainerMeta, facts: SlurmFacts): Containe
   const name = meta.jobName === undefined && facts.jobName !== undefined;
   const user = meta.jobUser === undefined && facts.jobUser !== undefined;
   const memory = meta.memoryRequested === undefined && facts.memoryRequested !== undefined;
-  if (!name && !user && !memory) return meta;
+  const partition = meta.partition === undefined && facts.partition !== undefined;
+  const cpus = meta.cpusOnNode === undefined && facts.cpusOnNode !== undefined;
+  if (!name && !user && !memory && !partition && !cpus) return meta;
   return {
     ...meta,
     ...(name && { jobName: facts.jobName }),
     ...(user && { jobUser: facts.jobUser }),
     ...(memory && { memoryRequested: facts.memoryRequested }),
+    ...(partition && { partition: facts.partition }),
+    ...(cpus && { cpusOnNode: facts.cpusOnNode }),
   };
+}
+
+/**
+ * A job's state as its cgroup tells it, without slurmctld: running while a task step (batch, interactive, a numbered
+ * step) has processes; completing when only slurmstepd or the extern step is left (the tasks ended, the epilog runs).
+ */
+export function slurmJobState(steps: Iterable<string>): 'running' | 'completing' {
+  for (const step of steps) if (step !== 'extern') return 'running';
+  return 'completing';
 }
 
 /**

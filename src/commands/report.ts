@@ -28,7 +28,7 @@ export function runReport(options: ReportOptions, output: Output): void {
   }
   const store = openStore(options.dbPath, { readonly: true });
   try {
-    const match = matchContainer(options.container, findStoredContainers(store.db));
+    const match = matchContainer(options.container, findStoredContainers(store.db), { seen: 'recorded', where: `in the store ${safeText(store.path)}` });
     const report = containerReport(store.db, match.key, {
       ...(options.sinceMs !== undefined && { sinceMs: options.sinceMs }),
       ...(options.untilMs !== undefined && { untilMs: options.untilMs }),
@@ -52,6 +52,7 @@ function processJson(p: ReportProcess): JsonRecord {
     start_time: iso(p.startMs),
     end_time: iso(p.endMs),
     exited: p.exited,
+    exit_code: p.exitCode ?? null,
     lifetime_seconds: round((p.endMs - p.startMs) / 1000, 3),
     cpu_seconds: round(p.cpuNs / 1e9, 3),
     rss_max_bytes: int(p.rssMaxBytes),
@@ -99,6 +100,7 @@ export function reportRecord(r: ContainerReport): JsonRecord {
     top_memory: r.topByMemory.map(processJson),
     files_written: r.filesWritten.map((f) => ({ path: f.path, opens: f.opens, bytes: f.bytes ?? null })),
     files_read: r.filesRead.map((f) => ({ path: f.path, opens: f.opens, bytes: f.bytes ?? null })),
+    files_opened: r.filesOpened.map((f) => ({ path: f.path, opens: f.opens, bytes: f.bytes ?? null })),
     endpoints: r.endpoints.map((e) => ({ protocol: e.protocol, remote: e.remote, opens: e.opens, bytes_in: e.bytesIn ?? null, bytes_out: e.bytesOut ?? null })),
     syscall_errors:
       r.syscallErrors === undefined
@@ -157,7 +159,13 @@ export function reportText(r: ContainerReport): string {
   const limit = r.cpuAllocatedCores !== undefined ? ` of ${r.cpuAllocatedCores.toFixed(2)} allowed` : '';
   lines.push(`CPU      ${seconds(r.cpuNs)} in all; ${cores(r.avgCores)} cores on average, ${cores(r.peakCores)} at peak${limit}`);
   if (r.cpuEfficiencyPercent !== undefined) lines.push(`         efficiency ${r.cpuEfficiencyPercent.toFixed(1)}% of the allocation`);
-  const memLimit = r.memLimitBytes !== undefined ? ` of ${formatBytes(r.memLimitBytes)}` : '';
+  // A Slurm job's limit is its request (the view keeps only a limit Slurm set for one); without one it has none.
+  const memLimit =
+    r.memLimitBytes !== undefined
+      ? ` of ${formatBytes(r.memLimitBytes)}${r.kind === 'slurm' ? ' requested' : ''}`
+      : r.kind === 'slurm'
+        ? ' (no memory request)'
+        : '';
   const memPct = r.memLimitBytes !== undefined && r.memPeakBytes !== undefined ? ` (${((r.memPeakBytes / r.memLimitBytes) * 100).toFixed(0)}% at peak)` : '';
   lines.push(
     `Memory   peak ${formatBytes(r.memPeakBytes)}${memLimit}${memPct}, average ${formatBytes(r.memAvgBytes)}${r.oomKills !== undefined ? `; OOM kills ${r.oomKills}` : ''}`,
@@ -181,9 +189,11 @@ export function reportText(r: ContainerReport): string {
   lines.push(`${r.processCount} process${r.processCount === 1 ? '' : 'es'} ran.`);
   const table = (title: string, list: readonly ReportProcess[]): void => {
     if (list.length === 0) return;
-    lines.push(`${title}:`, '      PID      CPU   RSS PEAK  LIFETIME  COMMAND');
+    lines.push(`${title}:`, '      PID      CPU   RSS PEAK  LIFETIME EXIT  COMMAND');
     for (const p of list) {
-      const head = `  ${String(p.pid).padStart(7)} ${seconds(p.cpuNs).padStart(8)} ${formatBytes(p.rssMaxBytes).padStart(10)} ${formatDuration((p.endMs - p.startMs) / 1000).padStart(9)}  `;
+      // EXIT: its code where a kernel-event source saw it exit; `-` while it runs or when no source told.
+      const exit = p.exitCode === undefined ? '-' : String(p.exitCode);
+      const head = `  ${String(p.pid).padStart(7)} ${seconds(p.cpuNs).padStart(8)} ${formatBytes(p.rssMaxBytes).padStart(10)} ${formatDuration((p.endMs - p.startMs) / 1000).padStart(9)} ${exit.padStart(4)}  `;
       lines.push(head + truncate(safeText(p.cmdline === '' ? `[${p.comm}]` : p.cmdline), REPORT_WIDTH - head.length));
     }
   };
@@ -200,6 +210,7 @@ export function reportText(r: ContainerReport): string {
   };
   files('Files written', r.filesWritten);
   files('Files read', r.filesRead);
+  files('Files opened by short-lived processes (read or write not recorded)', r.filesOpened);
   if (r.endpoints.length > 0) {
     lines.push('', 'Remote endpoints:');
     for (const e of r.endpoints) {

@@ -113,6 +113,9 @@ export interface ContainerMeta {
   readonly jobUser?: string;
   /** Slurm: whether the job has a memory request (SLURM_MEM_PER_NODE/CPU/GPU in a task's environment). */
   readonly memoryRequested?: boolean;
+  /** Slurm: the job's partition (SLURM_JOB_PARTITION) and the CPUs it was given on this node (SLURM_CPUS_ON_NODE). */
+  readonly partition?: string;
+  readonly cpusOnNode?: number;
 }
 
 export interface ContainerSample {

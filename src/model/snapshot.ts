@@ -84,8 +84,10 @@ export interface ContainerView {
   readonly labels?: Readonly<Record<string, string>>;
   readonly state?: string;
   readonly exitCode?: number;
-  /** When its runtime says it started (Docker's StartedAt); absent where no runtime says (Slurm, replay). */
+  /** When it started (Docker's StartedAt; a Slurm job's oldest process, its slurmstepd): what elapsed time counts from. */
   readonly startedAtMs?: number;
+  /** Slurm: the job's partition. */
+  readonly partition?: string;
   /** Pod UID (kubernetes) or pod id (podman). */
   readonly parent?: string;
   /** Slurm: steps seen, and the job's user. */
@@ -411,8 +413,11 @@ function liveContainerView(
     cpuSource: cpuFromCgroup ? 'cgroup' : 'processes',
     cpuNs: cg.cpuUsageNs ?? totals.cpuNs,
     ...optional('cpuLimitCores', cg.cpuLimitCores),
-    // A Slurm job's cpuset is its allocation even when it holds every CPU; another container's only when narrowed.
-    ...(cg.cpusetCpus !== undefined && (container.identity.kind === 'slurm' || cg.cpusetCpus < sample.host.ncpu) && { cpusetCpus: cg.cpusetCpus }),
+    // A Slurm job's cpuset is its allocation even when it holds every CPU (SLURM_CPUS_ON_NODE where the cpuset is not
+    // read); another container's only when narrowed.
+    ...(container.identity.kind === 'slurm'
+      ? optional('cpusetCpus', cg.cpusetCpus ?? container.meta.cpusOnNode)
+      : cg.cpusetCpus !== undefined && cg.cpusetCpus < sample.host.ncpu && { cpusetCpus: cg.cpusetCpus }),
     ...optional('throttledPercent', throttledPercent),
     ...optional('throttledNs', cg.cpuThrottledNs),
     ...optional('memoryBytes', memoryBytes),

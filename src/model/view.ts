@@ -153,6 +153,7 @@ export function containerView(
     ...(meta.state !== undefined && { state: meta.state }),
     ...(meta.exitCode !== undefined && { exitCode: meta.exitCode }),
     ...(meta.startedAtMs !== undefined && { startedAtMs: meta.startedAtMs }),
+    ...(meta.partition !== undefined && { partition: meta.partition }),
     ...(identity.parent !== undefined && { parent: identity.parent }),
     ...(g.steps !== undefined && g.steps.length > 0 && { steps: g.steps }),
     ...(meta.jobUser !== undefined && { user: meta.jobUser }),

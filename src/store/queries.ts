@@ -91,6 +91,12 @@ export function listStoredContainers(db: Database, opts: { includeHost?: boolean
   return (statement(db, sql).all() as ContainerDbRow[]).map(toStored);
 }
 
+/** The recorded container of this key, if any. */
+export function storedContainer(db: Database, key: string): StoredContainer | undefined {
+  const row = statement(db, `SELECT ${CONTAINER_COLUMNS} FROM containers WHERE key = ?`).get(key) as ContainerDbRow | undefined;
+  return row === undefined ? undefined : toStored(row);
+}
+
 /** Every recorded container, `host` included, for matchContainer() (`--container X`, `replay X`, `clean`). */
 export function findStoredContainers(db: Database): StoredContainer[] {
   return listStoredContainers(db, { includeHost: true });

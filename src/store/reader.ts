@@ -9,7 +9,7 @@ import type { Snapshot } from '../model/snapshot.js';
 import { addressedContainers, filesFromStore, netFromStore, peersDuring } from './access-queries.js';
 import type { Store } from './database.js';
 import { seriesFromStore, snapshotFromStore } from './history.js';
-import { storedRange } from './queries.js';
+import { storedContainer, storedRange, type StoredContainer } from './queries.js';
 import type { Tier } from './tiers.js';
 
 export class StoreReader {
@@ -43,6 +43,11 @@ export class StoreReader {
   /** The containers alive at `atMs` by address, to name the remote end of a past socket as live names it. */
   peersAt(atMs: number): Map<string, string> {
     return peersDuring(addressedContainers(this.store.db), atMs, atMs + 999);
+  }
+
+  /** Who a container was and how it ended, as recorded. */
+  container(key: string): StoredContainer | undefined {
+    return storedContainer(this.store.db, key);
   }
 
   host(): { hostname: string; ncpu: number; memTotalBytes: number } {

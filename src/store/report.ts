@@ -27,6 +27,8 @@ export interface ReportProcess {
   /** End of its life as far as the store knows (exit, or last sight). */
   readonly endMs: number;
   readonly exited: boolean;
+  /** How it exited, where a kernel-event source saw it: its exit status, or 128 + the signal that killed it. */
+  readonly exitCode?: number;
   readonly cpuNs: number;
   readonly rssMaxBytes?: number;
 }
@@ -107,6 +109,8 @@ export interface ContainerReport {
   readonly topByMemory: readonly ReportProcess[];
   readonly filesWritten: readonly ReportFile[];
   readonly filesRead: readonly ReportFile[];
+  /** Files whose opens a kernel-event source saw without the open's flags (bpftrace): neither read nor written known. */
+  readonly filesOpened: readonly ReportFile[];
   readonly endpoints: readonly ReportEndpoint[];
   /** Top failed syscalls, where a source counted them (bpftrace's error probe, sysdig); undefined where none did. */
   readonly syscallErrors?: readonly ReportSyscallError[];
@@ -310,6 +314,7 @@ interface ProcessRow {
   start_time: number;
   end: number;
   exited: number;
+  exit_code: number | null;
   cpu_ns: number | null;
   rss_max: number | null;
 }
@@ -323,9 +328,11 @@ function processesOf(
 ): { count: number; byCpu: ReportProcess[]; byMemory: ReportProcess[]; oldestStartMs?: number } {
   // Every process whose life overlaps the span, short-lived ones a kernel-event source saw included (no series rows).
   const params = { tier: TIER_ID[tier], id: containerId, from: fromMs, to: toMs, bucketFrom: bucketStart(tier, fromMs) };
+  // A store from before migration 4 has no exit codes.
+  const code = hasColumn(db, 'processes', 'exit_code') ? 'p.exit_code' : 'NULL AS exit_code';
   const lives = statement(
     db,
-    `SELECT p.id, p.pid, p.comm, p.cmdline, p.start_time, ${aliveUntilSql('p')} AS end, p.exit_time IS NOT NULL AS exited
+    `SELECT p.id, p.pid, p.comm, p.cmdline, p.start_time, ${aliveUntilSql('p')} AS end, p.exit_time IS NOT NULL AS exited, ${code}
        FROM processes p
       WHERE p.container_id = @id AND p.first_seen < @to AND ${aliveUntilSql('p')} >= @from`,
   ).all(params) as (Omit<ProcessRow, 'cpu_ns' | 'rss_max'> & { id: number })[];
@@ -347,6 +354,7 @@ function processesOf(
     startMs: r.start_time,
     endMs: Math.max(r.end, r.start_time),
     exited: r.exited === 1,
+    ...(r.exit_code !== null && { exitCode: r.exit_code }),
     cpuNs: r.cpu_ns ?? 0,
     ...(r.rss_max !== null && { rssMaxBytes: r.rss_max }),
   });
@@ -373,7 +381,12 @@ interface FileRow {
  */
 const NOT_DATA = "(a.path LIKE '/dev/%' AND a.path NOT LIKE '/dev/shm/%') OR a.path LIKE '/proc/%' OR a.path LIKE '/sys/%'";
 
-function filesOf(db: Database, containerId: number, fromMs: number, toMs: number): { filesWritten: ReportFile[]; filesRead: ReportFile[] } {
+function filesOf(
+  db: Database,
+  containerId: number,
+  fromMs: number,
+  toMs: number,
+): { filesWritten: ReportFile[]; filesRead: ReportFile[]; filesOpened: ReportFile[] } {
   const query = (modeLike: string, bytes: string): ReportFile[] =>
     (
       statement(
@@ -388,7 +401,9 @@ function filesOf(db: Database, containerId: number, fromMs: number, toMs: number
   const written = [...query('%w%', 'bytes_out'), ...query('%a%', 'bytes_out')];
   const seen = new Set<string>();
   const filesWritten = written.filter((f) => !seen.has(f.path) && seen.add(f.path)).slice(0, TOP_N);
-  return { filesWritten, filesRead: query('%r%', 'bytes_in') };
+  // bpftrace sees a short-lived process's opens, not their flags: such a file is neither read nor written for sure,
+  // and without this list the files of processes too short for a tick would not show at all.
+  return { filesWritten, filesRead: query('%r%', 'bytes_in'), filesOpened: query('', 'bytes_in') };
 }
 
 interface EndpointRow {

@@ -168,6 +168,13 @@ export function App(props: AppProps) {
     [inContainer, state.errorsPane, snapshot, state.containerKey],
   );
 
+  // Exit in place: the viewed container ended; the live source still knows who it was and how it ended.
+  const present = inContainer && snapshot?.containers.some((c) => c.key === state.containerKey) === true;
+  const ended = useMemo(
+    () => (inContainer && !present && state.containerKey !== undefined ? source.endedOf?.(state.containerKey) : undefined),
+    [source, inContainer, present, state.containerKey, state.dataVersion],
+  );
+
   // Without root another user's descriptors cannot be read: the panes say so instead of "none known".
   const hidden = inContainer && selectedKey !== undefined && source.descriptorsHidden?.(selectedKey, paneAt) === true;
   const lists: Lists = useMemo(
@@ -180,8 +187,9 @@ export function App(props: AppProps) {
       // What F3 searches: what the rows show of each (escaped text is what the user sees and types).
       containerTexts: containers.map((c) => `${safeText(c.name)} ${c.id}`),
       processTexts: procs.rows.map((r) => `${r.process.pid} ${safeText(r.process.cmdline || r.process.comm)}`),
+      ...(ended?.lastSeenMs !== undefined && { lastSeenMs: ended.lastSeenMs }),
     }),
-    [containerKeys, containers, procs, files, network, state.errorsPane, errorLines],
+    [containerKeys, containers, procs, files, network, state.errorsPane, errorLines, ended],
   );
   // The input handler reads the newest state and rows without being re-subscribed on every frame.
   const listsRef = useRef(lists);
@@ -369,7 +377,10 @@ export function App(props: AppProps) {
   } else {
     const key = state.containerKey ?? '';
     const notRoot = status.some((item) => item.name === 'root' && item.level !== 'ok');
-    const info = containerInfo(container, key, atText, lay.columns, notRoot);
+    const info = containerInfo(container, key, atText, lay.columns, notRoot, {
+      ...(ended !== undefined && { ended }),
+      ...(shownTime !== undefined && { atMs: shownTime }),
+    });
     const empty =
       container === undefined
         ? `no processes ${atText}`
@@ -384,6 +395,7 @@ export function App(props: AppProps) {
       rows: procs.rows,
       processes: procWindow,
       tree: state.tree,
+      slurm: container?.kind === 'slurm',
       sort: state.processSort,
       reverse: state.processReverse,
       empty,

@@ -54,6 +54,7 @@ export const KEYMAP = [
   { command: 'tier.coarser', keys: [']'], help: 'coarser tier (zoom out)' },
   { command: 'time.pause', keys: ['space'], help: 'pause / resume live' },
   { command: 'time.live', keys: ['L'], help: 'back to live (newest)' },
+  { command: 'time.lastSeen', keys: ['r'], help: 'ended: its last second' },
   { command: 'help', keys: ['?', 'f1'], help: 'this help' },
   { command: 'quit', keys: ['q', 'ctrl-c', 'f10'], help: 'quit' },
 ] as const satisfies readonly Binding[];

@@ -11,10 +11,11 @@ import { containerKey } from '../model/identity.js';
 import type { ContainerMeta } from '../model/sample.js';
 import type { ContainerView, Snapshot } from '../model/snapshot.js';
 import type { Monitor } from '../monitor/monitor.js';
-import type { StoreStatus } from '../monitor/recording.js';
+import { runtimeExitCodes, type StoreStatus } from '../monitor/recording.js';
 import type { StoreReader } from '../store/reader.js';
 import { bucketStart, TIER_MS, type Tier } from '../store/tiers.js';
-import type { SeriesPoint, Source, StatusItem } from './source.js';
+import { endedView } from './ended.js';
+import type { Ended, SeriesPoint, Source, StatusItem } from './source.js';
 
 /** Ticks kept in memory: the scrubber's second tier without a store, and the newest second with one. */
 const RING = 900;
@@ -38,13 +39,16 @@ export class LiveSource implements Source {
   private readonly unsubscribe: () => void;
   private lastReader: StoreReader | undefined;
   /** Containers and jobs that ended while this ran (any kind: Docker's listing knows only its own), oldest first. */
-  private readonly ended = new Map<string, ContainerView>();
+  private readonly ended = new Map<string, Ended & { readonly settled?: boolean }>();
+  /** How an ended container exited, as the recorder learns it: Docker's exit code and time, a Slurm job's from scontrol. */
+  private readonly exits: ReturnType<typeof runtimeExitCodes>;
   private storedRange: { atMs: number; range: { firstMs: number; lastMs: number } | undefined } | undefined;
 
   constructor(monitor: Monitor, history?: LiveStore) {
     this.monitor = monitor;
     this.intervalMs = monitor.intervalMs;
     this.history = history;
+    this.exits = runtimeExitCodes(monitor.docker);
     if (monitor.last !== undefined) this.ring.push(monitor.last);
     this.unsubscribe = monitor.onSnapshot((snapshot) => {
       this.remember(snapshot);
@@ -184,10 +188,13 @@ export class LiveSource implements Source {
 
   /** Keeps who ended in this tick, bounded: the newest ENDED_KEPT. */
   private remember(snapshot: Snapshot): void {
+    // Called before the snapshot joins the ring: the ring's newest is the last tick that saw them running.
+    const lastSeenMs = this.ring.at(-1)?.timeMs;
     for (const c of snapshot.exited.containers) {
       if (c.kind === 'host') continue;
       this.ended.delete(c.key);
-      this.ended.set(c.key, endedView({ ...c, state: 'exited', ...(c.exitedAtMs !== undefined && { exitedAtMs: c.exitedAtMs }) }));
+      const view = endedView({ ...c, state: 'exited', ...(c.exitedAtMs !== undefined && { exitedAtMs: c.exitedAtMs }) });
+      this.ended.set(c.key, { view, ...(lastSeenMs !== undefined && { lastSeenMs }) });
       if (this.ended.size > ENDED_KEPT) this.ended.delete(this.ended.keys().next().value!);
     }
   }
@@ -195,7 +202,8 @@ export class LiveSource implements Source {
   exited(): readonly ContainerView[] {
     const running = new Set(this.ring.at(-1)?.containers.map((c) => c.key));
     const out = new Map<string, ContainerView>();
-    for (const [key, view] of this.ended) if (!running.has(key)) out.set(key, view);
+    // With the runtime's exit code and time once it told them (a Slurm job's code comes from scontrol only).
+    for (const key of this.ended.keys()) if (!running.has(key)) out.set(key, this.endedOf(key)!.view);
     // Docker's word on its own containers wins: it knows the exit code and those that ended before launch.
     for (const [id, meta] of this.monitor.docker?.all() ?? []) {
       if (meta.state !== 'exited' && meta.state !== 'dead') continue;
@@ -203,6 +211,30 @@ export class LiveSource implements Source {
       if (!running.has(view.key)) out.set(view.key, view);
     }
     return [...out.values()].sort((a, b) => (b.exitedAtMs ?? 0) - (a.exitedAtMs ?? 0) || a.name.localeCompare(b.name));
+  }
+
+  endedOf(containerKey: string): Ended | undefined {
+    if (this.ring.at(-1)?.containers.some((c) => c.key === containerKey)) return undefined;
+    const ended = this.ended.get(containerKey);
+    if (ended === undefined) return this.exitedBefore(containerKey);
+    if (ended.settled === true) return ended;
+    // Asked until the runtime answers (Docker's die event may come a tick after the cgroup went; scontrol answers in
+    // the background), then kept: the exit time is the runtime's, not the tick that missed the container.
+    const exit = this.exits.exitOf(ended.view.id, ended.view.kind);
+    if (exit === undefined) return ended;
+    const view: ContainerView = { ...ended.view, exitCode: exit.exitCode, ...(exit.finishedAtMs !== undefined && { exitedAtMs: exit.finishedAtMs }) };
+    const known = { ...ended, view, settled: true };
+    this.ended.set(containerKey, known);
+    return known;
+  }
+
+  /** A Docker container that exited before this ran (opened from `a`'s list): Docker's word; its last tick, if recorded. */
+  private exitedBefore(containerKey: string): Ended | undefined {
+    const id = containerKey.startsWith('docker:') ? containerKey.slice('docker:'.length) : undefined;
+    const meta = id === undefined ? undefined : this.monitor.docker?.get(id);
+    if (id === undefined || meta === undefined || (meta.state !== 'exited' && meta.state !== 'dead')) return undefined;
+    const lastSeenMs = this.reader?.container(containerKey)?.lastSeenMs;
+    return { view: exitedView(id, meta), ...(lastSeenMs !== undefined && { lastSeenMs }) };
   }
 
   host(): { hostname: string; ncpu: number; memTotalBytes: number } {
@@ -223,29 +255,6 @@ export class LiveSource implements Source {
 
 /** Exited containers kept from the session (Docker's listing is not counted: Docker keeps those itself). */
 const ENDED_KEPT = 100;
-
-/** A container that ended, as a row with no figures (they would be its last ones, shown as if now): who, how it ended. */
-type Who = 'key' | 'kind' | 'id' | 'name' | 'cgroup' | 'image' | 'state' | 'exitCode' | 'exitedAtMs' | 'user' | 'steps';
-
-function endedView(c: Pick<ContainerView, Who>): ContainerView {
-  return {
-    key: c.key,
-    kind: c.kind,
-    id: c.id,
-    name: c.name,
-    cgroup: c.cgroup,
-    ...(c.image !== undefined && { image: c.image }),
-    ...(c.state !== undefined && { state: c.state }),
-    ...(c.exitCode !== undefined && { exitCode: c.exitCode }),
-    ...(c.exitedAtMs !== undefined && { exitedAtMs: c.exitedAtMs }),
-    ...(c.user !== undefined && { user: c.user }),
-    ...(c.steps !== undefined && { steps: c.steps }),
-    cpuSource: 'processes',
-    processCount: 0,
-    pressure: {},
-    interval: {},
-  };
-}
 
 /** A container Docker lists as exited. */
 function exitedView(id: string, meta: ContainerMeta): ContainerView {

@@ -5,7 +5,8 @@ import { socketRows, type FileAccess, type SocketRow } from '../model/access.js'
 import type { Snapshot } from '../model/snapshot.js';
 import type { StoreReader } from '../store/reader.js';
 import type { Tier } from '../store/tiers.js';
-import type { SeriesPoint, Source, StatusItem } from './source.js';
+import { endedFromStore } from './ended.js';
+import type { Ended, SeriesPoint, Source, StatusItem } from './source.js';
 
 export class ReplaySource implements Source {
   readonly mode = 'replay' as const;
@@ -51,6 +52,11 @@ export class ReplaySource implements Source {
 
   status(): readonly StatusItem[] {
     return [{ name: 'replay', level: 'ok', text: `replay of ${this.reader.store.path} (read-only)` }];
+  }
+
+  endedOf(containerKey: string): Ended | undefined {
+    const stored = this.reader.container(containerKey);
+    return stored === undefined ? undefined : endedFromStore(stored);
   }
 
   host(): { hostname: string; ncpu: number; memTotalBytes: number } {

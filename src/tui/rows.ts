@@ -12,6 +12,7 @@ import {
   formatPercent,
   formatRate,
   formatStart,
+  formatTime,
   safeText,
   truncate,
   type Align,
@@ -24,7 +25,7 @@ import type { Tier } from '../store/tiers.js';
 import { FILTER_KEYMAP, KEYMAP, keyLabel, MENU_KEYMAP, type Binding } from './keymap.js';
 import { shownPath, type FileAccess, type SocketRow } from '../model/access.js';
 import type { ErrorLine } from '../model/syscall-errors.js';
-import type { StatusItem, StatusLevel } from './source.js';
+import type { Ended, StatusItem, StatusLevel } from './source.js';
 import type { ProcessRow } from './tree.js';
 
 /** What a cell may need besides its row: the moment shown (uptime, start times), and containers' start times. */
@@ -53,6 +54,8 @@ interface Col<R> {
   readonly wide?: true;
   /** The sort order this column shows (its header gets ▼). */
   readonly sort?: string;
+  /** Shown only in a Slurm job's view (elsewhere it would be a column of dashes). */
+  readonly slurm?: true;
 }
 
 /** The columns of a line `total` wide, in the order given, and their widths: a marker column, then one space between. */
@@ -209,6 +212,8 @@ const PROCESS_TABLE: Readonly<Record<ProcessColumn, Col<ProcessRow>>> = {
   nspid: { header: 'NSPID', width: 5, priority: 7, align: 'right', value: (r) => (r.process.nspid === undefined ? '-' : String(r.process.nspid)) },
   user: { header: 'USER', width: 7, priority: 3, align: 'left', value: (r) => safeText(r.process.user) },
   state: { header: 'S', width: 1, priority: 10, wide: true, align: 'left', value: (r) => safeText(r.process.state) },
+  // Slurm: the step whose cgroup holds the process (step_batch -> batch, step_0 -> 0, step_extern -> extern).
+  step: { header: 'STEP', width: 6, priority: 8, slurm: true, align: 'left', value: (r) => (r.process.step === undefined ? '-' : safeText(r.process.step)) },
   cpu: { header: 'CPU%', width: 6, priority: 1, align: 'right', value: (r) => formatPercent(r.process.cpuPercent), sort: 'cpu' },
   mem: { header: 'MEM%', width: 5, priority: 11, wide: true, align: 'right', value: (r) => formatPercent(r.process.memPercent) },
   rss: { header: 'RSS', width: 5, priority: 2, align: 'right', value: (r) => formatBytes(r.process.rssBytes), sort: 'mem' },
@@ -230,12 +235,25 @@ export const PROCESS_SORT_COLUMNS = PROCESS_COLUMNS.flatMap((n) => {
 const fitProcesses = memoFit(PROCESS_TABLE);
 
 /** Which columns the process list draws at `width`, from `names` (the config file's, or all in their order). */
-export function processColumns(width: number, names: readonly ProcessColumn[] = PROCESS_COLUMNS): FittedColumns<ProcessRow> {
-  return fitProcesses(names, width);
+export function processColumns(width: number, names: readonly ProcessColumn[] = PROCESS_COLUMNS, slurm = false): FittedColumns<ProcessRow> {
+  return fitProcesses(slurm ? names : withoutSlurm(names), width);
 }
 
-export function processHeader(width: number, sort: ProcessSort, tree: boolean, reverse = false, names?: readonly ProcessColumn[]): string {
-  return headerOf(processColumns(width, names), width, sort, reverse, (c) => (c.flex === true ? (tree ? ' (tree)' : ' (flat)') : ''));
+const nonSlurm = new WeakMap<readonly ProcessColumn[], readonly ProcessColumn[]>();
+
+/** `names` without the columns only a Slurm job's view has (STEP), the same array each time (the fit is memoised on it). */
+function withoutSlurm(names: readonly ProcessColumn[]): readonly ProcessColumn[] {
+  let kept = nonSlurm.get(names);
+  if (kept === undefined) {
+    kept = names.filter((n) => PROCESS_TABLE[n].slurm !== true);
+    nonSlurm.set(names, kept);
+  }
+  return kept;
+}
+
+/** `slurm`: a Slurm job's view, with its STEP column. */
+export function processHeader(width: number, sort: ProcessSort, tree: boolean, reverse = false, names?: readonly ProcessColumn[], slurm = false): string {
+  return headerOf(processColumns(width, names, slurm), width, sort, reverse, (c) => (c.flex === true ? (tree ? ' (tree)' : ' (flat)') : ''));
 }
 
 export function processLine(
@@ -245,8 +263,9 @@ export function processLine(
   tree: boolean,
   ctx: CellContext = NO_CONTEXT,
   names?: readonly ProcessColumn[],
+  slurm = false,
 ): string {
-  const fitted = processColumns(width, names);
+  const fitted = processColumns(width, names, slurm);
   const cells = fitted.cols.map((col) => {
     const text = col.value(row, ctx);
     return tree && col.flex === true ? treePrefix(row, fitted.widths[fitted.cols.indexOf(col)]!) + text : text;
@@ -369,11 +388,23 @@ export function headerLine(h: HeaderFacts, width: number): string {
  * `notRoot`: this bubble cannot read other users' processes, so a Slurm job's name (only in its tasks' environment;
  * the cgroup path holds the job id and the user, not the name) may be missing: the line says why.
  */
-export function containerInfo(c: ContainerView | undefined, key: string, atText: string, width: number, notRoot = false): [string, string] {
+export function containerInfo(
+  c: ContainerView | undefined,
+  key: string,
+  atText: string,
+  width: number,
+  notRoot = false,
+  more: { readonly ended?: Ended; readonly atMs?: number } = {},
+): [string, string] {
+  const ended = more.ended;
+  // Ended: from its last second on; before that moment (scrubbed back past its start) it is only not there yet.
+  if (c === undefined && ended !== undefined && (more.atMs === undefined || ended.lastSeenMs === undefined || more.atMs > ended.lastSeenMs)) {
+    return endedInfo(ended, width);
+  }
   if (c === undefined) {
-    // Only the key is known here: `docker:<64 hex>` reads better as the short id Docker prints.
+    // `docker:<64 hex>` reads better as the short id Docker prints, and the name better still where it is known.
     const long = /^([a-z]+):([0-9a-f]{64})$/.exec(key);
-    const who = long === null ? key : `${long[1]} ${long[2]!.slice(0, 12)}`;
+    const who = ended !== undefined ? `${ended.view.name}  ${ended.view.kind}` : long === null ? key : `${long[1]} ${long[2]!.slice(0, 12)}`;
     return [truncate(` ${safeText(who)}: not present ${atText}`, width), ''];
   }
   const p = c.pressure;
@@ -388,25 +419,36 @@ export function containerInfo(c: ContainerView | undefined, key: string, atText:
   // Neither CPU nor memory: no tick was recorded at this moment (a gap in the recording). Said once, in words; its
   // processes show `-`, not 0.0.
   const noData = c.cpuPercent === undefined && c.memoryBytes === undefined;
+  // What the CPU figure is against: the limit, else the cpuset (a Slurm job's cores), as efficiency counts them.
+  const allotted = c.cpuLimitCores !== undefined ? ` of ${c.cpuLimitCores.toFixed(1)} cores` : c.cpusetCpus !== undefined ? ` of ${c.cpusetCpus} cpus` : '';
+  const eff = cpuEfficiencyPercent(c.cpuPercent, c);
+  // seff's figure: a Slurm job's news next to its CPU; a container's (against its limit) where room is left.
+  const efficiency = eff === undefined ? undefined : `efficiency ${formatPercent(eff)}%`;
+  // Elapsed since it started (a Slurm job's elapsed time, a container's uptime), at the moment shown.
+  const elapsed =
+    c.startedAtMs === undefined || more.atMs === undefined || more.atMs < c.startedAtMs ? '' : ` ${formatDuration((more.atMs - c.startedAtMs) / 1000)}`;
   // [text, preferred line], most important first; undefined = unknown, left out.
   const parts: [string | undefined, 0 | 1][] = [
     [safeText(c.name), 0],
     [c.kind, 0],
     [notRoot && c.kind === 'slurm' && c.name === `job ${c.id}` ? "name hidden: it is in the job's environment (sudo)" : undefined, 0],
     [noData ? `no data ${atText} (not recorded)` : undefined, 1],
-    [noData ? undefined : `cpu ${formatPercent(c.cpuPercent)}%${c.cpuLimitCores === undefined ? '' : ` of ${c.cpuLimitCores.toFixed(1)} cores`}`, 1],
+    [noData ? undefined : `cpu ${formatPercent(c.cpuPercent)}%${allotted}`, 1],
+    [noData || c.kind !== 'slurm' ? undefined : efficiency, 1],
     [noData ? undefined : `mem ${formatBytes(c.memoryBytes)}${c.memoryLimitBytes === undefined ? '' : ` / ${formatBytes(c.memoryLimitBytes)}`}`, 1],
     [c.throttledPercent === undefined ? undefined : `throttled ${formatPercent(c.throttledPercent)}%`, 1],
     [c.oomKills === undefined ? undefined : `oom kills ${c.oomKills}`, 1],
     [count, 0],
     [c.steps === undefined || c.steps.length === 0 ? undefined : `steps ${c.steps.map(safeText).join(', ')}`, 0],
     [c.user === undefined ? undefined : `user ${safeText(c.user)}`, 0],
-    [c.state === undefined ? undefined : safeText(c.state), 0],
+    [c.state === undefined ? undefined : safeText(c.state) + elapsed, 0],
+    [c.partition === undefined ? undefined : `partition ${safeText(c.partition)}`, 0],
     [c.exitCode === undefined ? undefined : `exit ${c.exitCode}`, 0],
     [psi.length === 0 ? undefined : `pressure ${psi.join(' ')}`, 1],
     [c.image === undefined ? undefined : `image ${safeText(c.image)}`, 0],
     [c.kind === 'host' || c.kind === 'slurm' ? undefined : `id ${safeText(c.id.slice(0, 12))}`, 0],
     [c.memoryPeakBytes === undefined ? undefined : `peak ${formatBytes(c.memoryPeakBytes)}`, 1],
+    [c.kind === 'slurm' ? undefined : efficiency, 1],
   ];
   const lines: [string, string] = ['', ''];
   const put = (line: 0 | 1, text: string): boolean => {
@@ -425,6 +467,24 @@ export function containerInfo(c: ContainerView | undefined, key: string, atText:
     if (!put(line, text)) put(line === 0 ? 1 : 0, text);
   }
   return lines;
+}
+
+/**
+ * A container that ended while viewed (exit in place): its name, how and when it ended (the runtime's exit code and
+ * time), and the key that shows its last second.
+ */
+function endedInfo(ended: Ended, width: number): [string, string] {
+  const v = ended.view;
+  const how = v.exitCode === undefined ? 'exited' : `exited with code ${v.exitCode}`;
+  const when = v.exitedAtMs === undefined ? '' : ` at ${formatTime(v.exitedAtMs)}`;
+  const key = keyLabel(KEYMAP.find((b) => b.command === 'time.lastSeen')!.keys[0]);
+  const replay = ended.lastSeenMs === undefined ? '' : `${key}: its last second (${formatTime(ended.lastSeenMs).slice(11)})`;
+  // The name gives way first, down to 12 columns: how it ended is the news. The time moves down when it does not fit.
+  const tail = `  ${v.kind}  ${how}`;
+  const name = truncate(safeText(v.name), Math.max(12, width - 1 - displayWidth(tail)));
+  const first = ` ${name}${tail}`;
+  if (displayWidth(first + when) <= width) return [first + when, truncate(replay === '' ? '' : ` ${replay}`, width)];
+  return [truncate(first, width), truncate(` ${when.trim()}${replay === '' ? '' : `  ${replay}`}`, width).trimEnd()];
 }
 
 const BARS = '▁▂▃▄▅▆▇█';

@@ -107,6 +107,8 @@ export interface ContainerBody {
   readonly rows: readonly ProcessRow[];
   readonly processes: Window;
   readonly tree: boolean;
+  /** A Slurm job's view: processes get the STEP column. */
+  readonly slurm?: boolean;
   readonly sort: ProcessSort;
   readonly reverse?: boolean;
   readonly empty: string;
@@ -142,10 +144,10 @@ export function containerLines(p: ContainerBody): ScreenLine[] {
   const out: ScreenLine[] = [
     line(p.info[0], { bold: true }),
     line(p.info[1]),
-    line(processHeader(l.columns, p.sort, p.tree, p.reverse, p.columns), { bold: true }),
+    line(processHeader(l.columns, p.sort, p.tree, p.reverse, p.columns, p.slurm === true), { bold: true }),
   ];
   if (visible.length === 0) out.push(line(` ${p.empty}`, { dim: true }));
-  const texts = visible.map((row, i) => processLine(row, l.columns, p.processes.top + i === p.processes.index, p.tree, p.ctx, p.columns));
+  const texts = visible.map((row, i) => processLine(row, l.columns, p.processes.top + i === p.processes.index, p.tree, p.ctx, p.columns, p.slurm === true));
   out.push(...block(texts, p.processes.index - p.processes.top, p.focus === 'processes' ? { inverse: true } : { bold: true }));
   const filler = Math.max(0, l.processRows - Math.max(1, visible.length));
   for (let i = 0; i < filler; i++) out.push([]);

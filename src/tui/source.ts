@@ -19,6 +19,15 @@ export interface StatusItem {
   readonly text: string;
 }
 
+/**
+ * A container that ended while `top` watched it: who it was and how it ended (the runtime's exit code and time, when
+ * it says), and the last moment it was seen running, which `r` goes back to.
+ */
+export interface Ended {
+  readonly view: ContainerView;
+  readonly lastSeenMs?: number;
+}
+
 export interface Source {
   readonly mode: 'live' | 'replay';
   /** Called when new data arrived (a live tick); returns the unsubscribe function. */
@@ -44,6 +53,8 @@ export interface Source {
    * and how they ended. Absent where the source cannot know (replay shows one container's past).
    */
   exited?(): readonly ContainerView[];
+  /** The container of this key when it has ended (exit in place); undefined while it runs or when unknown. */
+  endedOf?(containerKey: string): Ended | undefined;
   /** Host facts for the header. */
   host(): { readonly hostname: string; readonly ncpu: number; readonly memTotalBytes: number };
   /** Live refresh interval (ms); undefined in replay. */

@@ -116,6 +116,8 @@ export interface Lists {
   readonly parents: readonly string[];
   readonly files: number;
   readonly network: number;
+  /** The viewed container ended: the last moment it was seen running (what `r` goes to). */
+  readonly lastSeenMs?: number;
 }
 
 export const EMPTY_LISTS: Lists = { containers: [], processes: [], parents: [], files: 0, network: 0 };
@@ -464,6 +466,11 @@ function onCommand(state: State, command: Command, lists: Lists): State {
       return state.range === undefined ? state : { ...state, cursor: { live: false, atMs: state.range.lastMs - 1 } };
     case 'time.live':
       return state.cursor.live ? state : { ...state, cursor: { live: true } };
+    case 'time.lastSeen':
+      // Exit in place: the container's last second, from the ring (or the store), as any paused moment.
+      if (state.view !== 'container') return state;
+      if (lists.lastSeenMs === undefined) return { ...state, notice: 'r shows the last second of a container that ended while watched' };
+      return { ...state, tier: 'second', cursor: { live: false, atMs: lists.lastSeenMs } };
     case 'help':
       return { ...state, help: true, editingFilter: false };
     case 'quit':

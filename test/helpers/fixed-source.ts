@@ -30,6 +30,8 @@ export interface ProcSpec {
   readonly threads?: number;
   readonly nspid?: number;
   readonly kernelThread?: boolean;
+  /** Slurm: the step whose cgroup holds it. */
+  readonly step?: string;
 }
 
 export interface ContainerSpec {
@@ -115,6 +117,7 @@ function sampleOf(world: World, timeMs: number, seconds: number): Sample {
       readBytes: 1e6 + (p.readPerSec ?? 0) * seconds,
       writeBytes: 1e6 + (p.writePerSec ?? 0) * seconds,
       ...(p.nspid !== undefined && { nspid: p.nspid }),
+      ...(p.step !== undefined && { step: p.step }),
       containerKey: p.container,
       kernelThread: p.kernelThread ?? false,
     });

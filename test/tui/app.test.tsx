@@ -231,8 +231,10 @@ describe('container view', () => {
     const r = at80(source(), { containerKey: JOB_KEY });
     expect(lines(r)[1]).toBe(' job 4242 sim  slurm  2 processes, 2 threads  steps batch, 0  user alice');
     expect(lines(r)[2]).toBe(' cpu 99.8%  mem 1.1G / 4.0G');
-    expect(lines(r)[4]).toBe('>   6000     - alice     99.8  1.1G     0     0    1 ▾ /home/alice/sim --steps …');
-    expect(lines(r)[5]).toBe('    6001     - alice      0.0   10M     0     0    1    /home/alice/sim-io');
+    // STEP only in a job's view: which step's cgroup holds each process.
+    expect(lines(r)[3]).toMatch(/^ {5}PID NSPID USER {4}STEP {4}CPU%▼/);
+    expect(lines(r)[4]).toBe('>   6000     - alice   batch    99.8  1.1G     0     0    1 ▾ /home/alice/sim -…');
+    expect(lines(r)[5]).toBe('    6001     - alice   0         0.0   10M     0     0    1    /home/alice/sim-…');
   });
 
   it('filters processes by command', async () => {

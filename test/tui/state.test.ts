@@ -280,6 +280,20 @@ describe('reduce: time cursor', () => {
     expect(run(atEnd, 'cursor.end').cursor).toEqual({ live: true });
   });
 
+  it('r goes to the last second of a container that ended (exit in place), in the second tier', () => {
+    const viewing = run(base({ containerKey: 'docker:abc', tier: 'hour' }));
+    const ended: Lists = { ...LISTS, lastSeenMs: 1_234_000 };
+    const s = reduce(viewing, { type: 'command', command: 'time.lastSeen', lists: ended });
+    expect(s.cursor).toEqual({ live: false, atMs: 1_234_000 });
+    expect(s.tier).toBe('second');
+    // A running container has no last second: the key says what it is for, and nothing moves.
+    const running = run(viewing, 'time.lastSeen');
+    expect(running.cursor).toEqual({ live: true });
+    expect(running.notice).toMatch(/ended/);
+    // The list of containers has no "the" container.
+    expect(reduce(base(), { type: 'command', command: 'time.lastSeen', lists: ended }).cursor).toEqual({ live: true });
+  });
+
   it('cannot pause or step without data', () => {
     expect(run(base(), 'time.pause').cursor).toEqual({ live: true });
     expect(run(base(), 'time.back').cursor).toEqual({ live: true });

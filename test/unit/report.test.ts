@@ -183,6 +183,50 @@ describe('report text', () => {
     expect(text).toMatch(/^memory +\|▁▂▃▄▄▅▆▇██\| 60M$/m);
   });
 
+  it("lists each top process's exit code where a kernel-event source recorded it, in the text and the JSON", () => {
+    fillStore(db);
+    // java was OOM-killed (SIGKILL: 137); yes's exit was not seen by any kernel-event source.
+    db.prepare('UPDATE processes SET exit_code = 137 WHERE pid = 11').run();
+    const r = containerReport(db, 'docker:abc');
+    expect(r.topByCpu.find((p) => p.comm === 'java')!.exitCode).toBe(137);
+    expect(r.topByCpu.find((p) => p.comm === 'yes')!.exitCode).toBeUndefined();
+    const json = reportRecord(r) as { top_cpu: { comm: string; exit_code: number | null }[] };
+    expect(json.top_cpu.map((p) => [p.comm, p.exit_code])).toEqual([
+      ['yes', null],
+      ['java', 137],
+    ]);
+    const text = reportText(r);
+    expect(text).toMatch(/^ +PID +CPU +RSS PEAK +LIFETIME EXIT +COMMAND$/m);
+    expect(text).toMatch(/^ +11 .* 137 {2}java -Xmx1g App$/m);
+    expect(text).toMatch(/^ +10 .* - {2}yes$/m);
+  });
+
+  it('lists files a kernel-event source saw opened without their flags apart: neither read nor written is known', () => {
+    fillStore(db);
+    const short = db.prepare('SELECT id FROM processes WHERE pid = 12').pluck().get() as number;
+    db.prepare(
+      `INSERT INTO file_access (process_id, path, mode, deleted, first_seen, last_seen, opens, bytes_in, bytes_out, source) VALUES (?, ?, '', 0, ?, ?, 1, NULL, NULL, 'bpf')`,
+    ).run(short, '/data/scratch.bin', T0 + 2_000, T0 + 2_000);
+    const r = containerReport(db, 'docker:abc');
+    expect(r.filesOpened).toEqual([{ path: '/data/scratch.bin', opens: 1 }]);
+    expect(r.filesWritten.map((f) => f.path)).not.toContain('/data/scratch.bin');
+    expect(r.filesRead.map((f) => f.path)).not.toContain('/data/scratch.bin');
+    expect(reportRecord(r)['files_opened']).toEqual([{ path: '/data/scratch.bin', opens: 1, bytes: null }]);
+    expect(reportText(r)).toContain('Files opened by short-lived processes (read or write not recorded):\n  /data/scratch.bin 1 open\n');
+  });
+
+  it("shows a Slurm job's memory request only where Slurm set a limit, and says when it has none", () => {
+    fillStore(db, { key: 'slurm:42', kind: 'slurm', cid: '42', name: 'job 42 sim', cpu_limit: null, cpuset_cpus: 4 });
+    expect(reportText(containerReport(db, 'slurm:42'))).toMatch(/^Memory +peak 60M of 64M requested \(94% at peak\)/m);
+    db.prepare('UPDATE containers SET memory_limit = NULL').run();
+    const text = reportText(containerReport(db, 'slurm:42'));
+    expect(text).toMatch(/^Memory +peak 60M \(no memory request\), average /m);
+    expect(text).not.toContain('requested');
+    // A container without a limit has no request to speak of.
+    db.prepare("UPDATE containers SET kind = 'docker'").run();
+    expect(reportText(containerReport(db, 'slurm:42'))).toMatch(/^Memory +peak 60M, average /m);
+  });
+
   it('scales sparklines to the largest point and leaves zero points blank', () => {
     expect(sparkline([0, 1, 2, 4, 8])).toBe(' ▁▂▄█');
     expect(sparkline([0, 0])).toBe('  ');

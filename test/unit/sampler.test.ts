@@ -8,6 +8,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { slurmJobState } from '../../src/collectors/slurm.js';
 import { Sampler } from '../../src/collectors/sampler.js';
 import { toSnapshot, type Snapshot } from '../../src/model/snapshot.js';
 import { statLine, writeProc } from '../helpers/fake-proc.js';
@@ -82,7 +83,15 @@ function writeTick(t: number): void {
     status: status(1000, '201'),
     cmdline: './train\0--epochs\x003\0',
     cgroup: `0::${JOB_DIR}/step_0/user/task_0\n`,
-    environ: env({ SLURM_JOB_ID: '3385', SLURM_JOB_NAME: 'train', SLURM_JOB_USER: 'bob', SLURM_JOB_SLUID: SLUID, HOME: '/home/bob' }),
+    environ: env({
+      SLURM_JOB_ID: '3385',
+      SLURM_JOB_NAME: 'train',
+      SLURM_JOB_USER: 'bob',
+      SLURM_JOB_SLUID: SLUID,
+      SLURM_JOB_PARTITION: 'gpu',
+      SLURM_CPUS_ON_NODE: '4',
+      HOME: '/home/bob',
+    }),
     io: io(0, t * 1000),
     netns: 'net:[4026531840]',
   });
@@ -186,6 +195,16 @@ describe('Sampler on a cgroup v2 host (fixture)', () => {
     expect(snapshot.processes.find((p) => p.pid === 200)!.containerKey).toBe('slurm:3385');
   });
 
+  it('gives a Slurm job its partition, state and start without slurmctld: environment and cgroup', () => {
+    const job = snapshot.containers.find((c) => c.kind === 'slurm')!;
+    expect(job.partition).toBe('gpu');
+    // A task step (0) holds processes.
+    expect(job.state).toBe('running');
+    // Started with its oldest process, slurmstepd.
+    expect(job.startedAtMs).toBe(snapshot.processes.find((p) => p.pid === 200)!.startTimeMs);
+    expect(job.cpusetCpus).toBe(4);
+  });
+
   it('names a Podman container from its conmon argv, conmon itself staying in host', () => {
     const podman = snapshot.containers.find((c) => c.kind === 'podman');
     expect(podman).toMatchObject({ id: PODMAN_ID, name: 'web-1', cgroup: `/machine.slice/libpod-${PODMAN_ID}.scope`, processCount: 1 });
@@ -204,5 +223,14 @@ describe('Sampler on a cgroup v2 host (fixture)', () => {
     // 300 busy of 400 ticks over 2 cpus
     expect(snapshot.host.cpuPercent).toBeCloseTo(150);
     expect(snapshot.intervalMs).toBe(2000);
+  });
+});
+
+describe('slurmJobState', () => {
+  it('is running while a task step has processes, completing when only slurmstepd or the extern step is left', () => {
+    expect(slurmJobState(new Set(['batch', 'extern']))).toBe('running');
+    expect(slurmJobState(['0'])).toBe('running');
+    expect(slurmJobState(['extern'])).toBe('completing');
+    expect(slurmJobState([])).toBe('completing');
   });
 });
