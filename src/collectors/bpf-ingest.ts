@@ -23,7 +23,8 @@
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import type { TickSource } from '../model/tick-source.js';
-import type { Interval, ProcessView, Snapshot } from '../model/snapshot.js';
+import type { ProcessView, Snapshot } from '../model/snapshot.js';
+import { withProcessNet } from '../model/view.js';
 import { bpfAvailability, describeBpfStats, runBpftrace, type BpfEvent, type BpfInterval, type BpfRun, type BpfStats } from './bpf.js';
 import { readCgroupMounts } from './cgroups.js';
 import { parseHostStat } from './procfs.js';
@@ -47,6 +48,8 @@ const CODES_MAX = 20_000;
 const NET_WAIT = 2;
 /** Address families whose socket bytes are network: AF_INET, AF_INET6. */
 const NET_FAMILIES: ReadonlySet<number> = new Set([2, 10]);
+/** What a process without socket bytes in a measured interval had. */
+const NO_BYTES = { rx: 0, tx: 0 } as const;
 
 /** cgroup v2 id (directory inode) -> path in the unified hierarchy, rescanned (at most once per interval) on a miss. */
 export class CgroupIds {
@@ -244,34 +247,27 @@ export class BpfIngest {
   }
 
   /**
-   * The processes that sent or received get their socket bytes of the interval; the snapshot says per-process
-   * network was measured, so the others had none (their views stay the same objects).
+   * The processes that sent or received get their socket bytes of the interval. When the interval was measured
+   * throughout, the others get 0 (they had none), so a view tells "no traffic" from "not measured".
    */
   private addNet(snapshot: Snapshot, measured: boolean): Snapshot {
-    const byPid = new Map<number, number>();
-    snapshot.processes.forEach((p, i) => {
-      // A pid's live holder wins over one that exited in the interval.
-      if (!p.kernelThread && (!byPid.has(p.pid) || p.exitedAtMs === undefined)) byPid.set(p.pid, i);
-    });
-    // procfs's exits of this tick and the last ones: their last bytes come with bpftrace's next interval.
-    for (const [pid, e] of this.procfsExits) if (++e.age > NET_WAIT) this.procfsExits.delete(pid);
-    for (const p of snapshot.exited.processes) if (!byPid.has(p.pid)) this.procfsExits.set(p.pid, { view: p, age: 0 });
+    const byPid = this.pidIndex(snapshot);
     const bytes = new Map<number, { rx: number; tx: number }>();
     const late: ProcessView[] = [];
     for (const [pid, b] of this.net) {
       const i = byPid.get(pid);
       const gone = i === undefined ? this.procfsExits.get(pid)?.view : undefined;
       if (i !== undefined) bytes.set(i, b);
-      else if (gone !== undefined) late.push(withNet(gone, b, 0, { cpuNs: 0 }));
+      else if (gone !== undefined) late.push(withProcessNet(gone, { cpuNs: 0, netRxBytes: b.rx, netTxBytes: b.tx }, 0));
       else if (++b.waited <= NET_WAIT) continue;
       else this.stats.netBytesDropped += b.rx + b.tx;
       this.net.delete(pid);
     }
-    if (bytes.size === 0 && late.length === 0) return measured ? { ...snapshot, processNetMeasured: true } : snapshot;
+    if (!measured && bytes.size === 0 && late.length === 0) return snapshot;
     const seconds = snapshot.intervalMs / 1000;
     const processes = snapshot.processes.map((p, i) => {
-      const b = bytes.get(i);
-      return b === undefined ? p : withNet(p, b, seconds, p.interval);
+      const b = bytes.get(i) ?? (measured && !p.kernelThread ? NO_BYTES : undefined);
+      return b === undefined ? p : withProcessNet(p, { ...p.interval, netRxBytes: b.rx, netTxBytes: b.tx }, seconds);
     });
     const exited = new Map(snapshot.processes.map((p, i) => [p, processes[i]!]));
     return {
@@ -281,6 +277,20 @@ export class BpfIngest {
       exited: { ...snapshot.exited, processes: snapshot.exited.processes.map((p) => exited.get(p) ?? p) },
       ...(measured && { processNetMeasured: true }),
     };
+  }
+
+  /**
+   * The snapshot's process index on each pid (a pid's live holder wins over one that exited in the interval), and
+   * procfs's exits of this tick and the last ones remembered: their last bytes come with bpftrace's next interval.
+   */
+  private pidIndex(snapshot: Snapshot): Map<number, number> {
+    const byPid = new Map<number, number>();
+    snapshot.processes.forEach((p, i) => {
+      if (!p.kernelThread && (!byPid.has(p.pid) || p.exitedAtMs === undefined)) byPid.set(p.pid, i);
+    });
+    for (const [pid, e] of this.procfsExits) if (++e.age > NET_WAIT) this.procfsExits.delete(pid);
+    for (const p of snapshot.exited.processes) if (!byPid.has(p.pid)) this.procfsExits.set(p.pid, { view: p, age: 0 });
+    return byPid;
   }
 
   /** The bridge records one interval stands for. */
@@ -395,15 +405,6 @@ export class BpfIngest {
 export function exitCode(status: number): number {
   const signal = status & 0x7f;
   return signal === 0 ? (status >> 8) & 0xff : 128 + signal;
-}
-
-/** `p` with its socket bytes of the interval (`seconds` 0: no rate). */
-function withNet(p: ProcessView, b: { rx: number; tx: number }, seconds: number, interval: Interval): ProcessView {
-  return {
-    ...p,
-    ...(seconds > 0 && { netRxBytesPerSec: b.rx / seconds, netTxBytesPerSec: b.tx / seconds }),
-    interval: { ...interval, netRxBytes: b.rx, netTxBytes: b.tx },
-  };
 }
 
 // ---- the tick source ---------------------------------------------------------------------------------------------

@@ -58,6 +58,8 @@ interface ProcessRowDb {
   read_bytes: number | null;
   write_bytes: number | null;
   threads_max: number | null;
+  net_rx_bytes: number | null;
+  net_tx_bytes: number | null;
   sampled_ms: number;
 }
 
@@ -147,6 +149,9 @@ export function snapshotFromStore(db: Database, tier: Tier, atMs: number, option
 
   const processes: ProcessView[] = [];
   const exitedProcesses: ProcessView[] = [];
+  // A bucket whose rows carry per-process network bytes was measured (the bpftrace source): a process without a row
+  // in it (idle, change-only) had none.
+  const netMeasured = processRows.some((p) => p.net_rx_bytes !== null);
   for (const p of processRows) {
     const exited = p.exit_time !== null && p.exit_time < to;
     const facts = {
@@ -169,7 +174,13 @@ export function snapshotFromStore(db: Database, tier: Tier, atMs: number, option
       vsizeBytes: 0,
       threads: p.threads_max ?? 0,
     };
-    const interval = { cpuNs: p.cpu_ns ?? 0, readBytes: p.read_bytes ?? 0, writeBytes: p.write_bytes ?? 0 };
+    const net = p.net_rx_bytes !== null || (netMeasured && p.cpu_ns === null);
+    const interval = {
+      cpuNs: p.cpu_ns ?? 0,
+      readBytes: p.read_bytes ?? 0,
+      writeBytes: p.write_bytes ?? 0,
+      ...(net && { netRxBytes: p.net_rx_bytes ?? 0, netTxBytes: p.net_tx_bytes ?? 0 }),
+    };
     // Over the time its own CPU deltas were over (its container's on rows from before that was stored).
     const seconds = p.sampled_ms / 1000;
     const base = containerLimits.get(p.container_key) ?? memTotal;
@@ -191,6 +202,7 @@ export function snapshotFromStore(db: Database, tier: Tier, atMs: number, option
     processes,
     exited: { containers: exitedContainers, processes: exitedProcesses },
     gaps: [],
+    ...(netMeasured && { processNetMeasured: true }),
   };
 }
 
@@ -206,6 +218,7 @@ function processesAt(db: Database, params: { tier: number; from: number; to: num
     db,
     `SELECT p.id, c.key AS container_key, p.pid, p.start_time, p.key, p.ppid, p.nspid, ${COMMAND_AT_TO}, p.uid, p.user,
               p.first_seen, p.last_seen, p.exit_time, s.cpu_ns, s.rss_avg, s.read_bytes, s.write_bytes, s.threads_max,
+              s.net_rx_bytes, s.net_tx_bytes,
               coalesce(nullif(s.sampled_ms, 0), ${sampledMsSql('cs')}) AS sampled_ms
          FROM processes p
          JOIN containers c ON c.id = p.container_id

@@ -6,6 +6,7 @@
 import { displayWidth, fitColumns, formatBytes, formatPercent, formatRate, safeText, truncate, type Align } from '../format.js';
 import { cpuEfficiencyPercent } from '../model/efficiency.js';
 import type { ContainerView } from '../model/snapshot.js';
+import { netBytesPerSec } from '../model/view.js';
 import type { ContainerSort, ProcessSort } from '../model/sort.js';
 import type { Tier } from '../store/tiers.js';
 import { FILTER_KEYMAP, KEYMAP, keyLabel, MENU_KEYMAP, type Binding } from './keymap.js';
@@ -118,6 +119,7 @@ const PROCESS_COLS: readonly Col<ProcessRow>[] = [
   { header: 'RSS', width: 5, align: 'right', value: (r) => formatBytes(r.process.rssBytes), sort: 'mem' },
   { header: 'RD/s', width: 5, align: 'right', value: (r) => formatRate(r.process.readBytesPerSec), sort: 'read' },
   { header: 'WR/s', width: 5, align: 'right', value: (r) => formatRate(r.process.writeBytesPerSec), sort: 'write' },
+  { header: 'NET/s', width: 5, align: 'right', value: (r) => formatRate(netBytesPerSec(r.process)) },
   { header: 'THR', width: 4, align: 'right', value: (r) => String(r.process.threads) },
   { header: 'COMMAND', width: 'flex', align: 'left', value: (r) => command(r.process), sort: 'command' },
 ];

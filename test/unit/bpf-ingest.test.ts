@@ -139,7 +139,7 @@ describe('BpfIngest', () => {
     const plain = toSnapshot(s1, s0);
     const done = bpf.complete(plain);
 
-    const added = done.processes.filter((p) => !plain.processes.includes(p));
+    const added = done.processes.filter((p) => !plain.processes.some((q) => q.key === p.key));
     expect(added.map((p) => [p.pid, p.comm, p.cmdline, p.exe, p.containerKey, p.interval.cpuNs, p.cpuNs])).toEqual([
       [401, 'md5sum', 'md5sum', '', CKEY, 4_000_000, 4_000_000],
       [402, 'cat', '/bin/cat', '/bin/cat', CKEY, 1_000_000, 1_000_000],
@@ -268,7 +268,7 @@ describe('cgroup ids and memberships', () => {
 describe('per-process socket bytes', () => {
   const net = (pid: number, family: number, rxBytes: number, txBytes: number) => ({ pid, family, protocol: family === 1 ? 0 : 6, rxBytes, txBytes });
 
-  it("go to the tick's process on the pid, inet and inet6 only; the others keep their views and had none", () => {
+  it("go to the tick's process on the pid, inet and inet6 only; the others had none (0, not unmeasured)", () => {
     const bpf = ingest();
     const lived = procfsProcess(310, T + 200, 2_000_000, CKEY);
     const s0 = sample(0, [lived]);
@@ -289,7 +289,12 @@ describe('per-process socket bytes', () => {
     expect(done.processes.find((p) => p.pid === 401)!.interval).toMatchObject({ netRxBytes: 300, netTxBytes: 0 });
     expect(done.exited.processes.find((p) => p.pid === 401)!.interval.netRxBytes).toBe(300);
     const shell = plain.processes.find((p) => p.pid === 300)!;
-    expect(done.processes.find((p) => p.pid === 300)).toBe(shell);
+    expect(shell.netRxBytesPerSec).toBeUndefined();
+    const silent = done.processes.find((p) => p.pid === 300)!;
+    expect(silent.interval).toMatchObject({ netRxBytes: 0, netTxBytes: 0 });
+    expect([silent.netRxBytesPerSec, silent.netTxBytesPerSec]).toEqual([0, 0]);
+    // Its other rates are the ones procfs's view was built with.
+    expect(silent.cpuPercent).toBe(shell.cpuPercent);
   });
 
   it('bytes of a pid no process holds wait two ticks, then are dropped and counted; unmeasured ticks say so', () => {
@@ -300,6 +305,8 @@ describe('per-process socket bytes', () => {
     bpf.push([{ t: 'tick', interval: interval(900e6, { net: [net(777, 2, 40, 2)] }) }]);
     const first = bpf.complete(toSnapshot(sample(1), s0), false);
     expect(first.processNetMeasured).toBeUndefined();
+    // Not measured: no process says 0.
+    expect(first.processes.every((p) => p.netRxBytesPerSec === undefined && p.interval.netRxBytes === undefined)).toBe(true);
     expect(bpf.stats.netBytesDropped).toBe(0);
     bpf.complete(toSnapshot(sample(2), sample(1)));
     expect(bpf.stats.netBytesDropped).toBe(0);
