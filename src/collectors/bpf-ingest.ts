@@ -19,17 +19,23 @@
  *   tick go to that tick's process on the pid (procfs's, or a short-lived one just added) as `interval.netRxBytes`
  *   and `netTxBytes`. Bytes of a pid no process holds wait one more tick (its exit may come with the next interval),
  *   then are dropped and counted.
+ * - Connections: each TCP socket's endpoints come with its state changes (sock:inet_sock_set_state) and are kept by
+ *   the socket's id until it closes; its bytes come per process and socket. A process's bytes on a socket whose
+ *   endpoints are known become a `bpf` network observation of that process (both endpoints, connect or accept, bytes
+ *   in and out), so a connection that lasted 50 ms between two ticks still lands in the access intervals. Bytes on
+ *   sockets opened before bpftrace started have no endpoints: they count per process only.
  */
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import type { TickSource } from '../model/tick-source.js';
+import { formatEndpoint, type AccessObservation } from '../model/access.js';
 import type { ProcessView, Snapshot } from '../model/snapshot.js';
 import { withProcessNet } from '../model/view.js';
 import { bpfAvailability, describeBpfStats, runBpftrace, type BpfEvent, type BpfInterval, type BpfRun, type BpfStats } from './bpf.js';
 import { readCgroupMounts } from './cgroups.js';
 import { parseHostStat } from './procfs.js';
 import { parseProcCgroup, resolveMembership, type CgroupMembership } from './identity.js';
-import { SysdigIngest } from './sysdig-ingest.js';
+import { adoptProcfsTwin, indexAccess, SysdigIngest } from './sysdig-ingest.js';
 import { BRIDGE_PROTOCOL_VERSION, type BridgeRecord } from './sysdig.js';
 
 /** /proc/PID/stat counts start times in USER_HZ ticks (nsec_to_clock_t), whatever the kernel's HZ. */
@@ -48,6 +54,29 @@ const CODES_MAX = 20_000;
 const NET_WAIT = 2;
 /** Address families whose socket bytes are network: AF_INET, AF_INET6. */
 const NET_FAMILIES: ReadonlySet<number> = new Set([2, 10]);
+/** TCP sockets whose endpoints are held at most (the oldest go first). */
+const SOCKETS_MAX = 65_536;
+/** TCP state numbers (include/net/tcp_states.h). */
+const TCP_CLOSE = 7;
+
+/** A TCP socket's endpoints, as the network pane shows them, and the pids already reported on it. */
+interface SocketEnds {
+  readonly protocol: string;
+  readonly local: string;
+  readonly remote: string;
+  /** connect, accept, or '' when the socket was already open when bpftrace started. */
+  readonly state: string;
+  readonly reported: Set<number>;
+}
+
+/** One process's bytes on one connection, not yet given to a snapshot. */
+interface HeldConnection {
+  readonly ends: SocketEnds;
+  bytesIn: number;
+  bytesOut: number;
+  opens: number;
+}
+
 /** What a process without socket bytes in a measured interval had. */
 const NO_BYTES = { rx: 0, tx: 0 } as const;
 
@@ -148,12 +177,24 @@ export interface BpfIngestStats {
   opensDropped: number;
   /** Socket bytes whose pid no process of the snapshot held (a process bpftrace saw and the completion did not add). */
   netBytesDropped: number;
+  /** TCP bytes on sockets whose endpoints bpftrace never saw (opened before it started): per process only. */
+  socketBytesUnattributed: number;
+  /** Connections whose pid no process of the snapshot held. */
+  connectionsDropped: number;
 }
 
 /** Folds bpftrace intervals into a SysdigIngest in 'complete' mode (see the module comment). */
 export class BpfIngest {
   readonly sysdig = new SysdigIngest({ mode: 'complete' });
-  readonly stats: BpfIngestStats = { intervals: 0, exits: 0, byParent: 0, opensDropped: 0, netBytesDropped: 0 };
+  readonly stats: BpfIngestStats = {
+    intervals: 0,
+    exits: 0,
+    byParent: 0,
+    opensDropped: 0,
+    netBytesDropped: 0,
+    socketBytesUnattributed: 0,
+    connectionsDropped: 0,
+  };
   private readonly bootTimeMs: number;
   private readonly ids: CgroupIds;
   private readonly now: () => number;
@@ -168,6 +209,10 @@ export class BpfIngest {
   private readonly codes = new Map<string, number>();
   /** procfs's exits whose code had not come yet, by key. */
   private readonly uncoded = new Map<string, { view: ProcessView; age: number }>();
+  /** TCP sockets' endpoints by socket id, in the order they were last changed. */
+  private readonly sockets = new Map<string, SocketEnds>();
+  /** Connections with bytes per pid (by socket id) not yet given to a snapshot; `waited` as for `net`. */
+  private readonly connections = new Map<number, { bySock: Map<string, HeldConnection>; waited: number }>();
   /** Processes procfs reported exited in the last NET_WAIT ticks, by pid. */
   private readonly procfsExits = new Map<number, { view: ProcessView; age: number }>();
 
@@ -209,7 +254,8 @@ export class BpfIngest {
       const before = new Set(snapshot.access ?? []);
       done = { ...done, access: done.access.map((o) => (before.has(o) ? o : { ...o, source: 'bpf' as const })) };
     }
-    return this.addExitCodes(this.addNet(done, netMeasured));
+    const byPid = this.pidIndex(done);
+    return this.addExitCodes(this.addConnections(this.addNet(done, netMeasured, byPid), byPid));
   }
 
   /**
@@ -250,8 +296,7 @@ export class BpfIngest {
    * The processes that sent or received get their socket bytes of the interval. When the interval was measured
    * throughout, the others get 0 (they had none), so a view tells "no traffic" from "not measured".
    */
-  private addNet(snapshot: Snapshot, measured: boolean): Snapshot {
-    const byPid = this.pidIndex(snapshot);
+  private addNet(snapshot: Snapshot, measured: boolean, byPid: ReadonlyMap<number, number>): Snapshot {
     const bytes = new Map<number, { rx: number; tx: number }>();
     const late: ProcessView[] = [];
     for (const [pid, b] of this.net) {
@@ -277,6 +322,44 @@ export class BpfIngest {
       exited: { ...snapshot.exited, processes: snapshot.exited.processes.map((p) => exited.get(p) ?? p) },
       ...(measured && { processNetMeasured: true }),
     };
+  }
+
+  /**
+   * Each process's bytes on connections whose endpoints are known, as `bpf` network observations of the process on
+   * its pid (as for socket bytes: the tick's process, one procfs saw exit, or wait NET_WAIT ticks). One procfs also
+   * sees open gets procfs's descriptor, protocol and state, so both extend one access interval.
+   */
+  private addConnections(snapshot: Snapshot, byPid: ReadonlyMap<number, number>): Snapshot {
+    if (this.connections.size === 0) return snapshot;
+    const procfs = indexAccess(snapshot.access ?? []);
+    const added: AccessObservation[] = [];
+    for (const [pid, held] of this.connections) {
+      const i = byPid.get(pid);
+      const processKey = i !== undefined ? snapshot.processes[i]!.key : this.procfsExits.get(pid)?.view.key;
+      if (processKey === undefined) {
+        if (++held.waited <= NET_WAIT) continue;
+        this.stats.connectionsDropped += held.bySock.size;
+      } else {
+        for (const c of held.bySock.values()) {
+          const { protocol, local, remote, state } = c.ends;
+          const o: AccessObservation = {
+            kind: 'net',
+            processKey,
+            protocol,
+            local,
+            remote,
+            state,
+            opens: c.opens,
+            bytesIn: c.bytesIn,
+            bytesOut: c.bytesOut,
+            source: 'bpf',
+          };
+          added.push(adoptProcfsTwin(o, procfs));
+        }
+      }
+      this.connections.delete(pid);
+    }
+    return added.length === 0 ? snapshot : { ...snapshot, access: [...(snapshot.access ?? []), ...added] };
   }
 
   /**
@@ -315,6 +398,7 @@ export class BpfIngest {
         held.tx += b.txBytes;
       }
     }
+    this.takeConnections(i);
     for (const o of i.opens) {
       let list = this.opens.get(o.pid);
       if (list === undefined) this.opens.set(o.pid, (list = []));
@@ -361,6 +445,46 @@ export class BpfIngest {
     }
     out.push({ v, t: 'tick', ts: wallNow, dt_ms: dtMs, events: 0 });
     return out;
+  }
+
+  /** An interval's TCP endpoints and bytes per process and socket (see addConnections). */
+  private takeConnections(i: BpfInterval): void {
+    for (const c of i.connections) {
+      const known = this.sockets.get(c.sock);
+      this.sockets.delete(c.sock);
+      this.sockets.set(c.sock, {
+        protocol: c.localAddress.includes(':') ? 'tcp6' : 'tcp',
+        local: formatEndpoint(c.localAddress, c.localPort),
+        remote: formatEndpoint(c.remoteAddress, c.remotePort),
+        state: c.side === 1 ? 'connect' : c.side === 2 ? 'accept' : '',
+        reported: known?.reported ?? new Set(),
+      });
+    }
+    for (const b of i.socketBytes) {
+      const ends = this.sockets.get(b.sock);
+      if (ends === undefined) {
+        this.stats.socketBytesUnattributed += b.rxBytes + b.txBytes;
+        continue;
+      }
+      let held = this.connections.get(b.pid);
+      if (held === undefined) this.connections.set(b.pid, (held = { bySock: new Map(), waited: 0 }));
+      const c = held.bySock.get(b.sock);
+      // A process's first bytes on a connection count as its open of it (the access intervals count opens).
+      const opens = ends.reported.has(b.pid) ? 0 : 1;
+      ends.reported.add(b.pid);
+      if (c === undefined) held.bySock.set(b.sock, { ends, bytesIn: b.rxBytes, bytesOut: b.txBytes, opens });
+      else {
+        c.bytesIn += b.rxBytes;
+        c.bytesOut += b.txBytes;
+        c.opens += opens;
+      }
+    }
+    // A closed socket's id may be reused by a new socket: it is forgotten once its last bytes were taken.
+    for (const c of i.connections) if (c.state === TCP_CLOSE) this.sockets.delete(c.sock);
+    for (const sock of this.sockets.keys()) {
+      if (this.sockets.size <= SOCKETS_MAX) break;
+      this.sockets.delete(sock);
+    }
   }
 
   /** The `cgroups` text of an exited process: its own v2 cgroup when that names a container, else its parent's. */

@@ -1,6 +1,6 @@
 /**
  * The bubble side of native/bpf/bubble.bt: runs `bpftrace -f json` on it and turns its JSON lines into typed
- * intervals. The protocol (version 1) is documented in native/bpf/README.md: bpftrace's own JSON lines (`map`,
+ * intervals. The protocol (version 2) is documented in native/bpf/README.md: bpftrace's own JSON lines (`map`,
  * `printf`, `attached_probes`, `lost_events`), where the program's printf lines carry `{"t":"hello"|"tick","v":1}`
  * and the maps printed before a `tick` line are that interval's aggregates.
  *
@@ -15,7 +15,7 @@ import { BubbleError } from '../errors/bubble-error.js';
 import { LineSplitter } from './line-splitter.js';
 import { emptyParseStats, nativeFile, skippedLines, type ParseStats } from './sysdig.js';
 
-export const BPF_PROTOCOL_VERSION = 1;
+export const BPF_PROTOCOL_VERSION = 2;
 
 // ---- what an interval holds ------------------------------------------------------------------------------------
 
@@ -54,6 +54,28 @@ export interface BpfNet {
   readonly txBytes: number;
 }
 
+/** A TCP socket's endpoints at a state change in the interval (the last change of the interval for each socket). */
+export interface BpfConnection {
+  /** The socket's kernel address, as bpftrace prints it (`0xffff...`): an opaque id the byte maps share. */
+  readonly sock: string;
+  readonly localAddress: string;
+  readonly localPort: number;
+  readonly remoteAddress: string;
+  readonly remotePort: number;
+  /** 1 this end connected, 2 it was accepted, 0 unknown (the connection predates bpftrace). */
+  readonly side: number;
+  /** The state it changed to (TCP_* numbers: 1 ESTABLISHED ... 7 CLOSE, its last). */
+  readonly state: number;
+}
+
+/** TCP bytes of one process on one socket in the interval. */
+export interface BpfSocketBytes {
+  readonly pid: number;
+  readonly sock: string;
+  readonly rxBytes: number;
+  readonly txBytes: number;
+}
+
 export interface BpfError {
   readonly pid: number;
   /** Syscall number (x86_64 table); -1 when the kernel did not know it. */
@@ -70,6 +92,8 @@ export interface BpfInterval {
   readonly execs: ReadonlyMap<number, string>;
   readonly opens: readonly BpfOpen[];
   readonly net: readonly BpfNet[];
+  readonly connections: readonly BpfConnection[];
+  readonly socketBytes: readonly BpfSocketBytes[];
   readonly errors: readonly BpfError[];
 }
 
@@ -131,8 +155,31 @@ function intKey(key: string, bounds: readonly (readonly [number, number])[]): nu
 const PID: readonly [number, number] = [1, 1 << 22];
 
 /** The program's maps, without their generation suffix (`@exit0` and `@exit1` are both `exit`). */
-type MapName = 'exit' | 'exec' | 'open' | 'tx' | 'rx' | 'err';
-const MAP_NAME = /^(exit|exec|open|tx|rx|err)[01]$/;
+type MapName = 'exit' | 'exec' | 'open' | 'tx' | 'rx' | 'err' | 'conn' | 'ctx' | 'crx';
+const MAP_NAME = /^(exit|exec|open|tx|rx|err|conn|ctx|crx)[01]$/;
+
+/** A kernel address as bpftrace prints a pointer: the socket's id. */
+const SOCK = /^0x[0-9a-f]{1,16}$/;
+/** An address as bpftrace's ntop() prints it (IPv4 dotted, IPv6 colon-hex, perhaps with a dotted IPv4 tail). */
+const ADDRESS = /^[0-9a-f:.]{2,45}$/;
+
+/** A `@conn` value: [local address, remote address, local port, remote port, side, state], each within range. */
+function connectionOf(sock: string, v: unknown): BpfConnection | undefined {
+  if (!SOCK.test(sock) || !Array.isArray(v) || v.length !== 6) return undefined;
+  const [local, remote, lport, rport, side, state] = v as unknown[];
+  if (typeof local !== 'string' || typeof remote !== 'string' || !ADDRESS.test(local) || !ADDRESS.test(remote)) return undefined;
+  if (!whole(lport, 0, 0xffff) || !whole(rport, 0, 0xffff) || !whole(side, 0, 2) || !whole(state, 1, 12)) return undefined;
+  return { sock, localAddress: local, localPort: lport, remoteAddress: remote, remotePort: rport, side, state };
+}
+
+/** `"1234,0xffff..."` -> [pid, sock]; undefined when either is not. */
+function pidSockKey(key: string): [number, string] | undefined {
+  const comma = key.indexOf(',');
+  if (comma < 0) return undefined;
+  const pid = intKey(key.slice(0, comma), [PID]);
+  const sock = key.slice(comma + 1).trim();
+  return pid === undefined || !SOCK.test(sock) ? undefined : [pid[0]!, sock];
+}
 
 /** An `@exit` value: [comm, code, cpu, start, ppid, uid, cgroup, at], each number within its range. */
 const EXIT_FIELDS: readonly (readonly [number, number])[] = [
@@ -165,6 +212,10 @@ class OpenInterval {
   readonly tx = new Map<string, number>();
   readonly rx = new Map<string, number>();
   readonly errors: BpfError[] = [];
+  readonly connections = new Map<string, BpfConnection>();
+  /** `pid,sock` -> bytes. */
+  readonly ctx = new Map<string, number>();
+  readonly crx = new Map<string, number>();
 }
 
 type LineResult = BpfEvent | 'ok' | keyof ParseStats | 'lost';
@@ -224,6 +275,29 @@ function takeMap(name: MapName, entries: Record<string, unknown>, into: OpenInte
       for (const [k, v] of got) target.set(k, (target.get(k) ?? 0) + v);
       return 'ok';
     }
+    case 'conn': {
+      const got: BpfConnection[] = [];
+      for (const key of keys) {
+        const c = connectionOf(key, entries[key]);
+        if (c === undefined) return 'outOfRange';
+        got.push(c);
+      }
+      for (const c of got) into.connections.set(c.sock, c);
+      return 'ok';
+    }
+    case 'ctx':
+    case 'crx': {
+      const got = new Map<string, number>();
+      for (const key of keys) {
+        const k = pidSockKey(key);
+        const v = entries[key];
+        if (k === undefined || !whole(v, 0)) return 'outOfRange';
+        got.set(k.join(','), v);
+      }
+      const target = name === 'ctx' ? into.ctx : into.crx;
+      for (const [k, v] of got) target.set(k, (target.get(k) ?? 0) + v);
+      return 'ok';
+    }
     case 'err': {
       const got: BpfError[] = [];
       for (const key of keys) {
@@ -245,10 +319,24 @@ function closeInterval(open: OpenInterval, monoNs: number): BpfInterval {
     const [pid, family, protocol] = key.split(',').map(Number) as [number, number, number];
     net.push({ pid, family, protocol, rxBytes: open.rx.get(key) ?? 0, txBytes: open.tx.get(key) ?? 0 });
   }
-  return { monoNs, exits: [...open.exits.values()], execs: open.execs, opens: open.opens, net, errors: open.errors };
+  const socketBytes: BpfSocketBytes[] = [];
+  for (const key of new Set([...open.ctx.keys(), ...open.crx.keys()])) {
+    const comma = key.indexOf(',');
+    socketBytes.push({ pid: Number(key.slice(0, comma)), sock: key.slice(comma + 1), rxBytes: open.crx.get(key) ?? 0, txBytes: open.ctx.get(key) ?? 0 });
+  }
+  return {
+    monoNs,
+    exits: [...open.exits.values()],
+    execs: open.execs,
+    opens: open.opens,
+    net,
+    connections: [...open.connections.values()],
+    socketBytes,
+    errors: open.errors,
+  };
 }
 
-/** A printf line's data: the program's own `{"t":...,"v":1,"mono_ns":N}`. */
+/** A printf line's data: the program's own `{"t":...,"v":2,"mono_ns":N}`. */
 function takePrintf(data: unknown): keyof ParseStats | { t: 'hello' | 'tick'; monoNs: number } {
   if (typeof data !== 'string') return 'malformed';
   let o: unknown;

@@ -104,7 +104,7 @@ function exit(pid: number, startMs: number, over: Partial<BpfExit> = {}): BpfExi
 }
 
 function interval(monoNs: number, over: Partial<BpfInterval> = {}): BpfInterval {
-  return { monoNs, exits: [], execs: new Map(), opens: [], net: [], errors: [], ...over };
+  return { monoNs, exits: [], execs: new Map(), opens: [], net: [], connections: [], socketBytes: [], errors: [], ...over };
 }
 
 function ingest(parents: Record<number, string> = {}): BpfIngest {
@@ -329,5 +329,93 @@ describe('per-process socket bytes', () => {
     expect(row).toMatchObject({ key: lived.key, containerKey: CKEY });
     expect(row.interval).toEqual({ cpuNs: 0, netRxBytes: 0, netTxBytes: 200_000 });
     expect(bpf.stats.netBytesDropped).toBe(0);
+  });
+});
+
+describe('connections', () => {
+  const A = '0xffff888100000a00';
+  const B = '0xffff888100000b00';
+  const C = '0xffff888100000c00';
+  const conn = (sock: string, local: string, lport: number, remote: string, rport: number, side: number, state: number) => ({
+    sock,
+    localAddress: local,
+    localPort: lport,
+    remoteAddress: remote,
+    remotePort: rport,
+    side,
+    state,
+  });
+
+  it("a 50 ms connection between two ticks is its process's, with both endpoints and its bytes; procfs's twin lends its fd", () => {
+    const bpf = ingest();
+    const server = procfsProcess(310, T - 60_000, 2_000_000, CKEY);
+    const s0 = sample(0, [server]);
+    bpf.complete(toSnapshot(s0));
+    bpf.push([{ t: 'hello', monoNs: 0 }]);
+    bpf.push([
+      {
+        t: 'tick',
+        interval: interval(900e6, {
+          exits: [exit(401, T + 300, { comm: 'wget', exitMonoNs: 800e6 })],
+          // wget's connection opened and closed in the interval; the server's accepted one is still open.
+          connections: [conn(A, '172.22.0.3', 56000, '172.22.0.2', 80, 1, 7), conn(B, '::ffff:172.22.0.2', 80, '::ffff:172.22.0.9', 41000, 2, 1)],
+          socketBytes: [
+            { pid: 401, sock: A, rxBytes: 20_300, txBytes: 80 },
+            { pid: 310, sock: B, rxBytes: 90, txBytes: 20_300 },
+            { pid: 310, sock: C, rxBytes: 5, txBytes: 5 },
+          ],
+        }),
+      },
+    ]);
+    const s1 = { ...sample(1, [server]) };
+    const twin = {
+      kind: 'net' as const,
+      processKey: server.key,
+      fd: 5,
+      protocol: 'tcp6',
+      local: '[::ffff:172.22.0.2]:80',
+      remote: '[::ffff:172.22.0.9]:41000',
+      state: 'ESTABLISHED',
+      opens: 1,
+      source: 'procfs' as const,
+    };
+    const done = bpf.complete(toSnapshot({ ...s1, access: [twin] }, s0));
+    const wget = done.processes.find((p) => p.pid === 401)!;
+    const net = (done.access ?? []).filter((o) => o.kind === 'net' && o.source === 'bpf');
+    expect(net).toEqual([
+      {
+        kind: 'net',
+        processKey: wget.key,
+        protocol: 'tcp',
+        local: '172.22.0.3:56000',
+        remote: '172.22.0.2:80',
+        state: 'connect',
+        opens: 1,
+        bytesIn: 20_300,
+        bytesOut: 80,
+        source: 'bpf',
+      },
+      { ...twin, opens: 1, bytesIn: 90, bytesOut: 20_300, source: 'bpf' },
+    ]);
+    // Bytes on a socket whose endpoints bpftrace never saw count per process only.
+    expect(bpf.stats.socketBytesUnattributed).toBe(10);
+
+    // The next interval: the closed socket's id was forgotten (a new socket may reuse it); the open one goes on.
+    bpf.push([
+      {
+        t: 'tick',
+        interval: interval(1900e6, {
+          socketBytes: [
+            { pid: 310, sock: B, rxBytes: 1, txBytes: 2 },
+            { pid: 999, sock: A, rxBytes: 7, txBytes: 0 },
+          ],
+        }),
+      },
+    ]);
+    const next = bpf.complete(toSnapshot(sample(2, [server]), s1));
+    expect((next.access ?? []).filter((o) => o.source === 'bpf')).toEqual([
+      expect.objectContaining({ processKey: server.key, protocol: 'tcp6', state: 'accept', opens: 0, bytesIn: 1, bytesOut: 2 }),
+    ]);
+    expect(bpf.stats.socketBytesUnattributed).toBe(17);
   });
 });
