@@ -54,7 +54,7 @@ const CODES_MAX = 20_000;
 const NET_WAIT = 2;
 /** Address families whose socket bytes are network: AF_INET, AF_INET6. */
 const NET_FAMILIES: ReadonlySet<number> = new Set([2, 10]);
-/** TCP sockets whose endpoints are held at most (the oldest go first). */
+/** TCP connections whose endpoints are held at most (the oldest go first). */
 const SOCKETS_MAX = 65_536;
 /** TCP state numbers (include/net/tcp_states.h). */
 const TCP_CLOSE = 7;
@@ -209,10 +209,10 @@ export class BpfIngest {
   private readonly codes = new Map<string, number>();
   /** procfs's exits whose code had not come yet, by key. */
   private readonly uncoded = new Map<string, { view: ProcessView; age: number }>();
-  /** TCP sockets' endpoints by socket id, in the order they were last changed. */
+  /** TCP connections' endpoints by connection id, in the order they were last changed. */
   private readonly sockets = new Map<string, SocketEnds>();
-  /** Connections with bytes per pid (by socket id) not yet given to a snapshot; `waited` as for `net`. */
-  private readonly connections = new Map<number, { bySock: Map<string, HeldConnection>; waited: number }>();
+  /** Connections with bytes per pid (by connection id) not yet given to a snapshot; `waited` as for `net`. */
+  private readonly connections = new Map<number, { byConnection: Map<string, HeldConnection>; waited: number }>();
   /** Processes procfs reported exited in the last NET_WAIT ticks, by pid. */
   private readonly procfsExits = new Map<number, { view: ProcessView; age: number }>();
 
@@ -338,9 +338,9 @@ export class BpfIngest {
       const processKey = i !== undefined ? snapshot.processes[i]!.key : this.procfsExits.get(pid)?.view.key;
       if (processKey === undefined) {
         if (++held.waited <= NET_WAIT) continue;
-        this.stats.connectionsDropped += held.bySock.size;
+        this.stats.connectionsDropped += held.byConnection.size;
       } else {
-        for (const c of held.bySock.values()) {
+        for (const c of held.byConnection.values()) {
           const { protocol, local, remote, state } = c.ends;
           const o: AccessObservation = {
             kind: 'net',
@@ -450,9 +450,9 @@ export class BpfIngest {
   /** An interval's TCP endpoints and bytes per process and socket (see addConnections). */
   private takeConnections(i: BpfInterval): void {
     for (const c of i.connections) {
-      const known = this.sockets.get(c.sock);
-      this.sockets.delete(c.sock);
-      this.sockets.set(c.sock, {
+      const known = this.sockets.get(c.id);
+      this.sockets.delete(c.id);
+      this.sockets.set(c.id, {
         protocol: c.localAddress.includes(':') ? 'tcp6' : 'tcp',
         local: formatEndpoint(c.localAddress, c.localPort),
         remote: formatEndpoint(c.remoteAddress, c.remotePort),
@@ -461,26 +461,26 @@ export class BpfIngest {
       });
     }
     for (const b of i.socketBytes) {
-      const ends = this.sockets.get(b.sock);
+      const ends = this.sockets.get(b.id);
       if (ends === undefined) {
         this.stats.socketBytesUnattributed += b.rxBytes + b.txBytes;
         continue;
       }
       let held = this.connections.get(b.pid);
-      if (held === undefined) this.connections.set(b.pid, (held = { bySock: new Map(), waited: 0 }));
-      const c = held.bySock.get(b.sock);
+      if (held === undefined) this.connections.set(b.pid, (held = { byConnection: new Map(), waited: 0 }));
+      const c = held.byConnection.get(b.id);
       // A process's first bytes on a connection count as its open of it (the access intervals count opens).
       const opens = ends.reported.has(b.pid) ? 0 : 1;
       ends.reported.add(b.pid);
-      if (c === undefined) held.bySock.set(b.sock, { ends, bytesIn: b.rxBytes, bytesOut: b.txBytes, opens });
+      if (c === undefined) held.byConnection.set(b.id, { ends, bytesIn: b.rxBytes, bytesOut: b.txBytes, opens });
       else {
         c.bytesIn += b.rxBytes;
         c.bytesOut += b.txBytes;
         c.opens += opens;
       }
     }
-    // A closed socket's id may be reused by a new socket: it is forgotten once its last bytes were taken.
-    for (const c of i.connections) if (c.state === TCP_CLOSE) this.sockets.delete(c.sock);
+    // A closed connection is forgotten once its last bytes were taken (its socket's address is reused).
+    for (const c of i.connections) if (c.state === TCP_CLOSE) this.sockets.delete(c.id);
     for (const sock of this.sockets.keys()) {
       if (this.sockets.size <= SOCKETS_MAX) break;
       this.sockets.delete(sock);

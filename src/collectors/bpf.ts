@@ -54,10 +54,10 @@ export interface BpfNet {
   readonly txBytes: number;
 }
 
-/** A TCP socket's endpoints at a state change in the interval (the last change of the interval for each socket). */
+/** A TCP connection's endpoints at a state change in the interval (its last change of the interval). */
 export interface BpfConnection {
-  /** The socket's kernel address, as bpftrace prints it (`0xffff...`): an opaque id the byte maps share. */
-  readonly sock: string;
+  /** The connection: the socket's kernel address as bpftrace prints it, and its ports (`0xffff...,40000,80`). */
+  readonly id: string;
   readonly localAddress: string;
   readonly localPort: number;
   readonly remoteAddress: string;
@@ -68,10 +68,10 @@ export interface BpfConnection {
   readonly state: number;
 }
 
-/** TCP bytes of one process on one socket in the interval. */
+/** TCP bytes of one process on one connection (`id` as BpfConnection's) in the interval. */
 export interface BpfSocketBytes {
   readonly pid: number;
-  readonly sock: string;
+  readonly id: string;
   readonly rxBytes: number;
   readonly txBytes: number;
 }
@@ -158,27 +158,37 @@ const PID: readonly [number, number] = [1, 1 << 22];
 type MapName = 'exit' | 'exec' | 'open' | 'tx' | 'rx' | 'err' | 'conn' | 'ctx' | 'crx';
 const MAP_NAME = /^(exit|exec|open|tx|rx|err|conn|ctx|crx)[01]$/;
 
-/** A kernel address as bpftrace prints a pointer: the socket's id. */
+/** A kernel address as bpftrace prints a pointer: the socket. */
 const SOCK = /^0x[0-9a-f]{1,16}$/;
 /** An address as bpftrace's ntop() prints it (IPv4 dotted, IPv6 colon-hex, perhaps with a dotted IPv4 tail). */
 const ADDRESS = /^[0-9a-f:.]{2,45}$/;
+const PORT: readonly [number, number] = [1, 0xffff];
 
-/** A `@conn` value: [local address, remote address, local port, remote port, side, state], each within range. */
-function connectionOf(sock: string, v: unknown): BpfConnection | undefined {
-  if (!SOCK.test(sock) || !Array.isArray(v) || v.length !== 6) return undefined;
-  const [local, remote, lport, rport, side, state] = v as unknown[];
-  if (typeof local !== 'string' || typeof remote !== 'string' || !ADDRESS.test(local) || !ADDRESS.test(remote)) return undefined;
-  if (!whole(lport, 0, 0xffff) || !whole(rport, 0, 0xffff) || !whole(side, 0, 2) || !whole(state, 1, 12)) return undefined;
-  return { sock, localAddress: local, localPort: lport, remoteAddress: remote, remotePort: rport, side, state };
+/** `"0xffff...,40000,80"` (socket, local port, remote port) -> [connection id, local port, remote port]. */
+function connectionKey(parts: readonly string[]): [string, number, number] | undefined {
+  if (parts.length !== 3) return undefined;
+  const sock = parts[0]!.trim();
+  const ports = intKey(parts.slice(1).join(','), [PORT, PORT]);
+  return !SOCK.test(sock) || ports === undefined ? undefined : [`${sock},${ports[0]},${ports[1]}`, ports[0]!, ports[1]!];
 }
 
-/** `"1234,0xffff..."` -> [pid, sock]; undefined when either is not. */
-function pidSockKey(key: string): [number, string] | undefined {
-  const comma = key.indexOf(',');
-  if (comma < 0) return undefined;
-  const pid = intKey(key.slice(0, comma), [PID]);
-  const sock = key.slice(comma + 1).trim();
-  return pid === undefined || !SOCK.test(sock) ? undefined : [pid[0]!, sock];
+/** A `@conn` entry: key socket,lport,rport; value [local address, remote address, side, state], each within range. */
+function connectionOf(key: string, v: unknown): BpfConnection | undefined {
+  const k = connectionKey(key.split(','));
+  if (k === undefined || !Array.isArray(v) || v.length !== 4) return undefined;
+  const [local, remote, side, state] = v as unknown[];
+  if (typeof local !== 'string' || typeof remote !== 'string' || !ADDRESS.test(local) || !ADDRESS.test(remote)) return undefined;
+  if (!whole(side, 0, 2) || !whole(state, 1, 12)) return undefined;
+  return { id: k[0], localAddress: local, localPort: k[1], remoteAddress: remote, remotePort: k[2], side, state };
+}
+
+/** `"1234,0xffff...,40000,80"` -> [pid, connection id]; undefined when any part is not. */
+function pidConnectionKey(key: string): [number, string] | undefined {
+  const parts = key.split(',');
+  if (parts.length !== 4) return undefined;
+  const pid = intKey(parts[0]!, [PID]);
+  const conn = connectionKey(parts.slice(1));
+  return pid === undefined || conn === undefined ? undefined : [pid[0]!, conn[0]];
 }
 
 /** An `@exit` value: [comm, code, cpu, start, ppid, uid, cgroup, at], each number within its range. */
@@ -213,7 +223,7 @@ class OpenInterval {
   readonly rx = new Map<string, number>();
   readonly errors: BpfError[] = [];
   readonly connections = new Map<string, BpfConnection>();
-  /** `pid,sock` -> bytes. */
+  /** `pid,connection id` -> bytes. */
   readonly ctx = new Map<string, number>();
   readonly crx = new Map<string, number>();
 }
@@ -282,14 +292,14 @@ function takeMap(name: MapName, entries: Record<string, unknown>, into: OpenInte
         if (c === undefined) return 'outOfRange';
         got.push(c);
       }
-      for (const c of got) into.connections.set(c.sock, c);
+      for (const c of got) into.connections.set(c.id, c);
       return 'ok';
     }
     case 'ctx':
     case 'crx': {
       const got = new Map<string, number>();
       for (const key of keys) {
-        const k = pidSockKey(key);
+        const k = pidConnectionKey(key);
         const v = entries[key];
         if (k === undefined || !whole(v, 0)) return 'outOfRange';
         got.set(k.join(','), v);
@@ -322,7 +332,7 @@ function closeInterval(open: OpenInterval, monoNs: number): BpfInterval {
   const socketBytes: BpfSocketBytes[] = [];
   for (const key of new Set([...open.ctx.keys(), ...open.crx.keys()])) {
     const comma = key.indexOf(',');
-    socketBytes.push({ pid: Number(key.slice(0, comma)), sock: key.slice(comma + 1), rxBytes: open.crx.get(key) ?? 0, txBytes: open.ctx.get(key) ?? 0 });
+    socketBytes.push({ pid: Number(key.slice(0, comma)), id: key.slice(comma + 1), rxBytes: open.crx.get(key) ?? 0, txBytes: open.ctx.get(key) ?? 0 });
   }
   return {
     monoNs,

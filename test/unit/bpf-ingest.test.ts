@@ -333,11 +333,13 @@ describe('per-process socket bytes', () => {
 });
 
 describe('connections', () => {
-  const A = '0xffff888100000a00';
-  const B = '0xffff888100000b00';
-  const C = '0xffff888100000c00';
-  const conn = (sock: string, local: string, lport: number, remote: string, rport: number, side: number, state: number) => ({
-    sock,
+  // A and A2: one socket address, reused by a second connection in the same interval (other ports).
+  const A = '0xffff888100000a00,56000,80';
+  const A2 = '0xffff888100000a00,56002,80';
+  const B = '0xffff888100000b00,80,41000';
+  const C = '0xffff888100000c00,43000,443';
+  const conn = (id: string, local: string, lport: number, remote: string, rport: number, side: number, state: number) => ({
+    id,
     localAddress: local,
     localPort: lport,
     remoteAddress: remote,
@@ -358,11 +360,16 @@ describe('connections', () => {
         interval: interval(900e6, {
           exits: [exit(401, T + 300, { comm: 'wget', exitMonoNs: 800e6 })],
           // wget's connection opened and closed in the interval; the server's accepted one is still open.
-          connections: [conn(A, '172.22.0.3', 56000, '172.22.0.2', 80, 1, 7), conn(B, '::ffff:172.22.0.2', 80, '::ffff:172.22.0.9', 41000, 2, 1)],
+          connections: [
+            conn(A, '172.22.0.3', 56000, '172.22.0.2', 80, 1, 7),
+            conn(A2, '172.22.0.3', 56002, '172.22.0.2', 80, 1, 7),
+            conn(B, '::ffff:172.22.0.2', 80, '::ffff:172.22.0.9', 41000, 2, 1),
+          ],
           socketBytes: [
-            { pid: 401, sock: A, rxBytes: 20_300, txBytes: 80 },
-            { pid: 310, sock: B, rxBytes: 90, txBytes: 20_300 },
-            { pid: 310, sock: C, rxBytes: 5, txBytes: 5 },
+            { pid: 401, id: A, rxBytes: 20_300, txBytes: 80 },
+            { pid: 401, id: A2, rxBytes: 20_301, txBytes: 81 },
+            { pid: 310, id: B, rxBytes: 90, txBytes: 20_300 },
+            { pid: 310, id: C, rxBytes: 5, txBytes: 5 },
           ],
         }),
       },
@@ -395,6 +402,7 @@ describe('connections', () => {
         bytesOut: 80,
         source: 'bpf',
       },
+      expect.objectContaining({ processKey: wget.key, local: '172.22.0.3:56002', remote: '172.22.0.2:80', bytesIn: 20_301, bytesOut: 81 }),
       { ...twin, opens: 1, bytesIn: 90, bytesOut: 20_300, source: 'bpf' },
     ]);
     // Bytes on a socket whose endpoints bpftrace never saw count per process only.
@@ -406,8 +414,8 @@ describe('connections', () => {
         t: 'tick',
         interval: interval(1900e6, {
           socketBytes: [
-            { pid: 310, sock: B, rxBytes: 1, txBytes: 2 },
-            { pid: 999, sock: A, rxBytes: 7, txBytes: 0 },
+            { pid: 310, id: B, rxBytes: 1, txBytes: 2 },
+            { pid: 999, id: A, rxBytes: 7, txBytes: 0 },
           ],
         }),
       },

@@ -86,9 +86,10 @@ describe('BpfParser on real bpftrace output', () => {
     expect(servers.length).toBeGreaterThan(5);
     for (const c of clients) expect(c.localAddress).toMatch(/^\d+\.\d+\.\d+\.\d+$/);
     for (const c of servers) expect(c.remoteAddress).toMatch(/^::ffff:\d+\.\d+\.\d+\.\d+$/);
-    // A client socket's bytes: the request out, the 20000-byte page (and headers) in.
-    const socks = new Set(clients.map((c) => c.sock));
-    const got = bytes.filter((b) => socks.has(b.sock));
+    // A client connection's bytes: the request out, the 20000-byte page (and headers) in. Each has a port of its own.
+    expect(new Set(clients.map((c) => c.localPort)).size).toBe(clients.length);
+    const ids = new Set(clients.map((c) => c.id));
+    const got = bytes.filter((b) => ids.has(b.id));
     expect(got.length).toBeGreaterThan(5);
     expect(got.filter((b) => b.rxBytes >= 20_000 && b.txBytes > 0).length).toBeGreaterThan(got.length / 2);
   });
@@ -128,13 +129,15 @@ describe('BpfParser on bad input', () => {
     ['an open without a path', 'outOfRange', map('open0', { '100,': 1 })],
     ['an exec of a number', 'outOfRange', map('exec0', { '100': 1 })],
     ['a negative tick time', 'outOfRange', printf('tick', -1)],
-    ['a connection keyed by a number', 'outOfRange', map('conn0', { '12345': ['10.0.0.1', '10.0.0.2', 1234, 80, 1, 1] })],
-    ['a connection with an address that is not one', 'outOfRange', map('conn0', { '0xffff1': ['10.0.0.1\u001b[2J', '10.0.0.2', 1234, 80, 1, 1] })],
-    ['a connection with a port beyond 16 bits', 'outOfRange', map('conn1', { '0xffff1': ['10.0.0.1', '10.0.0.2', 70000, 80, 1, 1] })],
-    ['a connection with a field missing', 'outOfRange', map('conn1', { '0xffff1': ['10.0.0.1', '10.0.0.2', 1234, 80, 1] })],
-    ['a connection in state 0', 'outOfRange', map('conn1', { '0xffff1': ['10.0.0.1', '10.0.0.2', 1234, 80, 1, 0] })],
-    ['socket bytes without the socket', 'outOfRange', map('ctx0', { '100': 5 })],
-    ['socket bytes of a negative count', 'outOfRange', map('crx0', { '100,0xffff1': -5 })],
+    ['a connection keyed by a number', 'outOfRange', map('conn0', { '12345,1234,80': ['10.0.0.1', '10.0.0.2', 1, 1] })],
+    ['a connection with an address that is not one', 'outOfRange', map('conn0', { '0xffff1,1234,80': ['10.0.0.1\u001b[2J', '10.0.0.2', 1, 1] })],
+    ['a connection with a port beyond 16 bits', 'outOfRange', map('conn1', { '0xffff1,70000,80': ['10.0.0.1', '10.0.0.2', 1, 1] })],
+    ['a connection without its ports', 'outOfRange', map('conn1', { '0xffff1': ['10.0.0.1', '10.0.0.2', 1, 1] })],
+    ['a connection with a field missing', 'outOfRange', map('conn1', { '0xffff1,1234,80': ['10.0.0.1', '10.0.0.2', 1] })],
+    ['a connection in state 0', 'outOfRange', map('conn1', { '0xffff1,1234,80': ['10.0.0.1', '10.0.0.2', 1, 0] })],
+    ['connection bytes without the connection', 'outOfRange', map('ctx0', { '100': 5 })],
+    ['connection bytes without its ports', 'outOfRange', map('ctx0', { '100,0xffff1': 5 })],
+    ['connection bytes of a negative count', 'outOfRange', map('crx0', { '100,0xffff1,1234,80': -5 })],
   ])('%s is counted (%s) and skipped whole; the stream goes on', (_what, counter, bad) => {
     const lines = [good[0]!, bad, ...good.slice(1)];
     const { events, parser } = parseAll(lines.join('\n') + '\n');
@@ -151,21 +154,20 @@ describe('BpfParser on bad input', () => {
     expect(ticks(events)[0]!.opens).toEqual([]);
   });
 
-  it('joins socket bytes sent and received per process and socket', () => {
+  it('joins bytes sent and received per process and connection (socket and ports)', () => {
     const lines = [
       printf('hello', 1),
-      map('conn0', { '0xffff0001': ['::1', '::1', 40000, 8080, 1, 1] }),
-      map('ctx0', { '100,0xffff0001': 300, '101,0xffff0001': 1 }),
-      map('crx0', { '100,0xffff0001': 4000 }),
+      map('conn0', { '0xffff0001,40000,8080': ['::1', '::1', 1, 1] }),
+      map('ctx0', { '100,0xffff0001,40000,8080': 300, '101,0xffff0001,40000,8080': 1 }),
+      map('crx0', { '100,0xffff0001,40000,8080': 4000 }),
       printf('tick', 2e9),
     ];
     const [one] = ticks(parseAll(lines.join('\n') + '\n').events);
-    expect(one!.connections).toEqual([
-      { sock: '0xffff0001', localAddress: '::1', localPort: 40000, remoteAddress: '::1', remotePort: 8080, side: 1, state: 1 },
-    ]);
+    const id = '0xffff0001,40000,8080';
+    expect(one!.connections).toEqual([{ id, localAddress: '::1', localPort: 40000, remoteAddress: '::1', remotePort: 8080, side: 1, state: 1 }]);
     expect(one!.socketBytes).toEqual([
-      { pid: 100, sock: '0xffff0001', rxBytes: 4000, txBytes: 300 },
-      { pid: 101, sock: '0xffff0001', rxBytes: 0, txBytes: 1 },
+      { pid: 100, id, rxBytes: 4000, txBytes: 300 },
+      { pid: 101, id, rxBytes: 0, txBytes: 1 },
     ]);
   });
 
