@@ -15,6 +15,8 @@ import { bpfAvailability, runBpftrace, type BpfInterval } from '../../src/collec
 import { bubble, startBubble } from '../helpers/cli.js';
 import { docker as dockerCli, dockerAvailable, ensureTestImage, removeContainer, runContainer, uniqueName } from '../helpers/docker.js';
 import { needReal } from '../helpers/real.js';
+import { netFromStore } from '../../src/store/access-queries.js';
+import { openStore } from '../../src/store/database.js';
 
 type Json = Record<string, unknown>;
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'bubble-bpf-net-'));
@@ -83,7 +85,7 @@ describe('record --source bpf: a wget loop against an httpd in another container
     const client = runContainer(clientName, ['sh', '-c', loop], { extra: ['--network', network] });
     clientId = client.id;
     clientIp = dockerCli(['inspect', '--format', '{{range .NetworkSettings.Networks}}{{.IPAddress}}{{end}}', clientId]);
-    const recorder = startBubble(['record', '--db', db, '--source', 'bpf', '--duration', '120s']);
+    const recorder = startBubble(['record', '--db', db, '--source', 'bpf', '--duration', '120s', '--verbose']);
     try {
       await recorder.waitFor('bpftrace attached', 60_000);
       // Socket bytes count from the second tick after the probes attached.
@@ -159,6 +161,23 @@ describe('record --source bpf: a wget loop against an httpd in another container
     const peers = new Set(incoming.map((x) => x['remote']));
     for (const port of ports) expect(peers.has(`[::ffff:${(port as string).replace(/:\d+$/, '')}]:${(port as string).split(':')[1]}`)).toBe(true);
     for (const x of incoming) expect(x).toMatchObject({ protocol: 'tcp6', state: 'accept' });
+
+    // The network pane of a past moment (replay, or live scrubbed back) shows a wget's connection at its second.
+    const store = openStore(db, { readonly: true });
+    try {
+      const seen = outgoing.slice(0, 10).map((x) => {
+        const key = store.db
+          .prepare('SELECT key FROM processes WHERE pid = ? AND start_time = ?')
+          .pluck()
+          .get(x['pid'], Date.parse(x['start_time'] as string));
+        return netFromStore(store.db, key as string, Date.parse(x['first_seen'] as string));
+      });
+      for (const [i, pane] of seen.entries()) {
+        expect(pane).toContainEqual(expect.objectContaining({ protocol: 'tcp', local: outgoing[i]!['local'], remote: `${webIp}:80`, state: 'connect' }));
+      }
+    } finally {
+      store.close();
+    }
   });
 });
 
