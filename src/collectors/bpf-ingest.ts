@@ -50,8 +50,8 @@ const EXEC_WAIT = 10;
 const HELD_MAX = 50_000;
 /** Exit codes held for procfs's report of the exit (two keys per exit). */
 const CODES_MAX = 20_000;
-/** Ticks socket bytes wait for a process on their pid (bpftrace's intervals lag procfs's ticks by up to one). */
-const NET_WAIT = 2;
+/** Ticks socket bytes wait for a process on their pid: bpftrace's intervals lag procfs's ticks by one, and by more on a loaded host. */
+const NET_WAIT = 4;
 /** Address families whose socket bytes are network: AF_INET, AF_INET6. */
 const NET_FAMILIES: ReadonlySet<number> = new Set([2, 10]);
 /** TCP connections whose endpoints are held at most (the oldest go first). */

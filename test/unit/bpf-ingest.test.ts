@@ -297,7 +297,7 @@ describe('per-process socket bytes', () => {
     expect(silent.cpuPercent).toBe(shell.cpuPercent);
   });
 
-  it('bytes of a pid no process holds wait two ticks, then are dropped and counted; unmeasured ticks say so', () => {
+  it('bytes of a pid no process holds wait four ticks, then are dropped and counted; unmeasured ticks say so', () => {
     const bpf = ingest();
     const s0 = sample(0);
     bpf.complete(toSnapshot(s0));
@@ -308,9 +308,11 @@ describe('per-process socket bytes', () => {
     // Not measured: no process says 0.
     expect(first.processes.every((p) => p.netRxBytesPerSec === undefined && p.interval.netRxBytes === undefined)).toBe(true);
     expect(bpf.stats.netBytesDropped).toBe(0);
-    bpf.complete(toSnapshot(sample(2), sample(1)));
-    expect(bpf.stats.netBytesDropped).toBe(0);
-    bpf.complete(toSnapshot(sample(3), sample(2)));
+    for (let t = 2; t <= 4; t++) {
+      bpf.complete(toSnapshot(sample(t), sample(t - 1)));
+      expect(bpf.stats.netBytesDropped).toBe(0);
+    }
+    bpf.complete(toSnapshot(sample(5), sample(4)));
     expect(bpf.stats.netBytesDropped).toBe(42);
   });
 
