@@ -63,7 +63,8 @@ describe('record --source bpf: short-lived processes in a container and a Slurm 
     job = makeTestCgroup(`/slurm_bt${tag}/uid_0/job_${jobId}/step_0/task_0`, { controllers: ['memory', 'pids'], v2: false });
     const loop = children.start('sh', ['-c', 'while :; do /bin/false; sleep 0.05; done'], { SLURM_JOB_ID: jobId, SLURM_JOB_NAME: 'short' });
     job.addPid(loop.pid!);
-    const recorder = startBubble(['record', '--db', db, '--source', 'bpf', '--duration', '16s']);
+    // bpftrace takes 4-10 s to compile and attach the program on a loaded host: 20 s leave 8 s attached.
+    const recorder = startBubble(['record', '--db', db, '--source', 'bpf', '--duration', '20s']);
     await recorder.waitFor('bpftrace attached', 40_000);
     attachedAt = Date.now();
     status = await recorder.exited();
