@@ -81,7 +81,16 @@ function sample(t: number): Sample {
 
 const tick = (monoNs: number, rx: number, tx: number): { t: 'tick'; interval: BpfInterval } => ({
   t: 'tick',
-  interval: { monoNs, exits: [], execs: new Map(), opens: [], net: [{ pid: 10, family: 2, protocol: 6, rxBytes: rx, txBytes: tx }], connections: [], socketBytes: [], errors: [] },
+  interval: {
+    monoNs,
+    exits: [],
+    execs: new Map(),
+    opens: [],
+    net: [{ pid: 10, family: 2, protocol: 6, rxBytes: rx, txBytes: tx }],
+    connections: [],
+    socketBytes: [],
+    errors: [],
+  },
 });
 
 /** 8 ticks; with `bpf`, pid 10 receives 3000 and sends 100 bytes a second from tick 2 on (the source attached at 1). */
