@@ -1,4 +1,5 @@
 /** Every benchmark section, in the order `npm run bench` runs them. A new section is one module plus one line here. */
+import { bpfSection } from './bpf.js';
 import { collectorSection } from './collector.js';
 import type { Section } from './context.js';
 import { fdsSection } from './fds.js';
@@ -8,4 +9,4 @@ import { sysdigSection } from './sysdig.js';
 import { topSection } from './top.js';
 import { tuiSection } from './tui.js';
 
-export const SECTIONS: readonly Section[] = [collectorSection, fdsSection, sysdigSection, topSection, storeSection, serveSection, tuiSection];
+export const SECTIONS: readonly Section[] = [collectorSection, fdsSection, sysdigSection, bpfSection, topSection, storeSection, serveSection, tuiSection];

@@ -37,6 +37,8 @@ export function processRecord(p: ProcessView): JsonRecord {
     write_bytes: int(p.writeBytes),
     read_bytes_per_sec: round(p.readBytesPerSec, 0),
     write_bytes_per_sec: round(p.writeBytesPerSec, 0),
+    net_rx_bytes_per_sec: round(p.netRxBytesPerSec, 0),
+    net_tx_bytes_per_sec: round(p.netTxBytesPerSec, 0),
     container: p.containerKey,
     step: p.step ?? null,
     exit_time: iso(p.exitedAtMs),

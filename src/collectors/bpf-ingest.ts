@@ -23,17 +23,24 @@
  *   pid that exits in the interval go with its exit as bridge `err` records, so they follow the process the
  *   completion adds (or its procfs twin); the others go to the tick's process on the pid like socket bytes, waiting
  *   NET_WAIT ticks for one, then dropped and counted.
+ * - Connections: each TCP socket's endpoints come with its state changes (sock:inet_sock_set_state) and are kept by
+ *   the socket's id until it closes; its bytes come per process and socket. A process's bytes on a socket whose
+ *   endpoints are known become a `bpf` network observation of that process (both endpoints, connect or accept, bytes
+ *   in and out), so a connection that lasted 50 ms between two ticks still lands in the access intervals. Bytes on
+ *   sockets opened before bpftrace started have no endpoints: they count per process only.
  */
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import type { TickSource } from '../model/tick-source.js';
-import type { Interval, ProcessView, Snapshot } from '../model/snapshot.js';
+import { formatEndpoint, type AccessObservation } from '../model/access.js';
+import type { ProcessView, Snapshot } from '../model/snapshot.js';
 import type { SyscallErrorCount } from '../model/syscall-errors.js';
+import { withProcessNet } from '../model/view.js';
 import { bpfAvailability, describeBpfStats, runBpftrace, type BpfEvent, type BpfInterval, type BpfRun, type BpfStats } from './bpf.js';
 import { readCgroupMounts } from './cgroups.js';
 import { parseHostStat } from './procfs.js';
 import { parseProcCgroup, resolveMembership, type CgroupMembership } from './identity.js';
-import { SysdigIngest } from './sysdig-ingest.js';
+import { adoptProcfsTwin, indexAccess, SysdigIngest } from './sysdig-ingest.js';
 import { BRIDGE_PROTOCOL_VERSION, type BridgeRecord } from './sysdig.js';
 import { errnoName, syscallName } from './syscall-names.js';
 
@@ -49,10 +56,35 @@ const EXEC_WAIT = 10;
 const HELD_MAX = 50_000;
 /** Exit codes held for procfs's report of the exit (two keys per exit). */
 const CODES_MAX = 20_000;
-/** Ticks socket bytes wait for a process on their pid (bpftrace's intervals lag procfs's ticks by up to one). */
-const NET_WAIT = 2;
+/** Ticks socket bytes wait for a process on their pid: bpftrace's intervals lag procfs's ticks by one, and by more on a loaded host. */
+const NET_WAIT = 4;
 /** Address families whose socket bytes are network: AF_INET, AF_INET6. */
 const NET_FAMILIES: ReadonlySet<number> = new Set([2, 10]);
+/** TCP connections whose endpoints are held at most (the oldest go first). */
+const SOCKETS_MAX = 65_536;
+/** TCP state numbers (include/net/tcp_states.h). */
+const TCP_CLOSE = 7;
+
+/** A TCP socket's endpoints, as the network pane shows them, and the pids already reported on it. */
+interface SocketEnds {
+  readonly protocol: string;
+  readonly local: string;
+  readonly remote: string;
+  /** connect, accept, or '' when the socket was already open when bpftrace started. */
+  readonly state: string;
+  readonly reported: Set<number>;
+}
+
+/** One process's bytes on one connection, not yet given to a snapshot. */
+interface HeldConnection {
+  readonly ends: SocketEnds;
+  bytesIn: number;
+  bytesOut: number;
+  opens: number;
+}
+
+/** What a process without socket bytes in a measured interval had. */
+const NO_BYTES = { rx: 0, tx: 0 } as const;
 
 /** cgroup v2 id (directory inode) -> path in the unified hierarchy, rescanned (at most once per interval) on a miss. */
 export class CgroupIds {
@@ -153,12 +185,25 @@ export interface BpfIngestStats {
   netBytesDropped: number;
   /** Failed syscalls whose pid no process of the snapshot held in time. */
   errorsDropped: number;
+  /** TCP bytes on sockets whose endpoints bpftrace never saw (opened before it started): per process only. */
+  socketBytesUnattributed: number;
+  /** Connections whose pid no process of the snapshot held. */
+  connectionsDropped: number;
 }
 
 /** Folds bpftrace intervals into a SysdigIngest in 'complete' mode (see the module comment). */
 export class BpfIngest {
   readonly sysdig = new SysdigIngest({ mode: 'complete' });
-  readonly stats: BpfIngestStats = { intervals: 0, exits: 0, byParent: 0, opensDropped: 0, netBytesDropped: 0, errorsDropped: 0 };
+  readonly stats: BpfIngestStats = {
+    intervals: 0,
+    exits: 0,
+    byParent: 0,
+    opensDropped: 0,
+    netBytesDropped: 0,
+    socketBytesUnattributed: 0,
+    connectionsDropped: 0,
+    errorsDropped: 0,
+  };
   private readonly bootTimeMs: number;
   private readonly ids: CgroupIds;
   private readonly now: () => number;
@@ -175,6 +220,10 @@ export class BpfIngest {
   private readonly codes = new Map<string, number>();
   /** procfs's exits whose code had not come yet, by key. */
   private readonly uncoded = new Map<string, { view: ProcessView; age: number }>();
+  /** TCP connections' endpoints by connection id, in the order they were last changed. */
+  private readonly sockets = new Map<string, SocketEnds>();
+  /** Connections with bytes per pid (by connection id) not yet given to a snapshot; `waited` as for `net`. */
+  private readonly connections = new Map<number, { byConnection: Map<string, HeldConnection>; waited: number }>();
   /** Processes procfs reported exited in the last NET_WAIT ticks, by pid. */
   private readonly procfsExits = new Map<number, { view: ProcessView; age: number }>();
 
@@ -216,7 +265,8 @@ export class BpfIngest {
       const before = new Set(snapshot.access ?? []);
       done = { ...done, access: done.access.map((o) => (before.has(o) ? o : { ...o, source: 'bpf' as const })) };
     }
-    return this.addExitCodes(this.addErrors(this.addNet(done, netMeasured)));
+    const byPid = this.pidIndex(done);
+    return this.addExitCodes(this.addErrors(this.addConnections(this.addNet(done, netMeasured, byPid), byPid)));
   }
 
   /**
@@ -275,34 +325,26 @@ export class BpfIngest {
   }
 
   /**
-   * The processes that sent or received get their socket bytes of the interval; the snapshot says per-process
-   * network was measured, so the others had none (their views stay the same objects).
+   * The processes that sent or received get their socket bytes of the interval. When the interval was measured
+   * throughout, the others get 0 (they had none), so a view tells "no traffic" from "not measured".
    */
-  private addNet(snapshot: Snapshot, measured: boolean): Snapshot {
-    const byPid = new Map<number, number>();
-    snapshot.processes.forEach((p, i) => {
-      // A pid's live holder wins over one that exited in the interval.
-      if (!p.kernelThread && (!byPid.has(p.pid) || p.exitedAtMs === undefined)) byPid.set(p.pid, i);
-    });
-    // procfs's exits of this tick and the last ones: their last bytes come with bpftrace's next interval.
-    for (const [pid, e] of this.procfsExits) if (++e.age > NET_WAIT) this.procfsExits.delete(pid);
-    for (const p of snapshot.exited.processes) if (!byPid.has(p.pid)) this.procfsExits.set(p.pid, { view: p, age: 0 });
+  private addNet(snapshot: Snapshot, measured: boolean, byPid: ReadonlyMap<number, number>): Snapshot {
     const bytes = new Map<number, { rx: number; tx: number }>();
     const late: ProcessView[] = [];
     for (const [pid, b] of this.net) {
       const i = byPid.get(pid);
       const gone = i === undefined ? this.procfsExits.get(pid)?.view : undefined;
       if (i !== undefined) bytes.set(i, b);
-      else if (gone !== undefined) late.push(withNet(gone, b, 0, { cpuNs: 0 }));
+      else if (gone !== undefined) late.push(withProcessNet(gone, { cpuNs: 0, netRxBytes: b.rx, netTxBytes: b.tx }, 0));
       else if (++b.waited <= NET_WAIT) continue;
       else this.stats.netBytesDropped += b.rx + b.tx;
       this.net.delete(pid);
     }
-    if (bytes.size === 0 && late.length === 0) return measured ? { ...snapshot, processNetMeasured: true } : snapshot;
+    if (!measured && bytes.size === 0 && late.length === 0) return snapshot;
     const seconds = snapshot.intervalMs / 1000;
     const processes = snapshot.processes.map((p, i) => {
-      const b = bytes.get(i);
-      return b === undefined ? p : withNet(p, b, seconds, p.interval);
+      const b = bytes.get(i) ?? (measured && !p.kernelThread ? NO_BYTES : undefined);
+      return b === undefined ? p : withProcessNet(p, { ...p.interval, netRxBytes: b.rx, netTxBytes: b.tx }, seconds);
     });
     const exited = new Map(snapshot.processes.map((p, i) => [p, processes[i]!]));
     return {
@@ -312,6 +354,58 @@ export class BpfIngest {
       exited: { ...snapshot.exited, processes: snapshot.exited.processes.map((p) => exited.get(p) ?? p) },
       ...(measured && { processNetMeasured: true }),
     };
+  }
+
+  /**
+   * Each process's bytes on connections whose endpoints are known, as `bpf` network observations of the process on
+   * its pid (as for socket bytes: the tick's process, one procfs saw exit, or wait NET_WAIT ticks). One procfs also
+   * sees open gets procfs's descriptor, protocol and state, so both extend one access interval.
+   */
+  private addConnections(snapshot: Snapshot, byPid: ReadonlyMap<number, number>): Snapshot {
+    if (this.connections.size === 0) return snapshot;
+    const procfs = indexAccess(snapshot.access ?? []);
+    const added: AccessObservation[] = [];
+    for (const [pid, held] of this.connections) {
+      const i = byPid.get(pid);
+      const processKey = i !== undefined ? snapshot.processes[i]!.key : this.procfsExits.get(pid)?.view.key;
+      if (processKey === undefined) {
+        if (++held.waited <= NET_WAIT) continue;
+        this.stats.connectionsDropped += held.byConnection.size;
+      } else {
+        for (const c of held.byConnection.values()) {
+          const { protocol, local, remote, state } = c.ends;
+          const o: AccessObservation = {
+            kind: 'net',
+            processKey,
+            protocol,
+            local,
+            remote,
+            state,
+            opens: c.opens,
+            bytesIn: c.bytesIn,
+            bytesOut: c.bytesOut,
+            source: 'bpf',
+          };
+          added.push(adoptProcfsTwin(o, procfs));
+        }
+      }
+      this.connections.delete(pid);
+    }
+    return added.length === 0 ? snapshot : { ...snapshot, access: [...(snapshot.access ?? []), ...added] };
+  }
+
+  /**
+   * The snapshot's process index on each pid (a pid's live holder wins over one that exited in the interval), and
+   * procfs's exits of this tick and the last ones remembered: their last bytes come with bpftrace's next interval.
+   */
+  private pidIndex(snapshot: Snapshot): Map<number, number> {
+    const byPid = new Map<number, number>();
+    snapshot.processes.forEach((p, i) => {
+      if (!p.kernelThread && (!byPid.has(p.pid) || p.exitedAtMs === undefined)) byPid.set(p.pid, i);
+    });
+    for (const [pid, e] of this.procfsExits) if (++e.age > NET_WAIT) this.procfsExits.delete(pid);
+    for (const p of snapshot.exited.processes) if (!byPid.has(p.pid)) this.procfsExits.set(p.pid, { view: p, age: 0 });
+    return byPid;
   }
 
   /** The bridge records one interval stands for. */
@@ -342,6 +436,7 @@ export class BpfIngest {
       const key = `${syscallName(e.syscall)}\u0000${errnoName(e.errno)}`;
       held.counts.set(key, (held.counts.get(key) ?? 0) + e.count);
     }
+    this.takeConnections(i);
     for (const o of i.opens) {
       let list = this.opens.get(o.pid);
       if (list === undefined) this.opens.set(o.pid, (list = []));
@@ -392,6 +487,46 @@ export class BpfIngest {
     }
     out.push({ v, t: 'tick', ts: wallNow, dt_ms: dtMs, events: 0 });
     return out;
+  }
+
+  /** An interval's TCP endpoints and bytes per process and socket (see addConnections). */
+  private takeConnections(i: BpfInterval): void {
+    for (const c of i.connections) {
+      const known = this.sockets.get(c.id);
+      this.sockets.delete(c.id);
+      this.sockets.set(c.id, {
+        protocol: c.localAddress.includes(':') ? 'tcp6' : 'tcp',
+        local: formatEndpoint(c.localAddress, c.localPort),
+        remote: formatEndpoint(c.remoteAddress, c.remotePort),
+        state: c.side === 1 ? 'connect' : c.side === 2 ? 'accept' : '',
+        reported: known?.reported ?? new Set(),
+      });
+    }
+    for (const b of i.socketBytes) {
+      const ends = this.sockets.get(b.id);
+      if (ends === undefined) {
+        this.stats.socketBytesUnattributed += b.rxBytes + b.txBytes;
+        continue;
+      }
+      let held = this.connections.get(b.pid);
+      if (held === undefined) this.connections.set(b.pid, (held = { byConnection: new Map(), waited: 0 }));
+      const c = held.byConnection.get(b.id);
+      // A process's first bytes on a connection count as its open of it (the access intervals count opens).
+      const opens = ends.reported.has(b.pid) ? 0 : 1;
+      ends.reported.add(b.pid);
+      if (c === undefined) held.byConnection.set(b.id, { ends, bytesIn: b.rxBytes, bytesOut: b.txBytes, opens });
+      else {
+        c.bytesIn += b.rxBytes;
+        c.bytesOut += b.txBytes;
+        c.opens += opens;
+      }
+    }
+    // A closed connection is forgotten once its last bytes were taken (its socket's address is reused).
+    for (const c of i.connections) if (c.state === TCP_CLOSE) this.sockets.delete(c.id);
+    for (const sock of this.sockets.keys()) {
+      if (this.sockets.size <= SOCKETS_MAX) break;
+      this.sockets.delete(sock);
+    }
   }
 
   /** The `cgroups` text of an exited process: its own v2 cgroup when that names a container, else its parent's. */
@@ -446,15 +581,6 @@ function errorCounts(processKey: string, counts: ReadonlyMap<string, number> | u
 export function exitCode(status: number): number {
   const signal = status & 0x7f;
   return signal === 0 ? (status >> 8) & 0xff : 128 + signal;
-}
-
-/** `p` with its socket bytes of the interval (`seconds` 0: no rate). */
-function withNet(p: ProcessView, b: { rx: number; tx: number }, seconds: number, interval: Interval): ProcessView {
-  return {
-    ...p,
-    ...(seconds > 0 && { netRxBytesPerSec: b.rx / seconds, netTxBytesPerSec: b.tx / seconds }),
-    interval: { ...interval, netRxBytes: b.rx, netTxBytes: b.tx },
-  };
 }
 
 // ---- the tick source ---------------------------------------------------------------------------------------------

@@ -1,6 +1,6 @@
 /**
  * The bubble side of native/bpf/bubble.bt: runs `bpftrace -f json` on it and turns its JSON lines into typed
- * intervals. The protocol (version 1) is documented in native/bpf/README.md: bpftrace's own JSON lines (`map`,
+ * intervals. The protocol (version 2) is documented in native/bpf/README.md: bpftrace's own JSON lines (`map`,
  * `printf`, `attached_probes`, `lost_events`), where the program's printf lines carry `{"t":"hello"|"tick","v":1}`
  * and the maps printed before a `tick` line are that interval's aggregates.
  *
@@ -15,7 +15,7 @@ import { BubbleError } from '../errors/bubble-error.js';
 import { LineSplitter } from './line-splitter.js';
 import { emptyParseStats, nativeFile, skippedLines, type ParseStats } from './sysdig.js';
 
-export const BPF_PROTOCOL_VERSION = 1;
+export const BPF_PROTOCOL_VERSION = 2;
 
 // ---- what an interval holds ------------------------------------------------------------------------------------
 
@@ -54,6 +54,28 @@ export interface BpfNet {
   readonly txBytes: number;
 }
 
+/** A TCP connection's endpoints at a state change in the interval (its last change of the interval). */
+export interface BpfConnection {
+  /** The connection: the socket's kernel address as bpftrace prints it, and its ports (`0xffff...,40000,80`). */
+  readonly id: string;
+  readonly localAddress: string;
+  readonly localPort: number;
+  readonly remoteAddress: string;
+  readonly remotePort: number;
+  /** 1 this end connected, 2 it was accepted, 0 unknown (the connection predates bpftrace). */
+  readonly side: number;
+  /** The state it changed to (TCP_* numbers: 1 ESTABLISHED ... 7 CLOSE, its last). */
+  readonly state: number;
+}
+
+/** TCP bytes of one process on one connection (`id` as BpfConnection's) in the interval. */
+export interface BpfSocketBytes {
+  readonly pid: number;
+  readonly id: string;
+  readonly rxBytes: number;
+  readonly txBytes: number;
+}
+
 export interface BpfError {
   readonly pid: number;
   /** Syscall number (x86_64 table); -1 when the kernel did not know it. */
@@ -70,6 +92,8 @@ export interface BpfInterval {
   readonly execs: ReadonlyMap<number, string>;
   readonly opens: readonly BpfOpen[];
   readonly net: readonly BpfNet[];
+  readonly connections: readonly BpfConnection[];
+  readonly socketBytes: readonly BpfSocketBytes[];
   readonly errors: readonly BpfError[];
 }
 
@@ -131,8 +155,41 @@ function intKey(key: string, bounds: readonly (readonly [number, number])[]): nu
 const PID: readonly [number, number] = [1, 1 << 22];
 
 /** The program's maps, without their generation suffix (`@exit0` and `@exit1` are both `exit`). */
-type MapName = 'exit' | 'exec' | 'open' | 'tx' | 'rx' | 'err';
-const MAP_NAME = /^(exit|exec|open|tx|rx|err)[01]$/;
+type MapName = 'exit' | 'exec' | 'open' | 'tx' | 'rx' | 'err' | 'conn' | 'ctx' | 'crx';
+const MAP_NAME = /^(exit|exec|open|tx|rx|err|conn|ctx|crx)[01]$/;
+
+/** A kernel address as bpftrace prints a pointer: the socket. */
+const SOCK = /^0x[0-9a-f]{1,16}$/;
+/** An address as bpftrace's ntop() prints it (IPv4 dotted, IPv6 colon-hex, perhaps with a dotted IPv4 tail). */
+const ADDRESS = /^[0-9a-f:.]{2,45}$/;
+const PORT: readonly [number, number] = [1, 0xffff];
+
+/** `"0xffff...,40000,80"` (socket, local port, remote port) -> [connection id, local port, remote port]. */
+function connectionKey(parts: readonly string[]): [string, number, number] | undefined {
+  if (parts.length !== 3) return undefined;
+  const sock = parts[0]!.trim();
+  const ports = intKey(parts.slice(1).join(','), [PORT, PORT]);
+  return !SOCK.test(sock) || ports === undefined ? undefined : [`${sock},${ports[0]},${ports[1]}`, ports[0]!, ports[1]!];
+}
+
+/** A `@conn` entry: key socket,lport,rport; value [local address, remote address, side, state], each within range. */
+function connectionOf(key: string, v: unknown): BpfConnection | undefined {
+  const k = connectionKey(key.split(','));
+  if (k === undefined || !Array.isArray(v) || v.length !== 4) return undefined;
+  const [local, remote, side, state] = v as unknown[];
+  if (typeof local !== 'string' || typeof remote !== 'string' || !ADDRESS.test(local) || !ADDRESS.test(remote)) return undefined;
+  if (!whole(side, 0, 2) || !whole(state, 1, 12)) return undefined;
+  return { id: k[0], localAddress: local, localPort: k[1], remoteAddress: remote, remotePort: k[2], side, state };
+}
+
+/** `"1234,0xffff...,40000,80"` -> [pid, connection id]; undefined when any part is not. */
+function pidConnectionKey(key: string): [number, string] | undefined {
+  const parts = key.split(',');
+  if (parts.length !== 4) return undefined;
+  const pid = intKey(parts[0]!, [PID]);
+  const conn = connectionKey(parts.slice(1));
+  return pid === undefined || conn === undefined ? undefined : [pid[0]!, conn[0]];
+}
 
 /** An `@exit` value: [comm, code, cpu, start, ppid, uid, cgroup, at], each number within its range. */
 const EXIT_FIELDS: readonly (readonly [number, number])[] = [
@@ -165,6 +222,10 @@ class OpenInterval {
   readonly tx = new Map<string, number>();
   readonly rx = new Map<string, number>();
   readonly errors: BpfError[] = [];
+  readonly connections = new Map<string, BpfConnection>();
+  /** `pid,connection id` -> bytes. */
+  readonly ctx = new Map<string, number>();
+  readonly crx = new Map<string, number>();
 }
 
 type LineResult = BpfEvent | 'ok' | keyof ParseStats | 'lost';
@@ -224,6 +285,29 @@ function takeMap(name: MapName, entries: Record<string, unknown>, into: OpenInte
       for (const [k, v] of got) target.set(k, (target.get(k) ?? 0) + v);
       return 'ok';
     }
+    case 'conn': {
+      const got: BpfConnection[] = [];
+      for (const key of keys) {
+        const c = connectionOf(key, entries[key]);
+        if (c === undefined) return 'outOfRange';
+        got.push(c);
+      }
+      for (const c of got) into.connections.set(c.id, c);
+      return 'ok';
+    }
+    case 'ctx':
+    case 'crx': {
+      const got = new Map<string, number>();
+      for (const key of keys) {
+        const k = pidConnectionKey(key);
+        const v = entries[key];
+        if (k === undefined || !whole(v, 0)) return 'outOfRange';
+        got.set(k.join(','), v);
+      }
+      const target = name === 'ctx' ? into.ctx : into.crx;
+      for (const [k, v] of got) target.set(k, (target.get(k) ?? 0) + v);
+      return 'ok';
+    }
     case 'err': {
       const got: BpfError[] = [];
       for (const key of keys) {
@@ -245,10 +329,24 @@ function closeInterval(open: OpenInterval, monoNs: number): BpfInterval {
     const [pid, family, protocol] = key.split(',').map(Number) as [number, number, number];
     net.push({ pid, family, protocol, rxBytes: open.rx.get(key) ?? 0, txBytes: open.tx.get(key) ?? 0 });
   }
-  return { monoNs, exits: [...open.exits.values()], execs: open.execs, opens: open.opens, net, errors: open.errors };
+  const socketBytes: BpfSocketBytes[] = [];
+  for (const key of new Set([...open.ctx.keys(), ...open.crx.keys()])) {
+    const comma = key.indexOf(',');
+    socketBytes.push({ pid: Number(key.slice(0, comma)), id: key.slice(comma + 1), rxBytes: open.crx.get(key) ?? 0, txBytes: open.ctx.get(key) ?? 0 });
+  }
+  return {
+    monoNs,
+    exits: [...open.exits.values()],
+    execs: open.execs,
+    opens: open.opens,
+    net,
+    connections: [...open.connections.values()],
+    socketBytes,
+    errors: open.errors,
+  };
 }
 
-/** A printf line's data: the program's own `{"t":...,"v":1,"mono_ns":N}`. */
+/** A printf line's data: the program's own `{"t":...,"v":2,"mono_ns":N}`. */
 function takePrintf(data: unknown): keyof ParseStats | { t: 'hello' | 'tick'; monoNs: number } {
   if (typeof data !== 'string') return 'malformed';
   let o: unknown;

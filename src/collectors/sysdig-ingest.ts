@@ -650,7 +650,7 @@ class Completion {
     for (const [key, p] of this.pending) {
       const twin = this.match(p.view.pid, p.view.startTimeMs, p.exact);
       if (twin !== undefined) {
-        for (const o of p.access) access.push(adopt({ ...o, processKey: twin }, procfsAccess));
+        for (const o of p.access) access.push(adoptProcfsTwin({ ...o, processKey: twin }, procfsAccess));
         for (const e of p.errors) errors.push({ ...e, processKey: twin });
         continue;
       }
@@ -752,7 +752,7 @@ class Completion {
 }
 
 /** procfs's observations by process and path (files) or by process and endpoints (network). */
-function indexAccess(observations: readonly AccessObservation[]): Map<string, AccessObservation> {
+export function indexAccess(observations: readonly AccessObservation[]): Map<string, AccessObservation> {
   const index = new Map<string, AccessObservation>();
   for (const o of observations) {
     if (o.source !== 'procfs') continue;
@@ -764,11 +764,11 @@ function indexAccess(observations: readonly AccessObservation[]): Map<string, Ac
 }
 
 /**
- * A sysdig observation of a process procfs saw takes procfs's descriptor and mode (files) or descriptor, protocol and
+ * A sysdig (or bpftrace) observation of a process procfs saw takes procfs's descriptor and mode (files) or descriptor, protocol and
  * state (network) when procfs has the same file or connection open, so both land in one access interval: procfs says
  * it is open, sysdig adds the bytes and opens.
  */
-function adopt(o: AccessObservation, procfs: ReadonlyMap<string, AccessObservation>): AccessObservation {
+export function adoptProcfsTwin(o: AccessObservation, procfs: ReadonlyMap<string, AccessObservation>): AccessObservation {
   if (o.kind === 'file') {
     const twin = procfs.get(`f\u0000${o.processKey}\u0000${o.path}`);
     return twin?.kind === 'file' ? { ...o, ...(twin.fd !== undefined && { fd: twin.fd }), mode: twin.mode, deleted: twin.deleted } : o;

@@ -12,6 +12,7 @@ import { shownPath, type FileAccess, type SocketAccess } from '../model/access.j
 import { matchContainer } from '../model/match.js';
 import type { ProcessView, Snapshot } from '../model/snapshot.js';
 import { containerErrorLines, type ErrorLine } from '../model/syscall-errors.js';
+import { netBytesPerSec } from '../model/view.js';
 import { sortProcesses, type ProcessSort } from '../model/sort.js';
 import { containerRecord, processRecord, type JsonRecord } from '../records.js';
 import { liveSnapshot, type OneShotOptions as LiveOptions } from '../monitor/one-shot.js';
@@ -125,6 +126,8 @@ const COLUMNS: readonly Column<ProcessView>[] = [
   { header: 'RSS', align: 'right', value: (p) => formatBytes(p.rssBytes) },
   { header: 'READ/s', align: 'right', value: (p) => formatRate(p.readBytesPerSec) },
   { header: 'WRITE/s', align: 'right', value: (p) => formatRate(p.writeBytesPerSec) },
+  // Per-process socket bytes need the bpftrace source, which ps does not start: '-' says not measured.
+  { header: 'NET/s', align: 'right', value: (p) => formatRate(netBytesPerSec(p)) },
   { header: 'THR', align: 'right', value: (p) => String(p.threads) },
   { header: 'S', align: 'left', value: (p) => p.state },
   { header: 'COMMAND', align: 'left', value: (p) => p.cmdline || `[${p.comm}]` },

@@ -382,7 +382,8 @@ async function recordProcfs(
       const unmatched = bpftrace.ingest.sysdig.stats.unmatched;
       output.err(
         `bubble: bpftrace: ${b.intervals} intervals, ${b.exits} exits (${b.byParent} filed by their parent's cgroups), ` +
-          `${unmatched} processes never matched, ${b.opensDropped} opens, ${b.netBytesDropped} socket bytes and ${b.errorsDropped} failed syscalls without a process\n`,
+          `${unmatched} processes never matched, ${b.opensDropped} opens, ${b.netBytesDropped} socket bytes, ${b.connectionsDropped} ` +
+          `connections and ${b.errorsDropped} failed syscalls without a process, ${b.socketBytesUnattributed} TCP bytes on connections older than bpftrace\n`,
       );
     }
     cancelExitHook();

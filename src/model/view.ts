@@ -83,7 +83,32 @@ export function processView(p: ProcessFacts, interval: Interval, seconds: number
   if (read !== undefined) view.readBytesPerSec = read;
   const write = perSecond(interval.writeBytes, seconds);
   if (write !== undefined) view.writeBytesPerSec = write;
+  setNetRates(view, interval, seconds);
   if (exitedAtMs !== undefined) view.exitedAtMs = exitedAtMs;
+  return view;
+}
+
+/** Socket byte rates from the interval's per-process network bytes; absent when no source measured them. */
+function setNetRates(view: { netRxBytesPerSec?: number; netTxBytesPerSec?: number }, interval: Interval, seconds: number): void {
+  const rx = perSecond(interval.netRxBytes, seconds);
+  if (rx !== undefined) view.netRxBytesPerSec = rx;
+  const tx = perSecond(interval.netTxBytes, seconds);
+  if (tx !== undefined) view.netTxBytesPerSec = tx;
+}
+
+/** Socket bytes per second sent and received together (the NET/s column); undefined when not measured. */
+export function netBytesPerSec(p: Pick<ProcessView, 'netRxBytesPerSec' | 'netTxBytesPerSec'>): number | undefined {
+  return p.netRxBytesPerSec === undefined && p.netTxBytesPerSec === undefined ? undefined : (p.netRxBytesPerSec ?? 0) + (p.netTxBytesPerSec ?? 0);
+}
+
+/**
+ * `p` with the socket bytes a source measured per process (bpftrace) over the interval: `interval` replaces its
+ * interval, and its network rates are over `seconds` (0: none). Its other rates stay those the view was built with.
+ */
+export function withProcessNet(p: ProcessView, interval: Interval, seconds: number): ProcessView {
+  const { netRxBytesPerSec: _rx, netTxBytesPerSec: _tx, ...rest } = p;
+  const view: { -readonly [K in keyof ProcessView]: ProcessView[K] } = { ...rest, interval };
+  setNetRates(view, interval, seconds);
   return view;
 }
 

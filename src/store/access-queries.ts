@@ -15,8 +15,12 @@ import { hasColumn, statement } from './statements.js';
  * recorder stopped) with a minute of slack, since its last_seen is refreshed once a minute.
  */
 const COVER_SLACK_MS = 60_000;
+// A process recorded at a tick of the second is shown in it (as replay lists it, with its exit): one that lived 50 ms
+// between two ticks exited before the tick that recorded it and its opens and connections (its first_seen is that
+// tick, after its exit_time), so its life alone never reaches that second.
 const COVERS = `a.process_id = @id AND a.first_seen <= @at + 999
-  AND a.last_seen >= (CASE WHEN a.closed = 1 THEN @second ELSE @at - ${COVER_SLACK_MS} END) AND ${aliveDuringSql('p')}`;
+  AND a.last_seen >= (CASE WHEN a.closed = 1 THEN @second ELSE @at - ${COVER_SLACK_MS} END)
+  AND (${aliveDuringSql('p')} OR (p.first_seen >= @from AND p.first_seen < @to))`;
 const coverParams = (id: number, atMs: number): Record<string, number> => ({
   id,
   at: atMs,

@@ -59,6 +59,8 @@ interface ProcessRowDb {
   read_bytes: number | null;
   write_bytes: number | null;
   threads_max: number | null;
+  net_rx_bytes: number | null;
+  net_tx_bytes: number | null;
   sampled_ms: number;
   /** 1 when its container has a row in the bucket: a tick was recorded, so a process without one was idle. */
   container_sampled: number;
@@ -150,6 +152,9 @@ export function snapshotFromStore(db: Database, tier: Tier, atMs: number, option
 
   const processes: ProcessView[] = [];
   const exitedProcesses: ProcessView[] = [];
+  // A bucket whose rows carry per-process network bytes was measured (the bpftrace source): a process without a row
+  // in it (idle, change-only) had none.
+  const netMeasured = processRows.some((p) => p.net_rx_bytes !== null);
   for (const p of processRows) {
     const exited = p.exit_time !== null && p.exit_time < to;
     const facts = {
@@ -174,8 +179,16 @@ export function snapshotFromStore(db: Database, tier: Tier, atMs: number, option
     };
     // No row of its own: idle (0) when its container was sampled in the bucket; in a gap of the recording (no tick in
     // the bucket, the container's figures are unknown too) nothing is known: no 0.0 beside the container's "no data".
+    const net = p.net_rx_bytes !== null || (netMeasured && p.cpu_ns === null);
     const interval =
-      p.cpu_ns === null && p.container_sampled === 0 ? {} : { cpuNs: p.cpu_ns ?? 0, readBytes: p.read_bytes ?? 0, writeBytes: p.write_bytes ?? 0 };
+      p.cpu_ns === null && p.container_sampled === 0
+        ? {}
+        : {
+            cpuNs: p.cpu_ns ?? 0,
+            readBytes: p.read_bytes ?? 0,
+            writeBytes: p.write_bytes ?? 0,
+            ...(net && { netRxBytes: p.net_rx_bytes ?? 0, netTxBytes: p.net_tx_bytes ?? 0 }),
+          };
     // Over the time its own CPU deltas were over (its container's on rows from before that was stored).
     const seconds = p.sampled_ms / 1000;
     const base = containerLimits.get(p.container_key) ?? memTotal;
@@ -199,6 +212,7 @@ export function snapshotFromStore(db: Database, tier: Tier, atMs: number, option
     exited: { containers: exitedContainers, processes: exitedProcesses },
     gaps: [],
     ...(errors.length > 0 && { syscallErrors: errors }),
+    ...(netMeasured && { processNetMeasured: true }),
   };
 }
 
@@ -214,6 +228,7 @@ function processesAt(db: Database, params: { tier: number; from: number; to: num
     db,
     `SELECT p.id, c.key AS container_key, p.pid, p.start_time, p.key, p.ppid, p.nspid, ${COMMAND_AT_TO}, p.uid, p.user,
               p.first_seen, p.last_seen, p.exit_time, s.cpu_ns, s.rss_avg, s.read_bytes, s.write_bytes, s.threads_max,
+              s.net_rx_bytes, s.net_tx_bytes,
               coalesce(nullif(s.sampled_ms, 0), ${sampledMsSql('cs')}) AS sampled_ms, cs.container_id IS NOT NULL AS container_sampled
          FROM processes p
          JOIN containers c ON c.id = p.container_id

@@ -20,6 +20,7 @@ import {
 import { CONTAINER_COLUMNS, PROCESS_COLUMNS, type ContainerColumn, type ProcessColumn } from '../model/columns.js';
 import { cpuEfficiencyPercent } from '../model/efficiency.js';
 import type { ContainerView } from '../model/snapshot.js';
+import { netBytesPerSec } from '../model/view.js';
 import type { ContainerSort, ProcessSort } from '../model/sort.js';
 import type { Tier } from '../store/tiers.js';
 import { FILTER_KEYMAP, KEYMAP, keyLabel, MENU_KEYMAP, type Binding } from './keymap.js';
@@ -220,6 +221,8 @@ const PROCESS_TABLE: Readonly<Record<ProcessColumn, Col<ProcessRow>>> = {
   virt: { header: 'VIRT', width: 5, priority: 13, wide: true, align: 'right', value: (r) => formatBytes(r.process.vsizeBytes) },
   read: { header: 'RD/s', width: 5, priority: 5, align: 'right', value: (r) => formatRate(r.process.readBytesPerSec), sort: 'read' },
   write: { header: 'WR/s', width: 5, priority: 4, align: 'right', value: (r) => formatRate(r.process.writeBytesPerSec), sort: 'write' },
+  // Bytes/s sent + received (the bpftrace source); `-` where nothing measured it.
+  net: { header: 'NET/s', width: 5, priority: 9, align: 'right', value: (r) => formatRate(netBytesPerSec(r.process)) },
   threads: { header: 'THR', width: 4, priority: 6, align: 'right', value: (r) => String(r.process.threads) },
   start: { header: 'START', width: 5, priority: 14, wide: true, align: 'right', value: (r, ctx) => formatStart(r.process.startTimeMs, ctx.nowMs) },
   time: { header: 'TIME+', width: 8, priority: 12, wide: true, align: 'right', value: (r) => formatCpuTime(r.process.cpuNs), sort: 'time' },

@@ -150,12 +150,12 @@ describe('container view', () => {
     // Processes as the list's PROCS counts them, and the cgroup's tasks as threads.
     expect(ls[1]).toBe(' web-1  docker  5 processes, 25 threads  running  image nginx:1.27  peak 500M');
     expect(ls[2]).toBe(' cpu 120.0% of 2.0 cores  mem 412M / 2.0G  throttled 5.0%  oom kills 1');
-    expect(ls[3]).toBe('     PID NSPID USER     CPU%▼   RSS  RD/s  WR/s  THR COMMAND (tree)');
-    expect(ls[4]).toBe('>   4242     1 root       1.0   12M     0     0    1 ▾ nginx: master process');
-    expect(ls[5]).toBe('    4243     7 www-da…   60.0  200M     0  4.0M    1  ▾ nginx: worker process');
-    expect(ls[6]).toBe('    4250     9 root       0.5   10M     0     0    1     sh -c logrotate');
-    expect(ls[7]).toBe('    4244     8 www-da…   40.0  190M     0     0    1    nginx: worker process');
-    expect(ls[8]).toBe('    4300    20 root       0.0   10M     0     0    1   cron -f');
+    expect(ls[3]).toBe('     PID NSPID USER     CPU%▼   RSS  RD/s  WR/s NET/s  THR COMMAND (tree)');
+    expect(ls[4]).toBe('>   4242     1 root       1.0   12M     0     0     -    1 ▾ nginx: master proc…');
+    expect(ls[5]).toBe('    4243     7 www-da…   60.0  200M     0  4.0M     -    1  ▾ nginx: worker pro…');
+    expect(ls[6]).toBe('    4250     9 root       0.5   10M     0     0     -    1     sh -c logrotate');
+    expect(ls[7]).toBe('    4244     8 www-da…   40.0  190M     0     0     -    1    nginx: worker pro…');
+    expect(ls[8]).toBe('    4300    20 root       0.0   10M     0     0     -    1   cron -f');
     expect(ls[15]).toBe('  files of 4242 nginx (1)                 network (0)');
     expect(ls[16]).toBe('   3 w   /var/run/nginx.pid               no sockets known');
   });
@@ -163,7 +163,7 @@ describe('container view', () => {
   it('goes flat and sorted with t, folds with c / Enter, and sorts with s', async () => {
     const r = at80(source(), { containerKey: WEB_KEY });
     await keys(r, 'c');
-    expect(lines(r)[4]).toBe('>   4242     1 root       1.0   12M     0     0    1 ▸[+3] nginx: master process');
+    expect(lines(r)[4]).toBe('>   4242     1 root       1.0   12M     0     0     -    1 ▸[+3] nginx: master …');
     expect(lines(r)[5]).toMatch(/^ {4}4300 .* cron -f$/);
     await keys(r, BYTES.enter);
     expect(lines(r)[5]).toMatch(/^ {4}4243 /);
@@ -461,7 +461,7 @@ describe('fits the terminal', () => {
     r.stdout.resize(80, 24);
     await settle();
     expectFits(r.lastFrame(), 80, 24);
-    expect(r.lastFrame().split('\n')[3]).toBe('     PID NSPID USER     CPU%▼   RSS  RD/s  WR/s  THR COMMAND (tree)');
+    expect(r.lastFrame().split('\n')[3]).toBe('     PID NSPID USER     CPU%▼   RSS  RD/s  WR/s NET/s  THR COMMAND (tree)');
     r.stdout.resize(100, 30);
     await settle();
     expectFits(r.lastFrame(), 100, 30);

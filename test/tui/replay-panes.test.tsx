@@ -209,7 +209,7 @@ describe('replay panes from a real store', () => {
     const ls = (r.lastFrame() ?? '').split('\n');
     // Said once in words for the container; its processes show `-`, as the header does, not 0.0.
     expect(ls[2]).toBe(' no data at 2026-11-21 21:01:42 (not recorded)');
-    expect(ls[4]).toMatch(/^> {5}10 {5}- root {9}- {3}10M {5}- {5}- {4}1 /);
-    expect(ls[5]).toMatch(/^ {6}11 {5}- root {9}- {3}10M {5}- {5}- {4}1 /);
+    expect(ls[4]).toMatch(/^> {5}10 {5}- root {9}- {3}10M {5}- {5}- {5}- {4}1 /);
+    expect(ls[5]).toMatch(/^ {6}11 {5}- root {9}- {3}10M {5}- {5}- {5}- {4}1 /);
   });
 });

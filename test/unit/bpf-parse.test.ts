@@ -1,6 +1,7 @@
 /**
- * The bpftrace parser on real output of native/bpf/bubble.bt (test/fixtures/bpf/md5sum-loop.jsonl: `bpftrace -f json`
- * for 4.5 s while a busybox container ran `cat /nonexistent; md5sum /bin/busybox` in a loop) and on corrupted
+ * The bpftrace parser on real output of native/bpf/bubble.bt (test/fixtures/bpf/md5sum-loop.jsonl: `bpftrace -f json`,
+ * its first three intervals, while a busybox container ran `cat /nonexistent; md5sum /bin/busybox; wget` of a busybox
+ * httpd in another container, in a loop) and on corrupted
  * variants: garbage, cut lines, other versions, unknown maps, keys and values out of range, lines split anywhere,
  * an exit split across two ticks. None may stop the stream; each bad line is counted and skipped whole.
  */
@@ -25,7 +26,7 @@ function parseAll(text: string, chunk?: number): { events: BpfEvent[]; parser: B
 }
 
 const map = (name: string, entries: Record<string, unknown>): string => JSON.stringify({ type: 'map', data: { [`@${name}`]: entries } });
-const printf = (t: string, monoNs: number, v = 1): string => JSON.stringify({ type: 'printf', data: `${JSON.stringify({ t, v, mono_ns: monoNs })}\n` });
+const printf = (t: string, monoNs: number, v = 2): string => JSON.stringify({ type: 'printf', data: `${JSON.stringify({ t, v, mono_ns: monoNs })}\n` });
 
 /** The `@exit` tuple of pid `pid`: [comm, code, cpu, start, ppid, uid, cgroup, at]. */
 function exitValue(over: Partial<Record<'comm' | 'code' | 'cpu' | 'start' | 'ppid' | 'uid' | 'cgroup' | 'at', unknown>> = {}): unknown[] {
@@ -75,6 +76,24 @@ describe('BpfParser on real bpftrace output', () => {
     expect(intervals.flatMap((i) => i.net).some((n) => n.rxBytes + n.txBytes > 0)).toBe(true);
   });
 
+  it("has the wget loop's connections with both endpoints, and each side's bytes on the same socket", () => {
+    const connections = intervals.flatMap((i) => i.connections);
+    const bytes = intervals.flatMap((i) => i.socketBytes);
+    // The client's sockets connected to port 80; the server's were accepted on it (IPv4-mapped on httpd's v6 socket).
+    const clients = connections.filter((c) => c.remotePort === 80 && c.side === 1);
+    const servers = connections.filter((c) => c.localPort === 80 && c.side === 2);
+    expect(clients.length).toBeGreaterThan(5);
+    expect(servers.length).toBeGreaterThan(5);
+    for (const c of clients) expect(c.localAddress).toMatch(/^\d+\.\d+\.\d+\.\d+$/);
+    for (const c of servers) expect(c.remoteAddress).toMatch(/^::ffff:\d+\.\d+\.\d+\.\d+$/);
+    // A client connection's bytes: the request out, the 20000-byte page (and headers) in. Each has a port of its own.
+    expect(new Set(clients.map((c) => c.localPort)).size).toBe(clients.length);
+    const ids = new Set(clients.map((c) => c.id));
+    const got = bytes.filter((b) => ids.has(b.id));
+    expect(got.length).toBeGreaterThan(5);
+    expect(got.filter((b) => b.rxBytes >= 20_000 && b.txBytes > 0).length).toBeGreaterThan(got.length / 2);
+  });
+
   it('gives the same intervals whatever the chunking (lines and UTF-8 split anywhere)', () => {
     for (const size of [1, 7, 4096]) {
       const again = parseAll(FIXTURE, size);
@@ -92,7 +111,7 @@ describe('BpfParser on bad input', () => {
     ['a cut JSON line', 'malformed', '{"type": "map", "data": {"@exit0": {"1'],
     ['an array', 'malformed', '[1,2]'],
     ['a map with two names', 'malformed', JSON.stringify({ type: 'map', data: { '@exit0': {}, '@exec0': {} } })],
-    ['another protocol version', 'unknownVersion', printf('tick', 5, 2)],
+    ['another protocol version', 'unknownVersion', printf('tick', 5, 1)],
     ['an unknown printf record', 'unknownType', printf('bye', 5)],
     ['an unknown map', 'unknownType', map('hist', { '1': 2 })],
     ['a map of a third generation', 'unknownType', map('exit2', { '100': exitValue() })],
@@ -110,6 +129,15 @@ describe('BpfParser on bad input', () => {
     ['an open without a path', 'outOfRange', map('open0', { '100,': 1 })],
     ['an exec of a number', 'outOfRange', map('exec0', { '100': 1 })],
     ['a negative tick time', 'outOfRange', printf('tick', -1)],
+    ['a connection keyed by a number', 'outOfRange', map('conn0', { '12345,1234,80': ['10.0.0.1', '10.0.0.2', 1, 1] })],
+    ['a connection with an address that is not one', 'outOfRange', map('conn0', { '0xffff1,1234,80': ['10.0.0.1\u001b[2J', '10.0.0.2', 1, 1] })],
+    ['a connection with a port beyond 16 bits', 'outOfRange', map('conn1', { '0xffff1,70000,80': ['10.0.0.1', '10.0.0.2', 1, 1] })],
+    ['a connection without its ports', 'outOfRange', map('conn1', { '0xffff1': ['10.0.0.1', '10.0.0.2', 1, 1] })],
+    ['a connection with a field missing', 'outOfRange', map('conn1', { '0xffff1,1234,80': ['10.0.0.1', '10.0.0.2', 1] })],
+    ['a connection in state 0', 'outOfRange', map('conn1', { '0xffff1,1234,80': ['10.0.0.1', '10.0.0.2', 1, 0] })],
+    ['connection bytes without the connection', 'outOfRange', map('ctx0', { '100': 5 })],
+    ['connection bytes without its ports', 'outOfRange', map('ctx0', { '100,0xffff1': 5 })],
+    ['connection bytes of a negative count', 'outOfRange', map('crx0', { '100,0xffff1,1234,80': -5 })],
   ])('%s is counted (%s) and skipped whole; the stream goes on', (_what, counter, bad) => {
     const lines = [good[0]!, bad, ...good.slice(1)];
     const { events, parser } = parseAll(lines.join('\n') + '\n');
@@ -124,6 +152,23 @@ describe('BpfParser on bad input', () => {
     const lines = [good[0]!, map('open0', { '100,/etc/passwd': 1, '100,/etc/hosts': -1 }), ...good.slice(1)];
     const { events } = parseAll(lines.join('\n') + '\n');
     expect(ticks(events)[0]!.opens).toEqual([]);
+  });
+
+  it('joins bytes sent and received per process and connection (socket and ports)', () => {
+    const lines = [
+      printf('hello', 1),
+      map('conn0', { '0xffff0001,40000,8080': ['::1', '::1', 1, 1] }),
+      map('ctx0', { '100,0xffff0001,40000,8080': 300, '101,0xffff0001,40000,8080': 1 }),
+      map('crx0', { '100,0xffff0001,40000,8080': 4000 }),
+      printf('tick', 2e9),
+    ];
+    const [one] = ticks(parseAll(lines.join('\n') + '\n').events);
+    const id = '0xffff0001,40000,8080';
+    expect(one!.connections).toEqual([{ id, localAddress: '::1', localPort: 40000, remoteAddress: '::1', remotePort: 8080, side: 1, state: 1 }]);
+    expect(one!.socketBytes).toEqual([
+      { pid: 100, id, rxBytes: 4000, txBytes: 300 },
+      { pid: 101, id, rxBytes: 0, txBytes: 1 },
+    ]);
   });
 
   it('takes both generations of a map into the interval they are printed in', () => {

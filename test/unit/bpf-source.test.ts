@@ -22,7 +22,7 @@ function fakeBpftrace(name: string, lines: readonly string[], code: number): { b
   return { bin, runs };
 }
 
-const printf = (t: string, monoNs: number): string => JSON.stringify({ type: 'printf', data: `${JSON.stringify({ t, v: 1, mono_ns: monoNs })}\n` });
+const printf = (t: string, monoNs: number): string => JSON.stringify({ type: 'printf', data: `${JSON.stringify({ t, v: 2, mono_ns: monoNs })}\n` });
 const exitLine = JSON.stringify({ type: 'map', data: { '@exit0': { '4242': ['md5sum', 0, 3_000_000, 1e9, 1, 0, 1, 2e9] } } });
 
 describe('BpfTickSource with a bpftrace that prints garbage and dies', () => {
