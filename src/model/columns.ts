@@ -5,7 +5,24 @@
 export const CONTAINER_COLUMNS = ['name', 'kind', 'cpu', 'eff', 'mem', 'limit', 'net', 'blk', 'procs', 'threads', 'uptime', 'status', 'image'] as const;
 export type ContainerColumn = (typeof CONTAINER_COLUMNS)[number];
 
-export const PROCESS_COLUMNS = ['pid', 'nspid', 'user', 'step', 'state', 'cpu', 'mem', 'rss', 'virt', 'read', 'write', 'net', 'threads', 'start', 'time', 'command'] as const;
+export const PROCESS_COLUMNS = [
+  'pid',
+  'nspid',
+  'user',
+  'step',
+  'state',
+  'cpu',
+  'mem',
+  'rss',
+  'virt',
+  'read',
+  'write',
+  'net',
+  'threads',
+  'start',
+  'time',
+  'command',
+] as const;
 export type ProcessColumn = (typeof PROCESS_COLUMNS)[number];
 
 /** The column a list cannot do without: it names the row, and takes the width the others leave. */

@@ -54,7 +54,9 @@ describe('columns in a real terminal', () => {
   it('a column name it does not know stops top with one line, before the screen opens', () => {
     const run = spawnSync(process.execPath, [BIN, 'top', '--columns', 'name,memory'], { encoding: 'utf8' });
     expect(run.status).toBe(2);
-    expect(run.stderr).toBe('bubble: --columns: "memory" is not a column (known: name, kind, cpu, eff, mem, limit, net, blk, procs, threads, uptime, status, image)\n');
+    expect(run.stderr).toBe(
+      'bubble: --columns: "memory" is not a column (known: name, kind, cpu, eff, mem, limit, net, blk, procs, threads, uptime, status, image)\n',
+    );
     const noCommand = spawnSync(process.execPath, [BIN, 'top', '--process-columns', 'pid,cpu'], { encoding: 'utf8' });
     expect(noCommand.status).toBe(2);
     expect(noCommand.stderr).toBe('bubble: --process-columns: "command" is missing (the column that names each row)\n');
