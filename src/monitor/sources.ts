@@ -82,7 +82,9 @@ export function chooseSources(choice: SourceChoice, options: SourceRunOptions): 
   } else {
     off = { reason: 'not-chosen', why: `--source ${source}` };
   }
-  return new TickSources({ source: source ?? (bpf === undefined ? 'procfs' : 'procfs+bpf'), sysdig: source === 'both', bpf, off }, choice, options);
+  // procfs+bpf (asked for, or the default) is procfs where bpftrace cannot run.
+  const runs = source === undefined || source === 'procfs+bpf' ? (bpf === undefined ? 'procfs' : 'procfs+bpf') : source;
+  return new TickSources({ source: runs, sysdig: source === 'both', bpf, off }, choice, options);
 }
 
 interface Plan {
