@@ -134,7 +134,8 @@ export const TOP = {
   about: [
     'Full screen, keyboard only (? lists every key). With a container (name, id prefix, Slurm job id or cgroup path)\n' +
       'it opens that container directly. While it runs it records into the store (when it can write it and no\n' +
-      'bubble record holds it), so history starts at launch.',
+      'bubble record holds it), so history starts at launch. As root with bpftrace installed it also runs bpftrace\n' +
+      '(short-lived processes, NET/s per process, failed syscalls), recording or not; the status line says when not.',
   ],
   flags: [
     { name: 'interval', type: 'string', value: '1s', help: ['refresh interval (default 1s)'] },
@@ -147,7 +148,7 @@ export const TOP = {
     BPF_ERRORS,
     BPFTRACE_BIN,
     SYSDIG_BIN,
-    { name: 'config', type: 'string', value: 'FILE', help: ['config file (sort, interval, tier, colour, columns; docs/config.md); flags override it'] },
+    { name: 'config', type: 'string', value: 'FILE', help: ['config file (sort, interval, tier, colour, columns, bpf; docs/config.md); flags override it'] },
   ],
 } as const satisfies CommandSpec;
 
