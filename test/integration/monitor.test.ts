@@ -130,7 +130,7 @@ describe('bubble top and the store', () => {
     const screen = await t.waitFor(/history from bubble record \(pid \d+\)|recording to/);
     expect(screen).toMatch(/history from bubble record \(pid \d+\)/);
     // top keeps its own bpftrace through the hand-over (its live views need it, recording or not).
-    if (bpf.ok) await t.waitFor('bpf ok', 60_000);
+    if (bpf.ok) await t.waitFor('bpf ok', 30_000);
     // Both sessions' seconds are in the store, and top's buckets were flushed when it handed over.
     expect(minuteRows(db)).toBeGreaterThan(0);
     // The recorder is gone: top takes the store back within its retry period.
@@ -138,5 +138,5 @@ describe('bubble top and the store', () => {
     t.keys('q');
     await t.waitFor(/EXIT=0/);
     expect(lockHeld(db)).toBe(false);
-  });
+  }, 90_000);
 });
