@@ -6,14 +6,14 @@
  */
 import './env.js';
 import meow from 'meow';
-import { CLEAN, commandNames, EXPORT, LS, mainHelp, parseCommand, PS, RECORD, REPLAY, REPORT, SERVE, TOP } from './cli-flags.js';
-import type { RecordSource } from '../commands/record.js';
+import { CLEAN, commandNames, EXPORT, LS, mainHelp, parseCommand, PS, RECORD, REPLAY, REPORT, SERVE, sourceChoice, TOP } from './cli-flags.js';
 import { OutputClosedError, processOutput } from '../commands/output.js';
 import { isBubbleError } from '../errors/bubble-error.js';
 import { safeText } from '../format.js';
 import { UsageError } from '../errors/usage-error.js';
 import { columnsError, type ColumnList, type ContainerColumn, type ProcessColumn } from '../model/columns.js';
 import { parseDuration } from '../model/duration.js';
+import { RECORD_SOURCES } from '../model/source-names.js';
 import { PROCESS_SORTS, type ProcessSort } from '../model/sort.js';
 import { parseTime } from '../model/time.js';
 import type { ExportWhat } from '../store/export.js';
@@ -102,6 +102,7 @@ async function main(argv: readonly string[]): Promise<void> {
       const tier = (cli.flags.tier as Tier | undefined) ?? config.tier;
       const containerColumns = columnsFlag<ContainerColumn>('columns', 'containers', cli.flags.columns) ?? config.columns?.containers;
       const processColumns = columnsFlag<ProcessColumn>('process-columns', 'processes', cli.flags.processColumns) ?? config.columns?.processes;
+      const sources = sourceChoice(cli.flags, config);
       const { runTop } = await import('../commands/top.js');
       await runTop({
         ...(cli.input[0] !== undefined && { container: cli.input[0] }),
@@ -115,6 +116,7 @@ async function main(argv: readonly string[]): Promise<void> {
           ...(containerColumns !== undefined && { containers: containerColumns }),
           ...(processColumns !== undefined && { processes: processColumns }),
         },
+        sources,
       });
       return;
     }
@@ -136,11 +138,9 @@ async function main(argv: readonly string[]): Promise<void> {
     }
     case 'record': {
       const cli = parseCommand(RECORD, rest, importMeta);
-      const sources: readonly RecordSource[] = ['procfs', 'sysdig', 'both', 'bpf', 'procfs+bpf'];
-      const source = cli.flags.source;
-      if (source !== undefined && !(sources as readonly string[]).includes(source)) {
-        throw new UsageError(`--source: "${source}" is not one of ${sources.join(', ')}`);
-      }
+      const config = loadConfig(cli.flags.config);
+      const sources = sourceChoice(cli.flags, config, RECORD_SOURCES);
+      const source = sources.source;
       // `-` (meow hands it over as input) is where sysdig's part reads: the bridge's output on stdin.
       const stdinPipe = cli.input.length === 1 && cli.input[0] === '-';
       if (cli.input.length > 0 && !stdinPipe) {
@@ -154,7 +154,6 @@ async function main(argv: readonly string[]): Promise<void> {
         throw new UsageError('--sysdig-capture replays a capture on its own: leave out "-" and --source (or use --source sysdig)');
       }
       const { keepSecond, keepMinute, keepHour, keepDay } = cli.flags;
-      const config = loadConfig(cli.flags.config);
       const retention = parseRetention(
         {
           ...(keepSecond !== undefined && { keepSecond }),
@@ -169,10 +168,6 @@ async function main(argv: readonly string[]): Promise<void> {
         durationMs = parseDuration(cli.flags.duration);
         if (durationMs === undefined) throw new UsageError(`--duration: "${cli.flags.duration}" is not a duration (try 30s, 10m, 2h)`);
       }
-      const sysdigBin = cli.flags.sysdigBin ?? process.env['BUBBLE_SYSDIG'];
-      const bpftraceBin = cli.flags.bpftraceBin ?? process.env['BUBBLE_BPFTRACE'];
-      const bpfErrors = cli.flags.bpfErrors;
-      if (bpfErrors !== undefined && bpfErrors !== 'on' && bpfErrors !== 'off') throw new UsageError(`--bpf-errors: "${bpfErrors}" is not on or off`);
       let descriptorsEvery: number | undefined;
       if (cli.flags.descriptorsEvery !== undefined) {
         descriptorsEvery = Number(cli.flags.descriptorsEvery);
@@ -191,12 +186,12 @@ async function main(argv: readonly string[]): Promise<void> {
           retention,
           ...(durationMs !== undefined && { durationMs }),
           quiet: cli.flags.quiet,
-          ...(capture !== undefined ? { source: 'sysdig' as const } : source !== undefined && { source: source as RecordSource }),
-          bpfErrors: bpfErrors === undefined ? config.bpf?.errors !== false : bpfErrors === 'on',
-          ...(bpftraceBin !== undefined && bpftraceBin !== '' && { bpftraceBin }),
+          ...(capture !== undefined ? { source: 'sysdig' as const } : source !== undefined && { source }),
+          bpfErrors: sources.bpfErrors !== false,
+          ...(sources.bpftraceBin !== undefined && { bpftraceBin: sources.bpftraceBin }),
           ...(stdinPipe && { sysdigStdin: process.stdin }),
           ...(capture !== undefined && { sysdigCapture: capture }),
-          ...(sysdigBin !== undefined && sysdigBin !== '' && { sysdigBin }),
+          ...(sources.sysdigBin !== undefined && { sysdigBin: sources.sysdigBin }),
           verbose: cli.flags.verbose,
           ...(descriptorsEvery !== undefined && { descriptorsEvery }),
         },
@@ -208,11 +203,8 @@ async function main(argv: readonly string[]): Promise<void> {
     case 'serve': {
       const cli = parseCommand(SERVE, rest, importMeta);
       if (cli.input.length > 0) throw new UsageError(`bubble serve takes no arguments (got "${cli.input.join(' ')}"); see --help`);
-      const serveSource = cli.flags.source;
-      if (serveSource !== undefined && serveSource !== 'procfs' && serveSource !== 'both') {
-        throw new UsageError(`--source: "${serveSource}" is not one of procfs, both`);
-      }
-      const serveSysdigBin = cli.flags.sysdigBin ?? process.env['BUBBLE_SYSDIG'];
+      const serveConfig = loadConfig(cli.flags.config);
+      const serveSources = sourceChoice(cli.flags, serveConfig);
       const { parseListen } = await import('../serve/http.js');
       const { DEFAULT_LISTEN, runServe } = await import('../commands/serve.js');
       const { DEFAULT_PROCESS_METRICS } = await import('../serve/metrics.js');
@@ -232,7 +224,7 @@ async function main(argv: readonly string[]): Promise<void> {
         {
           dbPath: cli.flags.db ?? defaultDbPath(),
           intervalMs: intervalMs(cli.flags.interval),
-          retention: parseRetention({}, loadConfig(cli.flags.config)),
+          retention: parseRetention({}, serveConfig),
           record: cli.flags.record,
           listen: cli.flags.listen === undefined ? DEFAULT_LISTEN : parseListen(cli.flags.listen),
           processMetrics,
@@ -240,8 +232,7 @@ async function main(argv: readonly string[]): Promise<void> {
           ...(cli.flags.tlsCert !== undefined && { tlsCert: cli.flags.tlsCert }),
           ...(cli.flags.tlsKey !== undefined && { tlsKey: cli.flags.tlsKey }),
           metricsPublic: cli.flags.metricsPublic,
-          ...(serveSource !== undefined && { source: serveSource }),
-          ...(serveSysdigBin !== undefined && serveSysdigBin !== '' && { sysdigBin: serveSysdigBin }),
+          sources: serveSources,
           ...(durationMs !== undefined && { durationMs }),
           quiet: cli.flags.quiet,
         },

@@ -5,6 +5,8 @@
 import meow from 'meow';
 import { safeText } from '../format.js';
 import { UsageError } from '../errors/usage-error.js';
+import { LIVE_SOURCES, RECORD_SOURCES, type SourceName } from '../model/source-names.js';
+import type { SourceChoice } from '../monitor/sources.js';
 import { defaultDbPath } from '../store/paths.js';
 
 export interface FlagSpec {
@@ -43,6 +45,39 @@ export interface CommandSpec {
 
 const DB = defaultDbPath();
 const TIER_VALUES = 'second|minute|hour|day';
+
+// The sources, declared once for record, top and serve (src/monitor/sources.ts chooses them, sourceChoice() checks).
+const SOURCE = {
+  name: 'source',
+  type: 'string',
+  value: LIVE_SOURCES.join('|'),
+  help: [
+    'procfs+bpf (default when bpftrace is installed and bubble runs as root, else procfs):',
+    'procfs completed by bpftrace (processes too short-lived for a tick, with their container,',
+    'CPU and exit, the files they opened, socket bytes per process, failed syscalls); procfs:',
+    '/proc and cgroups, open files and sockets included; bpf: procfs+bpf, and an error when',
+    'bpftrace cannot run; both: procfs, completed by sysdig (bytes per file and connection,',
+    'processes too short-lived for a tick)',
+  ],
+} as const satisfies FlagSpec;
+const RECORD_SOURCE = {
+  ...SOURCE,
+  value: RECORD_SOURCES.join('|'),
+  help: [...SOURCE.help, 'sysdig: sysdig\'s events alone (needs sysdig and its kernel driver; "-" reads the bridge\'s', 'output on stdin instead)'],
+} as const satisfies FlagSpec;
+const BPF_ERRORS = {
+  name: 'bpf-errors',
+  type: 'string',
+  value: 'on|off',
+  help: [
+    'off: bpftrace without its syscall-error probe (default on: failed syscalls per process,',
+    'syscall and errno; it runs on every syscall, so a syscall-heavy host may want it off;',
+    'the config file\'s "bpf": {"errors": false} does the same)',
+  ],
+} as const satisfies FlagSpec;
+// Other binaries (tests); BUBBLE_BPFTRACE and BUBBLE_SYSDIG do the same.
+const BPFTRACE_BIN = { name: 'bpftrace-bin', type: 'string', hidden: true, help: [] } as const satisfies FlagSpec;
+const SYSDIG_BIN = { name: 'sysdig-bin', type: 'string', hidden: true, help: [] } as const satisfies FlagSpec;
 
 export const PS = {
   name: 'ps',
@@ -99,7 +134,8 @@ export const TOP = {
   about: [
     'Full screen, keyboard only (? lists every key). With a container (name, id prefix, Slurm job id or cgroup path)\n' +
       'it opens that container directly. While it runs it records into the store (when it can write it and no\n' +
-      'bubble record holds it), so history starts at launch.',
+      'bubble record holds it), so history starts at launch. As root with bpftrace installed it also runs bpftrace\n' +
+      '(short-lived processes, NET/s per process, failed syscalls), recording or not; the status line says when not.',
   ],
   flags: [
     { name: 'interval', type: 'string', value: '1s', help: ['refresh interval (default 1s)'] },
@@ -108,7 +144,11 @@ export const TOP = {
     { name: 'tier', type: 'string', value: TIER_VALUES, help: ['the tier the scrubber starts on (default second)'] },
     { name: 'columns', type: 'string', value: 'LIST', help: ["the container list's columns, in order: name,cpu,mem,... (docs/config.md)"] },
     { name: 'process-columns', type: 'string', value: 'LIST', help: ["the process list's columns, in order: pid,cpu,rss,command,..."] },
-    { name: 'config', type: 'string', value: 'FILE', help: ['config file (sort, interval, tier, colour, columns; docs/config.md); flags override it'] },
+    SOURCE,
+    BPF_ERRORS,
+    BPFTRACE_BIN,
+    SYSDIG_BIN,
+    { name: 'config', type: 'string', value: 'FILE', help: ['config file (sort, interval, tier, colour, columns, bpf; docs/config.md); flags override it'] },
   ],
 } as const satisfies CommandSpec;
 
@@ -151,40 +191,16 @@ export const RECORD = {
       ],
     },
     { name: 'duration', type: 'string', value: '30s', help: ['stop after this long (e.g. 30s), instead of at Ctrl-C'] },
-    {
-      name: 'source',
-      type: 'string',
-      value: 'procfs+bpf|procfs|bpf|sysdig|both',
-      help: [
-        'procfs+bpf (default when bpftrace is installed and bubble runs as root, else procfs):',
-        'procfs completed by bpftrace (processes too short-lived for a tick, with their container,',
-        'CPU and exit, and the files they opened); procfs: /proc and cgroups, open files and',
-        'sockets included; bpf: procfs+bpf, and an error when bpftrace cannot run;',
-        'sysdig: sysdig\'s events alone (needs sysdig and its kernel driver; "-" reads the bridge\'s',
-        'output on stdin instead); both: procfs, completed by sysdig (bytes per file and connection,',
-        'processes too short-lived for a tick)',
-      ],
-    },
-    {
-      name: 'bpf-errors',
-      type: 'string',
-      value: 'on|off',
-      help: [
-        'off: bpftrace without its syscall-error probe (default on: failed syscalls per process,',
-        'syscall and errno; it runs on every syscall, so a syscall-heavy host may want it off;',
-        'the config file\'s "bpf": {"errors": false} does the same)',
-      ],
-    },
-    // Another bpftrace binary (tests); BUBBLE_BPFTRACE does the same.
-    { name: 'bpftrace-bin', type: 'string', hidden: true, help: [] },
+    RECORD_SOURCE,
+    BPF_ERRORS,
+    BPFTRACE_BIN,
     {
       name: 'sysdig-capture',
       type: 'string',
       value: 'FILE',
       help: ["replay a sysdig capture (.scap) through the bridge to its end, in the capture's own time", '(no kernel driver needed)'],
     },
-    // Another sysdig binary (tests); BUBBLE_SYSDIG does the same.
-    { name: 'sysdig-bin', type: 'string', hidden: true, help: [] },
+    SYSDIG_BIN,
     { name: 'verbose', type: 'boolean', help: ["print the sysdig bridge's line counts (skipped lines) every 10 s and at the end"] },
     {
       name: 'descriptors-every',
@@ -216,10 +232,11 @@ export const SERVE = {
     { name: 'tls-cert', type: 'string', value: 'FILE', help: ['serve HTTPS with this certificate (PEM) ...'] },
     { name: 'tls-key', type: 'string', value: 'FILE', help: ['... and this key'] },
     { name: 'metrics-public', type: 'boolean', help: ['/metrics needs no token (the APIs still do)'] },
-    { name: 'source', type: 'string', value: 'procfs|both', help: ["procfs (default), or both: procfs completed by sysdig's events, as for bubble record"] },
-    // Another sysdig binary (tests); BUBBLE_SYSDIG does the same.
-    { name: 'sysdig-bin', type: 'string', hidden: true, help: [] },
-    { name: 'config', type: 'string', value: 'FILE', help: ['retention config file, as for bubble record'] },
+    SOURCE,
+    BPF_ERRORS,
+    BPFTRACE_BIN,
+    SYSDIG_BIN,
+    { name: 'config', type: 'string', value: 'FILE', help: ['config file (retention, bpf.errors), as for bubble record'] },
     { name: 'duration', type: 'string', value: '30s', help: ['stop after this long (e.g. 30s)'] },
     { name: 'quiet', type: 'boolean', help: ['no status lines on stderr'] },
   ],
@@ -404,4 +421,50 @@ export function parseCommand<C extends CommandSpec>(spec: C, argv: readonly stri
   const end = argv.indexOf('--');
   if ((end === -1 ? argv : argv.slice(0, end)).includes('--help')) cli.showHelp(0);
   return { input: cli.input, flags: cli.flags as unknown as ParsedFlags<C> };
+}
+
+interface SourceFlags {
+  readonly source: string | undefined;
+  readonly bpfErrors: string | undefined;
+  readonly bpftraceBin: string | undefined;
+  readonly sysdigBin: string | undefined;
+}
+
+interface SourceConfig {
+  readonly bpf?: { readonly errors?: boolean };
+}
+
+/** A binary from its hidden flag, else the environment variable (tests); undefined for the one on PATH. */
+function binary(flag: string | undefined, env: string): string | undefined {
+  const bin = flag ?? process.env[env];
+  return bin === undefined || bin === '' ? undefined : bin;
+}
+
+/**
+ * `--source`, `--bpf-errors`, the hidden binaries and the config file's bpf.errors, checked alike for record, top and
+ * serve: flags win over the file. `allowed`: the names the command takes (record also takes sysdig alone).
+ */
+export function sourceChoice(flags: SourceFlags, config: SourceConfig): SourceChoice;
+export function sourceChoice(
+  flags: SourceFlags,
+  config: SourceConfig,
+  allowed: readonly SourceName[],
+): Omit<SourceChoice, 'source'> & { readonly source?: SourceName };
+export function sourceChoice(
+  flags: SourceFlags,
+  config: SourceConfig,
+  allowed: readonly SourceName[] = LIVE_SOURCES,
+): Omit<SourceChoice, 'source'> & { readonly source?: SourceName } {
+  const { source, bpfErrors } = flags;
+  if (source !== undefined && !(allowed as readonly string[]).includes(source))
+    throw new UsageError(`--source: "${safeText(source)}" is not one of ${allowed.join(', ')}`);
+  if (bpfErrors !== undefined && bpfErrors !== 'on' && bpfErrors !== 'off') throw new UsageError(`--bpf-errors: "${safeText(bpfErrors)}" is not on or off`);
+  const bpftraceBin = binary(flags.bpftraceBin, 'BUBBLE_BPFTRACE');
+  const sysdigBin = binary(flags.sysdigBin, 'BUBBLE_SYSDIG');
+  return {
+    ...(source !== undefined && { source: source as SourceName }),
+    bpfErrors: bpfErrors === undefined ? config.bpf?.errors !== false : bpfErrors === 'on',
+    ...(bpftraceBin !== undefined && { bpftraceBin }),
+    ...(sysdigBin !== undefined && { sysdigBin }),
+  };
 }

@@ -596,7 +596,7 @@ export interface BpfSourceOptions {
 }
 
 /** Restarts after bpftrace died on its own, at most this many, each after RESTART_DELAY_MS. */
-const MAX_RESTARTS = 3;
+export const MAX_RESTARTS = 3;
 const RESTART_DELAY_MS = 2000;
 
 /**
@@ -618,6 +618,9 @@ export class BpfTickSource implements TickSource {
   private coveredTicks = 0;
   /** The current run ended: its counts are in `past` already. */
   private runEnded = false;
+  /** Why bpftrace last ended, one line (undefined until it did). */
+  private lastEnd: string | undefined;
+  private gaveUp = false;
 
   constructor(options: BpfSourceOptions) {
     this.options = options;
@@ -668,13 +671,16 @@ export class BpfTickSource implements TickSource {
         this.past.push({ ...run.stats });
         this.runEnded = true;
         const why = error instanceof Error ? error.message : String(error);
+        this.lastEnd = why;
         if (!run.started) {
           // It never attached: starting it again would fail the same way.
+          this.gaveUp = true;
           this.failure = `${why}; recording procfs only`;
           return;
         }
         this.deaths++;
         if (this.deaths > MAX_RESTARTS) {
+          this.gaveUp = true;
           this.failure = `${why} ${this.deaths} times; recording procfs only`;
           return;
         }
@@ -688,6 +694,18 @@ export class BpfTickSource implements TickSource {
     );
   }
 
+  /**
+   * What bpftrace is doing, for a status line: compiling and attaching its probes, running, waiting to be started again
+   * after it died (`restarting`), or given up (it never attached, or died more than MAX_RESTARTS times); `why` is its
+   * last end.
+   */
+  get state(): { readonly phase: 'attaching' | 'running' | 'restarting' | 'failed'; readonly why?: string } {
+    const why = this.lastEnd === undefined ? {} : { why: this.lastEnd };
+    if (this.gaveUp) return { phase: 'failed', ...why };
+    if (this.runEnded || this.restartTimer !== undefined) return { phase: 'restarting', ...why };
+    return { phase: this.started ? 'running' : 'attaching', ...why };
+  }
+
   /** Called once, when bpftrace's probes are first attached (its compile and attach take seconds). */
   onAttached(listener: () => void): void {
     if (this.started) listener();
@@ -698,7 +716,10 @@ export class BpfTickSource implements TickSource {
     // Socket bytes cover a whole interval from the second tick after the probes attached, until bpftrace fails.
     const running = this.started && this.failure === undefined;
     this.coveredTicks = running ? this.coveredTicks + 1 : 0;
-    return this.ingest.complete(snapshot, this.coveredTicks >= 2);
+    const done = this.ingest.complete(snapshot, this.coveredTicks >= 2);
+    // The errors pane tells "none failed" from "not counted": with the probe on through the interval, it was counted.
+    const counted = this.coveredTicks >= 2 && this.options.errors !== false;
+    return counted && done.syscallErrors === undefined ? { ...done, syscallErrors: [] } : done;
   }
 
   gap(): string | undefined {

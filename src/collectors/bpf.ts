@@ -507,7 +507,10 @@ function tracefsMounted(): boolean {
   }
 }
 
-export type BpfAvailability = { readonly ok: true; readonly bin: string } | { readonly ok: false; readonly why: string };
+/** Why bpftrace cannot run here, as a kind (the status line's short word) beside the sentence (`why`). */
+export type BpfUnavailable = 'not-installed' | 'not-root' | 'no-tracefs';
+
+export type BpfAvailability = { readonly ok: true; readonly bin: string } | { readonly ok: false; readonly reason: BpfUnavailable; readonly why: string };
 
 /**
  * Whether bpftrace can run here: root, the binary, and tracefs (mounted now when root and missing, as the kernel's
@@ -517,12 +520,16 @@ export function bpfAvailability(options: { readonly bin?: string; readonly root?
   const root = options.root ?? process.getuid?.() === 0;
   const bin = options.bin ?? findOnPath('bpftrace');
   if (bin === undefined || !existsSync(bin))
-    return { ok: false, why: `bpftrace is not installed: install it with ${BPFTRACE_INSTALL_HINT} for short-lived processes` };
-  if (!root) return { ok: false, why: 'bpftrace needs root: run as root (sudo) for short-lived processes' };
+    return { ok: false, reason: 'not-installed', why: `bpftrace is not installed: install it with ${BPFTRACE_INSTALL_HINT} for short-lived processes` };
+  if (!root) return { ok: false, reason: 'not-root', why: 'bpftrace needs root: run as root (sudo) for short-lived processes' };
   if (!tracefsMounted()) {
     const r = spawnSync('mount', ['-t', 'tracefs', 'nodev', TRACEFS], { stdio: 'ignore', timeout: 5000 });
     if (r.status !== 0 || !tracefsMounted())
-      return { ok: false, why: `tracefs is not mounted at ${TRACEFS} and mounting it failed: mount -t tracefs nodev ${TRACEFS}` };
+      return {
+        ok: false,
+        reason: 'no-tracefs',
+        why: `tracefs is not mounted at ${TRACEFS} and mounting it failed: mount -t tracefs nodev ${TRACEFS}`,
+      };
   }
   return { ok: true, bin };
 }

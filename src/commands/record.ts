@@ -13,24 +13,25 @@
  *   with their container, CPU and exit, and the files they opened, through the same completion. The default when
  *   bpftrace is installed and bubble runs as root; otherwise procfs alone and one line saying why. `bpf` is the
  *   same but insists: without bpftrace it is an error.
+ * The procfs sources are chosen as `top` and `serve` choose theirs: src/monitor/sources.ts.
  */
-import { bpfAvailability, BpfTickSource } from '../collectors/bpf-ingest.js';
 import { DockerWatcher } from '../collectors/docker.js';
-import { bridgeStatusLine, completeSnapshot, SysdigIngest } from '../collectors/sysdig-ingest.js';
+import { bridgeStatusLine, SysdigIngest } from '../collectors/sysdig-ingest.js';
 import { runBridge, skippedLines, type BridgeRecord, type BridgeRun, type SysdigRunOptions } from '../collectors/sysdig.js';
 import { UserNames } from '../collectors/users.js';
 import { BubbleError } from '../errors/bubble-error.js';
 import { safeText } from '../format.js';
-import { Monitor, type TickSource } from '../monitor/monitor.js';
+import { Monitor } from '../monitor/monitor.js';
 import { Recording } from '../monitor/recording.js';
+import { chooseSources, type TickSources } from '../monitor/sources.js';
 import { onExitFinish } from '../monitor/stop.js';
-import type { Snapshot } from '../model/snapshot.js';
+import type { SourceName } from '../model/source-names.js';
 import type { Recorder } from '../store/recorder.js';
 import type { Store } from '../store/database.js';
 import type { Retention } from '../store/tiers.js';
 import type { Output } from './output.js';
 
-export type RecordSource = 'procfs' | 'sysdig' | 'both' | 'bpf' | 'procfs+bpf';
+export type RecordSource = SourceName;
 
 export interface RecordOptions {
   readonly dbPath: string;
@@ -96,13 +97,18 @@ const lastWriteError: { error: unknown } = { error: undefined };
 export async function runRecord(options: RecordOptions, output: Output, signal: AbortSignal): Promise<void> {
   const source = options.source;
   const sysdigOnly = source === 'sysdig' || options.sysdigCapture !== undefined;
-  // bpftrace: asked for, or the default where it can run. Only `--source bpf` makes its absence an error.
-  let bpf: { readonly why?: string; readonly bin?: string } | undefined;
-  if (!sysdigOnly && (source === undefined || source === 'bpf' || source === 'procfs+bpf')) {
-    const can = bpfAvailability(options.bpftraceBin === undefined ? {} : { bin: options.bpftraceBin });
-    if (!can.ok && source === 'bpf') throw new BubbleError(`--source bpf: ${can.why}`);
-    bpf = can.ok ? { bin: can.bin } : { why: can.why };
-  }
+  // Chosen before the store is opened: `--source bpf` without bpftrace is an error that leaves nothing behind.
+  const sources = sysdigOnly
+    ? undefined
+    : chooseSources(
+        {
+          ...(source !== undefined && { source }),
+          ...(options.bpfErrors !== undefined && { bpfErrors: options.bpfErrors }),
+          ...(options.bpftraceBin !== undefined && { bpftraceBin: options.bpftraceBin }),
+          ...(options.sysdigBin !== undefined && { sysdigBin: options.sysdigBin }),
+        },
+        { intervalMs: options.intervalMs, signal, ...(options.sysdigStdin !== undefined && { sysdigStdin: options.sysdigStdin }) },
+      );
   // A capture comes from another machine: this host's Docker cannot name its containers.
   const docker = options.docker === false || options.sysdigCapture !== undefined ? undefined : new DockerWatcher();
   let recording: Recording | undefined;
@@ -125,8 +131,8 @@ export async function runRecord(options: RecordOptions, output: Output, signal: 
       },
     });
     await docker?.start({ events: true, timeoutMs: 2000 });
-    if (sysdigOnly) await recordSysdig(options, output, signal, recording, docker);
-    else await recordProcfs(options, output, signal, recording, docker, source === 'both', bpf);
+    if (sources === undefined) await recordSysdig(options, output, signal, recording, docker);
+    else await recordProcfs(options, output, signal, recording, docker, sources);
   } finally {
     docker?.stop();
     recording?.close();
@@ -274,74 +280,25 @@ async function recordSysdig(
   else output.err(`bubble: recorded to ${store.path}: ${figures}${dropped}\n`);
 }
 
-/**
- * sysdig's events as a tick source: completeSnapshot() adds what procfs cannot see, never counting anything twice.
- * `serve --source both` uses it too.
- */
-export class SysdigTickSource implements TickSource {
-  readonly ingest: SysdigIngest;
-  private failure: string | undefined;
-  private readonly run: BridgeRun;
-
-  constructor(options: RecordOptions, signal: AbortSignal) {
-    this.ingest = new SysdigIngest({ mode: 'complete', parseStats: () => this.run.stats });
-    this.run = runBridge(bridgeOptions(options), (records) => this.ingest.push(records));
-    // sysdig is optional here: procfs goes on, and the reason is a gap line.
-    this.run.done.then(
-      () => {
-        if (options.sysdigStdin === undefined && !signal.aborted) this.failure = 'sysdig: the bridge ended; recording procfs only';
-      },
-      (error: unknown) => {
-        this.failure = `sysdig: ${describeError(error)}; recording procfs only`;
-      },
-    );
-  }
-
-  get stats(): BridgeRun['stats'] {
-    return this.run.stats;
-  }
-
-  complete(snapshot: Snapshot): Snapshot {
-    return completeSnapshot(snapshot, this.ingest);
-  }
-
-  gap(): string | undefined {
-    return this.failure;
-  }
-
-  async stop(): Promise<void> {
-    this.run.stop();
-    await this.run.done.catch(() => undefined);
-  }
-
-  close(): void {
-    this.run.stop();
-  }
-}
-
-/** procfs ticks through the monitor, completed by sysdig when `withSysdig`. */
+/** procfs ticks through the monitor, completed by the chosen sources (bpftrace, or sysdig). */
 async function recordProcfs(
   options: RecordOptions,
   output: Output,
   signal: AbortSignal,
   recording: Recording,
   docker: DockerWatcher | undefined,
-  withSysdig: boolean,
-  bpf: { readonly why?: string; readonly bin?: string } | undefined,
+  sources: TickSources,
 ): Promise<void> {
   const store = recording.store;
   const recorder = recording.recorder;
-  const sysdig = withSysdig ? new SysdigTickSource(options, signal) : undefined;
-  const bpftrace =
-    bpf?.bin === undefined
-      ? undefined
-      : new BpfTickSource({ intervalMs: options.intervalMs, bin: bpf.bin, ...(options.bpfErrors !== undefined && { errors: options.bpfErrors }) });
-  const sources: TickSource[] = [...(sysdig === undefined ? [] : [sysdig]), ...(bpftrace === undefined ? [] : [bpftrace])];
+  const started = sources.start();
+  const sysdig = sources.sysdig;
+  const bpftrace = sources.bpf;
   const monitor = new Monitor({
     intervalMs: options.intervalMs,
     sampler: { descriptors: true, ...(options.descriptorsEvery !== undefined && { descriptorsEvery: options.descriptorsEvery }) },
     ...(docker !== undefined && { docker }),
-    ...(sources.length > 0 && { sources }),
+    ...(started.length > 0 && { sources: started }),
   });
   let status: BridgeStatus | undefined;
   // SIGKILL aside, a process that exits without reaching the end below (an uncaught error, process.exit) still
@@ -358,10 +315,9 @@ async function recordProcfs(
       status.start();
     }
     if (!options.quiet) {
-      const what = withSysdig ? 'procfs and sysdig ' : '';
+      const what = sysdig !== undefined ? 'procfs and sysdig ' : '';
       output.err(`bubble: recording ${what}to ${safeText(store.path)} every ${options.intervalMs / 1000}s (pid ${process.pid}); Ctrl-C stops\n`);
-      if (bpftrace !== undefined) bpftrace.onAttached(() => output.err('bubble: bpftrace attached: short-lived processes and their opens from now on\n'));
-      else if (bpf?.why !== undefined) output.err(`bubble: procfs only: ${safeText(bpf.why)}\n`);
+      sources.announce((line) => output.err(`bubble: ${safeText(line)}\n`));
     }
     const gaps = new GapReporter();
     monitor.onSnapshot((snapshot) => {
@@ -371,12 +327,9 @@ async function recordProcfs(
     monitor.attach(recorder);
     await monitor.run(signal, { ...(options.durationMs !== undefined && { durationMs: options.durationMs }) });
 
-    if (sysdig !== undefined) {
-      await sysdig.stop();
-      status?.stop();
-      status?.report(true);
-    }
-    await bpftrace?.stop();
+    await sources.stop();
+    status?.stop();
+    status?.report(true);
     if (bpftrace !== undefined && options.verbose === true) {
       const b = bpftrace.ingest.stats;
       const unmatched = bpftrace.ingest.sysdig.stats.unmatched;

@@ -1,7 +1,8 @@
 /**
  * `bubble serve`: a recorder with endpoints. One monitor ticks; each tick feeds the store (unless --no-record), the
  * Prometheus text of /metrics, the cadvisor-companion history and the store API's live list. No second sampler.
- * Endpoints are in docs/serve.md.
+ * Its sources are chosen as record's (src/monitor/sources.ts): procfs+bpf where bpftrace runs as root, so it records
+ * what `record` records. Endpoints are in docs/serve.md.
  */
 import fs from 'node:fs';
 import { DockerWatcher } from '../collectors/docker.js';
@@ -9,6 +10,7 @@ import { BubbleError } from '../errors/bubble-error.js';
 import { safeText } from '../format.js';
 import { Monitor } from '../monitor/monitor.js';
 import { Recording } from '../monitor/recording.js';
+import { chooseSources, type SourceChoice } from '../monitor/sources.js';
 import { onExitFinish } from '../monitor/stop.js';
 import type { Snapshot } from '../model/snapshot.js';
 import { companionProcesses, parseCompanionQuery, SnapshotHistory } from '../serve/companion.js';
@@ -19,7 +21,7 @@ import { openStore, type Store } from '../store/database.js';
 import { safeJson } from '../store/export.js';
 import type { Retention } from '../store/tiers.js';
 import { skippedLines } from '../collectors/sysdig.js';
-import { describeError, GapReporter, SysdigTickSource } from './record.js';
+import { describeError, GapReporter } from './record.js';
 import type { Output } from './output.js';
 
 export const DEFAULT_LISTEN: ListenAddress = { host: '127.0.0.1', port: 9977 };
@@ -41,10 +43,8 @@ export interface ServeOptions {
   readonly quiet: boolean;
   /** Ask Docker for names and images. @default true */
   readonly docker?: boolean;
-  /** procfs (default), or both: procfs completed by sysdig's events, as `record --source both`. */
-  readonly source?: 'procfs' | 'both';
-  /** The sysdig binary. @default `sysdig` from PATH */
-  readonly sysdigBin?: string;
+  /** `--source`, `--bpf-errors` and the binaries, as for record (src/monitor/sources.ts). @default procfs+bpf where it runs */
+  readonly sources?: SourceChoice;
 }
 
 function readSecret(path: string, what: string): Buffer {
@@ -87,30 +87,21 @@ export async function runServe(options: ServeOptions, output: Output, signal: Ab
       ? undefined
       : { cert: readSecret(options.tlsCert, '--tls-cert'), key: readSecret(options.tlsKey, '--tls-key') };
   const record = options.record !== false;
+  // Chosen first: `--source bpf` without bpftrace is an error before a port or a store is taken.
+  const sources = chooseSources(options.sources ?? {}, { intervalMs: options.intervalMs, signal });
   const docker = options.docker === false ? undefined : new DockerWatcher();
   let writeErrors = 0;
   let recording: Recording | undefined;
   let reader: Store | undefined;
   let server: RunningServer | undefined;
-  // sysdig is optional here as in record: if it cannot run, procfs goes on and the reason is a gap line.
-  const sysdig =
-    options.source === 'both'
-      ? new SysdigTickSource(
-          {
-            dbPath: options.dbPath,
-            intervalMs: options.intervalMs,
-            retention: options.retention,
-            quiet: options.quiet,
-            ...(options.sysdigBin !== undefined && { sysdigBin: options.sysdigBin }),
-          },
-          signal,
-        )
-      : undefined;
+  // sysdig and bpftrace are optional as in record: if one cannot run, procfs goes on and the reason is a gap line.
+  const started = sources.start();
+  const sysdig = sources.sysdig;
   const monitor = new Monitor({
     intervalMs: options.intervalMs,
     sampler: { descriptors: true },
     ...(docker !== undefined && { docker }),
-    ...(sysdig !== undefined && { sources: [sysdig] }),
+    ...(started.length > 0 && { sources: started }),
   });
   try {
     await docker?.start({ events: true, timeoutMs: 2000 });
@@ -201,10 +192,11 @@ export async function runServe(options: ServeOptions, output: Output, signal: Ab
     if (!options.quiet) {
       const what = record ? `recording to ${safeText(options.dbPath)}` : 'not recording';
       output.err(`bubble: serving ${server.url}/metrics every ${options.intervalMs / 1000}s, ${what} (pid ${process.pid}); Ctrl-C stops\n`);
+      sources.announce((line) => output.err(`bubble: ${safeText(line)}\n`));
     }
     if (recording !== undefined) monitor.attach(recording.recorder);
     await monitor.run(signal, { ...(options.durationMs !== undefined && { durationMs: options.durationMs }) });
-    await sysdig?.stop();
+    await sources.stop();
     cancelExitHook();
     await server.close();
     server = undefined;

@@ -31,7 +31,7 @@ export class Monitor {
   readonly intervalMs: number;
   readonly docker: DockerWatcher | undefined;
   private readonly sampler: Sampler;
-  private readonly sources: readonly TickSource[];
+  private readonly sources: TickSource[];
   private readonly listeners = new Set<SnapshotListener>();
   private previous: Sample | undefined;
   /** toSnapshot's own last result (before sources complete it): the views it reuses for Sample.unchanged. */
@@ -51,7 +51,13 @@ export class Monitor {
     this.intervalMs = options.intervalMs;
     this.docker = options.docker;
     this.sampler = new Sampler({ ...options.sampler, ...(options.docker !== undefined && { docker: options.docker }) });
-    this.sources = options.sources ?? [];
+    this.sources = [...(options.sources ?? [])];
+  }
+
+  /** A source that starts later completes the ticks from the next one on (`top` starts bpftrace after its first frame). */
+  addSource(source: TickSource): void {
+    if (this.closed) source.close();
+    else this.sources.push(source);
   }
 
   /** The newest Snapshot, undefined before the first tick. */

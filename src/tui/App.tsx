@@ -411,7 +411,7 @@ export function App(props: AppProps) {
         errors: {
           lines: errorLines,
           title: `syscall errors of the container (${errorLines.reduce((a, e) => a + e.count, 0)}; e: network)`,
-          empty: snapshot?.syscallErrors === undefined ? 'not counted here (record --source bpf counts them)' : 'no failed syscalls',
+          empty: snapshot?.syscallErrors === undefined ? 'not counted here (bpftrace as root, --bpf-errors on)' : 'no failed syscalls',
         },
       }),
       focus: state.focus,

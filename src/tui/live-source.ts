@@ -12,6 +12,7 @@ import type { ContainerMeta } from '../model/sample.js';
 import type { ContainerView, Snapshot } from '../model/snapshot.js';
 import type { Monitor } from '../monitor/monitor.js';
 import { runtimeExitCodes, type StoreStatus } from '../monitor/recording.js';
+import type { SourceStatus } from '../monitor/sources.js';
 import type { StoreReader } from '../store/reader.js';
 import { bucketStart, TIER_MS, type Tier } from '../store/tiers.js';
 import { endedView } from './ended.js';
@@ -29,11 +30,19 @@ export interface LiveStore {
   status(): StoreStatus;
 }
 
+/** The sources beside procfs (src/monitor/sources.ts TickSources): how bpftrace and sysdig are doing. */
+export interface LiveSources {
+  status(): readonly SourceStatus[];
+  /** Gaps their status already says. */
+  saidGaps(): readonly string[];
+}
+
 export class LiveSource implements Source {
   readonly mode = 'live' as const;
   readonly intervalMs: number;
   private readonly monitor: Monitor;
   private readonly history: LiveStore | undefined;
+  private readonly sources: LiveSources | undefined;
   private readonly listeners = new Set<() => void>();
   private readonly ring: Snapshot[] = [];
   private readonly unsubscribe: () => void;
@@ -44,11 +53,12 @@ export class LiveSource implements Source {
   private readonly exits: ReturnType<typeof runtimeExitCodes>;
   private storedRange: { atMs: number; range: { firstMs: number; lastMs: number } | undefined } | undefined;
 
-  constructor(monitor: Monitor, history?: LiveStore) {
+  constructor(monitor: Monitor, history?: LiveStore, sources?: LiveSources) {
     this.monitor = monitor;
     this.intervalMs = monitor.intervalMs;
     this.history = history;
     this.exits = runtimeExitCodes(monitor.docker);
+    this.sources = sources;
     if (monitor.last !== undefined) this.ring.push(monitor.last);
     this.unsubscribe = monitor.onSnapshot((snapshot) => {
       this.remember(snapshot);
@@ -177,10 +187,12 @@ export class LiveSource implements Source {
     else if (docker.status.ok) items.push({ name: 'docker', level: 'ok', text: 'docker ok' });
     else items.push({ name: 'docker', level: 'warn', text: docker.status.message ?? 'no docker' });
     items.push({ name: 'store', ...(this.history?.status() ?? { level: 'off', text: 'no store: history since launch only' }) });
-    items.push({ name: 'sysdig', level: 'off', text: 'sysdig off' });
-    // What else the sampler could not read this tick (not root and Docker are said above already).
+    // bpf and sysdig: on, off and why (not root, not installed), or what went wrong (bpftrace died, restarting).
+    items.push(...(this.sources?.status() ?? [{ name: 'sysdig', level: 'off', text: 'sysdig off' }]));
+    const said = new Set(this.sources?.saidGaps());
+    // What else the sampler could not read this tick (not root, Docker and the sources are said above already).
     for (const gap of this.ring.at(-1)?.gaps ?? []) {
-      if (gap.startsWith('not root') || gap === docker?.status.message) continue;
+      if (gap.startsWith('not root') || gap === docker?.status.message || said.has(gap)) continue;
       items.push({ name: 'gap', level: 'warn', text: gap });
     }
     return items;

@@ -10,11 +10,13 @@ import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import Database from 'better-sqlite3';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { bpfAvailability } from '../../src/collectors/bpf.js';
 import { BIN, bubble, Children, startBubble } from '../helpers/cli.js';
 import { isRoot, needReal } from '../helpers/real.js';
 import { Tmux, tmuxAvailable } from '../helpers/tmux.js';
 
 const tmux = tmuxAvailable();
+const bpf = bpfAvailability();
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'bubble-monitor-'));
 const sessions: Tmux[] = [];
 const children = new Children();
@@ -112,7 +114,7 @@ describe('bubble top and the store', () => {
     expect(files.stdout).toContain(file);
   });
 
-  it('a record started under a running top is handed the store; top goes on reading and says so', async (ctx) => {
+  it('a record started under a running top is handed the store; top goes on reading and says so, bpftrace running', async (ctx) => {
     needReal(ctx, 'tmux', tmux.ok, tmux.why);
     needReal(ctx, 'root', isRoot, 'the recorders record the real host');
     const db = path.join(tmp, 'handover.db');
@@ -127,6 +129,8 @@ describe('bubble top and the store', () => {
     expect(status).toBe(0);
     const screen = await t.waitFor(/history from bubble record \(pid \d+\)|recording to/);
     expect(screen).toMatch(/history from bubble record \(pid \d+\)/);
+    // top keeps its own bpftrace through the hand-over (its live views need it, recording or not).
+    if (bpf.ok) await t.waitFor('bpf ok', 30_000);
     // Both sessions' seconds are in the store, and top's buckets were flushed when it handed over.
     expect(minuteRows(db)).toBeGreaterThan(0);
     // The recorder is gone: top takes the store back within its retry period.
@@ -134,5 +138,5 @@ describe('bubble top and the store', () => {
     t.keys('q');
     await t.waitFor(/EXIT=0/);
     expect(lockHeld(db)).toBe(false);
-  });
+  }, 90_000);
 });

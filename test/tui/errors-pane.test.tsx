@@ -67,7 +67,7 @@ describe('the errors pane (e)', () => {
     const r = render(<App source={source()} columns={120} rows={30} color={false} containerKey={WEB_KEY} />);
     await settle();
     await keys(r, 'e');
-    expect(lines(r).some((l) => l.includes('not counted here (record --source bpf counts them)'))).toBe(true);
+    expect(lines(r).some((l) => l.includes('not counted here (bpftrace as root, --bpf-errors on)'))).toBe(true);
     await keys(r, BYTES.escape, '?');
     expect(lines(r).some((l) => /\be +net pane: syscall errors/.test(l))).toBe(true);
   });

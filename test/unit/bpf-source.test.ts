@@ -9,6 +9,8 @@ import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, describe, expect, it } from 'vitest';
 import { BpfIngest, BpfTickSource } from '../../src/collectors/bpf-ingest.js';
+import type { ContainerSample, Sample } from '../../src/model/sample.js';
+import { toSnapshot, type Snapshot } from '../../src/model/snapshot.js';
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'bubble-bpf-source-'));
 afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
@@ -63,4 +65,40 @@ describe('BpfTickSource with a bpftrace that prints garbage and dies', () => {
       await source.stop();
     }
   }, 20_000);
+});
+
+describe('BpfTickSource: failed syscalls counted or not', () => {
+  /** A procfs snapshot of an empty host at t seconds. */
+  const empty = (t: number, previous?: Sample): { sample: Sample; snapshot: Snapshot } => {
+    const host: ContainerSample = { key: 'host', identity: { kind: 'host', id: 'host', name: 'host', cgroup: '/' }, meta: {}, cgroup: {}, processKeys: [] };
+    const sample: Sample = {
+      timeMs: 1_000_000 + t * 1000,
+      monoNs: t * 1e9,
+      host: { hostname: 'vm', ncpu: 2, cpuTotalTicks: t * 200, cpuIdleTicks: t * 100, memTotalBytes: 1 << 30, memAvailableBytes: 1 << 29, bootTimeMs: 0 },
+      processes: new Map(),
+      containers: new Map([['host', host]]),
+      gaps: [],
+    };
+    return { sample, snapshot: toSnapshot(sample, previous) };
+  };
+
+  for (const errors of [true, false]) {
+    it(`a tick bpftrace covered whole says ${errors ? 'none failed (an empty list)' : 'nothing (the probe is off)'}`, async () => {
+      // Says hello (attached) and keeps running.
+      const { bin } = fakeBpftrace(`alive-${errors}`, [printf('hello', 1)], 0);
+      fs.writeFileSync(bin, fs.readFileSync(bin, 'utf8').replace('sleep 0.2', 'exec sleep 30'));
+      const source = new BpfTickSource({ intervalMs: 1000, bin, errors, ingest: new BpfIngest({ bootTimeMs: 0, unifiedMount: undefined }) });
+      try {
+        const started = Date.now();
+        while (!source.started && Date.now() - started < 10_000) await sleep(20);
+        const a = empty(1);
+        // The first tick after the attach is not covered whole: nothing is said about it.
+        expect(source.complete(a.snapshot).syscallErrors).toBeUndefined();
+        const b = empty(2, a.sample);
+        expect(source.complete(b.snapshot).syscallErrors).toEqual(errors ? [] : undefined);
+      } finally {
+        await source.stop();
+      }
+    }, 20_000);
+  }
 });
