@@ -10,7 +10,7 @@ import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, describe, expect, it } from 'vitest';
 import { sourceChoice } from '../../src/bin/cli-flags.js';
-import type { BpfAvailability } from '../../src/collectors/bpf.js';
+import { BPF_PROTOCOL_VERSION, type BpfAvailability } from '../../src/collectors/bpf.js';
 import { BubbleError } from '../../src/errors/bubble-error.js';
 import { UsageError } from '../../src/errors/usage-error.js';
 import { RECORD_SOURCES } from '../../src/model/source-names.js';
@@ -79,7 +79,7 @@ describe('chooseSources', () => {
   it('shows bpftrace attaching, running (errors off), dying and restarting', async () => {
     // A stand-in that says hello (its probes attached), lives 1.5 s, and dies with a complaint.
     const bin = path.join(tmp, 'bpftrace');
-    const hello = JSON.stringify({ type: 'printf', data: `${JSON.stringify({ t: 'hello', v: 1, mono_ns: 1 })}\n` });
+    const hello = JSON.stringify({ type: 'printf', data: `${JSON.stringify({ t: 'hello', v: BPF_PROTOCOL_VERSION, mono_ns: 1 })}\n` });
     fs.writeFileSync(bin, `#!/bin/sh\nsleep 0.3\nprintf '%s\\n' '${hello}'\nsleep 1.5\necho 'ERROR: gone' >&2\nexit 1\n`, { mode: 0o755 });
     const sources = chooseSources({ bpfErrors: false }, { intervalMs: 1000, availability: can(bin) });
     expect(sources.source).toBe('procfs+bpf');
