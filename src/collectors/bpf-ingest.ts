@@ -43,6 +43,7 @@ import { parseProcCgroup, resolveMembership, type CgroupMembership } from './ide
 import { adoptProcfsTwin, indexAccess, SysdigIngest } from './sysdig-ingest.js';
 import { BRIDGE_PROTOCOL_VERSION, type BridgeRecord } from './sysdig.js';
 import { errnoName, syscallName } from './syscall-names.js';
+import { UserNames } from './users.js';
 
 /** /proc/PID/stat counts start times in USER_HZ ticks (nsec_to_clock_t), whatever the kernel's HZ. */
 const USER_HZ = 100;
@@ -193,7 +194,9 @@ export interface BpfIngestStats {
 
 /** Folds bpftrace intervals into a SysdigIngest in 'complete' mode (see the module comment). */
 export class BpfIngest {
-  readonly sysdig = new SysdigIngest({ mode: 'complete' });
+  /** Users by the host's passwd, as the procfs sampler names them (bpftrace runs on this host). */
+  private readonly users = new UserNames();
+  readonly sysdig = new SysdigIngest({ mode: 'complete', userName: (uid) => this.users.name(uid) });
   readonly stats: BpfIngestStats = {
     intervals: 0,
     exits: 0,
@@ -464,7 +467,8 @@ export class BpfIngest {
         uid: e.uid,
         comm: e.comm,
         exe,
-        cmdline: exe === '' ? e.comm : exe,
+        // busybox runs an applet by exec'ing /proc/self/exe: its comm says which applet, the path says nothing.
+        cmdline: exe === '' || exe === '/proc/self/exe' ? e.comm : exe,
         container: '',
         cgroups: this.cgroupsOf(e.cgroupId, e.ppid, n),
       });

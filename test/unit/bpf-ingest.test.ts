@@ -126,8 +126,16 @@ describe('BpfIngest', () => {
       {
         t: 'tick',
         interval: interval(900e6, {
-          exits: [exit(401, T + 100, { exitMonoNs: 500e6 }), exit(402, T + 200, { comm: 'cat', code: 256, cpuNs: 1_000_000, exitMonoNs: 600e6 })],
-          execs: new Map([[402, '/bin/cat']]),
+          exits: [
+            exit(401, T + 100, { exitMonoNs: 500e6 }),
+            exit(402, T + 200, { comm: 'cat', code: 256, cpuNs: 1_000_000, exitMonoNs: 600e6 }),
+            exit(403, T + 250, { comm: 'wc', exitMonoNs: 650e6 }),
+          ],
+          // busybox runs an applet by exec'ing /proc/self/exe: the comm names it.
+          execs: new Map([
+            [402, '/bin/cat'],
+            [403, '/proc/self/exe'],
+          ]),
           opens: [
             { pid: 401, path: '/bin/busybox', count: 1 },
             { pid: 999, path: '/etc/never', count: 1 },
@@ -143,19 +151,22 @@ describe('BpfIngest', () => {
     expect(added.map((p) => [p.pid, p.comm, p.cmdline, p.exe, p.containerKey, p.interval.cpuNs, p.cpuNs])).toEqual([
       [401, 'md5sum', 'md5sum', '', CKEY, 4_000_000, 4_000_000],
       [402, 'cat', '/bin/cat', '/bin/cat', CKEY, 1_000_000, 1_000_000],
+      [403, 'wc', 'wc', '/proc/self/exe', CKEY, 4_000_000, 4_000_000],
     ]);
+    // Users by this host's passwd, as procfs names them (uid 0 is root everywhere).
+    expect(added.map((p) => p.user)).toEqual(['root', 'root', 'root']);
     // Start as procfs computes it (whole 10 ms ticks after boot); exit at its monotonic time on the wall clock.
     expect(added[0]!.startTimeMs).toBe(T + 100);
     expect(added[0]!.exitedAtMs).toBe(T + 500);
     expect(added[1]!.exitedAtMs).toBe(T + 600);
     // exit(1) is wait status 256: stored as a shell says it, 1.
-    expect(added.map((p) => p.exitCode)).toEqual([0, 1]);
-    expect(done.exited.processes.filter((p) => added.includes(p))).toHaveLength(2);
+    expect(added.map((p) => p.exitCode)).toEqual([0, 1, 0]);
+    expect(done.exited.processes.filter((p) => added.includes(p))).toHaveLength(3);
     // The container's CPU is its cgroup's: the short-lived add none to it.
     expect(done.containers.find((c) => c.key === CKEY)!.interval.cpuNs).toBe(1e9);
     // The md5sum's open of /bin/busybox is an access observation of bpftrace's; a pid that never exited waits.
     expect(done.access).toEqual([expect.objectContaining({ kind: 'file', processKey: added[0]!.key, path: '/bin/busybox', opens: 1, source: 'bpf' })]);
-    expect(bpf.stats).toMatchObject({ intervals: 1, exits: 2, byParent: 0, opensDropped: 0 });
+    expect(bpf.stats).toMatchObject({ intervals: 1, exits: 3, byParent: 0, opensDropped: 0 });
   });
 
   it('never adds a process procfs saw (same pid, same start), so its CPU is not counted twice', () => {
