@@ -9,7 +9,7 @@ import type { Snapshot } from '../model/snapshot.js';
 import { addressedContainers, filesFromStore, netFromStore, peersDuring } from './access-queries.js';
 import type { Store } from './database.js';
 import { seriesFromStore, snapshotFromStore } from './history.js';
-import { storedContainer, storedRange, type StoredContainer } from './queries.js';
+import { containerBuckets, storedContainer, storedRange, type StoredContainer } from './queries.js';
 import type { Tier } from './tiers.js';
 
 export class StoreReader {
@@ -45,9 +45,15 @@ export class StoreReader {
     return peersDuring(addressedContainers(this.store.db), atMs, atMs + 999);
   }
 
-  /** Who a container was and how it ended, as recorded. */
+  /**
+   * Who a container was and how it ended, as recorded; `lastSeenMs` is its last second with figures (the tick that saw
+   * it gone, its last_seen, can fall in the next second, which holds none of its figures).
+   */
   container(key: string): StoredContainer | undefined {
-    return storedContainer(this.store.db, key);
+    const c = storedContainer(this.store.db, key);
+    const seconds = c === undefined ? undefined : containerBuckets(this.store.db, key, 'second');
+    if (c === undefined || seconds === undefined || seconds.newestMs >= c.lastSeenMs) return c;
+    return { ...c, lastSeenMs: seconds.newestMs };
   }
 
   host(): { hostname: string; ncpu: number; memTotalBytes: number } {

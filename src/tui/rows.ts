@@ -400,8 +400,13 @@ export function containerInfo(
   more: { readonly ended?: Ended; readonly atMs?: number } = {},
 ): [string, string] {
   const ended = more.ended;
-  // Ended: from its last second on; before that moment (scrubbed back past its start) it is only not there yet.
-  if (c === undefined && ended !== undefined && (more.atMs === undefined || ended.lastSeenMs === undefined || more.atMs > ended.lastSeenMs)) {
+  // Ended: from the second of its last sighting on (a moment is its second's start, and an exit is recorded at the tick
+  // that saw it gone, inside that second); before it (scrubbed back past its start) it is only not there yet.
+  if (
+    c === undefined &&
+    ended !== undefined &&
+    (more.atMs === undefined || ended.lastSeenMs === undefined || more.atMs >= Math.floor(ended.lastSeenMs / 1000) * 1000)
+  ) {
     return endedInfo(ended, width);
   }
   if (c === undefined) {

@@ -305,7 +305,7 @@ describe('live sysdig that cannot run', () => {
 
 describe('record --source usage', () => {
   it.each([
-    [['record', '--source', 'dtrace'], /--source: "dtrace" is not one of procfs, sysdig, both/],
+    [['record', '--source', 'dtrace'], /--source: "dtrace" is not one of procfs\+bpf, procfs, bpf, both, sysdig$/m],
     [['record', '-'], /"-" reads the sysdig bridge output on stdin: use it with --source sysdig/],
     [['record', '--sysdig-capture', 'x.scap', '--source', 'both'], /--sysdig-capture replays a capture on its own/],
     [['record', '--source', 'sysdig', 'extra'], /bubble record takes no arguments \(got "extra"\)/],

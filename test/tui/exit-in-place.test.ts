@@ -55,6 +55,14 @@ describe('exit in place: the info lines', () => {
     expect(info).toEqual([' payments-worker-1  docker: not present at 2026-12-06 04:00:00', '']);
   });
 
+  it('the second of its last sighting (a moment is the start of its second; the exit tick falls inside it) shows how it ended', () => {
+    const mid = lastSeenMs + 409;
+    const [first] = containerInfo(undefined, KEY, 'at 2026-12-06 05:01:01', 80, false, { ended: { view: gone, lastSeenMs: mid }, atMs: lastSeenMs });
+    expect(first).toMatch(/^ payments-worker-1 {2}docker {2}exited with code 137 /);
+    const [before] = containerInfo(undefined, KEY, 'at 2026-12-06 05:01:00', 80, false, { ended: { view: gone, lastSeenMs: mid }, atMs: lastSeenMs - 1000 });
+    expect(before).toContain('not present');
+  });
+
   it('a container never seen ending is still named by its key', () => {
     expect(containerInfo(undefined, KEY, 'now', 80)[0]).toBe(` docker ${'9'.repeat(12)}: not present now`);
   });
