@@ -13,7 +13,15 @@ import { onExitFinish } from '../monitor/stop.js';
 import type { ContainerSort, ProcessSort } from '../model/sort.js';
 import { DEFAULT_RETENTION, type Retention, type Tier } from '../store/tiers.js';
 import { LiveSource } from '../tui/live-source.js';
-import { runTui } from '../tui/run.js';
+
+/**
+ * The first frame shows CPU figures, which need two ticks: the launch tick, then one this long after it (rates are
+ * over each counter's own read interval, so a short first interval is exact), then the normal cadence. The TUI's
+ * modules load and the store opens in between. Issue 11's budget: names and CPU on screen within 0.5 s of launch.
+ */
+const FIRST_INTERVAL_MS = 200;
+/** How long past FIRST_INTERVAL_MS the second tick waits for Docker's listing (names); later names come a tick later. */
+const NAMES_GRACE_MS = 100;
 
 export interface TopOptions {
   readonly container?: string;
@@ -38,16 +46,22 @@ export async function runTop(options: TopOptions): Promise<void> {
     throw new BubbleError('bubble top needs a terminal; use bubble ls or bubble ps for plain output');
   }
   const docker = options.docker === false ? undefined : new DockerWatcher();
-  // Names are needed to match a container at launch; otherwise the first frame does not wait for Docker.
-  if (options.container !== undefined) await docker?.start({ events: true, timeoutMs: 1500 });
-  else if (docker !== undefined) setImmediate(() => void docker.start({ events: true, timeoutMs: 1500 }));
+  // Names are needed to match a container at launch; otherwise Docker is asked now and the launch ticks do not wait
+  // for it longer than NAMES_GRACE_MS.
+  const dockerReady = docker?.start({ events: true, timeoutMs: 1500 });
+  if (options.container !== undefined) await dockerReady;
   const monitor = new Monitor({ intervalMs: options.intervalMs, sampler: { descriptors: true }, ...(docker !== undefined && { docker }) });
   let recording: TopRecording | undefined;
   let cancelExitHook = (): void => {};
   try {
     // The first tick decides whether the container exists before anything is written: `top nosuch` records nothing.
-    const first = monitor.tick();
+    // The two launch ticks leave out the descriptor pass (most of a cold tick): the panes read from the first regular one.
+    const firstAt = performance.now();
+    const first = monitor.tick({ descriptors: false });
     const containerKey = options.container === undefined ? undefined : resolve(options.container, first.containers);
+    // Loaded here, not imported above: Ink and React load while the first interval runs.
+    const tui = import('../tui/run.js');
+    tui.catch(() => undefined); // awaited below; a failure before that must not be an unhandled rejection
     recording = await TopRecording.start(monitor, {
       dbPath: options.dbPath,
       record: options.record,
@@ -57,6 +71,9 @@ export async function runTop(options: TopOptions): Promise<void> {
     // A closed terminal or a signal that ends the process anyway still gets the open buckets written.
     const opened = recording;
     cancelExitHook = onExitFinish(() => opened.close());
+    const { runTui } = await tui;
+    await untilSecondTick(firstAt, dockerReady);
+    monitor.tick({ descriptors: false });
     monitor.start({ afterFirst: true });
     const source = new LiveSource(monitor, recording);
     try {
@@ -80,6 +97,13 @@ export async function runTop(options: TopOptions): Promise<void> {
       docker?.stop();
     }
   }
+}
+
+/** Until FIRST_INTERVAL_MS after the first tick, and then until Docker answered or NAMES_GRACE_MS more passed. */
+async function untilSecondTick(firstAt: number, dockerReady: Promise<void> | undefined): Promise<void> {
+  const wait = (ms: number): Promise<void> => new Promise((done) => setTimeout(done, Math.max(0, ms)));
+  await wait(firstAt + FIRST_INTERVAL_MS - performance.now());
+  if (dockerReady !== undefined) await Promise.race([dockerReady, wait(firstAt + FIRST_INTERVAL_MS + NAMES_GRACE_MS - performance.now())]);
 }
 
 function resolve(query: string, containers: readonly ContainerView[]): string {
