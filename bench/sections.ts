@@ -2,10 +2,11 @@
 import { collectorSection } from './collector.js';
 import type { Section } from './context.js';
 import { fdsSection } from './fds.js';
+import { memorySection } from './memory.js';
 import { serveSection } from './serve.js';
 import { storeSection } from './store.js';
 import { sysdigSection } from './sysdig.js';
 import { topSection } from './top.js';
 import { tuiSection } from './tui.js';
 
-export const SECTIONS: readonly Section[] = [collectorSection, fdsSection, sysdigSection, topSection, storeSection, serveSection, tuiSection];
+export const SECTIONS: readonly Section[] = [collectorSection, fdsSection, sysdigSection, topSection, storeSection, memorySection, serveSection, tuiSection];

@@ -10,6 +10,10 @@
  *   optimizing compiler within the first 15 s, which cost more CPU on background threads (~360 ms in a 30 s record)
  *   than the optimized code ever saves. A budget 8x the default optimizes only what is really hot; baseline
  *   (Sparkplug) code for the rest is cheap to make and faster than the interpreter. Measured in docs/benchmarks.md.
+ * - Memory: a young generation of 1 MB semi-spaces instead of V8's 16 MB (both halves end up resident: 32 MB) and
+ *   --optimize-for-size (a slower-growing old generation: collected at ~25 MB instead of ~45 MB). A tick's garbage is a
+ *   few hundred kB and lives one tick, so the small young generation costs no measurable CPU; `record` steady
+ *   VmRSS 120-160 -> 85-95 MB with these two (docs/benchmarks.md, "Memory"). Taken at runtime, before the heap grows.
  *   Set only under the V8 the bundle was built and checked with (v8-flags.ts): on any other, none, and nothing printed.
  */
 import v8 from 'node:v8';
