@@ -93,9 +93,12 @@ export const memorySection: Section = {
     try {
       const duration = SETTLE_S + WINDOW_S + 2;
       ctx.log(`memory: bubble record, bubble top, htop and atop at once for ${duration} s`);
+      const spawned: Promise<unknown>[] = [];
       const start = (label: string, argv: readonly string[]): Contender => {
         const child = spawn(argv[0]!, argv.slice(1), { stdio: 'ignore' });
         children.push(child);
+        // Listened for at once: a child's 'spawn' comes on a later tick, before a later `await once()` would listen.
+        spawned.push(once(child, 'spawn'));
         const c: Contender = { label, child, samples: [] };
         contenders.push(c);
         return c;
@@ -125,7 +128,7 @@ export const memorySection: Section = {
           contenders.push(htop);
         } else notes.push('htop not installed: no htop row');
       } else notes.push('tmux not installed: no bubble top or htop rows');
-      for (const c of children) await once(c, 'spawn');
+      await Promise.all(spawned);
       for (const c of contenders) c.pid ??= c.child?.pid;
 
       await sleep(SETTLE_S * 1000);

@@ -335,6 +335,8 @@ export class Sampler {
   private learnSlurm(identity: Identity, proc: ProcessSample, info: ProcStatic): SlurmFacts {
     const facts = slurmFacts(proc.comm, proc.cmdline, info.env);
     if (identity.sluid !== undefined && facts.jobId !== undefined && !this.sluidJobs.has(identity.sluid)) {
+      // Bounded like podmanNames: a node runs jobs for months; a SLUID forgotten is learnt again from its next task.
+      if (this.sluidJobs.size > 4096) this.sluidJobs.clear();
       this.sluidJobs.set(identity.sluid, facts.jobId);
       // What was filed under the SLUID key moves to the job id key.
       this.containers.delete(containerKey(identity));
