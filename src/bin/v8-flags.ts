@@ -7,13 +7,7 @@
  */
 
 /** What env.ts sets for the long-running commands (its comment says why each). */
-export const RUNTIME_FLAGS: readonly string[] = [
-  '--interrupt-budget=1048576',
-  '--always-sparkplug',
-  '--no-memory-reducer-for-small-heaps',
-  '--max-semi-space-size=1',
-  '--optimize-for-size',
-];
+export const RUNTIME_FLAGS: readonly string[] = ['--interrupt-budget=1048576', '--always-sparkplug', '--no-memory-reducer-for-small-heaps'];
 
 /** What the bundler found: the V8 version it asked and the wanted flags that version has. */
 export interface CheckedFlags {
