@@ -31,6 +31,10 @@ if (command === 'record' || command === 'top' || command === 'replay') {
     v8.setFlagsFromString(flag);
   }
 }
+// yoga-layout (Ink's layout engine) loads its wasm from a data: URL with fetch() when there is one, which loads Node's
+// undici for it (~40 ms of CPU and ~5 MB resident in `top`, for a fallback it then uses anyway); without fetch it
+// decodes the same bytes itself. bubble never fetches.
+if (command === 'top' || command === 'replay') delete (globalThis as { fetch?: unknown }).fetch;
 if ((command === 'top' || command === 'replay') && process.stdout.isTTY === true) {
   delete process.env['CI'];
   delete process.env['CONTINUOUS_INTEGRATION'];

@@ -50,6 +50,20 @@ export async function runTop(options: TopOptions): Promise<void> {
   // for it longer than NAMES_GRACE_MS.
   const dockerReady = docker?.start({ events: true, timeoutMs: 1500 });
   if (options.container !== undefined) await dockerReady;
+  // Names are in Docker's listing, which it announces before it inspects each container (start() waits for those too).
+  const dockerListed =
+    docker === undefined || dockerReady === undefined
+      ? undefined
+      : new Promise<void>((done) => {
+          const off = docker.onChange(() => {
+            off();
+            done();
+          });
+          void dockerReady.then(() => {
+            off();
+            done();
+          });
+        });
   const monitor = new Monitor({ intervalMs: options.intervalMs, sampler: { descriptors: true }, ...(docker !== undefined && { docker }) });
   let recording: TopRecording | undefined;
   let cancelExitHook = (): void => {};
@@ -72,7 +86,7 @@ export async function runTop(options: TopOptions): Promise<void> {
     const opened = recording;
     cancelExitHook = onExitFinish(() => opened.close());
     const { runTui } = await tui;
-    await untilSecondTick(firstAt, dockerReady);
+    await untilSecondTick(firstAt, dockerListed);
     monitor.tick({ descriptors: false });
     monitor.start({ afterFirst: true });
     const source = new LiveSource(monitor, recording);
@@ -100,10 +114,10 @@ export async function runTop(options: TopOptions): Promise<void> {
 }
 
 /** Until FIRST_INTERVAL_MS after the first tick, and then until Docker answered or NAMES_GRACE_MS more passed. */
-async function untilSecondTick(firstAt: number, dockerReady: Promise<void> | undefined): Promise<void> {
+async function untilSecondTick(firstAt: number, dockerListed: Promise<void> | undefined): Promise<void> {
   const wait = (ms: number): Promise<void> => new Promise((done) => setTimeout(done, Math.max(0, ms)));
   await wait(firstAt + FIRST_INTERVAL_MS - performance.now());
-  if (dockerReady !== undefined) await Promise.race([dockerReady, wait(firstAt + FIRST_INTERVAL_MS + NAMES_GRACE_MS - performance.now())]);
+  if (dockerListed !== undefined) await Promise.race([dockerListed, wait(firstAt + FIRST_INTERVAL_MS + NAMES_GRACE_MS - performance.now())]);
 }
 
 function resolve(query: string, containers: readonly ContainerView[]): string {
