@@ -1,4 +1,4 @@
-#!/usr/bin/env -S node --no-memory-reducer --single-threaded-gc --max-semi-space-size=1 --optimize-for-size
+#!/usr/bin/env -S node --no-memory-reducer --single-threaded-gc --max-semi-space-size=1
 /**
  * CLI entry: parses the command line (cli-flags.ts) and dispatches to src/commands/. Nothing else lives here.
  * Exit codes: 0 success, 1 a user error (one line on stderr), 2 a usage error. A command module is imported only

@@ -10,11 +10,11 @@
  *   optimizing compiler within the first 15 s, which cost more CPU on background threads (~360 ms in a 30 s record)
  *   than the optimized code ever saves. A budget 8x the default optimizes only what is really hot; baseline
  *   (Sparkplug) code for the rest is cheap to make and faster than the interpreter. Measured in docs/benchmarks.md.
- * - Memory (the `#!` line too: V8 sizes its heap at startup, a runtime flag comes too late): --max-semi-space-size=1,
- *   a young generation of 1 MB semi-spaces instead of up to 16 MB (both halves end up resident: 32 MB), and
- *   --optimize-for-size (the old generation grows more slowly: collected at ~25 MB instead of ~45 MB). A tick's garbage
- *   is a few hundred kB and lives one tick, so the small young generation costs no CPU we could measure; `record`'s
- *   anon memory 75-110 -> 40-55 MB with the two (docs/benchmarks.md, "Memory").
+ * - Memory: the `#!` line's --max-semi-space-size=1 (V8 sizes the young generation at startup; a runtime flag comes
+ *   too late) gives 1 MB semi-spaces instead of up to 16 MB (both halves end up resident: 32 MB); a tick's garbage is
+ *   a few hundred kB and lives one tick, so it costs no CPU we could measure. Here --heap-growing-percent=25: the old
+ *   generation is collected at 1.25x what survived the last full GC instead of growing to ~45 MB first (`record`'s
+ *   anon memory ~105 -> ~53 MB at 740 processes, ~10 % more CPU); --optimize-for-size did the same for ~18 % more CPU.
  *   Set only under the V8 the bundle was built and checked with (v8-flags.ts): on any other, none, and nothing printed.
  */
 import v8 from 'node:v8';
