@@ -7,7 +7,12 @@
  */
 
 /** What env.ts sets for the long-running commands (its comment says why each). */
-export const RUNTIME_FLAGS: readonly string[] = ['--interrupt-budget=1048576', '--always-sparkplug', '--no-memory-reducer-for-small-heaps'];
+export const RUNTIME_FLAGS: readonly string[] = [
+  '--interrupt-budget=1048576',
+  '--always-sparkplug',
+  '--no-memory-reducer-for-small-heaps',
+  '--heap-growing-percent=25',
+];
 
 /** What the bundler found: the V8 version it asked and the wanted flags that version has. */
 export interface CheckedFlags {
