@@ -12,12 +12,13 @@
  *   TCP hash for each read of tcp or tcp6 (~1 ms on a host with 256k buckets, even when the namespace has 1 socket).
  * So the cost grows with descriptors and with namespaces that hold sockets, not with processes times namespaces.
  *
- * A caller that knows a process was not scheduled at all since the previous pass (procfs.ts ProcfsTick.idle) passes
- * `idle`: such a process made no system call, so its descriptor table is the one read last pass, and only what others
- * can change is checked: each regular file's path (an unlink or rename elsewhere), with one readlink per distinct open
- * file (mount, inode and path, from fdinfo) across all idle processes, and its sockets, joined to this pass's tables.
- * When nothing differs the previous pass's ProcessFds object is returned as is, so callers can keep what they built
- * from it.
+ * A process that was not scheduled at all since the previous pass made no system call, so its descriptor table is the
+ * one read last pass (readlink costs the kernel ~4 µs per fd, most of a full read): only what others can change is
+ * checked, each regular file's path (an unlink or rename elsewhere), with one readlink per distinct open file (mount,
+ * inode and path, from fdinfo) across all idle processes, and its sockets, joined to this pass's tables. The caller
+ * says which processes were idle when it knows (`idle`: the Sampler reads schedstat for procfs.ts anyway); for the
+ * others the collector reads `schedstat` itself (see notScheduled). When nothing differs the previous pass's ProcessFds
+ * object is returned as is, so callers can keep what they built from it.
  *
  * A process or fd that vanishes mid-read (ENOENT, ESRCH) is simply gone; EACCES/EPERM (not root, or a process this
  * user may not ptrace) marks the process `denied`. Paths are kept raw: a container names its files, so they are
@@ -26,6 +27,7 @@
 import fs from 'node:fs';
 import { classifyReadError, errnoCode, HeldFiles } from './held-file.js';
 import { parseInetTable, parseUnixTable, type InetProtocol, type SocketInfo } from './netstat.js';
+import { parseSchedstatBytes } from './procfs.js';
 
 /** A read failed for a reason other than the process or fd going away, or a permission check. */
 export class FdsError extends Error {
@@ -74,8 +76,10 @@ export interface FdPassStats {
   gone: number;
   /** Processes whose fds were refused. */
   denied: number;
-  /** Descriptors readlink'd. */
+  /** Descriptors the pass answered for: read in full (readlink'd) or, for an idle process, reused. */
   fds: number;
+  /** Of those, readlink'd in full reads (path checks of idle processes are counted in pathChecks). */
+  readlinks: number;
   /** Descriptors listed by readdir but closed before readlink or fdinfo. */
   vanishedFds: number;
   /** fdinfo files read (new or changed regular-file fds). */
@@ -88,6 +92,8 @@ export interface FdPassStats {
   tableReads: number;
   /** Idle processes whose last read was reused (no readdir, no readlink per descriptor). */
   reused: number;
+  /** schedstat files read to tell idle processes (those the caller said nothing about). */
+  schedReads: number;
   /** readlinks done to check the paths of idle processes' files (one per distinct open file). */
   pathChecks: number;
 }
@@ -201,6 +207,10 @@ interface ProcState {
   last: LastRead | undefined;
   /** The result handed out last pass, while this pass decides whether to hand it out again. */
   previous: ProcessFds | undefined;
+  /** schedstat run time and count read at schedPass, before that pass read the table (0: not read, or not usable). */
+  schedRun: number;
+  schedCount: number;
+  schedPass: number;
 }
 
 /** A table row found in a namespace, and which table it came from (where to look for it next pass). */
@@ -232,10 +242,11 @@ function recentlyAbsent(ns: NsState, inode: number, pass: number): boolean {
 interface NsGroup {
   readonly pids: number[];
   readonly wanted: Set<number>;
-  /** Parallel arrays: result, fd, inode of every socket fd to join. */
+  /** Parallel arrays: result, fd, inode of every socket fd to join, and its process's sockets of the last pass. */
   readonly holders: ProcessFds[];
   readonly fds: number[];
   readonly inodes: number[];
+  readonly before: (readonly OpenSocket[] | undefined)[];
 }
 
 function emptyFds(): ProcessFds {
@@ -247,7 +258,12 @@ function byFd(a: { fd: number }, b: { fd: number }): number {
 }
 
 function sameSocket(a: OpenSocket, b: OpenSocket): boolean {
-  if (a.fd !== b.fd || a.inode !== b.inode || a.state !== b.state) return false;
+  return a === b || (a.fd === b.fd && sameRow(a, b));
+}
+
+/** The same table row (inode, state, addresses): what joining a socket fd would copy. */
+function sameRow(a: SocketInfo, b: SocketInfo): boolean {
+  if (a.inode !== b.inode || a.state !== b.state) return false;
   if (a.protocol === 'unix' || b.protocol === 'unix') {
     return a.protocol === 'unix' && b.protocol === 'unix' && a.path === b.path && a.type === b.type;
   }
@@ -326,6 +342,8 @@ export class FdCollector {
   private pass = 0;
   /** The buffer every file read goes into (nothing is held open: descriptors come and go with each pass). */
   private readonly files = new HeldFiles({ max: 0, bufferBytes: 256 * 1024 });
+  /** schedOf's answer: run time, times scheduled in. */
+  private readonly sched = new Float64Array(2);
 
   constructor(opts: FdCollectorOptions = {}) {
     this.root = opts.root ?? '/proc';
@@ -346,6 +364,8 @@ export class FdCollector {
       tableReads: 0,
       reused: 0,
       pathChecks: 0,
+      readlinks: 0,
+      schedReads: 0,
     };
   }
 
@@ -363,7 +383,8 @@ export class FdCollector {
   /**
    * One pass over the given processes (key = `pid:startTicks`, see model/sample.ts). Gone processes are left out of
    * the result; each network namespace's tables are read at most once. `idle`: the process was not scheduled since
-   * the previous pass (see the file comment); a process whose descriptors did not change gets last pass's object back.
+   * the previous pass (see the file comment), or was; left out, the collector finds out itself from schedstat. A
+   * process whose descriptors did not change gets last pass's object back.
    * `alive`: processes not read this pass but still running (a caller that skips idle processes): their caches are
    * kept. Without it, a process not asked for is taken to have left.
    */
@@ -377,19 +398,36 @@ export class FdCollector {
     const groups = new Map<string, NsGroup>();
     const paths = new Map<string, string>();
 
+    const sched = this.sched;
     for (const p of processes) {
       stats.processes++;
       const state = this.procs.get(p.key);
-      const reusable = p.idle === true && state !== undefined && state.last !== undefined && state.pass === pass - 1;
+      let idle = p.idle;
+      // Read before the table (a process that opens a file after this read has moved by the next one).
+      const schedOk = idle === undefined && this.schedOf(p.pid, stats);
+      if (idle === undefined) {
+        idle = schedOk && state !== undefined && state.schedPass === pass - 1 && state.schedRun === sched[0] && state.schedCount === sched[1];
+      }
+      const run = sched[0]!;
+      const count = sched[1]!;
+      const reusable = idle && state !== undefined && state.last !== undefined && state.pass === pass - 1;
       const result = reusable
         ? (this.reuse(p.pid, state, pass, stats, groups, paths) ?? this.readProcess(p.key, p.pid, pass, stats, groups))
         : this.readProcess(p.key, p.pid, pass, stats, groups);
-      if (result !== undefined) out.set(p.key, result);
+      if (result === undefined) continue;
+      out.set(p.key, result);
+      const now = state ?? this.procs.get(p.key);
+      if (now !== undefined) {
+        now.schedPass = schedOk ? pass : 0;
+        now.schedRun = run;
+        now.schedCount = count;
+      }
     }
 
     for (const [netns, group] of groups) this.joinSockets(netns, group, pass, stats);
 
     for (const [key, result] of out) {
+      stats.fds += result.files.length + result.sockets.length + result.pipes + result.anonInodes + result.other + result.otherSockets;
       if (!sortedByFd(result.files)) result.files.sort(byFd);
       if (!sortedByFd(result.sockets)) result.sockets.sort(byFd);
       // What did not change is handed back as the object of the last pass.
@@ -470,16 +508,24 @@ export class FdCollector {
     last.result = result;
     last.files = cached;
     if (last.socketFds.length > 0 && state.netns !== undefined) {
-      this.fileSockets(state.netns, pid, result, last.socketFds, last.socketInodes, groups);
+      this.fileSockets(state.netns, pid, result, last.socketFds, last.socketInodes, state.previous?.sockets, groups);
     }
     return result;
   }
 
   /** Files a process's socket fds under its namespace's group, to be joined once the pass has read every process. */
-  private fileSockets(netns: string, pid: number, result: ProcessFds, fds: readonly number[], inodes: readonly number[], groups: Map<string, NsGroup>): void {
+  private fileSockets(
+    netns: string,
+    pid: number,
+    result: ProcessFds,
+    fds: readonly number[],
+    inodes: readonly number[],
+    before: readonly OpenSocket[] | undefined,
+    groups: Map<string, NsGroup>,
+  ): void {
     let group = groups.get(netns);
     if (group === undefined) {
-      group = { pids: [], wanted: new Set(), holders: [], fds: [], inodes: [] };
+      group = { pids: [], wanted: new Set(), holders: [], fds: [], inodes: [], before: [] };
       groups.set(netns, group);
     }
     group.pids.push(pid);
@@ -488,6 +534,7 @@ export class FdCollector {
       group.holders.push(result);
       group.fds.push(fds[i]!);
       group.inodes.push(inodes[i]!);
+      group.before.push(before);
     }
   }
 
@@ -515,7 +562,7 @@ export class FdCollector {
 
     let state = this.procs.get(key);
     if (state === undefined) {
-      state = { netns: undefined, files: new Map(), pass, last: undefined, previous: undefined };
+      state = { netns: undefined, files: new Map(), pass, last: undefined, previous: undefined, schedRun: 0, schedCount: 0, schedPass: 0 };
       this.procs.set(key, state);
     }
     state.previous = state.pass === pass - 1 ? state.last?.result : undefined;
@@ -528,7 +575,7 @@ export class FdCollector {
     let socketInodes: number[] | undefined;
     const cachedFiles: CachedFile[] = [];
     let filesSeen = 0;
-    const fdsBefore = stats.fds;
+    const readlinksBefore = stats.readlinks;
     for (const name of names) {
       let target: string;
       try {
@@ -549,7 +596,7 @@ export class FdCollector {
         }
         fail(base + name, error);
       }
-      stats.fds++;
+      stats.readlinks++;
       const fd = Number(name);
       const c0 = target.charCodeAt(0);
       if (c0 === 0x2f) {
@@ -576,7 +623,7 @@ export class FdCollector {
       }
     }
     // Every link vanished: the process exited while we read it (a zombie's fd/ is empty, not unreadable).
-    if (names.length > 0 && stats.fds === fdsBefore && result.denied !== true) {
+    if (names.length > 0 && stats.readlinks === readlinksBefore && result.denied !== true) {
       stats.gone++;
       stats.read--;
       return undefined;
@@ -590,7 +637,7 @@ export class FdCollector {
         stats.gone++;
         return undefined;
       }
-      this.fileSockets(netns, pid, result, socketFds, socketInodes, groups);
+      this.fileSockets(netns, pid, result, socketFds, socketInodes, state.previous?.sockets, groups);
     }
     // A refused read is not kept for reuse: it is asked again next pass.
     if (result.denied !== true) {
@@ -638,6 +685,24 @@ export class FdCollector {
     return entry;
   }
 
+  /**
+   * schedstat of a single-threaded process into this.sched (procfs.ts parseSchedstatBytes; its run time and count move
+   * whenever the process is put on a CPU, so equal figures one pass apart mean no system call in between). false when
+   * it cannot tell: more than one thread (the file speaks for the leader only; `task`'s link count is 2 + threads, read
+   * after schedstat so a thread cloned before it is seen), gone, refused, or no schedstat on this kernel.
+   */
+  private schedOf(pid: number, stats: FdPassStats): boolean {
+    const dir = `${this.root}/${pid}/`;
+    try {
+      const len = this.files.readPath(`${dir}schedstat`, 'once', 256);
+      stats.schedReads++;
+      if (!parseSchedstatBytes(this.files.buf, len, this.sched)) return false;
+      return fs.statSync(`${dir}task`).nlink === 3;
+    } catch {
+      return false; // the full read that follows says why (gone, refused)
+    }
+  }
+
   /** readlink ns/net, once per process; `pid:N` when refused (the process's own tables are then read through it). */
   private netnsOf(pid: number, state: ProcState): string | undefined {
     if (state.netns !== undefined) return state.netns;
@@ -680,8 +745,14 @@ export class FdCollector {
     for (let i = 0; i < group.holders.length; i++) {
       const result = group.holders[i]!;
       const row = rows.get(group.inodes[i]!);
-      if (row?.info === undefined) result.otherSockets++;
-      else result.sockets.push({ fd: group.fds[i]!, ...row.info });
+      if (row?.info === undefined) {
+        result.otherSockets++;
+        continue;
+      }
+      // Last pass's object when nothing moved (most sockets, most passes): no allocation, and sameFds finds it at once.
+      const fd = group.fds[i]!;
+      const was = group.before[i]?.[result.sockets.length];
+      result.sockets.push(was !== undefined && was.fd === fd && sameRow(was, row.info) ? was : { fd, ...row.info });
     }
   }
 

@@ -417,13 +417,57 @@ describe('a real Docker container (its own network namespace)', () => {
   });
 });
 
+describe('a process that was not scheduled since the last pass (the caller gives no idle hint)', () => {
+  it('is not read again: no readlink, the same object; one that ran and opened a file is read and shows it', async () => {
+    const dir = tempDir('bubble-fds-idle-');
+    const first = path.join(dir, 'first.log');
+    const second = path.join(dir, 'second.log');
+    const idle = spawn('sh', ['-c', `exec 3>>'${first}'; exec sleep 30`], { stdio: 'ignore' });
+    const waker = spawn('sh', ['-c', `exec 3>>'${first}'; sleep 1; exec 4>>'${second}'; exec sleep 30`], { stdio: 'ignore' });
+    children.push(idle, waker);
+    await sleep(300);
+    const procs = procsOf([idle.pid!, waker.pid!]);
+    expect(procs).toHaveLength(2);
+    const [idleKey, wakerKey] = [procs[0]!.key, procs[1]!.key];
+    const collector = new FdCollector();
+    const a = collector.collect(procs);
+    expect(collector.lastPass.readlinks).toBeGreaterThanOrEqual(6);
+    const b = collector.collect(procs);
+    // Both slept through the interval: schedstat did not move, so neither fd/ was listed nor a link read again.
+    expect(collector.lastPass).toMatchObject({ reused: 2, readlinks: 0, schedReads: 2 });
+    expect(collector.lastPass.fds).toBeGreaterThanOrEqual(6);
+    expect(b.get(idleKey)).toBe(a.get(idleKey));
+    expect(b.get(wakerKey)!.files.map((f) => f.path)).toContain(first);
+    expect(b.get(wakerKey)!.files.map((f) => f.path)).not.toContain(second);
+
+    await sleep(1200);
+    const c = collector.collect(procs);
+    expect(c.get(idleKey)).toBe(a.get(idleKey));
+    expect(c.get(wakerKey)!.files.map((f) => f.path)).toContain(second);
+    expect(collector.lastPass.reused).toBe(1);
+  });
+
+  it('reads a process of several threads in full every pass (schedstat speaks for its leader only)', async () => {
+    const threaded = spawn(process.execPath, ['-e', 'setTimeout(() => {}, 30000)'], { stdio: 'ignore' });
+    children.push(threaded);
+    await sleep(500);
+    expect(reader.readStat(threaded.pid!)!.numThreads).toBeGreaterThan(1);
+    const procs = procsOf([threaded.pid!]);
+    const collector = new FdCollector();
+    collector.collect(procs);
+    collector.collect(procs);
+    expect(collector.lastPass.reused).toBe(0);
+    expect(collector.lastPass.readlinks).toBeGreaterThan(0);
+  });
+});
+
 describe('permissions and races', () => {
   it('marks a root process denied for a non-root user, and reads the user its own fds', async (ctx) => {
     needReal(ctx, 'root', isRoot, 'starting a process as uid 65534 needs root');
     const target = spawn('sleep', ['30'], { stdio: 'ignore' });
     children.push(target);
     await sleep(100);
-    const dir = compiledCollectors('bubble-fds-nobody-', ['fds', 'held-file', 'netstat']);
+    const dir = compiledCollectors('bubble-fds-nobody-', ['fds', 'held-file', 'netstat', 'procfs']);
     tmpDirs.push(dir);
     const run = runAsNobody(
       dir,
