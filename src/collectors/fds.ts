@@ -211,6 +211,8 @@ interface ProcState {
   schedRun: number;
   schedCount: number;
   schedPass: number;
+  /** With several threads: each one's tid, run time and count at schedPass (undefined: single-threaded). */
+  schedTasks: Float64Array | undefined;
 }
 
 /** A table row found in a namespace, and which table it came from (where to look for it next pass). */
@@ -228,6 +230,20 @@ interface NsState {
   absent: Map<number, number>;
   readPass: number;
   seenPass: number;
+}
+
+/** A process with more threads is read in full rather than asked thread by thread whether it ran. */
+const MAX_THREADS_ASKED = 64;
+
+/** The same threads with the same run times and counts: none of them was on a CPU in between. */
+function sameTasks(a: Float64Array | undefined, b: Float64Array): boolean {
+  if (a === undefined || a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
+function descriptorCount(r: ProcessFds): number {
+  return r.files.length + r.sockets.length + r.pipes + r.anonInodes + r.other + r.otherSockets;
 }
 
 /** An inode found in no table is searched for again after this many passes (it may have been bound meanwhile). */
@@ -342,8 +358,9 @@ export class FdCollector {
   private pass = 0;
   /** The buffer every file read goes into (nothing is held open: descriptors come and go with each pass). */
   private readonly files = new HeldFiles({ max: 0, bufferBytes: 256 * 1024 });
-  /** schedOf's answer: run time, times scheduled in. */
+  /** schedOf's answer: run time, times scheduled in (the leader's); per thread when there are several. */
   private readonly sched = new Float64Array(2);
+  private tasks: Float64Array | undefined;
 
   constructor(opts: FdCollectorOptions = {}) {
     this.root = opts.root ?? '/proc';
@@ -404,9 +421,16 @@ export class FdCollector {
       const state = this.procs.get(p.key);
       let idle = p.idle;
       // Read before the table (a process that opens a file after this read has moved by the next one).
-      const schedOk = idle === undefined && this.schedOf(p.pid, stats);
+      const schedOk = idle === undefined && this.schedOf(p.pid, state, stats);
+      const tasks = this.tasks;
       if (idle === undefined) {
-        idle = schedOk && state !== undefined && state.schedPass === pass - 1 && state.schedRun === sched[0] && state.schedCount === sched[1];
+        idle =
+          schedOk &&
+          state !== undefined &&
+          state.schedPass === pass - 1 &&
+          (tasks === undefined
+            ? state.schedTasks === undefined && state.schedRun === sched[0] && state.schedCount === sched[1]
+            : sameTasks(state.schedTasks, tasks));
       }
       const run = sched[0]!;
       const count = sched[1]!;
@@ -421,13 +445,14 @@ export class FdCollector {
         now.schedPass = schedOk ? pass : 0;
         now.schedRun = run;
         now.schedCount = count;
+        now.schedTasks = tasks;
       }
     }
 
     for (const [netns, group] of groups) this.joinSockets(netns, group, pass, stats);
 
     for (const [key, result] of out) {
-      stats.fds += result.files.length + result.sockets.length + result.pipes + result.anonInodes + result.other + result.otherSockets;
+      stats.fds += descriptorCount(result);
       if (!sortedByFd(result.files)) result.files.sort(byFd);
       if (!sortedByFd(result.sockets)) result.sockets.sort(byFd);
       // What did not change is handed back as the object of the last pass.
@@ -562,7 +587,17 @@ export class FdCollector {
 
     let state = this.procs.get(key);
     if (state === undefined) {
-      state = { netns: undefined, files: new Map(), pass, last: undefined, previous: undefined, schedRun: 0, schedCount: 0, schedPass: 0 };
+      state = {
+        netns: undefined,
+        files: new Map(),
+        pass,
+        last: undefined,
+        previous: undefined,
+        schedRun: 0,
+        schedCount: 0,
+        schedPass: 0,
+        schedTasks: undefined,
+      };
       this.procs.set(key, state);
     }
     state.previous = state.pass === pass - 1 ? state.last?.result : undefined;
@@ -691,16 +726,44 @@ export class FdCollector {
    * it cannot tell: more than one thread (the file speaks for the leader only; `task`'s link count is 2 + threads, read
    * after schedstat so a thread cloned before it is seen), gone, refused, or no schedstat on this kernel.
    */
-  private schedOf(pid: number, stats: FdPassStats): boolean {
+  private schedOf(pid: number, state: ProcState | undefined, stats: FdPassStats): boolean {
+    this.tasks = undefined;
     const dir = `${this.root}/${pid}/`;
     try {
       const len = this.files.readPath(`${dir}schedstat`, 'once', 256);
       stats.schedReads++;
       if (!parseSchedstatBytes(this.files.buf, len, this.sched)) return false;
-      return fs.statSync(`${dir}task`).nlink === 3;
+      const threads = fs.statSync(`${dir}task`).nlink - 2;
+      if (threads === 1) return true;
+      // Threads share the table: it is the same only when none of them ran. Asked only while asking every thread costs
+      // less than a full read would (a readlink per descriptor).
+      const last = state?.last?.result;
+      if (last === undefined || threads > MAX_THREADS_ASKED || threads >= descriptorCount(last)) return false;
+      return this.tasksOf(dir, stats);
     } catch {
       return false; // the full read that follows says why (gone, refused)
     }
+  }
+
+  /** Each thread's tid, run time and count into this.tasks, in `task/`'s order (by tid). false on junk. */
+  private tasksOf(dir: string, stats: FdPassStats): boolean {
+    const tids = fs.readdirSync(`${dir}task`);
+    const tasks = new Float64Array(tids.length * 3);
+    const one = this.sched;
+    const leaderRun = one[0]!;
+    const leaderCount = one[1]!;
+    for (let i = 0; i < tids.length; i++) {
+      const len = this.files.readPath(`${dir}task/${tids[i]}/schedstat`, 'once', 256);
+      stats.schedReads++;
+      if (!parseSchedstatBytes(this.files.buf, len, one)) return false;
+      tasks[i * 3] = Number(tids[i]);
+      tasks[i * 3 + 1] = one[0]!;
+      tasks[i * 3 + 2] = one[1]!;
+    }
+    one[0] = leaderRun;
+    one[1] = leaderCount;
+    this.tasks = tasks;
+    return true;
   }
 
   /** readlink ns/net, once per process; `pid:N` when refused (the process's own tables are then read through it). */

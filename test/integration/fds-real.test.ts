@@ -447,17 +447,32 @@ describe('a process that was not scheduled since the last pass (the caller gives
     expect(collector.lastPass.reused).toBe(1);
   });
 
-  it('reads a process of several threads in full every pass (schedstat speaks for its leader only)', async () => {
-    const threaded = spawn(process.execPath, ['-e', 'setTimeout(() => {}, 30000)'], { stdio: 'ignore' });
+  it('asks each thread of a process of several: reused while none ran, read in full once one did', async () => {
+    const dir = tempDir('bubble-fds-threads-');
+    const flag = path.join(dir, 'wake');
+    // Every thread sleeps (no timer to wake the main one) until the flag file appears; then it opens a file.
+    const opened = path.join(dir, 'opened.log');
+    const script = `const fs = require('fs'); fs.watch(${JSON.stringify(dir)}, () => { if (fs.existsSync(${JSON.stringify(flag)})) fs.openSync(${JSON.stringify(opened)}, 'a'); });`;
+    const threaded = spawn(process.execPath, ['-e', script], { stdio: 'ignore' });
     children.push(threaded);
-    await sleep(500);
-    expect(reader.readStat(threaded.pid!)!.numThreads).toBeGreaterThan(1);
+    await sleep(1500);
+    const threads = reader.readStat(threaded.pid!)!.numThreads;
+    expect(threads).toBeGreaterThan(1);
     const procs = procsOf([threaded.pid!]);
     const collector = new FdCollector();
-    collector.collect(procs);
-    collector.collect(procs);
-    expect(collector.lastPass.reused).toBe(0);
-    expect(collector.lastPass.readlinks).toBeGreaterThan(0);
+    const passes: { reused: number; readlinks: number; schedReads: number }[] = [];
+    // Passes a few ms apart: none of its threads is put on a CPU.
+    for (let i = 0; i < 4; i++) {
+      collector.collect(procs);
+      passes.push(collector.lastPass);
+    }
+    expect(passes.at(-1)).toMatchObject({ reused: 1, readlinks: 0 });
+    expect(passes.at(-1)!.schedReads).toBeGreaterThanOrEqual(threads);
+    writeFileSync(flag, '');
+    await sleep(1300);
+    const after = collector.collect(procs).get(procs[0]!.key)!;
+    expect(collector.lastPass).toMatchObject({ reused: 0 });
+    expect(after.files.map((f) => f.path)).toContain(opened);
   });
 });
 
