@@ -735,10 +735,10 @@ export class FdCollector {
       if (!parseSchedstatBytes(this.files.buf, len, this.sched)) return false;
       const threads = fs.statSync(`${dir}task`).nlink - 2;
       if (threads === 1) return true;
-      // Threads share the table: it is the same only when none of them ran. Asked only while asking every thread costs
-      // less than a full read would (a readlink per descriptor).
+      // Threads share the table: it is the same only when none of them ran. Asked only while asking every thread (an
+      // open, read and close each) costs clearly less than a full read would (a readlink per descriptor).
       const last = state?.last?.result;
-      if (last === undefined || threads > MAX_THREADS_ASKED || threads >= descriptorCount(last)) return false;
+      if (last === undefined || threads > MAX_THREADS_ASKED || threads * 2 >= descriptorCount(last)) return false;
       return this.tasksOf(dir, stats);
     } catch {
       return false; // the full read that follows says why (gone, refused)
