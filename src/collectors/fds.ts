@@ -422,7 +422,7 @@ export class FdCollector {
       let idle = p.idle;
       // Read before the table (a process that opens a file after this read has moved by the next one).
       const schedOk = idle === undefined && this.schedOf(p.pid, state, stats);
-      const tasks = this.tasks;
+      const tasks = schedOk ? this.tasks : undefined;
       if (idle === undefined) {
         idle =
           schedOk &&
