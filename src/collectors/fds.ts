@@ -246,12 +246,17 @@ function descriptorCount(r: ProcessFds): number {
   return r.files.length + r.sockets.length + r.pipes + r.anonInodes + r.other + r.otherSockets;
 }
 
-/** An inode found in no table is searched for again after this many passes (it may have been bound meanwhile). */
+/**
+ * An inode found in no table is searched for again after this many passes (it may have been bound meanwhile), but only
+ * when a process holding it ran: binding, connecting or listening takes a system call of a holder, and a search reads
+ * tcp and tcp6 too (a walk of the kernel's whole TCP hash each; a daemon's closed or unbound socket sent every tenth
+ * pass through both).
+ */
 const ABSENT_RECHECK_PASSES = 10;
 
-function recentlyAbsent(ns: NsState, inode: number, pass: number): boolean {
+function recentlyAbsent(ns: NsState, group: NsGroup, inode: number, pass: number): boolean {
   const searched = ns.absent.get(inode);
-  return searched !== undefined && pass - searched < ABSENT_RECHECK_PASSES;
+  return searched !== undefined && (pass - searched < ABSENT_RECHECK_PASSES || !group.ran.has(inode));
 }
 
 /** The processes of one network namespace that hold sockets this pass, and what they wait for. */
@@ -263,6 +268,8 @@ interface NsGroup {
   readonly fds: number[];
   readonly inodes: number[];
   readonly before: (readonly OpenSocket[] | undefined)[];
+  /** Inodes held by a process read in full this pass (it ran, or the pass could not tell). */
+  readonly ran: Set<number>;
 }
 
 function emptyFds(): ProcessFds {
@@ -533,7 +540,7 @@ export class FdCollector {
     last.result = result;
     last.files = cached;
     if (last.socketFds.length > 0 && state.netns !== undefined) {
-      this.fileSockets(state.netns, pid, result, last.socketFds, last.socketInodes, state.previous?.sockets, groups);
+      this.fileSockets(state.netns, pid, result, last.socketFds, last.socketInodes, state.previous?.sockets, false, groups);
     }
     return result;
   }
@@ -546,11 +553,12 @@ export class FdCollector {
     fds: readonly number[],
     inodes: readonly number[],
     before: readonly OpenSocket[] | undefined,
+    ran: boolean,
     groups: Map<string, NsGroup>,
   ): void {
     let group = groups.get(netns);
     if (group === undefined) {
-      group = { pids: [], wanted: new Set(), holders: [], fds: [], inodes: [], before: [] };
+      group = { pids: [], wanted: new Set(), holders: [], fds: [], inodes: [], before: [], ran: new Set() };
       groups.set(netns, group);
     }
     group.pids.push(pid);
@@ -560,6 +568,7 @@ export class FdCollector {
       group.fds.push(fds[i]!);
       group.inodes.push(inodes[i]!);
       group.before.push(before);
+      if (ran) group.ran.add(inodes[i]!);
     }
   }
 
@@ -672,7 +681,7 @@ export class FdCollector {
         stats.gone++;
         return undefined;
       }
-      this.fileSockets(netns, pid, result, socketFds, socketInodes, state.previous?.sockets, groups);
+      this.fileSockets(netns, pid, result, socketFds, socketInodes, state.previous?.sockets, true, groups);
     }
     // A refused read is not kept for reuse: it is asked again next pass.
     if (result.denied !== true) {
@@ -798,7 +807,7 @@ export class FdCollector {
     }
     ns.seenPass = pass;
     let unknown = 0;
-    for (const inode of group.wanted) if (!ns.rows.has(inode) && !recentlyAbsent(ns, inode, pass)) unknown++;
+    for (const inode of group.wanted) if (!ns.rows.has(inode) && !recentlyAbsent(ns, group, inode, pass)) unknown++;
     if (unknown > 0 || pass - ns.readPass >= this.tablesEvery) {
       this.readTables(group, ns, pass, stats);
     } else {
@@ -830,7 +839,7 @@ export class FdCollector {
     for (const inode of wanted) {
       const table = previous.get(inode)?.table;
       if (table !== undefined) expected.set(table, (expected.get(table) ?? 0) + 1);
-      else if (recentlyAbsent(ns, inode, pass)) absent++;
+      else if (recentlyAbsent(ns, group, inode, pass)) absent++;
       else unknown++;
     }
     // The kernel walks its whole TCP hash for tcp and for tcp6 (about 1 ms each on a big host, empty or not): when
@@ -862,7 +871,7 @@ export class FdCollector {
         found.set(inode, { table, info });
         const before = previous.get(inode)?.table;
         if (before === table) foundKnown++;
-        else if (before === undefined && recentlyAbsent(ns, inode, pass)) absent--;
+        else if (before === undefined && recentlyAbsent(ns, group, inode, pass)) absent--;
         else if (before === undefined) unknown--;
       }
       // Known here last time but not now (closed: a TCP socket leaves the table at CLOSE, fd open or not): keep looking.
@@ -871,7 +880,7 @@ export class FdCollector {
     const absentNow = new Map<number, number>();
     for (const inode of wanted) {
       if (found.has(inode)) continue;
-      absentNow.set(inode, recentlyAbsent(ns, inode, pass) ? ns.absent.get(inode)! : pass);
+      absentNow.set(inode, recentlyAbsent(ns, group, inode, pass) ? ns.absent.get(inode)! : pass);
     }
     ns.rows = found;
     ns.absent = absentNow;

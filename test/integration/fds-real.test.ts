@@ -447,6 +447,26 @@ describe('a process that was not scheduled since the last pass (the caller gives
     expect(collector.lastPass.reused).toBe(1);
   });
 
+  it('does not search the tables again for a socket in none of them while its holder sleeps (tcp and tcp6 cost a hash walk)', async () => {
+    // An unbound TCP socket is in no table, and stays so until its holder binds, connects or listens.
+    const holder = spawn('perl', ['-e', 'use Socket; socket(my $s, PF_INET, SOCK_STREAM, 0) or die; sleep 60'], { stdio: 'ignore' });
+    children.push(holder);
+    await sleep(300);
+    const procs = procsOf([holder.pid!]);
+    const collector = new FdCollector();
+    const first = collector.collect(procs).get(procs[0]!.key)!;
+    expect(first.otherSockets).toBe(1);
+    expect(collector.lastPass.tableReads).toBeGreaterThanOrEqual(4); // searched everywhere once
+    let reads = 0;
+    for (let i = 0; i < 12; i++) {
+      const again = collector.collect(procs).get(procs[0]!.key)!;
+      expect(again.otherSockets).toBe(1);
+      reads += collector.lastPass.tableReads;
+    }
+    expect(collector.lastPass.reused).toBe(1);
+    expect(reads).toBe(0);
+  });
+
   it('asks each thread of a process of several: reused while none ran, read in full once one did', async () => {
     const dir = tempDir('bubble-fds-threads-');
     const flag = path.join(dir, 'wake');
