@@ -745,9 +745,9 @@ export class FdCollector {
       const threads = fs.statSync(`${dir}task`).nlink - 2;
       if (threads === 1) return true;
       // Threads share the table: it is the same only when none of them ran. Asked only while asking every thread (an
-      // open, read and close each) costs clearly less than a full read would (a readlink per descriptor).
+      // open, read and close each) costs less than a full read would (a readdir, and a readlink per descriptor).
       const last = state?.last?.result;
-      if (last === undefined || threads > MAX_THREADS_ASKED || threads * 2 >= descriptorCount(last)) return false;
+      if (last === undefined || threads > MAX_THREADS_ASKED || threads >= descriptorCount(last)) return false;
       return this.tasksOf(dir, stats);
     } catch {
       return false; // the full read that follows says why (gone, refused)
