@@ -16,9 +16,10 @@
  * one read last pass (readlink costs the kernel ~4 µs per fd, most of a full read): only what others can change is
  * checked, each regular file's path (an unlink or rename elsewhere), with one readlink per distinct open file (mount,
  * inode and path, from fdinfo) across all idle processes, and its sockets, joined to this pass's tables. The caller
- * says which processes were idle when it knows (`idle`: the Sampler reads schedstat for procfs.ts anyway); for the
- * others the collector reads `schedstat` itself (see notScheduled). When nothing differs the previous pass's ProcessFds
- * object is returned as is, so callers can keep what they built from it.
+ * says which processes were idle when it knows (`idle`: the Sampler reads schedstat of single-threaded processes for
+ * procfs.ts anyway); for the others the collector reads `schedstat` itself, each thread's when there are several (see
+ * schedOf). When nothing differs the previous pass's ProcessFds object is returned as is, so callers can keep what they
+ * built from it.
  *
  * A process or fd that vanishes mid-read (ENOENT, ESRCH) is simply gone; EACCES/EPERM (not root, or a process this
  * user may not ptrace) marks the process `denied`. Paths are kept raw: a container names its files, so they are
@@ -730,10 +731,11 @@ export class FdCollector {
   }
 
   /**
-   * schedstat of a single-threaded process into this.sched (procfs.ts parseSchedstatBytes; its run time and count move
-   * whenever the process is put on a CPU, so equal figures one pass apart mean no system call in between). false when
-   * it cannot tell: more than one thread (the file speaks for the leader only; `task`'s link count is 2 + threads, read
-   * after schedstat so a thread cloned before it is seen), gone, refused, or no schedstat on this kernel.
+   * schedstat of the process into this.sched (procfs.ts parseSchedstatBytes; run time and count move whenever a thread
+   * is put on a CPU, so equal figures one pass apart mean no system call in between), and with several threads each
+   * one's into this.tasks (the process's own file speaks for its leader only; `task`'s link count is 2 + threads, read
+   * after schedstat so a thread cloned before it is seen). false when it cannot tell: gone, refused, no schedstat on
+   * this kernel, too many threads to be worth asking, or no earlier read to weigh that against.
    */
   private schedOf(pid: number, state: ProcState | undefined, stats: FdPassStats): boolean {
     this.tasks = undefined;
