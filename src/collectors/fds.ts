@@ -214,6 +214,8 @@ interface ProcState {
   schedPass: number;
   /** With several threads: each one's tid, run time and count at schedPass (undefined: single-threaded). */
   schedTasks: Float64Array | undefined;
+  /** Index in schedTasks of the thread found to have run last: asked first next pass (busy threads stay busy). */
+  schedMoved: number;
 }
 
 /** A table row found in a namespace, and which table it came from (where to look for it next pass). */
@@ -607,6 +609,7 @@ export class FdCollector {
         schedCount: 0,
         schedPass: 0,
         schedTasks: undefined,
+        schedMoved: 0,
       };
       this.procs.set(key, state);
     }
@@ -750,27 +753,46 @@ export class FdCollector {
       // open, read and close each) costs less than a full read would (a readdir, and a readlink per descriptor).
       const last = state?.last?.result;
       if (last === undefined || threads > MAX_THREADS_ASKED || threads >= descriptorCount(last)) return false;
-      return this.tasksOf(dir, stats);
+      return this.tasksOf(dir, state!, stats);
     } catch {
       return false; // the full read that follows says why (gone, refused)
     }
   }
 
-  /** Each thread's tid, run time and count into this.tasks, in `task/`'s order (by tid). false on junk. */
-  private tasksOf(dir: string, stats: FdPassStats): boolean {
+  /**
+   * Each thread's tid, run time and count into this.tasks, in `task/`'s order (by tid). With the same threads as the
+   * last check, the first thread found to have moved ends the reads (the process ran; the one that moved last time is
+   * asked first), and the threads not read keep their earlier figures: compared next pass, a thread that ran since
+   * then differs from those as it would from fresh ones, so the answer stays exact. false on junk.
+   */
+  private tasksOf(dir: string, state: ProcState, stats: FdPassStats): boolean {
     const tids = fs.readdirSync(`${dir}task`);
-    const tasks = new Float64Array(tids.length * 3);
+    const n = tids.length;
+    const tasks = new Float64Array(n * 3);
+    for (let i = 0; i < n; i++) tasks[i * 3] = Number(tids[i]);
+    const before = state.schedTasks;
+    let same = before !== undefined && before.length === tasks.length;
+    for (let i = 0; same && i < n; i++) if (before![i * 3] !== tasks[i * 3]) same = false;
     const one = this.sched;
     const leaderRun = one[0]!;
     const leaderCount = one[1]!;
-    for (let i = 0; i < tids.length; i++) {
+    const from = same && state.schedMoved < n ? state.schedMoved : 0;
+    let moved = -1;
+    for (let k = 0; k < n; k++) {
+      const i = (from + k) % n;
+      if (moved >= 0) {
+        tasks[i * 3 + 1] = before![i * 3 + 1]!;
+        tasks[i * 3 + 2] = before![i * 3 + 2]!;
+        continue;
+      }
       const len = this.files.readPath(`${dir}task/${tids[i]}/schedstat`, 'once', 256);
       stats.schedReads++;
       if (!parseSchedstatBytes(this.files.buf, len, one)) return false;
-      tasks[i * 3] = Number(tids[i]);
       tasks[i * 3 + 1] = one[0]!;
       tasks[i * 3 + 2] = one[1]!;
+      if (same && (one[0] !== before![i * 3 + 1] || one[1] !== before![i * 3 + 2])) moved = i;
     }
+    if (moved >= 0) state.schedMoved = moved;
     one[0] = leaderRun;
     one[1] = leaderCount;
     this.tasks = tasks;

@@ -467,6 +467,26 @@ describe('a process that was not scheduled since the last pass (the caller gives
     expect(reads).toBe(0);
   });
 
+  it('stops asking at the first thread that ran, the one that ran last time first', async () => {
+    const script = "const fs = require('fs'); for (let i = 0; i < 40; i++) fs.openSync('/dev/null', 'r'); setInterval(() => {}, 5);";
+    const busy = spawn(process.execPath, ['-e', script], { stdio: 'ignore' });
+    children.push(busy);
+    await sleep(500);
+    expect(reader.readStat(busy.pid!)!.numThreads).toBeGreaterThan(2);
+    const procs = procsOf([busy.pid!]);
+    const collector = new FdCollector();
+    const reads: number[] = [];
+    for (let i = 0; i < 6; i++) {
+      collector.collect(procs);
+      reads.push(collector.lastPass.schedReads);
+      await sleep(30);
+    }
+    expect(collector.lastPass).toMatchObject({ reused: 0 });
+    expect(collector.lastPass.readlinks).toBeGreaterThanOrEqual(40);
+    // Its own schedstat, then its main thread's (it ran last time too, and again): not every thread's.
+    expect(reads.slice(3)).toEqual([2, 2, 2]);
+  });
+
   it('asks each thread of a process of several: reused while none ran, read in full once one did', async () => {
     const dir = tempDir('bubble-fds-threads-');
     const flag = path.join(dir, 'wake');
