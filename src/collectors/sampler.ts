@@ -438,7 +438,7 @@ export class Sampler {
    * bubble's own process is left out: its descriptors are its /proc reads.
    */
   private readAccess(processes: ReadonlyMap<string, ProcessSample>, idleKeys: ReadonlySet<string>): AccessObservation[] {
-    const wanted: { key: string; pid: number; idle: boolean }[] = [];
+    const wanted: { key: string; pid: number; idle?: boolean }[] = [];
     const access: AccessObservation[] = [];
     const previous = this.previousProcesses;
     for (const p of processes.values()) {
@@ -454,7 +454,9 @@ export class Sampler {
           continue;
         }
       }
-      wanted.push({ key: p.key, pid: p.pid, idle: idleKeys.has(p.key) });
+      // procfs tells for single-threaded processes; the collector asks each thread of the others itself (fds.ts).
+      if (idleKeys.has(p.key) || p.threads <= 1) wanted.push({ key: p.key, pid: p.pid, idle: idleKeys.has(p.key) });
+      else wanted.push({ key: p.key, pid: p.pid });
     }
     for (const [key, fds] of this.fds!.collect(wanted, processes)) {
       // The collector hands back last tick's object when nothing changed: so are the observations built from it.
