@@ -29,7 +29,9 @@ const NETNS_LISTENERS = 8;
 /**
  * Budgets (the issue sets none; these say what "cheap" means here): a steady pass under 5 µs per fd, tables included;
  * and with the cheaper table cadence, under one `ls -l /proc/*\/fd` run, which does the same readlinks (plus an lstat
- * each) and no socket tables. The floor row shows what no implementation on procfs can go below.
+ * each) and no socket tables. The floor row shows what reading every fd in full costs (a pass whose every process ran):
+ * the steady pass goes below it because a process that was not scheduled since the last pass is not read again.
+ * Per fd = the pass's time / the descriptors it answered for (FdPassStats.fds: read, or reused from the last pass).
  */
 const PER_FD_BUDGET_US = 5;
 const LS_RATIO_BUDGET = 1;
@@ -174,7 +176,7 @@ async function stopLoad(load: Load): Promise<void> {
   await Promise.all(exits);
 }
 
-/** What FdCollector cannot avoid: readdir of every fd/ and readlink of every entry, results dropped. */
+/** A pass where every process ran: readdir of every fd/ and readlink of every entry, results dropped. */
 function readlinkFloor(procs: readonly { pid: number }[]): number {
   let n = 0;
   for (const p of procs) {
@@ -337,7 +339,7 @@ export const fdsSection: Section = {
         },
         {
           label: 'floor: readdirSync + readlinkSync of every fd',
-          note: 'the unavoidable syscalls, nothing else',
+          note: 'every fd read in full, nothing else',
           n: floor.n,
           medianMs: floor.medianMs,
           bestMs: floor.bestMs,

@@ -27,7 +27,7 @@ export interface Check {
   readonly name: string;
   readonly measured: number;
   readonly limit: number;
-  readonly unit: 'µs' | 'ms' | '×' | '/s';
+  readonly unit: 'µs' | 'ms' | '×' | '/s' | 'MB';
   /** 'below' (default): pass when measured < limit; 'above': pass when measured > limit (rates). */
   readonly direction?: 'below' | 'above';
 }
@@ -82,6 +82,8 @@ function formatValue(value: number, unit: Check['unit']): string {
       return formatRatio(value);
     case '/s':
       return formatRate(value);
+    case 'MB':
+      return `${value.toFixed(1)} MB`;
   }
 }
 

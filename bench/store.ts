@@ -106,7 +106,7 @@ function kb(bytes: number): string {
 }
 
 /** atop's path; installs it from Debian when missing and root. `why` says what happened when it is not there. */
-function findAtop(ctx: BenchContext): { path?: string; installed: boolean; why?: string } {
+export function findAtop(ctx: BenchContext): { path?: string; installed: boolean; why?: string } {
   const found = which('atop');
   if (found !== undefined) return { path: found, installed: false };
   if (process.getuid?.() !== 0) return { installed: false, why: 'atop is not installed and the bench is not root: no atop peer (apt-get install atop)' };

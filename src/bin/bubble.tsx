@@ -1,12 +1,27 @@
-#!/usr/bin/env -S node --no-memory-reducer --single-threaded-gc
+#!/usr/bin/env -S node --no-memory-reducer --single-threaded-gc --max-semi-space-size=1
 /**
- * CLI entry: parses the command line (meow) and dispatches to src/commands/. Nothing else lives here.
+ * CLI entry: parses the command line (cli-flags.ts) and dispatches to src/commands/. Nothing else lives here.
  * Exit codes: 0 success, 1 a user error (one line on stderr), 2 a usage error. A command module is imported only
  * when chosen, so `top` does not pay for loading what `record` or `export` need (first frame within budget).
  */
 import './env.js';
-import meow from 'meow';
-import { CLEAN, commandNames, EXPORT, LS, mainHelp, parseCommand, PS, RECORD, REPLAY, REPORT, SERVE, sourceChoice, TOP } from './cli-flags.js';
+import {
+  CLEAN,
+  commandNames,
+  EXPORT,
+  LS,
+  mainHelp,
+  parseCommand,
+  PS,
+  RECORD,
+  REPLAY,
+  REPORT,
+  SERVE,
+  showHelp,
+  showVersion,
+  sourceChoice,
+  TOP,
+} from './cli-flags.js';
 import { OutputClosedError, processOutput } from '../commands/output.js';
 import { isBubbleError } from '../errors/bubble-error.js';
 import { safeText } from '../format.js';
@@ -40,6 +55,8 @@ function intervalMs(text: string | undefined): number {
 }
 
 async function main(argv: readonly string[]): Promise<void> {
+  // As `ps` and `pgrep` name it (the name its bin has), not `node`.
+  process.title = 'bubble';
   const [command, ...rest] = argv;
   const output = processOutput();
   const importMeta = import.meta;
@@ -141,7 +158,7 @@ async function main(argv: readonly string[]): Promise<void> {
       const config = loadConfig(cli.flags.config);
       const sources = sourceChoice(cli.flags, config, RECORD_SOURCES);
       const source = sources.source;
-      // `-` (meow hands it over as input) is where sysdig's part reads: the bridge's output on stdin.
+      // `-` (an input, not a flag) is where sysdig's part reads: the bridge's output on stdin.
       const stdinPipe = cli.input.length === 1 && cli.input[0] === '-';
       if (cli.input.length > 0 && !stdinPipe) {
         throw new UsageError(`bubble record takes no arguments (got "${cli.input.join(' ')}"); see --help`);
@@ -309,12 +326,10 @@ async function main(argv: readonly string[]): Promise<void> {
     case '--help':
     case '-h':
     case 'help':
-      meow(mainHelp(), { importMeta, argv: ['--help'] });
-      return;
+      return showHelp(mainHelp(), importMeta);
     case '--version':
     case '-v':
-      meow(mainHelp(), { importMeta, argv: ['--version'] });
-      return;
+      return showVersion(importMeta);
     default:
       throw new UsageError(`unknown command "${safeText(command)}": try bubble ${commandNames()}, or bubble --help`);
   }

@@ -1,8 +1,15 @@
 /**
- * Every command's flags, declared once: the table gives the --help text, the set of accepted flags and meow's flag
+ * Every command's flags, declared once: the table gives the --help text, the set of accepted flags and the parser's
  * options, so the three cannot drift apart. src/bin/bubble.tsx parses with parseCommand() and checks values.
+ *
+ * Parsed with node:util's parseArgs, not meow: meow's dependencies normalize a package.json at import (spdx-correct
+ * sorts with localeCompare, which loads ICU's collation data), ~9 MB resident and ~50 ms of CPU in every command,
+ * `record`'s whole life included, for what parseArgs does.
  */
-import meow from 'meow';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
 import { safeText } from '../format.js';
 import { UsageError } from '../errors/usage-error.js';
 import { LIVE_SOURCES, RECORD_SOURCES, type SourceName } from '../model/source-names.js';
@@ -383,7 +390,7 @@ export function acceptsFlag(spec: CommandSpec, name: string): boolean {
   return name === 'help' || name === 'version' || spec.flags.some((f) => f.name === name);
 }
 
-/** meow's own unknown-flag message spans two lines; bubble says it in one, with the way out. */
+/** Unknown flags in one line, with the way out. */
 export function rejectUnknownFlags(spec: CommandSpec, argv: readonly string[]): void {
   for (const arg of argv) {
     if (arg === '--') return;
@@ -400,27 +407,84 @@ export type ParsedFlags<C extends CommandSpec> = { [F in C['flags'][number] as C
 
 const camel = (name: string): string => name.replace(/-([a-z])/g, (_, c: string) => c.toUpperCase());
 
-type MeowFlag = { type: 'string'; default?: string } | { type: 'boolean'; default: boolean };
-
-function meowFlags(spec: CommandSpec): Record<string, MeowFlag> {
-  const flags: Record<string, MeowFlag> = {};
-  for (const flag of spec.flags) {
-    flags[camel(flag.name)] =
-      flag.type === 'boolean'
-        ? { type: 'boolean', default: typeof flag.default === 'boolean' ? flag.default : flag.negated === true }
-        : { type: 'string', ...(typeof flag.default === 'string' && { default: flag.default }) };
+/** name, version and description of bubble's package.json, found upwards from the running module (src or bundle). */
+function packageInfo(importMeta: ImportMeta): { version?: string; description?: string } {
+  let dir = path.dirname(fileURLToPath(importMeta.url));
+  for (;;) {
+    try {
+      const pkg = JSON.parse(readFileSync(path.join(dir, 'package.json'), 'utf8')) as { version?: unknown; description?: unknown };
+      return {
+        ...(typeof pkg.version === 'string' && { version: pkg.version }),
+        ...(typeof pkg.description === 'string' && { description: pkg.description }),
+      };
+    } catch {
+      const up = path.dirname(dir);
+      if (up === dir) return {};
+      dir = up;
+    }
   }
-  return flags;
 }
 
-/** Rejects unknown flags, then parses with meow; --help (anywhere before "--") prints the help and exits 0. */
+/** A help text as the CLI prints it: the package's description, then the text, each non-empty line indented by two. */
+export function helpPage(text: string, importMeta: ImportMeta): string {
+  const indent = (t: string): string => t.replace(/^(?!$)/gm, '  ');
+  const { description } = packageInfo(importMeta);
+  return `${description === undefined ? '' : `\n${indent(description)}\n`}\n${indent(text.replace(/^\n+|\n+$/g, ''))}\n`;
+}
+
+/** Prints the help page and exits 0. */
+export function showHelp(text: string, importMeta: ImportMeta): never {
+  process.stdout.write(`${helpPage(text, importMeta)}\n`);
+  process.exit(0);
+}
+
+/** Prints the package's version and exits 0. */
+export function showVersion(importMeta: ImportMeta): never {
+  process.stdout.write(`${packageInfo(importMeta).version ?? 'No version found'}\n`);
+  process.exit(0);
+}
+
+/**
+ * Rejects unknown flags, then parses; --help (anywhere before "--") prints the help and exits 0. `--no-<name>` turns a
+ * boolean off; a string flag given twice keeps the last value.
+ */
 export function parseCommand<C extends CommandSpec>(spec: C, argv: readonly string[], importMeta: ImportMeta): { input: string[]; flags: ParsedFlags<C> } {
   rejectUnknownFlags(spec, argv);
-  const cli = meow(commandHelp(spec), { importMeta, argv, flags: meowFlags(spec) });
-  // meow shows help only when --help is the sole argument: `bubble record --db x --help` would start recording.
   const end = argv.indexOf('--');
-  if ((end === -1 ? argv : argv.slice(0, end)).includes('--help')) cli.showHelp(0);
-  return { input: cli.input, flags: cli.flags as unknown as ParsedFlags<C> };
+  const beforeEnd = end === -1 ? argv : argv.slice(0, end);
+  if (beforeEnd.includes('--help')) showHelp(commandHelp(spec), importMeta);
+  if (beforeEnd.length === 1 && beforeEnd[0] === '--version') showVersion(importMeta);
+  const byName = new Map(spec.flags.map((f) => [f.name, f]));
+  const flags: Record<string, string | boolean | undefined> = {};
+  for (const flag of spec.flags) {
+    flags[camel(flag.name)] = flag.type === 'boolean' ? (typeof flag.default === 'boolean' ? flag.default : flag.negated === true) : flag.default;
+  }
+  // `--no-x` is not parseArgs's (Node 20): taken out here, in order, so a later `--x` still wins.
+  const args: string[] = [];
+  const negations: { index: number; name: string }[] = [];
+  for (const [i, arg] of argv.entries()) {
+    const negated = i < beforeEnd.length && arg.startsWith('--no-') ? arg.slice(5) : undefined;
+    if (negated !== undefined && byName.get(negated)?.type === 'boolean') negations.push({ index: args.length, name: negated });
+    else if (negated !== undefined && byName.has(negated)) throw new UsageError(`${safeText(arg)}: --${negated} takes a value; see bubble ${spec.name} --help`);
+    else args.push(arg);
+  }
+  const options: Record<string, { type: 'string' | 'boolean' }> = { help: { type: 'boolean' }, version: { type: 'boolean' } };
+  for (const flag of spec.flags) options[flag.name] = { type: flag.type };
+  let parsed: ReturnType<typeof parseArgs<{ args: string[]; options: typeof options; allowPositionals: true; tokens: true }>>;
+  try {
+    parsed = parseArgs({ args, options, allowPositionals: true, strict: true, tokens: true });
+  } catch (err) {
+    throw new UsageError(`${safeText(err instanceof Error ? err.message : String(err))}; see bubble ${spec.name} --help`);
+  }
+  // Tokens in order, negations between them where they were typed: the last word on a flag wins.
+  const events: { index: number; apply: () => void }[] = negations.map((n) => ({ index: n.index - 0.5, apply: () => (flags[camel(n.name)] = false) }));
+  for (const token of parsed.tokens) {
+    if (token.kind !== 'option' || token.name === 'help' || token.name === 'version') continue;
+    const flag = byName.get(token.name)!;
+    events.push({ index: token.index, apply: () => (flags[camel(flag.name)] = flag.type === 'boolean' ? true : (token.value ?? '')) });
+  }
+  for (const e of events.sort((a, b) => a.index - b.index)) e.apply();
+  return { input: parsed.positionals, flags: flags as unknown as ParsedFlags<C> };
 }
 
 interface SourceFlags {

@@ -1,12 +1,12 @@
 /**
- * Docker metadata (names, image, labels, state, start/exit time, exit code) via dockerode. One listing (like
+ * Docker metadata (names, image, labels, state, start/exit time, exit code) from the Engine API (docker-api.ts). One listing (like
  * `docker ps -a`) plus one inspect per container, then Docker's event stream keeps the map current: no polling.
  * Docker is optional: every failure ends up as one line in `status`, never as a thrown error.
  */
-import type Docker from 'dockerode';
 import { setMaxListeners } from 'node:events';
 import { StringDecoder } from 'node:string_decoder';
 import type { ContainerMeta } from '../model/sample.js';
+import { type DockerApi, DockerodeApi, UnixSocketDockerApi } from './docker-api.js';
 
 export interface DockerStatus {
   readonly ok: boolean;
@@ -305,26 +305,15 @@ function resolveTarget(socketPath: string | undefined): { socketPath: string | u
   return { socketPath: undefined, where: host };
 }
 
-/**
- * dockerode is loaded on first use: with ssh2 and grpc behind it, importing it costs ~120 ms of CPU, which a
- * command that never reaches Docker (or `top`'s first frame) should not pay.
- */
-async function createClient(socketPath: string | undefined): Promise<Docker> {
-  const { default: DockerClient } = await import('dockerode');
-  if (socketPath !== undefined) return new DockerClient({ socketPath });
-  try {
-    return new DockerClient();
-  } catch {
-    // A malformed DOCKER_HOST must not crash the caller; the failure shows up in status on start().
-    return new DockerClient({ socketPath: process.env['DOCKER_HOST'] ?? DEFAULT_DOCKER_SOCKET });
-  }
+/** The API client for a target: node:http on a unix socket, dockerode (loaded on first use) for anything else. */
+function createApi(socketPath: string | undefined): DockerApi {
+  return socketPath !== undefined ? new UnixSocketDockerApi(socketPath) : new DockerodeApi();
 }
 
 type EventStream = NodeJS.ReadableStream & { destroy?: (err?: Error) => void };
 
 export class DockerWatcher {
-  private readonly socketPath: string | undefined;
-  private client: Promise<Docker> | undefined;
+  private readonly api: DockerApi;
   private readonly where: string;
   private readonly map = new Map<string, ContainerMeta>();
   private readonly listeners = new Set<() => void>();
@@ -344,15 +333,10 @@ export class DockerWatcher {
 
   constructor(opts: DockerWatcherOptions = {}) {
     const target = resolveTarget(opts.socketPath);
-    this.socketPath = target.socketPath;
     this.where = target.where;
+    this.api = createApi(target.socketPath);
     // Every request listens on this one signal; a listing's parallel inspects would otherwise trip Node's leak warning.
     setMaxListeners(0, this.abort.signal);
-  }
-
-  private docker(): Promise<Docker> {
-    this.client ??= createClient(this.socketPath);
-    return this.client;
   }
 
   get status(): DockerStatus {
@@ -445,12 +429,7 @@ export class DockerWatcher {
   private async openEvents(): Promise<void> {
     // After a break, replay from the last event seen (dockerd keeps a short history); duplicates are harmless.
     const since = this.lastEventTimeMs === undefined ? undefined : Math.floor(this.lastEventTimeMs / 1000);
-    const options = {
-      filters: { type: ['container'] },
-      ...(since === undefined ? {} : { since }),
-      abortSignal: this.abort.signal,
-    } as Docker.GetEventsOptions;
-    const stream = (await (await this.docker()).getEvents(options)) as EventStream;
+    const stream = (await this.api.events(since, this.abort.signal)) as EventStream;
     if (this.stopped) {
       stream.destroy?.();
       return;
@@ -497,12 +476,7 @@ export class DockerWatcher {
   /** Lists all containers, then inspects each for times and exit code. Throws when dockerd cannot be reached. */
   private async list(): Promise<void> {
     const issuedAt = this.seq;
-    const entries = (await (
-      await this.docker()
-    ).listContainers({
-      all: true,
-      abortSignal: this.abort.signal,
-    } as Docker.ContainerListOptions)) as unknown;
+    const entries = await this.api.listContainers(this.abort.signal);
     if (this.stopped) return;
     const ids: string[] = [];
     for (const entry of Array.isArray(entries) ? entries : []) {
@@ -535,7 +509,7 @@ export class DockerWatcher {
     const issuedAt = this.seq;
     let info: unknown;
     try {
-      info = await (await this.docker()).getContainer(id).inspect({ abortSignal: this.abort.signal } as Docker.ContainerInspectOptions);
+      info = await this.api.inspect(id, this.abort.signal);
     } catch {
       return;
     }

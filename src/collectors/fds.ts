@@ -12,12 +12,14 @@
  *   TCP hash for each read of tcp or tcp6 (~1 ms on a host with 256k buckets, even when the namespace has 1 socket).
  * So the cost grows with descriptors and with namespaces that hold sockets, not with processes times namespaces.
  *
- * A caller that knows a process was not scheduled at all since the previous pass (procfs.ts ProcfsTick.idle) passes
- * `idle`: such a process made no system call, so its descriptor table is the one read last pass, and only what others
- * can change is checked: each regular file's path (an unlink or rename elsewhere), with one readlink per distinct open
- * file (mount, inode and path, from fdinfo) across all idle processes, and its sockets, joined to this pass's tables.
- * When nothing differs the previous pass's ProcessFds object is returned as is, so callers can keep what they built
- * from it.
+ * A process that was not scheduled at all since the previous pass made no system call, so its descriptor table is the
+ * one read last pass (readlink costs the kernel ~4 µs per fd, most of a full read): only what others can change is
+ * checked, each regular file's path (an unlink or rename elsewhere), with one readlink per distinct open file (mount,
+ * inode and path, from fdinfo) across all idle processes, and its sockets, joined to this pass's tables. The caller
+ * says which processes were idle when it knows (`idle`: the Sampler reads schedstat of single-threaded processes for
+ * procfs.ts anyway); for the others the collector reads `schedstat` itself, each thread's when there are several (see
+ * schedOf). When nothing differs the previous pass's ProcessFds object is returned as is, so callers can keep what they
+ * built from it.
  *
  * A process or fd that vanishes mid-read (ENOENT, ESRCH) is simply gone; EACCES/EPERM (not root, or a process this
  * user may not ptrace) marks the process `denied`. Paths are kept raw: a container names its files, so they are
@@ -26,6 +28,7 @@
 import fs from 'node:fs';
 import { classifyReadError, errnoCode, HeldFiles } from './held-file.js';
 import { parseInetTable, parseUnixTable, type InetProtocol, type SocketInfo } from './netstat.js';
+import { parseSchedstatBytes } from './procfs.js';
 
 /** A read failed for a reason other than the process or fd going away, or a permission check. */
 export class FdsError extends Error {
@@ -74,8 +77,10 @@ export interface FdPassStats {
   gone: number;
   /** Processes whose fds were refused. */
   denied: number;
-  /** Descriptors readlink'd. */
+  /** Descriptors the pass answered for: read in full (readlink'd) or, for an idle process, reused. */
   fds: number;
+  /** Of those, readlink'd in full reads (path checks of idle processes are counted in pathChecks). */
+  readlinks: number;
   /** Descriptors listed by readdir but closed before readlink or fdinfo. */
   vanishedFds: number;
   /** fdinfo files read (new or changed regular-file fds). */
@@ -88,6 +93,8 @@ export interface FdPassStats {
   tableReads: number;
   /** Idle processes whose last read was reused (no readdir, no readlink per descriptor). */
   reused: number;
+  /** schedstat files read to tell idle processes (those the caller said nothing about). */
+  schedReads: number;
   /** readlinks done to check the paths of idle processes' files (one per distinct open file). */
   pathChecks: number;
 }
@@ -201,6 +208,14 @@ interface ProcState {
   last: LastRead | undefined;
   /** The result handed out last pass, while this pass decides whether to hand it out again. */
   previous: ProcessFds | undefined;
+  /** schedstat run time and count read at schedPass, before that pass read the table (0: not read, or not usable). */
+  schedRun: number;
+  schedCount: number;
+  schedPass: number;
+  /** With several threads: each one's tid, run time and count at schedPass (undefined: single-threaded). */
+  schedTasks: Float64Array | undefined;
+  /** Index in schedTasks of the thread found to have run last: asked first next pass (busy threads stay busy). */
+  schedMoved: number;
 }
 
 /** A table row found in a namespace, and which table it came from (where to look for it next pass). */
@@ -220,22 +235,44 @@ interface NsState {
   seenPass: number;
 }
 
-/** An inode found in no table is searched for again after this many passes (it may have been bound meanwhile). */
+/** A process with more threads is read in full rather than asked thread by thread whether it ran. */
+const MAX_THREADS_ASKED = 64;
+
+/** The same threads with the same run times and counts: none of them was on a CPU in between. */
+function sameTasks(a: Float64Array | undefined, b: Float64Array): boolean {
+  if (a === undefined || a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
+function descriptorCount(r: ProcessFds): number {
+  return r.files.length + r.sockets.length + r.pipes + r.anonInodes + r.other + r.otherSockets;
+}
+
+/**
+ * An inode found in no table is searched for again after this many passes (it may have been bound meanwhile), but only
+ * when a process holding it ran: binding, connecting or listening takes a system call of a holder, and a search reads
+ * tcp and tcp6 too (a walk of the kernel's whole TCP hash each; a daemon's closed or unbound socket sent every tenth
+ * pass through both).
+ */
 const ABSENT_RECHECK_PASSES = 10;
 
-function recentlyAbsent(ns: NsState, inode: number, pass: number): boolean {
+function recentlyAbsent(ns: NsState, group: NsGroup, inode: number, pass: number): boolean {
   const searched = ns.absent.get(inode);
-  return searched !== undefined && pass - searched < ABSENT_RECHECK_PASSES;
+  return searched !== undefined && (pass - searched < ABSENT_RECHECK_PASSES || !group.ran.has(inode));
 }
 
 /** The processes of one network namespace that hold sockets this pass, and what they wait for. */
 interface NsGroup {
   readonly pids: number[];
   readonly wanted: Set<number>;
-  /** Parallel arrays: result, fd, inode of every socket fd to join. */
+  /** Parallel arrays: result, fd, inode of every socket fd to join, and its process's sockets of the last pass. */
   readonly holders: ProcessFds[];
   readonly fds: number[];
   readonly inodes: number[];
+  readonly before: (readonly OpenSocket[] | undefined)[];
+  /** Inodes held by a process read in full this pass (it ran, or the pass could not tell). */
+  readonly ran: Set<number>;
 }
 
 function emptyFds(): ProcessFds {
@@ -247,7 +284,12 @@ function byFd(a: { fd: number }, b: { fd: number }): number {
 }
 
 function sameSocket(a: OpenSocket, b: OpenSocket): boolean {
-  if (a.fd !== b.fd || a.inode !== b.inode || a.state !== b.state) return false;
+  return a === b || (a.fd === b.fd && sameRow(a, b));
+}
+
+/** The same table row (inode, state, addresses): what joining a socket fd would copy. */
+function sameRow(a: SocketInfo, b: SocketInfo): boolean {
+  if (a.inode !== b.inode || a.state !== b.state) return false;
   if (a.protocol === 'unix' || b.protocol === 'unix') {
     return a.protocol === 'unix' && b.protocol === 'unix' && a.path === b.path && a.type === b.type;
   }
@@ -326,6 +368,9 @@ export class FdCollector {
   private pass = 0;
   /** The buffer every file read goes into (nothing is held open: descriptors come and go with each pass). */
   private readonly files = new HeldFiles({ max: 0, bufferBytes: 256 * 1024 });
+  /** schedOf's answer: run time, times scheduled in (the leader's); per thread when there are several. */
+  private readonly sched = new Float64Array(2);
+  private tasks: Float64Array | undefined;
 
   constructor(opts: FdCollectorOptions = {}) {
     this.root = opts.root ?? '/proc';
@@ -346,6 +391,8 @@ export class FdCollector {
       tableReads: 0,
       reused: 0,
       pathChecks: 0,
+      readlinks: 0,
+      schedReads: 0,
     };
   }
 
@@ -363,7 +410,8 @@ export class FdCollector {
   /**
    * One pass over the given processes (key = `pid:startTicks`, see model/sample.ts). Gone processes are left out of
    * the result; each network namespace's tables are read at most once. `idle`: the process was not scheduled since
-   * the previous pass (see the file comment); a process whose descriptors did not change gets last pass's object back.
+   * the previous pass (see the file comment), or was; left out, the collector finds out itself from schedstat. A
+   * process whose descriptors did not change gets last pass's object back.
    * `alive`: processes not read this pass but still running (a caller that skips idle processes): their caches are
    * kept. Without it, a process not asked for is taken to have left.
    */
@@ -377,19 +425,44 @@ export class FdCollector {
     const groups = new Map<string, NsGroup>();
     const paths = new Map<string, string>();
 
+    const sched = this.sched;
     for (const p of processes) {
       stats.processes++;
       const state = this.procs.get(p.key);
-      const reusable = p.idle === true && state !== undefined && state.last !== undefined && state.pass === pass - 1;
+      let idle = p.idle;
+      // Read before the table (a process that opens a file after this read has moved by the next one).
+      const schedOk = idle === undefined && this.schedOf(p.pid, state, stats);
+      const tasks = schedOk ? this.tasks : undefined;
+      if (idle === undefined) {
+        idle =
+          schedOk &&
+          state !== undefined &&
+          state.schedPass === pass - 1 &&
+          (tasks === undefined
+            ? state.schedTasks === undefined && state.schedRun === sched[0] && state.schedCount === sched[1]
+            : sameTasks(state.schedTasks, tasks));
+      }
+      const run = sched[0]!;
+      const count = sched[1]!;
+      const reusable = idle && state !== undefined && state.last !== undefined && state.pass === pass - 1;
       const result = reusable
         ? (this.reuse(p.pid, state, pass, stats, groups, paths) ?? this.readProcess(p.key, p.pid, pass, stats, groups))
         : this.readProcess(p.key, p.pid, pass, stats, groups);
-      if (result !== undefined) out.set(p.key, result);
+      if (result === undefined) continue;
+      out.set(p.key, result);
+      const now = state ?? this.procs.get(p.key);
+      if (now !== undefined) {
+        now.schedPass = schedOk ? pass : 0;
+        now.schedRun = run;
+        now.schedCount = count;
+        now.schedTasks = tasks;
+      }
     }
 
     for (const [netns, group] of groups) this.joinSockets(netns, group, pass, stats);
 
     for (const [key, result] of out) {
+      stats.fds += descriptorCount(result);
       if (!sortedByFd(result.files)) result.files.sort(byFd);
       if (!sortedByFd(result.sockets)) result.sockets.sort(byFd);
       // What did not change is handed back as the object of the last pass.
@@ -470,16 +543,25 @@ export class FdCollector {
     last.result = result;
     last.files = cached;
     if (last.socketFds.length > 0 && state.netns !== undefined) {
-      this.fileSockets(state.netns, pid, result, last.socketFds, last.socketInodes, groups);
+      this.fileSockets(state.netns, pid, result, last.socketFds, last.socketInodes, state.previous?.sockets, false, groups);
     }
     return result;
   }
 
   /** Files a process's socket fds under its namespace's group, to be joined once the pass has read every process. */
-  private fileSockets(netns: string, pid: number, result: ProcessFds, fds: readonly number[], inodes: readonly number[], groups: Map<string, NsGroup>): void {
+  private fileSockets(
+    netns: string,
+    pid: number,
+    result: ProcessFds,
+    fds: readonly number[],
+    inodes: readonly number[],
+    before: readonly OpenSocket[] | undefined,
+    ran: boolean,
+    groups: Map<string, NsGroup>,
+  ): void {
     let group = groups.get(netns);
     if (group === undefined) {
-      group = { pids: [], wanted: new Set(), holders: [], fds: [], inodes: [] };
+      group = { pids: [], wanted: new Set(), holders: [], fds: [], inodes: [], before: [], ran: new Set() };
       groups.set(netns, group);
     }
     group.pids.push(pid);
@@ -488,6 +570,8 @@ export class FdCollector {
       group.holders.push(result);
       group.fds.push(fds[i]!);
       group.inodes.push(inodes[i]!);
+      group.before.push(before);
+      if (ran) group.ran.add(inodes[i]!);
     }
   }
 
@@ -515,7 +599,18 @@ export class FdCollector {
 
     let state = this.procs.get(key);
     if (state === undefined) {
-      state = { netns: undefined, files: new Map(), pass, last: undefined, previous: undefined };
+      state = {
+        netns: undefined,
+        files: new Map(),
+        pass,
+        last: undefined,
+        previous: undefined,
+        schedRun: 0,
+        schedCount: 0,
+        schedPass: 0,
+        schedTasks: undefined,
+        schedMoved: 0,
+      };
       this.procs.set(key, state);
     }
     state.previous = state.pass === pass - 1 ? state.last?.result : undefined;
@@ -528,7 +623,7 @@ export class FdCollector {
     let socketInodes: number[] | undefined;
     const cachedFiles: CachedFile[] = [];
     let filesSeen = 0;
-    const fdsBefore = stats.fds;
+    const readlinksBefore = stats.readlinks;
     for (const name of names) {
       let target: string;
       try {
@@ -549,7 +644,7 @@ export class FdCollector {
         }
         fail(base + name, error);
       }
-      stats.fds++;
+      stats.readlinks++;
       const fd = Number(name);
       const c0 = target.charCodeAt(0);
       if (c0 === 0x2f) {
@@ -576,7 +671,7 @@ export class FdCollector {
       }
     }
     // Every link vanished: the process exited while we read it (a zombie's fd/ is empty, not unreadable).
-    if (names.length > 0 && stats.fds === fdsBefore && result.denied !== true) {
+    if (names.length > 0 && stats.readlinks === readlinksBefore && result.denied !== true) {
       stats.gone++;
       stats.read--;
       return undefined;
@@ -590,7 +685,7 @@ export class FdCollector {
         stats.gone++;
         return undefined;
       }
-      this.fileSockets(netns, pid, result, socketFds, socketInodes, groups);
+      this.fileSockets(netns, pid, result, socketFds, socketInodes, state.previous?.sockets, true, groups);
     }
     // A refused read is not kept for reuse: it is asked again next pass.
     if (result.denied !== true) {
@@ -638,6 +733,72 @@ export class FdCollector {
     return entry;
   }
 
+  /**
+   * schedstat of the process into this.sched (procfs.ts parseSchedstatBytes; run time and count move whenever a thread
+   * is put on a CPU, so equal figures one pass apart mean no system call in between), and with several threads each
+   * one's into this.tasks (the process's own file speaks for its leader only; `task`'s link count is 2 + threads, read
+   * after schedstat so a thread cloned before it is seen). false when it cannot tell: gone, refused, no schedstat on
+   * this kernel, too many threads to be worth asking, or no earlier read to weigh that against.
+   */
+  private schedOf(pid: number, state: ProcState | undefined, stats: FdPassStats): boolean {
+    this.tasks = undefined;
+    const dir = `${this.root}/${pid}/`;
+    try {
+      const len = this.files.readPath(`${dir}schedstat`, 'once', 256);
+      stats.schedReads++;
+      if (!parseSchedstatBytes(this.files.buf, len, this.sched)) return false;
+      const threads = fs.statSync(`${dir}task`).nlink - 2;
+      if (threads === 1) return true;
+      // Threads share the table: it is the same only when none of them ran. Asked only while asking every thread (an
+      // open, read and close each) costs less than a full read would (a readdir, and a readlink per descriptor).
+      const last = state?.last?.result;
+      if (last === undefined || threads > MAX_THREADS_ASKED || threads >= descriptorCount(last)) return false;
+      return this.tasksOf(dir, state!, stats);
+    } catch {
+      return false; // the full read that follows says why (gone, refused)
+    }
+  }
+
+  /**
+   * Each thread's tid, run time and count into this.tasks, in `task/`'s order (by tid). With the same threads as the
+   * last check, the first thread found to have moved ends the reads (the process ran; the one that moved last time is
+   * asked first), and the threads not read keep their earlier figures: compared next pass, a thread that ran since
+   * then differs from those as it would from fresh ones, so the answer stays exact. false on junk.
+   */
+  private tasksOf(dir: string, state: ProcState, stats: FdPassStats): boolean {
+    const tids = fs.readdirSync(`${dir}task`);
+    const n = tids.length;
+    const tasks = new Float64Array(n * 3);
+    for (let i = 0; i < n; i++) tasks[i * 3] = Number(tids[i]);
+    const before = state.schedTasks;
+    let same = before !== undefined && before.length === tasks.length;
+    for (let i = 0; same && i < n; i++) if (before![i * 3] !== tasks[i * 3]) same = false;
+    const one = this.sched;
+    const leaderRun = one[0]!;
+    const leaderCount = one[1]!;
+    const from = same && state.schedMoved < n ? state.schedMoved : 0;
+    let moved = -1;
+    for (let k = 0; k < n; k++) {
+      const i = (from + k) % n;
+      if (moved >= 0) {
+        tasks[i * 3 + 1] = before![i * 3 + 1]!;
+        tasks[i * 3 + 2] = before![i * 3 + 2]!;
+        continue;
+      }
+      const len = this.files.readPath(`${dir}task/${tids[i]}/schedstat`, 'once', 256);
+      stats.schedReads++;
+      if (!parseSchedstatBytes(this.files.buf, len, one)) return false;
+      tasks[i * 3 + 1] = one[0]!;
+      tasks[i * 3 + 2] = one[1]!;
+      if (same && (one[0] !== before![i * 3 + 1] || one[1] !== before![i * 3 + 2])) moved = i;
+    }
+    if (moved >= 0) state.schedMoved = moved;
+    one[0] = leaderRun;
+    one[1] = leaderCount;
+    this.tasks = tasks;
+    return true;
+  }
+
   /** readlink ns/net, once per process; `pid:N` when refused (the process's own tables are then read through it). */
   private netnsOf(pid: number, state: ProcState): string | undefined {
     if (state.netns !== undefined) return state.netns;
@@ -670,7 +831,7 @@ export class FdCollector {
     }
     ns.seenPass = pass;
     let unknown = 0;
-    for (const inode of group.wanted) if (!ns.rows.has(inode) && !recentlyAbsent(ns, inode, pass)) unknown++;
+    for (const inode of group.wanted) if (!ns.rows.has(inode) && !recentlyAbsent(ns, group, inode, pass)) unknown++;
     if (unknown > 0 || pass - ns.readPass >= this.tablesEvery) {
       this.readTables(group, ns, pass, stats);
     } else {
@@ -680,8 +841,14 @@ export class FdCollector {
     for (let i = 0; i < group.holders.length; i++) {
       const result = group.holders[i]!;
       const row = rows.get(group.inodes[i]!);
-      if (row?.info === undefined) result.otherSockets++;
-      else result.sockets.push({ fd: group.fds[i]!, ...row.info });
+      if (row?.info === undefined) {
+        result.otherSockets++;
+        continue;
+      }
+      // Last pass's object when nothing moved (most sockets, most passes): no allocation, and sameFds finds it at once.
+      const fd = group.fds[i]!;
+      const was = group.before[i]?.[result.sockets.length];
+      result.sockets.push(was !== undefined && was.fd === fd && sameRow(was, row.info) ? was : { fd, ...row.info });
     }
   }
 
@@ -696,7 +863,7 @@ export class FdCollector {
     for (const inode of wanted) {
       const table = previous.get(inode)?.table;
       if (table !== undefined) expected.set(table, (expected.get(table) ?? 0) + 1);
-      else if (recentlyAbsent(ns, inode, pass)) absent++;
+      else if (recentlyAbsent(ns, group, inode, pass)) absent++;
       else unknown++;
     }
     // The kernel walks its whole TCP hash for tcp and for tcp6 (about 1 ms each on a big host, empty or not): when
@@ -728,7 +895,7 @@ export class FdCollector {
         found.set(inode, { table, info });
         const before = previous.get(inode)?.table;
         if (before === table) foundKnown++;
-        else if (before === undefined && recentlyAbsent(ns, inode, pass)) absent--;
+        else if (before === undefined && recentlyAbsent(ns, group, inode, pass)) absent--;
         else if (before === undefined) unknown--;
       }
       // Known here last time but not now (closed: a TCP socket leaves the table at CLOSE, fd open or not): keep looking.
@@ -737,7 +904,7 @@ export class FdCollector {
     const absentNow = new Map<number, number>();
     for (const inode of wanted) {
       if (found.has(inode)) continue;
-      absentNow.set(inode, recentlyAbsent(ns, inode, pass) ? ns.absent.get(inode)! : pass);
+      absentNow.set(inode, recentlyAbsent(ns, group, inode, pass) ? ns.absent.get(inode)! : pass);
     }
     ns.rows = found;
     ns.absent = absentNow;

@@ -206,8 +206,12 @@ export class Sampler {
     return this.accessCache.get(processKey)?.fds;
   }
 
-  /** Reads one tick. Never throws for a vanished process or an unreadable source. */
-  sample(): Sample {
+  /**
+   * Reads one tick. Never throws for a vanished process or an unreadable source. `descriptors: false` leaves out this
+   * tick's descriptor pass (when descriptors are on): `top`'s two launch ticks, which only need names and CPU; the
+   * pass is most of a cold tick's cost (every fd of every process read for the first time).
+   */
+  sample(options: { readonly descriptors?: boolean } = {}): Sample {
     this.tick++;
     const timeMs = this.now();
     const monoNs = this.monoNow();
@@ -307,7 +311,7 @@ export class Sampler {
       ...(last !== undefined && { unchanged }),
       containers,
       gaps: this.gaps(tick.ioDenied, tick.staticDenied),
-      ...(this.fds !== undefined && { access: this.readAccess(processes, tick.idle) }),
+      ...(this.fds !== undefined && options.descriptors !== false && { access: this.readAccess(processes, tick.idle) }),
     };
   }
 
@@ -344,6 +348,8 @@ export class Sampler {
   private learnSlurm(identity: Identity, proc: ProcessSample, info: ProcStatic): SlurmFacts {
     const facts = slurmFacts(proc.comm, proc.cmdline, info.env);
     if (identity.sluid !== undefined && facts.jobId !== undefined && !this.sluidJobs.has(identity.sluid)) {
+      // Bounded like podmanNames: a node runs jobs for months; a SLUID forgotten is learnt again from its next task.
+      if (this.sluidJobs.size > 4096) this.sluidJobs.clear();
       this.sluidJobs.set(identity.sluid, facts.jobId);
       // What was filed under the SLUID key moves to the job id key.
       this.containers.delete(containerKey(identity));
@@ -432,7 +438,7 @@ export class Sampler {
    * bubble's own process is left out: its descriptors are its /proc reads.
    */
   private readAccess(processes: ReadonlyMap<string, ProcessSample>, idleKeys: ReadonlySet<string>): AccessObservation[] {
-    const wanted: { key: string; pid: number; idle: boolean }[] = [];
+    const wanted: { key: string; pid: number; idle?: boolean }[] = [];
     const access: AccessObservation[] = [];
     const previous = this.previousProcesses;
     for (const p of processes.values()) {
@@ -448,7 +454,9 @@ export class Sampler {
           continue;
         }
       }
-      wanted.push({ key: p.key, pid: p.pid, idle: idleKeys.has(p.key) });
+      // procfs tells for single-threaded processes; the collector asks each thread of the others itself (fds.ts).
+      if (idleKeys.has(p.key) || p.threads <= 1) wanted.push({ key: p.key, pid: p.pid, idle: idleKeys.has(p.key) });
+      else wanted.push({ key: p.key, pid: p.pid });
     }
     for (const [key, fds] of this.fds!.collect(wanted, processes)) {
       // The collector hands back last tick's object when nothing changed: so are the observations built from it.

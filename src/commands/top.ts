@@ -16,7 +16,16 @@ import { onExitFinish } from '../monitor/stop.js';
 import type { ContainerSort, ProcessSort } from '../model/sort.js';
 import { DEFAULT_RETENTION, type Retention, type Tier } from '../store/tiers.js';
 import { LiveSource } from '../tui/live-source.js';
-import { runTui, type RunOptions } from '../tui/run.js';
+import type { RunOptions } from '../tui/run.js';
+
+/**
+ * The first frame shows CPU figures, which need two ticks: the launch tick, then one this long after it (rates are
+ * over each counter's own read interval, so a short first interval is exact), then the normal cadence. The TUI's
+ * modules load and the store opens in between. Issue 11's budget: names and CPU on screen within 0.5 s of launch.
+ */
+const FIRST_INTERVAL_MS = 200;
+/** How long past FIRST_INTERVAL_MS the second tick waits for Docker's listing (names); later names come a tick later. */
+const NAMES_GRACE_MS = 100;
 
 export interface TopOptions {
   readonly container?: string;
@@ -49,16 +58,36 @@ export async function runTop(options: TopOptions): Promise<void> {
   }
   const sources = chooseSources(options.sources ?? {}, { intervalMs: options.intervalMs });
   const docker = options.docker === false ? undefined : new DockerWatcher();
-  // Names are needed to match a container at launch; otherwise the first frame does not wait for Docker.
-  if (options.container !== undefined) await docker?.start({ events: true, timeoutMs: 1500 });
-  else if (docker !== undefined) setImmediate(() => void docker.start({ events: true, timeoutMs: 1500 }));
+  // Names are needed to match a container at launch; otherwise Docker is asked now and the launch ticks do not wait
+  // for it longer than NAMES_GRACE_MS.
+  const dockerReady = docker?.start({ events: true, timeoutMs: 1500 });
+  if (options.container !== undefined) await dockerReady;
+  // Names are in Docker's listing, which it announces before it inspects each container (start() waits for those too).
+  const dockerListed =
+    docker === undefined || dockerReady === undefined
+      ? undefined
+      : new Promise<void>((done) => {
+          const off = docker.onChange(() => {
+            off();
+            done();
+          });
+          void dockerReady.then(() => {
+            off();
+            done();
+          });
+        });
   const monitor = new Monitor({ intervalMs: options.intervalMs, sampler: { descriptors: true }, ...(docker !== undefined && { docker }) });
   let recording: TopRecording | undefined;
   let cancelExitHook = (): void => {};
   try {
     // The first tick decides whether the container exists before anything is written: `top nosuch` records nothing.
-    const first = monitor.tick();
+    // The two launch ticks leave out the descriptor pass (most of a cold tick): the panes read from the first regular one.
+    const firstAt = performance.now();
+    const first = monitor.tick({ descriptors: false });
     const containerKey = options.container === undefined ? undefined : resolve(options.container, first.containers);
+    // Loaded here, not imported above: Ink and React load while the first interval runs.
+    const tui = import('../tui/run.js');
+    tui.catch(() => undefined); // awaited below; a failure before that must not be an unhandled rejection
     recording = await TopRecording.start(monitor, {
       dbPath: options.dbPath,
       record: options.record,
@@ -68,6 +97,9 @@ export async function runTop(options: TopOptions): Promise<void> {
     // A closed terminal or a signal that ends the process anyway still gets the open buckets written.
     const opened = recording;
     cancelExitHook = onExitFinish(() => opened.close());
+    const { runTui } = await tui;
+    await untilSecondTick(firstAt, dockerListed);
+    monitor.tick({ descriptors: false });
     monitor.start({ afterFirst: true });
     // bpftrace compiles its probes for seconds on a core of its own: started once the first frame is out, so it does
     // not compete with it.
@@ -98,6 +130,13 @@ export async function runTop(options: TopOptions): Promise<void> {
       docker?.stop();
     }
   }
+}
+
+/** Until FIRST_INTERVAL_MS after the first tick, and then until Docker answered or NAMES_GRACE_MS more passed. */
+async function untilSecondTick(firstAt: number, dockerListed: Promise<void> | undefined): Promise<void> {
+  const wait = (ms: number): Promise<void> => new Promise((done) => setTimeout(done, Math.max(0, ms)));
+  await wait(firstAt + FIRST_INTERVAL_MS - performance.now());
+  if (dockerListed !== undefined) await Promise.race([dockerListed, wait(firstAt + FIRST_INTERVAL_MS + NAMES_GRACE_MS - performance.now())]);
 }
 
 function resolve(query: string, containers: readonly ContainerView[]): string {

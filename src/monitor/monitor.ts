@@ -74,10 +74,13 @@ export class Monitor {
     return this.recorder?.pendingTicks ?? 0;
   }
 
-  /** Takes one tick now: sample, rates, extra sources, then the recorder and the listeners. */
-  tick(): Snapshot {
+  /**
+   * Takes one tick now: sample, rates, extra sources, then the recorder and the listeners. `descriptors: false` skips
+   * the tick's descriptor pass (Sampler.sample()).
+   */
+  tick(options: { readonly descriptors?: boolean } = {}): Snapshot {
     const started = performance.now();
-    const sample = this.sampler.sample();
+    const sample = this.sampler.sample(options);
     let snapshot = toSnapshot(sample, this.previous, this.lastPlain);
     this.previous = sample;
     this.lastPlain = snapshot;

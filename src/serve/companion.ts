@@ -17,9 +17,15 @@ import { HttpError } from './http.js';
 /** How far back `interval * count` may reach. */
 export const HISTORY_SECONDS = 60;
 
+/**
+ * What the history keeps of a snapshot: its processes and containers, all the companion API reads. Not the rest (the
+ * tick's access observations, exits, gaps), which whole snapshots kept alive for a minute, into V8's old space.
+ */
+export type HistoryEntry = Pick<Snapshot, 'timeMs' | 'intervalMs' | 'containers' | 'processes'>;
+
 /** The monitor's recent snapshots, oldest first, none older than HISTORY_SECONDS (plus one interval) behind the newest. */
 export class SnapshotHistory {
-  private readonly snapshots: Snapshot[] = [];
+  private readonly snapshots: HistoryEntry[] = [];
   private readonly keepMs: number;
 
   constructor(keepSeconds = HISTORY_SECONDS + 2) {
@@ -27,16 +33,17 @@ export class SnapshotHistory {
   }
 
   push(snapshot: Snapshot): void {
-    this.snapshots.push(snapshot);
-    while (this.snapshots.length > 1 && snapshot.timeMs - this.snapshots[0]!.timeMs > this.keepMs) this.snapshots.shift();
+    const { timeMs, intervalMs, containers, processes } = snapshot;
+    this.snapshots.push({ timeMs, intervalMs, containers, processes });
+    while (this.snapshots.length > 1 && timeMs - this.snapshots[0]!.timeMs > this.keepMs) this.snapshots.shift();
   }
 
-  get newest(): Snapshot | undefined {
+  get newest(): HistoryEntry | undefined {
     return this.snapshots.at(-1);
   }
 
   /** The newest snapshot taken at or before `ms` (a tick's worth of slack for timer jitter). */
-  at(ms: number, slackMs = 0): Snapshot | undefined {
+  at(ms: number, slackMs = 0): HistoryEntry | undefined {
     for (let i = this.snapshots.length - 1; i >= 0; i--) if (this.snapshots[i]!.timeMs <= ms + slackMs) return this.snapshots[i];
     return undefined;
   }
@@ -241,7 +248,7 @@ function procFiles(p: ProcessView, cache: Map<number, { status: Record<string, J
  * CPU each process used between `before` and `at`, ns: from its own counter, all of it for one started in between;
  * undefined when unknown (no snapshot that old, a counter that went back).
  */
-function cpuDelta(p: ProcessView, before: Snapshot | undefined, earlier: ReadonlyMap<string, ProcessView>): number | undefined {
+function cpuDelta(p: ProcessView, before: HistoryEntry | undefined, earlier: ReadonlyMap<string, ProcessView>): number | undefined {
   if (before === undefined) return p.interval.cpuNs;
   const base = earlier.get(p.key)?.cpuNs ?? (p.startTimeMs >= before.timeMs ? 0 : undefined);
   return base === undefined || p.cpuNs < base ? undefined : p.cpuNs - base;

@@ -417,13 +417,113 @@ describe('a real Docker container (its own network namespace)', () => {
   });
 });
 
+describe('a process that was not scheduled since the last pass (the caller gives no idle hint)', () => {
+  it('is not read again: no readlink, the same object; one that ran and opened a file is read and shows it', async () => {
+    const dir = tempDir('bubble-fds-idle-');
+    const first = path.join(dir, 'first.log');
+    const second = path.join(dir, 'second.log');
+    const idle = spawn('sh', ['-c', `exec 3>>'${first}'; exec sleep 30`], { stdio: 'ignore' });
+    const waker = spawn('sh', ['-c', `exec 3>>'${first}'; sleep 1; exec 4>>'${second}'; exec sleep 30`], { stdio: 'ignore' });
+    children.push(idle, waker);
+    await sleep(300);
+    const procs = procsOf([idle.pid!, waker.pid!]);
+    expect(procs).toHaveLength(2);
+    const [idleKey, wakerKey] = [procs[0]!.key, procs[1]!.key];
+    const collector = new FdCollector();
+    const a = collector.collect(procs);
+    expect(collector.lastPass.readlinks).toBeGreaterThanOrEqual(6);
+    const b = collector.collect(procs);
+    // Both slept through the interval: schedstat did not move, so neither fd/ was listed nor a link read again.
+    expect(collector.lastPass).toMatchObject({ reused: 2, readlinks: 0, schedReads: 2 });
+    expect(collector.lastPass.fds).toBeGreaterThanOrEqual(6);
+    expect(b.get(idleKey)).toBe(a.get(idleKey));
+    expect(b.get(wakerKey)!.files.map((f) => f.path)).toContain(first);
+    expect(b.get(wakerKey)!.files.map((f) => f.path)).not.toContain(second);
+
+    await sleep(1200);
+    const c = collector.collect(procs);
+    expect(c.get(idleKey)).toBe(a.get(idleKey));
+    expect(c.get(wakerKey)!.files.map((f) => f.path)).toContain(second);
+    expect(collector.lastPass.reused).toBe(1);
+  });
+
+  it('does not search the tables again for a socket in none of them while its holder sleeps (tcp and tcp6 cost a hash walk)', async () => {
+    // An unbound TCP socket is in no table, and stays so until its holder binds, connects or listens.
+    const holder = spawn('perl', ['-e', 'use Socket; socket(my $s, PF_INET, SOCK_STREAM, 0) or die; sleep 60'], { stdio: 'ignore' });
+    children.push(holder);
+    await sleep(300);
+    const procs = procsOf([holder.pid!]);
+    const collector = new FdCollector();
+    const first = collector.collect(procs).get(procs[0]!.key)!;
+    expect(first.otherSockets).toBe(1);
+    expect(collector.lastPass.tableReads).toBeGreaterThanOrEqual(4); // searched everywhere once
+    let reads = 0;
+    for (let i = 0; i < 12; i++) {
+      const again = collector.collect(procs).get(procs[0]!.key)!;
+      expect(again.otherSockets).toBe(1);
+      reads += collector.lastPass.tableReads;
+    }
+    expect(collector.lastPass.reused).toBe(1);
+    expect(reads).toBe(0);
+  });
+
+  it('stops asking at the first thread that ran, the one that ran last time first', async () => {
+    const script = "const fs = require('fs'); for (let i = 0; i < 40; i++) fs.openSync('/dev/null', 'r'); setInterval(() => {}, 5);";
+    const busy = spawn(process.execPath, ['-e', script], { stdio: 'ignore' });
+    children.push(busy);
+    await sleep(500);
+    expect(reader.readStat(busy.pid!)!.numThreads).toBeGreaterThan(2);
+    const procs = procsOf([busy.pid!]);
+    const collector = new FdCollector();
+    const reads: number[] = [];
+    for (let i = 0; i < 6; i++) {
+      collector.collect(procs);
+      reads.push(collector.lastPass.schedReads);
+      await sleep(30);
+    }
+    expect(collector.lastPass).toMatchObject({ reused: 0 });
+    expect(collector.lastPass.readlinks).toBeGreaterThanOrEqual(40);
+    // Its own schedstat, then its main thread's (it ran last time too, and again): not every thread's.
+    expect(reads.slice(3)).toEqual([2, 2, 2]);
+  });
+
+  it('asks each thread of a process of several: reused while none ran, read in full once one did', async () => {
+    const dir = tempDir('bubble-fds-threads-');
+    const flag = path.join(dir, 'wake');
+    // Every thread sleeps (no timer to wake the main one) until the flag file appears; then it opens a file.
+    const opened = path.join(dir, 'opened.log');
+    // It holds 40 more descriptors: asking each thread is then cheaper than reading its table (see fds.ts schedOf).
+    const script = `const fs = require('fs'); for (let i = 0; i < 40; i++) fs.openSync('/dev/null', 'r'); fs.watch(${JSON.stringify(dir)}, () => { if (fs.existsSync(${JSON.stringify(flag)})) fs.openSync(${JSON.stringify(opened)}, 'a'); });`;
+    const threaded = spawn(process.execPath, ['-e', script], { stdio: 'ignore' });
+    children.push(threaded);
+    await sleep(1500);
+    const threads = reader.readStat(threaded.pid!)!.numThreads;
+    expect(threads).toBeGreaterThan(1);
+    const procs = procsOf([threaded.pid!]);
+    const collector = new FdCollector();
+    const passes: { reused: number; readlinks: number; schedReads: number }[] = [];
+    // Passes a few ms apart: none of its threads is put on a CPU.
+    for (let i = 0; i < 4; i++) {
+      collector.collect(procs);
+      passes.push(collector.lastPass);
+    }
+    expect(passes.at(-1)).toMatchObject({ reused: 1, readlinks: 0 });
+    expect(passes.at(-1)!.schedReads).toBeGreaterThanOrEqual(threads);
+    writeFileSync(flag, '');
+    await sleep(1300);
+    const after = collector.collect(procs).get(procs[0]!.key)!;
+    expect(collector.lastPass).toMatchObject({ reused: 0 });
+    expect(after.files.map((f) => f.path)).toContain(opened);
+  });
+});
+
 describe('permissions and races', () => {
   it('marks a root process denied for a non-root user, and reads the user its own fds', async (ctx) => {
     needReal(ctx, 'root', isRoot, 'starting a process as uid 65534 needs root');
     const target = spawn('sleep', ['30'], { stdio: 'ignore' });
     children.push(target);
     await sleep(100);
-    const dir = compiledCollectors('bubble-fds-nobody-', ['fds', 'held-file', 'netstat']);
+    const dir = compiledCollectors('bubble-fds-nobody-', ['fds', 'held-file', 'netstat', 'procfs']);
     tmpDirs.push(dir);
     const run = runAsNobody(
       dir,

@@ -109,4 +109,20 @@ describe('cadvisor-companion parameters and /proc parsing', () => {
     expect(history.at(7990, 20)?.timeMs).toBe(8000);
     expect(history.at(4000)).toBeUndefined();
   });
+
+  it('keeps processes and containers of a snapshot, not its access observations, exits and gaps', () => {
+    const history = new SnapshotHistory(5);
+    const snapshot = {
+      timeMs: 1000,
+      intervalMs: 1000,
+      containers: [],
+      processes: [],
+      exited: { containers: [], processes: [] },
+      gaps: ['x'],
+      access: [{ kind: 'file', processKey: '1:1', fd: 3, path: '/x', mode: 'r', deleted: false, opens: 1, source: 'procfs' }],
+    } as unknown as Snapshot;
+    history.push(snapshot);
+    expect(history.newest).toEqual({ timeMs: 1000, intervalMs: 1000, containers: [], processes: [] });
+    expect(history.newest?.processes).toBe(snapshot.processes);
+  });
 });

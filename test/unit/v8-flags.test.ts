@@ -2,7 +2,7 @@
 import { execFileSync, spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { flagName, flagsToSet, knownFlags, RUNTIME_FLAGS, type CheckedFlags } from '../../src/bin/v8-flags.js';
+import { flagName, flagsToSet, knownFlags, RUNTIME_FLAGS, runtimeFlagsFor, type CheckedFlags } from '../../src/bin/v8-flags.js';
 import { binBuilt, BIN } from '../helpers/cli.js';
 
 const v8Options = execFileSync(process.execPath, ['--v8-options'], { encoding: 'utf8', maxBuffer: 16 * 1024 * 1024 });
@@ -35,6 +35,13 @@ describe('V8 flags', () => {
     expect(flagsToSet(checked, '12.4.254.21-node.33')).toEqual([]);
     expect(flagsToSet(undefined, checked.v8)).toEqual([]);
     expect(flagsToSet(checked, checked.v8)).toEqual(['--always-sparkplug']);
+  });
+
+  it('gives the flags to every command that ticks for long, serve included, and to no other', () => {
+    const checked: CheckedFlags = { v8: process.versions.v8, flags: ['--always-sparkplug'] };
+    for (const command of ['record', 'top', 'replay', 'serve']) expect(runtimeFlagsFor(command, checked, checked.v8), command).toEqual(checked.flags);
+    for (const command of ['ps', 'ls', 'export', 'report', undefined]) expect(runtimeFlagsFor(command, checked, checked.v8), String(command)).toEqual([]);
+    expect(runtimeFlagsFor('serve', checked, '0.0.0')).toEqual([]);
   });
 
   it('the shipped bundle carries the flags checked against the V8 it was built with', () => {
