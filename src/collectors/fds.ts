@@ -235,6 +235,8 @@ interface NsState {
   seenPass: number;
 }
 
+/** The least gap between two passes over which equal schedstat figures mean the process was not scheduled (a tick and more). */
+const MIN_SCHED_GAP_MS = 20;
 /** A process with more threads is read in full rather than asked thread by thread whether it ran. */
 const MAX_THREADS_ASKED = 64;
 
@@ -366,6 +368,8 @@ export class FdCollector {
   private readonly namespaces = new Map<string, NsState>();
   private readonly tablesEvery: number;
   private pass = 0;
+  /** When the last pass began (monotonic ms). */
+  private passAtMs: number | undefined;
   /** The buffer every file read goes into (nothing is held open: descriptors come and go with each pass). */
   private readonly files = new HeldFiles({ max: 0, bufferBytes: 256 * 1024 });
   /** schedOf's answer: run time, times scheduled in (the leader's); per thread when there are several. */
@@ -420,6 +424,12 @@ export class FdCollector {
     alive?: { has(key: string): boolean },
   ): Map<string, ProcessFds> {
     const pass = ++this.pass;
+    // schedstat's run time of a task that is on a CPU moves at the scheduler's tick (or when it is switched out), not
+    // at each system call: equal figures tell "not scheduled" only over a gap longer than a tick (HZ >= 100: 10 ms).
+    // Back-to-back passes of a process spinning on another core would otherwise reuse a stale table.
+    const nowMs = performance.now();
+    const schedTells = this.passAtMs !== undefined && nowMs - this.passAtMs >= MIN_SCHED_GAP_MS;
+    this.passAtMs = nowMs;
     const stats = FdCollector.zeroStats(0);
     const out = new Map<string, ProcessFds>();
     const groups = new Map<string, NsGroup>();
@@ -436,6 +446,7 @@ export class FdCollector {
       if (idle === undefined) {
         idle =
           schedOk &&
+          schedTells &&
           state !== undefined &&
           state.schedPass === pass - 1 &&
           (tasks === undefined

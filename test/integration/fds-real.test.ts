@@ -432,6 +432,8 @@ describe('a process that was not scheduled since the last pass (the caller gives
     const collector = new FdCollector();
     const a = collector.collect(procs);
     expect(collector.lastPass.readlinks).toBeGreaterThanOrEqual(6);
+    // More than a scheduler tick apart: only then do equal schedstat figures say the process did not run.
+    await sleep(30);
     const b = collector.collect(procs);
     // Both slept through the interval: schedstat did not move, so neither fd/ was listed nor a link read again.
     expect(collector.lastPass).toMatchObject({ reused: 2, readlinks: 0, schedReads: 2 });
@@ -459,6 +461,7 @@ describe('a process that was not scheduled since the last pass (the caller gives
     expect(collector.lastPass.tableReads).toBeGreaterThanOrEqual(4); // searched everywhere once
     let reads = 0;
     for (let i = 0; i < 12; i++) {
+      await sleep(25);
       const again = collector.collect(procs).get(procs[0]!.key)!;
       expect(again.otherSockets).toBe(1);
       reads += collector.lastPass.tableReads;
@@ -502,8 +505,9 @@ describe('a process that was not scheduled since the last pass (the caller gives
     const procs = procsOf([threaded.pid!]);
     const collector = new FdCollector();
     const passes: { reused: number; readlinks: number; schedReads: number }[] = [];
-    // Passes a few ms apart: none of its threads is put on a CPU.
+    // Passes a tick and more apart (so equal figures mean something), in which none of its threads is put on a CPU.
     for (let i = 0; i < 4; i++) {
+      if (i > 0) await sleep(25);
       collector.collect(procs);
       passes.push(collector.lastPass);
     }
@@ -567,6 +571,28 @@ const server = net.createServer().listen(0, '127.0.0.1', () => {
     expect(r.self?.sockets).toContainEqual(expect.objectContaining({ protocol: 'tcp', localPort: r.port, state: 'LISTEN' }));
     expect(r.gone).toBe(false);
     expect(r.stats).toMatchObject({ denied: 1, gone: 1 });
+  });
+
+  it('back-to-back passes do not take a process spinning on another core for idle (schedstat moves at the tick)', async () => {
+    const dir = tempDir('bubble-fds-spin-');
+    // Opens and closes one file in a loop: on a CPU all the time, it is only switched out at a tick or by preemption.
+    const spinner = spawn(
+      process.execPath,
+      ['-e', `const fs = require('fs'); for (;;) fs.closeSync(fs.openSync(process.argv[1], 'a'));`, path.join(dir, 'spin')],
+      {
+        stdio: 'ignore',
+      },
+    );
+    children.push(spinner);
+    await sleep(300);
+    const proc = procOf(spinner.pid!)!;
+    const collector = new FdCollector();
+    let reused = 0;
+    for (let i = 0; i < 200; i++) {
+      collector.collect([proc]);
+      reused += collector.lastPass.reused;
+    }
+    expect(reused).toBe(0);
   });
 
   it('never throws while a process opens and closes fds as fast as it can, and lists only what it opened', async () => {

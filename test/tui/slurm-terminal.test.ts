@@ -24,7 +24,7 @@ let jobId = '';
 /** Jobs of single tests, cancelled at the end when a failed test left them running. */
 const jobs: string[] = [];
 
-beforeAll(() => {
+beforeAll(async () => {
   if (!isRoot) return;
   const setup = spawnSync('sh', [SETUP], { encoding: 'utf8', timeout: 60_000 });
   slurm = setup.status === 0 ? { ok: true, why: '' } : { ok: false, why: `one-node Slurm did not start: ${setup.stderr.trim() || setup.error?.message}` };
@@ -36,7 +36,19 @@ beforeAll(() => {
     { encoding: 'utf8' },
   );
   jobId = sbatch.stdout.trim().split(';')[0] ?? '';
+  // top names a job at launch from its cgroup: wait until slurmd made it (a loaded host takes seconds to start a job).
+  await untilRunning(jobId);
 }, 90_000);
+
+/** Until the job's batch step has a cgroup (the cpuset hierarchy, which task/cgroup creates on v1), or 30 s. */
+async function untilRunning(id: string): Promise<void> {
+  const batchCgroup = (): boolean =>
+    fs
+      .readdirSync('/sys/fs/cgroup/cpuset')
+      .filter((n) => n.startsWith('slurm'))
+      .some((top) => fs.existsSync(path.join('/sys/fs/cgroup/cpuset', top, 'uid_0', `job_${id}`, 'step_batch')));
+  for (let i = 0; i < 300 && /^\d+$/.test(id) && !batchCgroup(); i++) await new Promise((r) => setTimeout(r, 100));
+}
 
 afterEach(() => {
   for (const t of sessions.splice(0)) t.kill();
