@@ -239,6 +239,7 @@ function processesAt(db: Database, params: { tier: number; from: number; to: num
   ).all({ ...params, ...(containerKey !== undefined && { key: containerKey }) }) as ProcessRowDb[];
   if (!rows.some((r) => r.rss_avg === null)) return rows;
 
+  // By process: the end of the row carried, and its figures.
   const carried = new Map<number, { bucket: number; rss: number; threads: number }>();
   const newest = statement(
     db,
@@ -247,9 +248,16 @@ function processesAt(db: Database, params: { tier: number; from: number; to: num
   );
   const lo = params.from - 2 * TIER_MS.minute;
   for (const tier of new Set([params.tier, TIER_ID.minute])) {
-    for (const r of newest.all(tier, lo, params.from) as { process_id: number; bucket: number; rss_avg: number; threads_max: number }[]) {
+    // A row holds what was known by its bucket's end: a coarser row that ends after this moment (the open minute,
+    // written at a session's end) averages what came later, so it is not what the process had here.
+    const own = tier === params.tier;
+    const size = own ? params.size : TIER_MS.minute;
+    const upTo = own ? params.from : params.from - TIER_MS.minute;
+    for (const r of newest.all(tier, lo, upTo) as { process_id: number; bucket: number; rss_avg: number; threads_max: number }[]) {
       const seen = carried.get(r.process_id);
-      if (seen === undefined || r.bucket > seen.bucket) carried.set(r.process_id, { bucket: r.bucket, rss: r.rss_avg, threads: r.threads_max });
+      // The latest end wins; on a tie the finer row (read first) stays.
+      const end = r.bucket + size;
+      if (seen === undefined || end > seen.bucket) carried.set(r.process_id, { bucket: end, rss: r.rss_avg, threads: r.threads_max });
     }
   }
   for (const row of rows) {
