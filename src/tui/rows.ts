@@ -22,7 +22,7 @@ import { cpuEfficiencyPercent } from '../model/efficiency.js';
 import type { ContainerView } from '../model/snapshot.js';
 import { netBytesPerSec } from '../model/view.js';
 import type { ContainerSort, ProcessSort } from '../model/sort.js';
-import type { Tier } from '../store/tiers.js';
+import { bucketStart, type Tier } from '../store/tiers.js';
 import { FILTER_KEYMAP, KEYMAP, keyLabel, MENU_KEYMAP, type Binding } from './keymap.js';
 import { shownPath, type FileAccess, type SocketRow } from '../model/access.js';
 import type { ErrorLine } from '../model/syscall-errors.js';
@@ -405,7 +405,7 @@ export function containerInfo(
   if (
     c === undefined &&
     ended !== undefined &&
-    (more.atMs === undefined || ended.lastSeenMs === undefined || more.atMs >= Math.floor(ended.lastSeenMs / 1000) * 1000)
+    (more.atMs === undefined || ended.lastSeenMs === undefined || more.atMs >= bucketStart('second', ended.lastSeenMs))
   ) {
     return endedInfo(ended, width);
   }

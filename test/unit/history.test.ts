@@ -147,3 +147,56 @@ describe('seriesFromStore', () => {
     expect(minutes.map((p) => p.timeMs)).toEqual([T0, T0 + 60_000, T0 + 120_000]);
   });
 });
+
+function carrySample(t: number): Sample {
+  // pid 20: idle at 10 MiB up to and through T0 + 60 s (the first second of the second minute), then 2 MiB.
+  const processes = [proc(20, t, { rssBytes: t <= 60 ? 10 * MiB : 2 * MiB })];
+  const container: ContainerSample = {
+    key: KEY,
+    identity: { kind: 'docker', id: ID, name: ID.slice(0, 12), cgroup: `/docker/${ID}` },
+    meta: { name: 'web-1', image: 'busybox' },
+    cgroup: { cpuUsageNs: t * 1e8, memoryWorkingSetBytes: 70 * MiB, memoryLimitBytes: 512 * MiB, pids: 1 },
+    processKeys: processes.map((p) => p.key),
+  };
+  return {
+    timeMs: T0 + t * 1000,
+    monoNs: t * 1e9,
+    host: { hostname: 'vm', ncpu: 2, cpuTotalTicks: t * 200, cpuIdleTicks: t * 100, memTotalBytes: 8192 * MiB, memAvailableBytes: 4096 * MiB, bootTimeMs: 0 },
+    processes: new Map(processes.map((p) => [p.key, p])),
+    containers: new Map([[KEY, container]]),
+    gaps: [],
+  };
+}
+
+describe('an idle process carried into the first second of a minute', () => {
+  // Its own store: the newest row that had ended by then is carried, never the minute that second opens (written at
+  // the session's end, that row averages what came after).
+  let carryStore: Store;
+  beforeAll(() => {
+    carryStore = openStore(path.join(tmp, 'carry.db'));
+    const recorder = new Recorder(carryStore, DEFAULT_RETENTION);
+    let previous: Sample | undefined;
+    let last;
+    for (let t = 0; t <= 90; t++) {
+      const s = carrySample(t);
+      last = toSnapshot(s, previous);
+      recorder.record(last);
+      previous = s;
+    }
+    recorder.finish(last);
+  });
+
+  afterAll(() => carryStore.close());
+
+  it('has the memory it had then, not the average of the minute that second opens', () => {
+    const row = carryStore.db
+      .prepare(`SELECT count(*) FROM process_series s JOIN processes p ON p.id = s.process_id WHERE p.pid = 20 AND s.tier = 0 AND s.bucket = ?`)
+      .pluck()
+      .get(T0 + 60_000);
+    expect(row).toBe(0); // idle, same memory: no second row there
+    const at = snapshotFromStore(carryStore.db, 'second', T0 + 60_000)!;
+    expect(at.processes.find((p) => p.pid === 20)!.rssBytes).toBe(10 * MiB);
+    const later = snapshotFromStore(carryStore.db, 'second', T0 + 75_000)!;
+    expect(later.processes.find((p) => p.pid === 20)!.rssBytes).toBe(2 * MiB);
+  });
+});
