@@ -257,7 +257,7 @@ export const SERVE = {
     BPF_FILES,
     BPFTRACE_BIN,
     SYSDIG_BIN,
-    { name: 'config', type: 'string', value: 'FILE', help: ['config file (retention, bpf.errors), as for bubble record'] },
+    { name: 'config', type: 'string', value: 'FILE', help: ['config file (retention, bpf.errors, bpf.files), as for bubble record'] },
     { name: 'duration', type: 'string', value: '30s', help: ['stop after this long (e.g. 30s)'] },
     { name: 'quiet', type: 'boolean', help: ['no status lines on stderr'] },
   ],
@@ -527,8 +527,8 @@ function binary(flag: string | undefined, env: string): string | undefined {
 }
 
 /**
- * `--source`, `--bpf-errors`, `--bpf-files`, the hidden binaries and the config file's bpf.errors and bpf.files, checked alike for record, top and
- * serve: flags win over the file. `allowed`: the names the command takes (record also takes sysdig alone).
+ * `--source`, `--bpf-errors`, `--bpf-files`, the hidden binaries and the config file's bpf.errors and bpf.files,
+ * checked alike for record, top and serve: flags win over the file. `allowed`: the names the command takes (record also takes sysdig alone).
  */
 export function sourceChoice(flags: SourceFlags, config: SourceConfig): SourceChoice;
 export function sourceChoice(

@@ -1,6 +1,7 @@
 /**
  * Which sources complete the procfs tick, chosen in one place for `record`, `top` and `serve` (their `--source`,
- * `--bpf-errors`, `--bpf-files` and the config file's bpf.errors and bpf.files), and how they are doing, for a stderr line or the TUI's status line.
+ * `--bpf-errors`, `--bpf-files` and the config file's bpf.errors and bpf.files), and how they are doing, for a stderr
+ * line or the TUI's status line.
  *
  * - procfs+bpf, the default where bpftrace can run (installed, root, tracefs mounted): procfs ticks completed by
  *   bpftrace (native/bpf/bubble.bt): processes that lived between two ticks, socket bytes per process, files opened by
@@ -148,7 +149,7 @@ export class TickSources {
       );
     }
     if (this.plan.bpf !== undefined)
-      this.bpf_ = new BpfTickSource({ intervalMs: this.options.intervalMs, bin: this.plan.bpf.bin, errors: this.plan.bpf.errors, files: this.plan.bpf.files });
+      this.bpf_ = new BpfTickSource({ intervalMs: this.options.intervalMs, ...this.plan.bpf });
     return [...(this.sysdig_ === undefined ? [] : [this.sysdig_]), ...(this.bpf_ === undefined ? [] : [this.bpf_])];
   }
 
