@@ -148,8 +148,7 @@ export class TickSources {
         this.options.signal,
       );
     }
-    if (this.plan.bpf !== undefined)
-      this.bpf_ = new BpfTickSource({ intervalMs: this.options.intervalMs, ...this.plan.bpf });
+    if (this.plan.bpf !== undefined) this.bpf_ = new BpfTickSource({ intervalMs: this.options.intervalMs, ...this.plan.bpf });
     return [...(this.sysdig_ === undefined ? [] : [this.sysdig_]), ...(this.bpf_ === undefined ? [] : [this.bpf_])];
   }
 
