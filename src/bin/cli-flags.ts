@@ -89,7 +89,7 @@ const BPF_FILES = {
   help: [
     'off: bpftrace without its files-opened probes (default on: files opened by processes too',
     'short-lived for the open-file sampler; they hook openat, and any syscall probe slows every',
-    "syscall of every process, ~15-30 % on dd bs=1; off loses those opens; the config file's",
+    "syscall of every process, dd bs=1 by ~10-30 %; off loses those opens; the config file's",
     '"bpf": {"files": false} does the same)',
   ],
 } as const satisfies FlagSpec;
