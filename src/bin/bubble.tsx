@@ -205,6 +205,7 @@ async function main(argv: readonly string[]): Promise<void> {
           quiet: cli.flags.quiet,
           ...(capture !== undefined ? { source: 'sysdig' as const } : source !== undefined && { source }),
           bpfErrors: sources.bpfErrors !== false,
+          bpfFiles: sources.bpfFiles !== false,
           ...(sources.bpftraceBin !== undefined && { bpftraceBin: sources.bpftraceBin }),
           ...(stdinPipe && { sysdigStdin: process.stdin }),
           ...(capture !== undefined && { sysdigCapture: capture }),

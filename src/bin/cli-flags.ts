@@ -82,6 +82,17 @@ const BPF_ERRORS = {
     'the config file\'s "bpf": {"errors": false} does the same)',
   ],
 } as const satisfies FlagSpec;
+const BPF_FILES = {
+  name: 'bpf-files',
+  type: 'string',
+  value: 'on|off',
+  help: [
+    'off: bpftrace without its files-opened probes (default on: files opened by processes too',
+    'short-lived for the open-file sampler; they hook openat, and any syscall probe slows every',
+    "syscall of every process, dd bs=1 by ~10-30 %; off loses those opens; the config file's",
+    '"bpf": {"files": false} does the same)',
+  ],
+} as const satisfies FlagSpec;
 // Other binaries (tests); BUBBLE_BPFTRACE and BUBBLE_SYSDIG do the same.
 const BPFTRACE_BIN = { name: 'bpftrace-bin', type: 'string', hidden: true, help: [] } as const satisfies FlagSpec;
 const SYSDIG_BIN = { name: 'sysdig-bin', type: 'string', hidden: true, help: [] } as const satisfies FlagSpec;
@@ -153,6 +164,7 @@ export const TOP = {
     { name: 'process-columns', type: 'string', value: 'LIST', help: ["the process list's columns, in order: pid,cpu,rss,command,..."] },
     SOURCE,
     BPF_ERRORS,
+    BPF_FILES,
     BPFTRACE_BIN,
     SYSDIG_BIN,
     { name: 'config', type: 'string', value: 'FILE', help: ['config file (sort, interval, tier, colour, columns, bpf; docs/config.md); flags override it'] },
@@ -200,6 +212,7 @@ export const RECORD = {
     { name: 'duration', type: 'string', value: '30s', help: ['stop after this long (e.g. 30s), instead of at Ctrl-C'] },
     RECORD_SOURCE,
     BPF_ERRORS,
+    BPF_FILES,
     BPFTRACE_BIN,
     {
       name: 'sysdig-capture',
@@ -241,9 +254,10 @@ export const SERVE = {
     { name: 'metrics-public', type: 'boolean', help: ['/metrics needs no token (the APIs still do)'] },
     SOURCE,
     BPF_ERRORS,
+    BPF_FILES,
     BPFTRACE_BIN,
     SYSDIG_BIN,
-    { name: 'config', type: 'string', value: 'FILE', help: ['config file (retention, bpf.errors), as for bubble record'] },
+    { name: 'config', type: 'string', value: 'FILE', help: ['config file (retention, bpf.errors, bpf.files), as for bubble record'] },
     { name: 'duration', type: 'string', value: '30s', help: ['stop after this long (e.g. 30s)'] },
     { name: 'quiet', type: 'boolean', help: ['no status lines on stderr'] },
   ],
@@ -490,12 +504,20 @@ export function parseCommand<C extends CommandSpec>(spec: C, argv: readonly stri
 interface SourceFlags {
   readonly source: string | undefined;
   readonly bpfErrors: string | undefined;
+  readonly bpfFiles: string | undefined;
   readonly bpftraceBin: string | undefined;
   readonly sysdigBin: string | undefined;
 }
 
 interface SourceConfig {
-  readonly bpf?: { readonly errors?: boolean };
+  readonly bpf?: { readonly errors?: boolean; readonly files?: boolean };
+}
+
+/** An on|off flag over the config file's boolean, on by default. */
+function onOff(name: string, flag: string | undefined, config: boolean | undefined): boolean {
+  if (flag === undefined) return config !== false;
+  if (flag !== 'on' && flag !== 'off') throw new UsageError(`--${name}: "${safeText(flag)}" is not on or off`);
+  return flag === 'on';
 }
 
 /** A binary from its hidden flag, else the environment variable (tests); undefined for the one on PATH. */
@@ -505,8 +527,8 @@ function binary(flag: string | undefined, env: string): string | undefined {
 }
 
 /**
- * `--source`, `--bpf-errors`, the hidden binaries and the config file's bpf.errors, checked alike for record, top and
- * serve: flags win over the file. `allowed`: the names the command takes (record also takes sysdig alone).
+ * `--source`, `--bpf-errors`, `--bpf-files`, the hidden binaries and the config file's bpf.errors and bpf.files,
+ * checked alike for record, top and serve: flags win over the file. `allowed`: the names the command takes (record also takes sysdig alone).
  */
 export function sourceChoice(flags: SourceFlags, config: SourceConfig): SourceChoice;
 export function sourceChoice(
@@ -519,15 +541,15 @@ export function sourceChoice(
   config: SourceConfig,
   allowed: readonly SourceName[] = LIVE_SOURCES,
 ): Omit<SourceChoice, 'source'> & { readonly source?: SourceName } {
-  const { source, bpfErrors } = flags;
+  const { source } = flags;
   if (source !== undefined && !(allowed as readonly string[]).includes(source))
     throw new UsageError(`--source: "${safeText(source)}" is not one of ${allowed.join(', ')}`);
-  if (bpfErrors !== undefined && bpfErrors !== 'on' && bpfErrors !== 'off') throw new UsageError(`--bpf-errors: "${safeText(bpfErrors)}" is not on or off`);
   const bpftraceBin = binary(flags.bpftraceBin, 'BUBBLE_BPFTRACE');
   const sysdigBin = binary(flags.sysdigBin, 'BUBBLE_SYSDIG');
   return {
     ...(source !== undefined && { source: source as SourceName }),
-    bpfErrors: bpfErrors === undefined ? config.bpf?.errors !== false : bpfErrors === 'on',
+    bpfErrors: onOff('bpf-errors', flags.bpfErrors, config.bpf?.errors),
+    bpfFiles: onOff('bpf-files', flags.bpfFiles, config.bpf?.files),
     ...(bpftraceBin !== undefined && { bpftraceBin }),
     ...(sysdigBin !== undefined && { sysdigBin }),
   };

@@ -593,6 +593,8 @@ export interface BpfSourceOptions {
   readonly intervalMs: number;
   /** The syscall-error probe. @default true (see BpfRunOptions.errors) */
   readonly errors?: boolean;
+  /** The files-opened probes. @default true (see BpfRunOptions.files) */
+  readonly files?: boolean;
   /** The bpftrace binary. @default from PATH */
   readonly bin?: string;
   /** Test hook: a BpfIngest with fixed clocks. */
@@ -654,6 +656,7 @@ export class BpfTickSource implements TickSource {
       {
         intervalMs: Math.max(10, Math.round(this.options.intervalMs)),
         ...(this.options.errors !== undefined && { errors: this.options.errors }),
+        ...(this.options.files !== undefined && { files: this.options.files }),
         ...(this.options.bin !== undefined && { bin: this.options.bin }),
       },
       (events) => {

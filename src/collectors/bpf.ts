@@ -546,6 +546,11 @@ export interface BpfRunOptions {
    * where its cost on syscall-heavy work matters (`--bpf-errors off`).
    */
   readonly errors?: boolean;
+  /**
+   * The files-opened probes (syscalls:sys_enter_openat/sys_exit_openat: opens of processes too short for the fd
+   * sampler). @default true; false leaves them out (`--bpf-files off`): any syscall tracepoint slows every syscall.
+   */
+  readonly files?: boolean;
   /** Another program file (tests). @default native/bpf/bubble.bt */
   readonly program?: string;
 }
@@ -561,12 +566,22 @@ export interface BpfRun {
   stop(): void;
 }
 
-/** The program text: bubble.bt, without its syscall-error probe when `errors` is false. */
-export function bpfProgram(options: Pick<BpfRunOptions, 'errors' | 'program'> = {}): string {
-  const text = readFileSync(options.program ?? nativeFile(join('native', 'bpf', 'bubble.bt')), 'utf8');
-  if (options.errors !== false) return text;
-  // The probe, and the interval probe's print and clear of its maps (an undefined map does not compile).
-  return text.replace(/\/\* errors:begin[\s\S]*?errors:end \*\//, '').replace(/ ?(?:print|clear)\(@err[01]\);/g, '');
+/**
+ * bubble.bt without the block between `/* NAME:begin` and `NAME:end *\/`, and without the interval and END probes'
+ * print() and clear() of the maps only that block writes (an undefined map does not compile).
+ */
+function withoutBlock(text: string, name: string, maps: readonly string[]): string {
+  const block = new RegExp(`\\/\\* ${name}:begin[\\s\\S]*?${name}:end \\*\\/\\n?`);
+  const uses = new RegExp(` ?(?:print|clear)\\(@(?:${maps.join('|')})\\);`, 'g');
+  return text.replace(block, '').replace(uses, '');
+}
+
+/** The program text: bubble.bt, without its syscall-error probe when `errors` is false, its openat probes when `files` is. */
+export function bpfProgram(options: Pick<BpfRunOptions, 'errors' | 'files' | 'program'> = {}): string {
+  let text = readFileSync(options.program ?? nativeFile(join('native', 'bpf', 'bubble.bt')), 'utf8');
+  if (options.errors === false) text = withoutBlock(text, 'errors', ['err0', 'err1']);
+  if (options.files === false) text = withoutBlock(text, 'files', ['open0', 'open1', 'opening']);
+  return text;
 }
 
 /** bpftrace says this on hosts with a low memlock limit, then attaches anyway (BPF memory is cgroup-accounted). */

@@ -82,7 +82,8 @@ const ATTACH_TIMEOUT_MS = 60_000;
 async function attachedBpf(bin: string | undefined): Promise<BpfTickSource> {
   const can = bpfAvailability(bin === undefined ? {} : { bin });
   if (!can.ok) throw new BubbleError(`--errors: ${can.why}`);
-  const source = new BpfTickSource({ intervalMs: 100, bin: can.bin, errors: true });
+  // Only the errors are shown: the openat probes would slow every syscall on the host while ps waits.
+  const source = new BpfTickSource({ intervalMs: 100, bin: can.bin, errors: true, files: false });
   const deadline = Date.now() + ATTACH_TIMEOUT_MS;
   while (!source.started) {
     // gap() says why when it ended before attaching.

@@ -46,6 +46,8 @@ export interface RecordOptions {
   readonly source?: RecordSource;
   /** The bpftrace source's syscall-error probe (`--bpf-errors off` leaves it out). @default true */
   readonly bpfErrors?: boolean;
+  /** The bpftrace source's files-opened probes (`--bpf-files off` leaves them out). @default true */
+  readonly bpfFiles?: boolean;
   /** The bpftrace binary. @default `bpftrace` from PATH */
   readonly bpftraceBin?: string;
   /** sysdig's part reads bridge output from this stream (`--source sysdig -`) instead of spawning sysdig. */
@@ -104,6 +106,7 @@ export async function runRecord(options: RecordOptions, output: Output, signal: 
         {
           ...(source !== undefined && { source }),
           ...(options.bpfErrors !== undefined && { bpfErrors: options.bpfErrors }),
+          ...(options.bpfFiles !== undefined && { bpfFiles: options.bpfFiles }),
           ...(options.bpftraceBin !== undefined && { bpftraceBin: options.bpftraceBin }),
           ...(options.sysdigBin !== undefined && { sysdigBin: options.sysdigBin }),
         },

@@ -1,6 +1,7 @@
 /**
  * Which sources complete the procfs tick, chosen in one place for `record`, `top` and `serve` (their `--source`,
- * `--bpf-errors` and the config file's bpf.errors), and how they are doing, for a stderr line or the TUI's status line.
+ * `--bpf-errors`, `--bpf-files` and the config file's bpf.errors and bpf.files), and how they are doing, for a stderr
+ * line or the TUI's status line.
  *
  * - procfs+bpf, the default where bpftrace can run (installed, root, tracefs mounted): procfs ticks completed by
  *   bpftrace (native/bpf/bubble.bt): processes that lived between two ticks, socket bytes per process, files opened by
@@ -29,6 +30,8 @@ export interface SourceChoice {
   readonly source?: LiveSourceName;
   /** bpftrace's syscall-error probe (`--bpf-errors off`, config `"bpf": {"errors": false}`). @default true */
   readonly bpfErrors?: boolean;
+  /** bpftrace's files-opened probes (`--bpf-files off`, config `"bpf": {"files": false}`). @default true */
+  readonly bpfFiles?: boolean;
   /** The bpftrace binary. @default `bpftrace` from PATH */
   readonly bpftraceBin?: string;
   /** The sysdig binary (`both`). @default `sysdig` from PATH */
@@ -72,12 +75,12 @@ const OFF_TEXT: Readonly<Record<BpfUnavailable, string>> = {
 export function chooseSources(choice: SourceChoice, options: SourceRunOptions): TickSources {
   const source = choice.source;
   const wantsBpf = source === undefined || source === 'bpf' || source === 'procfs+bpf';
-  let bpf: { readonly bin: string; readonly errors: boolean } | undefined;
+  let bpf: BpfPlan | undefined;
   let off: BpfOff | undefined;
   if (wantsBpf) {
     const can = (options.availability ?? bpfAvailability)(choice.bpftraceBin === undefined ? {} : { bin: choice.bpftraceBin });
     if (!can.ok && source === 'bpf') throw new BubbleError(`--source bpf: ${can.why}`);
-    if (can.ok) bpf = { bin: can.bin, errors: choice.bpfErrors !== false };
+    if (can.ok) bpf = { bin: can.bin, errors: choice.bpfErrors !== false, files: choice.bpfFiles !== false };
     else off = { reason: can.reason, why: can.why };
   } else {
     off = { reason: 'not-chosen', why: `--source ${source}` };
@@ -87,11 +90,18 @@ export function chooseSources(choice: SourceChoice, options: SourceRunOptions): 
   return new TickSources({ source: runs, sysdig: source === 'both', bpf, off }, choice, options);
 }
 
+/** bpftrace as it will run: its binary and which of its switchable probes are in. */
+interface BpfPlan {
+  readonly bin: string;
+  readonly errors: boolean;
+  readonly files: boolean;
+}
+
 interface Plan {
   /** What runs: the default resolved. */
   readonly source: LiveSourceName;
   readonly sysdig: boolean;
-  readonly bpf: { readonly bin: string; readonly errors: boolean } | undefined;
+  readonly bpf: BpfPlan | undefined;
   readonly off: BpfOff | undefined;
 }
 
@@ -138,8 +148,7 @@ export class TickSources {
         this.options.signal,
       );
     }
-    if (this.plan.bpf !== undefined)
-      this.bpf_ = new BpfTickSource({ intervalMs: this.options.intervalMs, bin: this.plan.bpf.bin, errors: this.plan.bpf.errors });
+    if (this.plan.bpf !== undefined) this.bpf_ = new BpfTickSource({ intervalMs: this.options.intervalMs, ...this.plan.bpf });
     return [...(this.sysdig_ === undefined ? [] : [this.sysdig_]), ...(this.bpf_ === undefined ? [] : [this.bpf_])];
   }
 
@@ -148,7 +157,8 @@ export class TickSources {
    * when it was not asked for. Call after start().
    */
   announce(say: (line: string) => void): void {
-    if (this.bpf_ !== undefined) this.bpf_.onAttached(() => say('bpftrace attached: short-lived processes and their opens from now on'));
+    const what = this.plan.bpf?.files === false ? 'short-lived processes (their opens not: --bpf-files off)' : 'short-lived processes and their opens';
+    if (this.bpf_ !== undefined) this.bpf_.onAttached(() => say(`bpftrace attached: ${what} from now on`));
     else if (this.bpfOff !== undefined && this.bpfOff.reason !== 'not-chosen') say(`procfs only: ${this.bpfOff.why}`);
   }
 
@@ -167,10 +177,10 @@ export class TickSources {
     const bpf = this.bpf_;
     if (bpf === undefined) return { name: 'bpf', level: 'off', text: 'bpf starting' };
     const { phase, why } = bpf.state;
-    const errorsOff = this.plan.bpf?.errors === false ? ', errors off' : '';
+    const probesOff = `${this.plan.bpf?.errors === false ? ', errors off' : ''}${this.plan.bpf?.files === false ? ', files off' : ''}`;
     switch (phase) {
       case 'running':
-        return { name: 'bpf', level: 'ok', text: `bpf ok${errorsOff}` };
+        return { name: 'bpf', level: 'ok', text: `bpf ok${probesOff}` };
       case 'attaching':
         // bpftrace compiles and attaches its probes for a few seconds (again after a restart).
         return { name: 'bpf', level: 'off', text: bpf.deaths > 0 ? `bpf attaching again (restart ${bpf.deaths} of ${MAX_RESTARTS})` : 'bpf attaching' };

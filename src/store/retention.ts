@@ -217,9 +217,15 @@ export interface BubbleConfig {
   readonly color?: boolean;
   /** `"columns": {"containers": ["name", "cpu", "mem"]}`: top's columns and their order (narrow terminals still drop some). */
   readonly columns?: { readonly containers?: readonly ContainerColumn[]; readonly processes?: readonly ProcessColumn[] };
-  /** `"bpf": {"errors": false}`: the bpftrace source without its syscall-error probe; --bpf-errors overrides it. */
-  readonly bpf?: { readonly errors?: boolean };
+  /**
+   * `"bpf": {"errors": false, "files": false}`: the bpftrace source without its syscall-error probe, without its
+   * files-opened probes; --bpf-errors and --bpf-files override them.
+   */
+  readonly bpf?: { readonly errors?: boolean; readonly files?: boolean };
 }
+
+/** The bpftrace source's switchable probes, as the config file's "bpf" object names them. */
+const BPF_PROBES = ['errors', 'files'] as const;
 
 /** The keys a config file may hold. */
 export const CONFIG_KEYS = ['keep', 'interval', 'tier', 'sort', 'color', 'columns', 'bpf'] as const;
@@ -417,11 +423,12 @@ export function loadConfig(path: string = defaultConfigPath()): BubbleConfig {
       }
       case 'bpf': {
         if (!isObject(value)) throw fail(key, 'has "bpf" that is not an object like {"errors": false}');
-        const bpf: { errors?: boolean } = {};
+        const bpf: { -readonly [P in (typeof BPF_PROBES)[number]]?: boolean } = {};
         for (const [name, on] of Object.entries(value)) {
-          if (name !== 'errors') throw fail(name, `has an unknown key "bpf.${safeText(name)}" (known: errors)`);
-          if (typeof on !== 'boolean') throw fail(name, 'has "bpf.errors" that is not true or false');
-          bpf.errors = on;
+          const probe = BPF_PROBES.find((p) => p === name);
+          if (probe === undefined) throw fail(name, `has an unknown key "bpf.${safeText(name)}" (known: ${BPF_PROBES.join(', ')})`);
+          if (typeof on !== 'boolean') throw fail(name, `has "bpf.${probe}" that is not true or false`);
+          bpf[probe] = on;
         }
         config = { ...config, bpf };
         break;

@@ -151,6 +151,49 @@ describe('record --source bpf: short-lived processes in a container and a Slurm 
   });
 });
 
+describe('record --source bpf --bpf-files off', () => {
+  const name = uniqueName('bubble-bpf-nofiles');
+  const db = path.join(tmp, 'nofiles', 'bubble.db');
+  let status = -1;
+  let stderr = '';
+  afterAll(() => removeContainer(name));
+
+  beforeAll(async () => {
+    if (!bpf.ok || !docker.ok) return;
+    ensureTestImage();
+    // The loop whose md5sum opens of /bin/busybox the test above finds with the probes on.
+    runContainer(name, ['sh', '-c', 'while true; do md5sum /bin/busybox; done']);
+    const recorder = startBubble(['record', '--db', db, '--source', 'bpf', '--bpf-files', 'off']);
+    try {
+      await recorder.waitFor('bpftrace attached', 60_000);
+      await sleep(4000);
+    } finally {
+      recorder.child.kill('SIGINT');
+      status = await recorder.exited();
+      stderr = recorder.stderr();
+    }
+  }, 120_000);
+
+  it('records no bpf-sourced opens of the short-lived md5sums while bpftrace still records the processes', async (ctx) => {
+    needReal(ctx, 'bpftrace as root', bpf.ok, bpfWhy);
+    needReal(ctx, 'Docker', docker.ok, docker.why);
+    expect(status, stderr).toBe(0);
+    expect(stderr).toContain('bubble: bpftrace attached: short-lived processes (their opens not: --bpf-files off) from now on');
+    const files = await bubble(['export', '--json', '--what', 'files', '--container', name, '--db', db]);
+    expect(files.status, files.stderr).toBe(0);
+    expect(jsonLines(files.stdout).filter((r) => r['source'] === 'bpf')).toEqual([]);
+    const processes = await bubble(['export', '--json', '--what', 'processes', '--tier', 'second', '--container', name, '--db', db]);
+    expect(processes.status, processes.stderr).toBe(0);
+    expect(
+      new Set(
+        jsonLines(processes.stdout)
+          .filter((r) => r['comm'] === 'md5sum')
+          .map((r) => `${r['pid']}:${r['start_time']}`),
+      ).size,
+    ).toBeGreaterThan(50);
+  });
+});
+
 describe('record --source bpf: per-process network bytes', () => {
   const senderName = uniqueName('bubble-bpf-nc');
   afterAll(() => removeContainer(senderName));
@@ -217,11 +260,16 @@ describe('record --source bpf: per-process network bytes', () => {
 });
 
 describe('the bpftrace program on this kernel', () => {
-  for (const errors of [false, true])
-    it(`attaches and gives intervals, the syscall-error probe ${errors ? 'on' : 'off'}`, async (ctx) => {
+  for (const [errors, files] of [
+    [false, true],
+    [true, true],
+    [true, false],
+    [false, false],
+  ] as const)
+    it(`attaches and gives intervals, the syscall-error probe ${errors ? 'on' : 'off'}, the files-opened probes ${files ? 'on' : 'off'}`, async (ctx) => {
       needReal(ctx, 'bpftrace as root', bpf.ok, bpfWhy);
       const intervals: BpfInterval[] = [];
-      const run = runBpftrace({ intervalMs: 200, errors }, (events) => {
+      const run = runBpftrace({ intervalMs: 200, errors, files }, (events) => {
         for (const e of events) if (e.t === 'tick') intervals.push(e.interval);
       });
       const started = Date.now();
@@ -230,8 +278,9 @@ describe('the bpftrace program on this kernel', () => {
         // A failed start settles done: say why instead of waiting.
         await Promise.race([run.done, sleep(0)]);
       }
-      // cat of a missing file: an error on openat (257) with ENOENT (2) when the probe is there, none without it.
-      execFileSync('sh', ['-c', 'cat /nonexistent-bubble-bpf 2>/dev/null; true']);
+      // cat of a missing file: an error on openat (257) with ENOENT (2) when the probe is there, none without it; a
+      // short-lived cat's open of a file that is there, when the openat probes are.
+      execFileSync('sh', ['-c', 'cat /nonexistent-bubble-bpf 2>/dev/null; cat /etc/hostname >/dev/null; true']);
       await sleep(700);
       run.stop();
       await run.done;
@@ -239,6 +288,9 @@ describe('the bpftrace program on this kernel', () => {
       const enoent = intervals.flatMap((i) => i.errors).filter((e) => e.syscall === 257 && e.errno === 2);
       if (errors) expect(enoent.length).toBeGreaterThan(0);
       else expect(intervals.flatMap((i) => i.errors)).toEqual([]);
+      const opens = intervals.flatMap((i) => i.opens);
+      if (files) expect(opens.filter((o) => o.path === '/etc/hostname').length).toBeGreaterThan(0);
+      else expect(opens).toEqual([]);
       expect(run.stats.malformed + run.stats.outOfRange + run.stats.unknownType).toBe(0);
     }, 60_000);
 });

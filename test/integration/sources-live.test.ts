@@ -92,14 +92,14 @@ describe('top runs bpftrace for its live views', () => {
     expect(await recorder.exited(), recorder.stderr()).toBe(0);
   }, 120_000);
 
-  it("honours the config file's bpf.errors: bpftrace runs without its error probe, and the status line says so", async (ctx) => {
+  it("honours the config file's bpf.errors and --bpf-files beside it: bpftrace runs without those probes, and the status line says so", async (ctx) => {
     needReal(ctx, 'bpftrace as root', bpf.ok, bpf.ok ? '' : bpf.why);
     needReal(ctx, 'tmux', tmux.ok, tmux.why);
     const config = path.join(tmp, 'errors-off.json');
     fs.writeFileSync(config, JSON.stringify({ bpf: { errors: false } }));
-    const t = new Tmux(`${process.execPath} ${BIN} top --no-record --db ${path.join(tmp, 'top-off.db')} --config ${config}`, 200, 30);
+    const t = new Tmux(`${process.execPath} ${BIN} top --no-record --db ${path.join(tmp, 'top-off.db')} --config ${config} --bpf-files off`, 200, 30);
     sessions.push(t);
-    await t.waitFor('bpf ok, errors off', 60_000);
+    await t.waitFor('bpf ok, errors off, files off', 60_000);
     t.keys('q');
     await t.waitFor('EXIT=0', 10_000);
   }, 90_000);

@@ -219,6 +219,23 @@ describe('the program and its stderr', () => {
     expect(all.length - without.length).toBeLessThan(500);
   });
 
+  it('leaves out the openat probes and their maps (and nothing else) with files off, alone or with errors off', () => {
+    const all = bpfProgram();
+    expect(bpfProgram({ files: true })).toBe(all);
+    const without = bpfProgram({ files: false });
+    expect(all).toContain('tracepoint:syscalls:sys_enter_openat');
+    for (const text of [without, bpfProgram({ files: false, errors: false })]) {
+      expect(text).not.toContain('tracepoint:syscalls:');
+      expect(text).not.toMatch(/@open/);
+      expect(text).toContain('print(@exec0); print(@tx0)');
+      expect(text).toContain('clear(@gen); clear(@born);\n');
+      expect(text).toContain('tracepoint:sched:sched_process_exec');
+    }
+    expect(without).toContain('raw_syscalls:sys_exit');
+    expect(bpfProgram({ files: false, errors: false })).not.toMatch(/tracepoint:raw_syscalls|@err/);
+    expect(all.length - without.length).toBeLessThan(1000);
+  });
+
   it("does not take bpftrace's memlock warning for the reason it failed", () => {
     const stderr =
       'ERROR: Unknown error -1: couldn\'t set RLIMIT_MEMLOCK for bpftrace. If your program is not loading, you can try "ulimit -l 8192" to fix the problem\n' +

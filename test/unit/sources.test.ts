@@ -110,6 +110,38 @@ describe('chooseSources', () => {
     }
   }, 20_000);
 
+  it('hands bpftrace the program without its openat probes with bpfFiles false, and says so', async () => {
+    // A stand-in that keeps the program it was given (-f json -B none -e PROGRAM ...) and says hello.
+    const bin = path.join(tmp, 'bpftrace-keeps');
+    const hello = JSON.stringify({ type: 'printf', data: `${JSON.stringify({ t: 'hello', v: BPF_PROTOCOL_VERSION, mono_ns: 1 })}\n` });
+    fs.writeFileSync(bin, `#!/bin/sh\nprintf '%s' "$6" > "$0.$$.bt"\nprintf '%s\\n' '${hello}'\nexec sleep 30\n`, { mode: 0o755 });
+    const program = async (choice: Parameters<typeof chooseSources>[0]): Promise<{ text: string; status: string; lines: string[] }> => {
+      const sources = chooseSources(choice, { intervalMs: 1000, availability: can(bin) });
+      sources.start();
+      const lines = said(sources);
+      try {
+        const end = Date.now() + 10_000;
+        while (!sources.status()[0]!.text.startsWith('bpf ok') && Date.now() < end) await sleep(20);
+        return { text: fs.readFileSync(`${bin}.${sources.bpf?.pid}.bt`, 'utf8'), status: sources.status()[0]!.text, lines };
+      } finally {
+        await sources.stop();
+      }
+    };
+    const on = await program({});
+    expect(on.text).toContain('tracepoint:syscalls:sys_enter_openat');
+    expect(on.text).toContain('tracepoint:raw_syscalls:sys_exit');
+    expect(on.status).toBe('bpf ok');
+    expect(on.lines).toEqual(['bpftrace attached: short-lived processes and their opens from now on']);
+    const off = await program({ bpfFiles: false });
+    expect(off.text).not.toContain('tracepoint:syscalls:');
+    expect(off.text).toContain('tracepoint:raw_syscalls:sys_exit');
+    expect(off.status).toBe('bpf ok, files off');
+    expect(off.lines).toEqual(['bpftrace attached: short-lived processes (their opens not: --bpf-files off) from now on']);
+    const neither = await program({ bpfFiles: false, bpfErrors: false });
+    expect(neither.text).not.toMatch(/tracepoint:(raw_)?syscalls:/);
+    expect(neither.status).toBe('bpf ok, errors off, files off');
+  }, 40_000);
+
   it('shows a bpftrace that never attached as off, with its complaint', async () => {
     const bin = path.join(tmp, 'bpftrace-fails');
     fs.writeFileSync(bin, "#!/bin/sh\necho 'ERROR: no BTF' >&2\nexit 1\n", { mode: 0o755 });
@@ -127,7 +159,7 @@ describe('chooseSources', () => {
 });
 
 describe('sourceChoice: the flags and the config file, alike for record, top and serve', () => {
-  const none = { source: undefined, bpfErrors: undefined, bpftraceBin: undefined, sysdigBin: undefined };
+  const none = { source: undefined, bpfErrors: undefined, bpfFiles: undefined, bpftraceBin: undefined, sysdigBin: undefined };
 
   it('--bpf-errors wins over the config file, which wins over the default (on)', () => {
     expect(sourceChoice(none, {}).bpfErrors).toBe(true);
@@ -135,6 +167,18 @@ describe('sourceChoice: the flags and the config file, alike for record, top and
     expect(sourceChoice({ ...none, bpfErrors: 'on' }, { bpf: { errors: false } }).bpfErrors).toBe(true);
     expect(sourceChoice({ ...none, bpfErrors: 'off' }, {}).bpfErrors).toBe(false);
     expect(() => sourceChoice({ ...none, bpfErrors: 'no' }, {})).toThrow(new UsageError('--bpf-errors: "no" is not on or off'));
+  });
+
+  it('--bpf-files wins over the config file, which wins over the default (on); each switch on its own', () => {
+    expect(sourceChoice(none, {}).bpfFiles).toBe(true);
+    expect(sourceChoice(none, { bpf: { files: false } })).toMatchObject({ bpfFiles: false, bpfErrors: true });
+    expect(sourceChoice(none, { bpf: { errors: false } })).toMatchObject({ bpfFiles: true, bpfErrors: false });
+    expect(sourceChoice({ ...none, bpfFiles: 'on' }, { bpf: { files: false } }).bpfFiles).toBe(true);
+    expect(sourceChoice({ ...none, bpfFiles: 'off' }, {})).toMatchObject({ bpfFiles: false, bpfErrors: true });
+    expect(sourceChoice({ ...none, bpfFiles: 'off', bpfErrors: 'off' }, {})).toMatchObject({ bpfFiles: false, bpfErrors: false });
+    expect(() => sourceChoice({ ...none, bpfFiles: 'false' }, {})).toThrow(new UsageError('--bpf-files: "false" is not on or off'));
+    // What the user typed goes through safeText() before the terminal.
+    expect(() => sourceChoice({ ...none, bpfFiles: '\x1b[2J' }, {})).toThrow(/^--bpf-files: "[^\x1b]*\[2J" is not on or off$/);
   });
 
   it('top and serve take the live sources; record also takes sysdig alone', () => {

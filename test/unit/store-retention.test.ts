@@ -380,7 +380,8 @@ describe('loadConfig', () => {
       ['{"sort": {"jobs": "cpu"}}', 'line 1: has an unknown list "sort.jobs" (known: containers, processes)'],
       ['{"color": "no"}', 'line 1: has "color" that is not true or false'],
       ['{"bpf": {"errors": "off"}}', 'line 1: has "bpf.errors" that is not true or false'],
-      ['{"bpf": {\n"net": false}}', 'line 2: has an unknown key "bpf.net" (known: errors)'],
+      ['{"bpf": {\n"net": false}}', 'line 2: has an unknown key "bpf.net" (known: errors, files)'],
+      ['{"bpf": {"errors": true,\n"files": "off"}}', 'line 2: has "bpf.files" that is not true or false'],
       ['{"bpf": true}', 'line 1: has "bpf" that is not an object like {"errors": false}'],
     ];
     for (const [text, what] of cases) {
@@ -393,10 +394,17 @@ describe('loadConfig', () => {
     }
   });
 
-  it('reads the interval, tier, sort, colour and the bpftrace error probe beside keep', () => {
+  it('reads the interval, tier, sort, colour and the bpftrace probes beside keep', () => {
     const file = write(
       JSON.stringify(
-        { keep: { day: '2y' }, interval: '2s', tier: 'minute', sort: { containers: 'pids', processes: 'write' }, color: false, bpf: { errors: false } },
+        {
+          keep: { day: '2y' },
+          interval: '2s',
+          tier: 'minute',
+          sort: { containers: 'pids', processes: 'write' },
+          color: false,
+          bpf: { errors: false, files: false },
+        },
         null,
         2,
       ),
@@ -408,8 +416,9 @@ describe('loadConfig', () => {
       tier: 'minute',
       sort: { containers: 'pids', processes: 'write' },
       color: false,
-      bpf: { errors: false },
+      bpf: { errors: false, files: false },
     });
+    expect(loadConfig(write('{"bpf": {"files": false}}')).bpf).toEqual({ files: false });
   });
 
   it("reads the columns of each list, in their order, and refuses a name it does not know on that name's line", () => {
