@@ -85,7 +85,7 @@ interface HeldConnection {
 }
 
 /** What a process without socket bytes in a measured interval had. */
-const NO_BYTES = { rx: 0, tx: 0 } as const;
+const NO_NET = { netRxBytes: 0, netTxBytes: 0 } as const;
 
 /** cgroup v2 id (directory inode) -> path in the unified hierarchy, rescanned (at most once per interval) on a miss. */
 export class CgroupIds {
@@ -229,6 +229,11 @@ export class BpfIngest {
   private readonly connections = new Map<number, { byConnection: Map<string, HeldConnection>; waited: number }>();
   /** Processes procfs reported exited in the last NET_WAIT ticks, by pid. */
   private readonly procfsExits = new Map<number, { view: ProcessView; age: number }>();
+  /**
+   * Last tick's views without socket bytes, completed, by the view procfs gave: a view toSnapshot reused (the process
+   * did not change) is completed to the same object again, so it makes no garbage and later stages see it unchanged.
+   */
+  private quiet = new Map<ProcessView, ProcessView>();
 
   constructor(options: BpfIngestOptions = {}) {
     this.bootTimeMs = options.bootTimeMs ?? readBootTimeMs();
@@ -345,16 +350,22 @@ export class BpfIngest {
     }
     if (!measured && bytes.size === 0 && late.length === 0) return snapshot;
     const seconds = snapshot.intervalMs / 1000;
+    const quiet = new Map<ProcessView, ProcessView>();
     const processes = snapshot.processes.map((p, i) => {
-      const b = bytes.get(i) ?? (measured && !p.kernelThread ? NO_BYTES : undefined);
-      return b === undefined ? p : withProcessNet(p, { ...p.interval, netRxBytes: b.rx, netTxBytes: b.tx }, seconds);
+      const b = bytes.get(i);
+      if (b !== undefined) return withProcessNet(p, { ...p.interval, netRxBytes: b.rx, netTxBytes: b.tx }, seconds);
+      if (!measured || p.kernelThread) return p;
+      const done = this.quiet.get(p) ?? withProcessNet(p, { ...p.interval, ...NO_NET }, seconds);
+      if (seconds > 0) quiet.set(p, done);
+      return done;
     });
-    const exited = new Map(snapshot.processes.map((p, i) => [p, processes[i]!]));
+    this.quiet = quiet;
+    const exited = snapshot.exited.processes.length === 0 ? undefined : new Map(snapshot.processes.map((p, i) => [p, processes[i]!]));
     return {
       ...snapshot,
       // An exited process's last bytes are a row of its own in this tick, like the completion's short-lived ones.
       processes: late.length === 0 ? processes : [...processes, ...late],
-      exited: { ...snapshot.exited, processes: snapshot.exited.processes.map((p) => exited.get(p) ?? p) },
+      ...(exited !== undefined && { exited: { ...snapshot.exited, processes: snapshot.exited.processes.map((p) => exited.get(p) ?? p) } }),
       ...(measured && { processNetMeasured: true }),
     };
   }

@@ -644,12 +644,14 @@ class Completion {
     const added: ProcessView[] = [];
     const addedContainers = new Map<string, ContainerView>();
     const known = new Set(snapshot.containers.map((c) => c.key));
-    const procfsAccess = indexAccess(snapshot.access ?? []);
+    // Indexed on first use: most ticks match nothing, and the index is of every descriptor on the host.
+    let procfsAccess: ReturnType<typeof indexAccess> | undefined;
     const next = new Map<string, Pending>();
 
     for (const [key, p] of this.pending) {
       const twin = this.match(p.view.pid, p.view.startTimeMs, p.exact);
       if (twin !== undefined) {
+        procfsAccess ??= indexAccess(snapshot.access ?? []);
         for (const o of p.access) access.push(adoptProcfsTwin({ ...o, processKey: twin }, procfsAccess));
         for (const e of p.errors) errors.push({ ...e, processKey: twin });
         continue;
@@ -713,9 +715,11 @@ class Completion {
     for (const p of snapshot.processes) note(p);
     for (const p of snapshot.exited.processes) note(p);
     for (const [pid, list] of this.seen) {
+      // Copied only when something expired: most pids hold one live process, every tick.
+      if (list.every((s) => now - s.lastSeen <= PROCFS_MEMORY_MS)) continue;
       const kept = list.filter((s) => now - s.lastSeen <= PROCFS_MEMORY_MS);
       if (kept.length === 0) this.seen.delete(pid);
-      else if (kept.length !== list.length) this.seen.set(pid, kept);
+      else this.seen.set(pid, kept);
     }
   }
 

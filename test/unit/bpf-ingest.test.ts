@@ -308,6 +308,36 @@ describe('per-process socket bytes', () => {
     expect(silent.cpuPercent).toBe(shell.cpuPercent);
   });
 
+  it('a process procfs reused unchanged is completed to the same object as last tick: no copy per idle process per tick', () => {
+    const bpf = ingest();
+    const s0 = sample(0);
+    bpf.complete(toSnapshot(s0));
+    bpf.push([{ t: 'hello', monoNs: 0 }]);
+    bpf.push([{ t: 'tick', interval: interval(900e6) }]);
+    // The shell's CPU does not move: the sampler lists it unchanged, and toSnapshot hands its last view on.
+    const idle = (t: number): Sample => {
+      const s = sample(t);
+      const shell = [...s.processes.values()][0]!;
+      return { ...s, unchanged: new Set([shell.key]) };
+    };
+    const s1 = idle(1);
+    const plain1 = toSnapshot(s1, s0);
+    const done1 = bpf.complete(plain1);
+    bpf.push([{ t: 'tick', interval: interval(1900e6) }]);
+    const plain2 = toSnapshot(idle(2), s1, plain1);
+    expect(plain2.processes[0]).toBe(plain1.processes[0]);
+    const done2 = bpf.complete(plain2);
+    expect(done2.processes[0]).toBe(done1.processes[0]);
+    expect(done2.processes[0]!.interval).toMatchObject({ netRxBytes: 0, netTxBytes: 0 });
+    expect(done2.processes[0]!.netRxBytesPerSec).toBe(0);
+    // A process with bytes gets its own view that tick.
+    bpf.push([{ t: 'tick', interval: interval(2900e6, { net: [net(300, 2, 10, 0)] }) }]);
+    const plain3 = toSnapshot(idle(3), idle(2), plain2);
+    const done3 = bpf.complete(plain3);
+    expect(done3.processes[0]).not.toBe(done2.processes[0]);
+    expect(done3.processes[0]!.netRxBytesPerSec).toBe(10);
+  });
+
   it('bytes of a pid no process holds wait four ticks, then are dropped and counted; unmeasured ticks say so', () => {
     const bpf = ingest();
     const s0 = sample(0);
