@@ -44,7 +44,14 @@ describe('bubble record with a real cgroup and a real Docker container', () => {
   const db = path.join(tmp, 'main', 'bubble.db');
   const exiterName = uniqueName('bubble-exit7');
   let exiterId = '';
+  let exiterKernelCpu = 0;
   let burnerPid = 0;
+  // The test cgroup's own CPU counter, read when the recorder said it records and when it had exited.
+  let burnerUsage0 = 0;
+  let burnerUsage1 = 0;
+  let burnerWall0 = 0;
+  let burnerWallMs = 0;
+  const cpuacctUsageNs = (): number => Number(fs.readFileSync(path.join(group!.dir('cpuacct')!, 'cpuacct.usage'), 'utf8'));
   let recordStatus = -1;
   let recordStderr = '';
 
@@ -57,10 +64,23 @@ describe('bubble record with a real cgroup and a real Docker container', () => {
     burnerPid = burner.pid!;
     const recorder = startBubble(['record', '--db', db, '--interval', '0.5s', '--duration', '9s']);
     await recorder.waitFor('recording to');
+    burnerUsage0 = cpuacctUsageNs();
+    burnerWall0 = Date.now();
     // Burns CPU for 3 to 4 s (whole seconds of `date`), then exits with code 7 while the recorder runs.
-    exiterId = runContainer(exiterName, ['sh', '-c', 'end=$(($(date +%s)+4)); while [ $(date +%s) -lt $end ]; do :; done; exit 7']).id;
+    // Last, it prints its own /proc stat line: the kernel's count of the CPU it and its reaped children used.
+    exiterId = runContainer(exiterName, [
+      'sh',
+      '-c',
+      'end=$(($(date +%s)+4)); while [ $(date +%s) -lt $end ]; do :; done; cat /proc/$$/stat; exit 7',
+    ]).id;
     recordStatus = await recorder.exited();
+    burnerUsage1 = cpuacctUsageNs();
+    burnerWallMs = Date.now() - burnerWall0;
     recordStderr = recorder.stderr();
+    // utime, stime, cutime, cstime (fields 14-17), in clock ticks of 1/100 s.
+    const stat = execFileSync('docker', ['logs', exiterId], { encoding: 'utf8' }).trim().split('\n').pop()!;
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    exiterKernelCpu = fields.slice(11, 15).reduce((a, f) => a + Number(f), 0) / 100;
     removeContainer(exiterName);
   }, 60_000);
 
@@ -88,9 +108,12 @@ describe('bubble record with a real cgroup and a real Docker container', () => {
     const rows = jsonLines(containers.stdout);
     expect(rows.length).toBeGreaterThanOrEqual(3);
     expect(rows.every((r) => r['container'] === `docker:${exiterId}` && r['exit_code'] === 7)).toBe(true);
-    // 3 to 4 s of wall time on one core, shared with the cgroup burner and the recorder on a 2-core machine
-    expect(sum(rows, 'cpu_seconds')).toBeGreaterThan(1);
-    expect(sum(rows, 'cpu_seconds')).toBeLessThan(4.5);
+    // Against the kernel's own count (what the shell printed), not a guess at its share of a shared machine. The
+    // recorder counts from its first sight of the container (at most one 0.5 s interval after it started) to the
+    // last read of its cgroup before it went, so up to about two intervals of a core may be missing, none added.
+    expect(exiterKernelCpu).toBeGreaterThan(0.2);
+    expect(sum(rows, 'cpu_seconds')).toBeGreaterThan(exiterKernelCpu - 1.1);
+    expect(sum(rows, 'cpu_seconds')).toBeLessThan(exiterKernelCpu + 0.1);
 
     const processes = await bubble(['export', '--json', '--db', db, '--container', exiterId.slice(0, 12), '--what', 'processes', '--tier', 'minute']);
     const procs = jsonLines(processes.stdout);
@@ -106,8 +129,14 @@ describe('bubble record with a real cgroup and a real Docker container', () => {
       expect(run.status).toBe(0);
       tiers[tier] = sum(jsonLines(run.stdout), 'cpu_seconds');
     }
-    // ~9 s of a burner that shares 2 cores with the exiting container and the recorder
-    expect(tiers['second']).toBeGreaterThan(3);
+    // Against the cgroup's own counter, read around the recorder's run, not a guess at the burner's share of a shared
+    // machine. The window also holds the recorder's start and exit; its ticks' deltas cover the 9 s of --duration but
+    // the first 0.5 s interval (a first sight has no delta). So: at least the burner's rate over that share of the
+    // window, and nothing added.
+    const kernel = (burnerUsage1 - burnerUsage0) / 1e9;
+    expect(kernel).toBeGreaterThan(0.5);
+    expect(tiers['second']).toBeGreaterThan((kernel * 8.5) / (burnerWallMs / 1000) - 0.1);
+    expect(tiers['second']).toBeLessThan(kernel + 0.05);
     for (const tier of ['minute', 'hour', 'day']) expect(tiers[tier]).toBeCloseTo(tiers['second']!, 6);
 
     const procs = await bubble(['export', '--csv', '--db', db, '--container', cgroupId, '--what', 'processes', '--tier', 'hour']);
