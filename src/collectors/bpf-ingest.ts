@@ -274,22 +274,19 @@ export class BpfIngest {
       done = { ...done, access: done.access.map((o) => (before.has(o) ? o : { ...o, source: 'bpf' as const })) };
     }
     const byPid = this.pidIndex(done);
-    return this.addExitCodes(this.addErrors(this.addConnections(this.addNet(done, netMeasured, byPid), byPid)));
+    return this.addExitCodes(this.addErrors(this.addConnections(this.addNet(done, netMeasured, byPid), byPid), byPid));
   }
 
   /**
    * Failed syscalls of pids that did not exit in bpftrace's intervals go to the tick's process on the pid (a live
    * holder first), or to one procfs reported exited in the last ticks; others wait NET_WAIT ticks, then are dropped.
    */
-  private addErrors(snapshot: Snapshot): Snapshot {
+  private addErrors(snapshot: Snapshot, byPid: ReadonlyMap<number, number>): Snapshot {
     if (this.errs.size === 0) return snapshot;
-    const holder = new Map<number, ProcessView>();
-    for (const p of snapshot.processes) {
-      if (!p.kernelThread && (!holder.has(p.pid) || p.exitedAtMs === undefined)) holder.set(p.pid, p);
-    }
     const errors: SyscallErrorCount[] = [];
     for (const [pid, held] of this.errs) {
-      const p = holder.get(pid) ?? this.procfsExits.get(pid)?.view;
+      const i = byPid.get(pid);
+      const p = (i === undefined ? undefined : snapshot.processes[i]) ?? this.procfsExits.get(pid)?.view;
       if (p === undefined && ++held.waited <= NET_WAIT) continue;
       if (p === undefined) for (const n of held.counts.values()) this.stats.errorsDropped += n;
       else errors.push(...errorCounts(p.key, held.counts));
