@@ -342,7 +342,8 @@ interface Alone {
   readonly argv: readonly string[];
 }
 
-const ALONE_SETTLE_MS = 3000;
+// Long enough for bpftrace to have compiled and attached (3-5 s here) and the first events to have been taken in.
+const ALONE_SETTLE_MS = 8000;
 const ALONE_WINDOW_MS = 10_000;
 const ALONE_ROUNDS = 2;
 
