@@ -2,6 +2,7 @@
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
@@ -114,4 +115,19 @@ export function startBubble(args: readonly string[], options: { env?: NodeJS.Pro
         check();
       }),
   };
+}
+
+/**
+ * `bubble record ARGS` with a bpftrace source, left running `ms` after bpftrace attached, then stopped with SIGINT as a
+ * user would: its exit status and stderr.
+ */
+export async function recordAfterAttach(args: readonly string[], ms: number): Promise<{ status: number; stderr: string }> {
+  const recorder = startBubble(['record', ...args]);
+  try {
+    await recorder.waitFor('bpftrace attached', 60_000);
+    await sleep(ms);
+  } finally {
+    recorder.child.kill('SIGINT');
+  }
+  return { status: await recorder.exited(), stderr: recorder.stderr() };
 }

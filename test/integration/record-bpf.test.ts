@@ -14,7 +14,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bpfAvailability, runBpftrace, type BpfInterval } from '../../src/collectors/bpf.js';
 import { cgroupsWritable, makeTestCgroup, type TestCgroup } from '../helpers/cgroups.js';
-import { bubble, Children, startBubble } from '../helpers/cli.js';
+import { bubble, Children, recordAfterAttach, startBubble } from '../helpers/cli.js';
 import { docker as dockerCli, dockerAvailable, ensureTestImage, removeContainer, runContainer, uniqueName } from '../helpers/docker.js';
 import { needReal } from '../helpers/real.js';
 
@@ -163,15 +163,7 @@ describe('record --source bpf --bpf-files off', () => {
     ensureTestImage();
     // The loop whose md5sum opens of /bin/busybox the test above finds with the probes on.
     runContainer(name, ['sh', '-c', 'while true; do md5sum /bin/busybox; done']);
-    const recorder = startBubble(['record', '--db', db, '--source', 'bpf', '--bpf-files', 'off']);
-    try {
-      await recorder.waitFor('bpftrace attached', 60_000);
-      await sleep(4000);
-    } finally {
-      recorder.child.kill('SIGINT');
-      status = await recorder.exited();
-      stderr = recorder.stderr();
-    }
+    ({ status, stderr } = await recordAfterAttach(['--db', db, '--source', 'bpf', '--bpf-files', 'off'], 4000));
   }, 120_000);
 
   it('records no bpf-sourced opens of the short-lived md5sums while bpftrace still records the processes', async (ctx) => {

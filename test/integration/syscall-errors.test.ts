@@ -12,7 +12,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it, type TestContext } from 'vitest';
 import { bpfAvailability } from '../../src/collectors/bpf.js';
 import { which } from '../../bench/collector.js';
-import { bubble, ROOT, startBubble } from '../helpers/cli.js';
+import { bubble, ROOT, recordAfterAttach, startBubble } from '../helpers/cli.js';
 import { dockerAvailable, ensureTestImage, removeContainer, runContainer, uniqueName } from '../helpers/docker.js';
 import { needReal } from '../helpers/real.js';
 
@@ -128,15 +128,7 @@ describe('record --bpf-errors off', () => {
     if (!bpf.ok || !docker.ok) return;
     ensureTestImage();
     runContainer(name, ['sh', '-c', 'while true; do cat /nonexistent 2>/dev/null; sleep 0.02; done']);
-    const recorder = startBubble(['record', '--db', db, '--source', 'bpf', '--bpf-errors', 'off']);
-    try {
-      await recorder.waitFor('bpftrace attached', 60_000);
-      await sleep(4000);
-    } finally {
-      recorder.child.kill('SIGINT');
-      status = await recorder.exited();
-      stderr = recorder.stderr();
-    }
+    ({ status, stderr } = await recordAfterAttach(['--db', db, '--source', 'bpf', '--bpf-errors', 'off'], 4000));
   }, 120_000);
 
   it('leaves the table empty while bpftrace still records the short-lived cats', async (ctx) => {
