@@ -68,11 +68,7 @@ describe('bubble record with a real cgroup and a real Docker container', () => {
     burnerWall0 = Date.now();
     // Burns CPU for 3 to 4 s (whole seconds of `date`), then exits with code 7 while the recorder runs.
     // Last, it prints its own /proc stat line: the kernel's count of the CPU it and its reaped children used.
-    exiterId = runContainer(exiterName, [
-      'sh',
-      '-c',
-      'end=$(($(date +%s)+4)); while [ $(date +%s) -lt $end ]; do :; done; cat /proc/$$/stat; exit 7',
-    ]).id;
+    exiterId = runContainer(exiterName, ['sh', '-c', 'end=$(($(date +%s)+4)); while [ $(date +%s) -lt $end ]; do :; done; cat /proc/$$/stat; exit 7']).id;
     recordStatus = await recorder.exited();
     burnerUsage1 = cpuacctUsageNs();
     burnerWallMs = Date.now() - burnerWall0;
