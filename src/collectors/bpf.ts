@@ -273,18 +273,8 @@ function takeMap(name: MapName, entries: Record<string, unknown>, into: OpenInte
       return 'ok';
     }
     case 'tx':
-    case 'rx': {
-      const got = new Map<string, number>();
-      for (const key of keys) {
-        const k = intKey(key, [PID, [0, 0xffff], [0, 0xffff]]);
-        const v = entries[key];
-        if (k === undefined || !whole(v, 0)) return 'outOfRange';
-        got.set(k.join(','), v);
-      }
-      const target = name === 'tx' ? into.tx : into.rx;
-      for (const [k, v] of got) target.set(k, (target.get(k) ?? 0) + v);
-      return 'ok';
-    }
+    case 'rx':
+      return addBytes(keys, entries, (key) => intKey(key, [PID, [0, 0xffff], [0, 0xffff]]), name === 'tx' ? into.tx : into.rx);
     case 'conn': {
       const got: BpfConnection[] = [];
       for (const key of keys) {
@@ -296,18 +286,8 @@ function takeMap(name: MapName, entries: Record<string, unknown>, into: OpenInte
       return 'ok';
     }
     case 'ctx':
-    case 'crx': {
-      const got = new Map<string, number>();
-      for (const key of keys) {
-        const k = pidConnectionKey(key);
-        const v = entries[key];
-        if (k === undefined || !whole(v, 0)) return 'outOfRange';
-        got.set(k.join(','), v);
-      }
-      const target = name === 'ctx' ? into.ctx : into.crx;
-      for (const [k, v] of got) target.set(k, (target.get(k) ?? 0) + v);
-      return 'ok';
-    }
+    case 'crx':
+      return addBytes(keys, entries, pidConnectionKey, name === 'ctx' ? into.ctx : into.crx);
     case 'err': {
       const got: BpfError[] = [];
       for (const key of keys) {
@@ -320,6 +300,24 @@ function takeMap(name: MapName, entries: Record<string, unknown>, into: OpenInte
       return 'ok';
     }
   }
+}
+
+/** Byte sums of one map, keyed as `parse` reads its keys, added to `target`; nothing is added when any entry is bad. */
+function addBytes(
+  keys: readonly string[],
+  entries: Readonly<Record<string, unknown>>,
+  parse: (key: string) => readonly (number | string)[] | undefined,
+  target: Map<string, number>,
+): 'ok' | 'outOfRange' {
+  const got = new Map<string, number>();
+  for (const key of keys) {
+    const k = parse(key);
+    const v = entries[key];
+    if (k === undefined || !whole(v, 0)) return 'outOfRange';
+    got.set(k.join(','), v);
+  }
+  for (const [k, v] of got) target.set(k, (target.get(k) ?? 0) + v);
+  return 'ok';
 }
 
 /** The open interval, closed by a tick at `monoNs`. */
