@@ -13,6 +13,7 @@ import type { BpfExit, BpfInterval } from '../../src/collectors/bpf.js';
 import { parseProcCgroup } from '../../src/collectors/identity.js';
 import type { ContainerSample, ProcessSample, Sample } from '../../src/model/sample.js';
 import { toSnapshot } from '../../src/model/snapshot.js';
+import { sampleAt } from '../helpers/samples.js';
 
 const MiB = 1024 * 1024;
 const T = 1_700_000_000_000;
@@ -64,25 +65,7 @@ function sample(t: number, extra: ProcessSample[] = []): Sample {
     cgroup: { cpuUsageNs: t * 1e9 },
     processKeys: processes.map((p) => p.key),
   };
-  return {
-    timeMs: T + t * 1000,
-    monoNs: t * 1e9,
-    host: {
-      hostname: 'vm',
-      ncpu: 2,
-      cpuTotalTicks: t * 200,
-      cpuIdleTicks: t * 100,
-      memTotalBytes: 8192 * MiB,
-      memAvailableBytes: 4096 * MiB,
-      bootTimeMs: BOOT,
-    },
-    processes: new Map(processes.map((p) => [p.key, p])),
-    containers: new Map([
-      ['host', host],
-      [CKEY, container],
-    ]),
-    gaps: [],
-  };
+  return sampleAt(t, T, BOOT, processes, [host, container]);
 }
 
 /** Boot-relative ns of wall time `ms`. */

@@ -18,6 +18,7 @@ import { snapshotFromStore } from '../../src/store/history.js';
 import { Recorder } from '../../src/store/recorder.js';
 import { DEFAULT_RETENTION } from '../../src/store/tiers.js';
 import { processHeader, processLine } from '../../src/tui/rows.js';
+import { sampleAt } from '../helpers/samples.js';
 
 const MiB = 1024 * 1024;
 const T0 = Date.UTC(2026, 10, 21, 21, 0, 0);
@@ -61,22 +62,7 @@ function sample(t: number): Sample {
     cgroup: { cpuUsageNs: t * 1e8, memoryWorkingSetBytes: 10 * MiB },
     processKeys: processes.map((p) => p.key),
   };
-  return {
-    timeMs: T0 + t * 1000,
-    monoNs: t * 1e9,
-    host: {
-      hostname: 'vm',
-      ncpu: 2,
-      cpuTotalTicks: t * 200,
-      cpuIdleTicks: t * 100,
-      memTotalBytes: 8192 * MiB,
-      memAvailableBytes: 4096 * MiB,
-      bootTimeMs: BOOT,
-    },
-    processes: new Map(processes.map((p) => [p.key, p])),
-    containers: new Map([[KEY, container]]),
-    gaps: [],
-  };
+  return sampleAt(t, T0, BOOT, processes, [container]);
 }
 
 const tick = (monoNs: number, rx: number, tx: number): { t: 'tick'; interval: BpfInterval } => ({

@@ -16,6 +16,7 @@ import { errnoName, syscallName } from '../../src/collectors/syscall-names.js';
 import type { ContainerSample, ProcessSample, Sample } from '../../src/model/sample.js';
 import { toSnapshot, type Snapshot } from '../../src/model/snapshot.js';
 import { sumSyscallErrors } from '../../src/model/syscall-errors.js';
+import { sampleAt } from '../helpers/samples.js';
 
 const MiB = 1024 * 1024;
 const T = 1_700_000_000_000;
@@ -63,25 +64,7 @@ function sample(t: number): Sample {
     cgroup: { cpuUsageNs: t * 1e9 },
     processKeys: [SHELL.key],
   };
-  return {
-    timeMs: T + t * 1000,
-    monoNs: t * 1e9,
-    host: {
-      hostname: 'vm',
-      ncpu: 2,
-      cpuTotalTicks: t * 200,
-      cpuIdleTicks: t * 100,
-      memTotalBytes: 8192 * MiB,
-      memAvailableBytes: 4096 * MiB,
-      bootTimeMs: BOOT,
-    },
-    processes: new Map([[SHELL.key, SHELL]]),
-    containers: new Map([
-      ['host', host],
-      [CKEY, container],
-    ]),
-    gaps: [],
-  };
+  return sampleAt(t, T, BOOT, [SHELL], [host, container]);
 }
 
 const exit = (pid: number, startMs: number, exitMonoNs: number): BpfExit => ({

@@ -24,6 +24,7 @@ import { toSnapshot, type Snapshot } from '../../src/model/snapshot.js';
 import { openStore } from '../../src/store/database.js';
 import { Recorder } from '../../src/store/recorder.js';
 import { DEFAULT_RETENTION } from '../../src/store/tiers.js';
+import { sampleAt } from '../helpers/samples.js';
 
 const FIXTURES = path.resolve(import.meta.dirname, '../fixtures/sysdig');
 const fixture = (name: string): string => fs.readFileSync(path.join(FIXTURES, `${name}.jsonl`), 'utf8');
@@ -407,23 +408,7 @@ function procfsSample(t: number, extra: ProcessSample[] = []): Sample {
     processKeys: [inside.key],
   };
   return {
-    timeMs: T + t * 1000,
-    monoNs: t * 1e9,
-    host: {
-      hostname: 'vm',
-      ncpu: 2,
-      cpuTotalTicks: t * 200,
-      cpuIdleTicks: t * 100,
-      memTotalBytes: 8192 * MiB,
-      memAvailableBytes: 4096 * MiB,
-      bootTimeMs: BOOT,
-    },
-    processes: new Map(processes.map((p) => [p.key, p])),
-    containers: new Map([
-      ['host', host],
-      [CKEY, container],
-    ]),
-    gaps: [],
+    ...sampleAt(t, T, BOOT, processes, [host, container]),
     access: [{ kind: 'file', processKey: main.key, fd: 3, path: '/var/log/app.log', mode: 'w', deleted: false, opens: 1, source: 'procfs' }],
   };
 }
