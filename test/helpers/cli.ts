@@ -9,6 +9,14 @@ export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '
 /** The shipped CLI: the esbuild bundle `npm run build` makes (package.json bin). */
 export const BIN = path.join(ROOT, 'dist/bundle/bubble.js');
 
+/** JSON lines (`--json` output of export, ps and replay) as objects; blank lines skipped. */
+export function jsonLines(text: string): Record<string, unknown>[] {
+  return text
+    .split('\n')
+    .filter((l) => l.trim() !== '')
+    .map((l) => JSON.parse(l) as Record<string, unknown>);
+}
+
 export interface RunResult {
   readonly status: number;
   readonly stdout: string;

@@ -12,13 +12,12 @@ import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bpfAvailability, runBpftrace, type BpfInterval } from '../../src/collectors/bpf.js';
-import { bubble, startBubble } from '../helpers/cli.js';
+import { bubble, jsonLines, startBubble } from '../helpers/cli.js';
 import { docker as dockerCli, dockerAvailable, ensureTestImage, removeContainer, runContainer, uniqueName } from '../helpers/docker.js';
 import { needReal } from '../helpers/real.js';
 import { netFromStore } from '../../src/store/access-queries.js';
 import { openStore } from '../../src/store/database.js';
 
-type Json = Record<string, unknown>;
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'bubble-bpf-net-'));
 const bpf = bpfAvailability();
 const docker = dockerAvailable();
@@ -28,13 +27,6 @@ const clientName = uniqueName('bubble-bpf-wget');
 /** wget runs of the loop, and the page it fetches. */
 const RUNS = 60;
 const PAGE = 200_000;
-
-const jsonLines = (text: string): Json[] =>
-  text
-    .trim()
-    .split('\n')
-    .filter(Boolean)
-    .map((l) => JSON.parse(l) as Json);
 
 /** Bytes received and sent on a namespace's interfaces other than loopback, from the host's /proc/PID/net/dev. */
 function netDev(pid: number): { rx: number; tx: number } {

@@ -14,7 +14,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bpfAvailability, runBpftrace, type BpfInterval } from '../../src/collectors/bpf.js';
 import { cgroupsWritable, makeTestCgroup, type TestCgroup } from '../helpers/cgroups.js';
-import { bubble, Children, recordAfterAttach, startBubble } from '../helpers/cli.js';
+import { bubble, Children, jsonLines, recordAfterAttach, startBubble } from '../helpers/cli.js';
 import { docker as dockerCli, dockerAvailable, ensureTestImage, removeContainer, runContainer, uniqueName } from '../helpers/docker.js';
 import { needReal } from '../helpers/real.js';
 
@@ -38,12 +38,6 @@ afterAll(async () => {
   fs.rmSync(tmp, { recursive: true, force: true });
 });
 
-const jsonLines = (text: string): Json[] =>
-  text
-    .trim()
-    .split('\n')
-    .filter(Boolean)
-    .map((l) => JSON.parse(l) as Json);
 const ready = (): boolean => bpf.ok && writable.ok && docker.ok;
 
 describe('record --source bpf: short-lived processes in a container and a Slurm job', () => {

@@ -9,7 +9,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, describe, expect, it } from 'vitest';
-import { bubble, Children, startBubble } from '../helpers/cli.js';
+import { bubble, Children, jsonLines, startBubble } from '../helpers/cli.js';
 import { isRoot, needReal } from '../helpers/real.js';
 import { openStore } from '../../src/store/database.js';
 
@@ -22,12 +22,6 @@ afterAll(() => {
 });
 
 type Json = Record<string, unknown>;
-const jsonLines = (text: string): Json[] =>
-  text
-    .trim()
-    .split('\n')
-    .filter(Boolean)
-    .map((l) => JSON.parse(l) as Json);
 
 /** Runs one recorder for `ms` after it announced itself, then stops it with `signal`; resolves with its exit status. */
 async function runSession(db: string, signal: NodeJS.Signals, ms: number): Promise<number> {

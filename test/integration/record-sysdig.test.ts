@@ -9,7 +9,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, type TestContext } from 'vitest';
-import { BIN, bubble, ROOT, type RunResult } from '../helpers/cli.js';
+import { BIN, bubble, jsonLines, ROOT, type RunResult } from '../helpers/cli.js';
 import { which } from '../../bench/collector.js';
 import { needReal } from '../helpers/real.js';
 
@@ -31,11 +31,6 @@ function needSysdig(ctx: TestContext): void {
   needReal(ctx, 'scap captures', haveCaptures, `no captures in ${SCAP_DIR}`);
 }
 
-const jsonLines = (text: string): Json[] =>
-  text
-    .split('\n')
-    .filter((l) => l !== '')
-    .map((l) => JSON.parse(l) as Json);
 const dbOf = (name: string): string => path.join(tmp, `${name}.db`);
 
 async function exported(db: string, what: 'files' | 'network' | 'processes' | 'containers'): Promise<Json[]> {

@@ -12,7 +12,7 @@ import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cgroupsWritable, makeTestCgroup, type TestCgroup } from '../helpers/cgroups.js';
-import { bubble, Children, startBubble } from '../helpers/cli.js';
+import { bubble, Children, jsonLines, startBubble } from '../helpers/cli.js';
 import { dockerAvailable, ensureTestImage, removeContainer, runContainer, uniqueName } from '../helpers/docker.js';
 import { isRoot, needReal } from '../helpers/real.js';
 
@@ -32,12 +32,6 @@ afterAll(async () => {
   fs.rmSync(tmp, { recursive: true, force: true });
 });
 
-const jsonLines = (text: string): Json[] =>
-  text
-    .trim()
-    .split('\n')
-    .filter(Boolean)
-    .map((l) => JSON.parse(l) as Json);
 const sum = (rows: Json[], field: string): number => rows.reduce((a, r) => a + ((r[field] as number | null) ?? 0), 0);
 
 describe('bubble record with a real cgroup and a real Docker container', () => {

@@ -14,13 +14,12 @@ import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, afterEach, describe, expect, it, type TestContext } from 'vitest';
 import { bpfAvailability, findOnPath } from '../../src/collectors/bpf.js';
-import { BIN, bubble, startBubble, type RunningBubble } from '../helpers/cli.js';
+import { BIN, bubble, jsonLines, startBubble, type RunningBubble } from '../helpers/cli.js';
 import { dockerAvailable, ensureTestImage, removeContainer, runContainer, uniqueName } from '../helpers/docker.js';
 import { isRoot, needReal } from '../helpers/real.js';
 import { startServe, stopServe, type RunningServe } from '../helpers/serve.js';
 import { Tmux, tmuxAvailable } from '../helpers/tmux.js';
 
-type Json = Record<string, unknown>;
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'bubble-sources-live-'));
 // uid 65534 writes its stores here.
 fs.chmodSync(tmp, 0o777);
@@ -43,12 +42,6 @@ afterAll(() => {
   for (const name of names) removeContainer(name);
   fs.rmSync(tmp, { recursive: true, force: true });
 });
-
-const jsonLines = (text: string): Json[] =>
-  text
-    .split('\n')
-    .filter((l) => l !== '')
-    .map((l) => JSON.parse(l) as Json);
 
 function needBpf(ctx: TestContext): void {
   needReal(ctx, 'bpftrace as root', bpf.ok, bpf.ok ? '' : bpf.why);

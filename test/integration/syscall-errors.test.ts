@@ -12,7 +12,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it, type TestContext } from 'vitest';
 import { bpfAvailability } from '../../src/collectors/bpf.js';
 import { which } from '../../bench/collector.js';
-import { bubble, ROOT, recordAfterAttach, startBubble } from '../helpers/cli.js';
+import { bubble, jsonLines, recordAfterAttach, ROOT, startBubble } from '../helpers/cli.js';
 import { dockerAvailable, ensureTestImage, removeContainer, runContainer, uniqueName } from '../helpers/docker.js';
 import { needReal } from '../helpers/real.js';
 
@@ -31,12 +31,6 @@ afterAll(() => {
   for (const name of names) removeContainer(name);
   fs.rmSync(tmp, { recursive: true, force: true });
 });
-
-const jsonLines = (text: string): Json[] =>
-  text
-    .split('\n')
-    .filter((l) => l !== '')
-    .map((l) => JSON.parse(l) as Json);
 
 function needBpf(ctx: TestContext): void {
   needReal(ctx, 'bpftrace as root', bpf.ok, bpf.ok ? '' : bpf.why);

@@ -10,6 +10,7 @@ import { EXPORT_FIELDS, exportRows, type ExportOptions } from '../../src/store/e
 import { findStoredContainers, finestTierCovering, listStoredContainers, storedRange } from '../../src/store/queries.js';
 import { MIGRATIONS } from '../../src/store/schema.js';
 import { TIER_ID, type Tier } from '../../src/store/tiers.js';
+import { jsonLines } from '../helpers/cli.js';
 
 // ---- a store written by hand: a real SQLite file with the real migrations (the recorder is not needed to read) ----
 
@@ -156,11 +157,6 @@ function run(db: Db, options: ExportOptions): { text: string; count: number; chu
 }
 
 const csv = (text: string): Record<string, string>[] => parse(text, { columns: true }) as Record<string, string>[];
-const jsonLines = (text: string): Record<string, unknown>[] =>
-  text
-    .split('\n')
-    .filter((l) => l !== '')
-    .map((l) => JSON.parse(l) as Record<string, unknown>);
 
 // ---- fixtures ----
 
