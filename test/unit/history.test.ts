@@ -12,6 +12,7 @@ import { openStore, type Store } from '../../src/store/database.js';
 import { seriesFromStore, snapshotFromStore } from '../../src/store/history.js';
 import { Recorder } from '../../src/store/recorder.js';
 import { DEFAULT_RETENTION } from '../../src/store/tiers.js';
+import { sampleAt } from '../helpers/samples.js';
 
 const MiB = 1024 * 1024;
 const T0 = Date.UTC(2026, 10, 21, 21, 0, 0); // a minute boundary
@@ -58,28 +59,27 @@ function sample(t: number): Sample {
     netTxBytes: t * 100,
     processKeys: processes.map((p) => p.key),
   };
-  return {
-    timeMs: T0 + t * 1000,
-    monoNs: t * 1e9,
-    host: { hostname: 'vm', ncpu: 2, cpuTotalTicks: t * 200, cpuIdleTicks: t * 100, memTotalBytes: 8192 * MiB, memAvailableBytes: 4096 * MiB, bootTimeMs: 0 },
-    processes: new Map(processes.map((p) => [p.key, p])),
-    containers: new Map([[KEY, container]]),
-    gaps: [],
-  };
+  return sampleAt(t, T0, 0, processes, [container]);
 }
 
-beforeAll(() => {
-  store = openStore(path.join(tmp, 'bubble.db'));
-  const recorder = new Recorder(store, DEFAULT_RETENTION);
+/** A store in tmp that a Recorder wrote the snapshots of sampleOf(0..lastT) into, one per second, then finished. */
+function recorded(file: string, sampleOf: (t: number) => Sample, lastT: number): Store {
+  const into = openStore(path.join(tmp, file));
+  const recorder = new Recorder(into, DEFAULT_RETENTION);
   let previous: Sample | undefined;
   let last;
-  for (let t = 0; t <= 180; t++) {
-    const s = sample(t);
+  for (let t = 0; t <= lastT; t++) {
+    const s = sampleOf(t);
     last = toSnapshot(s, previous);
     recorder.record(last);
     previous = s;
   }
   recorder.finish(last);
+  return into;
+}
+
+beforeAll(() => {
+  store = recorded('bubble.db', sample, 180);
 });
 
 afterAll(() => {
@@ -158,14 +158,7 @@ function carrySample(t: number): Sample {
     cgroup: { cpuUsageNs: t * 1e8, memoryWorkingSetBytes: 70 * MiB, memoryLimitBytes: 512 * MiB, pids: 1 },
     processKeys: processes.map((p) => p.key),
   };
-  return {
-    timeMs: T0 + t * 1000,
-    monoNs: t * 1e9,
-    host: { hostname: 'vm', ncpu: 2, cpuTotalTicks: t * 200, cpuIdleTicks: t * 100, memTotalBytes: 8192 * MiB, memAvailableBytes: 4096 * MiB, bootTimeMs: 0 },
-    processes: new Map(processes.map((p) => [p.key, p])),
-    containers: new Map([[KEY, container]]),
-    gaps: [],
-  };
+  return sampleAt(t, T0, 0, processes, [container]);
 }
 
 describe('an idle process carried into the first second of a minute', () => {
@@ -173,17 +166,7 @@ describe('an idle process carried into the first second of a minute', () => {
   // the session's end, that row averages what came after).
   let carryStore: Store;
   beforeAll(() => {
-    carryStore = openStore(path.join(tmp, 'carry.db'));
-    const recorder = new Recorder(carryStore, DEFAULT_RETENTION);
-    let previous: Sample | undefined;
-    let last;
-    for (let t = 0; t <= 90; t++) {
-      const s = carrySample(t);
-      last = toSnapshot(s, previous);
-      recorder.record(last);
-      previous = s;
-    }
-    recorder.finish(last);
+    carryStore = recorded('carry.db', carrySample, 90);
   });
 
   afterAll(() => carryStore.close());

@@ -16,6 +16,7 @@ import { exportRows } from '../../src/store/export.js';
 import { snapshotFromStore } from '../../src/store/history.js';
 import { Recorder } from '../../src/store/recorder.js';
 import { DEFAULT_RETENTION } from '../../src/store/tiers.js';
+import { sampleAt } from '../helpers/samples.js';
 
 const MiB = 1024 * 1024;
 const T0 = Date.UTC(2026, 10, 21, 21, 0, 0); // a minute boundary
@@ -60,14 +61,7 @@ function sample(t: number): Sample {
     cgroup: { memoryWorkingSetBytes: 100 * MiB, memoryLimitBytes: 256 * MiB, pids: 2 },
     processKeys: processes.map((p) => p.key),
   };
-  return {
-    timeMs: T0 + t * 1000,
-    monoNs: t * 1e9,
-    host: { hostname: 'vm', ncpu: 2, cpuTotalTicks: t * 200, cpuIdleTicks: t * 100, memTotalBytes: 8192 * MiB, memAvailableBytes: 4096 * MiB, bootTimeMs: 0 },
-    processes: new Map(processes.map((p) => [p.key, p])),
-    containers: new Map([[SLURM, container]]),
-    gaps: [],
-  };
+  return sampleAt(t, T0, 0, processes, [container]);
 }
 
 beforeAll(() => {
