@@ -374,7 +374,8 @@ export class BpfIngest {
    */
   private addConnections(snapshot: Snapshot, byPid: ReadonlyMap<number, number>): Snapshot {
     if (this.connections.size === 0) return snapshot;
-    const procfs = indexAccess(snapshot.access ?? []);
+    // Indexed on first use: connections often wait a tick for their process, and the index is of every descriptor.
+    let procfs: ReturnType<typeof indexAccess> | undefined;
     const added: AccessObservation[] = [];
     for (const [pid, held] of this.connections) {
       const i = byPid.get(pid);
@@ -397,6 +398,7 @@ export class BpfIngest {
             bytesOut: c.bytesOut,
             source: 'bpf',
           };
+          procfs ??= indexAccess(snapshot.access ?? []);
           added.push(adoptProcfsTwin(o, procfs));
         }
       }
