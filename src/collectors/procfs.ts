@@ -942,9 +942,18 @@ export class ProcfsCollector {
           entry.lastIo = ioNow;
           entry.ioCpuTicks = ioTicks;
           entry.ioTick = tick;
-        } else this.dropIo(entry, ioState);
+        } else {
+          this.dropIo(entry, ioState);
+          // Reaped between its stat and io reads: its parent now holds its io. Without counts this tick the child's
+          // last sample would hand snapshot.ts's Reaped nothing to take out, and the parent would show every byte the
+          // child wrote as its own. The counts last read stand instead (what came after is unseen, as for any exit).
+          if (ioState === 'gone' && entry.lastIo !== undefined) {
+            ioState = 'ok';
+            ioNow = entry.lastIo;
+          }
+        }
       }
-      // A process that exits between its stat and io reads is still reported this tick, without io.
+      // A process that exits between its stat and io reads, never read before, is still reported this tick, without io.
       const hasIo = ioState === 'ok' && ioNow !== undefined;
       if (ioState === 'denied') ioDenied++;
       const info = entry.info;

@@ -478,6 +478,18 @@ describe.each([
     c.close();
   });
 
+  it('a process reaped between its stat and io reads keeps the io counts last read (its parent absorbs them when it reaps it)', () => {
+    const root = fixtureTree();
+    const { c } = collector(root, maxHeldFds);
+    expect(c.collect(0).processes.get('100:5000')?.writeBytes).toBe(323932160);
+    // It ran (its CPU time moved, so io is read again), but its io is gone: read by path, ENOENT as after a reap.
+    writeFileSync(path.join(root, '100', 'stat'), statLine(100, 'sim (v2)', { 14: 500, 15: 100, 22: 5000, 24: 512 }));
+    rmSync(path.join(root, '100', 'io'));
+    const tick = c.collect(0);
+    expect(tick.processes.get('100:5000')).toMatchObject({ cpuNs: 6e9, readBytes: 4096, writeBytes: 323932160, rchar: 323934931 });
+    c.close();
+  });
+
   it('drops a process whose static files vanish while it is admitted', () => {
     const root = fixtureTree();
     rmSync(path.join(root, '200', 'status'));
