@@ -10,6 +10,7 @@ import { containerKey, HOST_IDENTITY } from '../model/identity.js';
 import type { CgroupCounters, ContainerMeta, ContainerSample, ProcessSample, Sample } from '../model/sample.js';
 import { CgroupReader, readCgroupMounts, type CgroupMounts, type ContainerCgroupPaths } from './cgroups.js';
 import type { DockerWatcher } from './docker.js';
+import { BubbleInstances } from './instances.js';
 import { FdCollector, type ProcessFds } from './fds.js';
 import { parseProcCgroup, resolveMembership } from './identity.js';
 import type { AccessObservation } from '../model/access.js';
@@ -39,6 +40,11 @@ export interface SamplerOptions {
    * (and each network namespace's socket tables) every N ticks. 1 reads everything every tick. @default 1
    */
   readonly descriptorsEvery?: number;
+  /**
+   * Where running bubbles register (instances.ts): with descriptors on, this sampler registers its own process there
+   * when root, and the descriptor pass leaves every registered bubble out, as it leaves out its own process.
+   */
+  readonly instancesDir?: string;
 }
 
 /** One network namespace's cumulative counters as last read, and when (monotonic ns). */
@@ -133,6 +139,7 @@ export class Sampler {
   private readonly descriptorsEvery: number;
   private readonly accessCache = new Map<string, { tick: number; fds: ProcessFds; observations: AccessObservation[] }>();
   private previousProcesses: ReadonlyMap<string, ProcessSample> | undefined;
+  private readonly instances: BubbleInstances | undefined;
   private tick = 0;
 
   constructor(options: SamplerOptions = {}) {
@@ -156,6 +163,13 @@ export class Sampler {
     // are re-read every Nth pass too; a new socket is always looked up at once, only states of known ones lag.
     this.descriptorsEvery = Math.max(1, Math.floor(options.descriptorsEvery ?? 1));
     this.fds = options.descriptors === true ? new FdCollector({ root: options.procRoot ?? '/proc', socketTablesEvery: this.descriptorsEvery }) : undefined;
+    if (this.fds !== undefined && options.instancesDir !== undefined) {
+      this.instances = new BubbleInstances(options.instancesDir);
+      const self = this.reader.readStat(process.pid);
+      if (this.isRoot && self !== undefined) {
+        this.instances.register(process.pid, self.startTicks, (pid, ticks) => this.reader.readStat(pid)?.startTicks === ticks);
+      }
+    }
   }
 
   private resolve(cgroupText: string): Resolution {
@@ -435,14 +449,16 @@ export class Sampler {
    * Open files and sockets as access observations. Every tick by default. With a cadence N > 1 (descriptorsEvery),
    * a process that used no CPU and did no read or write since the last tick keeps its last observations for up to
    * N ticks: it ran no open() or close(), only what others do to it (an unlink, a peer closing) shows up late.
-   * bubble's own process is left out: its descriptors are its /proc reads.
+   * bubble's own process is left out: its descriptors are its /proc reads; so are the other bubbles registered in
+   * `instancesDir` (instances.ts).
    */
   private readAccess(processes: ReadonlyMap<string, ProcessSample>, idleKeys: ReadonlySet<string>): AccessObservation[] {
     const wanted: { key: string; pid: number; idle?: boolean }[] = [];
     const access: AccessObservation[] = [];
     const previous = this.previousProcesses;
+    const bubbles = this.instances?.current();
     for (const p of processes.values()) {
-      if (p.kernelThread || p.pid === process.pid) continue;
+      if (p.kernelThread || p.pid === process.pid || bubbles?.has(p.key) === true) continue;
       const cached = this.accessCache.get(p.key);
       if (this.descriptorsEvery > 1 && cached !== undefined && this.tick - cached.tick < this.descriptorsEvery) {
         // The cheaper cadence: a process that did not run (or no CPU tick and no byte moved, when schedstat is not
@@ -473,6 +489,7 @@ export class Sampler {
 
   /** Releases the /proc file descriptors held between ticks. */
   close(): void {
+    this.instances?.unregister();
     this.procfs.close();
     this.cgroups.close();
   }

@@ -30,6 +30,7 @@ import type { Recorder } from '../store/recorder.js';
 import type { Store } from '../store/database.js';
 import type { Retention } from '../store/tiers.js';
 import type { Output } from './output.js';
+import { descriptorSampler } from '../monitor/sampler-options.js';
 
 export type RecordSource = SourceName;
 
@@ -299,7 +300,7 @@ async function recordProcfs(
   const bpftrace = sources.bpf;
   const monitor = new Monitor({
     intervalMs: options.intervalMs,
-    sampler: { descriptors: true, ...(options.descriptorsEvery !== undefined && { descriptorsEvery: options.descriptorsEvery }) },
+    sampler: { ...descriptorSampler(), ...(options.descriptorsEvery !== undefined && { descriptorsEvery: options.descriptorsEvery }) },
     ...(docker !== undefined && { docker }),
     ...(started.length > 0 && { sources: started }),
   });

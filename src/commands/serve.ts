@@ -23,6 +23,7 @@ import type { Retention } from '../store/tiers.js';
 import { skippedLines } from '../collectors/sysdig.js';
 import { describeError, GapReporter } from './record.js';
 import type { Output } from './output.js';
+import { descriptorSampler } from '../monitor/sampler-options.js';
 
 export const DEFAULT_LISTEN: ListenAddress = { host: '127.0.0.1', port: 9977 };
 
@@ -99,7 +100,7 @@ export async function runServe(options: ServeOptions, output: Output, signal: Ab
   const sysdig = sources.sysdig;
   const monitor = new Monitor({
     intervalMs: options.intervalMs,
-    sampler: { descriptors: true },
+    sampler: descriptorSampler(),
     ...(docker !== undefined && { docker }),
     ...(started.length > 0 && { sources: started }),
   });

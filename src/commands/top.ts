@@ -17,6 +17,7 @@ import type { ContainerSort, ProcessSort } from '../model/sort.js';
 import { DEFAULT_RETENTION, type Retention, type Tier } from '../store/tiers.js';
 import { LiveSource } from '../tui/live-source.js';
 import type { RunOptions } from '../tui/run.js';
+import { descriptorSampler } from '../monitor/sampler-options.js';
 
 /**
  * The first frame shows CPU figures, which need two ticks: the launch tick, then one this long after it (rates are
@@ -76,7 +77,7 @@ export async function runTop(options: TopOptions): Promise<void> {
             done();
           });
         });
-  const monitor = new Monitor({ intervalMs: options.intervalMs, sampler: { descriptors: true }, ...(docker !== undefined && { docker }) });
+  const monitor = new Monitor({ intervalMs: options.intervalMs, sampler: descriptorSampler(), ...(docker !== undefined && { docker }) });
   let recording: TopRecording | undefined;
   let cancelExitHook = (): void => {};
   try {

@@ -35,3 +35,14 @@ export function defaultConfigPath(env: NodeJS.ProcessEnv = process.env, uid: num
   if (uid === 0) return '/etc/bubble/config.json';
   return path.join(xdgDir(env, 'XDG_CONFIG_HOME', '.config'), 'bubble', 'config.json');
 }
+
+/**
+ * Where running bubbles register so that they leave each other's /proc reads out of their descriptor passes
+ * (collectors/instances.ts): `$BUBBLE_RUN_DIR` when it is an absolute path, else `/run/bubble/instances` for root;
+ * undefined for other users (only root's registry is trusted, and another user's bubble is not readable anyway).
+ */
+export function defaultInstancesDir(env: NodeJS.ProcessEnv = process.env, uid: number | undefined = process.getuid?.()): string | undefined {
+  const override = env['BUBBLE_RUN_DIR'];
+  if (override !== undefined && path.isAbsolute(override)) return path.join(override, 'instances');
+  return uid === 0 ? '/run/bubble/instances' : undefined;
+}

@@ -18,7 +18,7 @@ export class Tmux {
     // The tmux server may be older than this test run (another suite started it): its environment is not ours, so
     // the suite's private default store and config (test/setup.ts) are passed on explicitly.
     const hermetic: Record<string, string> = {};
-    for (const name of ['BUBBLE_DB', 'BUBBLE_CONFIG']) if (process.env[name] !== undefined) hermetic[name] = process.env[name];
+    for (const name of ['BUBBLE_DB', 'BUBBLE_CONFIG', 'BUBBLE_RUN_DIR']) if (process.env[name] !== undefined) hermetic[name] = process.env[name];
     const exports = Object.entries({ NO_COLOR: '1', ...hermetic, ...env })
       .map(([k, v]) => `${k}=${JSON.stringify(v)}`)
       .join(' ');

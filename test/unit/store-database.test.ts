@@ -12,7 +12,7 @@ import Database from 'better-sqlite3';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { StoreError, storeErrorFrom } from '../../src/errors/store-error.js';
 import { openStore, type Store } from '../../src/store/database.js';
-import { defaultConfigPath, defaultDbPath } from '../../src/store/paths.js';
+import { defaultConfigPath, defaultDbPath, defaultInstancesDir } from '../../src/store/paths.js';
 import { APPLICATION_ID, MIGRATIONS, SCHEMA_VERSION } from '../../src/store/schema.js';
 import { isRoot, needReal } from '../helpers/real.js';
 
@@ -135,6 +135,14 @@ describe('defaultDbPath / defaultConfigPath', () => {
     expect(defaultConfigPath({ BUBBLE_CONFIG: '/tmp/x/c.json' }, 0)).toBe('/tmp/x/c.json');
     expect(defaultDbPath()).toMatch(/\/bubble-test-default-store-\d+\/bubble\.db$/);
     expect(defaultConfigPath()).toMatch(/\/bubble-test-default-store-\d+\/config\.json$/);
+  });
+
+  it('running bubbles register in /run/bubble/instances as root, under BUBBLE_RUN_DIR when absolute, nowhere for users', () => {
+    expect(defaultInstancesDir({}, 0)).toBe('/run/bubble/instances');
+    expect(defaultInstancesDir({ BUBBLE_RUN_DIR: '/tmp/r' }, 0)).toBe('/tmp/r/instances');
+    expect(defaultInstancesDir({ BUBBLE_RUN_DIR: 'rel' }, 0)).toBe('/run/bubble/instances');
+    expect(defaultInstancesDir({ HOME: '/home/u' }, 1000)).toBeUndefined();
+    expect(defaultInstancesDir()).toMatch(/\/bubble-test-default-store-\d+\/run\/instances$/);
   });
 });
 
