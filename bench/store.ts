@@ -340,6 +340,8 @@ function simulatedHour(file: string, snapshot: Snapshot): { bytes: number; proce
 interface Alone {
   readonly label: string;
   readonly argv: readonly string[];
+  /** A second recorder run beside it for its window, not measured: what a `top` or `serve` beside `record` adds. */
+  readonly neighbour?: readonly string[];
 }
 
 // Long enough for bpftrace to have compiled and attached (3-5 s here) and the first events to have been taken in.
@@ -364,6 +366,11 @@ async function recordersAlone(ctx: BenchContext, recorders: readonly Alone[], di
       });
       let err = '';
       child.stderr?.setEncoding('utf8').on('data', (d: string) => (err += d));
+      const [nbin, ...nargs] = r.neighbour ?? [];
+      const neighbour =
+        nbin === undefined
+          ? undefined
+          : spawn(nbin, [...nargs, '--db', path.join(dir, `neighbour-${i}-${round}.db`), '--interval', '1s', '--quiet'], { stdio: 'ignore' });
       try {
         await once(child, 'spawn');
         await sleep(ALONE_SETTLE_MS);
@@ -377,7 +384,9 @@ async function recordersAlone(ctx: BenchContext, recorders: readonly Alone[], di
         got[i]!.ticks += t1 - t0;
       } finally {
         child.kill('SIGTERM');
+        neighbour?.kill('SIGTERM');
         if (!(await exitWithin(child, 10_000))) child.kill('SIGKILL');
+        if (neighbour !== undefined && !(await exitWithin(neighbour, 10_000))) neighbour.kill('SIGKILL');
       }
     }
   }
@@ -579,12 +588,24 @@ export const storeSection: Section = {
           { label: 'bubble record --source procfs, alone', argv: [cli, 'record', '--source', 'procfs'] },
           { label: 'bubble record (default sources), alone', argv: [cli, 'record'] },
           ...(before !== undefined && before !== '' ? [{ label: `before: bubble record, alone (${before})`, argv: [before, 'record'] }] : []),
+          // The usual setup runs a `top` or a `serve` beside the recorder: each reads the other's descriptors unless
+          // they leave each other out (collectors/instances.ts).
+          {
+            label: 'bubble record --source procfs, beside a second record --source procfs',
+            argv: [cli, 'record', '--source', 'procfs'],
+            neighbour: [cli, 'record', '--source', 'procfs'],
+          },
         ],
         dir,
       );
       for (const a of alone) rows.push({ label: a.label, n: Math.round(a.windowMs / 1000), cpuMs: a.msPerS, perItemUs: (a.msPerS * 1000) / procsPerTick });
       const procfsAlone = alone[0]!;
       const beforeAlone = alone.find((a) => a.label.startsWith('before'));
+      const beside = alone[alone.length - 1]!;
+      notes.push(
+        `beside a second bubble: record --source procfs ${beside.msPerS.toFixed(1)} ms/s vs ${procfsAlone.msPerS.toFixed(1)} alone (${(beside.msPerS / procfsAlone.msPerS).toFixed(2)}x); ` +
+          'bubbles running as root leave each other out of their descriptor passes (/run/bubble/instances)',
+      );
       if (beforeAlone !== undefined) {
         notes.push(
           `before/after, each alone: record --source procfs ${procfsAlone.msPerS.toFixed(1)} ms/s, the default ${alone[1]!.msPerS.toFixed(1)} ms/s, ` +
