@@ -350,7 +350,8 @@ const ALONE_WINDOW_MS = 10_000;
 const ALONE_ROUNDS = 2;
 
 /**
- * Each recorder alone, in turn, ALONE_ROUNDS times: spawned into a temp store, settled, measured from /proc/<pid>/stat
+ * Each recorder alone (but for its `neighbour`, when it names one), in turn, ALONE_ROUNDS times: spawned into a temp
+ * store, settled, measured from /proc/<pid>/stat
  * over ALONE_WINDOW_MS, stopped with SIGTERM. Alone because programs sharing this host's few cores each use more CPU
  * than alone; in rounds, so a drift in the host's other work is spread over all of them.
  */

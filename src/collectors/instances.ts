@@ -14,6 +14,9 @@
 import fs from 'node:fs';
 import path from 'node:path';
 
+/** What an absent or untrusted directory registers: nobody (one object, not a new one each tick). */
+const NOBODY: ReadonlySet<string> = new Set();
+
 /** Root owns it and neither group nor others may write it. */
 function rootOnly(st: fs.Stats): boolean {
   return st.uid === 0 && (st.mode & 0o022) === 0;
@@ -22,7 +25,7 @@ function rootOnly(st: fs.Stats): boolean {
 export class BubbleInstances {
   private readonly dir: string;
   private own: string | undefined;
-  private keys: ReadonlySet<string> = new Set();
+  private keys: ReadonlySet<string> = NOBODY;
   private changedMs = Number.NaN;
 
   constructor(dir: string) {
@@ -72,7 +75,7 @@ export class BubbleInstances {
       st = undefined;
     }
     if (st === undefined || !st.isDirectory() || !rootOnly(st)) {
-      this.keys = new Set();
+      this.keys = NOBODY;
       this.changedMs = Number.NaN;
       return this.keys;
     }

@@ -165,10 +165,9 @@ export class Sampler {
     this.fds = options.descriptors === true ? new FdCollector({ root: options.procRoot ?? '/proc', socketTablesEvery: this.descriptorsEvery }) : undefined;
     if (this.fds !== undefined && options.instancesDir !== undefined) {
       this.instances = new BubbleInstances(options.instancesDir);
-      const self = this.reader.readStat(process.pid);
-      if (this.isRoot && self !== undefined) {
-        this.instances.register(process.pid, self.startTicks, (pid, ticks) => this.reader.readStat(pid)?.startTicks === ticks);
-      }
+      // Only root registers: only root can write a directory the others trust.
+      const self = this.isRoot ? this.reader.readStat(process.pid) : undefined;
+      if (self !== undefined) this.instances.register(process.pid, self.startTicks, (pid, ticks) => this.reader.readStat(pid)?.startTicks === ticks);
     }
   }
 
