@@ -351,9 +351,9 @@ const ALONE_ROUNDS = 2;
 
 /**
  * Each recorder alone (but for its `neighbour`, when it names one), in turn, ALONE_ROUNDS times: spawned into a temp
- * store, settled, measured from /proc/<pid>/stat
- * over ALONE_WINDOW_MS, stopped with SIGTERM. Alone because programs sharing this host's few cores each use more CPU
- * than alone; in rounds, so a drift in the host's other work is spread over all of them.
+ * store, settled, measured from /proc/<pid>/stat over ALONE_WINDOW_MS, stopped with SIGTERM. Alone because programs
+ * sharing this host's few cores each use more CPU than alone; in rounds, so a drift in the host's other work is spread
+ * over all of them.
  */
 async function recordersAlone(ctx: BenchContext, recorders: readonly Alone[], dir: string): Promise<{ label: string; msPerS: number; windowMs: number }[]> {
   const reader = new ProcReader();
